@@ -1,0 +1,51 @@
+# What a person types: make run, make test, make build. See README.md.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+CMAKE_FLAGS ?=
+ifeq ($(CI),true)
+CMAKE_FLAGS += -DKOPILKA_WERROR=ON
+endif
+PYTHON ?= /usr/bin/python3
+PYTEST_ARGS ?=
+
+.PHONY: all build deps deps-test run test unit api asan clean format
+
+all: build
+
+deps:
+	@scripts/deps.sh build
+
+deps-test:
+	@scripts/deps.sh test
+
+$(BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/Makefile
+	cmake --build $(BUILD) -j2
+
+run: build
+	scripts/run.sh
+
+unit: build
+	cd $(BUILD) && ctest --output-on-failure
+
+api: build
+	KOPILKAD=$(abspath $(BUILD)/kopilkad) $(PYTHON) -m pytest -q tests/api $(PYTEST_ARGS)
+
+test: deps-test build
+	cd $(BUILD) && ctest --output-on-failure
+	KOPILKAD=$(abspath $(BUILD)/kopilkad) $(PYTHON) -m pytest -q tests/api $(PYTEST_ARGS)
+
+# The same suites against an AddressSanitizer + UndefinedBehaviorSanitizer build.
+asan: deps-test
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKOPILKA_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake --build $(ASAN_BUILD) -j2
+	cd $(ASAN_BUILD) && ctest --output-on-failure
+	KOPILKAD=$(abspath $(ASAN_BUILD)/kopilkad) ASAN_OPTIONS=detect_leaks=1 $(PYTHON) -m pytest -q tests/api $(PYTEST_ARGS)
+
+format:
+	clang-format -i src/*.c src/*/*.c src/*/*.h tests/unit/*.c
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,73 @@
+/* The API layer's request and response, independent of any HTTP library: the transport fills a
+ * struct request, calls api_handle(), and sends back the struct response. Tests can do the same
+ * without a socket. */
+#ifndef KOPILKA_API_API_H
+#define KOPILKA_API_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/util.h"
+#include "store/store.h"
+
+/* Largest request body read (API.md section 1); larger is 413. */
+#define API_BODY_MAX (1024 * 1024)
+#define API_BASE "/ext/api/v1"
+
+struct kv {
+	char *key;
+	char *value;
+};
+
+struct request {
+	const char *method;
+	char *path; /* decoded, without the query string */
+	struct kv *query;
+	size_t n_query;
+	char *authorization, *content_type, *request_id_in;
+	int n_idempotency_keys;
+	char *body;
+	size_t body_len;
+	bool body_too_large; /* the transport stopped reading at API_BODY_MAX */
+	char remote_addr[64];
+	char request_id[65]; /* set by the transport */
+};
+
+#define RESPONSE_MAX_HEADERS 8
+
+struct response {
+	int status;
+	struct buf body;
+	struct kv headers[RESPONSE_MAX_HEADERS];
+	int n_headers;
+	int64_t merchant_id; /* for the access log; 0: none */
+};
+
+struct auth;
+
+/* What a request handler can reach: set up once by serve. */
+struct app {
+	struct store *store;
+	const struct config *cfg;
+	struct auth *auth;
+};
+
+/* Handles one request: routing, authentication, body parsing and validation, the handler, and
+ * every error body. Never fails: resp is always filled. The caller owns req and resp. */
+void api_handle(struct app *app, struct request *req, struct response *resp);
+
+void request_free(struct request *req);
+void response_init(struct response *resp);
+void response_free(struct response *resp);
+/* Adds a header (both strings copied). */
+void response_header(struct response *resp, const char *key, const char *value);
+/* The value of a query parameter, or NULL. When it occurs several times, the first. */
+const char *request_query(const struct request *req, const char *key);
+
+/* The HTTP reason phrase of a status. */
+const char *http_reason(int status);
+
+#endif

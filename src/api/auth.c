@@ -1,0 +1,274 @@
+/* Basic auth with a verified-credential cache and lockout (see auth.h).
+ *
+ * The cache is direct-mapped, keyed by a keyed BLAKE2b hash of "login\0password" with a key
+ * drawn at start-up, so neither the password nor anything that can be tested against it
+ * offline is kept. Lockout counters are direct-mapped tables keyed the same way; an entry
+ * that is locked is never evicted by a colliding one. Failed verifications of an unknown login
+ * run Argon2 against a dummy hash so that timing does not tell which logins exist. */
+#include "api/auth.h"
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "domain/text.h"
+
+#define CACHE_SLOTS 4096
+#define LOCK_SLOTS 8192
+#define KEY_BYTES 16
+
+struct cache_entry {
+	unsigned char key[KEY_BYTES];
+	bool used;
+	int64_t expires_us;
+	struct who who;
+};
+
+struct lock_entry {
+	unsigned char key[KEY_BYTES];
+	bool used;
+	int64_t window_start_us;
+	int64_t failures;
+	int64_t locked_until_us;
+};
+
+struct auth {
+	unsigned char hash_key[crypto_generichash_KEYBYTES];
+	pthread_mutex_t mu;
+	struct cache_entry cache[CACHE_SLOTS];
+	struct lock_entry logins[LOCK_SLOTS];
+	struct lock_entry addrs[LOCK_SLOTS];
+	sem_t argon_slots;
+	char dummy_hash[AUTH_HASH_MAX];
+	int64_t cache_us, window_us, lock_us;
+	int64_t login_limit, addr_limit;
+};
+
+bool auth_hash_password(const char *password, char *out)
+{
+	return crypto_pwhash_str(out, password, strlen(password),
+				 crypto_pwhash_OPSLIMIT_INTERACTIVE,
+				 crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
+}
+
+struct auth *auth_create(const struct config *cfg)
+{
+	if (sodium_init() < 0)
+		return NULL;
+	struct auth *a = xcalloc(1, sizeof(*a));
+	crypto_generichash_keygen(a->hash_key);
+	pthread_mutex_init(&a->mu, NULL);
+	sem_init(&a->argon_slots, 0, (unsigned)cfg->argon2_concurrency);
+	char pw[33];
+	random_hex(pw, 16);
+	if (!auth_hash_password(pw, a->dummy_hash)) {
+		free(a);
+		return NULL;
+	}
+	a->cache_us = cfg->auth_cache_seconds * 1000000;
+	a->window_us = cfg->lockout_window_seconds * 1000000;
+	a->lock_us = cfg->lockout_seconds * 1000000;
+	a->login_limit = cfg->lockout_login_failures;
+	a->addr_limit = cfg->lockout_addr_failures;
+	return a;
+}
+
+void auth_destroy(struct auth *a)
+{
+	if (!a)
+		return;
+	sem_destroy(&a->argon_slots);
+	pthread_mutex_destroy(&a->mu);
+	sodium_memzero(a, sizeof(*a));
+	free(a);
+}
+
+static void keyed(const struct auth *a, const char *tag, const char *s1, const char *s2,
+		  unsigned char out[KEY_BYTES])
+{
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, a->hash_key, sizeof(a->hash_key), KEY_BYTES);
+	crypto_generichash_update(&st, (const unsigned char *)tag, strlen(tag) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)s1, strlen(s1) + 1);
+	if (s2)
+		crypto_generichash_update(&st, (const unsigned char *)s2, strlen(s2));
+	crypto_generichash_final(&st, out, KEY_BYTES);
+}
+
+static size_t slot_of(const unsigned char key[KEY_BYTES], size_t slots)
+{
+	uint64_t h;
+	memcpy(&h, key, sizeof(h));
+	return (size_t)(h % slots);
+}
+
+/* Seconds a lock entry still has (0: not locked). Caller holds mu. */
+static int64_t locked_for(const struct lock_entry *table, const unsigned char key[KEY_BYTES],
+			  int64_t now_us)
+{
+	const struct lock_entry *e = &table[slot_of(key, LOCK_SLOTS)];
+	if (!e->used || memcmp(e->key, key, KEY_BYTES) != 0 || e->locked_until_us <= now_us)
+		return 0;
+	return (e->locked_until_us - now_us + 999999) / 1000000;
+}
+
+/* Counts one failure; locks the entry at the limit. Caller holds mu. */
+static void count_failure(struct auth *a, struct lock_entry *table,
+			  const unsigned char key[KEY_BYTES], int64_t limit, int64_t now_us)
+{
+	struct lock_entry *e = &table[slot_of(key, LOCK_SLOTS)];
+	if (!e->used || memcmp(e->key, key, KEY_BYTES) != 0) {
+		if (e->used && e->locked_until_us > now_us)
+			return; /* never evict a live lock */
+		memset(e, 0, sizeof(*e));
+		memcpy(e->key, key, KEY_BYTES);
+		e->used = true;
+	}
+	if (now_us - e->window_start_us > a->window_us) {
+		e->window_start_us = now_us;
+		e->failures = 0;
+	}
+	if (++e->failures >= limit && e->locked_until_us <= now_us) {
+		e->locked_until_us = now_us + a->lock_us;
+		e->failures = 0;
+		e->window_start_us = now_us;
+	}
+}
+
+static void clear_failures(struct lock_entry *table, const unsigned char key[KEY_BYTES])
+{
+	struct lock_entry *e = &table[slot_of(key, LOCK_SLOTS)];
+	if (e->used && memcmp(e->key, key, KEY_BYTES) == 0 && e->locked_until_us == 0)
+		memset(e, 0, sizeof(*e));
+}
+
+/* Splits "Basic base64(login:password)" into login (normalized) and password. */
+static bool parse_basic(const char *header, char *login, size_t login_cap, char *password,
+			size_t password_cap)
+{
+	if (!header || strncasecmp(header, "Basic ", 6) != 0)
+		return false;
+	const char *b64 = header + 6;
+	while (*b64 == ' ')
+		b64++;
+	size_t b64_len = strlen(b64);
+	while (b64_len && b64[b64_len - 1] == ' ')
+		b64_len--;
+	unsigned char decoded[1024];
+	size_t n = 0;
+	if (b64_len == 0 || b64_len > 1300 ||
+	    sodium_base642bin(decoded, sizeof(decoded) - 1, b64, b64_len, NULL, &n, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0)
+		return false;
+	decoded[n] = '\0';
+	if (memchr(decoded, '\0', n) || !text_utf8_valid((const char *)decoded, n))
+		return false;
+	char *colon = strchr((char *)decoded, ':');
+	if (!colon)
+		return false;
+	*colon = '\0';
+	const char *raw_login = (const char *)decoded;
+	const char *pw = colon + 1;
+	if (strlen(pw) >= password_cap || !*raw_login)
+		return false;
+	strcpy(password, pw);
+	if (strchr(raw_login, '@')) {
+		char email[EMAIL_MAX + 1];
+		if (!email_normalize(raw_login, email))
+			return false;
+		text_ascii_lower(email);
+		snprintf(login, login_cap, "%s", email);
+	} else {
+		char phone[PHONE_MAX_DIGITS + 1];
+		if (!phone_normalize(raw_login, phone))
+			return false;
+		snprintf(login, login_cap, "%s", phone);
+	}
+	sodium_memzero(decoded, sizeof(decoded));
+	return true;
+}
+
+static bool verify(struct auth *a, const char *hash, const char *password)
+{
+	sem_wait(&a->argon_slots);
+	bool ok = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+	sem_post(&a->argon_slots);
+	return ok;
+}
+
+enum auth_result auth_check(struct auth *a, struct store_conn *db, const char *authorization,
+			    const char *addr, struct who *who, int64_t *retry_after_s)
+{
+	char login[EMAIL_MAX + 1], password[512];
+	if (!parse_basic(authorization, login, sizeof(login), password, sizeof(password)))
+		return AUTH_MISSING;
+	enum auth_result result = AUTH_FAILED;
+	unsigned char cred_key[KEY_BYTES], login_key[KEY_BYTES], addr_key[KEY_BYTES];
+	keyed(a, "cred", login, password, cred_key);
+	keyed(a, "login", login, NULL, login_key);
+	keyed(a, "addr", addr, NULL, addr_key);
+	int64_t now = mono_us();
+
+	pthread_mutex_lock(&a->mu);
+	int64_t wait_login = locked_for(a->logins, login_key, now);
+	int64_t wait_addr = locked_for(a->addrs, addr_key, now);
+	if (wait_login || wait_addr) {
+		pthread_mutex_unlock(&a->mu);
+		*retry_after_s = wait_login > wait_addr ? wait_login : wait_addr;
+		result = AUTH_LOCKED;
+		goto cleanup;
+	}
+	struct cache_entry *ce = &a->cache[slot_of(cred_key, CACHE_SLOTS)];
+	if (ce->used && memcmp(ce->key, cred_key, KEY_BYTES) == 0 && ce->expires_us > now) {
+		*who = ce->who;
+		pthread_mutex_unlock(&a->mu);
+		result = AUTH_OK;
+		goto cleanup;
+	}
+	pthread_mutex_unlock(&a->mu);
+
+	struct account acc = {0};
+	enum store_rc rc = STORE(db, account_find_login, login, &acc);
+	if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
+		result = AUTH_ERROR;
+		goto cleanup;
+	}
+	bool ok = verify(a, rc == STORE_OK ? acc.password_hash : a->dummy_hash, password) &&
+		  rc == STORE_OK;
+	now = mono_us();
+	pthread_mutex_lock(&a->mu);
+	if (ok) {
+		who->account_id = acc.id;
+		who->merchant_id = acc.merchant_id;
+		who->kind = acc.kind;
+		who->role = acc.kind == ACCOUNT_MERCHANT ? ROLE_OWNER : acc.role;
+		if (a->cache_us > 0) {
+			memcpy(ce->key, cred_key, KEY_BYTES);
+			ce->used = true;
+			ce->expires_us = now + a->cache_us;
+			ce->who = *who;
+		}
+		clear_failures(a->logins, login_key);
+		result = AUTH_OK;
+	} else {
+		count_failure(a, a->logins, login_key, a->login_limit, now);
+		count_failure(a, a->addrs, addr_key, a->addr_limit, now);
+	}
+	pthread_mutex_unlock(&a->mu);
+	account_clear(&acc);
+cleanup:
+	sodium_memzero(password, sizeof(password));
+	return result;
+}
+
+void auth_forget_account(struct auth *a, int64_t account_id)
+{
+	pthread_mutex_lock(&a->mu);
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		if (a->cache[i].used && a->cache[i].who.account_id == account_id)
+			a->cache[i].used = false;
+	pthread_mutex_unlock(&a->mu);
+}

@@ -1,0 +1,38 @@
+/* Basic authentication of API calls (API.md sections 1, 5 and 7): Argon2id verification with a
+ * bounded number running at once, a cache of verified credentials so that a repeated request
+ * does no Argon2 work, and lockout of a login or a client address after repeated failures. */
+#ifndef KOPILKA_API_AUTH_H
+#define KOPILKA_API_AUTH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/call.h"
+#include "core/config.h"
+
+enum auth_result {
+	AUTH_OK,
+	AUTH_MISSING, /* no or malformed Authorization header: 401 */
+	AUTH_FAILED,  /* unknown login or wrong password: 401 */
+	AUTH_LOCKED,  /* too many failures: 429, *retry_after_s set */
+	AUTH_ERROR,   /* storage failed: 5xx */
+};
+
+/* Creates the authenticator with the lockout and cache settings of cfg. */
+struct auth *auth_create(const struct config *cfg);
+void auth_destroy(struct auth *a);
+
+/* Authenticates the Authorization header value (may be NULL) from address addr. On AUTH_OK
+ * fills who. Uses db only on a cache miss. */
+enum auth_result auth_check(struct auth *a, struct store_conn *db, const char *authorization,
+			    const char *addr, struct who *who, int64_t *retry_after_s);
+
+/* Forgets every cached credential of an account (password changed, account removed). */
+void auth_forget_account(struct auth *a, int64_t account_id);
+
+/* Hashes a password for storage (Argon2id, libsodium's interactive limits). out holds
+ * AUTH_HASH_MAX bytes. Returns false on out-of-memory. */
+#define AUTH_HASH_MAX 128
+bool auth_hash_password(const char *password, char *out) MUST_CHECK;
+
+#endif

@@ -1,0 +1,274 @@
+/* Error bodies, JSON field validation and the write-transaction runner (see call.h). */
+#include "api/call.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "domain/money.h"
+#include "domain/text.h"
+
+void call_error(struct call *c, int status, const char *code, const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	struct jw w;
+	call_json(c, status, &w);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "error", http_reason(status));
+	jw_kstr(&w, "message", message);
+	jw_kstr(&w, "path", c->req->path);
+	jw_kint(&w, "status", status);
+	jw_kint(&w, "timestamp", now_ms());
+	jw_kstr(&w, "code", code);
+	jw_obj_end(&w);
+}
+
+void call_store_error(struct call *c, enum store_rc rc)
+{
+	if (rc == STORE_RETRY || rc == STORE_FULL)
+		call_error(c, 503, "unavailable",
+			   "the database cannot take this write now; retry later");
+	else
+		call_error(c, 500, "internal_error",
+			   "internal error (request id %s)", c->req->request_id);
+}
+
+void call_json(struct call *c, int status, struct jw *w)
+{
+	c->resp->status = status;
+	buf_reset(&c->resp->body);
+	jw_init(w, &c->resp->body);
+}
+
+static bool bad(struct call *c, const char *name, const char *rule)
+{
+	call_error(c, 400, "validation_failed", "%s: %s", name, rule);
+	return false;
+}
+
+/* Fetches obj[key]; absent or null gives NULL. */
+static json_t *field(json_t *obj, const char *key)
+{
+	json_t *v = obj ? json_object_get(obj, key) : NULL;
+	return json_is_null(v) ? NULL : v;
+}
+
+static bool absent(struct call *c, const char *name, bool required, bool *present)
+{
+	if (present)
+		*present = false;
+	if (required)
+		return bad(c, name, "is required");
+	return true;
+}
+
+bool body_fixed(struct call *c, json_t *obj, const char *key, const char *name, bool required,
+		int digits, int64_t min, int64_t max, int64_t *out, bool *present)
+{
+	json_t *v = field(obj, key);
+	if (!v)
+		return absent(c, name, required, present);
+	if (present)
+		*present = true;
+	if (!json_is_number(v))
+		return bad(c, name, "must be a number");
+	int64_t bound = llabs(min) > llabs(max) ? llabs(min) : llabs(max);
+	int64_t scaled;
+	enum fixed_rc rc = json_is_integer(v)
+				   ? fixed_from_int(json_integer_value(v), digits, bound, &scaled)
+				   : fixed_from_double(json_real_value(v), digits, bound, &scaled);
+	char rule[160];
+	char lo[FIXED_FMT_MAX], hi[FIXED_FMT_MAX];
+	fixed_format(min, digits, lo);
+	fixed_format(max, digits, hi);
+	if (rc == FIXED_ERR_PRECISION) {
+		snprintf(rule, sizeof(rule), "must have at most %d fraction digits", digits);
+		return bad(c, name, rule);
+	}
+	if (rc != FIXED_OK || scaled < min || scaled > max) {
+		snprintf(rule, sizeof(rule), "must be between %s and %s", lo, hi);
+		return bad(c, name, rule);
+	}
+	*out = scaled;
+	return true;
+}
+
+bool body_money(struct call *c, json_t *obj, const char *key, const char *name, bool required,
+		bool allow_negative, money_t *out, bool *present)
+{
+	return body_fixed(c, obj, key, name, required, MONEY_DIGITS,
+			  allow_negative ? -MONEY_MAX_MINOR : 0, MONEY_MAX_MINOR, out, present);
+}
+
+bool body_int(struct call *c, json_t *obj, const char *key, const char *name, bool required,
+	      int64_t min, int64_t max, int64_t *out, bool *present)
+{
+	json_t *v = field(obj, key);
+	if (!v)
+		return absent(c, name, required, present);
+	if (present)
+		*present = true;
+	char rule[128];
+	snprintf(rule, sizeof(rule), "must be an integer between %lld and %lld", (long long)min,
+		 (long long)max);
+	if (!json_is_integer(v))
+		return bad(c, name, rule);
+	json_int_t n = json_integer_value(v);
+	if (n < min || n > max)
+		return bad(c, name, rule);
+	*out = n;
+	return true;
+}
+
+bool body_bool(struct call *c, json_t *obj, const char *key, const char *name, bool required,
+	       bool *out, bool *present)
+{
+	json_t *v = field(obj, key);
+	if (!v)
+		return absent(c, name, required, present);
+	if (present)
+		*present = true;
+	if (!json_is_boolean(v))
+		return bad(c, name, "must be true or false");
+	*out = json_is_true(v);
+	return true;
+}
+
+bool body_string(struct call *c, json_t *obj, const char *key, const char *name, bool required,
+		 size_t min_chars, size_t max_chars, const char **out)
+{
+	json_t *v = field(obj, key);
+	if (!v)
+		return absent(c, name, required, NULL);
+	if (!json_is_string(v))
+		return bad(c, name, "must be a string");
+	const char *s = json_string_value(v);
+	size_t n = text_utf8_length(s);
+	if (n < min_chars || n > max_chars) {
+		char rule[128];
+		snprintf(rule, sizeof(rule), "must be %zu to %zu characters long", min_chars,
+			 max_chars);
+		return bad(c, name, rule);
+	}
+	*out = s;
+	return true;
+}
+
+bool body_phone(struct call *c, json_t *obj, const char *key, const char *name, char *out,
+		bool *present)
+{
+	json_t *v = field(obj, key);
+	*present = false;
+	if (!v)
+		return true;
+	char digits[24];
+	const char *text = digits;
+	if (json_is_integer(v) && json_integer_value(v) > 0)
+		snprintf(digits, sizeof(digits), "%lld", (long long)json_integer_value(v));
+	else if (json_is_string(v))
+		text = json_string_value(v);
+	else
+		return bad(c, name, "must be a string");
+	if (!*text)
+		return true;
+	if (strlen(text) > 64 || !phone_normalize(text, out)) {
+		char rule[96];
+		snprintf(rule, sizeof(rule), "must be a phone number of 1 to %d digits",
+			 PHONE_MAX_DIGITS);
+		return bad(c, name, rule);
+	}
+	*present = true;
+	return true;
+}
+
+bool body_email(struct call *c, json_t *obj, const char *key, const char *name, char *out,
+		bool *present)
+{
+	json_t *v = field(obj, key);
+	*present = false;
+	if (!v)
+		return true;
+	if (!json_is_string(v))
+		return bad(c, name, "must be a string");
+	const char *text = json_string_value(v);
+	if (!*text)
+		return true;
+	if (strlen(text) > EMAIL_MAX || !email_normalize(text, out))
+		return bad(c, name, "must be an email address");
+	*present = true;
+	return true;
+}
+
+static bool body_typed(struct call *c, json_t *obj, const char *key, const char *name,
+		       bool required, json_t **out, bool want_object)
+{
+	json_t *v = field(obj, key);
+	if (!v)
+		return absent(c, name, required, NULL);
+	if (want_object ? !json_is_object(v) : !json_is_array(v))
+		return bad(c, name, want_object ? "must be an object" : "must be an array");
+	*out = v;
+	return true;
+}
+
+bool body_object(struct call *c, json_t *obj, const char *key, const char *name, bool required,
+		 json_t **out)
+{
+	return body_typed(c, obj, key, name, required, out, true);
+}
+
+bool body_array(struct call *c, json_t *obj, const char *key, const char *name, bool required,
+		json_t **out)
+{
+	return body_typed(c, obj, key, name, required, out, false);
+}
+
+static bool query_int(struct call *c, const char *key, int64_t def, int64_t *out)
+{
+	const char *v = request_query(c->req, key);
+	if (!v) {
+		*out = def;
+		return true;
+	}
+	int64_t n;
+	if (fixed_parse(v, 0, INT64_MAX / 10, &n) != FIXED_OK || n < 0) {
+		call_error(c, 400, "validation_failed", "%s: must be a non-negative integer", key);
+		return false;
+	}
+	*out = n;
+	return true;
+}
+
+bool query_paging(struct call *c, int64_t *offset, int64_t *limit)
+{
+	if (!query_int(c, "offset", 0, offset) || !query_int(c, "limit", 50, limit))
+		return false;
+	if (*limit > 1000)
+		*limit = 1000;
+	return true;
+}
+
+void call_write_tx(struct call *c, tx_fn fn, void *ctx)
+{
+	enum store_rc rc = STORE_RETRY;
+	for (int attempt = 0; attempt < 5 && rc == STORE_RETRY; attempt++) {
+		rc = STORE(c->db, begin, true);
+		if (rc == STORE_OK) {
+			c->resp->status = 0;
+			rc = fn(c, ctx);
+			if (rc == STORE_OK)
+				rc = STORE(c->db, commit);
+			if (rc != STORE_OK)
+				c->db->ops->rollback(c->db);
+		}
+	}
+	if (rc != STORE_OK && (c->resp->status == 0 || c->resp->status < 400))
+		call_store_error(c, rc);
+}

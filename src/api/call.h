@@ -1,0 +1,77 @@
+/* One API call as handlers see it: the request, the response being built, the caller's
+ * identity, the path parameters, the parsed body and a borrowed database connection; and the
+ * one place that turns an error into the JSON error body of API.md section 1. */
+#ifndef KOPILKA_API_CALL_H
+#define KOPILKA_API_CALL_H
+
+#include "api/api.h"
+#include "core/jw.h"
+
+struct who {
+	int64_t account_id, merchant_id;
+	enum role role;
+	enum account_kind kind;
+};
+
+struct call {
+	struct app *app;
+	struct request *req;
+	struct response *resp;
+	struct store_conn *db;
+	struct who who;
+	int64_t path_id[3]; /* the {id} segments of the route, in order */
+	int n_path_ids;
+	json_t *body; /* parsed JSON object of a POST/PUT, or NULL */
+};
+
+/* Fills the response with the error body: status, reason phrase, message, path, timestamp and
+ * the stable code. message is printf-formatted. Replaces any body written before. */
+void call_error(struct call *c, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* The error for a storage failure that is not the caller's fault: 503 when the database is
+ * busy, full or read-only (retry later), 500 otherwise. Never reveals internals. */
+void call_store_error(struct call *c, enum store_rc rc);
+
+/* Starts a JSON response with this status and returns a writer on its body. */
+void call_json(struct call *c, int status, struct jw *w);
+
+/* Validation helpers for JSON request bodies. Each reads obj[key]; `name` is the field's full
+ * path used in messages ("order.items[0].price"). A missing key or JSON null counts as absent:
+ * then *present is false (when present is not NULL) and out keeps its default. On a bad value
+ * they write the 400 error and return false. */
+bool body_money(struct call *c, json_t *obj, const char *key, const char *name, bool required,
+		bool allow_negative, money_t *out, bool *present) MUST_CHECK;
+bool body_fixed(struct call *c, json_t *obj, const char *key, const char *name, bool required,
+		int digits, int64_t min, int64_t max, int64_t *out, bool *present) MUST_CHECK;
+bool body_int(struct call *c, json_t *obj, const char *key, const char *name, bool required,
+	      int64_t min, int64_t max, int64_t *out, bool *present) MUST_CHECK;
+bool body_bool(struct call *c, json_t *obj, const char *key, const char *name, bool required,
+	       bool *out, bool *present) MUST_CHECK;
+/* A string of min_chars..max_chars code points; *out points into obj (valid while it is). */
+bool body_string(struct call *c, json_t *obj, const char *key, const char *name, bool required,
+		 size_t min_chars, size_t max_chars, const char **out) MUST_CHECK;
+/* A phone (string, or a positive JSON integer) normalized to digits into out
+ * (PHONE_MAX_DIGITS+1 bytes); an empty string counts as absent. */
+bool body_phone(struct call *c, json_t *obj, const char *key, const char *name, char *out,
+		bool *present) MUST_CHECK;
+/* An email trimmed and shape-checked into out (EMAIL_MAX+1 bytes), case kept; an empty string
+ * counts as absent. */
+bool body_email(struct call *c, json_t *obj, const char *key, const char *name, char *out,
+		bool *present) MUST_CHECK;
+/* The value must be an object or array (type_name "object"/"array"); *out borrowed. */
+bool body_object(struct call *c, json_t *obj, const char *key, const char *name, bool required,
+		 json_t **out) MUST_CHECK;
+bool body_array(struct call *c, json_t *obj, const char *key, const char *name, bool required,
+		json_t **out) MUST_CHECK;
+
+/* Query parameters: offset (default 0) and limit (default 50, clamped to 1000). */
+bool query_paging(struct call *c, int64_t *offset, int64_t *limit) MUST_CHECK;
+
+/* Runs fn inside a write transaction, retrying it (a bounded number of times) when storage
+ * answers STORE_RETRY. fn returns STORE_OK to commit; anything else rolls back. When fn has
+ * not written a response for a failure, a storage error response is written. */
+typedef enum store_rc (*tx_fn)(struct call *c, void *ctx);
+void call_write_tx(struct call *c, tx_fn fn, void *ctx);
+
+#endif

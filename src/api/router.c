@@ -1,0 +1,228 @@
+/* The route table and the central request pipeline: match, authenticate, check the role, read
+ * and parse the body, run the handler. Everything a handler may assume is checked here once. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/auth.h"
+#include "api/call.h"
+#include "core/log.h"
+#include "domain/text.h"
+#include "handlers/handlers.h"
+
+enum route_flags {
+	ROUTE_PUBLIC = 1, /* no authentication */
+};
+
+struct route {
+	const char *method;
+	const char *pattern; /* under API_BASE; "{id}" matches one path segment */
+	void (*handler)(struct call *c);
+	enum role min_role;
+	int flags;
+};
+
+/* The API, one row per endpoint. Literal segments are listed before {id} rows that could
+ * match the same path. */
+static const struct route routes[] = {
+	{"GET", "/clients/", clients_list, ROLE_CASHIER, 0},
+	{"POST", "/clients/", clients_create, ROLE_CASHIER, 0},
+	{"GET", "/clients/{id}/coupons/", client_coupons_list, ROLE_CASHIER, 0},
+	{"POST", "/clients/{id}/coupons/", client_coupons_issue, ROLE_MANAGER, 0},
+	{"GET", "/clients/{id}/balance/", client_balance, ROLE_CASHIER, 0},
+	{"POST", "/fiscal/orders/", orders_create, ROLE_CASHIER, 0},
+	{"GET", "/loyalty/settings/", loyalty_settings_get, ROLE_CASHIER, 0},
+	{"PUT", "/loyalty/settings/", loyalty_settings_put, ROLE_MANAGER, 0},
+	{"GET", "/loyalty/coupons/", catalog_list, ROLE_CASHIER, 0},
+	{"POST", "/loyalty/coupons/", catalog_create, ROLE_MANAGER, 0},
+	{"GET", "/loyalty/coupons/{id}/", catalog_get, ROLE_CASHIER, 0},
+};
+
+/* Matches path (under the base, trailing slash optional) against a pattern. Path ids that are
+ * not positive integers are reported through *bad_id (the route still matches: such an id
+ * names nothing, which is a 404). */
+static bool match(const char *pattern, const char *path, struct call *c, bool *bad_id)
+{
+	int n_ids = 0;
+	const char *p = pattern, *s = path;
+	*bad_id = false;
+	while (*p) {
+		if (strncmp(p, "{id}", 4) == 0) {
+			const char *end = strchr(s, '/');
+			size_t len = end ? (size_t)(end - s) : strlen(s);
+			if (len == 0)
+				return false;
+			int64_t id = 0;
+			bool ok = len <= 18;
+			for (size_t i = 0; ok && i < len; i++) {
+				if (!isdigit((unsigned char)s[i]))
+					ok = false;
+				else
+					id = id * 10 + (s[i] - '0');
+			}
+			if (!ok || id <= 0)
+				*bad_id = true;
+			if (n_ids < (int)ARRAY_LEN(c->path_id))
+				c->path_id[n_ids++] = id;
+			p += 4;
+			s += len;
+			continue;
+		}
+		if (*p == *s) {
+			p++;
+			s++;
+			continue;
+		}
+		/* The trailing slash of the pattern is optional. */
+		if (*p == '/' && p[1] == '\0' && *s == '\0')
+			break;
+		return false;
+	}
+	if (*s != '\0')
+		return false;
+	c->n_path_ids = n_ids;
+	return true;
+}
+
+static bool content_type_json(const char *ct)
+{
+	if (!ct)
+		return false;
+	while (*ct == ' ')
+		ct++;
+	const char *want = "application/json";
+	size_t n = strlen(want);
+	if (strncasecmp(ct, want, n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+/* Reads the JSON body of a POST/PUT into c->body. Writes the error and returns false when the
+ * body is not acceptable. */
+static bool read_body(struct call *c)
+{
+	struct request *req = c->req;
+	if (req->body_too_large) {
+		call_error(c, 413, "payload_too_large", "request body exceeds %d bytes",
+			   API_BODY_MAX);
+		return false;
+	}
+	if (!content_type_json(req->content_type)) {
+		call_error(c, 415, "unsupported_media_type",
+			   "Content-Type must be application/json");
+		return false;
+	}
+	if (!text_utf8_valid(req->body ? req->body : "", req->body_len)) {
+		call_error(c, 400, "malformed_json", "request body is not valid UTF-8");
+		return false;
+	}
+	json_error_t err;
+	c->body = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES,
+			     &err);
+	if (!c->body) {
+		call_error(c, 400, "malformed_json", "request body is not valid JSON: %s at line %d",
+			   err.text, err.line);
+		return false;
+	}
+	if (!json_is_object(c->body)) {
+		call_error(c, 400, "malformed_json", "request body must be a JSON object");
+		return false;
+	}
+	return true;
+}
+
+static void not_found_path(struct call *c)
+{
+	call_error(c, 404, "not_found", "no such endpoint: %s %s", c->req->method, c->req->path);
+}
+
+void api_handle(struct app *app, struct request *req, struct response *resp)
+{
+	struct call call = {.app = app, .req = req, .resp = resp};
+	struct call *c = &call;
+	size_t base_len = strlen(API_BASE);
+	if (strncmp(req->path, API_BASE, base_len) != 0 ||
+	    (req->path[base_len] != '/' && req->path[base_len] != '\0')) {
+		not_found_path(c);
+		return;
+	}
+	const char *sub = req->path + base_len;
+	const struct route *route = NULL;
+	char allow[128] = "";
+	bool bad_id = false;
+	for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
+		bool this_bad;
+		if (!match(routes[i].pattern, sub, c, &this_bad))
+			continue;
+		if (strcmp(routes[i].method, req->method) == 0) {
+			route = &routes[i];
+			bad_id = this_bad;
+			break;
+		}
+		if (!strstr(allow, routes[i].method)) {
+			if (*allow)
+				strcat(allow, ", ");
+			strcat(allow, routes[i].method);
+		}
+	}
+	if (!route) {
+		if (*allow) {
+			response_header(resp, "Allow", allow);
+			call_error(c, 405, "method_not_allowed", "%s is not allowed on %s (allowed: %s)",
+				   req->method, req->path, allow);
+		} else {
+			not_found_path(c);
+		}
+		return;
+	}
+	c->db = app->store->ops->acquire(app->store);
+	if (!(route->flags & ROUTE_PUBLIC)) {
+		int64_t retry_after = 0;
+		switch (auth_check(app->auth, c->db, req->authorization, req->remote_addr, &c->who,
+				   &retry_after)) {
+		case AUTH_OK:
+			break;
+		case AUTH_MISSING:
+		case AUTH_FAILED:
+			response_header(resp, "WWW-Authenticate",
+					"Basic realm=\"kopilka\", charset=\"UTF-8\"");
+			call_error(c, 401, "unauthorized",
+				   req->authorization ? "wrong login or password"
+						      : "Authorization header is required");
+			goto cleanup;
+		case AUTH_LOCKED: {
+			char secs[24];
+			snprintf(secs, sizeof(secs), "%lld", (long long)retry_after);
+			response_header(resp, "Retry-After", secs);
+			call_error(c, 429, "too_many_requests",
+				   "too many failed logins; retry in %lld s", (long long)retry_after);
+			goto cleanup;
+		}
+		case AUTH_ERROR:
+			call_store_error(c, STORE_ERROR);
+			goto cleanup;
+		}
+		resp->merchant_id = c->who.merchant_id;
+		if (c->who.role < route->min_role) {
+			call_error(c, 403, "forbidden", "your role may not %s %s", req->method,
+				   req->path);
+			goto cleanup;
+		}
+	}
+	if (bad_id) {
+		call_error(c, 404, "not_found", "no such object: %s", req->path);
+		goto cleanup;
+	}
+	if ((strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) && !read_body(c))
+		goto cleanup;
+	route->handler(c);
+	if (resp->status == 0)
+		call_store_error(c, STORE_ERROR);
+cleanup:
+	json_decref(c->body);
+	app->store->ops->release(c->db);
+}

@@ -1,0 +1,198 @@
+/* The settings table and its loader (see config.h). Add a setting by adding a row. */
+#include "core/config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum setting_type { SET_STR, SET_INT };
+
+struct setting {
+	const char *flag;  /* "--db" */
+	const char *env;   /* "KOPILKA_DB" */
+	enum setting_type type;
+	size_t offset;     /* into struct config */
+	const char *def;   /* default as text; NULL = unset */
+	int64_t min, max;  /* SET_INT bounds */
+	const char *choices; /* SET_STR: "a|b|c" or NULL for free text */
+	int commands;
+	const char *help;
+};
+
+#define STR(field) SET_STR, offsetof(struct config, field)
+#define INT(field) SET_INT, offsetof(struct config, field)
+
+static const struct setting settings[] = {
+	{"--db", "KOPILKA_DB", STR(db), NULL, 0, 0, NULL, CMD_ALL,
+	 "database: a file path (SQLite, created by init)"},
+	{"--log-level", "KOPILKA_LOG_LEVEL", STR(log_level), "info", 0, 0, "debug|info|warn|error",
+	 CMD_ALL, "least severe log level written to stderr"},
+	{"--email", "KOPILKA_EMAIL", STR(email), NULL, 0, 0, NULL, CMD_INIT,
+	 "owner account's email (the Basic auth login)"},
+	{"--password", "KOPILKA_PASSWORD", STR(password), NULL, 0, 0, NULL, CMD_INIT,
+	 "owner account's password, at least 8 characters"},
+	{"--name", "KOPILKA_NAME", STR(name), NULL, 0, 0, NULL, CMD_INIT, "merchant's name"},
+	{"--listen", "KOPILKA_LISTEN", STR(listen), "127.0.0.1:8080", 0, 0, NULL, CMD_SERVE,
+	 "HOST:PORT to serve the API on (IPv4 address)"},
+	{"--threads", "KOPILKA_THREADS", INT(threads), "8", 1, 256, NULL, CMD_SERVE,
+	 "HTTP worker threads"},
+	{"--public-url", "KOPILKA_PUBLIC_URL", STR(public_url), "http://127.0.0.1:8080", 0, 0, NULL,
+	 CMD_SERVE, "base URL of receipt links (publicURL)"},
+	{"--max-connections", "KOPILKA_MAX_CONNECTIONS", INT(max_connections), "1024", 1, 65536,
+	 NULL, CMD_SERVE, "open connections accepted at once"},
+	{"--per-ip-connections", "KOPILKA_PER_IP_CONNECTIONS", INT(per_ip_connections), "256", 1,
+	 65536, NULL, CMD_SERVE, "open connections accepted from one address"},
+	{"--connection-timeout-seconds", "KOPILKA_CONNECTION_TIMEOUT", INT(connection_timeout_seconds),
+	 "30", 1, 3600, NULL, CMD_SERVE, "idle connection timeout"},
+	{"--auth-cache-seconds", "KOPILKA_AUTH_CACHE_SECONDS", INT(auth_cache_seconds), "60", 0,
+	 3600, NULL, CMD_SERVE, "how long a verified credential is remembered (0: never)"},
+	{"--argon2-concurrency", "KOPILKA_ARGON2_CONCURRENCY", INT(argon2_concurrency), "2", 1, 64,
+	 NULL, CMD_SERVE, "password hashes verified at once (each takes 64 MiB)"},
+	{"--lockout-login-failures", "KOPILKA_LOCKOUT_LOGIN_FAILURES", INT(lockout_login_failures),
+	 "10", 1, 1000000, NULL, CMD_SERVE, "failed logins for one login that lock it"},
+	{"--lockout-addr-failures", "KOPILKA_LOCKOUT_ADDR_FAILURES", INT(lockout_addr_failures),
+	 "100", 1, 1000000, NULL, CMD_SERVE, "failed logins from one address that lock it"},
+	{"--lockout-window-seconds", "KOPILKA_LOCKOUT_WINDOW", INT(lockout_window_seconds), "300", 1,
+	 86400, NULL, CMD_SERVE, "window in which failures are counted"},
+	{"--lockout-seconds", "KOPILKA_LOCKOUT_SECONDS", INT(lockout_seconds), "300", 1, 86400,
+	 NULL, CMD_SERVE, "how long a lock lasts (answered 429 with Retry-After)"},
+	{"--expire-sweep-seconds", "KOPILKA_EXPIRE_SWEEP_SECONDS", INT(expire_sweep_seconds), "60",
+	 1, 86400, NULL, CMD_SERVE, "interval of the sweep writing expired lots to the ledger"},
+	{"--clock-offset-seconds", "KOPILKA_CLOCK_OFFSET_SECONDS", INT(clock_offset_seconds), "0",
+	 -315360000, 315360000, NULL, CMD_SERVE | CMD_CHECK,
+	 "shifts the server's clock (for testing expiry only)"},
+	{"--sqlite-synchronous", "KOPILKA_SQLITE_SYNCHRONOUS", STR(sqlite_synchronous), "full", 0, 0,
+	 "full|normal", CMD_ALL, "SQLite durability: full survives power loss"},
+	{"--busy-timeout-ms", "KOPILKA_BUSY_TIMEOUT_MS", INT(busy_timeout_ms), "10000", 0, 600000,
+	 NULL, CMD_ALL, "how long a write waits for the database lock"},
+	{"--pool-size", "KOPILKA_POOL_SIZE", INT(pool_size), "0", 0, 256, NULL, CMD_SERVE,
+	 "database connections (0: threads + 2)"},
+};
+
+static char **str_field(struct config *cfg, const struct setting *s)
+{
+	return (char **)((char *)cfg + s->offset);
+}
+
+static int64_t *int_field(struct config *cfg, const struct setting *s)
+{
+	return (int64_t *)((char *)cfg + s->offset);
+}
+
+static bool choice_ok(const char *choices, const char *v)
+{
+	size_t n = strlen(v);
+	for (const char *p = choices; *p;) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+		if (len == n && strncmp(p, v, n) == 0)
+			return true;
+		if (!bar)
+			break;
+		p = bar + 1;
+	}
+	return false;
+}
+
+static bool set_value(struct config *cfg, const struct setting *s, const char *v,
+		      const char *source, FILE *err)
+{
+	if (s->type == SET_STR) {
+		if (s->choices && !choice_ok(s->choices, v)) {
+			fprintf(err, "%s: %s must be one of %s, got \"%s\"\n", source, s->flag,
+				s->choices, v);
+			return false;
+		}
+		char **f = str_field(cfg, s);
+		free(*f);
+		*f = xstrdup(v);
+		return true;
+	}
+	char *end;
+	errno = 0;
+	long long n = strtoll(v, &end, 10);
+	if (errno || end == v || *end != '\0') {
+		fprintf(err, "%s: %s must be an integer, got \"%s\"\n", source, s->flag, v);
+		return false;
+	}
+	if (n < s->min || n > s->max) {
+		fprintf(err, "%s: %s must be between %" PRId64 " and %" PRId64 ", got %lld\n", source,
+			s->flag, s->min, s->max, n);
+		return false;
+	}
+	*int_field(cfg, s) = n;
+	return true;
+}
+
+bool config_load(struct config *cfg, int cmd, int argc, char **argv, int first, FILE *err)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < ARRAY_LEN(settings); i++)
+		if (settings[i].def && !set_value(cfg, &settings[i], settings[i].def, "default", err))
+			return false;
+	for (size_t i = 0; i < ARRAY_LEN(settings); i++) {
+		const char *v = getenv(settings[i].env);
+		if (v && (settings[i].commands & cmd) &&
+		    !set_value(cfg, &settings[i], v, settings[i].env, err))
+			return false;
+	}
+	for (int a = first; a < argc; a++) {
+		const char *arg = argv[a];
+		const char *eq = strchr(arg, '=');
+		size_t flag_len = eq ? (size_t)(eq - arg) : strlen(arg);
+		const struct setting *s = NULL;
+		for (size_t i = 0; i < ARRAY_LEN(settings); i++)
+			if (strlen(settings[i].flag) == flag_len &&
+			    strncmp(settings[i].flag, arg, flag_len) == 0)
+				s = &settings[i];
+		if (!s) {
+			fprintf(err, "unknown option \"%.*s\" (see kopilkad --help)\n", (int)flag_len,
+				arg);
+			return false;
+		}
+		if (!(s->commands & cmd)) {
+			fprintf(err, "option %s does not apply to this command\n", s->flag);
+			return false;
+		}
+		const char *v = eq ? eq + 1 : NULL;
+		if (!v) {
+			if (a + 1 >= argc) {
+				fprintf(err, "option %s needs a value\n", s->flag);
+				return false;
+			}
+			v = argv[++a];
+		}
+		if (!set_value(cfg, s, v, "command line", err))
+			return false;
+	}
+	return true;
+}
+
+void config_free(struct config *cfg)
+{
+	for (size_t i = 0; i < ARRAY_LEN(settings); i++)
+		if (settings[i].type == SET_STR)
+			free(*str_field(cfg, &settings[i]));
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+void config_print_help(FILE *out)
+{
+	fprintf(out, "Settings (command line flag, environment variable, default, bounds):\n");
+	for (size_t i = 0; i < ARRAY_LEN(settings); i++) {
+		const struct setting *s = &settings[i];
+		const char *cmds = s->commands == CMD_ALL	     ? "all"
+				   : s->commands == CMD_INIT	     ? "init"
+				   : s->commands == CMD_SERVE	     ? "serve"
+				   : s->commands == (CMD_SERVE | CMD_CHECK) ? "serve, check"
+									     : "?";
+		fprintf(out, "  %-30s %-32s default %s", s->flag, s->env, s->def ? s->def : "(none)");
+		if (s->type == SET_INT)
+			fprintf(out, ", %" PRId64 "..%" PRId64, s->min, s->max);
+		if (s->choices)
+			fprintf(out, ", one of %s", s->choices);
+		fprintf(out, "  [%s]\n      %s\n", cmds, s->help);
+	}
+}

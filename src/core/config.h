@@ -1,0 +1,58 @@
+/* Settings: one typed table (flag, environment variable, default, bounds, help) read in the
+ * order default < environment < command line. Nothing else in the server reads getenv(). */
+#ifndef KOPILKA_CORE_CONFIG_H
+#define KOPILKA_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/util.h"
+
+struct config {
+	/* all commands */
+	char *db;
+	char *log_level;
+	/* init */
+	char *email;
+	char *password;
+	char *name;
+	/* serve */
+	char *listen;
+	int64_t threads;
+	char *public_url;
+	int64_t max_connections;
+	int64_t per_ip_connections;
+	int64_t connection_timeout_seconds;
+	int64_t auth_cache_seconds;
+	int64_t argon2_concurrency;
+	int64_t lockout_login_failures;
+	int64_t lockout_addr_failures;
+	int64_t lockout_window_seconds;
+	int64_t lockout_seconds;
+	int64_t expire_sweep_seconds;
+	int64_t clock_offset_seconds;
+	/* storage */
+	char *sqlite_synchronous;
+	int64_t busy_timeout_ms;
+	int64_t pool_size;
+};
+
+/* Which commands a setting applies to (a bit mask). */
+enum {
+	CMD_INIT = 1,
+	CMD_SERVE = 2,
+	CMD_CHECK = 4,
+	CMD_ALL = 7,
+};
+
+/* Fills cfg with the defaults, then the environment, then argv[first..argc) for command `cmd`.
+ * On a bad value, an unknown flag or a flag of another command writes a message naming the
+ * flag and its rule to err and returns false. cfg owns its strings: config_free(). */
+bool config_load(struct config *cfg, int cmd, int argc, char **argv, int first, FILE *err)
+	MUST_CHECK;
+void config_free(struct config *cfg);
+/* Prints the table: flag, environment variable, default, bounds, help. */
+void config_print_help(FILE *out);
+
+#endif

@@ -1,0 +1,52 @@
+/* Small helpers every layer uses: the one out-of-memory policy of the server (abort through
+ * xmalloc and friends), the clock, and a growable byte buffer. */
+#ifndef KOPILKA_CORE_UTIL_H
+#define KOPILKA_CORE_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MUST_CHECK __attribute__((warn_unused_result))
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation that aborts the process on out-of-memory (the server's only OOM policy). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/* Wall-clock time in ms since the Unix epoch, shifted by the clock offset setting. */
+int64_t now_ms(void);
+/* Sets the offset now_ms() adds (tests of expiry only). */
+void clock_set_offset_ms(int64_t offset_ms);
+/* Monotonic time in microseconds, for durations. */
+int64_t mono_us(void);
+
+/* Cryptographic randomness (libsodium; call sodium_init() once before). Draws n random bytes
+ * as 2n lowercase hex digits into out (2n+1 bytes, n <= 64). */
+void random_hex(char *out, size_t n_bytes);
+/* A random decimal code of `digits` digits, leading zeros kept, into out (digits+1 bytes). */
+void random_digits(char *out, int digits);
+
+/* A growable byte buffer, always NUL-terminated. Owned by whoever declared it; buf_free()
+ * releases it. */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+void buf_init(struct buf *b);
+void buf_free(struct buf *b);
+void buf_reset(struct buf *b);
+void buf_append(struct buf *b, const void *data, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Hands the data to the caller (who frees it) and leaves b empty. */
+char *buf_steal(struct buf *b, size_t *len_out);
+
+#endif

@@ -1,0 +1,62 @@
+/* Normalization of what customers type: phones to digits, emails trimmed and folded, and
+ * the %-wildcard patterns of the client search turned into an exact value, a prefix range
+ * or an escaped LIKE pattern, so storage can use an index whenever the pattern allows it. */
+#ifndef KOPILKA_DOMAIN_TEXT_H
+#define KOPILKA_DOMAIN_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Longest phone kept, in digits (E.164 allows 15). */
+#define PHONE_MAX_DIGITS 15
+/* Longest email accepted, in bytes (RFC 5321 path limit). */
+#define EMAIL_MAX 254
+/* Longest search pattern accepted, in bytes. */
+#define PATTERN_MAX 256
+
+/* Removes every non-digit; an 11-digit number beginning with 8 becomes 7... (Russian trunk
+ * prefix). out holds PHONE_MAX_DIGITS+1 bytes. Returns false when no digit remains or more
+ * than PHONE_MAX_DIGITS digits remain (out is then empty). */
+bool phone_normalize(const char *in, char *out);
+
+/* For a search pattern containing '%': keeps only digits and '%'. out holds PATTERN_MAX+1
+ * bytes. Returns false when the result would be longer than PATTERN_MAX. */
+bool phone_pattern_clean(const char *in, char *out);
+
+/* Trims ASCII whitespace at both ends into out (EMAIL_MAX+1 bytes) and checks the shape:
+ * one '@', a non-empty local part, a domain with a dot not at either end, no spaces or
+ * control characters. Returns false (out empty) when malformed or too long. */
+bool email_normalize(const char *in, char *out);
+
+/* Lower-cases ASCII letters in place (the comparison key of an email). */
+void text_ascii_lower(char *s);
+
+/* True when s is valid UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF) and has no
+ * NUL before len. */
+bool text_utf8_valid(const char *s, size_t len);
+
+/* Number of code points in valid UTF-8 text. */
+size_t text_utf8_length(const char *s);
+
+enum pattern_kind {
+	PATTERN_EXACT,  /* no '%': equality with text */
+	PATTERN_PREFIX, /* "abc%": text <= v < upper, an index range */
+	PATTERN_ALL,    /* only '%' characters: any non-null value */
+	PATTERN_LIKE,   /* anything else: SQL LIKE with text, '\' as the escape character */
+};
+
+struct pattern {
+	enum pattern_kind kind;
+	/* EXACT: the value; PREFIX: the prefix; LIKE: the pattern with '_' and '\' escaped by '\'
+	 * and '%' kept as the wildcard; ALL: empty. */
+	char text[2 * PATTERN_MAX + 1];
+	/* PREFIX only: the least string greater than every string starting with the prefix
+	 * (the prefix with its last byte incremented, after dropping trailing 0xFF bytes). */
+	char upper[PATTERN_MAX + 1];
+};
+
+/* Compiles a user pattern (after phone/email cleaning). Returns false when in is longer than
+ * PATTERN_MAX. Every character other than '%' matches itself. */
+bool pattern_compile(const char *in, struct pattern *out);
+
+#endif

@@ -1,0 +1,239 @@
+/* Clients: search (API.md 2.1), create (6), their coupons (2.2, 6) and balance (2.3). */
+#include <string.h>
+
+#include "domain/text.h"
+#include "handlers/handlers.h"
+#include "handlers/views.h"
+#include "service/coupons.h"
+#include "service/ledger.h"
+
+/* Compiles the phone query parameter; false after writing a 400. */
+static bool phone_query(struct call *c, const char *v, struct pattern *p)
+{
+	char cleaned[PATTERN_MAX + 1];
+	if (strchr(v, '%')) {
+		if (!phone_pattern_clean(v, cleaned) || !pattern_compile(cleaned, p))
+			goto bad;
+		return true;
+	}
+	if (!phone_normalize(v, cleaned))
+		goto bad;
+	return pattern_compile(cleaned, p);
+bad:
+	call_error(c, 400, "validation_failed",
+		   "phone: must be a phone number of up to %d digits, or a pattern with %%",
+		   PHONE_MAX_DIGITS);
+	return false;
+}
+
+static bool email_query(struct call *c, const char *v, struct pattern *p)
+{
+	char cleaned[PATTERN_MAX + 1];
+	if (strchr(v, '%')) {
+		size_t n = strlen(v);
+		if (n > PATTERN_MAX)
+			goto bad;
+		memcpy(cleaned, v, n + 1);
+		text_ascii_lower(cleaned);
+		return pattern_compile(cleaned, p);
+	}
+	if (!email_normalize(v, cleaned))
+		goto bad;
+	text_ascii_lower(cleaned);
+	return pattern_compile(cleaned, p);
+bad:
+	call_error(c, 400, "validation_failed",
+		   "email: must be an email address, or a pattern with %% of up to %d bytes",
+		   PATTERN_MAX);
+	return false;
+}
+
+static bool write_client_row(void *ctx, const struct client *cl)
+{
+	view_client(ctx, cl);
+	return true;
+}
+
+void clients_list(struct call *c)
+{
+	struct pattern phone, email;
+	struct client_query q = {0};
+	const char *pv = request_query(c->req, "phone");
+	const char *ev = request_query(c->req, "email");
+	if (pv && *pv) {
+		if (!phone_query(c, pv, &phone))
+			return;
+		q.phone = &phone;
+	}
+	if (ev && *ev) {
+		if (!email_query(c, ev, &email))
+			return;
+		q.email = &email;
+	}
+	if (!query_paging(c, &q.offset, &q.limit))
+		return;
+	struct jw w;
+	call_json(c, 200, &w);
+	jw_arr_begin(&w);
+	enum store_rc rc = STORE(c->db, client_search, c->who.merchant_id, &q, write_client_row, &w);
+	if (rc != STORE_OK) {
+		call_store_error(c, rc);
+		return;
+	}
+	jw_arr_end(&w);
+}
+
+static enum store_rc create_client_tx(struct call *c, void *ctx)
+{
+	struct client *cl = ctx;
+	int64_t id = 0;
+	enum store_rc rc = STORE(c->db, client_create, cl, &id);
+	if (rc == STORE_CONFLICT) {
+		call_error(c, 409, "client_conflict",
+			   "a client with this phone or email already exists");
+		return rc;
+	}
+	if (rc != STORE_OK)
+		return rc;
+	struct client stored = {0};
+	rc = STORE(c->db, client_get, c->who.merchant_id, id, &stored);
+	if (rc == STORE_OK) {
+		struct jw w;
+		call_json(c, 201, &w);
+		view_client(&w, &stored);
+	}
+	client_clear(&stored);
+	return rc;
+}
+
+void clients_create(struct call *c)
+{
+	char phone[PHONE_MAX_DIGITS + 1] = "", email[EMAIL_MAX + 1] = "";
+	bool has_phone, has_email;
+	const char *name = NULL, *avatar = NULL;
+	if (!body_phone(c, c->body, "phone", "phone", phone, &has_phone) ||
+	    !body_email(c, c->body, "email", "email", email, &has_email) ||
+	    !body_string(c, c->body, "name", "name", false, 0, 256, &name) ||
+	    !body_string(c, c->body, "avatarUrl", "avatarUrl", false, 0, 2048, &avatar))
+		return;
+	if (!has_phone && !has_email) {
+		call_error(c, 400, "validation_failed", "phone: phone or email is required");
+		return;
+	}
+	struct client cl = {.merchant_id = c->who.merchant_id,
+			    .phone = has_phone ? phone : NULL,
+			    .email = has_email ? email : NULL,
+			    .name = name && *name ? (char *)name : NULL,
+			    .avatar_url = avatar && *avatar ? (char *)avatar : NULL,
+			    .created_ms = now_ms()};
+	random_hex(cl.token, 16);
+	call_write_tx(c, create_client_tx, &cl);
+}
+
+static bool write_coupon_row(void *ctx, const struct coupon_instance *ci)
+{
+	view_coupon_instance(ctx, ci);
+	return true;
+}
+
+/* Checks the {id} client exists for the caller's merchant; writes 404 when not. */
+static bool client_exists(struct call *c, int64_t id)
+{
+	struct client cl = {0};
+	enum store_rc rc = STORE(c->db, client_get, c->who.merchant_id, id, &cl);
+	client_clear(&cl);
+	if (rc == STORE_NOT_FOUND)
+		call_error(c, 404, "not_found", "client %lld not found", (long long)id);
+	else if (rc != STORE_OK)
+		call_store_error(c, rc);
+	return rc == STORE_OK;
+}
+
+void client_coupons_list(struct call *c)
+{
+	int64_t client_id = c->path_id[0];
+	if (!client_exists(c, client_id))
+		return;
+	struct jw w;
+	call_json(c, 200, &w);
+	jw_arr_begin(&w);
+	enum store_rc rc = STORE(c->db, coupons_usable, c->who.merchant_id, client_id, now_ms(),
+				 write_coupon_row, &w);
+	if (rc != STORE_OK) {
+		call_store_error(c, rc);
+		return;
+	}
+	jw_arr_end(&w);
+}
+
+static enum store_rc issue_tx(struct call *c, void *ctx)
+{
+	int64_t coupon_id = *(int64_t *)ctx;
+	int64_t now = now_ms();
+	if (!client_exists(c, c->path_id[0]))
+		return STORE_NOT_FOUND;
+	struct catalog_coupon cc = {0};
+	struct coupon_instance ci = {0};
+	enum store_rc rc = STORE(c->db, catalog_get, c->who.merchant_id, coupon_id, &cc);
+	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && !coupon_issuable(&cc, now))) {
+		call_error(c, 400, "coupon_not_issuable",
+			   "couponId: coupon %lld does not exist, is deleted or has expired",
+			   (long long)coupon_id);
+		rc = STORE_NOT_FOUND;
+		goto cleanup;
+	}
+	int64_t id = 0;
+	if (rc == STORE_OK)
+		rc = coupon_issue(c->db, &cc, c->path_id[0], 0, now, &id);
+	if (rc == STORE_OK)
+		rc = STORE(c->db, coupon_get, c->who.merchant_id, id, &ci);
+	if (rc == STORE_OK) {
+		struct jw w;
+		call_json(c, 201, &w);
+		view_coupon_instance(&w, &ci);
+	}
+cleanup:
+	catalog_coupon_clear(&cc);
+	coupon_instance_clear(&ci);
+	return rc;
+}
+
+void client_coupons_issue(struct call *c)
+{
+	int64_t coupon_id;
+	if (!body_int(c, c->body, "couponId", "couponId", true, 1, INT64_MAX, &coupon_id, NULL))
+		return;
+	call_write_tx(c, issue_tx, &coupon_id);
+}
+
+void client_balance(struct call *c)
+{
+	int64_t client_id = c->path_id[0];
+	money_t available[CURRENCY_COUNT];
+	enum store_rc rc = STORE(c->db, begin, false);
+	if (rc != STORE_OK) {
+		call_store_error(c, rc);
+		return;
+	}
+	if (!client_exists(c, client_id))
+		goto cleanup;
+	int64_t now = now_ms();
+	for (int cur = 0; cur < CURRENCY_COUNT && rc == STORE_OK; cur++)
+		rc = ledger_available(c->db, client_id, (enum currency)cur, now, &available[cur]);
+	if (rc != STORE_OK) {
+		call_store_error(c, rc);
+		goto cleanup;
+	}
+	struct jw w;
+	call_json(c, 200, &w);
+	jw_arr_begin(&w);
+	for (int cur = 0; cur < CURRENCY_COUNT; cur++) {
+		jw_obj_begin(&w);
+		jw_kmoney(&w, "amount", available[cur]);
+		jw_kstr(&w, "currency", currency_name((enum currency)cur));
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+cleanup:
+	c->db->ops->rollback(c->db);
+}

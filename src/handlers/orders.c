@@ -1,0 +1,764 @@
+/* POST /fiscal/orders/ (API.md 2.4 and 3): sales that spend, redeem and accrue, refunds that
+ * reverse a share of a sale, both idempotent by (merchant, externalId, receiptType).
+ *
+ * The whole order is one write transaction: the replay check, the customer, the ledger rows,
+ * the coupons, the statistics and the stored response commit together or not at all, so a
+ * retry after a crash finds either the complete order (and replays its answer) or nothing. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/loyalty.h"
+#include "domain/text.h"
+#include "handlers/handlers.h"
+#include "service/coupons.h"
+#include "service/ledger.h"
+
+#define ITEMS_MAX 1000
+#define COUPONS_MAX 100
+#define EXTERNAL_ID_MAX 64
+
+static const char *const units[] = {"piece", "kg", "g", "L", "ml"};
+
+struct item_req {
+	const char *name;
+	money_t price_minor;
+	int64_t qty_milli; /* 0 in a refund item: the rest of the sale item */
+	const char *unit;
+	int64_t vat_hundredths; /* -1: not given */
+	int64_t sale_item_id;	/* refund items */
+};
+
+struct order_req {
+	char external_id[EXTERNAL_ID_MAX * 4 + 1];
+	bool refund;
+	money_t card_minor, cash_minor;
+	char phone[PHONE_MAX_DIGITS + 1], email[EMAIL_MAX + 1];
+	bool has_phone, has_email;
+	struct item_req items[ITEMS_MAX];
+	size_t n_items;
+	money_t amount_minor;
+	int currency; /* -1: the program's */
+	int64_t coupons[COUPONS_MAX];
+	size_t n_coupons;
+	const char *fn, *fd, *comment;
+	int64_t external_date_ms;
+	money_t items_total_minor;
+	char hash[crypto_hash_sha256_BYTES * 2 + 1];
+};
+
+/* ---- parsing ---- */
+
+static bool parse_external_id(struct call *c, json_t *order, struct order_req *r)
+{
+	json_t *v = json_object_get(order, "externalId");
+	if (json_is_integer(v)) {
+		snprintf(r->external_id, sizeof(r->external_id), "%lld",
+			 (long long)json_integer_value(v));
+		return true;
+	}
+	if (v && !json_is_string(v) && !json_is_null(v)) {
+		call_error(c, 400, "validation_failed",
+			   "order.externalId: must be a string or an integer");
+		return false;
+	}
+	const char *s = NULL;
+	if (!body_string(c, order, "externalId", "order.externalId", true, 1, EXTERNAL_ID_MAX, &s))
+		return false;
+	snprintf(r->external_id, sizeof(r->external_id), "%s", s);
+	return true;
+}
+
+static bool parse_item(struct call *c, json_t *it, size_t i, struct order_req *r)
+{
+	struct item_req *item = &r->items[i];
+	char name[64];
+	if (!json_is_object(it)) {
+		call_error(c, 400, "validation_failed", "order.items[%zu]: must be an object", i);
+		return false;
+	}
+	item->vat_hundredths = -1;
+	if (r->refund) {
+		snprintf(name, sizeof(name), "order.items[%zu].id", i);
+		if (!body_int(c, it, "id", name, true, 1, INT64_MAX, &item->sale_item_id, NULL))
+			return false;
+		snprintf(name, sizeof(name), "order.items[%zu].quantity", i);
+		return body_fixed(c, it, "quantity", name, false, QTY_DIGITS, 1, QTY_MAX_MILLI,
+				  &item->qty_milli, NULL);
+	}
+	snprintf(name, sizeof(name), "order.items[%zu].name", i);
+	if (!body_string(c, it, "name", name, true, 1, 256, &item->name))
+		return false;
+	snprintf(name, sizeof(name), "order.items[%zu].price", i);
+	if (!body_money(c, it, "price", name, true, false, &item->price_minor, NULL))
+		return false;
+	snprintf(name, sizeof(name), "order.items[%zu].quantity", i);
+	if (!body_fixed(c, it, "quantity", name, true, QTY_DIGITS, 1, QTY_MAX_MILLI,
+			&item->qty_milli, NULL))
+		return false;
+	snprintf(name, sizeof(name), "order.items[%zu].unit", i);
+	item->unit = "piece";
+	const char *unit = NULL;
+	if (!body_string(c, it, "unit", name, false, 1, 8, &unit))
+		return false;
+	if (unit) {
+		bool known = false;
+		for (size_t u = 0; u < ARRAY_LEN(units); u++)
+			if (strcmp(unit, units[u]) == 0) {
+				item->unit = units[u];
+				known = true;
+			}
+		if (!known) {
+			call_error(c, 400, "validation_failed",
+				   "%s: must be one of piece, kg, g, L, ml", name);
+			return false;
+		}
+	}
+	snprintf(name, sizeof(name), "order.items[%zu].vat", i);
+	bool has_vat = false;
+	int64_t vat = 0;
+	if (!body_fixed(c, it, "vat", name, false, 2, 0, 10000, &vat, &has_vat))
+		return false;
+	if (has_vat)
+		item->vat_hundredths = vat;
+	money_t total = item_total_minor(item->price_minor, item->qty_milli);
+	if (total > MONEY_MAX_MINOR || r->items_total_minor + total > MONEY_MAX_MINOR) {
+		call_error(c, 400, "validation_failed", "order.items: the total exceeds 10^12");
+		return false;
+	}
+	r->items_total_minor += total;
+	return true;
+}
+
+/* The digest of the parsed request: two bodies are "the same order" when it is equal. */
+static void request_digest(struct order_req *r)
+{
+	struct buf b;
+	buf_init(&b);
+	buf_printf(&b, "v1\x1f%s\x1f%d\x1f%lld\x1f%lld\x1f%s\x1f%s\x1f%lld\x1f%d\x1f%s\x1f%s\x1f%s"
+		       "\x1f%lld",
+		   r->external_id, r->refund, (long long)r->card_minor, (long long)r->cash_minor,
+		   r->has_phone ? r->phone : "", r->has_email ? r->email : "",
+		   (long long)r->amount_minor, r->currency, r->fn ? r->fn : "\x1e",
+		   r->fd ? r->fd : "\x1e", r->comment ? r->comment : "\x1e",
+		   (long long)r->external_date_ms);
+	for (size_t i = 0; i < r->n_coupons; i++)
+		buf_printf(&b, "\x1f" "c%lld", (long long)r->coupons[i]);
+	for (size_t i = 0; i < r->n_items; i++) {
+		const struct item_req *it = &r->items[i];
+		buf_printf(&b, "\x1di%s\x1f%lld\x1f%lld\x1f%s\x1f%lld\x1f%lld", it->name ? it->name : "",
+			   (long long)it->price_minor, (long long)it->qty_milli,
+			   it->unit ? it->unit : "", (long long)it->vat_hundredths,
+			   (long long)it->sale_item_id);
+	}
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(digest, (const unsigned char *)b.data, b.len);
+	sodium_bin2hex(r->hash, sizeof(r->hash), digest, sizeof(digest));
+	buf_free(&b);
+}
+
+static bool parse_order(struct call *c, struct order_req *r)
+{
+	json_t *order = NULL, *items = NULL, *coupons = NULL;
+	const char *type = NULL, *currency = NULL;
+	if (!body_object(c, c->body, "order", "order", true, &order) ||
+	    !parse_external_id(c, order, r) ||
+	    !body_string(c, order, "receiptType", "order.receiptType", true, 1, 16, &type))
+		return false;
+	if (strcmp(type, "sale") == 0)
+		r->refund = false;
+	else if (strcmp(type, "refund") == 0)
+		r->refund = true;
+	else {
+		call_error(c, 400, "validation_failed",
+			   "order.receiptType: must be \"sale\" or \"refund\"");
+		return false;
+	}
+	bool has_amount = false;
+	if (!body_money(c, order, "amountCard", "order.amountCard", false, false, &r->card_minor,
+			NULL) ||
+	    !body_money(c, order, "amountCash", "order.amountCash", false, false, &r->cash_minor,
+			NULL) ||
+	    !body_phone(c, order, "customerPhone", "order.customerPhone", r->phone,
+			&r->has_phone) ||
+	    !body_email(c, order, "customerEmail", "order.customerEmail", r->email,
+			&r->has_email) ||
+	    !body_string(c, order, "fn", "order.fn", false, 0, 64, &r->fn) ||
+	    !body_string(c, order, "fd", "order.fd", false, 0, 64, &r->fd) ||
+	    !body_string(c, order, "comment", "order.comment", false, 0, 1024, &r->comment) ||
+	    !body_int(c, order, "externalDate", "order.externalDate", false, 0, INT64_MAX / 2,
+		      &r->external_date_ms, NULL) ||
+	    !body_array(c, order, "items", "order.items", true, &items) ||
+	    !body_money(c, c->body, "amount", "amount", false, false, &r->amount_minor,
+			&has_amount) ||
+	    !body_string(c, c->body, "currency", "currency", false, 1, 16, &currency) ||
+	    !body_array(c, c->body, "coupons", "coupons", false, &coupons))
+		return false;
+	if (r->card_minor + r->cash_minor > MONEY_MAX_MINOR) {
+		call_error(c, 400, "validation_failed",
+			   "order.amountCard: amountCard + amountCash exceeds 10^12");
+		return false;
+	}
+	r->n_items = json_array_size(items);
+	if (r->n_items == 0 || r->n_items > ITEMS_MAX) {
+		call_error(c, 400, "validation_failed", "order.items: must hold 1 to %d items",
+			   ITEMS_MAX);
+		return false;
+	}
+	for (size_t i = 0; i < r->n_items; i++)
+		if (!parse_item(c, json_array_get(items, i), i, r))
+			return false;
+	r->currency = -1;
+	if (currency && (r->currency = currency_parse(currency)) < 0) {
+		call_error(c, 400, "validation_failed", "currency: must be \"points\" or \"rubles\"");
+		return false;
+	}
+	r->n_coupons = json_array_size(coupons);
+	if (r->n_coupons > COUPONS_MAX) {
+		call_error(c, 400, "validation_failed", "coupons: at most %d coupons", COUPONS_MAX);
+		return false;
+	}
+	for (size_t i = 0; i < r->n_coupons; i++) {
+		json_t *v = json_array_get(coupons, i);
+		if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+			call_error(c, 400, "validation_failed",
+				   "coupons[%zu]: must be a coupon id (a positive integer)", i);
+			return false;
+		}
+		r->coupons[i] = json_integer_value(v);
+		for (size_t j = 0; j < i; j++)
+			if (r->coupons[j] == r->coupons[i]) {
+				call_error(c, 400, "validation_failed",
+					   "coupons[%zu]: coupon %lld is listed twice", i,
+					   (long long)r->coupons[i]);
+				return false;
+			}
+	}
+	if (r->refund && (r->amount_minor > 0 || r->n_coupons > 0)) {
+		call_error(c, 400, "validation_failed",
+			   "amount: a refund takes no amount or coupons; it reverses its sale");
+		return false;
+	}
+	if (!r->refund && !r->has_phone && !r->has_email &&
+	    (r->amount_minor > 0 || r->n_coupons > 0)) {
+		call_error(c, 400, "validation_failed",
+			   "%s: spending points or redeeming coupons needs a customer "
+			   "(order.customerPhone or order.customerEmail)",
+			   r->n_coupons > 0 ? "coupons" : "amount");
+		return false;
+	}
+	(void)has_amount;
+	request_digest(r);
+	return true;
+}
+
+/* ---- the response ---- */
+
+struct order_view {
+	struct order o;
+	struct order_item items[ITEMS_MAX];
+	size_t n_items;
+	int64_t redeemed[COUPONS_MAX + 2], issued[4];
+	size_t n_redeemed, n_issued;
+};
+
+static void write_amount(struct jw *w, const char *key, money_t minor, enum currency cur)
+{
+	jw_key(w, key);
+	jw_obj_begin(w);
+	jw_kmoney(w, "amount", minor);
+	jw_kstr(w, "currency", currency_name(cur));
+	jw_obj_end(w);
+}
+
+static void write_ids(struct jw *w, const char *key, const int64_t *ids, size_t n)
+{
+	jw_key(w, key);
+	jw_arr_begin(w);
+	for (size_t i = 0; i < n; i++)
+		jw_int(w, ids[i]);
+	jw_arr_end(w);
+}
+
+/* Renders the order's answer; it is stored with the order and replayed verbatim. */
+static char *render_order(struct call *c, const struct order_view *v)
+{
+	const struct order *o = &v->o;
+	struct buf out;
+	buf_init(&out);
+	struct jw w;
+	jw_init(&w, &out);
+	char number[24];
+	snprintf(number, sizeof(number), "%lld", (long long)o->order_number);
+	jw_obj_begin(&w);
+	jw_kint(&w, "id", o->id);
+	jw_kstr(&w, "orderNumber", number);
+	jw_kstr(&w, "externalOrderNumber", o->external_id);
+	jw_kstr(&w, "receiptType", o->refund ? "refund" : "sale");
+	jw_kint(&w, "orderDate", o->order_date_ms);
+	jw_kmoney(&w, "totalAmount", o->total_minor);
+	if (o->client_id)
+		jw_kint(&w, "clientId", o->client_id);
+	else
+		jw_knull(&w, "clientId");
+	if (o->refund)
+		jw_kint(&w, "refundOf", o->refund_of);
+	write_amount(&w, "accrued", o->refund ? -o->accrued_minor : o->accrued_minor,
+		     o->accrued_currency);
+	write_amount(&w, "spent", o->refund ? -o->spent_minor : o->spent_minor, o->spent_currency);
+	write_ids(&w, "redeemedCoupons", v->redeemed, v->n_redeemed);
+	write_ids(&w, "issuedCoupons", v->issued, v->n_issued);
+	jw_key(&w, "items");
+	jw_arr_begin(&w);
+	for (size_t i = 0; i < v->n_items; i++) {
+		const struct order_item *it = &v->items[i];
+		jw_obj_begin(&w);
+		jw_kint(&w, "id", it->id);
+		jw_kstr(&w, "name", it->name);
+		jw_kmoney(&w, "price", it->price_minor);
+		jw_key(&w, "quantity");
+		jw_fixed(&w, it->qty_milli, QTY_DIGITS);
+		jw_kstr(&w, "unit", it->unit);
+		jw_key(&w, "vat");
+		if (it->vat_hundredths >= 0)
+			jw_fixed(&w, it->vat_hundredths, 2);
+		else
+			jw_null(&w);
+		jw_kmoney(&w, "total", it->total_minor);
+		if (it->refund_of_item)
+			jw_kint(&w, "refundOfItem", it->refund_of_item);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	char url[512];
+	snprintf(url, sizeof(url), "%s/r/%s", c->app->cfg->public_url, o->public_token);
+	jw_kstr(&w, "publicURL", url);
+	jw_obj_end(&w);
+	return buf_steal(&out, NULL);
+}
+
+/* Stores and sends the answer of a new order. */
+static enum store_rc finish(struct call *c, struct order_view *v)
+{
+	char *json = render_order(c, v);
+	enum store_rc rc = STORE(c->db, order_set_response, v->o.id, json);
+	if (rc == STORE_OK) {
+		c->resp->status = 200;
+		buf_reset(&c->resp->body);
+		buf_puts(&c->resp->body, json);
+	}
+	free(json);
+	return rc;
+}
+
+/* ---- shared steps ---- */
+
+/* An order seen before: replay its answer or refuse a different body. */
+static void replay(struct call *c, const struct order_req *r, const struct order *prev)
+{
+	if (strcmp(prev->request_hash, r->hash) != 0 || !prev->response) {
+		call_error(c, 409, "order_conflict",
+			   "order.externalId: %s order %s was already posted with different "
+			   "contents",
+			   r->refund ? "refund" : "sale", r->external_id);
+		return;
+	}
+	c->resp->status = 200;
+	buf_reset(&c->resp->body);
+	buf_puts(&c->resp->body, prev->response);
+	response_header(c->resp, "Idempotent-Replayed", "true");
+}
+
+/* Inserts the order row with a new order number and public token. */
+static enum store_rc insert_order(struct call *c, const struct order_req *r, struct order *o)
+{
+	char token[33];
+	random_hex(token, 16);
+	o->merchant_id = c->who.merchant_id;
+	o->external_id = (char *)r->external_id;
+	o->refund = r->refund;
+	o->order_date_ms = now_ms();
+	o->external_date_ms = r->external_date_ms;
+	o->card_minor = r->card_minor;
+	o->cash_minor = r->cash_minor;
+	o->fn = (char *)r->fn;
+	o->fd = (char *)r->fd;
+	o->comment = (char *)r->comment;
+	o->public_token = token;
+	o->request_hash = (char *)r->hash;
+	o->created_by = c->who.account_id;
+	enum store_rc rc = STORE(c->db, order_number_next, c->who.merchant_id, &o->order_number);
+	if (rc == STORE_OK)
+		rc = STORE(c->db, order_create, o, &o->id);
+	/* The borrowed strings must not be freed by order_clear: take copies. */
+	o->external_id = xstrdup(r->external_id);
+	o->fn = r->fn ? xstrdup(r->fn) : NULL;
+	o->fd = r->fd ? xstrdup(r->fd) : NULL;
+	o->comment = r->comment ? xstrdup(r->comment) : NULL;
+	o->public_token = xstrdup(token);
+	o->request_hash = xstrdup(r->hash);
+	return rc;
+}
+
+/* ---- sales ---- */
+
+/* Finds the customer by phone, else email, registering an unknown one when allowed.
+ * *client_id stays 0 for an anonymous order. */
+static enum store_rc find_customer(struct call *c, const struct order_req *r,
+				   const struct loyalty_settings *s, struct client *cl)
+{
+	enum store_rc rc = STORE_NOT_FOUND;
+	char email_lc[EMAIL_MAX + 1];
+	snprintf(email_lc, sizeof(email_lc), "%s", r->email);
+	text_ascii_lower(email_lc);
+	if (r->has_phone)
+		rc = STORE(c->db, client_find_phone, c->who.merchant_id, r->phone, cl);
+	if (rc == STORE_NOT_FOUND && r->has_email)
+		rc = STORE(c->db, client_find_email, c->who.merchant_id, email_lc, cl);
+	if (rc != STORE_NOT_FOUND)
+		return rc;
+	if (!s->auto_register) {
+		call_error(c, 404, "unknown_customer",
+			   "order.customerPhone: no client with this phone or email, and "
+			   "autoRegisterClients is off");
+		return STORE_NOT_FOUND;
+	}
+	struct client fresh = {.merchant_id = c->who.merchant_id,
+			       .phone = r->has_phone ? (char *)r->phone : NULL,
+			       .email = r->has_email ? (char *)r->email : NULL,
+			       .created_ms = now_ms()};
+	random_hex(fresh.token, 16);
+	int64_t id = 0;
+	rc = STORE(c->db, client_create, &fresh, &id);
+	if (rc == STORE_CONFLICT && r->has_phone && r->has_email) {
+		/* The email belongs to nobody found above but clashed: register by phone alone. */
+		fresh.email = NULL;
+		rc = STORE(c->db, client_create, &fresh, &id);
+	}
+	if (rc == STORE_OK)
+		rc = STORE(c->db, client_get, c->who.merchant_id, id, cl);
+	return rc;
+}
+
+static enum store_rc check_coupons(struct call *c, const struct order_req *r, int64_t client_id,
+				   int64_t now)
+{
+	for (size_t i = 0; i < r->n_coupons; i++) {
+		struct coupon_instance ci = {0};
+		enum store_rc rc = STORE(c->db, coupon_get, c->who.merchant_id, r->coupons[i], &ci);
+		bool usable = rc == STORE_OK && ci.client_id == client_id &&
+			      ci.status == COUPON_ISSUED &&
+			      (ci.expires_ms == 0 || ci.expires_ms >= now);
+		coupon_instance_clear(&ci);
+		if (rc != STORE_OK && rc != STORE_NOT_FOUND)
+			return rc;
+		if (!usable) {
+			call_error(c, 400, "coupon_not_active",
+				   "coupons[%zu]: coupon %lld is not an active coupon of this "
+				   "customer",
+				   i, (long long)r->coupons[i]);
+			return STORE_NOT_FOUND;
+		}
+	}
+	return STORE_OK;
+}
+
+static enum store_rc sale_tx(struct call *c, void *ctx)
+{
+	struct order_req *r = ctx;
+	int64_t merchant = c->who.merchant_id;
+	struct order_view *v = xcalloc(1, sizeof(*v));
+	struct client cl = {0};
+	struct loyalty_settings s;
+	struct catalog_coupon cc = {0};
+	int64_t now = now_ms();
+
+	enum store_rc rc = STORE(c->db, order_find_external, merchant, r->external_id, false, &v->o);
+	if (rc == STORE_OK) {
+		replay(c, r, &v->o);
+		goto cleanup;
+	}
+	if (rc != STORE_NOT_FOUND)
+		goto cleanup;
+	order_clear(&v->o);
+	rc = STORE(c->db, settings_get, merchant, &s);
+	if (rc != STORE_OK)
+		goto cleanup;
+	enum currency spend_cur = r->currency >= 0 ? (enum currency)r->currency : s.currency;
+	if (r->has_phone || r->has_email) {
+		rc = find_customer(c, r, &s, &cl);
+		if (rc != STORE_OK)
+			goto cleanup;
+	}
+	if (r->amount_minor > 0) {
+		if (r->amount_minor * 100 > r->items_total_minor * s.max_spend_percent) {
+			call_error(c, 400, "spend_limit",
+				   "amount: at most %lld %% of the order's item total may be paid "
+				   "with points",
+				   (long long)s.max_spend_percent);
+			rc = STORE_NOT_FOUND;
+			goto cleanup;
+		}
+		money_t available = 0;
+		rc = ledger_available(c->db, cl.id, spend_cur, now, &available);
+		if (rc != STORE_OK)
+			goto cleanup;
+		if (r->amount_minor > available) {
+			char have[FIXED_FMT_MAX];
+			fixed_format(available < 0 ? 0 : available, MONEY_DIGITS, have);
+			call_error(c, 400, "insufficient_funds",
+				   "amount: the customer has only %s %s available", have,
+				   currency_name(spend_cur));
+			rc = STORE_NOT_FOUND;
+			goto cleanup;
+		}
+	}
+	rc = check_coupons(c, r, cl.id, now);
+	if (rc != STORE_OK)
+		goto cleanup;
+
+	/* Accrual is decided before the row is written: it is part of the order. */
+	money_t accrued = 0;
+	const struct accrual_setting *rule = cl.total_purchases == 0 ? &s.new_customer : &s.customer;
+	if (s.active && cl.id) {
+		money_t base = accrual_base_minor(r->card_minor + r->cash_minor,
+						  r->items_total_minor, r->amount_minor);
+		accrued = accrual_minor(&rule->rule, base);
+	}
+	v->o.client_id = cl.id;
+	v->o.total_minor = r->items_total_minor;
+	v->o.spent_currency = spend_cur;
+	v->o.spent_minor = r->amount_minor;
+	v->o.accrued_currency = s.currency;
+	v->o.accrued_minor = accrued;
+	rc = insert_order(c, r, &v->o);
+	if (rc != STORE_OK)
+		goto cleanup;
+	for (size_t i = 0; i < r->n_items && rc == STORE_OK; i++) {
+		struct order_item *it = &v->items[i];
+		it->order_id = v->o.id;
+		it->merchant_id = merchant;
+		it->line_no = (int)i + 1;
+		it->name = xstrdup(r->items[i].name);
+		it->price_minor = r->items[i].price_minor;
+		it->qty_milli = r->items[i].qty_milli;
+		snprintf(it->unit, sizeof(it->unit), "%s", r->items[i].unit);
+		it->vat_hundredths = r->items[i].vat_hundredths;
+		it->total_minor = item_total_minor(it->price_minor, it->qty_milli);
+		rc = STORE(c->db, item_create, it, &it->id);
+		v->n_items++;
+	}
+	if (rc == STORE_OK && r->amount_minor > 0)
+		rc = ledger_spend(c->db, merchant, cl.id, spend_cur, r->amount_minor, v->o.id, now);
+	for (size_t i = 0; i < r->n_coupons && rc == STORE_OK; i++) {
+		rc = STORE(c->db, coupon_set_status, r->coupons[i], COUPON_REDEEMED, v->o.id);
+		v->redeemed[v->n_redeemed++] = r->coupons[i];
+	}
+	if (rc == STORE_OK && accrued > 0)
+		rc = ledger_accrue(c->db, merchant, cl.id, s.currency, accrued,
+				   rule->valid_days ? now + rule->valid_days * MS_PER_DAY : 0,
+				   v->o.id, now);
+	if (rc == STORE_OK && s.active && cl.id && rule->coupon_id) {
+		rc = STORE(c->db, catalog_get, merchant, rule->coupon_id, &cc);
+		if (rc == STORE_OK && coupon_issuable(&cc, now))
+			rc = coupon_issue(c->db, &cc, cl.id, v->o.id, now,
+					  &v->issued[v->n_issued++]);
+		else if (rc == STORE_NOT_FOUND)
+			rc = STORE_OK; /* the rule's coupon is gone: the sale still stands */
+	}
+	if (rc == STORE_OK && cl.id) {
+		money_t paid = r->card_minor + r->cash_minor;
+		rc = STORE(c->db, client_stats_add, cl.id, 1, paid > 0 ? 1 : 0, r->items_total_minor,
+			   paid);
+	}
+	if (rc == STORE_OK)
+		rc = finish(c, v);
+cleanup:
+	for (size_t i = 0; i < v->n_items; i++)
+		order_item_clear(&v->items[i]);
+	order_clear(&v->o);
+	client_clear(&cl);
+	catalog_coupon_clear(&cc);
+	free(v);
+	return rc;
+}
+
+/* ---- refunds ---- */
+
+static enum store_rc refuse_item(struct call *c, size_t i, const char *why)
+{
+	call_error(c, 400, "item_not_refundable", "order.items[%zu].id: %s", i, why);
+	return STORE_NOT_FOUND;
+}
+
+static enum store_rc refund_tx(struct call *c, void *ctx)
+{
+	struct order_req *r = ctx;
+	int64_t merchant = c->who.merchant_id;
+	struct order_view *v = xcalloc(1, sizeof(*v));
+	struct order_item *sale_items = xcalloc(r->n_items, sizeof(*sale_items));
+	struct order sale = {0};
+	int64_t now = now_ms();
+
+	enum store_rc rc = STORE(c->db, order_find_external, merchant, r->external_id, true, &v->o);
+	if (rc == STORE_OK) {
+		replay(c, r, &v->o);
+		goto cleanup;
+	}
+	if (rc != STORE_NOT_FOUND)
+		goto cleanup;
+	order_clear(&v->o);
+
+	/* Every item must be a sale item of one sale with quantity left to refund. */
+	money_t refund_total = 0;
+	for (size_t i = 0; i < r->n_items; i++) {
+		struct order_item *si = &sale_items[i];
+		rc = STORE(c->db, item_get, merchant, r->items[i].sale_item_id, si);
+		if (rc == STORE_NOT_FOUND || (rc == STORE_OK && si->refund_of_item)) {
+			rc = refuse_item(c, i, "no such sale item");
+			goto cleanup;
+		}
+		if (rc != STORE_OK)
+			goto cleanup;
+		if (si->order_id != sale_items[0].order_id) {
+			rc = refuse_item(c, i, "all items of a refund must come from one sale");
+			goto cleanup;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (sale_items[j].id == si->id) {
+				rc = refuse_item(c, i, "the item is listed twice");
+				goto cleanup;
+			}
+		int64_t left = si->qty_milli - si->refunded_qty_milli;
+		int64_t qty = r->items[i].qty_milli ? r->items[i].qty_milli : left;
+		if (left <= 0) {
+			rc = refuse_item(c, i, "the item was already refunded");
+			goto cleanup;
+		}
+		if (qty > left) {
+			char have[FIXED_FMT_MAX];
+			fixed_format(left, QTY_DIGITS, have);
+			call_error(c, 400, "item_not_refundable",
+				   "order.items[%zu].quantity: only %s remain to refund", i, have);
+			rc = STORE_NOT_FOUND;
+			goto cleanup;
+		}
+		/* Cumulative rounding: the item's refunded total reaches its total exactly. */
+		int64_t new_qty = si->refunded_qty_milli + qty;
+		money_t new_total = new_qty == si->qty_milli
+					    ? si->total_minor
+					    : item_total_minor(si->price_minor, new_qty);
+		if (new_total > si->total_minor)
+			new_total = si->total_minor;
+		struct order_item *it = &v->items[v->n_items++];
+		it->merchant_id = merchant;
+		it->line_no = (int)i + 1;
+		it->name = xstrdup(si->name);
+		it->price_minor = si->price_minor;
+		it->qty_milli = qty;
+		snprintf(it->unit, sizeof(it->unit), "%s", si->unit);
+		it->vat_hundredths = si->vat_hundredths;
+		it->total_minor = new_total - si->refunded_total_minor;
+		it->refund_of_item = si->id;
+		si->refunded_qty_milli = new_qty;
+		si->refunded_total_minor = new_total;
+		refund_total += it->total_minor;
+	}
+	rc = STORE(c->db, order_get, merchant, sale_items[0].order_id, &sale);
+	if (rc != STORE_OK)
+		goto cleanup;
+
+	/* The shares of API.md 3.3, cumulative so partial refunds add up exactly. */
+	money_t refunded_before = sale.refunded_total_minor;
+	sale.refunded_total_minor += refund_total;
+	money_t paid = sale.card_minor + sale.cash_minor;
+	money_t taken = sale.total_minor > 0 ? share_cumulative(sale.accrued_minor,
+								  sale.refunded_total_minor,
+								  sale.total_minor)
+					     : sale.accrued_minor;
+	money_t returned = sale.total_minor > 0 ? share_cumulative(sale.spent_minor,
+								     sale.refunded_total_minor,
+								     sale.total_minor)
+						: sale.spent_minor;
+	money_t paid_back = sale.total_minor > 0 ? share_cumulative(paid, sale.refunded_total_minor,
+								      sale.total_minor)
+						 : paid;
+	money_t d_taken = taken - sale.accrual_taken_minor;
+	money_t d_returned = returned - sale.spend_returned_minor;
+	money_t d_paid = paid_back - sale.paid_refunded_minor;
+	sale.accrual_taken_minor = taken;
+	sale.spend_returned_minor = returned;
+	sale.paid_refunded_minor = paid_back;
+	bool was_full = sale.fully_refunded;
+	sale.fully_refunded = sale.refunded_total_minor >= sale.total_minor;
+	(void)refunded_before;
+
+	v->o.client_id = sale.client_id;
+	v->o.total_minor = refund_total;
+	v->o.refund_of = sale.id;
+	v->o.accrued_currency = sale.accrued_currency;
+	v->o.accrued_minor = d_taken;
+	v->o.spent_currency = sale.spent_currency;
+	v->o.spent_minor = d_returned;
+	rc = insert_order(c, r, &v->o);
+	for (size_t i = 0; i < v->n_items && rc == STORE_OK; i++) {
+		v->items[i].order_id = v->o.id;
+		rc = STORE(c->db, item_create, &v->items[i], &v->items[i].id);
+		if (rc == STORE_OK)
+			rc = STORE(c->db, item_refunded, sale_items[i].id,
+				   sale_items[i].refunded_qty_milli,
+				   sale_items[i].refunded_total_minor);
+	}
+	if (rc == STORE_OK)
+		rc = STORE(c->db, order_refund_progress, &sale);
+	if (rc == STORE_OK && sale.client_id) {
+		rc = ledger_take_back(c->db, merchant, sale.client_id, sale.accrued_currency, d_taken,
+				      v->o.id, now);
+		if (rc == STORE_OK)
+			rc = ledger_return_spend(c->db, merchant, sale.client_id,
+						 sale.spent_currency, d_returned, sale.id, v->o.id,
+						 now);
+		if (rc == STORE_OK) {
+			bool now_full = sale.fully_refunded && !was_full;
+			rc = STORE(c->db, client_stats_add, sale.client_id, now_full ? -1 : 0,
+				   now_full && paid > 0 ? -1 : 0, -refund_total, -d_paid);
+		}
+	}
+	if (rc == STORE_OK && sale.fully_refunded && !was_full) {
+		int64_t ids[COUPONS_MAX + 8];
+		size_t n = 0;
+		rc = STORE(c->db, coupons_of_order, sale.id, 0, ids, ARRAY_LEN(ids), &n);
+		for (size_t i = 0; i < n && rc == STORE_OK; i++)
+			rc = coupon_reactivate(c->db, ids[i]);
+		if (rc == STORE_OK)
+			rc = STORE(c->db, coupons_of_order, sale.id, 1, ids, ARRAY_LEN(ids), &n);
+		for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+			struct coupon_instance ci = {0};
+			rc = STORE(c->db, coupon_get, merchant, ids[i], &ci);
+			if (rc == STORE_OK && ci.status == COUPON_ISSUED)
+				rc = STORE(c->db, coupon_set_status, ids[i], COUPON_REVOKED, 0);
+			coupon_instance_clear(&ci);
+		}
+	}
+	if (rc == STORE_OK)
+		rc = finish(c, v);
+cleanup:
+	for (size_t i = 0; i < v->n_items; i++)
+		order_item_clear(&v->items[i]);
+	for (size_t i = 0; i < r->n_items; i++)
+		order_item_clear(&sale_items[i]);
+	free(sale_items);
+	order_clear(&v->o);
+	order_clear(&sale);
+	free(v);
+	return rc;
+}
+
+void orders_create(struct call *c)
+{
+	struct order_req *r = xcalloc(1, sizeof(*r));
+	if (parse_order(c, r))
+		call_write_tx(c, r->refund ? refund_tx : sale_tx, r);
+	free(r);
+}

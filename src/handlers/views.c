@@ -1,0 +1,104 @@
+/* JSON shapes of API objects (see views.h). */
+#include "handlers/views.h"
+
+#include "domain/money.h"
+
+void view_client(struct jw *w, const struct client *cl)
+{
+	jw_obj_begin(w);
+	jw_kint(w, "id", cl->id);
+	jw_kstr(w, "email", cl->email);
+	jw_kstr(w, "phone", cl->phone);
+	jw_kstr(w, "name", cl->name);
+	jw_kstr(w, "avatarUrl", cl->avatar_url);
+	jw_kint(w, "paidPurchases", cl->paid_purchases);
+	jw_kint(w, "totalPurchases", cl->total_purchases);
+	money_t average = cl->total_purchases > 0
+				  ? fixed_mul_div_round(cl->total_amount_minor, 1, cl->total_purchases)
+				  : 0;
+	jw_kmoney(w, "averageBill", average);
+	jw_kmoney(w, "totalPurchasesAmount", cl->total_amount_minor);
+	jw_kmoney(w, "paidPurchasesAmount", cl->paid_amount_minor);
+	jw_kint(w, "positiveReviews", cl->positive_reviews);
+	jw_kint(w, "neutralReviews", cl->neutral_reviews);
+	jw_kint(w, "negativeReviews", cl->negative_reviews);
+	jw_kstr(w, "token", cl->token);
+	jw_obj_end(w);
+}
+
+static void opt_str(struct jw *w, const char *key, const char *v)
+{
+	if (v)
+		jw_kstr(w, key, v);
+}
+
+void view_coupon_instance(struct jw *w, const struct coupon_instance *ci)
+{
+	jw_obj_begin(w);
+	jw_kint(w, "id", ci->id);
+	opt_str(w, "title", ci->catalog.title);
+	opt_str(w, "header", ci->catalog.header);
+	opt_str(w, "subHeader", ci->catalog.sub_header);
+	opt_str(w, "shortDescription", ci->catalog.short_description);
+	opt_str(w, "longDescription", ci->catalog.long_description);
+	if (ci->expires_ms)
+		jw_kint(w, "expireDate", ci->expires_ms);
+	jw_kstr(w, "token", ci->token);
+	jw_kstr(w, "shareToken", ci->share_token);
+	jw_kstr(w, "merchantToken", ci->merchant_token);
+	jw_kstr(w, "merchantShareToken", ci->merchant_share_token);
+	jw_obj_end(w);
+}
+
+void view_catalog_coupon(struct jw *w, const struct catalog_coupon *cc)
+{
+	jw_obj_begin(w);
+	jw_kint(w, "id", cc->id);
+	jw_kstr(w, "title", cc->title);
+	jw_kstr(w, "header", cc->header);
+	jw_kstr(w, "subHeader", cc->sub_header);
+	jw_kstr(w, "shortDescription", cc->short_description);
+	jw_kstr(w, "longDescription", cc->long_description);
+	jw_kstr(w, "imagePath", cc->image_path);
+	jw_kstr(w, "style", cc->style);
+	if (cc->valid_days)
+		jw_kint(w, "validDays", cc->valid_days);
+	else
+		jw_knull(w, "validDays");
+	if (cc->valid_until)
+		jw_kint(w, "validUntil", cc->valid_until);
+	else
+		jw_knull(w, "validUntil");
+	jw_kbool(w, "deleted", cc->deleted);
+	jw_obj_end(w);
+}
+
+static void view_accrual(struct jw *w, const char *key, const struct accrual_setting *a)
+{
+	jw_key(w, key);
+	jw_obj_begin(w);
+	if (a->coupon_id)
+		jw_kint(w, "couponId", a->coupon_id);
+	else
+		jw_knull(w, "couponId");
+	jw_kstr(w, "type", a->rule.type == ACCRUAL_AMOUNT ? "amount" : "percentage");
+	/* Both kinds carry two fraction digits: minor units, or hundredths of a percent. */
+	jw_kmoney(w, "amount", a->rule.amount);
+	if (a->valid_days)
+		jw_kint(w, "validDays", a->valid_days);
+	else
+		jw_knull(w, "validDays");
+	jw_obj_end(w);
+}
+
+void view_settings(struct jw *w, const struct loyalty_settings *s)
+{
+	jw_obj_begin(w);
+	jw_kbool(w, "active", s->active);
+	jw_kstr(w, "currency", currency_name(s->currency));
+	view_accrual(w, "newCustomerSettings", &s->new_customer);
+	view_accrual(w, "customerSettings", &s->customer);
+	jw_kbool(w, "autoRegisterClients", s->auto_register);
+	jw_kint(w, "maxSpendPercent", s->max_spend_percent);
+	jw_obj_end(w);
+}

@@ -1,0 +1,17 @@
+/* The JSON shapes of API objects, written once and shared by every handler that returns them. */
+#ifndef KOPILKA_HANDLERS_VIEWS_H
+#define KOPILKA_HANDLERS_VIEWS_H
+
+#include "core/jw.h"
+#include "store/store.h"
+
+/* Client of API.md 2.1. */
+void view_client(struct jw *w, const struct client *cl);
+/* Coupon instance of API.md 2.2 (absent texts omitted, expireDate omitted when none). */
+void view_coupon_instance(struct jw *w, const struct coupon_instance *ci);
+/* Catalog coupon of API.md 4.4. */
+void view_catalog_coupon(struct jw *w, const struct catalog_coupon *cc);
+/* Loyalty settings of API.md 4.4. */
+void view_settings(struct jw *w, const struct loyalty_settings *s);
+
+#endif

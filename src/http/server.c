@@ -1,0 +1,248 @@
+/* libmicrohttpd transport (see server.h).
+ *
+ * libmicrohttpd calls the access handler several times per request: first with the headers,
+ * then once per body chunk, then once more with no data. We queue the response only on that
+ * last call; a response queued on the first call makes MHD 0.9 close the connection. */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	struct app *app;
+	atomic_int in_flight;
+};
+
+/* Per-request state between the calls of the access handler. */
+struct exchange {
+	struct request req;
+	int64_t started_us;
+	bool handled;
+};
+
+static bool request_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '-' || ch == '_' || ch == '.'))
+			return false;
+	}
+	return true;
+}
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				      const char *value)
+{
+	struct request *req = cls;
+	(void)kind;
+	if (!value)
+		value = "";
+	if (strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0) {
+		free(req->authorization);
+		req->authorization = xstrdup(value);
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE) == 0) {
+		free(req->content_type);
+		req->content_type = xstrdup(value);
+	} else if (strcasecmp(key, "X-Request-Id") == 0) {
+		free(req->request_id_in);
+		req->request_id_in = xstrdup(value);
+	} else if (strcasecmp(key, "Idempotency-Key") == 0) {
+		req->n_idempotency_keys++;
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct request *req = cls;
+	(void)kind;
+	req->query = xrealloc(req->query, (req->n_query + 1) * sizeof(*req->query));
+	req->query[req->n_query].key = xstrdup(key);
+	req->query[req->n_query].value = xstrdup(value ? value : "");
+	req->n_query++;
+	return MHD_YES;
+}
+
+static void client_address(struct MHD_Connection *conn, char *out, size_t cap)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	snprintf(out, cap, "unknown");
+	if (!info || !info->client_addr)
+		return;
+	const struct sockaddr *sa = info->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+			  (socklen_t)cap);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct exchange *ex,
+				     struct response *resp)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		resp->body.len, resp->body.data ? resp->body.data : (void *)"",
+		MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json;charset=UTF-8");
+	MHD_add_response_header(r, "X-Request-Id", ex->req.request_id);
+	for (int i = 0; i < resp->n_headers; i++)
+		MHD_add_response_header(r, resp->headers[i].key, resp->headers[i].value);
+	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	(void)version;
+	struct exchange *ex = *con_cls;
+	if (!ex) {
+		ex = xcalloc(1, sizeof(*ex));
+		ex->started_us = mono_us();
+		ex->req.method = method;
+		ex->req.path = xstrdup(url);
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &ex->req);
+		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &ex->req);
+		client_address(conn, ex->req.remote_addr, sizeof(ex->req.remote_addr));
+		if (ex->req.request_id_in && request_id_ok(ex->req.request_id_in))
+			snprintf(ex->req.request_id, sizeof(ex->req.request_id), "%s",
+				 ex->req.request_id_in);
+		else
+			random_hex(ex->req.request_id, 8);
+		atomic_fetch_add(&s->in_flight, 1);
+		*con_cls = ex;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		/* Past the limit keep draining (so the 413 reaches the client) but drop the data. */
+		if (!ex->req.body_too_large) {
+			if (ex->req.body_len + *upload_data_size > API_BODY_MAX) {
+				ex->req.body_too_large = true;
+				free(ex->req.body);
+				ex->req.body = NULL;
+				ex->req.body_len = 0;
+			} else {
+				ex->req.body = xrealloc(ex->req.body,
+							ex->req.body_len + *upload_data_size + 1);
+				memcpy(ex->req.body + ex->req.body_len, upload_data,
+				       *upload_data_size);
+				ex->req.body_len += *upload_data_size;
+				ex->req.body[ex->req.body_len] = '\0';
+			}
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (ex->handled)
+		return MHD_YES;
+	ex->handled = true;
+	struct response resp;
+	response_init(&resp);
+	api_handle(s->app, &ex->req, &resp);
+	enum MHD_Result ret = send_response(conn, ex, &resp);
+	int64_t dur_us = mono_us() - ex->started_us;
+	log_info("rid=%s method=%s path=%s status=%d dur_ms=%.3f bytes=%zu merchant=%lld",
+		 ex->req.request_id, method, ex->req.path, resp.status, (double)dur_us / 1000.0,
+		 resp.body.len, (long long)resp.merchant_id);
+	response_free(&resp);
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *s = cls;
+	(void)conn;
+	(void)toe;
+	struct exchange *ex = *con_cls;
+	if (!ex)
+		return;
+	request_free(&ex->req);
+	free(ex);
+	*con_cls = NULL;
+	atomic_fetch_sub(&s->in_flight, 1);
+}
+
+static bool parse_listen(const char *listen, struct sockaddr_in *sa)
+{
+	const char *colon = strrchr(listen, ':');
+	if (!colon || colon == listen)
+		return false;
+	char host[64];
+	size_t n = (size_t)(colon - listen);
+	if (n >= sizeof(host))
+		return false;
+	memcpy(host, listen, n);
+	host[n] = '\0';
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (*end || port < 1 || port > 65535)
+		return false;
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)port);
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	return inet_pton(AF_INET, host, &sa->sin_addr) == 1;
+}
+
+struct http_server *http_start(struct app *app, const struct config *cfg)
+{
+	struct sockaddr_in sa;
+	if (!parse_listen(cfg->listen, &sa)) {
+		log_error("--listen must be IPv4-ADDRESS:PORT, got \"%s\"", cfg->listen);
+		return NULL;
+	}
+	struct http_server *s = xcalloc(1, sizeof(*s));
+	s->app = app;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+			 MHD_USE_ITC;
+	s->daemon = MHD_start_daemon(
+		flags, ntohs(sa.sin_port), NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sa,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_NOTIFY_COMPLETED,
+		on_completed, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_seconds,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
+		(unsigned)1024, MHD_OPTION_END);
+	if (!s->daemon) {
+		log_error("cannot listen on %s (address in use or not available)", cfg->listen);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void http_stop(struct http_server *s, int64_t grace_ms)
+{
+	if (!s)
+		return;
+	MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	int64_t deadline = mono_us() + grace_ms * 1000;
+	while (atomic_load(&s->in_flight) > 0 && mono_us() < deadline)
+		usleep(10000);
+	MHD_stop_daemon(s->daemon);
+	free(s);
+}

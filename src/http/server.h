@@ -1,0 +1,18 @@
+/* HTTP transport on libmicrohttpd: collects each request into a struct request, hands it to
+ * api_handle() and sends the struct response back. Knows nothing about the API itself. */
+#ifndef KOPILKA_HTTP_SERVER_H
+#define KOPILKA_HTTP_SERVER_H
+
+#include "api/api.h"
+#include "core/config.h"
+
+struct http_server;
+
+/* Starts serving on cfg->listen with cfg->threads worker threads. Returns NULL after logging
+ * why when the address is bad or taken. */
+struct http_server *http_start(struct app *app, const struct config *cfg);
+
+/* Stops accepting, waits up to grace_ms for the requests in flight to finish, then stops. */
+void http_stop(struct http_server *s, int64_t grace_ms);
+
+#endif

@@ -1,0 +1,292 @@
+/* kopilkad: the command line. `init` adds a merchant, `serve` runs the API, `check` verifies
+ * the ledger. Settings come from the table in core/config.c (see --help). */
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/auth.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "domain/text.h"
+#include "http/server.h"
+#include "service/ledger.h"
+#include "store/store.h"
+
+#define PASSWORD_MIN 8
+#define PASSWORD_MAX 256
+#define SWEEP_BATCH 500
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: kopilkad COMMAND [OPTIONS]\n"
+		"\n"
+		"Commands:\n"
+		"  init  --db PATH --email EMAIL --password PASSWORD [--name NAME]\n"
+		"        creates the database if needed and adds a merchant with its owner\n"
+		"        account; prints the new merchant id\n"
+		"  serve --db PATH [--listen HOST:PORT] [--threads N] [...]\n"
+		"        serves the API; SIGINT/SIGTERM stop it after the requests in flight\n"
+		"  check --db PATH\n"
+		"        verifies the ledger invariants; exits 1 with a report when broken\n"
+		"\n");
+	config_print_help(out);
+}
+
+static struct store *open_store(const struct config *cfg, bool create, int pool)
+{
+	struct store_options opt = {.synchronous = cfg->sqlite_synchronous,
+				    .busy_timeout_ms = cfg->busy_timeout_ms,
+				    .pool_size = pool,
+				    .create = create};
+	char err[256];
+	struct store *st = store_open(cfg->db, &opt, err, sizeof(err));
+	if (!st)
+		fprintf(stderr, "kopilkad: %s\n", err);
+	return st;
+}
+
+static int cmd_init(const struct config *cfg)
+{
+	char email[EMAIL_MAX + 1];
+	if (!cfg->db || !cfg->email || !cfg->password) {
+		fprintf(stderr, "kopilkad init: --db, --email and --password are required\n");
+		return 2;
+	}
+	if (!email_normalize(cfg->email, email)) {
+		fprintf(stderr, "kopilkad init: --email \"%s\" is not an email address\n", cfg->email);
+		return 2;
+	}
+	size_t pw_len = text_utf8_valid(cfg->password, strlen(cfg->password))
+				? text_utf8_length(cfg->password)
+				: 0;
+	if (pw_len < PASSWORD_MIN || pw_len > PASSWORD_MAX) {
+		fprintf(stderr, "kopilkad init: --password must be %d to %d characters long\n",
+			PASSWORD_MIN, PASSWORD_MAX);
+		return 2;
+	}
+	char hash[AUTH_HASH_MAX];
+	if (!auth_hash_password(cfg->password, hash)) {
+		fprintf(stderr, "kopilkad init: out of memory hashing the password\n");
+		return 1;
+	}
+	struct store *st = open_store(cfg, true, 1);
+	if (!st)
+		return 1;
+	struct store_conn *db = st->ops->acquire(st);
+	int64_t merchant_id = 0, account_id = 0;
+	int status = 1;
+	struct account acc = {.kind = ACCOUNT_MERCHANT, .role = ROLE_OWNER};
+	enum store_rc rc = STORE(db, begin, true);
+	if (rc == STORE_OK)
+		rc = STORE(db, merchant_create, cfg->name ? cfg->name : email, now_ms(),
+			   &merchant_id);
+	if (rc == STORE_OK) {
+		acc.merchant_id = merchant_id;
+		acc.email = email;
+		acc.password_hash = hash;
+		rc = STORE(db, account_create, &acc, &account_id);
+	}
+	if (rc == STORE_OK)
+		rc = STORE(db, commit);
+	if (rc != STORE_OK) {
+		db->ops->rollback(db);
+		if (rc == STORE_CONFLICT)
+			fprintf(stderr, "kopilkad init: the email %s is already in use\n", email);
+		else
+			fprintf(stderr, "kopilkad init: could not write the database\n");
+	} else {
+		fprintf(stderr, "kopilkad: created merchant %lld with owner %s\n",
+			(long long)merchant_id, email);
+		printf("%lld\n", (long long)merchant_id);
+		status = 0;
+	}
+	st->ops->release(db);
+	st->ops->close(st);
+	return status;
+}
+
+struct sweeper {
+	struct store *store;
+	int64_t interval_s;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+};
+
+/* Writes expired lots off as `expire` ledger rows, a batch per transaction. */
+static void *sweep_loop(void *arg)
+{
+	struct sweeper *sw = arg;
+	pthread_mutex_lock(&sw->mu);
+	while (!sw->stop) {
+		pthread_mutex_unlock(&sw->mu);
+		struct store_conn *db = sw->store->ops->acquire(sw->store);
+		size_t n = SWEEP_BATCH, total = 0;
+		while (n == SWEEP_BATCH) {
+			enum store_rc rc = STORE(db, begin, true);
+			if (rc == STORE_OK)
+				rc = ledger_expire_sweep(db, now_ms(), SWEEP_BATCH, &n);
+			if (rc == STORE_OK)
+				rc = STORE(db, commit);
+			if (rc != STORE_OK) {
+				db->ops->rollback(db);
+				log_warn("expiry sweep failed; will retry");
+				break;
+			}
+			total += n;
+		}
+		sw->store->ops->release(db);
+		if (total)
+			log_info("expiry sweep wrote off %zu lots", total);
+		pthread_mutex_lock(&sw->mu);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += sw->interval_s;
+		while (!sw->stop &&
+		       pthread_cond_timedwait(&sw->cv, &sw->mu, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&sw->mu);
+	return NULL;
+}
+
+static int cmd_serve(const struct config *cfg)
+{
+	if (!cfg->db) {
+		fprintf(stderr, "kopilkad serve: --db is required\n");
+		return 2;
+	}
+	if (access(cfg->db, F_OK) != 0) {
+		fprintf(stderr, "kopilkad serve: database %s does not exist; create it with "
+				"kopilkad init\n",
+			cfg->db);
+		return 1;
+	}
+	/* Signals are taken by the main thread alone, with sigwait. */
+	sigset_t stop_signals;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int pool = cfg->pool_size > 0 ? (int)cfg->pool_size : (int)cfg->threads + 2;
+	struct store *st = open_store(cfg, false, pool);
+	if (!st)
+		return 1;
+	struct auth *auth = auth_create(cfg);
+	if (!auth) {
+		fprintf(stderr, "kopilkad: cannot initialise the authenticator\n");
+		st->ops->close(st);
+		return 1;
+	}
+	struct app app = {.store = st, .cfg = cfg, .auth = auth};
+	struct http_server *http = http_start(&app, cfg);
+	if (!http) {
+		auth_destroy(auth);
+		st->ops->close(st);
+		return 1;
+	}
+	struct sweeper sw = {.store = st, .interval_s = cfg->expire_sweep_seconds};
+	pthread_mutex_init(&sw.mu, NULL);
+	pthread_cond_init(&sw.cv, NULL);
+	pthread_t sweep_thread;
+	pthread_create(&sweep_thread, NULL, sweep_loop, &sw);
+	log_info("kopilkad serving on %s (%lld threads, database %s)", cfg->listen,
+		 (long long)cfg->threads, cfg->db);
+
+	int sig = 0;
+	sigwait(&stop_signals, &sig);
+	log_info("received %s: finishing requests in flight", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	http_stop(http, 10000);
+	pthread_mutex_lock(&sw.mu);
+	sw.stop = true;
+	pthread_cond_signal(&sw.cv);
+	pthread_mutex_unlock(&sw.mu);
+	pthread_join(sweep_thread, NULL);
+	auth_destroy(auth);
+	st->ops->close(st);
+	log_info("stopped cleanly");
+	return 0;
+}
+
+static void report_problem(void *ctx, const char *problem)
+{
+	(void)ctx;
+	printf("FAIL %s\n", problem);
+}
+
+static int cmd_check(const struct config *cfg)
+{
+	if (!cfg->db) {
+		fprintf(stderr, "kopilkad check: --db is required\n");
+		return 2;
+	}
+	if (access(cfg->db, F_OK) != 0) {
+		fprintf(stderr, "kopilkad check: database %s does not exist\n", cfg->db);
+		return 2;
+	}
+	struct store *st = open_store(cfg, false, 1);
+	if (!st)
+		return 1;
+	struct store_conn *db = st->ops->acquire(st);
+	int64_t problems = 0;
+	enum store_rc rc = STORE(db, begin, false);
+	if (rc == STORE_OK)
+		rc = STORE(db, check, now_ms(), report_problem, NULL, &problems);
+	db->ops->rollback(db);
+	st->ops->release(db);
+	st->ops->close(st);
+	if (rc != STORE_OK) {
+		fprintf(stderr, "kopilkad check: could not read the database\n");
+		return 1;
+	}
+	if (problems) {
+		printf("ledger check FAILED: %lld problem(s)\n", (long long)problems);
+		return 1;
+	}
+	printf("ledger check passed\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	int cmd = strcmp(argv[1], "init") == 0	  ? CMD_INIT
+		  : strcmp(argv[1], "serve") == 0 ? CMD_SERVE
+		  : strcmp(argv[1], "check") == 0 ? CMD_CHECK
+						  : 0;
+	if (!cmd) {
+		fprintf(stderr, "kopilkad: unknown command \"%s\" (see kopilkad --help)\n", argv[1]);
+		return 2;
+	}
+	for (int i = 2; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "kopilkad: libsodium failed to initialise\n");
+		return 1;
+	}
+	struct config cfg;
+	if (!config_load(&cfg, cmd, argc, argv, 2, stderr)) {
+		config_free(&cfg);
+		return 2;
+	}
+	int level = log_level_parse(cfg.log_level);
+	log_set_level(level < 0 ? LOG_INFO : (enum log_level)level);
+	clock_set_offset_ms(cfg.clock_offset_seconds * 1000);
+	int status = cmd == CMD_INIT ? cmd_init(&cfg) : cmd == CMD_SERVE ? cmd_serve(&cfg) : cmd_check(&cfg);
+	config_free(&cfg);
+	return status;
+}

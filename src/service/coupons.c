@@ -1,0 +1,56 @@
+/* Coupon issuing (see coupons.h). */
+#include "service/coupons.h"
+
+#include <string.h>
+
+#include "service/ledger.h"
+
+/* Attempts at drawing codes that are free; with a million codes per merchant a collision
+ * streak this long means the merchant has almost used them all up. */
+#define CODE_ATTEMPTS 32
+
+bool coupon_issuable(const struct catalog_coupon *cc, int64_t now)
+{
+	return !cc->deleted && (cc->valid_until == 0 || cc->valid_until >= now);
+}
+
+static void draw_codes(char code[7], char share_code[7])
+{
+	do {
+		random_digits(code, 6);
+		random_digits(share_code, 6);
+	} while (strcmp(code, share_code) == 0);
+}
+
+enum store_rc coupon_issue(struct store_conn *db, const struct catalog_coupon *cc,
+			   int64_t client_id, int64_t order_id, int64_t now, int64_t *id_out)
+{
+	struct coupon_instance ci = {.merchant_id = cc->merchant_id,
+				     .client_id = client_id,
+				     .coupon_id = cc->id,
+				     .issued_ms = now,
+				     .issued_order_id = order_id};
+	if (cc->valid_days > 0)
+		ci.expires_ms = now + cc->valid_days * MS_PER_DAY;
+	if (cc->valid_until > 0 && (ci.expires_ms == 0 || cc->valid_until < ci.expires_ms))
+		ci.expires_ms = cc->valid_until;
+	enum store_rc rc = STORE_CONFLICT;
+	for (int i = 0; i < CODE_ATTEMPTS && rc == STORE_CONFLICT; i++) {
+		random_hex(ci.token, 16);
+		random_hex(ci.share_token, 16);
+		draw_codes(ci.merchant_token, ci.merchant_share_token);
+		rc = STORE(db, coupon_issue, &ci, id_out);
+	}
+	return rc;
+}
+
+enum store_rc coupon_reactivate(struct store_conn *db, int64_t instance_id)
+{
+	enum store_rc rc = STORE(db, coupon_set_status, instance_id, COUPON_ISSUED, 0);
+	for (int i = 0; i < CODE_ATTEMPTS && rc == STORE_CONFLICT; i++) {
+		char code[7], share_code[7];
+		draw_codes(code, share_code);
+		rc = STORE(db, coupon_set_codes, instance_id, code, share_code);
+	}
+	return rc;
+}

@@ -1,0 +1,20 @@
+/* Issuing coupon instances from the catalog with fresh random tokens and 6-digit codes, and
+ * making a redeemed one usable again (a refunded sale). */
+#ifndef KOPILKA_SERVICE_COUPONS_H
+#define KOPILKA_SERVICE_COUPONS_H
+
+#include "store/store.h"
+
+/* True when the catalog coupon may be issued at now (not deleted, validUntil not passed). */
+bool coupon_issuable(const struct catalog_coupon *cc, int64_t now);
+
+/* Issues cc to a client; order_id (0: none) is the sale that issued it. Its expiry is the
+ * earlier of now + validDays and validUntil. Draws new codes while they collide. */
+enum store_rc coupon_issue(struct store_conn *db, const struct catalog_coupon *cc,
+			   int64_t client_id, int64_t order_id, int64_t now, int64_t *id_out)
+	MUST_CHECK;
+
+/* Makes a redeemed instance usable again, with new codes if its old ones were taken. */
+enum store_rc coupon_reactivate(struct store_conn *db, int64_t instance_id) MUST_CHECK;
+
+#endif

@@ -1,0 +1,216 @@
+/* Ledger operations (see ledger.h). */
+#include "service/ledger.h"
+
+#include <stdlib.h>
+
+/* Lots read for one spend or take-back; a client with more live lots than this spends from
+ * the first ones, which the available-balance check makes a rare, refused case. */
+#define LOTS_MAX 1024
+
+static enum store_rc add_entry(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+			       enum currency cur, money_t amount, enum ledger_type type,
+			       int64_t order_id, int64_t now, money_t d_debt)
+{
+	struct ledger_entry e = {.merchant_id = merchant_id,
+				 .client_id = client_id,
+				 .currency = cur,
+				 .amount_minor = amount,
+				 .type = type,
+				 .order_id = order_id,
+				 .created_ms = now};
+	enum store_rc rc = STORE(db, ledger_add, &e);
+	if (rc == STORE_OK)
+		rc = STORE(db, balance_add, merchant_id, client_id, cur, amount, d_debt, 0);
+	return rc;
+}
+
+enum store_rc ledger_available(struct store_conn *db, int64_t client_id, enum currency cur,
+			       int64_t now, money_t *available_out)
+{
+	struct balance b;
+	money_t lots = 0;
+	enum store_rc rc = STORE(db, balance_get, client_id, cur, &b);
+	if (rc == STORE_OK)
+		rc = STORE(db, lots_unexpired_sum, client_id, cur, now, &lots);
+	if (rc == STORE_OK)
+		*available_out = lots - b.debt_minor - b.held_minor;
+	return rc;
+}
+
+/* Reads the client's live lots into a heap array (caller frees). */
+static enum store_rc live_lots(struct store_conn *db, int64_t client_id, enum currency cur,
+			       int64_t now, struct lot **lots_out, size_t *n_out)
+{
+	struct lot *lots = xcalloc(LOTS_MAX, sizeof(*lots));
+	enum store_rc rc = STORE(db, lots_spendable, client_id, cur, now, lots, LOTS_MAX, n_out);
+	if (rc != STORE_OK) {
+		free(lots);
+		return rc;
+	}
+	*lots_out = lots;
+	return STORE_OK;
+}
+
+/* Plans taking up to amount from lots; returns what the lots cover. Fills views[i].take. */
+static money_t plan_takes(struct lot *lots, size_t n, struct lot_view *views, money_t amount)
+{
+	money_t left = amount;
+	for (size_t i = 0; i < n; i++) {
+		views[i].lot_id = lots[i].id;
+		views[i].remaining_minor = lots[i].remaining_minor;
+		views[i].take_minor = 0;
+	}
+	money_t covered = 0;
+	for (size_t i = 0; i < n; i++)
+		covered += lots[i].remaining_minor;
+	if (covered >= amount) {
+		bool ok = spend_plan(views, n, amount);
+		(void)ok;
+		return amount;
+	}
+	for (size_t i = 0; i < n && left > 0; i++) {
+		views[i].take_minor = views[i].remaining_minor;
+		left -= views[i].take_minor;
+	}
+	return covered;
+}
+
+enum store_rc ledger_spend(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+			   enum currency cur, money_t amount, int64_t order_id, int64_t now)
+{
+	if (amount <= 0)
+		return STORE_OK;
+	struct lot *lots = NULL;
+	size_t n = 0;
+	enum store_rc rc = live_lots(db, client_id, cur, now, &lots, &n);
+	if (rc != STORE_OK)
+		return rc;
+	struct lot_view *views = xcalloc(n ? n : 1, sizeof(*views));
+	if (plan_takes(lots, n, views, amount) < amount) {
+		rc = STORE_CONFLICT;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		if (views[i].take_minor == 0)
+			continue;
+		struct lot_take t = {.order_id = order_id,
+				     .lot_id = views[i].lot_id,
+				     .taken_minor = views[i].take_minor};
+		rc = STORE(db, lot_add, views[i].lot_id, -views[i].take_minor);
+		if (rc == STORE_OK)
+			rc = STORE(db, lot_take_add, &t);
+	}
+	if (rc == STORE_OK)
+		rc = add_entry(db, merchant_id, client_id, cur, -amount, LEDGER_SPEND, order_id, now,
+			       0);
+cleanup:
+	free(views);
+	free(lots);
+	return rc;
+}
+
+enum store_rc ledger_accrue(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+			    enum currency cur, money_t amount, int64_t expires_ms, int64_t order_id,
+			    int64_t now)
+{
+	if (amount <= 0)
+		return STORE_OK;
+	struct balance b;
+	enum store_rc rc = STORE(db, balance_get, client_id, cur, &b);
+	if (rc != STORE_OK)
+		return rc;
+	money_t pay_debt = b.debt_minor < amount ? b.debt_minor : amount;
+	if (amount - pay_debt > 0) {
+		struct lot l = {.merchant_id = merchant_id,
+				.client_id = client_id,
+				.currency = cur,
+				.remaining_minor = amount - pay_debt,
+				.original_minor = amount - pay_debt,
+				.expires_ms = expires_ms,
+				.order_id = order_id};
+		rc = STORE(db, lot_create, merchant_id, &l, NULL);
+		if (rc != STORE_OK)
+			return rc;
+	}
+	return add_entry(db, merchant_id, client_id, cur, amount, LEDGER_ACCRUAL, order_id, now,
+			 -pay_debt);
+}
+
+enum store_rc ledger_take_back(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+			       enum currency cur, money_t amount, int64_t refund_order_id,
+			       int64_t now)
+{
+	if (amount <= 0)
+		return STORE_OK;
+	struct lot *lots = NULL;
+	size_t n = 0;
+	enum store_rc rc = live_lots(db, client_id, cur, now, &lots, &n);
+	if (rc != STORE_OK)
+		return rc;
+	struct lot_view *views = xcalloc(n ? n : 1, sizeof(*views));
+	money_t from_lots = plan_takes(lots, n, views, amount);
+	for (size_t i = 0; i < n && rc == STORE_OK; i++)
+		if (views[i].take_minor > 0)
+			rc = STORE(db, lot_add, views[i].lot_id, -views[i].take_minor);
+	if (rc == STORE_OK)
+		rc = add_entry(db, merchant_id, client_id, cur, -amount, LEDGER_REFUND_ACCRUAL,
+			       refund_order_id, now, amount - from_lots);
+	free(views);
+	free(lots);
+	return rc;
+}
+
+enum store_rc ledger_return_spend(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+				  enum currency cur, money_t amount, int64_t sale_order_id,
+				  int64_t refund_order_id, int64_t now)
+{
+	if (amount <= 0)
+		return STORE_OK;
+	struct lot_take *takes = xcalloc(LOTS_MAX, sizeof(*takes));
+	struct lot_return *ret = xcalloc(LOTS_MAX, sizeof(*ret));
+	size_t n = 0;
+	enum store_rc rc = STORE(db, lot_takes_get, sale_order_id, takes, LOTS_MAX, &n);
+	if (rc != STORE_OK)
+		goto cleanup;
+	for (size_t i = 0; i < n; i++) {
+		ret[i].lot_id = takes[i].lot_id;
+		ret[i].taken_minor = takes[i].taken_minor;
+		ret[i].returned_minor = takes[i].returned_minor;
+	}
+	if (!refund_distribute(ret, n, amount)) {
+		rc = STORE_CONFLICT;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		if (ret[i].give_minor == 0)
+			continue;
+		rc = STORE(db, lot_add, ret[i].lot_id, ret[i].give_minor);
+		if (rc == STORE_OK)
+			rc = STORE(db, lot_take_returned, sale_order_id, ret[i].lot_id,
+				   ret[i].returned_minor);
+	}
+	if (rc == STORE_OK)
+		rc = add_entry(db, merchant_id, client_id, cur, amount, LEDGER_REFUND_SPEND,
+			       refund_order_id, now, 0);
+cleanup:
+	free(takes);
+	free(ret);
+	return rc;
+}
+
+enum store_rc ledger_expire_sweep(struct store_conn *db, int64_t now, size_t max, size_t *n_out)
+{
+	struct lot *lots = xcalloc(max ? max : 1, sizeof(*lots));
+	size_t n = 0;
+	enum store_rc rc = STORE(db, lots_expired, now, lots, max, &n);
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		rc = STORE(db, lot_add, lots[i].id, -lots[i].remaining_minor);
+		if (rc == STORE_OK)
+			rc = add_entry(db, lots[i].merchant_id, lots[i].client_id, lots[i].currency,
+				       -lots[i].remaining_minor, LEDGER_EXPIRE, lots[i].order_id,
+				       now, 0);
+	}
+	*n_out = rc == STORE_OK ? n : 0;
+	free(lots);
+	return rc;
+}

@@ -1,0 +1,44 @@
+/* Ledger operations that handlers compose inside one write transaction: what a client can
+ * spend, spending from lots, accruing, taking back and returning on refunds, expiring lots.
+ * Each keeps the invariant of API.md 3.1 (balance = sum of ledger rows = sum of lots - debt)
+ * by writing the ledger row, the lots and the balance together. No HTTP here. */
+#ifndef KOPILKA_SERVICE_LEDGER_H
+#define KOPILKA_SERVICE_LEDGER_H
+
+#include "store/store.h"
+
+#define MS_PER_DAY 86400000LL
+
+/* What the client can spend now: unexpired lots less debt less holds (may be negative). */
+enum store_rc ledger_available(struct store_conn *db, int64_t client_id, enum currency cur,
+			       int64_t now, money_t *available_out) MUST_CHECK;
+
+/* Takes amount from the client's lots, soonest-expiring first, recording what came from
+ * which lot under order_id. The caller has checked the amount against ledger_available;
+ * STORE_CONFLICT when the lots do not cover it after all (nothing written). */
+enum store_rc ledger_spend(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+			   enum currency cur, money_t amount, int64_t order_id, int64_t now)
+	MUST_CHECK;
+
+/* Adds amount as a new lot expiring at expires_ms (0: never), paying any debt first. */
+enum store_rc ledger_accrue(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+			    enum currency cur, money_t amount, int64_t expires_ms, int64_t order_id,
+			    int64_t now) MUST_CHECK;
+
+/* Takes back amount accrued earlier (a refund): from unexpired lots soonest-expiring first,
+ * the rest as debt, so the balance may go below zero. */
+enum store_rc ledger_take_back(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+			       enum currency cur, money_t amount, int64_t refund_order_id,
+			       int64_t now) MUST_CHECK;
+
+/* Returns amount of what sale_order_id spent into the lots it came from (latest-expiring
+ * first; a lot already expired gets them back expired). */
+enum store_rc ledger_return_spend(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+				  enum currency cur, money_t amount, int64_t sale_order_id,
+				  int64_t refund_order_id, int64_t now) MUST_CHECK;
+
+/* Writes off up to max lots that expired by now as `expire` rows. *n_out: how many. */
+enum store_rc ledger_expire_sweep(struct store_conn *db, int64_t now, size_t max, size_t *n_out)
+	MUST_CHECK;
+
+#endif

@@ -1,0 +1,1403 @@
+/* SQLite engine of the storage interface (see store.h and sqlite.h).
+ *
+ * Each pooled connection keeps its prepared statements for its whole life. Writers open their
+ * transaction with BEGIN IMMEDIATE so the write lock is taken before the first read: in WAL
+ * mode a deferred transaction that reads and then writes can fail with SQLITE_BUSY_SNAPSHOT. */
+#include "store/sqlite.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "store/sqlite_schema.h"
+
+/* Every statement the engine runs, prepared once per connection. */
+#define STATEMENTS(X)                                                                              \
+	X(BEGIN_READ, "BEGIN")                                                                     \
+	X(BEGIN_WRITE, "BEGIN IMMEDIATE")                                                          \
+	X(COMMIT, "COMMIT")                                                                        \
+	X(ROLLBACK, "ROLLBACK")                                                                    \
+	X(PING, "SELECT 1")                                                                        \
+	X(SAVEPOINT, "SAVEPOINT sp")                                                               \
+	X(SAVEPOINT_UNDO, "ROLLBACK TO sp")                                                        \
+	X(SAVEPOINT_RELEASE, "RELEASE sp")                                                         \
+	X(MERCHANT_CREATE, "INSERT INTO merchants(name, created_ms) VALUES (?, ?)")                \
+	X(ACCOUNT_CREATE, "INSERT INTO accounts(merchant_id, kind, role, email, email_lc, phone,"  \
+			  " password_hash, first_name, last_name, created_ms)"                     \
+			  " VALUES (?, ?, ?, ?, lower(?), ?, ?, ?, ?, ?)")                         \
+	X(ACCOUNT_FIND, "SELECT id, merchant_id, kind, role, email, phone, password_hash,"         \
+			" first_name, last_name, cred_version FROM accounts"                       \
+			" WHERE email_lc = ?1 OR phone = ?1")                                      \
+	X(SETTINGS_GET, "SELECT active, currency, new_coupon_id, new_type, new_amount,"            \
+			" new_valid_days, cust_coupon_id, cust_type, cust_amount, cust_valid_days," \
+			" auto_register, max_spend_percent FROM merchants WHERE id = ?")           \
+	X(SETTINGS_PUT, "UPDATE merchants SET active = ?, currency = ?, new_coupon_id = ?,"        \
+			" new_type = ?, new_amount = ?, new_valid_days = ?, cust_coupon_id = ?,"   \
+			" cust_type = ?, cust_amount = ?, cust_valid_days = ?, auto_register = ?," \
+			" max_spend_percent = ? WHERE id = ?")                                     \
+	X(ORDER_SEQ, "UPDATE merchants SET order_seq = order_seq + 1 WHERE id = ?"                 \
+		     " RETURNING order_seq")                                                       \
+	X(CLIENT_GET, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = ? AND id = ?")     \
+	X(CLIENT_FIND_PHONE, "SELECT " CLIENT_COLS " FROM clients"                                 \
+			     " WHERE merchant_id = ? AND phone = ?")                               \
+	X(CLIENT_FIND_EMAIL, "SELECT " CLIENT_COLS " FROM clients"                                 \
+			     " WHERE merchant_id = ? AND email_lc = ?")                            \
+	X(CLIENT_CREATE, "INSERT INTO clients(merchant_id, email, email_lc, phone, name,"          \
+			 " avatar_url, token, created_ms) VALUES (?, ?, lower(?), ?, ?, ?, ?, ?)") \
+	X(CLIENT_STATS, "UPDATE clients SET total_purchases = total_purchases + ?,"                \
+			" paid_purchases = paid_purchases + ?, total_amount = total_amount + ?,"   \
+			" paid_amount = paid_amount + ? WHERE id = ?")                             \
+	X(BALANCE_GET, "SELECT balance, debt, held FROM balances"                                  \
+		       " WHERE client_id = ? AND currency = ?")                                    \
+	X(BALANCE_ADD, "INSERT INTO balances(merchant_id, client_id, currency, balance, debt, held)" \
+		       " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (client_id, currency) DO UPDATE"    \
+		       " SET balance = balance + excluded.balance, debt = debt + excluded.debt,"   \
+		       " held = held + excluded.held")                                             \
+	X(LOTS_SUM, "SELECT coalesce(sum(remaining), 0) FROM lots WHERE client_id = ?"             \
+		    " AND currency = ? AND remaining > 0 AND (expires_ms IS NULL OR expires_ms > ?)") \
+	X(LOTS_SPENDABLE, "SELECT " LOT_COLS " FROM lots WHERE client_id = ? AND currency = ?"     \
+			  " AND remaining > 0 AND (expires_ms IS NULL OR expires_ms > ?)"          \
+			  " ORDER BY expires_ms IS NULL, expires_ms, id LIMIT ?")                  \
+	X(LOT_GET, "SELECT " LOT_COLS " FROM lots WHERE id = ?")                                   \
+	X(LOT_CREATE, "INSERT INTO lots(merchant_id, client_id, currency, remaining, original,"    \
+		      " expires_ms, order_id, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")        \
+	X(LOT_ADD, "UPDATE lots SET remaining = remaining + ? WHERE id = ?")                       \
+	X(LOTS_EXPIRED, "SELECT " LOT_COLS " FROM lots WHERE remaining > 0"                        \
+			" AND expires_ms <= ? ORDER BY expires_ms, id LIMIT ?")                    \
+	X(LEDGER_ADD, "INSERT INTO ledger(merchant_id, client_id, currency, amount, type,"         \
+		      " order_id, hold_id, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")           \
+	X(TAKE_ADD, "INSERT INTO lot_takes(order_id, lot_id, taken, returned) VALUES (?, ?, ?, ?)") \
+	X(TAKES_GET, "SELECT t.order_id, t.lot_id, t.taken, t.returned, l.expires_ms"              \
+		     " FROM lot_takes t JOIN lots l ON l.id = t.lot_id WHERE t.order_id = ?"       \
+		     " ORDER BY l.expires_ms IS NULL DESC, l.expires_ms DESC, l.id DESC LIMIT ?")  \
+	X(TAKE_RETURNED, "UPDATE lot_takes SET returned = ? WHERE order_id = ? AND lot_id = ?")    \
+	X(CATALOG_CREATE, "INSERT INTO coupons(merchant_id, title, header, sub_header,"            \
+			  " short_description, long_description, image_path, style, valid_days,"   \
+			  " valid_until, deleted, created_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")   \
+	X(CATALOG_GET, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = ? AND id = ?")   \
+	X(CATALOG_LIST, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = ?"               \
+			" ORDER BY id LIMIT ? OFFSET ?")                                           \
+	X(COUPON_ISSUE, "INSERT INTO coupon_instances(merchant_id, client_id, coupon_id, status,"  \
+			" issued_ms, expires_ms, token, share_token, merchant_token,"              \
+			" merchant_share_token, issued_order_id, redeemed_order_id)"               \
+			" VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, NULL)")                         \
+	X(CODE_CLAIM, "INSERT INTO coupon_codes(merchant_id, code, instance_id) VALUES (?, ?, ?)")  \
+	X(CODES_FREE, "DELETE FROM coupon_codes WHERE instance_id = ?")                            \
+	X(COUPON_OWNER, "SELECT merchant_id, merchant_token, merchant_share_token"                 \
+			" FROM coupon_instances WHERE id = ?")                                     \
+	X(COUPON_GET, "SELECT " INSTANCE_COLS " FROM coupon_instances i JOIN coupons c"            \
+		      " ON c.id = i.coupon_id WHERE i.merchant_id = ? AND i.id = ?")               \
+	X(COUPONS_USABLE, "SELECT " INSTANCE_COLS " FROM coupon_instances i JOIN coupons c"        \
+			  " ON c.id = i.coupon_id WHERE i.merchant_id = ? AND i.client_id = ?"     \
+			  " AND i.status = 0 AND (i.expires_ms IS NULL OR i.expires_ms >= ?)"      \
+			  " ORDER BY i.id")                                                        \
+	X(COUPON_STATUS, "UPDATE coupon_instances SET status = ?, redeemed_order_id = ?"           \
+			 " WHERE id = ?")                                                          \
+	X(COUPON_CODES_SET, "UPDATE coupon_instances SET merchant_token = ?,"                      \
+			    " merchant_share_token = ? WHERE id = ?")                              \
+	X(COUPONS_REDEEMED_BY, "SELECT id FROM coupon_instances WHERE redeemed_order_id = ?"       \
+			       " ORDER BY id LIMIT ?")                                             \
+	X(COUPONS_ISSUED_BY, "SELECT id FROM coupon_instances WHERE issued_order_id = ?"           \
+			     " ORDER BY id LIMIT ?")                                               \
+	X(ORDER_FIND_EXT, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = ?"                \
+			  " AND external_id = ? AND receipt_type = ?")                             \
+	X(ORDER_GET, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = ? AND id = ?")         \
+	X(ORDER_CREATE, "INSERT INTO orders(merchant_id, external_id, receipt_type, order_number," \
+			" client_id, order_date_ms, external_date_ms, total, card, cash,"          \
+			" spent_currency, spent, accrued_currency, accrued, refund_of, fn, fd,"    \
+			" comment, public_token, request_hash, response, created_by)"              \
+			" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")                   \
+	X(ORDER_PROGRESS, "UPDATE orders SET refunded_total = ?, accrual_taken = ?,"               \
+			  " spend_returned = ?, paid_refunded = ?, fully_refunded = ? WHERE id = ?") \
+	X(ORDER_RESPONSE, "UPDATE orders SET response = ? WHERE id = ?")                           \
+	X(ITEM_CREATE, "INSERT INTO order_items(order_id, merchant_id, line_no, name, price,"      \
+		       " qty_milli, unit, vat, total, refund_of_item)"                             \
+		       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")                                   \
+	X(ITEM_GET, "SELECT id, order_id, merchant_id, line_no, name, price, qty_milli, unit, vat," \
+		    " total, refunded_qty, refunded_total, refund_of_item FROM order_items"        \
+		    " WHERE merchant_id = ? AND id = ?")                                           \
+	X(ITEM_REFUNDED, "UPDATE order_items SET refunded_qty = ?, refunded_total = ? WHERE id = ?")
+
+#define CLIENT_COLS                                                                                \
+	"id, merchant_id, email, phone, name, avatar_url, token, paid_purchases, total_purchases," \
+	" total_amount, paid_amount, positive_reviews, neutral_reviews, negative_reviews,"        \
+	" created_ms"
+#define LOT_COLS "id, merchant_id, client_id, currency, remaining, original, expires_ms, order_id"
+#define CATALOG_COLS                                                                               \
+	"id, merchant_id, title, header, sub_header, short_description, long_description,"        \
+	" image_path, style, valid_days, valid_until, deleted, created_ms"
+#define INSTANCE_COLS                                                                              \
+	"i.id, i.merchant_id, i.client_id, i.coupon_id, i.status, i.issued_ms, i.expires_ms,"     \
+	" i.token, i.share_token, i.merchant_token, i.merchant_share_token, i.issued_order_id,"    \
+	" i.redeemed_order_id, c.title, c.header, c.sub_header, c.short_description,"             \
+	" c.long_description"
+#define ORDER_COLS                                                                                 \
+	"id, merchant_id, external_id, receipt_type, order_number, client_id, order_date_ms,"     \
+	" external_date_ms, total, card, cash, spent_currency, spent, accrued_currency, accrued,"  \
+	" refund_of, refunded_total, accrual_taken, spend_returned, paid_refunded,"               \
+	" fully_refunded, fn, fd, comment, public_token, request_hash, response, created_by"
+
+#define STMT_ENUM(name, sql) ST_##name,
+#define STMT_SQL(name, sql) sql,
+enum stmt_id { STATEMENTS(STMT_ENUM) ST__COUNT };
+static const char *const stmt_sql[] = {STATEMENTS(STMT_SQL)};
+
+struct sq_conn {
+	struct store_conn base;
+	struct sq_store *owner;
+	sqlite3 *db;
+	sqlite3_stmt *stmts[ST__COUNT];
+	struct sq_conn *next_free;
+	bool in_tx;
+};
+
+struct sq_store {
+	struct store base;
+	char *path;
+	struct store_options opt;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct sq_conn *free_list;
+	struct sq_conn **all;
+	int n_all;
+};
+
+static const struct store_ops sqlite_ops;
+
+/* Maps an SQLite result code to the interface's. Logs what is unexpected. */
+static enum store_rc map_rc(struct sq_conn *c, int rc, const char *what)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return STORE_OK;
+	case SQLITE_CONSTRAINT:
+		return STORE_CONFLICT;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		log_warn("sqlite: %s: database busy (%s)", what, sqlite3_errmsg(c->db));
+		return STORE_RETRY;
+	case SQLITE_FULL:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_IOERR:
+		log_error("sqlite: %s: %s", what, sqlite3_errmsg(c->db));
+		return STORE_FULL;
+	default:
+		log_error("sqlite: %s: %s (%d)", what, sqlite3_errmsg(c->db), rc);
+		return STORE_ERROR;
+	}
+}
+
+/* Returns the connection's prepared statement, reset and unbound, ready for binding. */
+static sqlite3_stmt *stmt(struct sq_conn *c, enum stmt_id id)
+{
+	sqlite3_stmt *s = c->stmts[id];
+	if (!s) {
+		int rc = sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s,
+					    NULL);
+		if (rc != SQLITE_OK) {
+			/* The SQL is ours; failing to prepare it is a programming error. */
+			log_error("sqlite: prepare failed: %s", sqlite3_errmsg(c->db));
+			abort();
+		}
+		c->stmts[id] = s;
+	}
+	return s;
+}
+
+/* Binds arguments by a format: 'i' int64, 'z' int64 with 0 as NULL, 's' text (NULL as NULL),
+ * 'b' bool as 0/1, 'd' int (enum). */
+static void bindv(sqlite3_stmt *s, const char *fmt, va_list ap)
+{
+	for (int i = 1; *fmt; fmt++, i++) {
+		switch (*fmt) {
+		case 'i':
+			sqlite3_bind_int64(s, i, va_arg(ap, int64_t));
+			break;
+		case 'z': {
+			int64_t v = va_arg(ap, int64_t);
+			if (v)
+				sqlite3_bind_int64(s, i, v);
+			else
+				sqlite3_bind_null(s, i);
+			break;
+		}
+		case 's': {
+			const char *t = va_arg(ap, const char *);
+			if (t)
+				sqlite3_bind_text(s, i, t, -1, SQLITE_TRANSIENT);
+			else
+				sqlite3_bind_null(s, i);
+			break;
+		}
+		case 'b':
+		case 'd':
+			sqlite3_bind_int(s, i, va_arg(ap, int));
+			break;
+		default:
+			abort();
+		}
+	}
+}
+
+/* Prepares (cached), binds and returns the statement ready to step. */
+static sqlite3_stmt *q(struct sq_conn *c, enum stmt_id id, const char *fmt, ...)
+{
+	sqlite3_stmt *s = stmt(c, id);
+	va_list ap;
+	va_start(ap, fmt);
+	bindv(s, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+/* Runs a statement that returns no rows; resets it. */
+static enum store_rc exec_stmt(struct sq_conn *c, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+	enum store_rc out = rc == SQLITE_DONE ? STORE_OK : map_rc(c, rc, what);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return out;
+}
+
+/* Steps a statement expected to return at most one row: STORE_OK with the row current (the
+ * caller reads columns, then calls done()), STORE_NOT_FOUND (statement already reset). */
+static enum store_rc step_one(struct sq_conn *c, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	enum store_rc out = rc == SQLITE_DONE ? STORE_NOT_FOUND : map_rc(c, rc, what);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return out;
+}
+
+static void done(sqlite3_stmt *s)
+{
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+static char *col_str(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+static void col_copy(sqlite3_stmt *s, int i, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+static int64_t col_i(sqlite3_stmt *s, int i)
+{
+	return sqlite3_column_int64(s, i);
+}
+
+static struct sq_conn *SQ(struct store_conn *c)
+{
+	return (struct sq_conn *)c;
+}
+
+/* ---- connections and pool ---- */
+
+static enum store_rc exec_sql(sqlite3 *db, const char *sql, char *err_buf, size_t err_len)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		snprintf(err_buf, err_len, "%s", msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+static struct sq_conn *conn_open(struct sq_store *st, bool create, char *err_buf, size_t err_len)
+{
+	sqlite3 *db = NULL;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+	int rc = sqlite3_open_v2(st->path, &db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err_buf, err_len, "cannot open database %s: %s", st->path,
+			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, (int)st->opt.busy_timeout_ms);
+	sqlite3_extended_result_codes(db, 1);
+	char pragmas[256];
+	snprintf(pragmas, sizeof(pragmas),
+		 "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA foreign_keys = ON;"
+		 " PRAGMA temp_store = MEMORY;",
+		 strcmp(st->opt.synchronous, "normal") == 0 ? "NORMAL" : "FULL");
+	if (exec_sql(db, pragmas, err_buf, err_len) != STORE_OK) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	struct sq_conn *c = xcalloc(1, sizeof(*c));
+	c->base.ops = &sqlite_ops;
+	c->owner = st;
+	c->db = db;
+	return c;
+}
+
+static void conn_close(struct sq_conn *c)
+{
+	for (int i = 0; i < ST__COUNT; i++)
+		sqlite3_finalize(c->stmts[i]);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+static bool migrate(struct sq_conn *c, char *err_buf, size_t err_len)
+{
+	if (exec_sql(c->db, "BEGIN IMMEDIATE", err_buf, err_len) != STORE_OK)
+		return false;
+	if (exec_sql(c->db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+		     err_buf, err_len) != STORE_OK)
+		goto fail;
+	sqlite3_stmt *s = NULL;
+	sqlite3_prepare_v2(c->db, "SELECT max(version) FROM schema_version", -1, &s, NULL);
+	int version = 0;
+	if (s && sqlite3_step(s) == SQLITE_ROW)
+		version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	int latest = (int)ARRAY_LEN(sqlite_migrations);
+	if (version > latest) {
+		snprintf(err_buf, err_len,
+			 "database schema version %d is newer than this kopilkad (%d)", version,
+			 latest);
+		goto fail;
+	}
+	for (int v = version; v < latest; v++) {
+		if (exec_sql(c->db, sqlite_migrations[v], err_buf, err_len) != STORE_OK)
+			goto fail;
+		char sql[96];
+		snprintf(sql, sizeof(sql), "INSERT INTO schema_version(version) VALUES (%d)", v + 1);
+		if (exec_sql(c->db, sql, err_buf, err_len) != STORE_OK)
+			goto fail;
+		if (v > 0 || version > 0)
+			log_info("migrated database schema to version %d", v + 1);
+	}
+	if (exec_sql(c->db, "COMMIT", err_buf, err_len) != STORE_OK)
+		goto fail;
+	return true;
+fail:
+	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	return false;
+}
+
+struct store *sqlite_store_open(const char *path, const struct store_options *opt, char *err_buf,
+				size_t err_len)
+{
+	struct sq_store *st = xcalloc(1, sizeof(*st));
+	st->base.ops = &sqlite_ops;
+	st->path = xstrdup(path);
+	st->opt = *opt;
+	pthread_mutex_init(&st->mu, NULL);
+	pthread_cond_init(&st->cv, NULL);
+	int n = opt->pool_size > 0 ? opt->pool_size : 1;
+	st->all = xcalloc((size_t)n, sizeof(*st->all));
+	for (int i = 0; i < n; i++) {
+		struct sq_conn *c = conn_open(st, opt->create && i == 0, err_buf, err_len);
+		if (!c)
+			goto fail;
+		if (i == 0 && !migrate(c, err_buf, err_len)) {
+			conn_close(c);
+			goto fail;
+		}
+		st->all[st->n_all++] = c;
+		c->next_free = st->free_list;
+		st->free_list = c;
+	}
+	return &st->base;
+fail:
+	sqlite_ops.close(&st->base);
+	return NULL;
+}
+
+static void sq_close(struct store *base)
+{
+	struct sq_store *st = (struct sq_store *)base;
+	for (int i = 0; i < st->n_all; i++)
+		conn_close(st->all[i]);
+	free(st->all);
+	free(st->path);
+	pthread_mutex_destroy(&st->mu);
+	pthread_cond_destroy(&st->cv);
+	free(st);
+}
+
+static struct store_conn *sq_acquire(struct store *base)
+{
+	struct sq_store *st = (struct sq_store *)base;
+	pthread_mutex_lock(&st->mu);
+	while (!st->free_list)
+		pthread_cond_wait(&st->cv, &st->mu);
+	struct sq_conn *c = st->free_list;
+	st->free_list = c->next_free;
+	pthread_mutex_unlock(&st->mu);
+	return &c->base;
+}
+
+static void sq_release(struct store_conn *base)
+{
+	struct sq_conn *c = SQ(base);
+	if (c->in_tx) {
+		/* A borrower that forgot to finish: never hand a live transaction on. */
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		c->in_tx = false;
+	}
+	struct sq_store *st = c->owner;
+	pthread_mutex_lock(&st->mu);
+	c->next_free = st->free_list;
+	st->free_list = c;
+	pthread_cond_signal(&st->cv);
+	pthread_mutex_unlock(&st->mu);
+}
+
+/* ---- transactions ---- */
+
+static enum store_rc sq_begin(struct store_conn *base, bool write)
+{
+	struct sq_conn *c = SQ(base);
+	assert(!c->in_tx);
+	enum store_rc rc = exec_stmt(c, stmt(c, write ? ST_BEGIN_WRITE : ST_BEGIN_READ), "begin");
+	if (rc == STORE_OK)
+		c->in_tx = true;
+	return rc;
+}
+
+static enum store_rc sq_commit(struct store_conn *base)
+{
+	struct sq_conn *c = SQ(base);
+	enum store_rc rc = exec_stmt(c, stmt(c, ST_COMMIT), "commit");
+	if (rc == STORE_OK)
+		c->in_tx = false;
+	return rc;
+}
+
+static void sq_rollback(struct store_conn *base)
+{
+	struct sq_conn *c = SQ(base);
+	if (!c->in_tx)
+		return;
+	if (sqlite3_get_autocommit(c->db) == 0)
+		exec_stmt(c, stmt(c, ST_ROLLBACK), "rollback");
+	c->in_tx = false;
+}
+
+static enum store_rc sq_ping(struct store_conn *base)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = stmt(c, ST_PING);
+	enum store_rc rc = step_one(c, s, "ping");
+	if (rc == STORE_OK)
+		done(s);
+	return rc;
+}
+
+/* ---- merchants and accounts ---- */
+
+static enum store_rc last_id(struct sq_conn *c, enum store_rc rc, int64_t *id_out)
+{
+	if (rc == STORE_OK && id_out)
+		*id_out = sqlite3_last_insert_rowid(c->db);
+	return rc;
+}
+
+static enum store_rc sq_merchant_create(struct store_conn *base, const char *name, int64_t now,
+					int64_t *id_out)
+{
+	struct sq_conn *c = SQ(base);
+	return last_id(c, exec_stmt(c, q(c, ST_MERCHANT_CREATE, "si", name, now), "merchant"),
+		       id_out);
+}
+
+static enum store_rc sq_account_create(struct store_conn *base, const struct account *a,
+				       int64_t *id_out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_ACCOUNT_CREATE, "iddssssssi", a->merchant_id, (int)a->kind,
+			    (int)a->role, a->email, a->email, a->phone, a->password_hash,
+			    a->first_name, a->last_name, now_ms());
+	return last_id(c, exec_stmt(c, s, "account create"), id_out);
+}
+
+static enum store_rc sq_account_find_login(struct store_conn *base, const char *login,
+					   struct account *out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_ACCOUNT_FIND, "s", login);
+	enum store_rc rc = step_one(c, s, "account find");
+	if (rc != STORE_OK)
+		return rc;
+	out->id = col_i(s, 0);
+	out->merchant_id = col_i(s, 1);
+	out->kind = (enum account_kind)col_i(s, 2);
+	out->role = (enum role)col_i(s, 3);
+	out->email = col_str(s, 4);
+	out->phone = col_str(s, 5);
+	out->password_hash = col_str(s, 6);
+	out->first_name = col_str(s, 7);
+	out->last_name = col_str(s, 8);
+	out->cred_version = col_i(s, 9);
+	done(s);
+	return STORE_OK;
+}
+
+static void read_accrual(sqlite3_stmt *s, int i, struct accrual_setting *a)
+{
+	a->coupon_id = col_i(s, i);
+	a->rule.type = col_i(s, i + 1) == 0 ? ACCRUAL_AMOUNT : ACCRUAL_PERCENTAGE;
+	a->rule.amount = col_i(s, i + 2);
+	a->valid_days = col_i(s, i + 3);
+}
+
+static enum store_rc sq_settings_get(struct store_conn *base, int64_t merchant_id,
+				     struct loyalty_settings *out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_SETTINGS_GET, "i", merchant_id);
+	enum store_rc rc = step_one(c, s, "settings get");
+	if (rc != STORE_OK)
+		return rc;
+	out->active = col_i(s, 0) != 0;
+	out->currency = col_i(s, 1) == 1 ? CUR_RUBLES : CUR_POINTS;
+	read_accrual(s, 2, &out->new_customer);
+	read_accrual(s, 6, &out->customer);
+	out->auto_register = col_i(s, 10) != 0;
+	out->max_spend_percent = col_i(s, 11);
+	done(s);
+	return STORE_OK;
+}
+
+static enum store_rc sq_settings_put(struct store_conn *base, int64_t merchant_id,
+				     const struct loyalty_settings *st)
+{
+	struct sq_conn *c = SQ(base);
+	const struct accrual_setting *n = &st->new_customer, *u = &st->customer;
+	sqlite3_stmt *s = q(c, ST_SETTINGS_PUT, "bdzdizzdizbii", st->active, (int)st->currency,
+			    n->coupon_id, (int)n->rule.type, n->rule.amount, n->valid_days,
+			    u->coupon_id, (int)u->rule.type, u->rule.amount, u->valid_days,
+			    st->auto_register, st->max_spend_percent, merchant_id);
+	return exec_stmt(c, s, "settings put");
+}
+
+static enum store_rc sq_order_number_next(struct store_conn *base, int64_t merchant_id,
+					  int64_t *number_out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_ORDER_SEQ, "i", merchant_id);
+	enum store_rc rc = step_one(c, s, "order number");
+	if (rc != STORE_OK)
+		return rc;
+	*number_out = col_i(s, 0);
+	done(s);
+	return STORE_OK;
+}
+
+/* ---- clients ---- */
+
+static void read_client(sqlite3_stmt *s, struct client *out)
+{
+	out->id = col_i(s, 0);
+	out->merchant_id = col_i(s, 1);
+	out->email = col_str(s, 2);
+	out->phone = col_str(s, 3);
+	out->name = col_str(s, 4);
+	out->avatar_url = col_str(s, 5);
+	col_copy(s, 6, out->token, sizeof(out->token));
+	out->paid_purchases = col_i(s, 7);
+	out->total_purchases = col_i(s, 8);
+	out->total_amount_minor = col_i(s, 9);
+	out->paid_amount_minor = col_i(s, 10);
+	out->positive_reviews = col_i(s, 11);
+	out->neutral_reviews = col_i(s, 12);
+	out->negative_reviews = col_i(s, 13);
+	out->created_ms = col_i(s, 14);
+}
+
+static enum store_rc client_one(struct sq_conn *c, sqlite3_stmt *s, struct client *out)
+{
+	enum store_rc rc = step_one(c, s, "client get");
+	if (rc != STORE_OK)
+		return rc;
+	read_client(s, out);
+	done(s);
+	return STORE_OK;
+}
+
+static enum store_rc sq_client_get(struct store_conn *base, int64_t merchant_id, int64_t id,
+				   struct client *out)
+{
+	struct sq_conn *c = SQ(base);
+	return client_one(c, q(c, ST_CLIENT_GET, "ii", merchant_id, id), out);
+}
+
+static enum store_rc sq_client_find_phone(struct store_conn *base, int64_t merchant_id,
+					  const char *phone, struct client *out)
+{
+	struct sq_conn *c = SQ(base);
+	return client_one(c, q(c, ST_CLIENT_FIND_PHONE, "is", merchant_id, phone), out);
+}
+
+static enum store_rc sq_client_find_email(struct store_conn *base, int64_t merchant_id,
+					  const char *email_lc, struct client *out)
+{
+	struct sq_conn *c = SQ(base);
+	return client_one(c, q(c, ST_CLIENT_FIND_EMAIL, "is", merchant_id, email_lc), out);
+}
+
+static enum store_rc sq_client_create(struct store_conn *base, const struct client *cl,
+				      int64_t *id_out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_CLIENT_CREATE, "issssssi", cl->merchant_id, cl->email, cl->email,
+			    cl->phone, cl->name, cl->avatar_url, cl->token, cl->created_ms);
+	return last_id(c, exec_stmt(c, s, "client create"), id_out);
+}
+
+/* Appends one search condition on column col for a compiled pattern; binds come in order. */
+static void search_cond(struct buf *sql, const char *col, const struct pattern *p)
+{
+	switch (p->kind) {
+	case PATTERN_EXACT:
+		buf_printf(sql, " AND %s = ?", col);
+		break;
+	case PATTERN_PREFIX:
+		buf_printf(sql, " AND %s >= ? AND %s < ?", col, col);
+		break;
+	case PATTERN_ALL:
+		buf_printf(sql, " AND %s IS NOT NULL", col);
+		break;
+	case PATTERN_LIKE:
+		buf_printf(sql, " AND %s LIKE ? ESCAPE '\\'", col);
+		break;
+	}
+}
+
+static int search_bind(sqlite3_stmt *s, int i, const struct pattern *p)
+{
+	switch (p->kind) {
+	case PATTERN_EXACT:
+	case PATTERN_LIKE:
+		sqlite3_bind_text(s, i++, p->text, -1, SQLITE_TRANSIENT);
+		break;
+	case PATTERN_PREFIX:
+		sqlite3_bind_text(s, i++, p->text, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, i++, p->upper, -1, SQLITE_TRANSIENT);
+		break;
+	case PATTERN_ALL:
+		break;
+	}
+	return i;
+}
+
+static enum store_rc sq_client_search(struct store_conn *base, int64_t merchant_id,
+				      const struct client_query *qr, client_row_fn row, void *ctx)
+{
+	struct sq_conn *c = SQ(base);
+	/* Up to 9 statement shapes; built on demand and cached by SQLite's own statement
+	 * preparation being cheap relative to the search. The order follows API.md 2.1. */
+	struct buf sql;
+	buf_init(&sql);
+	buf_puts(&sql, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = ?");
+	if (qr->phone)
+		search_cond(&sql, "phone", qr->phone);
+	if (qr->email)
+		search_cond(&sql, "email_lc", qr->email);
+	buf_puts(&sql, qr->phone   ? " ORDER BY phone, id"
+		       : qr->email ? " ORDER BY email_lc, id"
+				   : " ORDER BY id");
+	buf_puts(&sql, " LIMIT ? OFFSET ?");
+	sqlite3_stmt *s = NULL;
+	enum store_rc rc = STORE_OK;
+	int prc = sqlite3_prepare_v3(c->db, sql.data, -1, 0, &s, NULL);
+	buf_free(&sql);
+	if (prc != SQLITE_OK)
+		return map_rc(c, prc, "client search");
+	int i = 1;
+	sqlite3_bind_int64(s, i++, merchant_id);
+	if (qr->phone)
+		i = search_bind(s, i, qr->phone);
+	if (qr->email)
+		i = search_bind(s, i, qr->email);
+	sqlite3_bind_int64(s, i++, qr->limit);
+	sqlite3_bind_int64(s, i++, qr->offset);
+	int src;
+	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		struct client cl = {0};
+		read_client(s, &cl);
+		bool more = row(ctx, &cl);
+		client_clear(&cl);
+		if (!more)
+			break;
+	}
+	if (src != SQLITE_ROW && src != SQLITE_DONE)
+		rc = map_rc(c, src, "client search");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static enum store_rc sq_client_stats_add(struct store_conn *base, int64_t client_id,
+					 int64_t d_total, int64_t d_paid, money_t d_total_amount,
+					 money_t d_paid_amount)
+{
+	struct sq_conn *c = SQ(base);
+	return exec_stmt(c, q(c, ST_CLIENT_STATS, "iiiii", d_total, d_paid, d_total_amount,
+			      d_paid_amount, client_id),
+			 "client stats");
+}
+
+/* ---- balances, lots, ledger ---- */
+
+static enum store_rc sq_balance_get(struct store_conn *base, int64_t client_id, enum currency cur,
+				    struct balance *out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_BALANCE_GET, "id", client_id, (int)cur);
+	memset(out, 0, sizeof(*out));
+	enum store_rc rc = step_one(c, s, "balance get");
+	if (rc == STORE_NOT_FOUND)
+		return STORE_OK; /* no row yet: all zero */
+	if (rc != STORE_OK)
+		return rc;
+	out->balance_minor = col_i(s, 0);
+	out->debt_minor = col_i(s, 1);
+	out->held_minor = col_i(s, 2);
+	done(s);
+	return STORE_OK;
+}
+
+static enum store_rc sq_balance_add(struct store_conn *base, int64_t merchant_id,
+				    int64_t client_id, enum currency cur, money_t d_balance,
+				    money_t d_debt, money_t d_held)
+{
+	struct sq_conn *c = SQ(base);
+	return exec_stmt(c, q(c, ST_BALANCE_ADD, "iidiii", merchant_id, client_id, (int)cur,
+			      d_balance, d_debt, d_held),
+			 "balance add");
+}
+
+static enum store_rc sq_lots_unexpired_sum(struct store_conn *base, int64_t client_id,
+					   enum currency cur, int64_t now, money_t *sum_out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_LOTS_SUM, "idi", client_id, (int)cur, now);
+	enum store_rc rc = step_one(c, s, "lots sum");
+	if (rc != STORE_OK)
+		return rc;
+	*sum_out = col_i(s, 0);
+	done(s);
+	return STORE_OK;
+}
+
+static void read_lot(sqlite3_stmt *s, struct lot *l)
+{
+	l->id = col_i(s, 0);
+	l->merchant_id = col_i(s, 1);
+	l->client_id = col_i(s, 2);
+	l->currency = col_i(s, 3) == 1 ? CUR_RUBLES : CUR_POINTS;
+	l->remaining_minor = col_i(s, 4);
+	l->original_minor = col_i(s, 5);
+	l->expires_ms = col_i(s, 6);
+	l->order_id = col_i(s, 7);
+}
+
+static enum store_rc read_lots(struct sq_conn *c, sqlite3_stmt *s, struct lot *out, size_t max,
+			       size_t *n_out, const char *what)
+{
+	size_t n = 0;
+	int rc;
+	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		read_lot(s, &out[n++]);
+	enum store_rc out_rc = STORE_OK;
+	if (n < max && rc != SQLITE_DONE)
+		out_rc = map_rc(c, rc, what);
+	done(s);
+	*n_out = n;
+	return out_rc;
+}
+
+static enum store_rc sq_lots_spendable(struct store_conn *base, int64_t client_id,
+				       enum currency cur, int64_t now, struct lot *out, size_t max,
+				       size_t *n_out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_LOTS_SPENDABLE, "idii", client_id, (int)cur, now, (int64_t)max);
+	return read_lots(c, s, out, max, n_out, "lots spendable");
+}
+
+static enum store_rc sq_lot_get(struct store_conn *base, int64_t lot_id, struct lot *out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_LOT_GET, "i", lot_id);
+	enum store_rc rc = step_one(c, s, "lot get");
+	if (rc != STORE_OK)
+		return rc;
+	read_lot(s, out);
+	done(s);
+	return STORE_OK;
+}
+
+static enum store_rc sq_lot_create(struct store_conn *base, int64_t merchant_id,
+				   const struct lot *l, int64_t *id_out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_LOT_CREATE, "iidiizzi", merchant_id, l->client_id,
+			    (int)l->currency, l->remaining_minor, l->original_minor, l->expires_ms,
+			    l->order_id, now_ms());
+	return last_id(c, exec_stmt(c, s, "lot create"), id_out);
+}
+
+static enum store_rc sq_lot_add(struct store_conn *base, int64_t lot_id, money_t delta)
+{
+	struct sq_conn *c = SQ(base);
+	return exec_stmt(c, q(c, ST_LOT_ADD, "ii", delta, lot_id), "lot add");
+}
+
+static enum store_rc sq_lots_expired(struct store_conn *base, int64_t now, struct lot *out,
+				     size_t max, size_t *n_out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_LOTS_EXPIRED, "ii", now, (int64_t)max);
+	return read_lots(c, s, out, max, n_out, "lots expired");
+}
+
+static enum store_rc sq_ledger_add(struct store_conn *base, const struct ledger_entry *e)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_LEDGER_ADD, "iididzzi", e->merchant_id, e->client_id,
+			    (int)e->currency, e->amount_minor, (int)e->type, e->order_id,
+			    e->hold_id, e->created_ms);
+	return exec_stmt(c, s, "ledger add");
+}
+
+static enum store_rc sq_lot_take_add(struct store_conn *base, const struct lot_take *t)
+{
+	struct sq_conn *c = SQ(base);
+	return exec_stmt(c, q(c, ST_TAKE_ADD, "iiii", t->order_id, t->lot_id, t->taken_minor,
+			      t->returned_minor),
+			 "lot take");
+}
+
+static enum store_rc sq_lot_takes_get(struct store_conn *base, int64_t order_id,
+				      struct lot_take *out, size_t max, size_t *n_out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_TAKES_GET, "ii", order_id, (int64_t)max);
+	size_t n = 0;
+	int rc;
+	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		out[n].order_id = col_i(s, 0);
+		out[n].lot_id = col_i(s, 1);
+		out[n].taken_minor = col_i(s, 2);
+		out[n].returned_minor = col_i(s, 3);
+		out[n].lot_expires_ms = col_i(s, 4);
+		n++;
+	}
+	enum store_rc out_rc = STORE_OK;
+	if (n < max && rc != SQLITE_DONE)
+		out_rc = map_rc(c, rc, "lot takes");
+	done(s);
+	*n_out = n;
+	return out_rc;
+}
+
+static enum store_rc sq_lot_take_returned(struct store_conn *base, int64_t order_id,
+					  int64_t lot_id, money_t returned_minor)
+{
+	struct sq_conn *c = SQ(base);
+	return exec_stmt(c, q(c, ST_TAKE_RETURNED, "iii", returned_minor, order_id, lot_id),
+			 "lot take returned");
+}
+
+/* ---- coupon catalog ---- */
+
+static void read_catalog(sqlite3_stmt *s, struct catalog_coupon *o)
+{
+	o->id = col_i(s, 0);
+	o->merchant_id = col_i(s, 1);
+	o->title = col_str(s, 2);
+	o->header = col_str(s, 3);
+	o->sub_header = col_str(s, 4);
+	o->short_description = col_str(s, 5);
+	o->long_description = col_str(s, 6);
+	o->image_path = col_str(s, 7);
+	o->style = col_str(s, 8);
+	o->valid_days = col_i(s, 9);
+	o->valid_until = col_i(s, 10);
+	o->deleted = col_i(s, 11) != 0;
+	o->created_ms = col_i(s, 12);
+}
+
+static enum store_rc sq_catalog_create(struct store_conn *base, const struct catalog_coupon *cc,
+				       int64_t *id_out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_CATALOG_CREATE, "issssssszzbi", cc->merchant_id, cc->title,
+			    cc->header, cc->sub_header, cc->short_description,
+			    cc->long_description, cc->image_path, cc->style, cc->valid_days,
+			    cc->valid_until, cc->deleted, cc->created_ms);
+	return last_id(c, exec_stmt(c, s, "catalog create"), id_out);
+}
+
+static enum store_rc sq_catalog_get(struct store_conn *base, int64_t merchant_id, int64_t id,
+				    struct catalog_coupon *out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_CATALOG_GET, "ii", merchant_id, id);
+	enum store_rc rc = step_one(c, s, "catalog get");
+	if (rc != STORE_OK)
+		return rc;
+	read_catalog(s, out);
+	done(s);
+	return STORE_OK;
+}
+
+static enum store_rc sq_catalog_list(struct store_conn *base, int64_t merchant_id,
+				     int64_t offset, int64_t limit, catalog_row_fn row, void *ctx)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_CATALOG_LIST, "iii", merchant_id, limit, offset);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct catalog_coupon cc = {0};
+		read_catalog(s, &cc);
+		bool more = row(ctx, &cc);
+		catalog_coupon_clear(&cc);
+		if (!more) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	done(s);
+	return rc == SQLITE_DONE ? STORE_OK : map_rc(c, rc, "catalog list");
+}
+
+/* ---- coupon instances ---- */
+
+static void read_instance(sqlite3_stmt *s, struct coupon_instance *o)
+{
+	o->id = col_i(s, 0);
+	o->merchant_id = col_i(s, 1);
+	o->client_id = col_i(s, 2);
+	o->coupon_id = col_i(s, 3);
+	o->status = (enum coupon_status)col_i(s, 4);
+	o->issued_ms = col_i(s, 5);
+	o->expires_ms = col_i(s, 6);
+	col_copy(s, 7, o->token, sizeof(o->token));
+	col_copy(s, 8, o->share_token, sizeof(o->share_token));
+	col_copy(s, 9, o->merchant_token, sizeof(o->merchant_token));
+	col_copy(s, 10, o->merchant_share_token, sizeof(o->merchant_share_token));
+	o->issued_order_id = col_i(s, 11);
+	o->redeemed_order_id = col_i(s, 12);
+	o->catalog.title = col_str(s, 13);
+	o->catalog.header = col_str(s, 14);
+	o->catalog.sub_header = col_str(s, 15);
+	o->catalog.short_description = col_str(s, 16);
+	o->catalog.long_description = col_str(s, 17);
+}
+
+static enum store_rc claim_codes(struct sq_conn *c, int64_t merchant_id, int64_t id,
+				 const char *code, const char *share_code)
+{
+	enum store_rc rc =
+		exec_stmt(c, q(c, ST_CODE_CLAIM, "isi", merchant_id, code, id), "code claim");
+	if (rc == STORE_OK)
+		rc = exec_stmt(c, q(c, ST_CODE_CLAIM, "isi", merchant_id, share_code, id),
+			       "code claim");
+	return rc;
+}
+
+static enum store_rc sq_coupon_issue(struct store_conn *base, const struct coupon_instance *ci,
+				     int64_t *id_out)
+{
+	struct sq_conn *c = SQ(base);
+	if (strcmp(ci->merchant_token, ci->merchant_share_token) == 0)
+		return STORE_CONFLICT;
+	sqlite3_stmt *s = q(c, ST_COUPON_ISSUE, "iiiizssssz", ci->merchant_id, ci->client_id,
+			    ci->coupon_id, ci->issued_ms, ci->expires_ms, ci->token,
+			    ci->share_token, ci->merchant_token, ci->merchant_share_token,
+			    ci->issued_order_id);
+	/* A savepoint, so that a code conflict leaves no instance behind. */
+	if (exec_stmt(c, stmt(c, ST_SAVEPOINT), "savepoint") != STORE_OK) {
+		done(s);
+		return STORE_ERROR;
+	}
+	int64_t id = 0;
+	enum store_rc rc = last_id(c, exec_stmt(c, s, "coupon issue"), &id);
+	if (rc == STORE_OK)
+		rc = claim_codes(c, ci->merchant_id, id, ci->merchant_token,
+				 ci->merchant_share_token);
+	if (rc != STORE_OK)
+		exec_stmt(c, stmt(c, ST_SAVEPOINT_UNDO), "rollback to savepoint");
+	exec_stmt(c, stmt(c, ST_SAVEPOINT_RELEASE), "release savepoint");
+	if (rc == STORE_OK && id_out)
+		*id_out = id;
+	return rc;
+}
+
+static enum store_rc sq_coupon_get(struct store_conn *base, int64_t merchant_id, int64_t id,
+				   struct coupon_instance *out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_COUPON_GET, "ii", merchant_id, id);
+	enum store_rc rc = step_one(c, s, "coupon get");
+	if (rc != STORE_OK)
+		return rc;
+	read_instance(s, out);
+	done(s);
+	return STORE_OK;
+}
+
+static enum store_rc sq_coupons_usable(struct store_conn *base, int64_t merchant_id,
+				       int64_t client_id, int64_t now, coupon_row_fn row, void *ctx)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_COUPONS_USABLE, "iii", merchant_id, client_id, now);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct coupon_instance ci = {0};
+		read_instance(s, &ci);
+		bool more = row(ctx, &ci);
+		coupon_instance_clear(&ci);
+		if (!more) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	done(s);
+	return rc == SQLITE_DONE ? STORE_OK : map_rc(c, rc, "coupons usable");
+}
+
+static enum store_rc sq_coupon_set_codes(struct store_conn *base, int64_t id, const char *code,
+					 const char *share_code)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_COUPON_OWNER, "i", id);
+	enum store_rc rc = step_one(c, s, "coupon owner");
+	if (rc != STORE_OK)
+		return rc;
+	int64_t merchant_id = col_i(s, 0);
+	done(s);
+	if (strcmp(code, share_code) == 0)
+		return STORE_CONFLICT;
+	rc = exec_stmt(c, q(c, ST_CODES_FREE, "i", id), "codes free");
+	if (rc == STORE_OK)
+		rc = claim_codes(c, merchant_id, id, code, share_code);
+	if (rc == STORE_OK)
+		rc = exec_stmt(c, q(c, ST_COUPON_CODES_SET, "ssi", code, share_code, id),
+			       "coupon codes");
+	return rc;
+}
+
+static enum store_rc sq_coupon_set_status(struct store_conn *base, int64_t id,
+					  enum coupon_status status, int64_t redeemed_order_id)
+{
+	struct sq_conn *c = SQ(base);
+	enum store_rc rc = exec_stmt(
+		c, q(c, ST_COUPON_STATUS, "dzi", (int)status, redeemed_order_id, id), "coupon status");
+	if (rc != STORE_OK)
+		return rc;
+	if (status != COUPON_ISSUED)
+		return exec_stmt(c, q(c, ST_CODES_FREE, "i", id), "codes free");
+	/* Usable again: its codes must be unique among the usable ones once more. */
+	sqlite3_stmt *s = q(c, ST_COUPON_OWNER, "i", id);
+	rc = step_one(c, s, "coupon owner");
+	if (rc != STORE_OK)
+		return rc;
+	int64_t merchant_id = col_i(s, 0);
+	char code[7], share_code[7];
+	col_copy(s, 1, code, sizeof(code));
+	col_copy(s, 2, share_code, sizeof(share_code));
+	done(s);
+	return claim_codes(c, merchant_id, id, code, share_code);
+}
+
+static enum store_rc sq_coupons_of_order(struct store_conn *base, int64_t order_id, int by,
+					 int64_t *ids, size_t max, size_t *n_out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, by ? ST_COUPONS_ISSUED_BY : ST_COUPONS_REDEEMED_BY, "ii", order_id,
+			    (int64_t)max);
+	size_t n = 0;
+	int rc;
+	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		ids[n++] = col_i(s, 0);
+	enum store_rc out = STORE_OK;
+	if (n < max && rc != SQLITE_DONE)
+		out = map_rc(c, rc, "coupons of order");
+	done(s);
+	*n_out = n;
+	return out;
+}
+
+/* ---- orders ---- */
+
+static void read_order(sqlite3_stmt *s, struct order *o)
+{
+	o->id = col_i(s, 0);
+	o->merchant_id = col_i(s, 1);
+	o->external_id = col_str(s, 2);
+	o->refund = col_i(s, 3) != 0;
+	o->order_number = col_i(s, 4);
+	o->client_id = col_i(s, 5);
+	o->order_date_ms = col_i(s, 6);
+	o->external_date_ms = col_i(s, 7);
+	o->total_minor = col_i(s, 8);
+	o->card_minor = col_i(s, 9);
+	o->cash_minor = col_i(s, 10);
+	o->spent_currency = col_i(s, 11) == 1 ? CUR_RUBLES : CUR_POINTS;
+	o->spent_minor = col_i(s, 12);
+	o->accrued_currency = col_i(s, 13) == 1 ? CUR_RUBLES : CUR_POINTS;
+	o->accrued_minor = col_i(s, 14);
+	o->refund_of = col_i(s, 15);
+	o->refunded_total_minor = col_i(s, 16);
+	o->accrual_taken_minor = col_i(s, 17);
+	o->spend_returned_minor = col_i(s, 18);
+	o->paid_refunded_minor = col_i(s, 19);
+	o->fully_refunded = col_i(s, 20) != 0;
+	o->fn = col_str(s, 21);
+	o->fd = col_str(s, 22);
+	o->comment = col_str(s, 23);
+	o->public_token = col_str(s, 24);
+	o->request_hash = col_str(s, 25);
+	o->response = col_str(s, 26);
+	o->created_by = col_i(s, 27);
+}
+
+static enum store_rc order_one(struct sq_conn *c, sqlite3_stmt *s, struct order *out)
+{
+	enum store_rc rc = step_one(c, s, "order get");
+	if (rc != STORE_OK)
+		return rc;
+	read_order(s, out);
+	done(s);
+	return STORE_OK;
+}
+
+static enum store_rc sq_order_find_external(struct store_conn *base, int64_t merchant_id,
+					    const char *external_id, bool refund, struct order *out)
+{
+	struct sq_conn *c = SQ(base);
+	return order_one(c, q(c, ST_ORDER_FIND_EXT, "isb", merchant_id, external_id, refund), out);
+}
+
+static enum store_rc sq_order_get(struct store_conn *base, int64_t merchant_id, int64_t id,
+				  struct order *out)
+{
+	struct sq_conn *c = SQ(base);
+	return order_one(c, q(c, ST_ORDER_GET, "ii", merchant_id, id), out);
+}
+
+static enum store_rc sq_order_create(struct store_conn *base, const struct order *o,
+				     int64_t *id_out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_ORDER_CREATE, "isbizizi" "ii" "di" "di" "z" "ssssss" "z",
+			    o->merchant_id, o->external_id, o->refund, o->order_number, o->client_id,
+			    o->order_date_ms, o->external_date_ms, o->total_minor, o->card_minor,
+			    o->cash_minor, (int)o->spent_currency, o->spent_minor,
+			    (int)o->accrued_currency, o->accrued_minor, o->refund_of, o->fn, o->fd,
+			    o->comment, o->public_token, o->request_hash, o->response, o->created_by);
+	return last_id(c, exec_stmt(c, s, "order create"), id_out);
+}
+
+static enum store_rc sq_order_refund_progress(struct store_conn *base, const struct order *sale)
+{
+	struct sq_conn *c = SQ(base);
+	return exec_stmt(c, q(c, ST_ORDER_PROGRESS, "iiiibi", sale->refunded_total_minor,
+			      sale->accrual_taken_minor, sale->spend_returned_minor,
+			      sale->paid_refunded_minor, sale->fully_refunded, sale->id),
+			 "order progress");
+}
+
+static enum store_rc sq_order_set_response(struct store_conn *base, int64_t id,
+					   const char *response)
+{
+	struct sq_conn *c = SQ(base);
+	return exec_stmt(c, q(c, ST_ORDER_RESPONSE, "si", response, id), "order response");
+}
+
+static enum store_rc sq_item_create(struct store_conn *base, const struct order_item *it,
+				    int64_t *id_out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = stmt(c, ST_ITEM_CREATE);
+	sqlite3_bind_int64(s, 1, it->order_id);
+	sqlite3_bind_int64(s, 2, it->merchant_id);
+	sqlite3_bind_int(s, 3, it->line_no);
+	sqlite3_bind_text(s, 4, it->name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 5, it->price_minor);
+	sqlite3_bind_int64(s, 6, it->qty_milli);
+	sqlite3_bind_text(s, 7, it->unit, -1, SQLITE_TRANSIENT);
+	if (it->vat_hundredths >= 0)
+		sqlite3_bind_int64(s, 8, it->vat_hundredths);
+	else
+		sqlite3_bind_null(s, 8);
+	sqlite3_bind_int64(s, 9, it->total_minor);
+	if (it->refund_of_item)
+		sqlite3_bind_int64(s, 10, it->refund_of_item);
+	else
+		sqlite3_bind_null(s, 10);
+	return last_id(c, exec_stmt(c, s, "item create"), id_out);
+}
+
+static enum store_rc sq_item_get(struct store_conn *base, int64_t merchant_id, int64_t id,
+				 struct order_item *out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_ITEM_GET, "ii", merchant_id, id);
+	enum store_rc rc = step_one(c, s, "item get");
+	if (rc != STORE_OK)
+		return rc;
+	out->id = col_i(s, 0);
+	out->order_id = col_i(s, 1);
+	out->merchant_id = col_i(s, 2);
+	out->line_no = (int)col_i(s, 3);
+	out->name = col_str(s, 4);
+	out->price_minor = col_i(s, 5);
+	out->qty_milli = col_i(s, 6);
+	col_copy(s, 7, out->unit, sizeof(out->unit));
+	out->vat_hundredths = sqlite3_column_type(s, 8) == SQLITE_NULL ? -1 : col_i(s, 8);
+	out->total_minor = col_i(s, 9);
+	out->refunded_qty_milli = col_i(s, 10);
+	out->refunded_total_minor = col_i(s, 11);
+	out->refund_of_item = col_i(s, 12);
+	done(s);
+	return STORE_OK;
+}
+
+static enum store_rc sq_item_refunded(struct store_conn *base, int64_t id,
+				      int64_t refunded_qty_milli, money_t refunded_total_minor)
+{
+	struct sq_conn *c = SQ(base);
+	return exec_stmt(c, q(c, ST_ITEM_REFUNDED, "iii", refunded_qty_milli, refunded_total_minor,
+			      id),
+			 "item refunded");
+}
+
+/* ---- check ---- */
+
+/* Each query returns one row per violation as a single text column describing it. */
+static const char *const check_queries[] = {
+	"SELECT printf('client %d %s: balance %d but ledger rows sum to %d', b.client_id,"
+	" CASE b.currency WHEN 0 THEN 'points' ELSE 'rubles' END, b.balance,"
+	" (SELECT coalesce(sum(amount), 0) FROM ledger l WHERE l.client_id = b.client_id"
+	"  AND l.currency = b.currency))"
+	" FROM balances b WHERE b.balance <> (SELECT coalesce(sum(amount), 0) FROM ledger l"
+	" WHERE l.client_id = b.client_id AND l.currency = b.currency)",
+	"SELECT printf('client %d %s: balance %d but lots sum to %d less debt %d', b.client_id,"
+	" CASE b.currency WHEN 0 THEN 'points' ELSE 'rubles' END, b.balance,"
+	" (SELECT coalesce(sum(remaining), 0) FROM lots l WHERE l.client_id = b.client_id"
+	"  AND l.currency = b.currency), b.debt)"
+	" FROM balances b WHERE b.balance <> (SELECT coalesce(sum(remaining), 0) FROM lots l"
+	" WHERE l.client_id = b.client_id AND l.currency = b.currency) - b.debt",
+	"SELECT printf('client %d %s: ledger rows without a balance', l.client_id,"
+	" CASE l.currency WHEN 0 THEN 'points' ELSE 'rubles' END) FROM ledger l"
+	" WHERE NOT EXISTS (SELECT 1 FROM balances b WHERE b.client_id = l.client_id"
+	" AND b.currency = l.currency) GROUP BY l.client_id, l.currency",
+	"SELECT printf('lot %d: remaining %d outside 0..%d', id, remaining, original) FROM lots"
+	" WHERE remaining < 0 OR remaining > original",
+	"SELECT printf('client %d: negative debt %d or hold %d', client_id, debt, held)"
+	" FROM balances WHERE debt < 0 OR held < 0",
+	"SELECT printf('coupon %d: redeemed without an order of its merchant', i.id)"
+	" FROM coupon_instances i WHERE i.status = 1 AND NOT EXISTS (SELECT 1 FROM orders o"
+	" WHERE o.id = i.redeemed_order_id AND o.merchant_id = i.merchant_id)",
+	"SELECT printf('lot take of order %d from lot %d: returned %d outside 0..%d', order_id,"
+	" lot_id, returned, taken) FROM lot_takes WHERE returned < 0 OR returned > taken",
+	"SELECT printf('order %d: refunded more than it had (%d of %d)', id, refunded_total, total)"
+	" FROM orders WHERE refunded_total > total OR accrual_taken > accrued"
+	" OR spend_returned > spent",
+	"SELECT printf('integrity: %s', integrity_check) FROM pragma_integrity_check"
+	" WHERE integrity_check <> 'ok'",
+};
+
+static enum store_rc sq_check(struct store_conn *base, int64_t now, store_report_fn report,
+			      void *ctx, int64_t *problems_out)
+{
+	struct sq_conn *c = SQ(base);
+	(void)now;
+	int64_t problems = 0;
+	for (size_t i = 0; i < ARRAY_LEN(check_queries); i++) {
+		sqlite3_stmt *s = NULL;
+		int rc = sqlite3_prepare_v2(c->db, check_queries[i], -1, &s, NULL);
+		if (rc != SQLITE_OK)
+			return map_rc(c, rc, "check");
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			problems++;
+			report(ctx, (const char *)sqlite3_column_text(s, 0));
+		}
+		sqlite3_finalize(s);
+		if (rc != SQLITE_DONE)
+			return map_rc(c, rc, "check");
+	}
+	*problems_out = problems;
+	return STORE_OK;
+}
+
+static const struct store_ops sqlite_ops = {
+	.name = "sqlite",
+	.close = sq_close,
+	.acquire = sq_acquire,
+	.release = sq_release,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.ping = sq_ping,
+	.merchant_create = sq_merchant_create,
+	.account_create = sq_account_create,
+	.account_find_login = sq_account_find_login,
+	.settings_get = sq_settings_get,
+	.settings_put = sq_settings_put,
+	.order_number_next = sq_order_number_next,
+	.client_get = sq_client_get,
+	.client_find_phone = sq_client_find_phone,
+	.client_find_email = sq_client_find_email,
+	.client_create = sq_client_create,
+	.client_search = sq_client_search,
+	.client_stats_add = sq_client_stats_add,
+	.balance_get = sq_balance_get,
+	.balance_add = sq_balance_add,
+	.lots_unexpired_sum = sq_lots_unexpired_sum,
+	.lots_spendable = sq_lots_spendable,
+	.lot_get = sq_lot_get,
+	.lot_create = sq_lot_create,
+	.lot_add = sq_lot_add,
+	.lots_expired = sq_lots_expired,
+	.ledger_add = sq_ledger_add,
+	.lot_take_add = sq_lot_take_add,
+	.lot_takes_get = sq_lot_takes_get,
+	.lot_take_returned = sq_lot_take_returned,
+	.catalog_create = sq_catalog_create,
+	.catalog_get = sq_catalog_get,
+	.catalog_list = sq_catalog_list,
+	.coupon_issue = sq_coupon_issue,
+	.coupon_get = sq_coupon_get,
+	.coupons_usable = sq_coupons_usable,
+	.coupon_set_status = sq_coupon_set_status,
+	.coupon_set_codes = sq_coupon_set_codes,
+	.coupons_of_order = sq_coupons_of_order,
+	.order_find_external = sq_order_find_external,
+	.order_get = sq_order_get,
+	.order_create = sq_order_create,
+	.order_refund_progress = sq_order_refund_progress,
+	.order_set_response = sq_order_set_response,
+	.item_create = sq_item_create,
+	.item_get = sq_item_get,
+	.item_refunded = sq_item_refunded,
+	.check = sq_check,
+};

@@ -1,0 +1,12 @@
+/* The SQLite engine of the storage interface (store.h): WAL, one connection per borrower,
+ * statements prepared once per connection, writes under BEGIN IMMEDIATE. */
+#ifndef KOPILKA_STORE_SQLITE_H
+#define KOPILKA_STORE_SQLITE_H
+
+#include "store/store.h"
+
+/* Opens (or with opt->create, creates) the SQLite database at path and migrates it. */
+struct store *sqlite_store_open(const char *path, const struct store_options *opt, char *err_buf,
+				size_t err_len);
+
+#endif

@@ -1,0 +1,100 @@
+/* Engine-independent parts of the storage interface: choosing the engine from the --db value,
+ * the enum names, and the destroy functions of the row structs. */
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sqlite.h"
+
+static const char *const currency_names[CURRENCY_COUNT] = {"points", "rubles"};
+
+const char *currency_name(enum currency c)
+{
+	return currency_names[c];
+}
+
+int currency_parse(const char *name)
+{
+	for (int i = 0; i < CURRENCY_COUNT; i++)
+		if (strcmp(name, currency_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *ledger_type_name(enum ledger_type t)
+{
+	static const char *const names[] = {"accrual", "spend",   "refund_accrual", "refund_spend",
+					    "expire",  "hold",    "release",	    "adjust"};
+	return names[t];
+}
+
+struct store *store_open(const char *uri, const struct store_options *opt, char *err_buf,
+			 size_t err_len)
+{
+	if (!uri || !*uri) {
+		snprintf(err_buf, err_len, "--db is required");
+		return NULL;
+	}
+	if (strncmp(uri, "postgres://", 11) == 0 || strncmp(uri, "postgresql://", 13) == 0) {
+		snprintf(err_buf, err_len, "the PostgreSQL engine is not built into this version");
+		return NULL;
+	}
+	return sqlite_store_open(uri, opt, err_buf, err_len);
+}
+
+void account_clear(struct account *a)
+{
+	free(a->email);
+	free(a->phone);
+	free(a->password_hash);
+	free(a->first_name);
+	free(a->last_name);
+	memset(a, 0, sizeof(*a));
+}
+
+void client_clear(struct client *c)
+{
+	free(c->email);
+	free(c->phone);
+	free(c->name);
+	free(c->avatar_url);
+	memset(c, 0, sizeof(*c));
+}
+
+void catalog_coupon_clear(struct catalog_coupon *c)
+{
+	free(c->title);
+	free(c->header);
+	free(c->sub_header);
+	free(c->short_description);
+	free(c->long_description);
+	free(c->image_path);
+	free(c->style);
+	memset(c, 0, sizeof(*c));
+}
+
+void coupon_instance_clear(struct coupon_instance *c)
+{
+	catalog_coupon_clear(&c->catalog);
+	memset(c, 0, sizeof(*c));
+}
+
+void order_clear(struct order *o)
+{
+	free(o->external_id);
+	free(o->fn);
+	free(o->fd);
+	free(o->comment);
+	free(o->public_token);
+	free(o->request_hash);
+	free(o->response);
+	memset(o, 0, sizeof(*o));
+}
+
+void order_item_clear(struct order_item *i)
+{
+	free(i->name);
+	memset(i, 0, sizeof(*i));
+}

@@ -1,0 +1,360 @@
+/* The storage interface: one ops table per engine (SQLite now, PostgreSQL later), chosen at
+ * start-up from the --db value. Handlers and services call only these operations; no SQL and
+ * no engine type leaks above this header.
+ *
+ * Model: a `struct store` is an opened database with a bounded pool of connections. A request
+ * borrows one `struct store_conn`, runs its reads and writes inside begin/commit (writes
+ * take the write lock at begin, so a read-then-write never races another writer), and gives
+ * it back. Every operation is scoped by merchant id where the data is a merchant's, so tenant
+ * isolation is a property of the queries, not of the callers' care. Amounts are minor units.
+ *
+ * Results: STORE_OK; STORE_NOT_FOUND (no such row for this merchant); STORE_CONFLICT (a
+ * uniqueness rule refused the write); STORE_RETRY (a transient conflict: roll back and run the
+ * whole transaction again); STORE_FULL (disk full or read-only: the write could not commit);
+ * STORE_ERROR (anything else, already logged). */
+#ifndef KOPILKA_STORE_STORE_H
+#define KOPILKA_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/util.h"
+#include "domain/loyalty.h"
+#include "domain/text.h"
+
+enum store_rc {
+	STORE_OK = 0,
+	STORE_NOT_FOUND,
+	STORE_CONFLICT,
+	STORE_RETRY,
+	STORE_FULL,
+	STORE_ERROR,
+};
+
+enum currency { CUR_POINTS = 0, CUR_RUBLES = 1 };
+#define CURRENCY_COUNT 2
+const char *currency_name(enum currency c);
+/* Returns -1 for an unknown name. */
+int currency_parse(const char *name);
+
+enum account_kind { ACCOUNT_MERCHANT = 0, ACCOUNT_EMPLOYEE = 1 };
+/* Roles in increasing power; an owner (the merchant account) can do everything. */
+enum role { ROLE_CASHIER = 0, ROLE_MANAGER = 1, ROLE_OWNER = 2 };
+
+enum ledger_type {
+	LEDGER_ACCRUAL,
+	LEDGER_SPEND,
+	LEDGER_REFUND_ACCRUAL,
+	LEDGER_REFUND_SPEND,
+	LEDGER_EXPIRE,
+	LEDGER_HOLD,
+	LEDGER_RELEASE,
+	LEDGER_ADJUST,
+};
+const char *ledger_type_name(enum ledger_type t);
+
+enum coupon_status { COUPON_ISSUED = 0, COUPON_REDEEMED = 1, COUPON_REVOKED = 2 };
+
+/* Strings below are heap-allocated and owned by the struct; NULL means unknown/absent. Each
+ * struct has a *_clear() that frees them and zeroes it. */
+
+struct account {
+	int64_t id, merchant_id;
+	enum account_kind kind;
+	enum role role;
+	char *email;	     /* as given, trimmed */
+	char *phone;	     /* digits */
+	char *password_hash; /* Argon2id string */
+	char *first_name, *last_name;
+	int64_t cred_version; /* bumped on every password change */
+};
+void account_clear(struct account *a);
+
+struct accrual_setting {
+	int64_t coupon_id; /* 0: none */
+	struct accrual_rule rule;
+	int64_t valid_days; /* 0: never expires */
+};
+
+struct loyalty_settings {
+	bool active;
+	enum currency currency;
+	struct accrual_setting new_customer, customer;
+	bool auto_register;
+	int64_t max_spend_percent; /* 1..100 */
+};
+
+struct client {
+	int64_t id, merchant_id;
+	char *email, *phone, *name, *avatar_url;
+	char token[33];
+	int64_t paid_purchases, total_purchases;
+	money_t total_amount_minor, paid_amount_minor;
+	int64_t positive_reviews, neutral_reviews, negative_reviews;
+	int64_t created_ms;
+};
+void client_clear(struct client *c);
+
+/* Search of GET /clients/: patterns already cleaned and compiled by the domain layer. */
+struct client_query {
+	const struct pattern *phone; /* NULL: no phone condition */
+	const struct pattern *email; /* matched against the lower-cased email */
+	int64_t offset, limit;
+};
+
+struct catalog_coupon {
+	int64_t id, merchant_id;
+	char *title, *header, *sub_header, *short_description, *long_description;
+	char *image_path, *style;
+	int64_t valid_days;  /* 0: no limit */
+	int64_t valid_until; /* ms; 0: no limit */
+	bool deleted;
+	int64_t created_ms;
+};
+void catalog_coupon_clear(struct catalog_coupon *c);
+
+/* An issued coupon with the catalog texts it shows. */
+struct coupon_instance {
+	int64_t id, merchant_id, client_id, coupon_id;
+	enum coupon_status status;
+	int64_t issued_ms;
+	int64_t expires_ms; /* 0: never */
+	char token[33], share_token[33], merchant_token[7], merchant_share_token[7];
+	int64_t issued_order_id, redeemed_order_id; /* 0: none */
+	struct catalog_coupon catalog;		    /* texts only are filled */
+};
+void coupon_instance_clear(struct coupon_instance *c);
+
+struct lot {
+	int64_t id, merchant_id, client_id;
+	enum currency currency;
+	money_t remaining_minor, original_minor;
+	int64_t expires_ms; /* 0: never */
+	int64_t order_id;   /* the sale that accrued it; 0: none */
+};
+
+struct balance {
+	money_t balance_minor; /* sum of the ledger rows = sum of lots - debt */
+	money_t debt_minor;    /* points taken back that were no longer there (>= 0) */
+	money_t held_minor;    /* reserved by active holds (>= 0) */
+};
+
+struct ledger_entry {
+	int64_t merchant_id, client_id;
+	enum currency currency;
+	money_t amount_minor; /* signed */
+	enum ledger_type type;
+	int64_t order_id, hold_id; /* 0: none */
+	int64_t created_ms;
+};
+
+struct order {
+	int64_t id, merchant_id;
+	char *external_id;
+	bool refund; /* receiptType */
+	int64_t order_number;
+	int64_t client_id; /* 0: anonymous */
+	int64_t order_date_ms, external_date_ms;
+	money_t total_minor, card_minor, cash_minor;
+	enum currency spent_currency, accrued_currency;
+	money_t spent_minor, accrued_minor;
+	int64_t refund_of; /* refunds: the sale; 0 for sales */
+	/* Sales: what refunds have reversed so far (cumulative). */
+	money_t refunded_total_minor, accrual_taken_minor, spend_returned_minor, paid_refunded_minor;
+	bool fully_refunded;
+	char *fn, *fd, *comment, *public_token;
+	char *request_hash; /* hex digest of the normalized request, for replays */
+	char *response;	    /* the JSON answered the first time */
+	int64_t created_by;  /* account id */
+};
+void order_clear(struct order *o);
+
+struct order_item {
+	int64_t id, order_id, merchant_id;
+	int line_no;
+	char *name;
+	money_t price_minor;
+	int64_t qty_milli;
+	char unit[8];
+	int64_t vat_hundredths; /* -1: not given */
+	money_t total_minor;
+	int64_t refunded_qty_milli;
+	money_t refunded_total_minor;
+	int64_t refund_of_item; /* refund items: the sale item; 0 for sale items */
+};
+void order_item_clear(struct order_item *i);
+
+/* What one spend took from one lot. */
+struct lot_take {
+	int64_t order_id, lot_id;
+	money_t taken_minor, returned_minor;
+	int64_t lot_expires_ms; /* 0: never */
+};
+
+/* One broken invariant found by check. */
+typedef void (*store_report_fn)(void *ctx, const char *problem);
+
+typedef bool (*client_row_fn)(void *ctx, const struct client *c);
+typedef bool (*coupon_row_fn)(void *ctx, const struct coupon_instance *c);
+typedef bool (*catalog_row_fn)(void *ctx, const struct catalog_coupon *c);
+
+struct store;
+struct store_conn;
+
+struct store_ops {
+	const char *name;
+	void (*close)(struct store *st);
+	/* Borrows a connection (blocks while the pool is empty); never NULL. */
+	struct store_conn *(*acquire)(struct store *st);
+	void (*release)(struct store_conn *c);
+
+	/* A transaction. write=true takes the write lock at once. After any error other than
+	 * NOT_FOUND/CONFLICT inside a transaction, roll back. */
+	enum store_rc (*begin)(struct store_conn *c, bool write);
+	enum store_rc (*commit)(struct store_conn *c);
+	void (*rollback)(struct store_conn *c);
+	/* A trivial query: is the database there? */
+	enum store_rc (*ping)(struct store_conn *c);
+
+	/* Merchants and accounts. */
+	enum store_rc (*merchant_create)(struct store_conn *c, const char *name, int64_t now,
+					 int64_t *id_out);
+	/* CONFLICT when the email or phone is another account's login. */
+	enum store_rc (*account_create)(struct store_conn *c, const struct account *a,
+					int64_t *id_out);
+	/* login: a lower-cased email or a phone's digits. */
+	enum store_rc (*account_find_login)(struct store_conn *c, const char *login,
+					    struct account *out);
+	enum store_rc (*settings_get)(struct store_conn *c, int64_t merchant_id,
+				      struct loyalty_settings *out);
+	enum store_rc (*settings_put)(struct store_conn *c, int64_t merchant_id,
+				      const struct loyalty_settings *s);
+	/* The next order number of a merchant (a counter that only grows). */
+	enum store_rc (*order_number_next)(struct store_conn *c, int64_t merchant_id,
+					   int64_t *number_out);
+
+	/* Clients. Phone is digits; email lookups take the lower-cased email. */
+	enum store_rc (*client_get)(struct store_conn *c, int64_t merchant_id, int64_t id,
+				    struct client *out);
+	enum store_rc (*client_find_phone)(struct store_conn *c, int64_t merchant_id,
+					   const char *phone, struct client *out);
+	enum store_rc (*client_find_email)(struct store_conn *c, int64_t merchant_id,
+					   const char *email_lc, struct client *out);
+	/* CONFLICT when phone, email or token is taken within the merchant. */
+	enum store_rc (*client_create)(struct store_conn *c, const struct client *cl,
+				       int64_t *id_out);
+	/* Calls row for each match in the order of API.md 2.1 until it returns false. */
+	enum store_rc (*client_search)(struct store_conn *c, int64_t merchant_id,
+				       const struct client_query *q, client_row_fn row, void *ctx);
+	/* Adds the deltas to a client's statistics. */
+	enum store_rc (*client_stats_add)(struct store_conn *c, int64_t client_id,
+					  int64_t d_total, int64_t d_paid, money_t d_total_amount,
+					  money_t d_paid_amount);
+
+	/* Balances, lots, ledger. */
+	enum store_rc (*balance_get)(struct store_conn *c, int64_t client_id, enum currency cur,
+				     struct balance *out);
+	enum store_rc (*balance_add)(struct store_conn *c, int64_t merchant_id, int64_t client_id,
+				     enum currency cur, money_t d_balance, money_t d_debt,
+				     money_t d_held);
+	/* Sum of the client's lots of that currency not expired at now. */
+	enum store_rc (*lots_unexpired_sum)(struct store_conn *c, int64_t client_id,
+					    enum currency cur, int64_t now, money_t *sum_out);
+	/* The client's lots with remaining > 0 not expired at now, soonest-expiring first
+	 * (never-expiring last), at most max; *n_out is how many were written. */
+	enum store_rc (*lots_spendable)(struct store_conn *c, int64_t client_id,
+					enum currency cur, int64_t now, struct lot *out, size_t max,
+					size_t *n_out);
+	enum store_rc (*lot_get)(struct store_conn *c, int64_t lot_id, struct lot *out);
+	enum store_rc (*lot_create)(struct store_conn *c, int64_t merchant_id, const struct lot *l,
+				    int64_t *id_out);
+	enum store_rc (*lot_add)(struct store_conn *c, int64_t lot_id, money_t delta);
+	/* Lots with remaining > 0 whose expiry is <= now, oldest first, at most max. */
+	enum store_rc (*lots_expired)(struct store_conn *c, int64_t now, struct lot *out,
+				      size_t max, size_t *n_out);
+	enum store_rc (*ledger_add)(struct store_conn *c, const struct ledger_entry *e);
+	enum store_rc (*lot_take_add)(struct store_conn *c, const struct lot_take *t);
+	/* The lots an order's spend took from, latest-expiring first, at most max. */
+	enum store_rc (*lot_takes_get)(struct store_conn *c, int64_t order_id, struct lot_take *out,
+				       size_t max, size_t *n_out);
+	enum store_rc (*lot_take_returned)(struct store_conn *c, int64_t order_id, int64_t lot_id,
+					   money_t returned_minor);
+
+	/* Coupon catalog. */
+	enum store_rc (*catalog_create)(struct store_conn *c, const struct catalog_coupon *cc,
+					int64_t *id_out);
+	enum store_rc (*catalog_get)(struct store_conn *c, int64_t merchant_id, int64_t id,
+				     struct catalog_coupon *out);
+	enum store_rc (*catalog_list)(struct store_conn *c, int64_t merchant_id, int64_t offset,
+				      int64_t limit, catalog_row_fn row, void *ctx);
+
+	/* Coupon instances. CONFLICT when a token or a 6-digit code is already in use among the
+	 * merchant's usable coupons (draw new ones and try again). */
+	enum store_rc (*coupon_issue)(struct store_conn *c, const struct coupon_instance *ci,
+				      int64_t *id_out);
+	enum store_rc (*coupon_get)(struct store_conn *c, int64_t merchant_id, int64_t id,
+				    struct coupon_instance *out);
+	/* The client's usable coupons at now (issued, not expired), by id. */
+	enum store_rc (*coupons_usable)(struct store_conn *c, int64_t merchant_id,
+					int64_t client_id, int64_t now, coupon_row_fn row,
+					void *ctx);
+	/* Sets status and redeemed order (0 clears it). Leaving ISSUED frees the 6-digit codes;
+	 * returning to ISSUED claims them again (CONFLICT when taken meanwhile). */
+	enum store_rc (*coupon_set_status)(struct store_conn *c, int64_t id,
+					   enum coupon_status status, int64_t redeemed_order_id);
+	/* Replaces both 6-digit codes of an instance (after a CONFLICT on re-claiming). */
+	enum store_rc (*coupon_set_codes)(struct store_conn *c, int64_t id, const char *code,
+					  const char *share_code);
+	/* Ids of the instances an order redeemed (by=0) or issued (by=1), at most max. */
+	enum store_rc (*coupons_of_order)(struct store_conn *c, int64_t order_id, int by,
+					  int64_t *ids, size_t max, size_t *n_out);
+
+	/* Orders. */
+	enum store_rc (*order_find_external)(struct store_conn *c, int64_t merchant_id,
+					     const char *external_id, bool refund,
+					     struct order *out);
+	enum store_rc (*order_get)(struct store_conn *c, int64_t merchant_id, int64_t id,
+				   struct order *out);
+	/* CONFLICT when (merchant, externalId, receiptType) exists. */
+	enum store_rc (*order_create)(struct store_conn *c, const struct order *o, int64_t *id_out);
+	/* Stores the refund progress of a sale (the cumulative fields and fully_refunded). */
+	enum store_rc (*order_refund_progress)(struct store_conn *c, const struct order *sale);
+	enum store_rc (*order_set_response)(struct store_conn *c, int64_t id, const char *response);
+	enum store_rc (*item_create)(struct store_conn *c, const struct order_item *it,
+				     int64_t *id_out);
+	enum store_rc (*item_get)(struct store_conn *c, int64_t merchant_id, int64_t id,
+				  struct order_item *out);
+	enum store_rc (*item_refunded)(struct store_conn *c, int64_t id, int64_t refunded_qty_milli,
+				       money_t refunded_total_minor);
+
+	/* Verifies the ledger invariants of API.md 3.1; reports each violation. *problems_out
+	 * counts them. */
+	enum store_rc (*check)(struct store_conn *c, int64_t now, store_report_fn report, void *ctx,
+			       int64_t *problems_out);
+};
+
+struct store {
+	const struct store_ops *ops;
+};
+
+struct store_conn {
+	const struct store_ops *ops;
+};
+
+struct store_options {
+	const char *synchronous; /* "full" | "normal" */
+	int64_t busy_timeout_ms;
+	int pool_size;
+	bool create; /* create the database when it does not exist (init) */
+};
+
+/* Opens the database named by uri (a file path: SQLite), migrating its schema to the current
+ * version inside a transaction. On failure writes a reason to err_buf and returns NULL. */
+struct store *store_open(const char *uri, const struct store_options *opt, char *err_buf,
+			 size_t err_len);
+
+/* Shorthand: STORE(conn, op, args...) calls conn's engine. */
+#define STORE(c, op, ...) ((c)->ops->op((c), ##__VA_ARGS__))
+
+#endif
