@@ -140,10 +140,30 @@ static void not_found_path(struct call *c)
 	call_error(c, 404, "not_found", "no such endpoint: %s %s", c->req->method, c->req->path);
 }
 
+/* Replaces every byte outside ASCII with '?' so the path can be echoed in error bodies;
+ * only called on a path that is not valid UTF-8 (no route has such a path). */
+static void path_sanitize(char *path)
+{
+	for (unsigned char *p = (unsigned char *)path; *p; p++)
+		if (*p >= 0x80)
+			*p = '?';
+}
+
 void api_handle(struct app *app, struct request *req, struct response *resp)
 {
 	struct call call = {.app = app, .req = req, .resp = resp};
 	struct call *c = &call;
+	if (!text_utf8_valid(req->path, strlen(req->path)))
+		path_sanitize(req->path);
+	for (size_t i = 0; i < req->n_query; i++) {
+		const struct kv *q = &req->query[i];
+		if (!text_utf8_valid(q->key, strlen(q->key)) ||
+		    !text_utf8_valid(q->value, strlen(q->value))) {
+			call_error(c, 400, "validation_failed",
+				   "query parameter %zu is not valid UTF-8", i + 1);
+			return;
+		}
+	}
 	size_t base_len = strlen(API_BASE);
 	if (strncmp(req->path, API_BASE, base_len) != 0 ||
 	    (req->path[base_len] != '/' && req->path[base_len] != '\0')) {

@@ -152,6 +152,8 @@ struct sq_conn {
 	struct sq_store *owner;
 	sqlite3 *db;
 	sqlite3_stmt *stmts[ST__COUNT];
+	/* Client search shapes: [phone pattern kind + 1][email pattern kind + 1], 0 = none. */
+	sqlite3_stmt *search[5][5];
 	struct sq_conn *next_free;
 	bool in_tx;
 };
@@ -356,6 +358,9 @@ static void conn_close(struct sq_conn *c)
 {
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(c->stmts[i]);
+	for (int i = 0; i < 5; i++)
+		for (int j = 0; j < 5; j++)
+			sqlite3_finalize(c->search[i][j]);
 	sqlite3_close(c->db);
 	free(c);
 }
@@ -709,25 +714,31 @@ static enum store_rc sq_client_search(struct store_conn *base, int64_t merchant_
 				      const struct client_query *qr, client_row_fn row, void *ctx)
 {
 	struct sq_conn *c = SQ(base);
-	/* Up to 9 statement shapes; built on demand and cached by SQLite's own statement
-	 * preparation being cheap relative to the search. The order follows API.md 2.1. */
-	struct buf sql;
-	buf_init(&sql);
-	buf_puts(&sql, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = ?");
-	if (qr->phone)
-		search_cond(&sql, "phone", qr->phone);
-	if (qr->email)
-		search_cond(&sql, "email_lc", qr->email);
-	buf_puts(&sql, qr->phone   ? " ORDER BY phone, id"
-		       : qr->email ? " ORDER BY email_lc, id"
-				   : " ORDER BY id");
-	buf_puts(&sql, " LIMIT ? OFFSET ?");
-	sqlite3_stmt *s = NULL;
+	/* One statement per shape of the query (which patterns, of which kind), prepared once
+	 * per connection. The order follows API.md 2.1 and is served by the index. */
+	int pk = qr->phone ? (int)qr->phone->kind + 1 : 0;
+	int ek = qr->email ? (int)qr->email->kind + 1 : 0;
+	sqlite3_stmt *s = c->search[pk][ek];
 	enum store_rc rc = STORE_OK;
-	int prc = sqlite3_prepare_v3(c->db, sql.data, -1, 0, &s, NULL);
-	buf_free(&sql);
-	if (prc != SQLITE_OK)
-		return map_rc(c, prc, "client search");
+	if (!s) {
+		struct buf sql;
+		buf_init(&sql);
+		buf_puts(&sql, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = ?");
+		if (qr->phone)
+			search_cond(&sql, "phone", qr->phone);
+		if (qr->email)
+			search_cond(&sql, "email_lc", qr->email);
+		buf_puts(&sql, qr->phone   ? " ORDER BY phone, id"
+			       : qr->email ? " ORDER BY email_lc, id"
+					   : " ORDER BY id");
+		buf_puts(&sql, " LIMIT ? OFFSET ?");
+		int prc = sqlite3_prepare_v3(c->db, sql.data, -1, SQLITE_PREPARE_PERSISTENT, &s,
+					     NULL);
+		buf_free(&sql);
+		if (prc != SQLITE_OK)
+			return map_rc(c, prc, "client search");
+		c->search[pk][ek] = s;
+	}
 	int i = 1;
 	sqlite3_bind_int64(s, i++, merchant_id);
 	if (qr->phone)
@@ -747,7 +758,7 @@ static enum store_rc sq_client_search(struct store_conn *base, int64_t merchant_
 	}
 	if (src != SQLITE_ROW && src != SQLITE_DONE)
 		rc = map_rc(c, src, "client search");
-	sqlite3_finalize(s);
+	done(s);
 	return rc;
 }
 
