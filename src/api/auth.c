@@ -132,6 +132,9 @@ static void count_failure(struct auth *a, struct lock_entry *table,
 		e->failures = 0;
 	}
 	if (++e->failures >= limit && e->locked_until_us <= now_us) {
+		log_warn("auth: %s locked for %lld s after %lld failed logins",
+			 table == a->logins ? "a login" : "a client address",
+			 (long long)(a->lock_us / 1000000), (long long)e->failures);
 		e->locked_until_us = now_us + a->lock_us;
 		e->failures = 0;
 		e->window_start_us = now_us;
@@ -196,6 +199,8 @@ static bool verify(struct auth *a, const char *hash, const char *password)
 	sem_wait(&a->argon_slots);
 	bool ok = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
 	sem_post(&a->argon_slots);
+	/* Tests count these lines to prove that cached and locked requests skip Argon2. */
+	log_debug("auth: argon2 verification (%s)", ok ? "match" : "no match");
 	return ok;
 }
 
