@@ -124,7 +124,7 @@ bool text_utf8_valid(const char *s, size_t len)
 			cp = c & 0x07;
 			min = 0x10000;
 		} else {
-			/* Stray continuation byte, overlong lead C0/C1, or a lead beyond U+10FFFF. */
+			/* Stray continuation, overlong lead C0/C1, or a lead beyond U+10FFFF. */
 			return false;
 		}
 		if (len - i - 1 < need)

@@ -18,7 +18,8 @@ static void expect_double(double value, int digits, int64_t max, int64_t want)
 	int64_t got = -12345;
 	enum fixed_rc rc = fixed_from_double(value, digits, max, &got);
 	if (rc != FIXED_OK)
-		fail_msg("%.17g digits=%d: rc %d, want OK %lld", value, digits, rc, (long long)want);
+		fail_msg("%.17g digits=%d: rc %d, want OK %lld", value, digits, rc,
+			 (long long)want);
 	assert_int_equal(got, want);
 }
 
