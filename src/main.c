@@ -11,6 +11,7 @@
 #include "api/auth.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "domain/text.h"
 #include "http/server.h"
 #include "service/ledger.h"
@@ -129,8 +130,9 @@ static void *sweep_loop(void *arg)
 		size_t n = SWEEP_BATCH, total = 0;
 		while (n == SWEEP_BATCH) {
 			enum store_rc rc = STORE(db, begin, true);
+			money_t expired = 0;
 			if (rc == STORE_OK)
-				rc = ledger_expire_sweep(db, now_ms(), SWEEP_BATCH, &n);
+				rc = ledger_expire_sweep(db, now_ms(), SWEEP_BATCH, &n, &expired);
 			if (rc == STORE_OK)
 				rc = STORE(db, commit);
 			if (rc != STORE_OK) {
@@ -139,6 +141,7 @@ static void *sweep_loop(void *arg)
 				break;
 			}
 			total += n;
+			metrics_add(M_POINTS_EXPIRED_MINOR, expired);
 		}
 		sw->store->ops->release(db);
 		if (total)
@@ -185,8 +188,26 @@ static int cmd_serve(const struct config *cfg)
 		st->ops->close(st);
 		return 1;
 	}
+	if (*cfg->access_log && !log_access_open(cfg->access_log)) {
+		fprintf(stderr, "kopilkad: cannot open --access-log %s\n", cfg->access_log);
+		auth_destroy(auth);
+		st->ops->close(st);
+		return 1;
+	}
+	size_t n_routes;
+	const char *const *route_names = api_route_names(&n_routes);
+	metrics_set_routes(route_names, n_routes);
 	struct app app = {.store = st, .cfg = cfg, .auth = auth};
-	struct http_server *http = http_start(&app, cfg);
+	struct app metrics_app = {.store = st, .cfg = cfg, .auth = auth, .metrics_only = true};
+	struct http_server *http = http_start(&app, cfg, cfg->listen, (int)cfg->threads);
+	struct http_server *metrics_http = NULL;
+	if (http && *cfg->metrics_listen) {
+		metrics_http = http_start(&metrics_app, cfg, cfg->metrics_listen, 1);
+		if (!metrics_http) {
+			http_stop(http, 0);
+			http = NULL;
+		}
+	}
 	if (!http) {
 		auth_destroy(auth);
 		st->ops->close(st);
@@ -197,13 +218,15 @@ static int cmd_serve(const struct config *cfg)
 	pthread_cond_init(&sw.cv, NULL);
 	pthread_t sweep_thread;
 	pthread_create(&sweep_thread, NULL, sweep_loop, &sw);
-	log_info("kopilkad serving on %s (%lld threads, database %s)", cfg->listen,
-		 (long long)cfg->threads, cfg->db);
+	log_info("kopilkad serving on %s (%lld threads, database %s)%s%s", cfg->listen,
+		 (long long)cfg->threads, cfg->db, *cfg->metrics_listen ? ", metrics on " : "",
+		 cfg->metrics_listen);
 
 	int sig = 0;
 	sigwait(&stop_signals, &sig);
 	log_info("received %s: finishing requests in flight", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	http_stop(http, 10000);
+	http_stop(metrics_http, 1000);
 	pthread_mutex_lock(&sw.mu);
 	sw.stop = true;
 	pthread_cond_signal(&sw.cv);
@@ -211,6 +234,7 @@ static int cmd_serve(const struct config *cfg)
 	pthread_join(sweep_thread, NULL);
 	auth_destroy(auth);
 	st->ops->close(st);
+	log_access_close();
 	log_info("stopped cleanly");
 	return 0;
 }

@@ -44,6 +44,8 @@ struct response {
 	struct kv headers[RESPONSE_MAX_HEADERS];
 	int n_headers;
 	int64_t merchant_id; /* for the access log; 0: none */
+	int route;	     /* index into the route table; -1: none matched */
+	const char *content_type; /* NULL: application/json;charset=UTF-8 */
 };
 
 struct auth;
@@ -53,11 +55,15 @@ struct app {
 	struct store *store;
 	const struct config *cfg;
 	struct auth *auth;
+	bool metrics_only; /* this listener serves /metrics alone (--metrics-listen) */
 };
 
 /* Handles one request: routing, authentication, body parsing and validation, the handler, and
  * every error body. Never fails: resp is always filled. The caller owns req and resp. */
 void api_handle(struct app *app, struct request *req, struct response *resp);
+
+/* The route table's names, "METHOD /pattern", index = struct response.route. */
+const char *const *api_route_names(size_t *n);
 
 void request_free(struct request *req);
 void response_init(struct response *resp);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "domain/text.h"
 
 #define CACHE_SLOTS 4096
@@ -136,6 +137,7 @@ static void count_failure(struct auth *a, struct lock_entry *table,
 			 table == a->logins ? "a login" : "a client address",
 			 (long long)(a->lock_us / 1000000), (long long)e->failures);
 		e->locked_until_us = now_us + a->lock_us;
+		metrics_add(M_AUTH_LOCKOUTS, 1);
 		e->failures = 0;
 		e->window_start_us = now_us;
 	}
@@ -199,6 +201,7 @@ static bool verify(struct auth *a, const char *hash, const char *password)
 	sem_wait(&a->argon_slots);
 	bool ok = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
 	sem_post(&a->argon_slots);
+	metrics_add(M_AUTH_ARGON2, 1);
 	/* Tests count these lines to prove that cached and locked requests skip Argon2. */
 	log_debug("auth: argon2 verification (%s)", ok ? "match" : "no match");
 	return ok;
@@ -223,6 +226,7 @@ enum auth_result auth_check(struct auth *a, struct store_conn *db, const char *a
 	if (wait_login || wait_addr) {
 		pthread_mutex_unlock(&a->mu);
 		*retry_after_s = wait_login > wait_addr ? wait_login : wait_addr;
+		metrics_add(M_AUTH_LOCKED_REQUESTS, 1);
 		result = AUTH_LOCKED;
 		goto cleanup;
 	}
@@ -230,6 +234,7 @@ enum auth_result auth_check(struct auth *a, struct store_conn *db, const char *a
 	if (ce->used && memcmp(ce->key, cred_key, KEY_BYTES) == 0 && ce->expires_us > now) {
 		*who = ce->who;
 		pthread_mutex_unlock(&a->mu);
+		metrics_add(M_AUTH_CACHE_HITS, 1);
 		result = AUTH_OK;
 		goto cleanup;
 	}
@@ -259,6 +264,7 @@ enum auth_result auth_check(struct auth *a, struct store_conn *db, const char *a
 		clear_failures(a->logins, login_key);
 		result = AUTH_OK;
 	} else {
+		metrics_add(M_AUTH_FAILURES, 1);
 		count_failure(a, a->logins, login_key, a->login_limit, now);
 		count_failure(a, a->addrs, addr_key, a->addr_limit, now);
 	}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "domain/money.h"
 #include "domain/text.h"
 
@@ -259,14 +260,21 @@ void call_write_tx(struct call *c, tx_fn fn, void *ctx)
 {
 	enum store_rc rc = STORE_RETRY;
 	for (int attempt = 0; attempt < 5 && rc == STORE_RETRY; attempt++) {
+		if (attempt > 0)
+			metrics_add(M_DB_RETRIES, 1);
 		rc = STORE(c->db, begin, true);
 		if (rc == STORE_OK) {
 			c->resp->status = 0;
 			rc = fn(c, ctx);
-			if (rc == STORE_OK)
+			if (rc == STORE_OK) {
+				int64_t started = mono_us();
 				rc = STORE(c->db, commit);
+				if (rc == STORE_OK)
+					metrics_commit(mono_us() - started, 1);
+			}
 			if (rc != STORE_OK)
 				c->db->ops->rollback(c->db);
+			metrics_add(rc == STORE_OK ? M_DB_COMMITS : M_DB_ROLLBACKS, 1);
 		}
 	}
 	if (rc != STORE_OK && (c->resp->status == 0 || c->resp->status < 400))

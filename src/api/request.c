@@ -23,6 +23,7 @@ void response_init(struct response *resp)
 {
 	memset(resp, 0, sizeof(*resp));
 	buf_init(&resp->body);
+	resp->route = -1;
 }
 
 void response_free(struct response *resp)

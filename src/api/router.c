@@ -12,32 +12,58 @@
 #include "handlers/handlers.h"
 
 enum route_flags {
-	ROUTE_PUBLIC = 1, /* no authentication */
+	ROUTE_PUBLIC = 1,  /* no authentication */
+	ROUTE_METRICS = 2, /* served here only while --metrics-listen is not set */
+	ROUTE_STATIC = 4,  /* needs no database connection */
 };
 
 struct route {
 	const char *method;
-	const char *pattern; /* under API_BASE; "{id}" matches one path segment */
+	const char *pattern; /* "{id}" matches a positive id, "{file}" any last segment */
 	void (*handler)(struct call *c);
 	enum role min_role;
 	int flags;
 };
 
+#define B API_BASE
+
 /* The API, one row per endpoint. Literal segments are listed before {id} rows that could
  * match the same path. */
 static const struct route routes[] = {
-	{"GET", "/clients/", clients_list, ROLE_CASHIER, 0},
-	{"POST", "/clients/", clients_create, ROLE_CASHIER, 0},
-	{"GET", "/clients/{id}/coupons/", client_coupons_list, ROLE_CASHIER, 0},
-	{"POST", "/clients/{id}/coupons/", client_coupons_issue, ROLE_MANAGER, 0},
-	{"GET", "/clients/{id}/balance/", client_balance, ROLE_CASHIER, 0},
-	{"POST", "/fiscal/orders/", orders_create, ROLE_CASHIER, 0},
-	{"GET", "/loyalty/settings/", loyalty_settings_get, ROLE_CASHIER, 0},
-	{"PUT", "/loyalty/settings/", loyalty_settings_put, ROLE_MANAGER, 0},
-	{"GET", "/loyalty/coupons/", catalog_list, ROLE_CASHIER, 0},
-	{"POST", "/loyalty/coupons/", catalog_create, ROLE_MANAGER, 0},
-	{"GET", "/loyalty/coupons/{id}/", catalog_get, ROLE_CASHIER, 0},
+	{"GET", B "/clients/", clients_list, ROLE_CASHIER, 0},
+	{"POST", B "/clients/", clients_create, ROLE_CASHIER, 0},
+	{"GET", B "/clients/{id}/coupons/", client_coupons_list, ROLE_CASHIER, 0},
+	{"POST", B "/clients/{id}/coupons/", client_coupons_issue, ROLE_MANAGER, 0},
+	{"GET", B "/clients/{id}/balance/", client_balance, ROLE_CASHIER, 0},
+	{"POST", B "/fiscal/orders/", orders_create, ROLE_CASHIER, 0},
+	{"GET", B "/loyalty/settings/", loyalty_settings_get, ROLE_CASHIER, 0},
+	{"PUT", B "/loyalty/settings/", loyalty_settings_put, ROLE_MANAGER, 0},
+	{"GET", B "/loyalty/coupons/", catalog_list, ROLE_CASHIER, 0},
+	{"POST", B "/loyalty/coupons/", catalog_create, ROLE_MANAGER, 0},
+	{"GET", B "/loyalty/coupons/{id}/", catalog_get, ROLE_CASHIER, 0},
+	{"GET", B "/openapi.json", ops_openapi, ROLE_CASHIER, ROUTE_PUBLIC},
+	{"GET", "/healthz", ops_healthz, ROLE_CASHIER, ROUTE_PUBLIC},
+	{"GET", "/metrics", ops_metrics, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_METRICS},
+	{"GET", "/docs/", ops_docs, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
+	{"GET", "/docs/{file}", ops_docs, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
 };
+
+#undef B
+
+static const char *route_names[ARRAY_LEN(routes)];
+
+const char *const *api_route_names(size_t *n)
+{
+	for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
+		if (!route_names[i]) {
+			char name[160];
+			snprintf(name, sizeof(name), "%s %s", routes[i].method, routes[i].pattern);
+			route_names[i] = xstrdup(name);
+		}
+	}
+	*n = ARRAY_LEN(routes);
+	return route_names;
+}
 
 /* Matches path (under the base, trailing slash optional) against a pattern. Path ids that are
  * not positive integers are reported through *bad_id (the route still matches: such an id
@@ -48,6 +74,14 @@ static bool match(const char *pattern, const char *path, struct call *c, bool *b
 	const char *p = pattern, *s = path;
 	*bad_id = false;
 	while (*p) {
+		if (strcmp(p, "{file}") == 0) {
+			if (!*s || strchr(s, '/'))
+				return false;
+			c->file = s;
+			p += 6;
+			s += strlen(s);
+			continue;
+		}
 		if (strncmp(p, "{id}", 4) == 0) {
 			const char *end = strchr(s, '/');
 			size_t len = end ? (size_t)(end - s) : strlen(s);
@@ -164,22 +198,21 @@ void api_handle(struct app *app, struct request *req, struct response *resp)
 			return;
 		}
 	}
-	size_t base_len = strlen(API_BASE);
-	if (strncmp(req->path, API_BASE, base_len) != 0 ||
-	    (req->path[base_len] != '/' && req->path[base_len] != '\0')) {
-		not_found_path(c);
-		return;
-	}
-	const char *sub = req->path + base_len;
 	const struct route *route = NULL;
 	char allow[128] = "";
 	bool bad_id = false;
 	for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
 		bool this_bad;
-		if (!match(routes[i].pattern, sub, c, &this_bad))
+		if ((routes[i].flags & ROUTE_METRICS) && app->cfg->metrics_listen &&
+		    *app->cfg->metrics_listen && !app->metrics_only)
+			continue;
+		if (app->metrics_only && !(routes[i].flags & ROUTE_METRICS))
+			continue;
+		if (!match(routes[i].pattern, req->path, c, &this_bad))
 			continue;
 		if (strcmp(routes[i].method, req->method) == 0) {
 			route = &routes[i];
+			resp->route = (int)i;
 			bad_id = this_bad;
 			break;
 		}
@@ -197,6 +230,10 @@ void api_handle(struct app *app, struct request *req, struct response *resp)
 		} else {
 			not_found_path(c);
 		}
+		return;
+	}
+	if (route->flags & ROUTE_STATIC) {
+		route->handler(c);
 		return;
 	}
 	c->db = app->store->ops->acquire(app->store);

@@ -19,6 +19,9 @@ struct config {
 	char *name;
 	/* serve */
 	char *listen;
+	char *metrics_listen;
+	char *access_log;
+	char *docs_dir;
 	int64_t threads;
 	char *public_url;
 	int64_t max_connections;

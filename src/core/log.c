@@ -1,6 +1,7 @@
-/* One-line levelled logging (see log.h). */
+/* JSON-lines logging (see log.h). */
 #include "core/log.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,8 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/jw.h"
+
 static enum log_level min_level = LOG_INFO;
-static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+static int access_fd = STDERR_FILENO;
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void log_set_level(enum log_level level)
 {
@@ -18,33 +22,91 @@ void log_set_level(enum log_level level)
 
 int log_level_parse(const char *name)
 {
-	static const char *const lower[] = {"debug", "info", "warn", "error"};
 	for (int i = 0; i < 4; i++)
-		if (strcmp(name, lower[i]) == 0)
+		if (strcmp(name, level_names[i]) == 0)
 			return i;
 	return -1;
+}
+
+bool log_access_open(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return false;
+	access_fd = fd;
+	return true;
+}
+
+void log_access_close(void)
+{
+	if (access_fd != STDERR_FILENO)
+		close(access_fd);
+	access_fd = STDERR_FILENO;
+}
+
+/* Starts a line with the time and level. */
+static void line_begin(struct jw *w, const char *level)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	struct tm tm;
+	gmtime_r(&tv.tv_sec, &tm);
+	char ts[64];
+	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)(tv.tv_usec / 1000));
+	jw_obj_begin(w);
+	jw_kstr(w, "time", ts);
+	jw_kstr(w, "level", level);
+}
+
+static void line_end(struct jw *w, struct buf *b, int fd)
+{
+	jw_obj_end(w);
+	buf_putc(b, '\n');
+	ssize_t n = write(fd, b->data, b->len);
+	(void)n;
+	buf_free(b);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	if (level < min_level)
 		return;
-	char line[2048];
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	struct tm tm;
-	gmtime_r(&tv.tv_sec, &tm);
-	int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s ",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, (int)(tv.tv_usec / 1000), level_names[level]);
+	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
-	if (len > sizeof(line) - 2)
-		len = sizeof(line) - 2;
-	line[len++] = '\n';
-	ssize_t w = write(STDERR_FILENO, line, len);
-	(void)w;
+	struct buf b;
+	buf_init(&b);
+	struct jw w;
+	jw_init(&w, &b);
+	line_begin(&w, level_names[level]);
+	jw_kstr(&w, "msg", msg);
+	line_end(&w, &b, STDERR_FILENO);
+}
+
+void log_access(const struct access_entry *e)
+{
+	if (LOG_INFO < min_level)
+		return;
+	struct buf b;
+	buf_init(&b);
+	struct jw w;
+	jw_init(&w, &b);
+	line_begin(&w, "info");
+	jw_kstr(&w, "msg", "request");
+	jw_kstr(&w, "request_id", e->request_id);
+	jw_kstr(&w, "method", e->method);
+	jw_kstr(&w, "route", e->route);
+	jw_kint(&w, "status", e->status);
+	jw_key(&w, "duration_ms");
+	jw_fixed(&w, e->duration_us, 3);
+	if (e->merchant_id)
+		jw_kint(&w, "merchant_id", e->merchant_id);
+	else
+		jw_knull(&w, "merchant_id");
+	jw_kint(&w, "bytes", (int64_t)e->bytes);
+	line_end(&w, &b, access_fd);
 }

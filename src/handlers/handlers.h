@@ -22,4 +22,10 @@ void catalog_list(struct call *c);
 void catalog_create(struct call *c);
 void catalog_get(struct call *c);
 
+/* ops.c: what operators and integrators use around the API */
+void ops_healthz(struct call *c);
+void ops_metrics(struct call *c);
+void ops_openapi(struct call *c);
+void ops_docs(struct call *c);
+
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/metrics.h"
 #include "domain/loyalty.h"
 #include "domain/text.h"
 #include "handlers/handlers.h"
@@ -46,6 +47,8 @@ struct order_req {
 	int64_t external_date_ms;
 	money_t items_total_minor;
 	char hash[crypto_hash_sha256_BYTES * 2 + 1];
+	/* OUT, for the metrics once the order is committed: what it moved. */
+	money_t moved_in_minor, moved_out_minor;
 };
 
 /* ---- parsing ---- */
@@ -574,6 +577,8 @@ static enum store_rc sale_tx(struct call *c, void *ctx)
 	}
 	if (rc == STORE_OK)
 		rc = finish(c, v);
+	r->moved_in_minor = accrued;
+	r->moved_out_minor = r->amount_minor;
 cleanup:
 	for (size_t i = 0; i < v->n_items; i++)
 		order_item_clear(&v->items[i]);
@@ -743,6 +748,8 @@ static enum store_rc refund_tx(struct call *c, void *ctx)
 	}
 	if (rc == STORE_OK)
 		rc = finish(c, v);
+	r->moved_in_minor = d_returned;
+	r->moved_out_minor = d_taken;
 cleanup:
 	for (size_t i = 0; i < v->n_items; i++)
 		order_item_clear(&v->items[i]);
@@ -760,5 +767,18 @@ void orders_create(struct call *c)
 	struct order_req *r = xcalloc(1, sizeof(*r));
 	if (parse_order(c, r))
 		call_write_tx(c, r->refund ? refund_tx : sale_tx, r);
+	bool replayed = c->resp->n_headers > 0 &&
+			strcmp(c->resp->headers[0].key, "Idempotent-Replayed") == 0;
+	if (c->resp->status == 200 && replayed) {
+		metrics_add(M_ORDERS_REPLAYED, 1);
+	} else if (c->resp->status == 200 && r->refund) {
+		metrics_add(M_ORDERS_REFUND, 1);
+		metrics_add(M_POINTS_RETURNED_MINOR, r->moved_in_minor);
+		metrics_add(M_POINTS_TAKEN_BACK_MINOR, r->moved_out_minor);
+	} else if (c->resp->status == 200) {
+		metrics_add(M_ORDERS_SALE, 1);
+		metrics_add(M_POINTS_ACCRUED_MINOR, r->moved_in_minor);
+		metrics_add(M_POINTS_SPENT_MINOR, r->moved_out_minor);
+	}
 	free(r);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/metrics.h"
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -100,7 +101,9 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct exchang
 		MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json;charset=UTF-8");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				resp->content_type ? resp->content_type
+						   : "application/json;charset=UTF-8");
 	MHD_add_response_header(r, "X-Request-Id", ex->req.request_id);
 	for (int i = 0; i < resp->n_headers; i++)
 		MHD_add_response_header(r, resp->headers[i].key, resp->headers[i].value);
@@ -130,6 +133,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		else
 			random_hex(ex->req.request_id, 8);
 		atomic_fetch_add(&s->in_flight, 1);
+		metrics_in_flight_add(1);
 		*con_cls = ex;
 		return MHD_YES;
 	}
@@ -161,9 +165,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	api_handle(s->app, &ex->req, &resp);
 	enum MHD_Result ret = send_response(conn, ex, &resp);
 	int64_t dur_us = mono_us() - ex->started_us;
-	log_info("rid=%s method=%s path=%s status=%d dur_ms=%.3f bytes=%zu merchant=%lld",
-		 ex->req.request_id, method, ex->req.path, resp.status, (double)dur_us / 1000.0,
-		 resp.body.len, (long long)resp.merchant_id);
+	size_t n_routes;
+	const char *const *names = api_route_names(&n_routes);
+	/* The route template, never the raw path: paths carry ids and tokens. */
+	const char *route = resp.route >= 0 ? strchr(names[resp.route], ' ') + 1 : "(unmatched)";
+	struct access_entry entry = {.request_id = ex->req.request_id,
+				     .method = method,
+				     .route = route,
+				     .status = resp.status,
+				     .duration_us = dur_us,
+				     .merchant_id = resp.merchant_id,
+				     .bytes = resp.body.len};
+	log_access(&entry);
+	metrics_request(resp.route, resp.status, dur_us);
 	response_free(&resp);
 	return ret;
 }
@@ -181,6 +195,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(ex);
 	*con_cls = NULL;
 	atomic_fetch_sub(&s->in_flight, 1);
+	metrics_in_flight_add(-1);
 }
 
 static bool parse_listen(const char *listen, struct sockaddr_in *sa)
@@ -206,11 +221,12 @@ static bool parse_listen(const char *listen, struct sockaddr_in *sa)
 	return inet_pton(AF_INET, host, &sa->sin_addr) == 1;
 }
 
-struct http_server *http_start(struct app *app, const struct config *cfg)
+struct http_server *http_start(struct app *app, const struct config *cfg, const char *listen,
+			       int threads)
 {
 	struct sockaddr_in sa;
-	if (!parse_listen(cfg->listen, &sa)) {
-		log_error("--listen must be IPv4-ADDRESS:PORT, got \"%s\"", cfg->listen);
+	if (!parse_listen(listen, &sa)) {
+		log_error("listen address must be IPv4-ADDRESS:PORT, got \"%s\"", listen);
 		return NULL;
 	}
 	struct http_server *s = xcalloc(1, sizeof(*s));
@@ -219,14 +235,14 @@ struct http_server *http_start(struct app *app, const struct config *cfg)
 			 MHD_USE_ITC;
 	s->daemon = MHD_start_daemon(
 		flags, ntohs(sa.sin_port), NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sa,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_NOTIFY_COMPLETED,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED,
 		on_completed, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_seconds,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
 		(unsigned)1024, MHD_OPTION_END);
 	if (!s->daemon) {
-		log_error("cannot listen on %s (address in use or not available)", cfg->listen);
+		log_error("cannot listen on %s (address in use or not available)", listen);
 		free(s);
 		return NULL;
 	}

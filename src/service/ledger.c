@@ -198,8 +198,10 @@ cleanup:
 	return rc;
 }
 
-enum store_rc ledger_expire_sweep(struct store_conn *db, int64_t now, size_t max, size_t *n_out)
+enum store_rc ledger_expire_sweep(struct store_conn *db, int64_t now, size_t max, size_t *n_out,
+				  money_t *expired_out)
 {
+	*expired_out = 0;
 	struct lot *lots = xcalloc(max ? max : 1, sizeof(*lots));
 	size_t n = 0;
 	enum store_rc rc = STORE(db, lots_expired, now, lots, max, &n);
@@ -209,6 +211,7 @@ enum store_rc ledger_expire_sweep(struct store_conn *db, int64_t now, size_t max
 			rc = add_entry(db, lots[i].merchant_id, lots[i].client_id, lots[i].currency,
 				       -lots[i].remaining_minor, LEDGER_EXPIRE, lots[i].order_id,
 				       now, 0);
+		*expired_out += lots[i].remaining_minor;
 	}
 	*n_out = rc == STORE_OK ? n : 0;
 	free(lots);

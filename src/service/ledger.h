@@ -37,8 +37,9 @@ enum store_rc ledger_return_spend(struct store_conn *db, int64_t merchant_id, in
 				  enum currency cur, money_t amount, int64_t sale_order_id,
 				  int64_t refund_order_id, int64_t now) MUST_CHECK;
 
-/* Writes off up to max lots that expired by now as `expire` rows. *n_out: how many. */
-enum store_rc ledger_expire_sweep(struct store_conn *db, int64_t now, size_t max, size_t *n_out)
-	MUST_CHECK;
+/* Writes off up to max lots that expired by now as `expire` rows. *n_out: how many lots;
+ * *expired_out: the amount written off. */
+enum store_rc ledger_expire_sweep(struct store_conn *db, int64_t now, size_t max, size_t *n_out,
+				  money_t *expired_out) MUST_CHECK;
 
 #endif

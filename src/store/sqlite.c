@@ -472,6 +472,18 @@ static void sq_release(struct store_conn *base)
 	pthread_mutex_unlock(&st->mu);
 }
 
+static void sq_pool_stats(struct store *base, int *size, int *in_use)
+{
+	struct sq_store *st = (struct sq_store *)base;
+	pthread_mutex_lock(&st->mu);
+	int free_n = 0;
+	for (struct sq_conn *c = st->free_list; c; c = c->next_free)
+		free_n++;
+	*size = st->n_all;
+	*in_use = st->n_all - free_n;
+	pthread_mutex_unlock(&st->mu);
+}
+
 /* ---- transactions ---- */
 
 static enum store_rc sq_begin(struct store_conn *base, bool write)
@@ -1365,6 +1377,7 @@ static const struct store_ops sqlite_ops = {
 	.close = sq_close,
 	.acquire = sq_acquire,
 	.release = sq_release,
+	.pool_stats = sq_pool_stats,
 	.begin = sq_begin,
 	.commit = sq_commit,
 	.rollback = sq_rollback,

@@ -208,6 +208,8 @@ struct store_ops {
 	/* Borrows a connection (blocks while the pool is empty); never NULL. */
 	struct store_conn *(*acquire)(struct store *st);
 	void (*release)(struct store_conn *c);
+	/* Pool figures for /metrics: connections in all, and borrowed now. */
+	void (*pool_stats)(struct store *st, int *size, int *in_use);
 
 	/* A transaction. write=true takes the write lock at once. After any error other than
 	 * NOT_FOUND/CONFLICT inside a transaction, roll back. */

@@ -1,0 +1,52 @@
+/* Process-wide counters and histograms, rendered in the Prometheus text format by GET /metrics.
+ * Recording is lock-free (relaxed atomics) so it costs nothing measurable on the hot path.
+ * Labels are route templates, never raw paths: no id or token can become a label value. */
+#ifndef KOPILKA_CORE_METRICS_H
+#define KOPILKA_CORE_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/util.h"
+
+#define METRICS_MAX_ROUTES 64
+
+enum metric_counter {
+	M_ORDERS_SALE,
+	M_ORDERS_REFUND,
+	M_ORDERS_REPLAYED,
+	M_POINTS_ACCRUED_MINOR,
+	M_POINTS_SPENT_MINOR,
+	M_POINTS_TAKEN_BACK_MINOR,
+	M_POINTS_RETURNED_MINOR,
+	M_POINTS_EXPIRED_MINOR,
+	M_AUTH_FAILURES,
+	M_AUTH_LOCKOUTS,
+	M_AUTH_LOCKED_REQUESTS,
+	M_AUTH_CACHE_HITS,
+	M_AUTH_ARGON2,
+	M_DB_COMMITS,
+	M_DB_ROLLBACKS,
+	M_DB_RETRIES,
+	M_COUNTER_COUNT,
+};
+
+/* Names the routes: index i is "METHOD /path/{id}/" of the route table. Call once at start. */
+void metrics_set_routes(const char *const *names, size_t n);
+
+/* One finished request: route index (-1 when no route matched), status, duration. */
+void metrics_request(int route, int status, int64_t duration_us);
+void metrics_in_flight_add(int delta);
+void metrics_add(enum metric_counter c, int64_t v);
+/* One commit of a write transaction and the orders/writes it carried (1 without batching). */
+void metrics_commit(int64_t duration_us, int64_t batch_size);
+
+/* Figures sampled at render time. */
+struct metrics_gauges {
+	int db_pool_size, db_pool_in_use;
+};
+
+/* Appends the whole exposition to out. */
+void metrics_render(struct buf *out, const struct metrics_gauges *g);
+
+#endif

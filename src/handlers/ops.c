@@ -1,0 +1,113 @@
+/* What operators and integrators use around the API: liveness with the database (/healthz),
+ * Prometheus metrics (/metrics), the OpenAPI document (embedded at build time) and the docs
+ * page assets (/docs/, files of --docs-dir). */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/metrics.h"
+#include "handlers/handlers.h"
+
+/* Generated from api/openapi.json by CMake (openapi_blob.c). */
+extern const unsigned char kopilka_openapi_json[];
+extern const size_t kopilka_openapi_json_len;
+
+#define DOCS_FILE_MAX (8 * 1024 * 1024)
+
+void ops_healthz(struct call *c)
+{
+	enum store_rc rc = STORE(c->db, ping);
+	struct jw w;
+	call_json(c, rc == STORE_OK ? 200 : 503, &w);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "status", rc == STORE_OK ? "ok" : "unavailable");
+	jw_kstr(&w, "database", rc == STORE_OK ? "ok" : "unavailable");
+	jw_obj_end(&w);
+}
+
+void ops_metrics(struct call *c)
+{
+	struct metrics_gauges g = {0};
+	c->app->store->ops->pool_stats(c->app->store, &g.db_pool_size, &g.db_pool_in_use);
+	c->resp->status = 200;
+	c->resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	buf_reset(&c->resp->body);
+	metrics_render(&c->resp->body, &g);
+}
+
+void ops_openapi(struct call *c)
+{
+	c->resp->status = 200;
+	buf_reset(&c->resp->body);
+	buf_append(&c->resp->body, kopilka_openapi_json, kopilka_openapi_json_len);
+}
+
+static const char *content_type_of(const char *name)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+		{".html", "text/html; charset=utf-8"},
+		{".js", "text/javascript; charset=utf-8"},
+		{".css", "text/css; charset=utf-8"},
+		{".png", "image/png"},
+		{".map", "application/json"},
+	};
+	const char *dot = strrchr(name, '.');
+	for (size_t i = 0; dot && i < ARRAY_LEN(types); i++)
+		if (strcmp(dot, types[i].ext) == 0)
+			return types[i].type;
+	return NULL;
+}
+
+/* The docs directory: --docs-dir, else docs/ beside the running binary. */
+static void docs_dir(const struct config *cfg, char *out, size_t cap)
+{
+	if (cfg->docs_dir && *cfg->docs_dir) {
+		snprintf(out, cap, "%s", cfg->docs_dir);
+		return;
+	}
+	char exe[PATH_MAX - 16];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(out, cap, "%s/docs", exe);
+}
+
+void ops_docs(struct call *c)
+{
+	/* Only plain names of known types: no path separators, no dot files. */
+	const char *name = c->file ? c->file : "index.html";
+	const char *type = content_type_of(name);
+	if (!type || name[0] == '.' || strchr(name, '/')) {
+		call_error(c, 404, "not_found", "no such docs file");
+		return;
+	}
+	char dir[PATH_MAX], path[PATH_MAX + 256];
+	docs_dir(c->app->cfg, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > DOCS_FILE_MAX) {
+		if (fd >= 0)
+			close(fd);
+		call_error(c, 404, "not_found",
+			   "no such docs file (the docs page is built by make build into "
+			   "build/docs)");
+		return;
+	}
+	c->resp->status = 200;
+	c->resp->content_type = type;
+	buf_reset(&c->resp->body);
+	char chunk[65536];
+	ssize_t got;
+	while ((got = read(fd, chunk, sizeof(chunk))) > 0)
+		buf_append(&c->resp->body, chunk, (size_t)got);
+	close(fd);
+}
