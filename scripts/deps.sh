@@ -3,8 +3,10 @@
 # dpkg does not already report as installed. Usage: scripts/deps.sh [build|test]
 set -euo pipefail
 
-build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev curl sqlite3)
-test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests python3-hypothesis)
+build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
+  libsodium-dev libcmocka-dev curl sqlite3)
+test_pkgs=(python3 python3-pytest python3-requests python3-hypothesis python3-jsonschema
+  chromium)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then want+=("${test_pkgs[@]}"); fi
@@ -15,9 +17,10 @@ for p in "${want[@]}"; do
     missing+=("$p")
   fi
 done
-# cmocka is needed by the unit-test build that `make build` also configures.
-if ! dpkg-query -W -f='${Status}' libcmocka-dev 2>/dev/null | grep -q 'ok installed'; then
-  case " ${missing[*]} " in *" libcmocka-dev "*) ;; *) missing+=(libcmocka-dev) ;; esac
+# npm builds the API docs page (swagger-ui-dist); a Node.js from elsewhere that brings its own
+# npm is fine, so ask for Debian's only when there is no npm at all.
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
