@@ -23,6 +23,7 @@ $(BUILD)/Makefile: CMakeLists.txt
 
 build: deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j2
+	@scripts/docs.sh $(BUILD)/docs
 
 run: build
 	scripts/run.sh
@@ -34,6 +35,7 @@ api: build
 	KOPILKAD=$(abspath $(BUILD)/kopilkad) $(PYTHON) -m pytest -q tests/api $(PYTEST_ARGS)
 
 test: deps-test build
+	scripts/openapi-lint.sh api/openapi.json
 	cd $(BUILD) && ctest --output-on-failure
 	KOPILKAD=$(abspath $(BUILD)/kopilkad) $(PYTHON) -m pytest -q tests/api $(PYTEST_ARGS)
 
@@ -41,6 +43,7 @@ test: deps-test build
 asan: deps-test
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKOPILKA_SANITIZE=ON $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD) -j2
+	@scripts/docs.sh $(ASAN_BUILD)/docs
 	cd $(ASAN_BUILD) && ctest --output-on-failure
 	KOPILKAD=$(abspath $(ASAN_BUILD)/kopilkad) ASAN_OPTIONS=detect_leaks=1 $(PYTHON) -m pytest -q tests/api $(PYTEST_ARGS)
 
