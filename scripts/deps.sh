@@ -4,9 +4,10 @@
 set -euo pipefail
 
 build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
-  libsodium-dev libcmocka-dev curl sqlite3)
+  libsodium-dev libcmocka-dev libpq-dev curl sqlite3)
+# postgresql: the server scripts/pg-test-cluster.sh starts for the PostgreSQL engine's tests.
 test_pkgs=(python3 python3-pytest python3-requests python3-hypothesis python3-jsonschema
-  chromium)
+  chromium postgresql)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then want+=("${test_pkgs[@]}"); fi

@@ -164,7 +164,7 @@ static int cmd_serve(const struct config *cfg)
 		fprintf(stderr, "kopilkad serve: --db is required\n");
 		return 2;
 	}
-	if (access(cfg->db, F_OK) != 0) {
+	if (store_uri_is_file(cfg->db) && access(cfg->db, F_OK) != 0) {
 		fprintf(stderr, "kopilkad serve: database %s does not exist; create it with "
 				"kopilkad init\n",
 			cfg->db);
@@ -218,8 +218,10 @@ static int cmd_serve(const struct config *cfg)
 	pthread_cond_init(&sw.cv, NULL);
 	pthread_t sweep_thread;
 	pthread_create(&sweep_thread, NULL, sweep_loop, &sw);
+	char db_shown[512];
+	store_uri_display(cfg->db, db_shown, sizeof(db_shown));
 	log_info("kopilkad serving on %s (%lld threads, database %s)%s%s", cfg->listen,
-		 (long long)cfg->threads, cfg->db, *cfg->metrics_listen ? ", metrics on " : "",
+		 (long long)cfg->threads, db_shown, *cfg->metrics_listen ? ", metrics on " : "",
 		 cfg->metrics_listen);
 
 	int sig = 0;
@@ -251,7 +253,7 @@ static int cmd_check(const struct config *cfg)
 		fprintf(stderr, "kopilkad check: --db is required\n");
 		return 2;
 	}
-	if (access(cfg->db, F_OK) != 0) {
+	if (store_uri_is_file(cfg->db) && access(cfg->db, F_OK) != 0) {
 		fprintf(stderr, "kopilkad check: database %s does not exist\n", cfg->db);
 		return 2;
 	}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/pg.h"
 #include "store/sqlite.h"
 
 static const char *const currency_names[CURRENCY_COUNT] = {"points", "rubles"};
@@ -37,11 +38,39 @@ struct store *store_open(const char *uri, const struct store_options *opt, char 
 		snprintf(err_buf, err_len, "--db is required");
 		return NULL;
 	}
-	if (strncmp(uri, "postgres://", 11) == 0 || strncmp(uri, "postgresql://", 13) == 0) {
-		snprintf(err_buf, err_len, "the PostgreSQL engine is not built into this version");
-		return NULL;
-	}
+	if (!store_uri_is_file(uri))
+		return pg_store_open(uri, opt, err_buf, err_len);
 	return sqlite_store_open(uri, opt, err_buf, err_len);
+}
+
+bool store_uri_is_file(const char *uri)
+{
+	return strncmp(uri, "postgres://", 11) != 0 && strncmp(uri, "postgresql://", 13) != 0;
+}
+
+void store_uri_display(const char *uri, char *out, size_t cap)
+{
+	if (store_uri_is_file(uri)) {
+		snprintf(out, cap, "%s", uri);
+		return;
+	}
+	/* scheme://[user[:password]@]host[:port][/dbname][?params] */
+	const char *authority = strstr(uri, "://") + 3;
+	size_t authority_len = strcspn(authority, "/?");
+	const char *path = authority + authority_len;
+	size_t path_len = strcspn(path, "?");
+	const char *at = NULL;
+	for (const char *p = authority; p < path; p++)
+		if (*p == '@')
+			at = p; /* the last '@' ends the user info */
+	size_t user_len = 0;
+	if (at) {
+		const char *colon = memchr(authority, ':', (size_t)(at - authority));
+		user_len = (size_t)((colon ? colon : at) - authority);
+	}
+	const char *host = at ? at + 1 : authority;
+	snprintf(out, cap, "%.*s%.*s%s%.*s%.*s", (int)(authority - uri), uri, (int)user_len,
+		 authority, at ? "@" : "", (int)(path - host), host, (int)path_len, path);
 }
 
 void account_clear(struct account *a)

@@ -1,5 +1,5 @@
-/* The storage interface: one ops table per engine (SQLite now, PostgreSQL later), chosen at
- * start-up from the --db value. Handlers and services call only these operations; no SQL and
+/* The storage interface: one ops table per engine (SQLite, PostgreSQL), chosen at start-up
+ * from the --db value. Handlers and services call only these operations; no SQL and
  * no engine type leaks above this header.
  *
  * Model: a `struct store` is an opened database with a bounded pool of connections. A request
@@ -351,10 +351,19 @@ struct store_options {
 	bool create; /* create the database when it does not exist (init) */
 };
 
-/* Opens the database named by uri (a file path: SQLite), migrating its schema to the current
- * version inside a transaction. On failure writes a reason to err_buf and returns NULL. */
+/* Opens the database named by uri (a file path: SQLite; a postgres:// or postgresql:// URI:
+ * PostgreSQL), migrating its schema to the current version inside a transaction. On failure
+ * writes a reason to err_buf and returns NULL. */
 struct store *store_open(const char *uri, const struct store_options *opt, char *err_buf,
 			 size_t err_len);
+
+/* True when uri names a database file (SQLite), which must exist before serve and check; false
+ * for a server URI (PostgreSQL), whose existence only connecting can tell. */
+bool store_uri_is_file(const char *uri);
+
+/* Writes uri into out (cap bytes) fit for a log line: a server URI loses its password and its
+ * query string (which may carry one); a file path is copied as it is. */
+void store_uri_display(const char *uri, char *out, size_t cap);
 
 /* Shorthand: STORE(conn, op, args...) calls conn's engine. */
 #define STORE(c, op, ...) ((c)->ops->op((c), ##__VA_ARGS__))

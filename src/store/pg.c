@@ -1,0 +1,1668 @@
+/* PostgreSQL engine of the storage interface (see store.h and pg.h).
+ *
+ * Each pooled connection prepares a statement the first time it runs it and keeps it for its
+ * life; parameters travel as text. Write transactions are SERIALIZABLE and start by locking
+ * the empty table write_lock in EXCLUSIVE mode before their first read: the lock is taken
+ * before the snapshot, so writers run one at a time on fresh data, exactly as under SQLite's
+ * BEGIN IMMEDIATE, and do not fail each other with serialization errors on the hot rows (the
+ * merchant's order counter, a client's balance). SERIALIZABLE stays as the safety net; what
+ * it still reports (40001, 40P01) and a lock wait past --busy-timeout-ms become STORE_RETRY.
+ * Reads that need one consistent view run REPEATABLE READ READ ONLY and never wait for writers.
+ *
+ * In PostgreSQL an error aborts the whole transaction, while callers rely on an operation
+ * answering STORE_CONFLICT and the transaction going on (a coupon code drawn again, a client
+ * registered by phone alone). So no operation lets a uniqueness error happen inside a
+ * transaction: the inserts that may clash use ON CONFLICT DO NOTHING and report CONFLICT when
+ * no row came back, and an operation of several statements that must undo its first ones on
+ * a clash runs inside a savepoint. */
+#include "store/pg.h"
+
+#include <assert.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "store/pg_schema.h"
+
+/* Key of the advisory lock that makes two nodes starting at once migrate one after the other
+ * ("kopilka" in ASCII). */
+#define MIGRATE_LOCK_KEY 0x6b6f70696c6b61LL
+#define PARAMS_MAX 24
+#define SEARCH_KINDS 5
+
+/* Every statement the engine runs, prepared once per connection. */
+#define STATEMENTS(X)                                                                              \
+	X(PING, "SELECT 1")                                                                        \
+	X(MERCHANT_CREATE, "INSERT INTO merchants(name, created_ms) VALUES ($1, $2) RETURNING id") \
+	X(ACCOUNT_CREATE,                                                                          \
+	  "INSERT INTO accounts(merchant_id, kind, role, email, email_lc, phone,"                  \
+	  " password_hash, first_name, last_name, created_ms)"                                     \
+	  " VALUES ($1, $2, $3, $4, lower($5::text COLLATE \"C\"), $6, $7, $8, $9,"                \
+	  " $10) ON CONFLICT DO NOTHING RETURNING id")                                             \
+	X(ACCOUNT_FIND, "SELECT id, merchant_id, kind, role, email, phone, password_hash,"         \
+			" first_name, last_name, cred_version FROM accounts"                       \
+			" WHERE email_lc = $1 OR phone = $1")                                      \
+	X(SETTINGS_GET,                                                                            \
+	  "SELECT active, currency, new_coupon_id, new_type, new_amount,"                          \
+	  " new_valid_days, cust_coupon_id, cust_type, cust_amount, cust_valid_days,"              \
+	  " auto_register, max_spend_percent FROM merchants WHERE id = $1")                        \
+	X(SETTINGS_PUT,                                                                            \
+	  "UPDATE merchants SET active = $1, currency = $2, new_coupon_id = $3,"                   \
+	  " new_type = $4, new_amount = $5, new_valid_days = $6, cust_coupon_id = $7,"             \
+	  " cust_type = $8, cust_amount = $9, cust_valid_days = $10,"                              \
+	  " auto_register = $11, max_spend_percent = $12 WHERE id = $13")                          \
+	X(ORDER_SEQ, "UPDATE merchants SET order_seq = order_seq + 1 WHERE id = $1"                \
+		     " RETURNING order_seq")                                                       \
+	X(CLIENT_GET, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = $1 AND id = $2")    \
+	X(CLIENT_FIND_PHONE, "SELECT " CLIENT_COLS " FROM clients"                                 \
+			     " WHERE merchant_id = $1 AND phone = $2")                             \
+	X(CLIENT_FIND_EMAIL, "SELECT " CLIENT_COLS " FROM clients"                                 \
+			     " WHERE merchant_id = $1 AND email_lc = $2")                          \
+	X(CLIENT_CREATE, "INSERT INTO clients(merchant_id, email, email_lc, phone, name,"          \
+			 " avatar_url, token, created_ms) VALUES ($1, $2,"                         \
+			 " lower($3::text COLLATE \"C\"), $4, $5, $6, $7, $8)"                     \
+			 " ON CONFLICT DO NOTHING RETURNING id")                                   \
+	X(CLIENT_STATS, "UPDATE clients SET total_purchases = total_purchases + $1,"               \
+			" paid_purchases = paid_purchases + $2, total_amount = total_amount + $3," \
+			" paid_amount = paid_amount + $4 WHERE id = $5")                           \
+	X(BALANCE_GET, "SELECT balance, debt, held FROM balances"                                  \
+		       " WHERE client_id = $1 AND currency = $2")                                  \
+	X(BALANCE_ADD, "INSERT INTO balances AS b(merchant_id, client_id, currency, balance,"      \
+		       " debt, held) VALUES ($1, $2, $3, $4, $5, $6)"                              \
+		       " ON CONFLICT (client_id, currency) DO UPDATE"                              \
+		       " SET balance = b.balance + excluded.balance,"                              \
+		       " debt = b.debt + excluded.debt, held = b.held + excluded.held")            \
+	X(LOTS_SUM, "SELECT coalesce(sum(remaining), 0) FROM lots WHERE client_id = $1"            \
+		    " AND currency = $2 AND remaining > 0"                                         \
+		    " AND (expires_ms IS NULL OR expires_ms > $3)")                                \
+	X(LOTS_SPENDABLE, "SELECT " LOT_COLS " FROM lots WHERE client_id = $1 AND currency = $2"   \
+			  " AND remaining > 0 AND (expires_ms IS NULL OR expires_ms > $3)"         \
+			  " ORDER BY expires_ms ASC NULLS LAST, id LIMIT $4")                      \
+	X(LOT_GET, "SELECT " LOT_COLS " FROM lots WHERE id = $1")                                  \
+	X(LOT_CREATE, "INSERT INTO lots(merchant_id, client_id, currency, remaining, original,"    \
+		      " expires_ms, order_id, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)" \
+		      " RETURNING id")                                                             \
+	X(LOT_ADD, "UPDATE lots SET remaining = remaining + $1 WHERE id = $2")                     \
+	X(LOTS_EXPIRED, "SELECT " LOT_COLS " FROM lots WHERE remaining > 0"                        \
+			" AND expires_ms <= $1 ORDER BY expires_ms, id LIMIT $2")                  \
+	X(LEDGER_ADD, "INSERT INTO ledger(merchant_id, client_id, currency, amount, type,"         \
+		      " order_id, hold_id, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")   \
+	X(TAKE_ADD, "INSERT INTO lot_takes(order_id, lot_id, taken, returned)"                     \
+		    " VALUES ($1, $2, $3, $4)")                                                    \
+	X(TAKES_GET, "SELECT t.order_id, t.lot_id, t.taken, t.returned, l.expires_ms"              \
+		     " FROM lot_takes t JOIN lots l ON l.id = t.lot_id WHERE t.order_id = $1"      \
+		     " ORDER BY l.expires_ms DESC NULLS FIRST, l.id DESC LIMIT $2")                \
+	X(TAKE_RETURNED, "UPDATE lot_takes SET returned = $1 WHERE order_id = $2"                  \
+			 " AND lot_id = $3")                                                       \
+	X(CATALOG_CREATE, "INSERT INTO coupons(merchant_id, title, header, sub_header,"            \
+			  " short_description, long_description, image_path, style, valid_days,"   \
+			  " valid_until, deleted, created_ms)"                                     \
+			  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"            \
+			  " RETURNING id")                                                         \
+	X(CATALOG_GET, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = $1 AND id = $2")  \
+	X(CATALOG_LIST, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = $1"              \
+			" ORDER BY id LIMIT $2 OFFSET $3")                                         \
+	X(COUPON_ISSUE, "INSERT INTO coupon_instances(merchant_id, client_id, coupon_id, status,"  \
+			" issued_ms, expires_ms, token, share_token, merchant_token,"              \
+			" merchant_share_token, issued_order_id, redeemed_order_id)"               \
+			" VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $9, $10, NULL)"               \
+			" ON CONFLICT DO NOTHING RETURNING id")                                    \
+	X(CODE_CLAIM, "INSERT INTO coupon_codes(merchant_id, code, instance_id)"                   \
+		      " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING instance_id")         \
+	X(CODES_FREE, "DELETE FROM coupon_codes WHERE instance_id = $1")                           \
+	X(COUPON_OWNER, "SELECT merchant_id, merchant_token, merchant_share_token"                 \
+			" FROM coupon_instances WHERE id = $1")                                    \
+	X(COUPON_GET, "SELECT " INSTANCE_COLS " FROM coupon_instances i JOIN coupons c"            \
+		      " ON c.id = i.coupon_id WHERE i.merchant_id = $1 AND i.id = $2")             \
+	X(COUPONS_USABLE, "SELECT " INSTANCE_COLS " FROM coupon_instances i JOIN coupons c"        \
+			  " ON c.id = i.coupon_id WHERE i.merchant_id = $1 AND i.client_id = $2"   \
+			  " AND i.status = 0 AND (i.expires_ms IS NULL OR i.expires_ms >= $3)"     \
+			  " ORDER BY i.id")                                                        \
+	X(COUPON_STATUS, "UPDATE coupon_instances SET status = $1, redeemed_order_id = $2"         \
+			 " WHERE id = $3")                                                         \
+	X(COUPON_CODES_SET, "UPDATE coupon_instances SET merchant_token = $1,"                     \
+			    " merchant_share_token = $2 WHERE id = $3")                            \
+	X(COUPONS_REDEEMED_BY, "SELECT id FROM coupon_instances WHERE redeemed_order_id = $1"      \
+			       " ORDER BY id LIMIT $2")                                            \
+	X(COUPONS_ISSUED_BY, "SELECT id FROM coupon_instances WHERE issued_order_id = $1"          \
+			     " ORDER BY id LIMIT $2")                                              \
+	X(ORDER_FIND_EXT, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = $1"               \
+			  " AND external_id = $2 AND receipt_type = $3")                           \
+	X(ORDER_GET, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = $1 AND id = $2")       \
+	X(ORDER_CREATE, "INSERT INTO orders(merchant_id, external_id, receipt_type, order_number," \
+			" client_id, order_date_ms, external_date_ms, total, card, cash,"          \
+			" spent_currency, spent, accrued_currency, accrued, refund_of, fn, fd,"    \
+			" comment, public_token, request_hash, response, created_by)"              \
+			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"    \
+			" $15, $16, $17, $18, $19, $20, $21, $22)"                                 \
+			" ON CONFLICT DO NOTHING RETURNING id")                                    \
+	X(ORDER_PROGRESS, "UPDATE orders SET refunded_total = $1, accrual_taken = $2,"             \
+			  " spend_returned = $3, paid_refunded = $4, fully_refunded = $5"          \
+			  " WHERE id = $6")                                                        \
+	X(ORDER_RESPONSE, "UPDATE orders SET response = $1 WHERE id = $2")                         \
+	X(ITEM_CREATE, "INSERT INTO order_items(order_id, merchant_id, line_no, name, price,"      \
+		       " qty_milli, unit, vat, total, refund_of_item)"                             \
+		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id")           \
+	X(ITEM_GET, "SELECT id, order_id, merchant_id, line_no, name, price, qty_milli, unit,"     \
+		    " vat, total, refunded_qty, refunded_total, refund_of_item FROM order_items"   \
+		    " WHERE merchant_id = $1 AND id = $2")                                         \
+	X(ITEM_REFUNDED, "UPDATE order_items SET refunded_qty = $1, refunded_total = $2"           \
+			 " WHERE id = $3")
+
+#define CLIENT_COLS                                                                                \
+	"id, merchant_id, email, phone, name, avatar_url, token, paid_purchases, total_purchases," \
+	" total_amount, paid_amount, positive_reviews, neutral_reviews, negative_reviews,"         \
+	" created_ms"
+#define LOT_COLS "id, merchant_id, client_id, currency, remaining, original, expires_ms, order_id"
+#define CATALOG_COLS                                                                               \
+	"id, merchant_id, title, header, sub_header, short_description, long_description,"         \
+	" image_path, style, valid_days, valid_until, deleted, created_ms"
+#define INSTANCE_COLS                                                                              \
+	"i.id, i.merchant_id, i.client_id, i.coupon_id, i.status, i.issued_ms, i.expires_ms,"      \
+	" i.token, i.share_token, i.merchant_token, i.merchant_share_token, i.issued_order_id,"    \
+	" i.redeemed_order_id, c.title, c.header, c.sub_header, c.short_description,"              \
+	" c.long_description"
+#define ORDER_COLS                                                                                 \
+	"id, merchant_id, external_id, receipt_type, order_number, client_id, order_date_ms,"      \
+	" external_date_ms, total, card, cash, spent_currency, spent, accrued_currency, accrued,"  \
+	" refund_of, refunded_total, accrual_taken, spend_returned, paid_refunded,"                \
+	" fully_refunded, fn, fd, comment, public_token, request_hash, response, created_by"
+
+#define STMT_ENUM(name, sql) ST_##name,
+#define STMT_SQL(name, sql) sql,
+#define STMT_NAME(name, sql) #name,
+enum stmt_id { STATEMENTS(STMT_ENUM) ST__COUNT };
+static const char *const stmt_sql[] = {STATEMENTS(STMT_SQL)};
+static const char *const stmt_names[] = {STATEMENTS(STMT_NAME)};
+
+struct pg_conn {
+	struct store_conn base;
+	struct pg_store *owner;
+	PGconn *db;
+	/* What this session has prepared; cleared when the connection is re-established. */
+	bool prepared[ST__COUNT];
+	/* Client search shapes: [phone pattern kind + 1][email pattern kind + 1], 0 = none. */
+	bool search_prepared[SEARCH_KINDS][SEARCH_KINDS];
+	struct pg_conn *next_free;
+	bool in_tx;
+};
+
+struct pg_store {
+	struct store base;
+	char *uri;
+	struct store_options opt;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct pg_conn *free_list;
+	struct pg_conn **all;
+	int n_all;
+};
+
+static const struct store_ops pg_ops;
+
+static struct pg_conn *PG(struct store_conn *c)
+{
+	return (struct pg_conn *)c;
+}
+
+/* libpq's messages end in a newline; log lines must not. */
+static void log_pg(enum log_level level, const char *what, const char *state, const char *msg)
+{
+	int len = (int)strcspn(msg, "\n");
+	log_msg(level, "postgres: %s: %.*s%s%s%s", what, len, msg, state ? " (SQLSTATE " : "",
+		state ? state : "", state ? ")" : "");
+}
+
+/* Maps a failed result (or NULL: no result at all) to the interface's code. Logs what is not
+ * an expected outcome. */
+static enum store_rc map_error(struct pg_conn *c, const PGresult *res, const char *what)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorMessage(res) : "";
+	if (!msg || !*msg)
+		msg = PQerrorMessage(c->db);
+	if (!state) {
+		/* No SQLSTATE: the connection failed or libpq ran out of memory. */
+		log_pg(LOG_ERROR, what, NULL, msg);
+		return STORE_ERROR;
+	}
+	if (strcmp(state, "23505") == 0)
+		return STORE_CONFLICT;
+	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+	    strcmp(state, "55P03") == 0) {
+		/* Serialization failure, deadlock, lock wait past lock_timeout: run it again. */
+		log_pg(LOG_WARN, what, state, msg);
+		return STORE_RETRY;
+	}
+	if (strcmp(state, "53100") == 0 || strcmp(state, "25006") == 0) {
+		/* Disk full, read-only transaction (a standby or default_transaction_read_only). */
+		log_pg(LOG_ERROR, what, state, msg);
+		return STORE_FULL;
+	}
+	log_pg(LOG_ERROR, what, state, msg);
+	return STORE_ERROR;
+}
+
+/* Runs SQL outside the prepared set (transaction control, savepoints, migrations, check). On
+ * success *out (when not NULL) holds the result, which the caller PQclear()s. */
+static enum store_rc exec_simple(struct pg_conn *c, const char *sql, const char *what,
+				 PGresult **out)
+{
+	PGresult *res = PQexec(c->db, sql);
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		enum store_rc rc = map_error(c, res, what);
+		PQclear(res);
+		return rc;
+	}
+	if (out)
+		*out = res;
+	else
+		PQclear(res);
+	return STORE_OK;
+}
+
+/* Text parameters of one statement. */
+struct params {
+	int n;
+	const char *values[PARAMS_MAX];
+	char numbers[PARAMS_MAX][24];
+};
+
+static void param_int(struct params *p, int64_t v)
+{
+	assert(p->n < PARAMS_MAX);
+	snprintf(p->numbers[p->n], sizeof(p->numbers[p->n]), "%lld", (long long)v);
+	p->values[p->n] = p->numbers[p->n];
+	p->n++;
+}
+
+static void param_text(struct params *p, const char *t)
+{
+	assert(p->n < PARAMS_MAX);
+	p->values[p->n++] = t; /* NULL is SQL NULL */
+}
+
+/* Adds parameters by a format: 'i' int64, 'z' int64 with 0 as NULL, 's' text (NULL as NULL),
+ * 'b' bool as 1/0 (boolean columns take it as well as integer ones), 'd' int (enum). */
+static void paramsv(struct params *p, const char *fmt, va_list ap)
+{
+	for (; *fmt; fmt++) {
+		switch (*fmt) {
+		case 'i':
+			param_int(p, va_arg(ap, int64_t));
+			break;
+		case 'z': {
+			int64_t v = va_arg(ap, int64_t);
+			if (v)
+				param_int(p, v);
+			else
+				param_text(p, NULL);
+			break;
+		}
+		case 's':
+			param_text(p, va_arg(ap, const char *));
+			break;
+		case 'b':
+			param_int(p, va_arg(ap, int) ? 1 : 0);
+			break;
+		case 'd':
+			param_int(p, va_arg(ap, int));
+			break;
+		default:
+			abort();
+		}
+	}
+}
+
+/* Prepares a statement under name on this connection. A statement that does not prepare is
+ * either our bug (logged with its SQL) or a transaction already aborted / a lost connection. */
+static enum store_rc prepare(struct pg_conn *c, const char *name, const char *sql, const char *what)
+{
+	PGresult *res = PQprepare(c->db, name, sql, 0, NULL);
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	enum store_rc rc = STORE_OK;
+	if (st != PGRES_COMMAND_OK) {
+		rc = map_error(c, res, what);
+		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		if (state && strncmp(state, "42", 2) == 0)
+			log_error("postgres: cannot prepare %s: %s", what, sql);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* Runs the statement prepared on this connection under name. On success *out, when not NULL,
+ * holds the result, which the caller PQclear()s. */
+static enum store_rc run_prepared(struct pg_conn *c, const char *name, const char *what,
+				  const struct params *p, PGresult **out)
+{
+	PGresult *res = PQexecPrepared(c->db, name, p->n, p->values, NULL, NULL, 0);
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		enum store_rc rc = map_error(c, res, what);
+		PQclear(res);
+		return rc;
+	}
+	if (out)
+		*out = res;
+	else
+		PQclear(res);
+	return STORE_OK;
+}
+
+/* Prepares statement id on this connection unless it already is; its name goes to name. */
+static enum store_rc ensure_prepared(struct pg_conn *c, enum stmt_id id, char name[16])
+{
+	snprintf(name, 16, "k%d", (int)id);
+	if (c->prepared[id])
+		return STORE_OK;
+	enum store_rc rc = prepare(c, name, stmt_sql[id], stmt_names[id]);
+	if (rc == STORE_OK)
+		c->prepared[id] = true;
+	return rc;
+}
+
+/* Runs statement id with the parameters of the format (see paramsv). On success *out, when
+ * not NULL, holds the result, which the caller PQclear()s. */
+static enum store_rc q(struct pg_conn *c, enum stmt_id id, PGresult **out, const char *fmt, ...)
+{
+	char name[16];
+	enum store_rc rc = ensure_prepared(c, id, name);
+	if (rc != STORE_OK)
+		return rc;
+	struct params p = {0};
+	va_list ap;
+	va_start(ap, fmt);
+	paramsv(&p, fmt, ap);
+	va_end(ap);
+	return run_prepared(c, name, stmt_names[id], &p, out);
+}
+
+static int64_t col_i(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static bool col_b(const PGresult *r, int row, int col)
+{
+	const char *v = PQgetvalue(r, row, col);
+	return v[0] == 't' || v[0] == '1';
+}
+
+static char *col_str(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? NULL : xstrdup(PQgetvalue(r, row, col));
+}
+
+static void col_copy(const PGresult *r, int row, int col, char *dst, size_t cap)
+{
+	snprintf(dst, cap, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+}
+
+/* One-row results: STORE_OK with *out holding the row (the caller PQclear()s it), or
+ * STORE_NOT_FOUND when the statement returned no row (nothing to free). */
+static enum store_rc one_row(enum store_rc rc, PGresult **res)
+{
+	if (rc != STORE_OK)
+		return rc;
+	if (PQntuples(*res) == 0) {
+		PQclear(*res);
+		*res = NULL;
+		return STORE_NOT_FOUND;
+	}
+	return STORE_OK;
+}
+
+/* For INSERT ... [ON CONFLICT DO NOTHING] RETURNING id: no row back means a uniqueness rule
+ * refused the row. Takes the result by address, like one_row, so that a call can be nested
+ * in the argument list (argument evaluation order is unspecified). */
+static enum store_rc returned_id(enum store_rc rc, PGresult **res, int64_t *id_out)
+{
+	if (rc != STORE_OK)
+		return rc;
+	if (PQntuples(*res) == 0)
+		rc = STORE_CONFLICT;
+	else if (id_out)
+		*id_out = col_i(*res, 0, 0);
+	PQclear(*res);
+	*res = NULL;
+	return rc;
+}
+
+/* ---- connections and pool ---- */
+
+static void notice_to_log(void *arg, const char *message)
+{
+	(void)arg;
+	int len = (int)strcspn(message, "\n");
+	log_debug("postgres: %.*s", len, message);
+}
+
+/* Session settings, again after every reconnect. lock_timeout plays SQLite's busy timeout;
+ * synchronous_commit is forced on because a 2xx promises a durable commit. */
+static bool conn_setup(struct pg_conn *c, char *err_buf, size_t err_len)
+{
+	PQsetNoticeProcessor(c->db, notice_to_log, NULL);
+	int64_t ms = c->owner->opt.busy_timeout_ms > 0 ? c->owner->opt.busy_timeout_ms : 1;
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+		 "SET lock_timeout = %lld; SET synchronous_commit = on;"
+		 " SET client_encoding = 'UTF8'; SET standard_conforming_strings = on;"
+		 " SET default_transaction_isolation = 'read committed'",
+		 (long long)ms);
+	PGresult *res = PQexec(c->db, sql);
+	bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		snprintf(err_buf, err_len, "cannot configure the PostgreSQL session: %.*s",
+			 (int)strcspn(PQerrorMessage(c->db), "\n"), PQerrorMessage(c->db));
+	PQclear(res);
+	memset(c->prepared, 0, sizeof(c->prepared));
+	memset(c->search_prepared, 0, sizeof(c->search_prepared));
+	return ok;
+}
+
+static struct pg_conn *conn_open(struct pg_store *st, char *err_buf, size_t err_len)
+{
+	/* Our defaults first: the URI's own parameters, expanded from dbname, override them. */
+	const char *const keys[] = {"application_name", "connect_timeout", "dbname", NULL};
+	const char *const values[] = {"kopilkad", "10", st->uri, NULL};
+	PGconn *db = PQconnectdbParams(keys, values, 1);
+	if (!db) {
+		snprintf(err_buf, err_len, "cannot connect to PostgreSQL: out of memory");
+		return NULL;
+	}
+	if (PQstatus(db) != CONNECTION_OK) {
+		snprintf(err_buf, err_len, "cannot connect to PostgreSQL: %.*s",
+			 (int)strcspn(PQerrorMessage(db), "\n"), PQerrorMessage(db));
+		PQfinish(db);
+		return NULL;
+	}
+	struct pg_conn *c = xcalloc(1, sizeof(*c));
+	c->base.ops = &pg_ops;
+	c->owner = st;
+	c->db = db;
+	if (!conn_setup(c, err_buf, err_len)) {
+		PQfinish(db);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void conn_close(struct pg_conn *c)
+{
+	PQfinish(c->db);
+	free(c);
+}
+
+/* Brings the schema to the current version in one transaction under an advisory lock, so
+ * that of two nodes starting at once one migrates and the other then finds it done. */
+static bool migrate(struct pg_conn *c, bool create, char *err_buf, size_t err_len)
+{
+	PGresult *res = NULL;
+	char sql[128];
+	int version = 0, latest = (int)ARRAY_LEN(pg_migrations);
+	bool exists;
+	if (exec_simple(c, "BEGIN", "migrate", NULL) != STORE_OK)
+		goto fail;
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%lld)", MIGRATE_LOCK_KEY);
+	if (exec_simple(c, sql, "migrate lock", NULL) != STORE_OK)
+		goto fail;
+	/* READ COMMITTED: this statement sees what a node that held the lock before committed. */
+	if (exec_simple(c,
+			"SELECT CASE WHEN to_regclass('schema_version') IS NULL THEN -1 ELSE 0 END",
+			"migrate", &res) != STORE_OK)
+		goto fail;
+	exists = strcmp(PQgetvalue(res, 0, 0), "0") == 0;
+	PQclear(res);
+	res = NULL;
+	if (!exists) {
+		if (!create) {
+			snprintf(
+			    err_buf, err_len,
+			    "the database has no kopilka schema; create it with kopilkad init");
+			goto rollback;
+		}
+		if (exec_simple(c, "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+				"migrate", NULL) != STORE_OK)
+			goto fail;
+	} else {
+		if (exec_simple(c, "SELECT coalesce(max(version), 0) FROM schema_version",
+				"migrate", &res) != STORE_OK)
+			goto fail;
+		version = atoi(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		res = NULL;
+	}
+	if (version > latest) {
+		snprintf(err_buf, err_len,
+			 "database schema version %d is newer than this kopilkad (%d)", version,
+			 latest);
+		goto rollback;
+	}
+	for (int v = version; v < latest; v++) {
+		if (exec_simple(c, pg_migrations[v], "migration", NULL) != STORE_OK)
+			goto fail;
+		snprintf(sql, sizeof(sql), "INSERT INTO schema_version(version) VALUES (%d)",
+			 v + 1);
+		if (exec_simple(c, sql, "migrate", NULL) != STORE_OK)
+			goto fail;
+		if (v > 0 || version > 0)
+			log_info("migrated database schema to version %d", v + 1);
+	}
+	if (exec_simple(c, "COMMIT", "migrate commit", NULL) != STORE_OK)
+		goto fail;
+	return true;
+fail:
+	snprintf(err_buf, err_len, "cannot migrate the database schema: %.*s",
+		 (int)strcspn(PQerrorMessage(c->db), "\n"), PQerrorMessage(c->db));
+rollback:
+	exec_simple(c, "ROLLBACK", "migrate rollback", NULL);
+	return false;
+}
+
+struct store *pg_store_open(const char *uri, const struct store_options *opt, char *err_buf,
+			    size_t err_len)
+{
+	struct pg_store *st = xcalloc(1, sizeof(*st));
+	st->base.ops = &pg_ops;
+	st->uri = xstrdup(uri);
+	st->opt = *opt;
+	pthread_mutex_init(&st->mu, NULL);
+	pthread_cond_init(&st->cv, NULL);
+	int n = opt->pool_size > 0 ? opt->pool_size : 1;
+	st->all = xcalloc((size_t)n, sizeof(*st->all));
+	for (int i = 0; i < n; i++) {
+		struct pg_conn *c = conn_open(st, err_buf, err_len);
+		if (!c)
+			goto fail;
+		if (i == 0 && !migrate(c, opt->create, err_buf, err_len)) {
+			conn_close(c);
+			goto fail;
+		}
+		st->all[st->n_all++] = c;
+		c->next_free = st->free_list;
+		st->free_list = c;
+	}
+	return &st->base;
+fail:
+	pg_ops.close(&st->base);
+	return NULL;
+}
+
+static void pg_close(struct store *base)
+{
+	struct pg_store *st = (struct pg_store *)base;
+	for (int i = 0; i < st->n_all; i++)
+		conn_close(st->all[i]);
+	free(st->all);
+	free(st->uri);
+	pthread_mutex_destroy(&st->mu);
+	pthread_cond_destroy(&st->cv);
+	free(st);
+}
+
+static struct store_conn *pg_acquire(struct store *base)
+{
+	struct pg_store *st = (struct pg_store *)base;
+	pthread_mutex_lock(&st->mu);
+	while (!st->free_list)
+		pthread_cond_wait(&st->cv, &st->mu);
+	struct pg_conn *c = st->free_list;
+	st->free_list = c->next_free;
+	pthread_mutex_unlock(&st->mu);
+	if (PQstatus(c->db) == CONNECTION_BAD) {
+		/* Lost since its last use (server restart, network): try once to reconnect. If it
+		 * fails the borrower's operations fail with STORE_ERROR and the next borrower
+		 * tries again. */
+		log_warn("postgres: connection lost; reconnecting");
+		PQreset(c->db);
+		char err[256];
+		if (PQstatus(c->db) != CONNECTION_OK)
+			log_pg(LOG_ERROR, "reconnect", NULL, PQerrorMessage(c->db));
+		else if (!conn_setup(c, err, sizeof(err)))
+			log_error("postgres: %s", err);
+		else
+			log_info("postgres: reconnected");
+	}
+	return &c->base;
+}
+
+static void pg_release(struct store_conn *base)
+{
+	struct pg_conn *c = PG(base);
+	PGTransactionStatusType ts = PQtransactionStatus(c->db);
+	if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
+		/* A borrower that forgot to finish: never hand a live transaction on. */
+		exec_simple(c, "ROLLBACK", "rollback", NULL);
+	}
+	c->in_tx = false;
+	struct pg_store *st = c->owner;
+	pthread_mutex_lock(&st->mu);
+	c->next_free = st->free_list;
+	st->free_list = c;
+	pthread_cond_signal(&st->cv);
+	pthread_mutex_unlock(&st->mu);
+}
+
+static void pg_pool_stats(struct store *base, int *size, int *in_use)
+{
+	struct pg_store *st = (struct pg_store *)base;
+	pthread_mutex_lock(&st->mu);
+	int free_n = 0;
+	for (struct pg_conn *c = st->free_list; c; c = c->next_free)
+		free_n++;
+	*size = st->n_all;
+	*in_use = st->n_all - free_n;
+	pthread_mutex_unlock(&st->mu);
+}
+
+/* ---- transactions ---- */
+
+static enum store_rc pg_begin(struct store_conn *base, bool write)
+{
+	struct pg_conn *c = PG(base);
+	assert(!c->in_tx);
+	/* LOCK TABLE takes no snapshot, so the writer's snapshot is taken after it holds the
+	 * lock and sees every write committed before (PostgreSQL's documented way to lock
+	 * before reading at REPEATABLE READ or SERIALIZABLE). */
+	enum store_rc rc = exec_simple(c,
+				       write ? "BEGIN ISOLATION LEVEL SERIALIZABLE;"
+					       " LOCK TABLE write_lock IN EXCLUSIVE MODE"
+					     : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+				       "begin", NULL);
+	if (rc != STORE_OK) {
+		/* The caller rolls back only what began: end a half-begun transaction here. */
+		PGTransactionStatusType ts = PQtransactionStatus(c->db);
+		if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR)
+			exec_simple(c, "ROLLBACK", "rollback", NULL);
+		return rc;
+	}
+	c->in_tx = true;
+	return STORE_OK;
+}
+
+static enum store_rc pg_commit(struct store_conn *base)
+{
+	struct pg_conn *c = PG(base);
+	if (PQtransactionStatus(c->db) == PQTRANS_INERROR) {
+		/* COMMIT of an aborted transaction "succeeds" as a rollback: never report it. */
+		log_error("postgres: commit of a failed transaction; rolled back");
+		exec_simple(c, "ROLLBACK", "rollback", NULL);
+		c->in_tx = false;
+		return STORE_ERROR;
+	}
+	PGresult *res = NULL;
+	enum store_rc rc = exec_simple(c, "COMMIT", "commit", &res);
+	if (rc == STORE_OK) {
+		if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+			log_error("postgres: commit answered %s", PQcmdStatus(res));
+			rc = STORE_ERROR;
+		}
+		PQclear(res);
+	}
+	/* After COMMIT the transaction is over whatever it answered (a failed COMMIT rolls
+	 * back), unless the connection broke; then rollback finds nothing to end. */
+	c->in_tx = false;
+	return rc;
+}
+
+static void pg_rollback(struct store_conn *base)
+{
+	struct pg_conn *c = PG(base);
+	PGTransactionStatusType ts = PQtransactionStatus(c->db);
+	if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR)
+		exec_simple(c, "ROLLBACK", "rollback", NULL);
+	c->in_tx = false;
+}
+
+static enum store_rc pg_ping(struct store_conn *base)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *res = NULL;
+	enum store_rc rc = one_row(q(c, ST_PING, &res, ""), &res);
+	PQclear(res);
+	return rc;
+}
+
+/* A savepoint around an operation of several statements that must leave nothing behind when
+ * it answers CONFLICT. sp_end undoes to it on CONFLICT; after RETRY or ERROR the transaction
+ * is aborted and the caller rolls it all back. */
+static enum store_rc sp_begin(struct pg_conn *c)
+{
+	return exec_simple(c, "SAVEPOINT op", "savepoint", NULL);
+}
+
+static enum store_rc sp_end(struct pg_conn *c, enum store_rc rc)
+{
+	if (rc == STORE_CONFLICT) {
+		enum store_rc undo =
+		    exec_simple(c, "ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op",
+				"rollback to savepoint", NULL);
+		return undo == STORE_OK ? rc : undo;
+	}
+	if (rc == STORE_OK)
+		return exec_simple(c, "RELEASE SAVEPOINT op", "release savepoint", NULL);
+	return rc;
+}
+
+/* ---- merchants and accounts ---- */
+
+static enum store_rc pg_merchant_create(struct store_conn *base, const char *name, int64_t now,
+					int64_t *id_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *res = NULL;
+	return returned_id(q(c, ST_MERCHANT_CREATE, &res, "si", name, now), &res, id_out);
+}
+
+static enum store_rc pg_account_create(struct store_conn *base, const struct account *a,
+				       int64_t *id_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *res = NULL;
+	enum store_rc rc = q(c, ST_ACCOUNT_CREATE, &res, "iddssssssi", a->merchant_id, (int)a->kind,
+			     (int)a->role, a->email, a->email, a->phone, a->password_hash,
+			     a->first_name, a->last_name, now_ms());
+	return returned_id(rc, &res, id_out);
+}
+
+static enum store_rc pg_account_find_login(struct store_conn *base, const char *login,
+					   struct account *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = one_row(q(c, ST_ACCOUNT_FIND, &r, "s", login), &r);
+	if (rc != STORE_OK)
+		return rc;
+	out->id = col_i(r, 0, 0);
+	out->merchant_id = col_i(r, 0, 1);
+	out->kind = (enum account_kind)col_i(r, 0, 2);
+	out->role = (enum role)col_i(r, 0, 3);
+	out->email = col_str(r, 0, 4);
+	out->phone = col_str(r, 0, 5);
+	out->password_hash = col_str(r, 0, 6);
+	out->first_name = col_str(r, 0, 7);
+	out->last_name = col_str(r, 0, 8);
+	out->cred_version = col_i(r, 0, 9);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static void read_accrual(const PGresult *r, int i, struct accrual_setting *a)
+{
+	a->coupon_id = col_i(r, 0, i);
+	a->rule.type = col_i(r, 0, i + 1) == 0 ? ACCRUAL_AMOUNT : ACCRUAL_PERCENTAGE;
+	a->rule.amount = col_i(r, 0, i + 2);
+	a->valid_days = col_i(r, 0, i + 3);
+}
+
+static enum store_rc pg_settings_get(struct store_conn *base, int64_t merchant_id,
+				     struct loyalty_settings *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = one_row(q(c, ST_SETTINGS_GET, &r, "i", merchant_id), &r);
+	if (rc != STORE_OK)
+		return rc;
+	out->active = col_b(r, 0, 0);
+	out->currency = col_i(r, 0, 1) == 1 ? CUR_RUBLES : CUR_POINTS;
+	read_accrual(r, 2, &out->new_customer);
+	read_accrual(r, 6, &out->customer);
+	out->auto_register = col_b(r, 0, 10);
+	out->max_spend_percent = col_i(r, 0, 11);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static enum store_rc pg_settings_put(struct store_conn *base, int64_t merchant_id,
+				     const struct loyalty_settings *st)
+{
+	struct pg_conn *c = PG(base);
+	const struct accrual_setting *n = &st->new_customer, *u = &st->customer;
+	return q(c, ST_SETTINGS_PUT, NULL, "bdzdizzdizbii", st->active, (int)st->currency,
+		 n->coupon_id, (int)n->rule.type, n->rule.amount, n->valid_days, u->coupon_id,
+		 (int)u->rule.type, u->rule.amount, u->valid_days, st->auto_register,
+		 st->max_spend_percent, merchant_id);
+}
+
+static enum store_rc pg_order_number_next(struct store_conn *base, int64_t merchant_id,
+					  int64_t *number_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = one_row(q(c, ST_ORDER_SEQ, &r, "i", merchant_id), &r);
+	if (rc != STORE_OK)
+		return rc;
+	*number_out = col_i(r, 0, 0);
+	PQclear(r);
+	return STORE_OK;
+}
+
+/* ---- clients ---- */
+
+static void read_client(const PGresult *r, int row, struct client *out)
+{
+	out->id = col_i(r, row, 0);
+	out->merchant_id = col_i(r, row, 1);
+	out->email = col_str(r, row, 2);
+	out->phone = col_str(r, row, 3);
+	out->name = col_str(r, row, 4);
+	out->avatar_url = col_str(r, row, 5);
+	col_copy(r, row, 6, out->token, sizeof(out->token));
+	out->paid_purchases = col_i(r, row, 7);
+	out->total_purchases = col_i(r, row, 8);
+	out->total_amount_minor = col_i(r, row, 9);
+	out->paid_amount_minor = col_i(r, row, 10);
+	out->positive_reviews = col_i(r, row, 11);
+	out->neutral_reviews = col_i(r, row, 12);
+	out->negative_reviews = col_i(r, row, 13);
+	out->created_ms = col_i(r, row, 14);
+}
+
+static enum store_rc client_one(enum store_rc rc, PGresult *r, struct client *out)
+{
+	rc = one_row(rc, &r);
+	if (rc != STORE_OK)
+		return rc;
+	read_client(r, 0, out);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static enum store_rc pg_client_get(struct store_conn *base, int64_t merchant_id, int64_t id,
+				   struct client *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_CLIENT_GET, &r, "ii", merchant_id, id);
+	return client_one(rc, r, out);
+}
+
+static enum store_rc pg_client_find_phone(struct store_conn *base, int64_t merchant_id,
+					  const char *phone, struct client *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_CLIENT_FIND_PHONE, &r, "is", merchant_id, phone);
+	return client_one(rc, r, out);
+}
+
+static enum store_rc pg_client_find_email(struct store_conn *base, int64_t merchant_id,
+					  const char *email_lc, struct client *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_CLIENT_FIND_EMAIL, &r, "is", merchant_id, email_lc);
+	return client_one(rc, r, out);
+}
+
+static enum store_rc pg_client_create(struct store_conn *base, const struct client *cl,
+				      int64_t *id_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc =
+	    q(c, ST_CLIENT_CREATE, &r, "issssssi", cl->merchant_id, cl->email, cl->email, cl->phone,
+	      cl->name, cl->avatar_url, cl->token, cl->created_ms);
+	return returned_id(rc, &r, id_out);
+}
+
+/* Appends one search condition on column col (of the "C" collation) for a compiled pattern,
+ * numbering its placeholders from *n. */
+static void search_cond(struct buf *sql, const char *col, const struct pattern *p, int *n)
+{
+	switch (p->kind) {
+	case PATTERN_EXACT:
+		buf_printf(sql, " AND %s = $%d", col, (*n)++);
+		break;
+	case PATTERN_PREFIX:
+		buf_printf(sql, " AND %s >= $%d AND %s < $%d", col, *n, col, *n + 1);
+		*n += 2;
+		break;
+	case PATTERN_ALL:
+		buf_printf(sql, " AND %s IS NOT NULL", col);
+		break;
+	case PATTERN_LIKE:
+		buf_printf(sql, " AND %s LIKE $%d ESCAPE E'\\\\'", col, (*n)++);
+		break;
+	}
+}
+
+static void search_params(struct params *p, const struct pattern *pat)
+{
+	switch (pat->kind) {
+	case PATTERN_EXACT:
+	case PATTERN_LIKE:
+		param_text(p, pat->text);
+		break;
+	case PATTERN_PREFIX:
+		param_text(p, pat->text);
+		param_text(p, pat->upper);
+		break;
+	case PATTERN_ALL:
+		break;
+	}
+}
+
+static enum store_rc pg_client_search(struct store_conn *base, int64_t merchant_id,
+				      const struct client_query *qr, client_row_fn row, void *ctx)
+{
+	struct pg_conn *c = PG(base);
+	/* One statement per shape of the query (which patterns, of which kind), prepared once
+	 * per connection. The order follows API.md 2.1 and is served by the index. */
+	int pk = qr->phone ? (int)qr->phone->kind + 1 : 0;
+	int ek = qr->email ? (int)qr->email->kind + 1 : 0;
+	assert(pk < SEARCH_KINDS && ek < SEARCH_KINDS);
+	char name[32];
+	snprintf(name, sizeof(name), "search_%d_%d", pk, ek);
+	if (!c->search_prepared[pk][ek]) {
+		struct buf sql;
+		buf_init(&sql);
+		int n = 2;
+		buf_puts(&sql, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = $1");
+		if (qr->phone)
+			search_cond(&sql, "phone", qr->phone, &n);
+		if (qr->email)
+			search_cond(&sql, "email_lc", qr->email, &n);
+		buf_puts(&sql, qr->phone   ? " ORDER BY phone, id"
+			       : qr->email ? " ORDER BY email_lc, id"
+					   : " ORDER BY id");
+		buf_printf(&sql, " LIMIT $%d OFFSET $%d", n, n + 1);
+		enum store_rc prc = prepare(c, name, sql.data, "client search");
+		buf_free(&sql);
+		if (prc != STORE_OK)
+			return prc;
+		c->search_prepared[pk][ek] = true;
+	}
+	struct params p = {0};
+	param_int(&p, merchant_id);
+	if (qr->phone)
+		search_params(&p, qr->phone);
+	if (qr->email)
+		search_params(&p, qr->email);
+	param_int(&p, qr->limit);
+	param_int(&p, qr->offset);
+	PGresult *r = NULL;
+	enum store_rc rc = run_prepared(c, name, "client search", &p, &r);
+	if (rc != STORE_OK)
+		return rc;
+	for (int i = 0, n = PQntuples(r); i < n; i++) {
+		struct client cl = {0};
+		read_client(r, i, &cl);
+		bool more = row(ctx, &cl);
+		client_clear(&cl);
+		if (!more)
+			break;
+	}
+	PQclear(r);
+	return STORE_OK;
+}
+
+static enum store_rc pg_client_stats_add(struct store_conn *base, int64_t client_id,
+					 int64_t d_total, int64_t d_paid, money_t d_total_amount,
+					 money_t d_paid_amount)
+{
+	struct pg_conn *c = PG(base);
+	return q(c, ST_CLIENT_STATS, NULL, "iiiii", d_total, d_paid, d_total_amount, d_paid_amount,
+		 client_id);
+}
+
+/* ---- balances, lots, ledger ---- */
+
+static enum store_rc pg_balance_get(struct store_conn *base, int64_t client_id, enum currency cur,
+				    struct balance *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	memset(out, 0, sizeof(*out));
+	enum store_rc rc = one_row(q(c, ST_BALANCE_GET, &r, "id", client_id, (int)cur), &r);
+	if (rc == STORE_NOT_FOUND)
+		return STORE_OK; /* no row yet: all zero */
+	if (rc != STORE_OK)
+		return rc;
+	out->balance_minor = col_i(r, 0, 0);
+	out->debt_minor = col_i(r, 0, 1);
+	out->held_minor = col_i(r, 0, 2);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static enum store_rc pg_balance_add(struct store_conn *base, int64_t merchant_id, int64_t client_id,
+				    enum currency cur, money_t d_balance, money_t d_debt,
+				    money_t d_held)
+{
+	struct pg_conn *c = PG(base);
+	return q(c, ST_BALANCE_ADD, NULL, "iidiii", merchant_id, client_id, (int)cur, d_balance,
+		 d_debt, d_held);
+}
+
+static enum store_rc pg_lots_unexpired_sum(struct store_conn *base, int64_t client_id,
+					   enum currency cur, int64_t now, money_t *sum_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = one_row(q(c, ST_LOTS_SUM, &r, "idi", client_id, (int)cur, now), &r);
+	if (rc != STORE_OK)
+		return rc;
+	*sum_out = col_i(r, 0, 0);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static void read_lot(const PGresult *r, int row, struct lot *l)
+{
+	l->id = col_i(r, row, 0);
+	l->merchant_id = col_i(r, row, 1);
+	l->client_id = col_i(r, row, 2);
+	l->currency = col_i(r, row, 3) == 1 ? CUR_RUBLES : CUR_POINTS;
+	l->remaining_minor = col_i(r, row, 4);
+	l->original_minor = col_i(r, row, 5);
+	l->expires_ms = col_i(r, row, 6);
+	l->order_id = col_i(r, row, 7);
+}
+
+static enum store_rc read_lots(enum store_rc rc, PGresult *r, struct lot *out, size_t max,
+			       size_t *n_out)
+{
+	size_t n = 0;
+	if (rc == STORE_OK) {
+		for (int i = 0, rows = PQntuples(r); i < rows && n < max; i++)
+			read_lot(r, i, &out[n++]);
+		PQclear(r);
+	}
+	*n_out = n;
+	return rc;
+}
+
+static enum store_rc pg_lots_spendable(struct store_conn *base, int64_t client_id,
+				       enum currency cur, int64_t now, struct lot *out, size_t max,
+				       size_t *n_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc =
+	    q(c, ST_LOTS_SPENDABLE, &r, "idii", client_id, (int)cur, now, (int64_t)max);
+	return read_lots(rc, r, out, max, n_out);
+}
+
+static enum store_rc pg_lot_get(struct store_conn *base, int64_t lot_id, struct lot *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = one_row(q(c, ST_LOT_GET, &r, "i", lot_id), &r);
+	if (rc != STORE_OK)
+		return rc;
+	read_lot(r, 0, out);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static enum store_rc pg_lot_create(struct store_conn *base, int64_t merchant_id,
+				   const struct lot *l, int64_t *id_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc =
+	    q(c, ST_LOT_CREATE, &r, "iidiizzi", merchant_id, l->client_id, (int)l->currency,
+	      l->remaining_minor, l->original_minor, l->expires_ms, l->order_id, now_ms());
+	return returned_id(rc, &r, id_out);
+}
+
+static enum store_rc pg_lot_add(struct store_conn *base, int64_t lot_id, money_t delta)
+{
+	struct pg_conn *c = PG(base);
+	return q(c, ST_LOT_ADD, NULL, "ii", delta, lot_id);
+}
+
+static enum store_rc pg_lots_expired(struct store_conn *base, int64_t now, struct lot *out,
+				     size_t max, size_t *n_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_LOTS_EXPIRED, &r, "ii", now, (int64_t)max);
+	return read_lots(rc, r, out, max, n_out);
+}
+
+static enum store_rc pg_ledger_add(struct store_conn *base, const struct ledger_entry *e)
+{
+	struct pg_conn *c = PG(base);
+	return q(c, ST_LEDGER_ADD, NULL, "iididzzi", e->merchant_id, e->client_id, (int)e->currency,
+		 e->amount_minor, (int)e->type, e->order_id, e->hold_id, e->created_ms);
+}
+
+static enum store_rc pg_lot_take_add(struct store_conn *base, const struct lot_take *t)
+{
+	struct pg_conn *c = PG(base);
+	return q(c, ST_TAKE_ADD, NULL, "iiii", t->order_id, t->lot_id, t->taken_minor,
+		 t->returned_minor);
+}
+
+static enum store_rc pg_lot_takes_get(struct store_conn *base, int64_t order_id,
+				      struct lot_take *out, size_t max, size_t *n_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	size_t n = 0;
+	enum store_rc rc = q(c, ST_TAKES_GET, &r, "ii", order_id, (int64_t)max);
+	if (rc == STORE_OK) {
+		for (int i = 0, rows = PQntuples(r); i < rows && n < max; i++, n++) {
+			out[n].order_id = col_i(r, i, 0);
+			out[n].lot_id = col_i(r, i, 1);
+			out[n].taken_minor = col_i(r, i, 2);
+			out[n].returned_minor = col_i(r, i, 3);
+			out[n].lot_expires_ms = col_i(r, i, 4);
+		}
+		PQclear(r);
+	}
+	*n_out = n;
+	return rc;
+}
+
+static enum store_rc pg_lot_take_returned(struct store_conn *base, int64_t order_id, int64_t lot_id,
+					  money_t returned_minor)
+{
+	struct pg_conn *c = PG(base);
+	return q(c, ST_TAKE_RETURNED, NULL, "iii", returned_minor, order_id, lot_id);
+}
+
+/* ---- coupon catalog ---- */
+
+static void read_catalog(const PGresult *r, int row, struct catalog_coupon *o)
+{
+	o->id = col_i(r, row, 0);
+	o->merchant_id = col_i(r, row, 1);
+	o->title = col_str(r, row, 2);
+	o->header = col_str(r, row, 3);
+	o->sub_header = col_str(r, row, 4);
+	o->short_description = col_str(r, row, 5);
+	o->long_description = col_str(r, row, 6);
+	o->image_path = col_str(r, row, 7);
+	o->style = col_str(r, row, 8);
+	o->valid_days = col_i(r, row, 9);
+	o->valid_until = col_i(r, row, 10);
+	o->deleted = col_b(r, row, 11);
+	o->created_ms = col_i(r, row, 12);
+}
+
+static enum store_rc pg_catalog_create(struct store_conn *base, const struct catalog_coupon *cc,
+				       int64_t *id_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc =
+	    q(c, ST_CATALOG_CREATE, &r, "issssssszzbi", cc->merchant_id, cc->title, cc->header,
+	      cc->sub_header, cc->short_description, cc->long_description, cc->image_path,
+	      cc->style, cc->valid_days, cc->valid_until, cc->deleted, cc->created_ms);
+	return returned_id(rc, &r, id_out);
+}
+
+static enum store_rc pg_catalog_get(struct store_conn *base, int64_t merchant_id, int64_t id,
+				    struct catalog_coupon *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = one_row(q(c, ST_CATALOG_GET, &r, "ii", merchant_id, id), &r);
+	if (rc != STORE_OK)
+		return rc;
+	read_catalog(r, 0, out);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static enum store_rc pg_catalog_list(struct store_conn *base, int64_t merchant_id, int64_t offset,
+				     int64_t limit, catalog_row_fn row, void *ctx)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_CATALOG_LIST, &r, "iii", merchant_id, limit, offset);
+	if (rc != STORE_OK)
+		return rc;
+	for (int i = 0, n = PQntuples(r); i < n; i++) {
+		struct catalog_coupon cc = {0};
+		read_catalog(r, i, &cc);
+		bool more = row(ctx, &cc);
+		catalog_coupon_clear(&cc);
+		if (!more)
+			break;
+	}
+	PQclear(r);
+	return STORE_OK;
+}
+
+/* ---- coupon instances ---- */
+
+static void read_instance(const PGresult *r, int row, struct coupon_instance *o)
+{
+	o->id = col_i(r, row, 0);
+	o->merchant_id = col_i(r, row, 1);
+	o->client_id = col_i(r, row, 2);
+	o->coupon_id = col_i(r, row, 3);
+	o->status = (enum coupon_status)col_i(r, row, 4);
+	o->issued_ms = col_i(r, row, 5);
+	o->expires_ms = col_i(r, row, 6);
+	col_copy(r, row, 7, o->token, sizeof(o->token));
+	col_copy(r, row, 8, o->share_token, sizeof(o->share_token));
+	col_copy(r, row, 9, o->merchant_token, sizeof(o->merchant_token));
+	col_copy(r, row, 10, o->merchant_share_token, sizeof(o->merchant_share_token));
+	o->issued_order_id = col_i(r, row, 11);
+	o->redeemed_order_id = col_i(r, row, 12);
+	o->catalog.title = col_str(r, row, 13);
+	o->catalog.header = col_str(r, row, 14);
+	o->catalog.sub_header = col_str(r, row, 15);
+	o->catalog.short_description = col_str(r, row, 16);
+	o->catalog.long_description = col_str(r, row, 17);
+}
+
+/* Claims both codes for the instance. A code already in use answers CONFLICT without an
+ * error (ON CONFLICT DO NOTHING), so the transaction goes on; as in SQLite, a first code
+ * claimed before the second clashed stays claimed (the callers free or undo it). */
+static enum store_rc claim_codes(struct pg_conn *c, int64_t merchant_id, int64_t id,
+				 const char *code, const char *share_code)
+{
+	PGresult *r = NULL;
+	enum store_rc rc =
+	    returned_id(q(c, ST_CODE_CLAIM, &r, "isi", merchant_id, code, id), &r, NULL);
+	if (rc == STORE_OK)
+		rc = returned_id(q(c, ST_CODE_CLAIM, &r, "isi", merchant_id, share_code, id), &r,
+				 NULL);
+	return rc;
+}
+
+static enum store_rc pg_coupon_issue(struct store_conn *base, const struct coupon_instance *ci,
+				     int64_t *id_out)
+{
+	struct pg_conn *c = PG(base);
+	if (strcmp(ci->merchant_token, ci->merchant_share_token) == 0)
+		return STORE_CONFLICT;
+	/* A savepoint, so that a code conflict leaves no instance behind. */
+	enum store_rc rc = sp_begin(c);
+	if (rc != STORE_OK)
+		return rc;
+	int64_t id = 0;
+	PGresult *r = NULL;
+	rc = returned_id(q(c, ST_COUPON_ISSUE, &r, "iiiizssssz", ci->merchant_id, ci->client_id,
+			   ci->coupon_id, ci->issued_ms, ci->expires_ms, ci->token, ci->share_token,
+			   ci->merchant_token, ci->merchant_share_token, ci->issued_order_id),
+			 &r, &id);
+	if (rc == STORE_OK)
+		rc = claim_codes(c, ci->merchant_id, id, ci->merchant_token,
+				 ci->merchant_share_token);
+	rc = sp_end(c, rc);
+	if (rc == STORE_OK && id_out)
+		*id_out = id;
+	return rc;
+}
+
+static enum store_rc pg_coupon_get(struct store_conn *base, int64_t merchant_id, int64_t id,
+				   struct coupon_instance *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = one_row(q(c, ST_COUPON_GET, &r, "ii", merchant_id, id), &r);
+	if (rc != STORE_OK)
+		return rc;
+	read_instance(r, 0, out);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static enum store_rc pg_coupons_usable(struct store_conn *base, int64_t merchant_id,
+				       int64_t client_id, int64_t now, coupon_row_fn row, void *ctx)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_COUPONS_USABLE, &r, "iii", merchant_id, client_id, now);
+	if (rc != STORE_OK)
+		return rc;
+	for (int i = 0, n = PQntuples(r); i < n; i++) {
+		struct coupon_instance ci = {0};
+		read_instance(r, i, &ci);
+		bool more = row(ctx, &ci);
+		coupon_instance_clear(&ci);
+		if (!more)
+			break;
+	}
+	PQclear(r);
+	return STORE_OK;
+}
+
+static enum store_rc pg_coupon_set_codes(struct store_conn *base, int64_t id, const char *code,
+					 const char *share_code)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = one_row(q(c, ST_COUPON_OWNER, &r, "i", id), &r);
+	if (rc != STORE_OK)
+		return rc;
+	int64_t merchant_id = col_i(r, 0, 0);
+	PQclear(r);
+	if (strcmp(code, share_code) == 0)
+		return STORE_CONFLICT;
+	/* All or nothing: a clash leaves the instance's old codes as they were. */
+	rc = sp_begin(c);
+	if (rc != STORE_OK)
+		return rc;
+	rc = q(c, ST_CODES_FREE, NULL, "i", id);
+	if (rc == STORE_OK)
+		rc = claim_codes(c, merchant_id, id, code, share_code);
+	if (rc == STORE_OK)
+		rc = q(c, ST_COUPON_CODES_SET, NULL, "ssi", code, share_code, id);
+	return sp_end(c, rc);
+}
+
+static enum store_rc pg_coupon_set_status(struct store_conn *base, int64_t id,
+					  enum coupon_status status, int64_t redeemed_order_id)
+{
+	struct pg_conn *c = PG(base);
+	enum store_rc rc = q(c, ST_COUPON_STATUS, NULL, "dzi", (int)status, redeemed_order_id, id);
+	if (rc != STORE_OK)
+		return rc;
+	if (status != COUPON_ISSUED)
+		return q(c, ST_CODES_FREE, NULL, "i", id);
+	/* Usable again: its codes must be unique among the usable ones once more. On CONFLICT
+	 * the status stays ISSUED and the caller draws new codes (coupon_set_codes). */
+	PGresult *r = NULL;
+	rc = one_row(q(c, ST_COUPON_OWNER, &r, "i", id), &r);
+	if (rc != STORE_OK)
+		return rc;
+	int64_t merchant_id = col_i(r, 0, 0);
+	char code[7], share_code[7];
+	col_copy(r, 0, 1, code, sizeof(code));
+	col_copy(r, 0, 2, share_code, sizeof(share_code));
+	PQclear(r);
+	return claim_codes(c, merchant_id, id, code, share_code);
+}
+
+static enum store_rc pg_coupons_of_order(struct store_conn *base, int64_t order_id, int by,
+					 int64_t *ids, size_t max, size_t *n_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	size_t n = 0;
+	enum store_rc rc = q(c, by ? ST_COUPONS_ISSUED_BY : ST_COUPONS_REDEEMED_BY, &r, "ii",
+			     order_id, (int64_t)max);
+	if (rc == STORE_OK) {
+		for (int i = 0, rows = PQntuples(r); i < rows && n < max; i++)
+			ids[n++] = col_i(r, i, 0);
+		PQclear(r);
+	}
+	*n_out = n;
+	return rc;
+}
+
+/* ---- orders ---- */
+
+static void read_order(const PGresult *r, struct order *o)
+{
+	o->id = col_i(r, 0, 0);
+	o->merchant_id = col_i(r, 0, 1);
+	o->external_id = col_str(r, 0, 2);
+	o->refund = col_i(r, 0, 3) != 0;
+	o->order_number = col_i(r, 0, 4);
+	o->client_id = col_i(r, 0, 5);
+	o->order_date_ms = col_i(r, 0, 6);
+	o->external_date_ms = col_i(r, 0, 7);
+	o->total_minor = col_i(r, 0, 8);
+	o->card_minor = col_i(r, 0, 9);
+	o->cash_minor = col_i(r, 0, 10);
+	o->spent_currency = col_i(r, 0, 11) == 1 ? CUR_RUBLES : CUR_POINTS;
+	o->spent_minor = col_i(r, 0, 12);
+	o->accrued_currency = col_i(r, 0, 13) == 1 ? CUR_RUBLES : CUR_POINTS;
+	o->accrued_minor = col_i(r, 0, 14);
+	o->refund_of = col_i(r, 0, 15);
+	o->refunded_total_minor = col_i(r, 0, 16);
+	o->accrual_taken_minor = col_i(r, 0, 17);
+	o->spend_returned_minor = col_i(r, 0, 18);
+	o->paid_refunded_minor = col_i(r, 0, 19);
+	o->fully_refunded = col_b(r, 0, 20);
+	o->fn = col_str(r, 0, 21);
+	o->fd = col_str(r, 0, 22);
+	o->comment = col_str(r, 0, 23);
+	o->public_token = col_str(r, 0, 24);
+	o->request_hash = col_str(r, 0, 25);
+	o->response = col_str(r, 0, 26);
+	o->created_by = col_i(r, 0, 27);
+}
+
+static enum store_rc order_one(enum store_rc rc, PGresult *r, struct order *out)
+{
+	rc = one_row(rc, &r);
+	if (rc != STORE_OK)
+		return rc;
+	read_order(r, out);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static enum store_rc pg_order_find_external(struct store_conn *base, int64_t merchant_id,
+					    const char *external_id, bool refund, struct order *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_ORDER_FIND_EXT, &r, "isb", merchant_id, external_id, refund);
+	return order_one(rc, r, out);
+}
+
+static enum store_rc pg_order_get(struct store_conn *base, int64_t merchant_id, int64_t id,
+				  struct order *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_ORDER_GET, &r, "ii", merchant_id, id);
+	return order_one(rc, r, out);
+}
+
+static enum store_rc pg_order_create(struct store_conn *base, const struct order *o,
+				     int64_t *id_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc =
+	    q(c, ST_ORDER_CREATE, &r,
+	      "isbizizi"
+	      "ii"
+	      "di"
+	      "di"
+	      "z"
+	      "ssssss"
+	      "z",
+	      o->merchant_id, o->external_id, o->refund, o->order_number, o->client_id,
+	      o->order_date_ms, o->external_date_ms, o->total_minor, o->card_minor, o->cash_minor,
+	      (int)o->spent_currency, o->spent_minor, (int)o->accrued_currency, o->accrued_minor,
+	      o->refund_of, o->fn, o->fd, o->comment, o->public_token, o->request_hash, o->response,
+	      o->created_by);
+	return returned_id(rc, &r, id_out);
+}
+
+static enum store_rc pg_order_refund_progress(struct store_conn *base, const struct order *sale)
+{
+	struct pg_conn *c = PG(base);
+	return q(c, ST_ORDER_PROGRESS, NULL, "iiiibi", sale->refunded_total_minor,
+		 sale->accrual_taken_minor, sale->spend_returned_minor, sale->paid_refunded_minor,
+		 sale->fully_refunded, sale->id);
+}
+
+static enum store_rc pg_order_set_response(struct store_conn *base, int64_t id,
+					   const char *response)
+{
+	struct pg_conn *c = PG(base);
+	return q(c, ST_ORDER_RESPONSE, NULL, "si", response, id);
+}
+
+static enum store_rc pg_item_create(struct store_conn *base, const struct order_item *it,
+				    int64_t *id_out)
+{
+	struct pg_conn *c = PG(base);
+	char name[16];
+	enum store_rc rc = ensure_prepared(c, ST_ITEM_CREATE, name);
+	if (rc != STORE_OK)
+		return rc;
+	/* vat: NULL when not given (-1), which 'z' cannot say since 0 is a valid rate. */
+	struct params p = {0};
+	param_int(&p, it->order_id);
+	param_int(&p, it->merchant_id);
+	param_int(&p, it->line_no);
+	param_text(&p, it->name);
+	param_int(&p, it->price_minor);
+	param_int(&p, it->qty_milli);
+	param_text(&p, it->unit);
+	if (it->vat_hundredths >= 0)
+		param_int(&p, it->vat_hundredths);
+	else
+		param_text(&p, NULL);
+	param_int(&p, it->total_minor);
+	if (it->refund_of_item)
+		param_int(&p, it->refund_of_item);
+	else
+		param_text(&p, NULL);
+	PGresult *r = NULL;
+	return returned_id(run_prepared(c, name, "ITEM_CREATE", &p, &r), &r, id_out);
+}
+
+static enum store_rc pg_item_get(struct store_conn *base, int64_t merchant_id, int64_t id,
+				 struct order_item *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = one_row(q(c, ST_ITEM_GET, &r, "ii", merchant_id, id), &r);
+	if (rc != STORE_OK)
+		return rc;
+	out->id = col_i(r, 0, 0);
+	out->order_id = col_i(r, 0, 1);
+	out->merchant_id = col_i(r, 0, 2);
+	out->line_no = (int)col_i(r, 0, 3);
+	out->name = col_str(r, 0, 4);
+	out->price_minor = col_i(r, 0, 5);
+	out->qty_milli = col_i(r, 0, 6);
+	col_copy(r, 0, 7, out->unit, sizeof(out->unit));
+	out->vat_hundredths = PQgetisnull(r, 0, 8) ? -1 : col_i(r, 0, 8);
+	out->total_minor = col_i(r, 0, 9);
+	out->refunded_qty_milli = col_i(r, 0, 10);
+	out->refunded_total_minor = col_i(r, 0, 11);
+	out->refund_of_item = col_i(r, 0, 12);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static enum store_rc pg_item_refunded(struct store_conn *base, int64_t id,
+				      int64_t refunded_qty_milli, money_t refunded_total_minor)
+{
+	struct pg_conn *c = PG(base);
+	return q(c, ST_ITEM_REFUNDED, NULL, "iii", refunded_qty_milli, refunded_total_minor, id);
+}
+
+/* ---- check ---- */
+
+/* Each query returns one row per violation as a single text column describing it; the same
+ * invariants as the SQLite engine's (PostgreSQL has no integrity_check to add). */
+static const char *const check_queries[] = {
+    "SELECT format('client %s %s: balance %s but ledger rows sum to %s', b.client_id,"
+    " CASE b.currency WHEN 0 THEN 'points' ELSE 'rubles' END, b.balance,"
+    " (SELECT coalesce(sum(amount), 0) FROM ledger l WHERE l.client_id = b.client_id"
+    "  AND l.currency = b.currency))"
+    " FROM balances b WHERE b.balance <> (SELECT coalesce(sum(amount), 0) FROM ledger l"
+    " WHERE l.client_id = b.client_id AND l.currency = b.currency)",
+    "SELECT format('client %s %s: balance %s but lots sum to %s less debt %s', b.client_id,"
+    " CASE b.currency WHEN 0 THEN 'points' ELSE 'rubles' END, b.balance,"
+    " (SELECT coalesce(sum(remaining), 0) FROM lots l WHERE l.client_id = b.client_id"
+    "  AND l.currency = b.currency), b.debt)"
+    " FROM balances b WHERE b.balance <> (SELECT coalesce(sum(remaining), 0) FROM lots l"
+    " WHERE l.client_id = b.client_id AND l.currency = b.currency) - b.debt",
+    "SELECT format('client %s %s: ledger rows without a balance', l.client_id,"
+    " CASE l.currency WHEN 0 THEN 'points' ELSE 'rubles' END) FROM ledger l"
+    " WHERE NOT EXISTS (SELECT 1 FROM balances b WHERE b.client_id = l.client_id"
+    " AND b.currency = l.currency) GROUP BY l.client_id, l.currency",
+    "SELECT format('lot %s: remaining %s outside 0..%s', id, remaining, original) FROM lots"
+    " WHERE remaining < 0 OR remaining > original",
+    "SELECT format('client %s: negative debt %s or hold %s', client_id, debt, held)"
+    " FROM balances WHERE debt < 0 OR held < 0",
+    "SELECT format('coupon %s: redeemed without an order of its merchant', i.id)"
+    " FROM coupon_instances i WHERE i.status = 1 AND NOT EXISTS (SELECT 1 FROM orders o"
+    " WHERE o.id = i.redeemed_order_id AND o.merchant_id = i.merchant_id)",
+    "SELECT format('lot take of order %s from lot %s: returned %s outside 0..%s', order_id,"
+    " lot_id, returned, taken) FROM lot_takes WHERE returned < 0 OR returned > taken",
+    "SELECT format('order %s: refunded more than it had (%s of %s)', id, refunded_total,"
+    " total) FROM orders WHERE refunded_total > total OR accrual_taken > accrued"
+    " OR spend_returned > spent",
+};
+
+static enum store_rc pg_check(struct store_conn *base, int64_t now, store_report_fn report,
+			      void *ctx, int64_t *problems_out)
+{
+	struct pg_conn *c = PG(base);
+	(void)now;
+	int64_t problems = 0;
+	for (size_t i = 0; i < ARRAY_LEN(check_queries); i++) {
+		PGresult *r = NULL;
+		enum store_rc rc = exec_simple(c, check_queries[i], "check", &r);
+		if (rc != STORE_OK)
+			return rc;
+		for (int row = 0, n = PQntuples(r); row < n; row++) {
+			problems++;
+			report(ctx, PQgetvalue(r, row, 0));
+		}
+		PQclear(r);
+	}
+	*problems_out = problems;
+	return STORE_OK;
+}
+
+static const struct store_ops pg_ops = {
+    .name = "postgres",
+    .close = pg_close,
+    .acquire = pg_acquire,
+    .release = pg_release,
+    .pool_stats = pg_pool_stats,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .ping = pg_ping,
+    .merchant_create = pg_merchant_create,
+    .account_create = pg_account_create,
+    .account_find_login = pg_account_find_login,
+    .settings_get = pg_settings_get,
+    .settings_put = pg_settings_put,
+    .order_number_next = pg_order_number_next,
+    .client_get = pg_client_get,
+    .client_find_phone = pg_client_find_phone,
+    .client_find_email = pg_client_find_email,
+    .client_create = pg_client_create,
+    .client_search = pg_client_search,
+    .client_stats_add = pg_client_stats_add,
+    .balance_get = pg_balance_get,
+    .balance_add = pg_balance_add,
+    .lots_unexpired_sum = pg_lots_unexpired_sum,
+    .lots_spendable = pg_lots_spendable,
+    .lot_get = pg_lot_get,
+    .lot_create = pg_lot_create,
+    .lot_add = pg_lot_add,
+    .lots_expired = pg_lots_expired,
+    .ledger_add = pg_ledger_add,
+    .lot_take_add = pg_lot_take_add,
+    .lot_takes_get = pg_lot_takes_get,
+    .lot_take_returned = pg_lot_take_returned,
+    .catalog_create = pg_catalog_create,
+    .catalog_get = pg_catalog_get,
+    .catalog_list = pg_catalog_list,
+    .coupon_issue = pg_coupon_issue,
+    .coupon_get = pg_coupon_get,
+    .coupons_usable = pg_coupons_usable,
+    .coupon_set_status = pg_coupon_set_status,
+    .coupon_set_codes = pg_coupon_set_codes,
+    .coupons_of_order = pg_coupons_of_order,
+    .order_find_external = pg_order_find_external,
+    .order_get = pg_order_get,
+    .order_create = pg_order_create,
+    .order_refund_progress = pg_order_refund_progress,
+    .order_set_response = pg_order_set_response,
+    .item_create = pg_item_create,
+    .item_get = pg_item_get,
+    .item_refunded = pg_item_refunded,
+    .check = pg_check,
+};
