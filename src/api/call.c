@@ -169,14 +169,9 @@ bool body_phone(struct call *c, json_t *obj, const char *key, const char *name, 
 	*present = false;
 	if (!v)
 		return true;
-	char digits[24];
-	const char *text = digits;
-	if (json_is_integer(v) && json_integer_value(v) > 0)
-		snprintf(digits, sizeof(digits), "%lld", (long long)json_integer_value(v));
-	else if (json_is_string(v))
-		text = json_string_value(v);
-	else
+	if (!json_is_string(v))
 		return bad(c, name, "must be a string");
+	const char *text = json_string_value(v);
 	if (!*text)
 		return true;
 	if (strlen(text) > 64 || !phone_normalize(text, out)) {

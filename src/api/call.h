@@ -52,7 +52,7 @@ bool body_bool(struct call *c, json_t *obj, const char *key, const char *name, b
 /* A string of min_chars..max_chars code points; *out points into obj (valid while it is). */
 bool body_string(struct call *c, json_t *obj, const char *key, const char *name, bool required,
 		 size_t min_chars, size_t max_chars, const char **out) MUST_CHECK;
-/* A phone (string, or a positive JSON integer) normalized to digits into out
+/* A phone (a JSON string) normalized to digits into out
  * (PHONE_MAX_DIGITS+1 bytes); an empty string counts as absent. */
 bool body_phone(struct call *c, json_t *obj, const char *key, const char *name, char *out,
 		bool *present) MUST_CHECK;

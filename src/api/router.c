@@ -41,6 +41,7 @@ static const struct route routes[] = {
 	{"GET", B "/loyalty/coupons/", catalog_list, ROLE_CASHIER, 0},
 	{"POST", B "/loyalty/coupons/", catalog_create, ROLE_MANAGER, 0},
 	{"GET", B "/loyalty/coupons/{id}/", catalog_get, ROLE_CASHIER, 0},
+	{"DELETE", B "/loyalty/coupons/{id}/", catalog_delete, ROLE_MANAGER, 0},
 	{"GET", B "/openapi.json", ops_openapi, ROLE_CASHIER, ROUTE_PUBLIC},
 	{"GET", "/healthz", ops_healthz, ROLE_CASHIER, ROUTE_PUBLIC},
 	{"GET", "/metrics", ops_metrics, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_METRICS},
@@ -135,6 +136,40 @@ static bool content_type_json(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
+/* Parses a body with jansson. A number too large for a double or an int64 is not a syntax
+ * error of the request but an out-of-range value of some field: it is replaced by 1e300 (which
+ * every field's range check refuses, naming the field) and the body parsed again. */
+static json_t *parse_body(const char *body, size_t len, json_error_t *err)
+{
+	json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, err);
+	char *copy = NULL;
+	for (int round = 0; !doc && round < 64; round++) {
+		if (!strstr(err->text, "overflow") && !strstr(err->text, "too big"))
+			break;
+		/* jansson reports the position just past the offending number. */
+		size_t end = (size_t)err->position;
+		const char *text = copy ? copy : body;
+		size_t text_len = copy ? strlen(copy) : len;
+		if (end > text_len)
+			break;
+		size_t start = end;
+		while (start > 0 && strchr("0123456789eE+-.", text[start - 1]))
+			start--;
+		if (start == end)
+			break;
+		struct buf b;
+		buf_init(&b);
+		buf_append(&b, text, start);
+		buf_puts(&b, text[start] == '-' ? "-1e300" : "1e300");
+		buf_append(&b, text + end, text_len - end);
+		free(copy);
+		copy = buf_steal(&b, NULL);
+		doc = json_loadb(copy, strlen(copy), JSON_REJECT_DUPLICATES, err);
+	}
+	free(copy);
+	return doc;
+}
+
 /* Reads the JSON body of a POST/PUT into c->body. Writes the error and returns false when the
  * body is not acceptable. */
 static bool read_body(struct call *c)
@@ -155,8 +190,7 @@ static bool read_body(struct call *c)
 		return false;
 	}
 	json_error_t err;
-	c->body = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES,
-			     &err);
+	c->body = parse_body(req->body ? req->body : "", req->body_len, &err);
 	if (!c->body) {
 		call_error(c, 400, "malformed_json", "request body is not valid JSON: %s at line %d",
 			   err.text, err.line);

@@ -21,6 +21,7 @@ void loyalty_settings_put(struct call *c);
 void catalog_list(struct call *c);
 void catalog_create(struct call *c);
 void catalog_get(struct call *c);
+void catalog_delete(struct call *c);
 
 /* ops.c: what operators and integrators use around the API */
 void ops_healthz(struct call *c);

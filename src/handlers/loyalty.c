@@ -228,3 +228,26 @@ void catalog_get(struct call *c)
 	view_catalog_coupon(&w, &cc);
 	catalog_coupon_clear(&cc);
 }
+
+static enum store_rc catalog_delete_tx(struct call *c, void *ctx)
+{
+	(void)ctx;
+	struct catalog_coupon cc = {0};
+	enum store_rc rc = STORE(c->db, catalog_delete, c->who.merchant_id, c->path_id[0]);
+	if (rc == STORE_OK)
+		rc = STORE(c->db, catalog_get, c->who.merchant_id, c->path_id[0], &cc);
+	if (rc == STORE_NOT_FOUND)
+		call_error(c, 404, "not_found", "coupon %lld not found", (long long)c->path_id[0]);
+	if (rc == STORE_OK) {
+		struct jw w;
+		call_json(c, 200, &w);
+		view_catalog_coupon(&w, &cc);
+	}
+	catalog_coupon_clear(&cc);
+	return rc;
+}
+
+void catalog_delete(struct call *c)
+{
+	call_write_tx(c, catalog_delete_tx, NULL);
+}

@@ -104,6 +104,8 @@
 			  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"            \
 			  " RETURNING id")                                                         \
 	X(CATALOG_GET, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = $1 AND id = $2")  \
+	X(CATALOG_DELETE, "UPDATE coupons SET deleted = 1 WHERE merchant_id = $1 AND id = $2"      \
+			  " RETURNING id")                                                         \
 	X(CATALOG_LIST, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = $1"              \
 			" ORDER BY id LIMIT $2 OFFSET $3")                                         \
 	X(COUPON_ISSUE, "INSERT INTO coupon_instances(merchant_id, client_id, coupon_id, status,"  \
@@ -1215,6 +1217,16 @@ static enum store_rc pg_catalog_get(struct store_conn *base, int64_t merchant_id
 	return STORE_OK;
 }
 
+static enum store_rc pg_catalog_delete(struct store_conn *base, int64_t merchant_id, int64_t id)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = one_row(q(c, ST_CATALOG_DELETE, &r, "ii", merchant_id, id), &r);
+	if (rc == STORE_OK)
+		PQclear(r);
+	return rc;
+}
+
 static enum store_rc pg_catalog_list(struct store_conn *base, int64_t merchant_id, int64_t offset,
 				     int64_t limit, catalog_row_fn row, void *ctx)
 {
@@ -1649,6 +1661,7 @@ static const struct store_ops pg_ops = {
     .lot_take_returned = pg_lot_take_returned,
     .catalog_create = pg_catalog_create,
     .catalog_get = pg_catalog_get,
+    .catalog_delete = pg_catalog_delete,
     .catalog_list = pg_catalog_list,
     .coupon_issue = pg_coupon_issue,
     .coupon_get = pg_coupon_get,

@@ -80,6 +80,8 @@
 			  " short_description, long_description, image_path, style, valid_days,"   \
 			  " valid_until, deleted, created_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")   \
 	X(CATALOG_GET, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = ? AND id = ?")   \
+	X(CATALOG_DELETE, "UPDATE coupons SET deleted = 1 WHERE merchant_id = ? AND id = ?"        \
+			  " RETURNING id")                                                         \
 	X(CATALOG_LIST, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = ?"               \
 			" ORDER BY id LIMIT ? OFFSET ?")                                           \
 	X(COUPON_ISSUE, "INSERT INTO coupon_instances(merchant_id, client_id, coupon_id, status,"  \
@@ -990,6 +992,16 @@ static enum store_rc sq_catalog_get(struct store_conn *base, int64_t merchant_id
 	return STORE_OK;
 }
 
+static enum store_rc sq_catalog_delete(struct store_conn *base, int64_t merchant_id, int64_t id)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_CATALOG_DELETE, "ii", merchant_id, id);
+	enum store_rc rc = step_one(c, s, "catalog delete");
+	if (rc == STORE_OK)
+		done(s);
+	return rc;
+}
+
 static enum store_rc sq_catalog_list(struct store_conn *base, int64_t merchant_id,
 				     int64_t offset, int64_t limit, catalog_row_fn row, void *ctx)
 {
@@ -1409,6 +1421,7 @@ static const struct store_ops sqlite_ops = {
 	.catalog_create = sq_catalog_create,
 	.catalog_get = sq_catalog_get,
 	.catalog_list = sq_catalog_list,
+	.catalog_delete = sq_catalog_delete,
 	.coupon_issue = sq_coupon_issue,
 	.coupon_get = sq_coupon_get,
 	.coupons_usable = sq_coupons_usable,

@@ -290,6 +290,9 @@ struct store_ops {
 				     struct catalog_coupon *out);
 	enum store_rc (*catalog_list)(struct store_conn *c, int64_t merchant_id, int64_t offset,
 				      int64_t limit, catalog_row_fn row, void *ctx);
+	/* Marks a catalog coupon deleted (no new issues; issued ones live on). NOT_FOUND when
+	 * it is not this merchant's. */
+	enum store_rc (*catalog_delete)(struct store_conn *c, int64_t merchant_id, int64_t id);
 
 	/* Coupon instances. CONFLICT when a token or a 6-digit code is already in use among the
 	 * merchant's usable coupons (draw new ones and try again). */
