@@ -495,14 +495,6 @@ static enum store_rc sale_tx(struct call *c, void *ctx)
 			goto cleanup;
 	}
 	if (r->amount_minor > 0) {
-		if (r->amount_minor * 100 > r->items_total_minor * s.max_spend_percent) {
-			call_error(c, 400, "spend_limit",
-				   "amount: at most %lld %% of the order's item total may be paid "
-				   "with points",
-				   (long long)s.max_spend_percent);
-			rc = STORE_NOT_FOUND;
-			goto cleanup;
-		}
 		money_t available = 0;
 		rc = ledger_available(c->db, cl.id, spend_cur, now, &available);
 		if (rc != STORE_OK)
@@ -513,6 +505,14 @@ static enum store_rc sale_tx(struct call *c, void *ctx)
 			call_error(c, 400, "insufficient_funds",
 				   "amount: the customer has only %s %s available", have,
 				   currency_name(spend_cur));
+			rc = STORE_NOT_FOUND;
+			goto cleanup;
+		}
+		if (r->amount_minor * 100 > r->items_total_minor * s.max_spend_percent) {
+			call_error(c, 400, "spend_limit",
+				   "amount: at most %lld %% of the order's item total may be paid "
+				   "with points",
+				   (long long)s.max_spend_percent);
 			rc = STORE_NOT_FOUND;
 			goto cleanup;
 		}
