@@ -34,6 +34,8 @@ static void usage(FILE *out)
 		"        serves the API; SIGINT/SIGTERM stop it after the requests in flight\n"
 		"  check --db PATH\n"
 		"        verifies the ledger invariants; exits 1 with a report when broken\n"
+		"  routes\n"
+		"        prints the route table, one \"METHOD /path\" a line\n"
 		"\n");
 	config_print_help(out);
 }
@@ -286,6 +288,13 @@ int main(int argc, char **argv)
 	    strcmp(argv[1], "help") == 0) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "routes") == 0) {
+		size_t n;
+		const char *const *names = api_route_names(&n);
+		for (size_t i = 0; i < n; i++)
+			printf("%s\n", names[i]);
+		return 0;
 	}
 	int cmd = strcmp(argv[1], "init") == 0	  ? CMD_INIT
 		  : strcmp(argv[1], "serve") == 0 ? CMD_SERVE

@@ -6,6 +6,7 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -198,6 +199,18 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	metrics_in_flight_add(-1);
 }
 
+/* libmicrohttpd's own messages, as JSON log lines like everything else. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_warn("http: %s", msg);
+}
+
 static bool parse_listen(const char *listen, struct sockaddr_in *sa)
 {
 	const char *colon = strrchr(listen, ':');
@@ -235,7 +248,10 @@ struct http_server *http_start(struct app *app, const struct config *cfg, const 
 			 MHD_USE_ITC;
 	s->daemon = MHD_start_daemon(
 		flags, ntohs(sa.sin_port), NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sa,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		/* A pool of 1 is no pool: MHD warns and uses its polling thread alone. */
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 1 ? threads : 0),
+		MHD_OPTION_NOTIFY_COMPLETED,
 		on_completed, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_seconds,

@@ -1,0 +1,84 @@
+# The operator interface: init, check, serve's clean SIGTERM exit, --help.
+import base64
+import os
+
+import pytest
+
+from conftest import OWNER_A, Server, Session, body_of, init_merchant, run_cli
+
+
+@pytest.fixture
+def db(tmp_path):
+    return str(tmp_path / "cli.db")
+
+
+def test_init_prints_new_merchant_ids_and_can_run_again(db):
+    first = init_merchant(db, "first@example.com", "password-1")
+    second = init_merchant(db, "second@example.com", "password-2", name="Second shop")
+    assert os.path.isfile(db)
+    assert first != second
+    assert run_cli("check", "--db", db).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "email,password,why",
+    [
+        ("owner@example.com", "short7!", "password shorter than 8 characters"),
+        ("owner@example.com", "", "empty password"),
+        ("not-an-email", "long-enough-password", "malformed email"),
+        ("", "long-enough-password", "empty email"),
+        ("two@@example.com", "long-enough-password", "malformed email"),
+    ],
+)
+def test_init_refuses_bad_credentials(db, email, password, why):
+    p = run_cli("init", "--db", db, "--email", email, "--password", password)
+    assert p.returncode != 0, f"{why} accepted: {p.stdout!r}"
+    assert p.stderr.strip(), f"{why}: no message on stderr"
+    assert p.stdout.strip() == "", f"{why}: a merchant id was printed: {p.stdout!r}"
+
+
+def test_init_refuses_an_email_already_in_use(db):
+    init_merchant(db, "taken@example.com", "password-1")
+    for email in ("taken@example.com", "TAKEN@Example.com"):
+        p = run_cli("init", "--db", db, "--email", email, "--password", "password-2")
+        assert p.returncode != 0, f"duplicate owner {email} accepted"
+        assert p.stderr.strip()
+    # the refused attempts did not add an account: a new one still works, with a fresh id
+    assert init_merchant(db, "other@example.com", "password-3") > 0
+
+
+def test_init_owner_can_log_in_and_serve_stops_cleanly_on_sigterm(db, tmp_path):
+    init_merchant(db, *OWNER_A)
+    server = Server(db, str(tmp_path)).start()
+    try:
+        with Session(OWNER_A) as s:
+            settings = body_of(s.get(server.base + "/loyalty/settings/"))
+            assert settings["active"] is False
+            for _ in range(3):
+                assert s.get(server.base + "/clients/", params={"phone": "7912%"}).status_code == 200
+    finally:
+        rc = server.stop()
+    log = server.log_tail(100000)
+    assert rc == 0, log
+    # one log line per request on stderr; no secrets, no query strings
+    lines = log.splitlines()
+    assert sum("/loyalty/settings" in ln for ln in lines) == 1, log
+    assert sum("/clients" in ln for ln in lines) == 3, log
+    token = base64.b64encode(b"a@example.com:secret-pass-A").decode()
+    assert "secret-pass-A" not in log and token not in log and "7912%" not in log
+    assert run_cli("check", "--db", db).returncode == 0
+
+
+def test_help_lists_the_settings():
+    p = run_cli("--help")
+    assert p.returncode == 0
+    text = p.stdout + p.stderr
+    for word in ("init", "serve", "check", "--db", "--listen", "--threads", "--lockout-login-failures",
+                 "--lockout-addr-failures", "--lockout-window-seconds", "--lockout-seconds",
+                 "--clock-offset-seconds"):
+        assert word in text, f"--help does not mention {word}"
+
+
+def test_check_on_a_missing_database_fails(tmp_path):
+    p = run_cli("check", "--db", str(tmp_path / "missing" / "none.db"))
+    assert p.returncode != 0
