@@ -244,7 +244,9 @@ void api_handle(struct app *app, struct request *req, struct response *resp)
 			continue;
 		if (!match(routes[i].pattern, req->path, c, &this_bad))
 			continue;
-		if (strcmp(routes[i].method, req->method) == 0) {
+		/* HEAD is answered as GET; the transport sends the headers alone. */
+		const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
+		if (strcmp(routes[i].method, method) == 0) {
 			route = &routes[i];
 			resp->route = (int)i;
 			bad_id = this_bad;

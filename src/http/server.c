@@ -22,6 +22,7 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	struct app *app;
 	atomic_int in_flight;
+	atomic_bool stopping; /* set by http_stop: new requests are refused */
 };
 
 /* Per-request state between the calls of the access handler. */
@@ -120,6 +121,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct http_server *s = cls;
 	(void)version;
 	struct exchange *ex = *con_cls;
+	if (!ex && atomic_load(&s->stopping)) {
+		/* Shutting down: a request that arrives now on a kept-alive connection is not in
+		 * flight. Refuse it and close the connection; the client may retry elsewhere. */
+		static const char body[] = "{\"error\":\"Service Unavailable\",\"message\":\"the "
+					   "server is shutting down; retry\",\"path\":\"\",\"status\":"
+					   "503,\"timestamp\":0,\"code\":\"unavailable\"}";
+		struct MHD_Response *r = MHD_create_response_from_buffer(
+			sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+		if (!r)
+			return MHD_NO;
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+					"application/json;charset=UTF-8");
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+		enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
 	if (!ex) {
 		ex = xcalloc(1, sizeof(*ex));
 		ex->started_us = mono_us();
@@ -246,17 +264,22 @@ struct http_server *http_start(struct app *app, const struct config *cfg, const 
 	s->app = app;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 			 MHD_USE_ITC;
-	s->daemon = MHD_start_daemon(
-		flags, ntohs(sa.sin_port), NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sa,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		/* A pool of 1 is no pool: MHD warns and uses its polling thread alone. */
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 1 ? threads : 0),
-		MHD_OPTION_NOTIFY_COMPLETED,
-		on_completed, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_seconds,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
-		(unsigned)1024, MHD_OPTION_END);
+	struct MHD_OptionItem opts[] = {
+		/* The logger first, so that MHD's messages about later options use it too. */
+		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
+		{MHD_OPTION_SOCK_ADDR, 0, &sa},
+		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
+		{MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->max_connections, NULL},
+		{MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)cfg->per_ip_connections, NULL},
+		{MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->connection_timeout_seconds, NULL},
+		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL},
+		{MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
+		/* A pool of one is no pool: then MHD's polling thread serves alone. */
+		{threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
+		{MHD_OPTION_END, 0, NULL},
+	};
+	s->daemon = MHD_start_daemon(flags, ntohs(sa.sin_port), NULL, NULL, on_request, s,
+				     MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (!s->daemon) {
 		log_error("cannot listen on %s (address in use or not available)", listen);
 		free(s);
@@ -269,6 +292,7 @@ void http_stop(struct http_server *s, int64_t grace_ms)
 {
 	if (!s)
 		return;
+	atomic_store(&s->stopping, true);
 	MHD_socket fd = MHD_quiesce_daemon(s->daemon);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
