@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+import openapi_check
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KOPILKAD = os.environ.get("KOPILKAD", os.path.join(REPO, "build", "kopilkad"))
 API_PREFIX = "/ext/api/v1"
@@ -245,9 +247,14 @@ class Session(requests.Session):
         self.auth = auth
         self.trust_env = False  # never go through a proxy: traffic stays on 127.0.0.1
 
-    def request(self, *args, **kwargs):
+    def request(self, method, url, *args, **kwargs):
         kwargs.setdefault("timeout", 30)
-        return super().request(*args, **kwargs)
+        r = super().request(method, url, *args, **kwargs)
+        # Every answer the suite sees is held to api/openapi.json (issue 7), so the document
+        # cannot drift from the server.
+        if method.upper() != "HEAD" and not kwargs.get("stream"):
+            openapi_check.check(method, url, r.status_code, r.headers, r.content)
+        return r
 
 
 class Api:
