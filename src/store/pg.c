@@ -104,7 +104,7 @@
 			  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"            \
 			  " RETURNING id")                                                         \
 	X(CATALOG_GET, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = $1 AND id = $2")  \
-	X(CATALOG_DELETE, "UPDATE coupons SET deleted = 1 WHERE merchant_id = $1 AND id = $2"      \
+	X(CATALOG_DELETE, "UPDATE coupons SET deleted = true WHERE merchant_id = $1 AND id = $2"   \
 			  " RETURNING id")                                                         \
 	X(CATALOG_LIST, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = $1"              \
 			" ORDER BY id LIMIT $2 OFFSET $3")                                         \

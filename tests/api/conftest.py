@@ -7,6 +7,7 @@ import re
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -360,9 +361,10 @@ def rule(type_="amount", amount=0, valid_days=None, coupon_id=None):
 class Env:
     """A temporary directory, a database with merchants A and B, and a running server."""
 
-    def __init__(self, tmpdir, flags=DEFAULT_SERVE_FLAGS):
+    def __init__(self, tmpdir, flags=DEFAULT_SERVE_FLAGS, db=None, engine="sqlite"):
         self.tmp = str(tmpdir)
-        self.db = os.path.join(self.tmp, "kopilka.db")
+        self.engine = engine
+        self.db = db or os.path.join(self.tmp, "kopilka.db")
         self.merchant_a = init_merchant(self.db, *OWNER_A, name="Merchant A")
         self.merchant_b = init_merchant(self.db, *OWNER_B, name="Merchant B")
         assert self.merchant_a != self.merchant_b
@@ -406,9 +408,66 @@ def _binary_exists():
         pytest.exit(f"kopilkad binary not found at {KOPILKAD} (set KOPILKAD or run make build)", 2)
 
 
+# ---------------------------------------------------------------------------------------------
+# Engines: the whole suite runs on each (issue 6), parametrized, not copied. KOPILKA_TEST_ENGINES
+# narrows the list (e.g. "sqlite" for a quick run).
+
+ENGINES = [e for e in os.environ.get("KOPILKA_TEST_ENGINES", "sqlite,postgres").split(",") if e]
+PG_CLUSTER_SCRIPT = os.path.join(REPO, "scripts", "pg-test-cluster.sh")
+
+
+class PgCluster:
+    """A private PostgreSQL cluster for the test session, started and stopped by the repo's
+    script; every test module gets a fresh database in it."""
+
+    _n = itertools.count(1)
+
+    def __init__(self):
+        # Under /tmp, not pytest's 0700 tree: the cluster runs as the postgres user.
+        self.dir = tempfile.mkdtemp(prefix="kopilka-pg-")
+        p = subprocess.run(["bash", PG_CLUSTER_SCRIPT, "start", self.dir], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            pytest.fail(f"could not start the test PostgreSQL cluster:\n{p.stderr[-3000:]}")
+        self.uri = p.stdout.strip().splitlines()[-1]
+
+    def new_database(self):
+        name = f"kopilka_{os.getpid()}_{next(self._n)}"
+        p = subprocess.run(["psql", self.uri, "-v", "ON_ERROR_STOP=1", "-qc", f"CREATE DATABASE {name}"],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        return self.uri.rsplit("/", 1)[0] + "/" + name
+
+    def stop(self):
+        subprocess.run(["bash", PG_CLUSTER_SCRIPT, "stop", self.dir], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    cluster = PgCluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def database_for(engine, tmpdir, request):
+    """A new, empty database of the engine: a file path or a postgresql:// URI."""
+    if engine == "postgres":
+        return request.getfixturevalue("pg_cluster").new_database()
+    return os.path.join(str(tmpdir), "kopilka.db")
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    e = Env(tmp_path_factory.mktemp("kopilka"))
+def env(tmp_path_factory, engine, request):
+    tmp = tmp_path_factory.mktemp(f"kopilka-{engine}")
+    e = Env(tmp, db=database_for(engine, tmp, request), engine=engine)
     try:
         yield e
     finally:

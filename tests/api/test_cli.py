@@ -8,14 +8,17 @@ from conftest import OWNER_A, Server, Session, body_of, init_merchant, run_cli
 
 
 @pytest.fixture
-def db(tmp_path):
+def db(tmp_path, engine, request):
+    """A database that does not exist yet (SQLite) or is empty (PostgreSQL)."""
+    if engine == "postgres":
+        return request.getfixturevalue("pg_cluster").new_database()
     return str(tmp_path / "cli.db")
 
 
 def test_init_prints_new_merchant_ids_and_can_run_again(db):
     first = init_merchant(db, "first@example.com", "password-1")
     second = init_merchant(db, "second@example.com", "password-2", name="Second shop")
-    assert os.path.isfile(db)
+    assert "://" in db or os.path.isfile(db)
     assert first != second
     assert run_cli("check", "--db", db).returncode == 0
 
