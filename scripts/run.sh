@@ -21,7 +21,7 @@ fi
 
 "$BIN" serve --db "$DB" --listen "$LISTEN" &
 server=$!
-trap 'kill -TERM $server 2>/dev/null; wait $server' INT TERM
+trap 'kill -TERM $server 2>/dev/null; wait $server; exit $?' INT TERM
 
 for _ in $(seq 1 50); do
   curl -s -o /dev/null "http://$LISTEN/" && break

@@ -85,3 +85,52 @@ def test_help_lists_the_settings():
 def test_check_on_a_missing_database_fails(tmp_path):
     p = run_cli("check", "--db", str(tmp_path / "missing" / "none.db"))
     assert p.returncode != 0
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    import sqlite3
+    db = str(tmp_path / "future.db")
+    init_merchant(db, "f@example.com", "password-1")
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO schema_version(version) VALUES (999)")
+    for args in (["check", "--db", db], ["init", "--db", db, "--email", "g@example.com",
+                                         "--password", "password-2"]):
+        p = run_cli(*args)
+        assert p.returncode != 0
+        assert "newer" in (p.stdout + p.stderr)
+
+
+def test_make_run_serves_demo_data(tmp_path):
+    """`make run` (scripts/run.sh) on a fresh machine: creates the demo database through the
+    API, prints working credentials and a curl command, serves until stopped."""
+    import signal
+    import subprocess
+    import time
+    from conftest import REPO, free_port, stop_process
+    port = free_port()
+    log = open(tmp_path / "run.log", "wb")
+    env = dict(os.environ, KOPILKA_DB=str(tmp_path / "var" / "kopilka.db"),
+               KOPILKA_LISTEN=f"127.0.0.1:{port}")
+    proc = subprocess.Popen(["bash", os.path.join(REPO, "scripts", "run.sh")], cwd=REPO, env=env,
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 60
+        text = ""
+        while "kopilka is serving" not in text:
+            assert proc.poll() is None and time.monotonic() < deadline, text
+            time.sleep(0.2)
+            text = (tmp_path / "run.log").read_text(errors="replace")
+        assert "demo@kopilka.local" in text and "curl -u" in text
+        demo = Session(("demo@kopilka.local", "demo-password"))
+        base = f"http://127.0.0.1:{port}/ext/api/v1"
+        clients = body_of(demo.get(base + "/clients/", params={"phone": "7912%"}))
+        assert len(clients) == 3 and all(c["totalPurchases"] == 2 for c in clients)
+        balance = body_of(demo.get(f"{base}/clients/{clients[0]['id']}/balance/"))
+        assert balance[0]["currency"] == "points" and balance[0]["amount"] > 0
+        assert body_of(demo.get(f"{base}/clients/{clients[0]['id']}/coupons/"))
+        settings = body_of(demo.get(base + "/loyalty/settings/"))
+        assert settings["active"] and settings["customerSettings"]["amount"] == 5
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert stop_process(proc) == 0
+        log.close()

@@ -140,3 +140,33 @@ def test_sigkill_of_one_node_loses_no_acknowledged_order(cluster):
     client = body_of(Session(OWNER_A).get(url(nodes[1], f"/clients/?phone={phone}")))[0]
     # Orders in flight when the node died may have committed unacknowledged: never fewer.
     assert client["totalPurchases"] >= 1 + len(acked)
+
+
+def psql(pg_cluster, sql):
+    import subprocess
+    p = subprocess.run(["psql", pg_cluster.uri, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def test_healthz_follows_the_database(pg_cluster, tmp_path):
+    uri = pg_cluster.new_database()
+    name = uri.rsplit("/", 1)[1]
+    init_merchant(uri, *OWNER_A)
+    node = Server(uri, str(tmp_path)).start()
+    health = node.base.replace("/ext/api/v1", "") + "/healthz"
+    try:
+        assert Session().get(health).json() == {"status": "ok", "database": "ok"}
+        psql(pg_cluster, f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+        psql(pg_cluster, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+        r = Session().get(health)
+        assert r.status_code == 503 and r.json() == {"status": "unavailable", "database": "unavailable"}
+        psql(pg_cluster, f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+        deadline = time.monotonic() + 10
+        while Session().get(health).status_code != 200:
+            assert time.monotonic() < deadline, "the node did not reconnect"
+            time.sleep(0.1)
+    finally:
+        psql(pg_cluster, f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+        assert node.stop() == 0, node.log_tail()
