@@ -1,5 +1,6 @@
 # Black-box fixtures: start the real kopilkad on a free 127.0.0.1 port with a fresh database
 # and speak HTTP to it; every module gets its own database and server (see `env`).
+import base64
 import itertools
 import json
 import os
@@ -400,6 +401,28 @@ class Env:
         assert rc == 0, f"kopilkad serve exited {rc} on SIGTERM:\n{self.server.log_tail()}"
         p = self.check()
         assert p.returncode == 0, f"kopilkad check failed ({p.returncode}):\n{p.stdout}\n{p.stderr}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _logs_never_carry_secrets(tmp_path_factory):
+    """After the whole suite: no server log of any test holds a password, a Basic credential or
+    an Authorization header the suite sent (issue 7)."""
+    yield
+    secrets = [OWNER_A[1], OWNER_B[1], "Authorization", "Basic "]
+    for pair in (OWNER_A, OWNER_B):
+        secrets.append(base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode())
+    root = str(tmp_path_factory.getbasetemp())
+    scanned = 0
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            # server logs (make run's own log prints the demo password on purpose)
+            if name.endswith(".log") and name.startswith(("serve-", "access")):
+                with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as f:
+                    text = f.read()
+                scanned += 1
+                for secret in secrets:
+                    assert secret not in text, f"{secret[:6]}... found in {os.path.join(folder, name)}"
+    assert scanned > 0 or not os.path.isdir(root)
 
 
 @pytest.fixture(scope="session", autouse=True)
