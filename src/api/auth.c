@@ -150,6 +150,86 @@ static void clear_failures(struct lock_entry *table, const unsigned char key[KEY
 		memset(e, 0, sizeof(*e));
 }
 
+/* Makes the local table show a lock another node (or an earlier run) recorded in the
+ * database, so the next requests need not ask the database. Caller holds mu. */
+static void mirror_lock(struct lock_entry *table, const unsigned char key[KEY_BYTES],
+			int64_t locked_until_us)
+{
+	struct lock_entry *e = &table[slot_of(key, LOCK_SLOTS)];
+	memset(e, 0, sizeof(*e));
+	memcpy(e->key, key, KEY_BYTES);
+	e->used = true;
+	e->locked_until_us = locked_until_us;
+}
+
+/* The name of a login's or an address's counter in the database: the same on every node
+ * (a plain digest; the per-process key of the cache would differ between nodes). */
+static void db_key(const char *tag, const char *s, char out[crypto_hash_sha256_BYTES * 2 + 1])
+{
+	crypto_hash_sha256_state st;
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)tag, strlen(tag) + 1);
+	crypto_hash_sha256_update(&st, (const unsigned char *)s, strlen(s));
+	crypto_hash_sha256_final(&st, digest);
+	sodium_bin2hex(out, crypto_hash_sha256_BYTES * 2 + 1, digest, sizeof(digest));
+}
+
+/* Counts one failure on a counter; true when it locks now. */
+static bool counter_fail(struct auth_counter *c, int64_t now_ms, int64_t window_ms, int64_t limit,
+			 int64_t lock_ms)
+{
+	if (c->locked_until_ms && c->locked_until_ms <= now_ms) {
+		c->locked_until_ms = 0;
+		c->failures = 0;
+		c->window_start_ms = now_ms;
+	}
+	if (now_ms - c->window_start_ms > window_ms) {
+		c->window_start_ms = now_ms;
+		c->failures = 0;
+	}
+	if (++c->failures >= limit && c->locked_until_ms <= now_ms) {
+		c->locked_until_ms = now_ms + lock_ms;
+		c->failures = 0;
+		c->window_start_ms = now_ms;
+		return true;
+	}
+	return false;
+}
+
+/* Counts a failure for the login and the address in the database, in one write transaction.
+ * Fills the lock ends (0: not locked). */
+static enum store_rc db_count_failure(struct auth *a, struct store_conn *db, const char *keys[2],
+				      const int64_t limits[2], int64_t until_out[2])
+{
+	enum store_rc rc = STORE_RETRY;
+	for (int attempt = 0; attempt < 3 && rc == STORE_RETRY; attempt++) {
+		rc = STORE(db, begin, true);
+		int64_t now = now_ms();
+		for (int i = 0; i < 2 && rc == STORE_OK; i++) {
+			struct auth_counter c = {.window_start_ms = now};
+			rc = STORE(db, auth_counter_get, keys[i], &c);
+			if (rc == STORE_NOT_FOUND)
+				rc = STORE_OK;
+			if (rc != STORE_OK)
+				break;
+			if (counter_fail(&c, now, a->window_us / 1000, limits[i], a->lock_us / 1000)) {
+				metrics_add(M_AUTH_LOCKOUTS, 1);
+				log_warn("auth: %s locked for %lld s after repeated failed logins",
+					 i == 0 ? "a login" : "a client address",
+					 (long long)(a->lock_us / 1000000));
+			}
+			until_out[i] = c.locked_until_ms > now ? c.locked_until_ms : 0;
+			rc = STORE(db, auth_counter_put, keys[i], &c);
+		}
+		if (rc == STORE_OK)
+			rc = STORE(db, commit);
+		if (rc != STORE_OK)
+			db->ops->rollback(db);
+	}
+	return rc;
+}
+
 /* Splits "Basic base64(login:password)" into login (normalized) and password. */
 static bool parse_basic(const char *header, char *login, size_t login_cap, char *password,
 			size_t password_cap)
@@ -240,6 +320,37 @@ enum auth_result auth_check(struct auth *a, struct store_conn *db, const char *a
 	}
 	pthread_mutex_unlock(&a->mu);
 
+	/* The counters every node shares: a lock recorded by another node refuses here too,
+	 * before any Argon2 work. */
+	char login_db[crypto_hash_sha256_BYTES * 2 + 1], addr_db[crypto_hash_sha256_BYTES * 2 + 1];
+	db_key("login", login, login_db);
+	db_key("addr", addr, addr_db);
+	const char *db_keys[2] = {login_db, addr_db};
+	struct auth_counter counters[2] = {{0}, {0}};
+	int64_t wall = now_ms();
+	for (int i = 0; i < 2; i++) {
+		enum store_rc crc = STORE(db, auth_counter_get, db_keys[i], &counters[i]);
+		if (crc != STORE_OK && crc != STORE_NOT_FOUND) {
+			result = AUTH_ERROR;
+			goto cleanup;
+		}
+	}
+	int64_t until = counters[0].locked_until_ms > counters[1].locked_until_ms
+				? counters[0].locked_until_ms
+				: counters[1].locked_until_ms;
+	if (until > wall) {
+		pthread_mutex_lock(&a->mu);
+		for (int i = 0; i < 2; i++)
+			if (counters[i].locked_until_ms > wall)
+				mirror_lock(i == 0 ? a->logins : a->addrs, i == 0 ? login_key : addr_key,
+					    now + (counters[i].locked_until_ms - wall) * 1000);
+		pthread_mutex_unlock(&a->mu);
+		*retry_after_s = (until - wall + 999) / 1000;
+		metrics_add(M_AUTH_LOCKED_REQUESTS, 1);
+		result = AUTH_LOCKED;
+		goto cleanup;
+	}
+
 	struct account acc = {0};
 	enum store_rc rc = STORE(db, account_find_login, login, &acc);
 	if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
@@ -248,13 +359,23 @@ enum auth_result auth_check(struct auth *a, struct store_conn *db, const char *a
 	}
 	bool ok = verify(a, rc == STORE_OK ? acc.password_hash : a->dummy_hash, password) &&
 		  rc == STORE_OK;
-	now = mono_us();
-	pthread_mutex_lock(&a->mu);
 	if (ok) {
 		who->account_id = acc.id;
 		who->merchant_id = acc.merchant_id;
 		who->kind = acc.kind;
 		who->role = acc.kind == ACCOUNT_MERCHANT ? ROLE_OWNER : acc.role;
+		if (counters[0].failures > 0) {
+			/* A right password clears the login's failures (not the address's). */
+			struct auth_counter zero = {.window_start_ms = now_ms()};
+			if (STORE(db, begin, true) == STORE_OK &&
+			    STORE(db, auth_counter_put, login_db, &zero) == STORE_OK &&
+			    STORE(db, commit) == STORE_OK)
+				;
+			else
+				db->ops->rollback(db);
+		}
+		now = mono_us();
+		pthread_mutex_lock(&a->mu);
 		if (a->cache_us > 0) {
 			memcpy(ce->key, cred_key, KEY_BYTES);
 			ce->used = true;
@@ -262,13 +383,29 @@ enum auth_result auth_check(struct auth *a, struct store_conn *db, const char *a
 			ce->who = *who;
 		}
 		clear_failures(a->logins, login_key);
+		pthread_mutex_unlock(&a->mu);
 		result = AUTH_OK;
 	} else {
 		metrics_add(M_AUTH_FAILURES, 1);
-		count_failure(a, a->logins, login_key, a->login_limit, now);
-		count_failure(a, a->addrs, addr_key, a->addr_limit, now);
+		const int64_t limits[2] = {a->login_limit, a->addr_limit};
+		int64_t locked_until[2] = {0, 0};
+		enum store_rc frc = db_count_failure(a, db, db_keys, limits, locked_until);
+		wall = now_ms();
+		now = mono_us();
+		pthread_mutex_lock(&a->mu);
+		if (frc == STORE_OK) {
+			for (int i = 0; i < 2; i++)
+				if (locked_until[i] > wall)
+					mirror_lock(i == 0 ? a->logins : a->addrs,
+						    i == 0 ? login_key : addr_key,
+						    now + (locked_until[i] - wall) * 1000);
+		} else {
+			/* The database cannot count now: count in memory, this node alone. */
+			count_failure(a, a->logins, login_key, a->login_limit, now);
+			count_failure(a, a->addrs, addr_key, a->addr_limit, now);
+		}
+		pthread_mutex_unlock(&a->mu);
 	}
-	pthread_mutex_unlock(&a->mu);
 	account_clear(&acc);
 cleanup:
 	sodium_memzero(password, sizeof(password));

@@ -96,6 +96,13 @@
 	X(TAKES_GET, "SELECT t.order_id, t.lot_id, t.taken, t.returned, l.expires_ms"              \
 		     " FROM lot_takes t JOIN lots l ON l.id = t.lot_id WHERE t.order_id = $1"      \
 		     " ORDER BY l.expires_ms DESC NULLS FIRST, l.id DESC LIMIT $2")                \
+	X(AUTH_COUNTER_GET, "SELECT failures, window_start_ms, locked_until_ms FROM auth_counters"  \
+			    " WHERE key = $1")                                                     \
+	X(AUTH_COUNTER_PUT, "INSERT INTO auth_counters(key, failures, window_start_ms,"            \
+			    " locked_until_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO UPDATE"\
+			    " SET failures = excluded.failures,"                                   \
+			    " window_start_ms = excluded.window_start_ms,"                         \
+			    " locked_until_ms = excluded.locked_until_ms")                         \
 	X(TAKE_RETURNED, "UPDATE lot_takes SET returned = $1 WHERE order_id = $2"                  \
 			 " AND lot_id = $3")                                                       \
 	X(CATALOG_CREATE, "INSERT INTO coupons(merchant_id, title, header, sub_header,"            \
@@ -554,7 +561,7 @@ static bool migrate(struct pg_conn *c, bool create, char *err_buf, size_t err_le
 			 v + 1);
 		if (exec_simple(c, sql, "migrate", NULL) != STORE_OK)
 			goto fail;
-		if (v > 0 || version > 0)
+		if (version > 0)
 			log_info("migrated database schema to version %d", v + 1);
 	}
 	if (exec_simple(c, "COMMIT", "migrate commit", NULL) != STORE_OK)
@@ -1166,6 +1173,29 @@ static enum store_rc pg_lot_takes_get(struct store_conn *base, int64_t order_id,
 	return rc;
 }
 
+static enum store_rc pg_auth_counter_get(struct store_conn *base, const char *key,
+					 struct auth_counter *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = one_row(q(c, ST_AUTH_COUNTER_GET, &r, "s", key), &r);
+	if (rc != STORE_OK)
+		return rc;
+	out->failures = col_i(r, 0, 0);
+	out->window_start_ms = col_i(r, 0, 1);
+	out->locked_until_ms = col_i(r, 0, 2);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static enum store_rc pg_auth_counter_put(struct store_conn *base, const char *key,
+					 const struct auth_counter *in)
+{
+	struct pg_conn *c = PG(base);
+	return q(c, ST_AUTH_COUNTER_PUT, NULL, "siii", key, in->failures, in->window_start_ms,
+		 in->locked_until_ms);
+}
+
 static enum store_rc pg_lot_take_returned(struct store_conn *base, int64_t order_id, int64_t lot_id,
 					  money_t returned_minor)
 {
@@ -1661,6 +1691,8 @@ static const struct store_ops pg_ops = {
     .lot_take_returned = pg_lot_take_returned,
     .catalog_create = pg_catalog_create,
     .catalog_get = pg_catalog_get,
+    .auth_counter_get = pg_auth_counter_get,
+    .auth_counter_put = pg_auth_counter_put,
     .catalog_delete = pg_catalog_delete,
     .catalog_list = pg_catalog_list,
     .coupon_issue = pg_coupon_issue,

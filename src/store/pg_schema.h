@@ -107,6 +107,10 @@ static const char *const pg_migrations[] = {
 	" refunded_qty BIGINT NOT NULL DEFAULT 0, refunded_total BIGINT NOT NULL DEFAULT 0,"
 	" refund_of_item BIGINT);"
 	"CREATE INDEX order_items_order ON order_items(order_id);",
+	/* 2: lockout counters in the database, shared by every node. */
+	"CREATE TABLE auth_counters ("
+	" key TEXT PRIMARY KEY, failures BIGINT NOT NULL, window_start_ms BIGINT NOT NULL,"
+	" locked_until_ms BIGINT NOT NULL);",
 };
 
 #endif

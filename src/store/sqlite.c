@@ -40,6 +40,10 @@
 			" new_type = ?, new_amount = ?, new_valid_days = ?, cust_coupon_id = ?,"   \
 			" cust_type = ?, cust_amount = ?, cust_valid_days = ?, auto_register = ?," \
 			" max_spend_percent = ? WHERE id = ?")                                     \
+	X(AUTH_COUNTER_GET, "SELECT failures, window_start_ms, locked_until_ms FROM auth_counters"  \
+			    " WHERE key = ?")                                                      \
+	X(AUTH_COUNTER_PUT, "INSERT OR REPLACE INTO auth_counters(key, failures, window_start_ms," \
+			    " locked_until_ms) VALUES (?, ?, ?, ?)")                               \
 	X(ORDER_SEQ, "UPDATE merchants SET order_seq = order_seq + 1 WHERE id = ?"                 \
 		     " RETURNING order_seq")                                                       \
 	X(CLIENT_GET, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = ? AND id = ?")     \
@@ -394,7 +398,7 @@ static bool migrate(struct sq_conn *c, char *err_buf, size_t err_len)
 		snprintf(sql, sizeof(sql), "INSERT INTO schema_version(version) VALUES (%d)", v + 1);
 		if (exec_sql(c->db, sql, err_buf, err_len) != STORE_OK)
 			goto fail;
-		if (v > 0 || version > 0)
+		if (version > 0)
 			log_info("migrated database schema to version %d", v + 1);
 	}
 	if (exec_sql(c->db, "COMMIT", err_buf, err_len) != STORE_OK)
@@ -612,6 +616,30 @@ static enum store_rc sq_settings_put(struct store_conn *base, int64_t merchant_i
 			    u->coupon_id, (int)u->rule.type, u->rule.amount, u->valid_days,
 			    st->auto_register, st->max_spend_percent, merchant_id);
 	return exec_stmt(c, s, "settings put");
+}
+
+static enum store_rc sq_auth_counter_get(struct store_conn *base, const char *key,
+					 struct auth_counter *out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_AUTH_COUNTER_GET, "s", key);
+	enum store_rc rc = step_one(c, s, "auth counter get");
+	if (rc != STORE_OK)
+		return rc;
+	out->failures = col_i(s, 0);
+	out->window_start_ms = col_i(s, 1);
+	out->locked_until_ms = col_i(s, 2);
+	done(s);
+	return STORE_OK;
+}
+
+static enum store_rc sq_auth_counter_put(struct store_conn *base, const char *key,
+					 const struct auth_counter *in)
+{
+	struct sq_conn *c = SQ(base);
+	return exec_stmt(c, q(c, ST_AUTH_COUNTER_PUT, "siii", key, in->failures,
+			      in->window_start_ms, in->locked_until_ms),
+			 "auth counter put");
 }
 
 static enum store_rc sq_order_number_next(struct store_conn *base, int64_t merchant_id,
@@ -1400,6 +1428,8 @@ static const struct store_ops sqlite_ops = {
 	.settings_get = sq_settings_get,
 	.settings_put = sq_settings_put,
 	.order_number_next = sq_order_number_next,
+	.auth_counter_get = sq_auth_counter_get,
+	.auth_counter_put = sq_auth_counter_put,
 	.client_get = sq_client_get,
 	.client_find_phone = sq_client_find_phone,
 	.client_find_email = sq_client_find_email,

@@ -90,6 +90,10 @@ static const char *const sqlite_migrations[] = {
 	" total INTEGER NOT NULL, refunded_qty INTEGER NOT NULL DEFAULT 0,"
 	" refunded_total INTEGER NOT NULL DEFAULT 0, refund_of_item INTEGER);"
 	"CREATE INDEX order_items_order ON order_items(order_id);",
+	/* 2: lockout counters in the database, shared by every process on it. */
+	"CREATE TABLE auth_counters ("
+	" key TEXT PRIMARY KEY, failures INTEGER NOT NULL, window_start_ms INTEGER NOT NULL,"
+	" locked_until_ms INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 #endif

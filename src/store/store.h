@@ -192,6 +192,13 @@ struct lot_take {
 	int64_t lot_expires_ms; /* 0: never */
 };
 
+/* A failed-login counter shared by every node (API.md 7): for one login or one address. */
+struct auth_counter {
+	int64_t failures;	 /* within the window */
+	int64_t window_start_ms; /* when the window began */
+	int64_t locked_until_ms; /* 0: not locked */
+};
+
 /* One broken invariant found by check. */
 typedef void (*store_report_fn)(void *ctx, const char *problem);
 
@@ -232,6 +239,12 @@ struct store_ops {
 				      struct loyalty_settings *out);
 	enum store_rc (*settings_put)(struct store_conn *c, int64_t merchant_id,
 				      const struct loyalty_settings *s);
+	/* Lockout counters, keyed by a digest naming a login or an address. get: NOT_FOUND when
+	 * there is none; put: insert or replace. */
+	enum store_rc (*auth_counter_get)(struct store_conn *c, const char *key,
+					  struct auth_counter *out);
+	enum store_rc (*auth_counter_put)(struct store_conn *c, const char *key,
+					  const struct auth_counter *in);
 	/* The next order number of a merchant (a counter that only grows). */
 	enum store_rc (*order_number_next)(struct store_conn *c, int64_t merchant_id,
 					   int64_t *number_out);

@@ -93,3 +93,33 @@ def test_default_login_lockout_is_10_failures(make_env):
     r = get(env, OWNER_B)
     assert_locked(r, 300)
     assert int(r.headers["Retry-After"]) > 200  # the default lock lasts 300 s
+
+
+def test_a_lock_survives_a_restart(make_env):
+    """The counters live in the database: restarting the server does not unlock a login."""
+    flags = ("--lockout-login-failures", "3", "--lockout-addr-failures", "100000",
+             "--lockout-seconds", "120")
+    env = make_env(*flags)
+    for _ in range(3):
+        assert_error(get(env, (OWNER_A[0], "wrong")), 401)
+    assert_locked(get(env, OWNER_A), 120)
+    env.restart(*flags, keep_defaults=False)
+    assert_locked(get(env, OWNER_A), 120)
+    assert body_of(get(env, OWNER_B))  # other logins are untouched
+
+
+def test_an_old_database_is_migrated_on_start(make_env):
+    """A database at schema version 1 (before the lockout table) is brought to the current
+    version inside one transaction when the server starts."""
+    import sqlite3
+    env = make_env()
+    env.server.stop()
+    with sqlite3.connect(env.db) as conn:
+        conn.execute("DROP TABLE auth_counters")
+        conn.execute("DELETE FROM schema_version WHERE version > 1")
+    env.restart()
+    with sqlite3.connect(env.db) as conn:
+        assert conn.execute("SELECT max(version) FROM schema_version").fetchone()[0] >= 2
+        assert conn.execute("SELECT count(*) FROM auth_counters").fetchone()[0] == 0
+    assert body_of(get(env, OWNER_A))
+    assert "migrated database schema to version 2" in env.server.log_tail()

@@ -170,3 +170,19 @@ def test_healthz_follows_the_database(pg_cluster, tmp_path):
     finally:
         psql(pg_cluster, f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
         assert node.stop() == 0, node.log_tail()
+
+
+def test_a_login_locked_on_one_node_is_locked_on_the_others(pg_cluster, tmp_path):
+    uri = pg_cluster.new_database()
+    init_merchant(uri, *OWNER_A)
+    flags = ("--lockout-login-failures", "3", "--lockout-addr-failures", "100000")
+    nodes = [Server(uri, str(tmp_path), flags).start() for _ in range(2)]
+    try:
+        wrong = Session((OWNER_A[0], "not-the-password"))
+        for _ in range(3):
+            assert wrong.get(url(nodes[0], "/clients/")).status_code == 401
+        r = Session(OWNER_A).get(url(nodes[1], "/clients/"))
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    finally:
+        for n in nodes:
+            assert n.stop() == 0, n.log_tail()
