@@ -30,6 +30,11 @@ enum auth_result auth_check(struct auth *a, struct store_conn *db, const char *a
 /* Forgets every cached credential of an account (password changed, account removed). */
 void auth_forget_account(struct auth *a, int64_t account_id);
 
+/* API keys are "kpk_<id>_<secret: 32 hex>": parse gives the id and points at the secret
+ * (false: not a key's shape); digest is the SHA-256 (hex) of the secret, what is stored. */
+bool auth_key_parse(const char *key, int64_t *id_out, const char **secret_out);
+void auth_key_digest(const char *secret, char out[65]);
+
 /* Hashes a password for storage (Argon2id, libsodium's interactive limits). out holds
  * AUTH_HASH_MAX bytes. Returns false on out-of-memory. */
 #define AUTH_HASH_MAX 128

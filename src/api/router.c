@@ -15,6 +15,7 @@ enum route_flags {
 	ROUTE_PUBLIC = 1,  /* no authentication */
 	ROUTE_METRICS = 2, /* served here only while --metrics-listen is not set */
 	ROUTE_STATIC = 4,  /* needs no database connection */
+	ROUTE_BODY_OPTIONAL = 8, /* a POST that may come without a body (then: {}) */
 };
 
 struct route {
@@ -42,6 +43,13 @@ static const struct route routes[] = {
 	{"POST", B "/loyalty/coupons/", catalog_create, ROLE_MANAGER, 0},
 	{"GET", B "/loyalty/coupons/{id}/", catalog_get, ROLE_CASHIER, 0},
 	{"DELETE", B "/loyalty/coupons/{id}/", catalog_delete, ROLE_MANAGER, 0},
+	{"GET", B "/employees/", employees_list, ROLE_OWNER, 0},
+	{"POST", B "/employees/", employees_create, ROLE_OWNER, 0},
+	{"PUT", B "/employees/{id}/", employee_update, ROLE_OWNER, 0},
+	{"DELETE", B "/employees/{id}/", employee_delete, ROLE_OWNER, 0},
+	{"GET", B "/api_keys/", api_keys_list, ROLE_OWNER, 0},
+	{"POST", B "/api_keys/", api_keys_create, ROLE_OWNER, ROUTE_BODY_OPTIONAL},
+	{"DELETE", B "/api_keys/{id}/", api_keys_delete, ROLE_OWNER, 0},
 	{"GET", B "/openapi.json", ops_openapi, ROLE_CASHIER, ROUTE_PUBLIC},
 	{"GET", "/healthz", ops_healthz, ROLE_CASHIER, ROUTE_PUBLIC},
 	{"GET", "/metrics", ops_metrics, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_METRICS},
@@ -310,8 +318,12 @@ void api_handle(struct app *app, struct request *req, struct response *resp)
 		call_error(c, 404, "not_found", "no such object: %s", req->path);
 		goto cleanup;
 	}
-	if ((strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) && !read_body(c))
+	if ((route->flags & ROUTE_BODY_OPTIONAL) && req->body_len == 0 && !req->body_too_large) {
+		c->body = json_object();
+	} else if ((strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) &&
+		   !read_body(c)) {
 		goto cleanup;
+	}
 	route->handler(c);
 	if (resp->status == 0)
 		call_store_error(c, STORE_ERROR);

@@ -23,6 +23,15 @@ void catalog_create(struct call *c);
 void catalog_get(struct call *c);
 void catalog_delete(struct call *c);
 
+/* staff.c: employees and API keys (owner only) */
+void employees_list(struct call *c);
+void employees_create(struct call *c);
+void employee_update(struct call *c);
+void employee_delete(struct call *c);
+void api_keys_list(struct call *c);
+void api_keys_create(struct call *c);
+void api_keys_delete(struct call *c);
+
 /* ops.c: what operators and integrators use around the API */
 void ops_healthz(struct call *c);
 void ops_metrics(struct call *c);

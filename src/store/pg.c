@@ -35,17 +35,44 @@
 #define SEARCH_KINDS 5
 
 /* Every statement the engine runs, prepared once per connection. */
+#define ACCOUNT_COLS                                                                               \
+	"id, merchant_id, kind, role, email, phone, password_hash, first_name, last_name,"        \
+	" cred_version, inn, staff_login, created_ms"
+
 #define STATEMENTS(X)                                                                              \
 	X(PING, "SELECT 1")                                                                        \
 	X(MERCHANT_CREATE, "INSERT INTO merchants(name, created_ms) VALUES ($1, $2) RETURNING id") \
 	X(ACCOUNT_CREATE,                                                                          \
 	  "INSERT INTO accounts(merchant_id, kind, role, email, email_lc, phone,"                  \
-	  " password_hash, first_name, last_name, created_ms)"                                     \
+	  " password_hash, first_name, last_name, created_ms, inn, staff_login)"                   \
 	  " VALUES ($1, $2, $3, $4, lower($5::text COLLATE \"C\"), $6, $7, $8, $9,"                \
-	  " $10) ON CONFLICT DO NOTHING RETURNING id")                                             \
-	X(ACCOUNT_FIND, "SELECT id, merchant_id, kind, role, email, phone, password_hash,"         \
-			" first_name, last_name, cred_version FROM accounts"                       \
-			" WHERE email_lc = $1 OR phone = $1")                                      \
+	  " $10, $11, $12) ON CONFLICT DO NOTHING RETURNING id")                                   \
+	X(ACCOUNT_FIND, "SELECT " ACCOUNT_COLS " FROM accounts"                                    \
+			" WHERE (email_lc = $1 OR phone = $1) AND NOT deleted")                    \
+	X(ACCOUNT_GET, "SELECT " ACCOUNT_COLS " FROM accounts WHERE merchant_id = $1 AND id = $2"  \
+		       " AND kind = 1 AND NOT deleted")                                            \
+	X(EMPLOYEES_LIST, "SELECT " ACCOUNT_COLS " FROM accounts WHERE merchant_id = $1"           \
+			  " AND kind = 1 AND NOT deleted ORDER BY id LIMIT $2 OFFSET $3")          \
+	X(ACCOUNT_UPDATE, "UPDATE accounts SET email = $1, email_lc = lower($2::text COLLATE \"C\"),"\
+			  " phone = $3, first_name = $4, last_name = $5, inn = $6, role = $7,"     \
+			  " password_hash = coalesce($8, password_hash),"                          \
+			  " cred_version = cred_version + CASE WHEN $9::text IS NULL THEN 0"       \
+			  " ELSE 1 END WHERE merchant_id = $10 AND id = $11 AND kind = 1"          \
+			  " AND NOT deleted RETURNING id")                                         \
+	X(ACCOUNT_DELETE, "UPDATE accounts SET deleted = true, email = NULL, email_lc = NULL,"     \
+			  " phone = NULL, cred_version = cred_version + 1"                         \
+			  " WHERE merchant_id = $1 AND id = $2 AND kind = 1 AND NOT deleted"       \
+			  " RETURNING id")                                                         \
+	X(KEYS_REVOKE_ACCOUNT, "UPDATE api_keys SET revoked_ms = $1 WHERE account_id = $2"         \
+			       " AND revoked_ms IS NULL")                                          \
+	X(KEY_CREATE, "INSERT INTO api_keys(merchant_id, account_id, key_hash, created_ms)"        \
+		      " VALUES ($1, $2, $3, $4) RETURNING id")                                     \
+	X(KEY_GET, "SELECT id, merchant_id, account_id, key_hash, created_ms, revoked_ms"          \
+		   " FROM api_keys WHERE id = $1")                                                 \
+	X(KEYS_LIST, "SELECT id, merchant_id, account_id, key_hash, created_ms, revoked_ms"        \
+		     " FROM api_keys WHERE merchant_id = $1 AND revoked_ms IS NULL ORDER BY id")   \
+	X(KEY_REVOKE, "UPDATE api_keys SET revoked_ms = $1 WHERE merchant_id = $2 AND id = $3"     \
+		      " AND revoked_ms IS NULL RETURNING id")                                      \
 	X(SETTINGS_GET,                                                                            \
 	  "SELECT active, currency, new_coupon_id, new_type, new_amount,"                          \
 	  " new_valid_days, cust_coupon_id, cust_type, cust_amount, cust_valid_days,"              \
@@ -775,10 +802,38 @@ static enum store_rc pg_account_create(struct store_conn *base, const struct acc
 {
 	struct pg_conn *c = PG(base);
 	PGresult *res = NULL;
-	enum store_rc rc = q(c, ST_ACCOUNT_CREATE, &res, "iddssssssi", a->merchant_id, (int)a->kind,
-			     (int)a->role, a->email, a->email, a->phone, a->password_hash,
-			     a->first_name, a->last_name, now_ms());
+	enum store_rc rc = q(c, ST_ACCOUNT_CREATE, &res, "iddssssssiss", a->merchant_id,
+			     (int)a->kind, (int)a->role, a->email, a->email, a->phone,
+			     a->password_hash, a->first_name, a->last_name, now_ms(), a->inn,
+			     a->staff_login[0] ? a->staff_login : NULL);
 	return returned_id(rc, &res, id_out);
+}
+
+static void read_account(const PGresult *r, int row, struct account *out)
+{
+	out->id = col_i(r, row, 0);
+	out->merchant_id = col_i(r, row, 1);
+	out->kind = (enum account_kind)col_i(r, row, 2);
+	out->role = (enum role)col_i(r, row, 3);
+	out->email = col_str(r, row, 4);
+	out->phone = col_str(r, row, 5);
+	out->password_hash = col_str(r, row, 6);
+	out->first_name = col_str(r, row, 7);
+	out->last_name = col_str(r, row, 8);
+	out->cred_version = col_i(r, row, 9);
+	out->inn = col_str(r, row, 10);
+	col_copy(r, row, 11, out->staff_login, sizeof(out->staff_login));
+	out->created_ms = col_i(r, row, 12);
+}
+
+static enum store_rc account_one(enum store_rc rc, PGresult *r, struct account *out)
+{
+	rc = one_row(rc, &r);
+	if (rc != STORE_OK)
+		return rc;
+	read_account(r, 0, out);
+	PQclear(r);
+	return STORE_OK;
 }
 
 static enum store_rc pg_account_find_login(struct store_conn *base, const char *login,
@@ -786,21 +841,126 @@ static enum store_rc pg_account_find_login(struct store_conn *base, const char *
 {
 	struct pg_conn *c = PG(base);
 	PGresult *r = NULL;
-	enum store_rc rc = one_row(q(c, ST_ACCOUNT_FIND, &r, "s", login), &r);
+	enum store_rc rc = q(c, ST_ACCOUNT_FIND, &r, "s", login);
+	return account_one(rc, r, out);
+}
+
+static enum store_rc pg_account_get(struct store_conn *base, int64_t merchant_id, int64_t id,
+				    struct account *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_ACCOUNT_GET, &r, "ii", merchant_id, id);
+	return account_one(rc, r, out);
+}
+
+static enum store_rc pg_employees_list(struct store_conn *base, int64_t merchant_id,
+				       int64_t offset, int64_t limit, account_row_fn row, void *ctx)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_EMPLOYEES_LIST, &r, "iii", merchant_id, limit, offset);
 	if (rc != STORE_OK)
 		return rc;
-	out->id = col_i(r, 0, 0);
-	out->merchant_id = col_i(r, 0, 1);
-	out->kind = (enum account_kind)col_i(r, 0, 2);
-	out->role = (enum role)col_i(r, 0, 3);
-	out->email = col_str(r, 0, 4);
-	out->phone = col_str(r, 0, 5);
-	out->password_hash = col_str(r, 0, 6);
-	out->first_name = col_str(r, 0, 7);
-	out->last_name = col_str(r, 0, 8);
-	out->cred_version = col_i(r, 0, 9);
+	for (int i = 0, n = PQntuples(r); i < n; i++) {
+		struct account a = {0};
+		read_account(r, i, &a);
+		bool more = row(ctx, &a);
+		account_clear(&a);
+		if (!more)
+			break;
+	}
 	PQclear(r);
 	return STORE_OK;
+}
+
+/* An UPDATE ... RETURNING id: NOT_FOUND when it touched no row. */
+static enum store_rc touched(enum store_rc rc, PGresult *r)
+{
+	rc = one_row(rc, &r);
+	if (rc == STORE_OK)
+		PQclear(r);
+	return rc;
+}
+
+static enum store_rc pg_account_update(struct store_conn *base, const struct account *a)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_ACCOUNT_UPDATE, &r, "ssssssdssii", a->email, a->email, a->phone,
+			     a->first_name, a->last_name, a->inn, (int)a->role, a->password_hash,
+			     a->password_hash, a->merchant_id, a->id);
+	return touched(rc, r);
+}
+
+static enum store_rc pg_account_delete(struct store_conn *base, int64_t merchant_id, int64_t id)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_ACCOUNT_DELETE, &r, "ii", merchant_id, id);
+	rc = touched(rc, r);
+	if (rc == STORE_OK)
+		rc = q(c, ST_KEYS_REVOKE_ACCOUNT, NULL, "ii", now_ms(), id);
+	return rc;
+}
+
+static void read_key(const PGresult *r, int row, struct api_key *k)
+{
+	k->id = col_i(r, row, 0);
+	k->merchant_id = col_i(r, row, 1);
+	k->account_id = col_i(r, row, 2);
+	col_copy(r, row, 3, k->hash, sizeof(k->hash));
+	k->created_ms = col_i(r, row, 4);
+	k->revoked = !PQgetisnull(r, row, 5);
+}
+
+static enum store_rc pg_api_key_create(struct store_conn *base, const struct api_key *k,
+				       int64_t *id_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_KEY_CREATE, &r, "iisi", k->merchant_id, k->account_id, k->hash,
+			     k->created_ms);
+	return returned_id(rc, &r, id_out);
+}
+
+static enum store_rc pg_api_key_get(struct store_conn *base, int64_t id, struct api_key *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = one_row(q(c, ST_KEY_GET, &r, "i", id), &r);
+	if (rc != STORE_OK)
+		return rc;
+	read_key(r, 0, out);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static enum store_rc pg_api_keys_list(struct store_conn *base, int64_t merchant_id,
+				      api_key_row_fn row, void *ctx)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_KEYS_LIST, &r, "i", merchant_id);
+	if (rc != STORE_OK)
+		return rc;
+	for (int i = 0, n = PQntuples(r); i < n; i++) {
+		struct api_key k = {0};
+		read_key(r, i, &k);
+		if (!row(ctx, &k))
+			break;
+	}
+	PQclear(r);
+	return STORE_OK;
+}
+
+static enum store_rc pg_api_key_revoke(struct store_conn *base, int64_t merchant_id, int64_t id,
+				       int64_t now)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_KEY_REVOKE, &r, "iii", now, merchant_id, id);
+	return touched(rc, r);
 }
 
 static void read_accrual(const PGresult *r, int i, struct accrual_setting *a)
@@ -1668,6 +1828,14 @@ static const struct store_ops pg_ops = {
     .merchant_create = pg_merchant_create,
     .account_create = pg_account_create,
     .account_find_login = pg_account_find_login,
+    .account_get = pg_account_get,
+    .employees_list = pg_employees_list,
+    .account_update = pg_account_update,
+    .account_delete = pg_account_delete,
+    .api_key_create = pg_api_key_create,
+    .api_key_get = pg_api_key_get,
+    .api_keys_list = pg_api_keys_list,
+    .api_key_revoke = pg_api_key_revoke,
     .settings_get = pg_settings_get,
     .settings_put = pg_settings_put,
     .order_number_next = pg_order_number_next,

@@ -28,11 +28,34 @@
 	X(SAVEPOINT_RELEASE, "RELEASE sp")                                                         \
 	X(MERCHANT_CREATE, "INSERT INTO merchants(name, created_ms) VALUES (?, ?)")                \
 	X(ACCOUNT_CREATE, "INSERT INTO accounts(merchant_id, kind, role, email, email_lc, phone,"  \
-			  " password_hash, first_name, last_name, created_ms)"                     \
-			  " VALUES (?, ?, ?, ?, lower(?), ?, ?, ?, ?, ?)")                         \
-	X(ACCOUNT_FIND, "SELECT id, merchant_id, kind, role, email, phone, password_hash,"         \
-			" first_name, last_name, cred_version FROM accounts"                       \
-			" WHERE email_lc = ?1 OR phone = ?1")                                      \
+			  " password_hash, first_name, last_name, created_ms, inn, staff_login)"   \
+			  " VALUES (?, ?, ?, ?, lower(?), ?, ?, ?, ?, ?, ?, ?)")                   \
+	X(ACCOUNT_FIND, "SELECT " ACCOUNT_COLS " FROM accounts"                                    \
+			" WHERE (email_lc = ?1 OR phone = ?1) AND deleted = 0")                    \
+	X(ACCOUNT_GET, "SELECT " ACCOUNT_COLS " FROM accounts WHERE merchant_id = ? AND id = ?"    \
+		       " AND kind = 1 AND deleted = 0")                                            \
+	X(EMPLOYEES_LIST, "SELECT " ACCOUNT_COLS " FROM accounts WHERE merchant_id = ?"            \
+			  " AND kind = 1 AND deleted = 0 ORDER BY id LIMIT ? OFFSET ?")            \
+	X(ACCOUNT_UPDATE, "UPDATE accounts SET email = ?, email_lc = lower(?), phone = ?,"         \
+			  " first_name = ?, last_name = ?, inn = ?, role = ?,"                     \
+			  " password_hash = coalesce(?, password_hash),"                           \
+			  " cred_version = cred_version + (? IS NOT NULL)"                         \
+			  " WHERE merchant_id = ? AND id = ? AND kind = 1 AND deleted = 0"         \
+			  " RETURNING id")                                                         \
+	X(ACCOUNT_DELETE, "UPDATE accounts SET deleted = 1, email = NULL, email_lc = NULL,"        \
+			  " phone = NULL, cred_version = cred_version + 1"                         \
+			  " WHERE merchant_id = ? AND id = ? AND kind = 1 AND deleted = 0"         \
+			  " RETURNING id")                                                         \
+	X(KEYS_REVOKE_ACCOUNT, "UPDATE api_keys SET revoked_ms = ? WHERE account_id = ?"           \
+			       " AND revoked_ms IS NULL")                                          \
+	X(KEY_CREATE, "INSERT INTO api_keys(merchant_id, account_id, key_hash, created_ms)"        \
+		      " VALUES (?, ?, ?, ?)")                                                      \
+	X(KEY_GET, "SELECT id, merchant_id, account_id, key_hash, created_ms, revoked_ms"          \
+		   " FROM api_keys WHERE id = ?")                                                  \
+	X(KEYS_LIST, "SELECT id, merchant_id, account_id, key_hash, created_ms, revoked_ms"        \
+		     " FROM api_keys WHERE merchant_id = ? AND revoked_ms IS NULL ORDER BY id")    \
+	X(KEY_REVOKE, "UPDATE api_keys SET revoked_ms = ? WHERE merchant_id = ? AND id = ?"        \
+		      " AND revoked_ms IS NULL RETURNING id")                                      \
 	X(SETTINGS_GET, "SELECT active, currency, new_coupon_id, new_type, new_amount,"            \
 			" new_valid_days, cust_coupon_id, cust_type, cust_amount, cust_valid_days," \
 			" auto_register, max_spend_percent FROM merchants WHERE id = ?")           \
@@ -129,6 +152,9 @@
 		    " WHERE merchant_id = ? AND id = ?")                                           \
 	X(ITEM_REFUNDED, "UPDATE order_items SET refunded_qty = ?, refunded_total = ? WHERE id = ?")
 
+#define ACCOUNT_COLS                                                                               \
+	"id, merchant_id, kind, role, email, phone, password_hash, first_name, last_name,"        \
+	" cred_version, inn, staff_login, created_ms"
 #define CLIENT_COLS                                                                                \
 	"id, merchant_id, email, phone, name, avatar_url, token, paid_purchases, total_purchases," \
 	" total_amount, paid_amount, positive_reviews, neutral_reviews, negative_reviews,"        \
@@ -552,20 +578,15 @@ static enum store_rc sq_account_create(struct store_conn *base, const struct acc
 				       int64_t *id_out)
 {
 	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_ACCOUNT_CREATE, "iddssssssi", a->merchant_id, (int)a->kind,
+	sqlite3_stmt *s = q(c, ST_ACCOUNT_CREATE, "iddssssssiss", a->merchant_id, (int)a->kind,
 			    (int)a->role, a->email, a->email, a->phone, a->password_hash,
-			    a->first_name, a->last_name, now_ms());
+			    a->first_name, a->last_name, now_ms(), a->inn,
+			    a->staff_login[0] ? a->staff_login : NULL);
 	return last_id(c, exec_stmt(c, s, "account create"), id_out);
 }
 
-static enum store_rc sq_account_find_login(struct store_conn *base, const char *login,
-					   struct account *out)
+static void read_account(sqlite3_stmt *s, struct account *out)
 {
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_ACCOUNT_FIND, "s", login);
-	enum store_rc rc = step_one(c, s, "account find");
-	if (rc != STORE_OK)
-		return rc;
 	out->id = col_i(s, 0);
 	out->merchant_id = col_i(s, 1);
 	out->kind = (enum account_kind)col_i(s, 2);
@@ -576,8 +597,137 @@ static enum store_rc sq_account_find_login(struct store_conn *base, const char *
 	out->first_name = col_str(s, 7);
 	out->last_name = col_str(s, 8);
 	out->cred_version = col_i(s, 9);
+	out->inn = col_str(s, 10);
+	col_copy(s, 11, out->staff_login, sizeof(out->staff_login));
+	out->created_ms = col_i(s, 12);
+}
+
+static enum store_rc account_one(struct sq_conn *c, sqlite3_stmt *s, struct account *out)
+{
+	enum store_rc rc = step_one(c, s, "account");
+	if (rc != STORE_OK)
+		return rc;
+	read_account(s, out);
 	done(s);
 	return STORE_OK;
+}
+
+static enum store_rc sq_account_find_login(struct store_conn *base, const char *login,
+					   struct account *out)
+{
+	struct sq_conn *c = SQ(base);
+	return account_one(c, q(c, ST_ACCOUNT_FIND, "s", login), out);
+}
+
+static enum store_rc sq_account_get(struct store_conn *base, int64_t merchant_id, int64_t id,
+				    struct account *out)
+{
+	struct sq_conn *c = SQ(base);
+	return account_one(c, q(c, ST_ACCOUNT_GET, "ii", merchant_id, id), out);
+}
+
+static enum store_rc sq_employees_list(struct store_conn *base, int64_t merchant_id,
+				       int64_t offset, int64_t limit, account_row_fn row, void *ctx)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_EMPLOYEES_LIST, "iii", merchant_id, limit, offset);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct account a = {0};
+		read_account(s, &a);
+		bool more = row(ctx, &a);
+		account_clear(&a);
+		if (!more) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	done(s);
+	return rc == SQLITE_DONE ? STORE_OK : map_rc(c, rc, "employees list");
+}
+
+/* Runs an UPDATE ... RETURNING id: NOT_FOUND when it touched no row. */
+static enum store_rc update_returning(struct sq_conn *c, sqlite3_stmt *s, const char *what)
+{
+	enum store_rc rc = step_one(c, s, what);
+	if (rc == STORE_OK)
+		done(s);
+	return rc;
+}
+
+static enum store_rc sq_account_update(struct store_conn *base, const struct account *a)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_ACCOUNT_UPDATE, "ssssssdssii", a->email, a->email, a->phone,
+			    a->first_name, a->last_name, a->inn, (int)a->role, a->password_hash,
+			    a->password_hash, a->merchant_id, a->id);
+	return update_returning(c, s, "account update");
+}
+
+static enum store_rc sq_account_delete(struct store_conn *base, int64_t merchant_id, int64_t id)
+{
+	struct sq_conn *c = SQ(base);
+	enum store_rc rc = update_returning(c, q(c, ST_ACCOUNT_DELETE, "ii", merchant_id, id),
+					    "account delete");
+	if (rc == STORE_OK)
+		rc = exec_stmt(c, q(c, ST_KEYS_REVOKE_ACCOUNT, "ii", now_ms(), id), "keys revoke");
+	return rc;
+}
+
+static void read_key(sqlite3_stmt *s, struct api_key *k)
+{
+	k->id = col_i(s, 0);
+	k->merchant_id = col_i(s, 1);
+	k->account_id = col_i(s, 2);
+	col_copy(s, 3, k->hash, sizeof(k->hash));
+	k->created_ms = col_i(s, 4);
+	k->revoked = sqlite3_column_type(s, 5) != SQLITE_NULL;
+}
+
+static enum store_rc sq_api_key_create(struct store_conn *base, const struct api_key *k,
+				       int64_t *id_out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_KEY_CREATE, "iisi", k->merchant_id, k->account_id, k->hash,
+			    k->created_ms);
+	return last_id(c, exec_stmt(c, s, "key create"), id_out);
+}
+
+static enum store_rc sq_api_key_get(struct store_conn *base, int64_t id, struct api_key *out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_KEY_GET, "i", id);
+	enum store_rc rc = step_one(c, s, "key get");
+	if (rc != STORE_OK)
+		return rc;
+	read_key(s, out);
+	done(s);
+	return STORE_OK;
+}
+
+static enum store_rc sq_api_keys_list(struct store_conn *base, int64_t merchant_id,
+				      api_key_row_fn row, void *ctx)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_KEYS_LIST, "i", merchant_id);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct api_key k = {0};
+		read_key(s, &k);
+		if (!row(ctx, &k)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	done(s);
+	return rc == SQLITE_DONE ? STORE_OK : map_rc(c, rc, "keys list");
+}
+
+static enum store_rc sq_api_key_revoke(struct store_conn *base, int64_t merchant_id, int64_t id,
+				       int64_t now)
+{
+	struct sq_conn *c = SQ(base);
+	return update_returning(c, q(c, ST_KEY_REVOKE, "iii", now, merchant_id, id), "key revoke");
 }
 
 static void read_accrual(sqlite3_stmt *s, int i, struct accrual_setting *a)
@@ -1425,6 +1575,14 @@ static const struct store_ops sqlite_ops = {
 	.merchant_create = sq_merchant_create,
 	.account_create = sq_account_create,
 	.account_find_login = sq_account_find_login,
+	.account_get = sq_account_get,
+	.employees_list = sq_employees_list,
+	.account_update = sq_account_update,
+	.account_delete = sq_account_delete,
+	.api_key_create = sq_api_key_create,
+	.api_key_get = sq_api_key_get,
+	.api_keys_list = sq_api_keys_list,
+	.api_key_revoke = sq_api_key_revoke,
 	.settings_get = sq_settings_get,
 	.settings_put = sq_settings_put,
 	.order_number_next = sq_order_number_next,

@@ -94,6 +94,17 @@ static const char *const sqlite_migrations[] = {
 	"CREATE TABLE auth_counters ("
 	" key TEXT PRIMARY KEY, failures INTEGER NOT NULL, window_start_ms INTEGER NOT NULL,"
 	" locked_until_ms INTEGER NOT NULL) WITHOUT ROWID;",
+	/* 3: staff (employees with a staff number and taxpayer number) and API keys. */
+	"ALTER TABLE accounts ADD COLUMN inn TEXT;"
+	"ALTER TABLE accounts ADD COLUMN staff_login TEXT;"
+	"ALTER TABLE accounts ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;"
+	"CREATE UNIQUE INDEX accounts_staff_login ON accounts(merchant_id, staff_login);"
+	"CREATE INDEX accounts_merchant ON accounts(merchant_id);"
+	"CREATE TABLE api_keys ("
+	" id INTEGER PRIMARY KEY, merchant_id INTEGER NOT NULL, account_id INTEGER NOT NULL"
+	" REFERENCES accounts(id), key_hash TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+	" revoked_ms INTEGER);"
+	"CREATE INDEX api_keys_merchant ON api_keys(merchant_id);",
 };
 
 #endif

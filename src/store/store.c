@@ -80,6 +80,7 @@ void account_clear(struct account *a)
 	free(a->password_hash);
 	free(a->first_name);
 	free(a->last_name);
+	free(a->inn);
 	memset(a, 0, sizeof(*a));
 }
 

@@ -67,9 +67,23 @@ struct account {
 	char *phone;	     /* digits */
 	char *password_hash; /* Argon2id string */
 	char *first_name, *last_name;
-	int64_t cred_version; /* bumped on every password change */
+	char *inn;		/* taxpayer number, digits; NULL: none */
+	char staff_login[7];	/* employees: the 6-digit staff number the server assigns */
+	int64_t cred_version;	/* bumped on every password change */
+	int64_t created_ms;
 };
 void account_clear(struct account *a);
+
+/* An API key: the secret is shown once; only its SHA-256 is stored. */
+struct api_key {
+	int64_t id, merchant_id, account_id;
+	char hash[65];
+	int64_t created_ms;
+	bool revoked;
+};
+
+typedef bool (*account_row_fn)(void *ctx, const struct account *a);
+typedef bool (*api_key_row_fn)(void *ctx, const struct api_key *k);
 
 struct accrual_setting {
 	int64_t coupon_id; /* 0: none */
@@ -232,6 +246,28 @@ struct store_ops {
 	/* CONFLICT when the email or phone is another account's login. */
 	enum store_rc (*account_create)(struct store_conn *c, const struct account *a,
 					int64_t *id_out);
+	/* A merchant's employee account (not deleted). */
+	enum store_rc (*account_get)(struct store_conn *c, int64_t merchant_id, int64_t id,
+				     struct account *out);
+	/* The merchant's employees (not deleted), by id. */
+	enum store_rc (*employees_list)(struct store_conn *c, int64_t merchant_id, int64_t offset,
+					int64_t limit, account_row_fn row, void *ctx);
+	/* Writes email, phone, names, inn and role of a->id (of a->merchant_id), and the password
+	 * hash when a->password_hash is not NULL (bumping cred_version). CONFLICT when the email
+	 * or phone is another account's login; NOT_FOUND when there is no such employee. */
+	enum store_rc (*account_update)(struct store_conn *c, const struct account *a);
+	/* Deletes an employee: its logins are freed, its keys revoked, its rows (orders it made)
+	 * keep pointing at it. NOT_FOUND when there is no such employee. */
+	enum store_rc (*account_delete)(struct store_conn *c, int64_t merchant_id, int64_t id);
+	enum store_rc (*api_key_create)(struct store_conn *c, const struct api_key *k,
+					int64_t *id_out);
+	enum store_rc (*api_key_get)(struct store_conn *c, int64_t id, struct api_key *out);
+	/* The merchant's keys that are not revoked, by id. */
+	enum store_rc (*api_keys_list)(struct store_conn *c, int64_t merchant_id,
+				       api_key_row_fn row, void *ctx);
+	/* NOT_FOUND when the key is not the merchant's or already revoked. */
+	enum store_rc (*api_key_revoke)(struct store_conn *c, int64_t merchant_id, int64_t id,
+					int64_t now);
 	/* login: a lower-cased email or a phone's digits. */
 	enum store_rc (*account_find_login)(struct store_conn *c, const char *login,
 					    struct account *out);

@@ -114,12 +114,20 @@ def test_an_old_database_is_migrated_on_start(make_env):
     import sqlite3
     env = make_env()
     env.server.stop()
+    # Undo migrations 3 (staff, API keys) and 2 (lockout counters) by hand.
     with sqlite3.connect(env.db) as conn:
-        conn.execute("DROP TABLE auth_counters")
-        conn.execute("DELETE FROM schema_version WHERE version > 1")
+        for sql in ("DROP TABLE api_keys", "DROP INDEX accounts_staff_login",
+                    "DROP INDEX accounts_merchant", "ALTER TABLE accounts DROP COLUMN inn",
+                    "ALTER TABLE accounts DROP COLUMN staff_login",
+                    "ALTER TABLE accounts DROP COLUMN deleted", "DROP TABLE auth_counters",
+                    "DELETE FROM schema_version WHERE version > 1"):
+            conn.execute(sql)
     env.restart()
     with sqlite3.connect(env.db) as conn:
-        assert conn.execute("SELECT max(version) FROM schema_version").fetchone()[0] >= 2
+        assert conn.execute("SELECT max(version) FROM schema_version").fetchone()[0] >= 3
         assert conn.execute("SELECT count(*) FROM auth_counters").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM api_keys").fetchone()[0] == 0
     assert body_of(get(env, OWNER_A))
-    assert "migrated database schema to version 2" in env.server.log_tail()
+    log = env.server.log_tail()
+    assert "migrated database schema to version 2" in log
+    assert "migrated database schema to version 3" in log

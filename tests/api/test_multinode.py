@@ -186,3 +186,28 @@ def test_a_login_locked_on_one_node_is_locked_on_the_others(pg_cluster, tmp_path
     finally:
         for n in nodes:
             assert n.stop() == 0, n.log_tail()
+
+
+def test_a_changed_password_is_refused_by_other_nodes_within_the_cache_bound(pg_cluster, tmp_path):
+    """The documented bound: another node forgets a changed credential after at most
+    --auth-cache-seconds (here 2)."""
+    uri = pg_cluster.new_database()
+    init_merchant(uri, *OWNER_A)
+    flags = ("--auth-cache-seconds", "2", "--lockout-addr-failures", "100000")
+    nodes = [Server(uri, str(tmp_path), flags).start() for _ in range(2)]
+    try:
+        owner = Session(OWNER_A)
+        email = f"{uniq('staff')}@example.com"
+        e = body_of(owner.post(url(nodes[0], "/employees/"),
+                               json={"email": email, "password": "old-password", "role": "cashier"}), 201)
+        old = Session((email, "old-password"))
+        assert old.get(url(nodes[1], "/clients/")).status_code == 200  # now cached on node 1
+        body_of(owner.put(url(nodes[0], f"/employees/{e['id']}/"), json={"password": "new-password"}))
+        changed = time.monotonic()
+        while old.get(url(nodes[1], "/clients/")).status_code == 200:
+            assert time.monotonic() - changed < 3.5, "node 1 kept the old password past the bound"
+            time.sleep(0.1)
+        assert Session((email, "new-password")).get(url(nodes[1], "/clients/")).status_code == 200
+    finally:
+        for n in nodes:
+            assert n.stop() == 0, n.log_tail()
