@@ -134,3 +134,33 @@ def test_make_run_serves_demo_data(tmp_path):
         proc.send_signal(signal.SIGTERM)
         assert stop_process(proc) == 0
         log.close()
+
+
+def test_check_reports_each_broken_invariant(tmp_path):
+    """kopilkad check on a database whose ledger was tampered with: exit 1, a FAIL line each."""
+    import sqlite3
+    from conftest import Server, rule, sale
+    db = str(tmp_path / "tamper.db")
+    init_merchant(db, *OWNER_A)
+    server = Server(db, str(tmp_path)).start()
+    try:
+        s = Session(OWNER_A)
+        base = server.base
+        body_of(s.put(base + "/loyalty/settings/", json={"active": True, "newCustomerSettings": rule("amount", 50)}))
+        body_of(s.post(base + "/fiscal/orders/", json=sale(phone="79990001122")))
+        coupon = body_of(s.post(base + "/loyalty/coupons/", json={"title": "T"}), 201)
+        body_of(s.post(base + "/clients/1/coupons/", json={"couponId": coupon["id"]}), 201)
+    finally:
+        server.stop()
+    assert run_cli("check", "--db", db).returncode == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE balances SET balance = balance + 1")
+        conn.execute("UPDATE lots SET remaining = -1")
+        conn.execute("UPDATE coupon_instances SET status = 1, redeemed_order_id = NULL")
+    p = run_cli("check", "--db", db)
+    assert p.returncode == 1
+    out = p.stdout
+    assert "ledger rows sum" in out and "lots sum" in out
+    assert "remaining -1" in out
+    assert "redeemed without an order" in out
+    assert "FAILED" in out
