@@ -36,6 +36,9 @@ static const struct route routes[] = {
 	{"GET", B "/clients/{id}/coupons/", client_coupons_list, ROLE_CASHIER, 0},
 	{"POST", B "/clients/{id}/coupons/", client_coupons_issue, ROLE_MANAGER, 0},
 	{"GET", B "/clients/{id}/balance/", client_balance, ROLE_CASHIER, 0},
+	{"GET", B "/clients/{id}/balance/history/", client_balance_history, ROLE_CASHIER, 0},
+	{"GET", B "/clients/{ref}/", client_get, ROLE_CASHIER, 0},
+	{"GET", B "/fiscal/auth/", fiscal_auth, ROLE_CASHIER, 0},
 	{"POST", B "/fiscal/orders/", orders_create, ROLE_CASHIER, 0},
 	{"GET", B "/loyalty/settings/", loyalty_settings_get, ROLE_CASHIER, 0},
 	{"PUT", B "/loyalty/settings/", loyalty_settings_put, ROLE_MANAGER, 0},
@@ -89,6 +92,39 @@ static bool match(const char *pattern, const char *path, struct call *c, bool *b
 			c->file = s;
 			p += 6;
 			s += strlen(s);
+			continue;
+		}
+		if (strncmp(p, "{ref}", 5) == 0) {
+			/* A client reference: an id (digits) or a token (32 lowercase hex). */
+			const char *end = strchr(s, '/');
+			size_t len = end ? (size_t)(end - s) : strlen(s);
+			if (len == 0)
+				return false;
+			bool hex = len == 32;
+			for (size_t i = 0; hex && i < len; i++)
+				hex = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
+			c->ref_token[0] = '\0';
+			if (hex) {
+				memcpy(c->ref_token, s, 32);
+				c->ref_token[32] = '\0';
+				c->path_id[n_ids++] = 0;
+				p += 5;
+				s += len;
+				continue;
+			}
+			int64_t id = 0;
+			bool ok = len <= 18;
+			for (size_t i = 0; ok && i < len; i++) {
+				if (s[i] < '0' || s[i] > '9')
+					ok = false;
+				else
+					id = id * 10 + (s[i] - '0');
+			}
+			if (!ok || id <= 0)
+				*bad_id = true;
+			c->path_id[n_ids++] = id;
+			p += 5;
+			s += len;
 			continue;
 		}
 		if (strncmp(p, "{id}", 4) == 0) {

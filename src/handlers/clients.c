@@ -237,3 +237,75 @@ void client_balance(struct call *c)
 cleanup:
 	c->db->ops->rollback(c->db);
 }
+
+void client_get(struct call *c)
+{
+	struct client cl = {0};
+	enum store_rc rc = c->ref_token[0]
+				   ? STORE(c->db, client_find_token, c->who.merchant_id, c->ref_token, &cl)
+				   : STORE(c->db, client_get, c->who.merchant_id, c->path_id[0], &cl);
+	if (rc == STORE_NOT_FOUND)
+		call_error(c, 404, "not_found", "client not found");
+	else if (rc != STORE_OK)
+		call_store_error(c, rc);
+	else {
+		struct jw w;
+		call_json(c, 200, &w);
+		view_client(&w, &cl);
+	}
+	client_clear(&cl);
+}
+
+static bool write_ledger_row(void *ctx, const struct ledger_entry *e)
+{
+	struct jw *w = ctx;
+	char id[24];
+	snprintf(id, sizeof(id), "%lld", (long long)e->id);
+	jw_obj_begin(w);
+	jw_kmoney(w, "amount", e->amount_minor);
+	jw_kstr(w, "currency", currency_name(e->currency));
+	jw_kint(w, "transactionDate", e->created_ms);
+	jw_kstr(w, "transactionId", id);
+	jw_kstr(w, "type", ledger_type_name(e->type));
+	if (e->order_id)
+		jw_kint(w, "orderId", e->order_id);
+	else
+		jw_knull(w, "orderId");
+	jw_obj_end(w);
+	return true;
+}
+
+/* A non-negative integer query parameter (ms), or def when absent. */
+static bool query_ms(struct call *c, const char *key, int64_t def, int64_t *out)
+{
+	const char *v = request_query(c->req, key);
+	*out = def;
+	if (!v || !*v)
+		return true;
+	if (fixed_parse(v, 0, INT64_MAX / 10, out) != FIXED_OK || *out < 0) {
+		call_error(c, 400, "validation_failed",
+			   "%s: must be a time in ms since the epoch (a non-negative integer)", key);
+		return false;
+	}
+	return true;
+}
+
+void client_balance_history(struct call *c)
+{
+	int64_t from, to, offset, limit;
+	if (!query_ms(c, "from", 0, &from) || !query_ms(c, "to", INT64_MAX / 10, &to) ||
+	    !query_paging(c, &offset, &limit))
+		return;
+	if (!client_exists(c, c->path_id[0]))
+		return;
+	struct jw w;
+	call_json(c, 200, &w);
+	jw_arr_begin(&w);
+	enum store_rc rc = STORE(c->db, ledger_list, c->path_id[0], from, to, offset, limit,
+				 write_ledger_row, &w);
+	if (rc != STORE_OK) {
+		call_store_error(c, rc);
+		return;
+	}
+	jw_arr_end(&w);
+}

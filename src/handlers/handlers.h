@@ -11,9 +11,14 @@ void clients_create(struct call *c);
 void client_coupons_list(struct call *c);
 void client_coupons_issue(struct call *c);
 void client_balance(struct call *c);
+void client_balance_history(struct call *c);
+void client_get(struct call *c);
 
 /* orders.c */
 void orders_create(struct call *c);
+
+/* staff.c */
+void fiscal_auth(struct call *c);
 
 /* loyalty.c */
 void loyalty_settings_get(struct call *c);

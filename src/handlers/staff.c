@@ -363,3 +363,33 @@ void api_keys_delete(struct call *c)
 	if (c->resp->status == 204)
 		auth_forget_account(c->app->auth, k.account_id);
 }
+
+void fiscal_auth(struct call *c)
+{
+	struct account a = {0};
+	enum store_rc rc = STORE(c->db, account_self, c->who.account_id, &a);
+	if (rc != STORE_OK) {
+		call_store_error(c, rc == STORE_NOT_FOUND ? STORE_ERROR : rc);
+		account_clear(&a);
+		return;
+	}
+	bool employee = a.kind == ACCOUNT_EMPLOYEE;
+	struct jw w;
+	call_json(c, 200, &w);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "accountType", employee ? "employee" : "merchant");
+	jw_kint(&w, "id", a.id);
+	jw_kint(&w, "merchantId", a.merchant_id);
+	jw_kstr(&w, "email", a.email);
+	jw_kstr(&w, "phone", a.phone);
+	jw_kstr(&w, "firstName", a.first_name);
+	jw_kstr(&w, "lastName", a.last_name);
+	jw_kstr(&w, "inn", a.inn);
+	if (employee)
+		jw_kstr(&w, "role", a.role == ROLE_MANAGER ? "manager" : "cashier");
+	/* kopilka keeps no fiscal-service credentials (i-bonus shows them when configured). */
+	jw_knull(&w, "fiscalLogin");
+	jw_knull(&w, "fiscalApiKey");
+	jw_obj_end(&w);
+	account_clear(&a);
+}

@@ -51,6 +51,7 @@
 			" WHERE (email_lc = $1 OR phone = $1) AND NOT deleted")                    \
 	X(ACCOUNT_GET, "SELECT " ACCOUNT_COLS " FROM accounts WHERE merchant_id = $1 AND id = $2"  \
 		       " AND kind = 1 AND NOT deleted")                                            \
+	X(ACCOUNT_SELF, "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = $1 AND NOT deleted")     \
 	X(EMPLOYEES_LIST, "SELECT " ACCOUNT_COLS " FROM accounts WHERE merchant_id = $1"           \
 			  " AND kind = 1 AND NOT deleted ORDER BY id LIMIT $2 OFFSET $3")          \
 	X(ACCOUNT_UPDATE, "UPDATE accounts SET email = $1, email_lc = lower($2::text COLLATE \"C\"),"\
@@ -89,6 +90,11 @@
 			     " WHERE merchant_id = $1 AND phone = $2")                             \
 	X(CLIENT_FIND_EMAIL, "SELECT " CLIENT_COLS " FROM clients"                                 \
 			     " WHERE merchant_id = $1 AND email_lc = $2")                          \
+	X(CLIENT_FIND_TOKEN, "SELECT " CLIENT_COLS " FROM clients"                                 \
+			     " WHERE merchant_id = $1 AND token = $2")                             \
+	X(LEDGER_LIST, "SELECT id, merchant_id, client_id, currency, amount, type, order_id,"      \
+		       " hold_id, created_ms FROM ledger WHERE client_id = $1 AND created_ms >= $2"\
+		       " AND created_ms <= $3 ORDER BY created_ms DESC, id DESC LIMIT $4 OFFSET $5")\
 	X(CLIENT_CREATE, "INSERT INTO clients(merchant_id, email, email_lc, phone, name,"          \
 			 " avatar_url, token, created_ms) VALUES ($1, $2,"                         \
 			 " lower($3::text COLLATE \"C\"), $4, $5, $6, $7, $8)"                     \
@@ -854,6 +860,14 @@ static enum store_rc pg_account_get(struct store_conn *base, int64_t merchant_id
 	return account_one(rc, r, out);
 }
 
+static enum store_rc pg_account_self(struct store_conn *base, int64_t id, struct account *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_ACCOUNT_SELF, &r, "i", id);
+	return account_one(rc, r, out);
+}
+
 static enum store_rc pg_employees_list(struct store_conn *base, int64_t merchant_id,
 				       int64_t offset, int64_t limit, account_row_fn row, void *ctx)
 {
@@ -1060,6 +1074,41 @@ static enum store_rc pg_client_find_phone(struct store_conn *base, int64_t merch
 	PGresult *r = NULL;
 	enum store_rc rc = q(c, ST_CLIENT_FIND_PHONE, &r, "is", merchant_id, phone);
 	return client_one(rc, r, out);
+}
+
+static enum store_rc pg_client_find_token(struct store_conn *base, int64_t merchant_id,
+					  const char *token, struct client *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_CLIENT_FIND_TOKEN, &r, "is", merchant_id, token);
+	return client_one(rc, r, out);
+}
+
+static enum store_rc pg_ledger_list(struct store_conn *base, int64_t client_id, int64_t from,
+				    int64_t to, int64_t offset, int64_t limit, ledger_row_fn row,
+				    void *ctx)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_LEDGER_LIST, &r, "iiiii", client_id, from, to, limit, offset);
+	if (rc != STORE_OK)
+		return rc;
+	for (int i = 0, n = PQntuples(r); i < n; i++) {
+		struct ledger_entry e = {.id = col_i(r, i, 0),
+					 .merchant_id = col_i(r, i, 1),
+					 .client_id = col_i(r, i, 2),
+					 .currency = col_i(r, i, 3) == 1 ? CUR_RUBLES : CUR_POINTS,
+					 .amount_minor = col_i(r, i, 4),
+					 .type = (enum ledger_type)col_i(r, i, 5),
+					 .order_id = col_i(r, i, 6),
+					 .hold_id = col_i(r, i, 7),
+					 .created_ms = col_i(r, i, 8)};
+		if (!row(ctx, &e))
+			break;
+	}
+	PQclear(r);
+	return STORE_OK;
 }
 
 static enum store_rc pg_client_find_email(struct store_conn *base, int64_t merchant_id,
@@ -1829,6 +1878,7 @@ static const struct store_ops pg_ops = {
     .account_create = pg_account_create,
     .account_find_login = pg_account_find_login,
     .account_get = pg_account_get,
+    .account_self = pg_account_self,
     .employees_list = pg_employees_list,
     .account_update = pg_account_update,
     .account_delete = pg_account_delete,
@@ -1842,6 +1892,8 @@ static const struct store_ops pg_ops = {
     .client_get = pg_client_get,
     .client_find_phone = pg_client_find_phone,
     .client_find_email = pg_client_find_email,
+    .client_find_token = pg_client_find_token,
+    .ledger_list = pg_ledger_list,
     .client_create = pg_client_create,
     .client_search = pg_client_search,
     .client_stats_add = pg_client_stats_add,

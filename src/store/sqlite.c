@@ -34,6 +34,7 @@
 			" WHERE (email_lc = ?1 OR phone = ?1) AND deleted = 0")                    \
 	X(ACCOUNT_GET, "SELECT " ACCOUNT_COLS " FROM accounts WHERE merchant_id = ? AND id = ?"    \
 		       " AND kind = 1 AND deleted = 0")                                            \
+	X(ACCOUNT_SELF, "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ? AND deleted = 0")      \
 	X(EMPLOYEES_LIST, "SELECT " ACCOUNT_COLS " FROM accounts WHERE merchant_id = ?"            \
 			  " AND kind = 1 AND deleted = 0 ORDER BY id LIMIT ? OFFSET ?")            \
 	X(ACCOUNT_UPDATE, "UPDATE accounts SET email = ?, email_lc = lower(?), phone = ?,"         \
@@ -74,6 +75,11 @@
 			     " WHERE merchant_id = ? AND phone = ?")                               \
 	X(CLIENT_FIND_EMAIL, "SELECT " CLIENT_COLS " FROM clients"                                 \
 			     " WHERE merchant_id = ? AND email_lc = ?")                            \
+	X(CLIENT_FIND_TOKEN, "SELECT " CLIENT_COLS " FROM clients"                                 \
+			     " WHERE merchant_id = ? AND token = ?")                               \
+	X(LEDGER_LIST, "SELECT id, merchant_id, client_id, currency, amount, type, order_id,"      \
+		       " hold_id, created_ms FROM ledger WHERE client_id = ? AND created_ms >= ?"  \
+		       " AND created_ms <= ? ORDER BY created_ms DESC, id DESC LIMIT ? OFFSET ?")  \
 	X(CLIENT_CREATE, "INSERT INTO clients(merchant_id, email, email_lc, phone, name,"          \
 			 " avatar_url, token, created_ms) VALUES (?, ?, lower(?), ?, ?, ?, ?, ?)") \
 	X(CLIENT_STATS, "UPDATE clients SET total_purchases = total_purchases + ?,"                \
@@ -626,6 +632,12 @@ static enum store_rc sq_account_get(struct store_conn *base, int64_t merchant_id
 	return account_one(c, q(c, ST_ACCOUNT_GET, "ii", merchant_id, id), out);
 }
 
+static enum store_rc sq_account_self(struct store_conn *base, int64_t id, struct account *out)
+{
+	struct sq_conn *c = SQ(base);
+	return account_one(c, q(c, ST_ACCOUNT_SELF, "i", id), out);
+}
+
 static enum store_rc sq_employees_list(struct store_conn *base, int64_t merchant_id,
 				       int64_t offset, int64_t limit, account_row_fn row, void *ctx)
 {
@@ -855,6 +867,39 @@ static enum store_rc sq_client_find_email(struct store_conn *base, int64_t merch
 {
 	struct sq_conn *c = SQ(base);
 	return client_one(c, q(c, ST_CLIENT_FIND_EMAIL, "is", merchant_id, email_lc), out);
+}
+
+static enum store_rc sq_client_find_token(struct store_conn *base, int64_t merchant_id,
+					  const char *token, struct client *out)
+{
+	struct sq_conn *c = SQ(base);
+	return client_one(c, q(c, ST_CLIENT_FIND_TOKEN, "is", merchant_id, token), out);
+}
+
+static enum store_rc sq_ledger_list(struct store_conn *base, int64_t client_id, int64_t from,
+				    int64_t to, int64_t offset, int64_t limit, ledger_row_fn row,
+				    void *ctx)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_LEDGER_LIST, "iiiii", client_id, from, to, limit, offset);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct ledger_entry e = {.id = col_i(s, 0),
+					 .merchant_id = col_i(s, 1),
+					 .client_id = col_i(s, 2),
+					 .currency = col_i(s, 3) == 1 ? CUR_RUBLES : CUR_POINTS,
+					 .amount_minor = col_i(s, 4),
+					 .type = (enum ledger_type)col_i(s, 5),
+					 .order_id = col_i(s, 6),
+					 .hold_id = col_i(s, 7),
+					 .created_ms = col_i(s, 8)};
+		if (!row(ctx, &e)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	done(s);
+	return rc == SQLITE_DONE ? STORE_OK : map_rc(c, rc, "ledger list");
 }
 
 static enum store_rc sq_client_create(struct store_conn *base, const struct client *cl,
@@ -1576,6 +1621,7 @@ static const struct store_ops sqlite_ops = {
 	.account_create = sq_account_create,
 	.account_find_login = sq_account_find_login,
 	.account_get = sq_account_get,
+	.account_self = sq_account_self,
 	.employees_list = sq_employees_list,
 	.account_update = sq_account_update,
 	.account_delete = sq_account_delete,
@@ -1591,6 +1637,8 @@ static const struct store_ops sqlite_ops = {
 	.client_get = sq_client_get,
 	.client_find_phone = sq_client_find_phone,
 	.client_find_email = sq_client_find_email,
+	.client_find_token = sq_client_find_token,
+	.ledger_list = sq_ledger_list,
 	.client_create = sq_client_create,
 	.client_search = sq_client_search,
 	.client_stats_add = sq_client_stats_add,

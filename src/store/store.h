@@ -155,6 +155,7 @@ struct balance {
 };
 
 struct ledger_entry {
+	int64_t id; /* set when read back */
 	int64_t merchant_id, client_id;
 	enum currency currency;
 	money_t amount_minor; /* signed */
@@ -216,6 +217,7 @@ struct auth_counter {
 /* One broken invariant found by check. */
 typedef void (*store_report_fn)(void *ctx, const char *problem);
 
+typedef bool (*ledger_row_fn)(void *ctx, const struct ledger_entry *e);
 typedef bool (*client_row_fn)(void *ctx, const struct client *c);
 typedef bool (*coupon_row_fn)(void *ctx, const struct coupon_instance *c);
 typedef bool (*catalog_row_fn)(void *ctx, const struct catalog_coupon *c);
@@ -249,6 +251,8 @@ struct store_ops {
 	/* A merchant's employee account (not deleted). */
 	enum store_rc (*account_get)(struct store_conn *c, int64_t merchant_id, int64_t id,
 				     struct account *out);
+	/* Any account (owner or employee, not deleted) by id: the caller's own. */
+	enum store_rc (*account_self)(struct store_conn *c, int64_t id, struct account *out);
 	/* The merchant's employees (not deleted), by id. */
 	enum store_rc (*employees_list)(struct store_conn *c, int64_t merchant_id, int64_t offset,
 					int64_t limit, account_row_fn row, void *ctx);
@@ -292,6 +296,8 @@ struct store_ops {
 					   const char *phone, struct client *out);
 	enum store_rc (*client_find_email)(struct store_conn *c, int64_t merchant_id,
 					   const char *email_lc, struct client *out);
+	enum store_rc (*client_find_token)(struct store_conn *c, int64_t merchant_id,
+					   const char *token, struct client *out);
 	/* CONFLICT when phone, email or token is taken within the merchant. */
 	enum store_rc (*client_create)(struct store_conn *c, const struct client *cl,
 				       int64_t *id_out);
@@ -325,6 +331,10 @@ struct store_ops {
 	enum store_rc (*lots_expired)(struct store_conn *c, int64_t now, struct lot *out,
 				      size_t max, size_t *n_out);
 	enum store_rc (*ledger_add)(struct store_conn *c, const struct ledger_entry *e);
+	/* A client's ledger rows with from <= created_ms <= to, newest first (then by id). */
+	enum store_rc (*ledger_list)(struct store_conn *c, int64_t client_id, int64_t from,
+				     int64_t to, int64_t offset, int64_t limit, ledger_row_fn row,
+				     void *ctx);
 	enum store_rc (*lot_take_add)(struct store_conn *c, const struct lot_take *t);
 	/* The lots an order's spend took from, latest-expiring first, at most max. */
 	enum store_rc (*lot_takes_get)(struct store_conn *c, int64_t order_id, struct lot_take *out,

@@ -1,0 +1,51 @@
+"""API.md 4.1 and 4.2 (the part built so far): one client by id or token, the balance history,
+and GET /fiscal/auth/."""
+from conftest import (OWNER_A, Session, assert_error, body_of, new_phone, refund, rule, sale, uniq)
+
+
+def test_client_by_id_and_by_token(A, B):
+    cl = A.create_client(phone=new_phone(), name="Vera")
+    by_id = body_of(A.get(f"/clients/{cl['id']}/"))
+    by_token = body_of(A.get(f"/clients/{cl['token']}"))
+    assert by_id == by_token == cl
+    for ref in (cl["id"], cl["token"]):
+        assert_error(B.get(f"/clients/{ref}/"), 404, code="not_found")
+    for ref in ("abc", cl["token"].upper(), cl["token"][:-1], "0", "-1"):
+        assert_error(A.get(f"/clients/{ref}/"), 404)
+
+
+def test_balance_history(A, B):
+    A.settings(active=True, newCustomerSettings=rule("amount", 100), customerSettings=rule("amount", 0))
+    phone = new_phone()
+    first = A.order(sale(phone=phone))
+    cid = first["clientId"]
+    second = A.order(sale(phone=phone, amount=30))
+    A.order(refund([{"id": second["items"][0]["id"]}]))
+    A.settings(active=False)
+    rows = body_of(A.get(f"/clients/{cid}/balance/history/"))
+    assert [(r["type"], r["amount"]) for r in rows] == [("refund_spend", 30), ("spend", -30), ("accrual", 100)]
+    assert rows[-1]["orderId"] == first["id"] and rows[1]["orderId"] == second["id"]
+    assert all(r["currency"] == "points" and r["transactionId"].isdigit() for r in rows)
+    dates = [r["transactionDate"] for r in rows]
+    assert dates == sorted(dates, reverse=True)
+    assert sum(r["amount"] for r in rows) == A.balance(cid)
+    # paging and the time window
+    assert body_of(A.get(f"/clients/{cid}/balance/history/?offset=1&limit=1")) == [rows[1]]
+    t = rows[-1]["transactionDate"]
+    assert body_of(A.get(f"/clients/{cid}/balance/history/?from={t}&to={t}"))[-1] == rows[-1]
+    assert body_of(A.get(f"/clients/{cid}/balance/history/?to={t - 1}")) == []
+    assert_error(A.get(f"/clients/{cid}/balance/history/?from=yesterday"), 400, field="from")
+    assert_error(B.get(f"/clients/{cid}/balance/history/"), 404, code="not_found")
+    assert_error(A.get("/clients/999999999/balance/history/"), 404, code="not_found")
+
+
+def test_fiscal_auth(env, A):
+    me = body_of(A.get("/fiscal/auth/"))
+    assert me["accountType"] == "merchant" and me["email"] == OWNER_A[0] and "role" not in me
+    assert me["fiscalLogin"] is None and me["fiscalApiKey"] is None
+    email = f"{uniq('who')}@example.com"
+    body_of(A.post("/employees/", {"email": email, "password": "who-pass-1", "role": "manager",
+                                   "firstName": "Olga"}), 201)
+    emp = body_of(Session((email, "who-pass-1")).get(env.url("/fiscal/auth/")))
+    assert emp["accountType"] == "employee" and emp["role"] == "manager"
+    assert emp["firstName"] == "Olga" and emp["merchantId"] == me["merchantId"]
