@@ -261,6 +261,10 @@ void call_write_tx(struct call *c, tx_fn fn, void *ctx)
 		if (rc == STORE_OK) {
 			c->resp->status = 0;
 			rc = fn(c, ctx);
+			if (rc == STORE_OK && c->dry_run) {
+				c->db->ops->rollback(c->db);
+				return;
+			}
 			if (rc == STORE_OK) {
 				int64_t started = mono_us();
 				rc = STORE(c->db, commit);

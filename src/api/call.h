@@ -24,6 +24,7 @@ struct call {
 	char ref_token[33]; /* the {ref} segment when it is a token (path_id is then 0) */
 	const char *file; /* the {file} segment of the route, pointing into the path */
 	json_t *body; /* parsed JSON object of a POST/PUT, or NULL */
+	bool dry_run; /* call_write_tx rolls back even a success: nothing is stored */
 };
 
 /* Fills the response with the error body: status, reason phrase, message, path, timestamp and
@@ -71,7 +72,8 @@ bool body_array(struct call *c, json_t *obj, const char *key, const char *name, 
 bool query_paging(struct call *c, int64_t *offset, int64_t *limit) MUST_CHECK;
 
 /* Runs fn inside a write transaction, retrying it (a bounded number of times) when storage
- * answers STORE_RETRY. fn returns STORE_OK to commit; anything else rolls back. When fn has
+ * answers STORE_RETRY. fn returns STORE_OK to commit (to roll back with its answer kept when
+ * c->dry_run is set); anything else rolls back. When fn has
  * not written a response for a failure, a storage error response is written. */
 typedef enum store_rc (*tx_fn)(struct call *c, void *ctx);
 void call_write_tx(struct call *c, tx_fn fn, void *ctx);

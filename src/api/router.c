@@ -40,6 +40,7 @@ static const struct route routes[] = {
 	{"GET", B "/clients/{ref}/", client_get, ROLE_CASHIER, 0},
 	{"GET", B "/fiscal/auth/", fiscal_auth, ROLE_CASHIER, 0},
 	{"POST", B "/fiscal/orders/", orders_create, ROLE_CASHIER, 0},
+	{"POST", B "/fiscal/orders/create_test/", orders_create_test, ROLE_CASHIER, 0},
 	{"GET", B "/loyalty/settings/", loyalty_settings_get, ROLE_CASHIER, 0},
 	{"PUT", B "/loyalty/settings/", loyalty_settings_put, ROLE_MANAGER, 0},
 	{"GET", B "/loyalty/coupons/", catalog_list, ROLE_CASHIER, 0},

@@ -16,6 +16,7 @@ void client_get(struct call *c);
 
 /* orders.c */
 void orders_create(struct call *c);
+void orders_create_test(struct call *c);
 
 /* staff.c */
 void fiscal_auth(struct call *c);
