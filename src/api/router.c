@@ -38,6 +38,7 @@ static const struct route routes[] = {
 	{"GET", B "/clients/{id}/balance/", client_balance, ROLE_CASHIER, 0},
 	{"GET", B "/clients/{id}/balance/history/", client_balance_history, ROLE_CASHIER, 0},
 	{"GET", B "/clients/{ref}/", client_get, ROLE_CASHIER, 0},
+	{"PUT", B "/clients/{id}/", clients_update, ROLE_CASHIER, 0},
 	{"GET", B "/fiscal/auth/", fiscal_auth, ROLE_CASHIER, 0},
 	{"POST", B "/fiscal/orders/", orders_create, ROLE_CASHIER, 0},
 	{"POST", B "/fiscal/orders/create_test/", orders_create_test, ROLE_CASHIER, 0},

@@ -1,4 +1,5 @@
 /* Clients: search (API.md 2.1), create (6), their coupons (2.2, 6) and balance (2.3). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "domain/text.h"
@@ -308,4 +309,68 @@ void client_balance_history(struct call *c)
 		return;
 	}
 	jw_arr_end(&w);
+}
+
+/* PUT /clients/{id}/: the fields given replace the stored ones (null or "" clears one). */
+struct client_patch {
+	char phone[PHONE_MAX_DIGITS + 1], email[EMAIL_MAX + 1];
+	bool has_phone, has_email;
+	const char *name, *avatar;
+};
+
+static void patch_field(json_t *body, const char *key, char **field, const char *value,
+			bool has_value)
+{
+	if (!json_object_get(body, key))
+		return;
+	free(*field);
+	*field = has_value && value && *value ? xstrdup(value) : NULL;
+}
+
+static enum store_rc client_update_tx(struct call *c, void *ctx)
+{
+	struct client_patch *p = ctx;
+	struct client cl = {0};
+	enum store_rc rc = STORE(c->db, client_get, c->who.merchant_id, c->path_id[0], &cl);
+	if (rc == STORE_NOT_FOUND)
+		call_error(c, 404, "not_found", "client %lld not found", (long long)c->path_id[0]);
+	if (rc != STORE_OK)
+		goto cleanup;
+	patch_field(c->body, "phone", &cl.phone, p->phone, p->has_phone);
+	patch_field(c->body, "email", &cl.email, p->email, p->has_email);
+	patch_field(c->body, "name", &cl.name, p->name, true);
+	patch_field(c->body, "avatarUrl", &cl.avatar_url, p->avatar, true);
+	if (!cl.phone && !cl.email) {
+		call_error(c, 400, "validation_failed", "phone: a client keeps a phone or an email");
+		rc = STORE_NOT_FOUND;
+		goto cleanup;
+	}
+	rc = STORE(c->db, client_update, &cl);
+	if (rc == STORE_CONFLICT) {
+		call_error(c, 409, "client_conflict",
+			   "a client with this phone or email already exists");
+		goto cleanup;
+	}
+	client_clear(&cl);
+	if (rc == STORE_OK)
+		rc = STORE(c->db, client_get, c->who.merchant_id, c->path_id[0], &cl);
+	if (rc == STORE_OK) {
+		struct jw w;
+		call_json(c, 200, &w);
+		view_client(&w, &cl);
+	}
+cleanup:
+	client_clear(&cl);
+	return rc;
+}
+
+void clients_update(struct call *c)
+{
+	struct client_patch p = {0};
+	if (!body_phone(c, c->body, "phone", "phone", p.phone, &p.has_phone) ||
+	    !body_email(c, c->body, "email", "email", p.email, &p.has_email) ||
+	    !body_string(c, c->body, "name", "name", false, 0, 256, &p.name) ||
+	    !body_string(c, c->body, "avatarUrl", "avatarUrl", false, 0, 2048, &p.avatar))
+		return;
+	call_write_tx(c, client_update_tx, &p);
 }

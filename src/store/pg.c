@@ -99,6 +99,9 @@
 			 " avatar_url, token, created_ms) VALUES ($1, $2,"                         \
 			 " lower($3::text COLLATE \"C\"), $4, $5, $6, $7, $8)"                     \
 			 " ON CONFLICT DO NOTHING RETURNING id")                                   \
+	X(CLIENT_UPDATE, "UPDATE clients SET email = $1, email_lc = lower($2::text COLLATE \"C\"),"\
+			 " phone = $3, name = $4, avatar_url = $5 WHERE merchant_id = $6 AND id = $7"\
+			 " RETURNING id")                                                          \
 	X(CLIENT_STATS, "UPDATE clients SET total_purchases = total_purchases + $1,"               \
 			" paid_purchases = paid_purchases + $2, total_amount = total_amount + $3," \
 			" paid_amount = paid_amount + $4 WHERE id = $5")                           \
@@ -1111,6 +1114,15 @@ static enum store_rc pg_ledger_list(struct store_conn *base, int64_t client_id, 
 	return STORE_OK;
 }
 
+static enum store_rc pg_client_update(struct store_conn *base, const struct client *cl)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_CLIENT_UPDATE, &r, "sssssii", cl->email, cl->email, cl->phone,
+			     cl->name, cl->avatar_url, cl->merchant_id, cl->id);
+	return touched(rc, r);
+}
+
 static enum store_rc pg_client_find_email(struct store_conn *base, int64_t merchant_id,
 					  const char *email_lc, struct client *out)
 {
@@ -1893,6 +1905,7 @@ static const struct store_ops pg_ops = {
     .client_find_phone = pg_client_find_phone,
     .client_find_email = pg_client_find_email,
     .client_find_token = pg_client_find_token,
+    .client_update = pg_client_update,
     .ledger_list = pg_ledger_list,
     .client_create = pg_client_create,
     .client_search = pg_client_search,

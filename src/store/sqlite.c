@@ -82,6 +82,8 @@
 		       " AND created_ms <= ? ORDER BY created_ms DESC, id DESC LIMIT ? OFFSET ?")  \
 	X(CLIENT_CREATE, "INSERT INTO clients(merchant_id, email, email_lc, phone, name,"          \
 			 " avatar_url, token, created_ms) VALUES (?, ?, lower(?), ?, ?, ?, ?, ?)") \
+	X(CLIENT_UPDATE, "UPDATE clients SET email = ?, email_lc = lower(?), phone = ?, name = ?,"  \
+			 " avatar_url = ? WHERE merchant_id = ? AND id = ? RETURNING id")          \
 	X(CLIENT_STATS, "UPDATE clients SET total_purchases = total_purchases + ?,"                \
 			" paid_purchases = paid_purchases + ?, total_amount = total_amount + ?,"   \
 			" paid_amount = paid_amount + ? WHERE id = ?")                             \
@@ -902,6 +904,14 @@ static enum store_rc sq_ledger_list(struct store_conn *base, int64_t client_id, 
 	return rc == SQLITE_DONE ? STORE_OK : map_rc(c, rc, "ledger list");
 }
 
+static enum store_rc sq_client_update(struct store_conn *base, const struct client *cl)
+{
+	struct sq_conn *c = SQ(base);
+	return update_returning(c, q(c, ST_CLIENT_UPDATE, "sssssii", cl->email, cl->email,
+				     cl->phone, cl->name, cl->avatar_url, cl->merchant_id, cl->id),
+				"client update");
+}
+
 static enum store_rc sq_client_create(struct store_conn *base, const struct client *cl,
 				      int64_t *id_out)
 {
@@ -1638,6 +1648,7 @@ static const struct store_ops sqlite_ops = {
 	.client_find_phone = sq_client_find_phone,
 	.client_find_email = sq_client_find_email,
 	.client_find_token = sq_client_find_token,
+	.client_update = sq_client_update,
 	.ledger_list = sq_ledger_list,
 	.client_create = sq_client_create,
 	.client_search = sq_client_search,

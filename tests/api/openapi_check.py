@@ -38,14 +38,18 @@ _TEMPLATES = sorted(DOC["paths"], key=lambda t: t.count("{"))
 _REGEXES = [(t, _template_regex(t)) for t in _TEMPLATES]
 
 
-def find_template(path):
+def find_template(path, method=None):
     """The document's path template for a request path (the trailing slash is optional, as on
-    the server), or None."""
+    the server), preferring one that has the method, or None."""
+    found = []
     for candidate in (path, path + "/" if not path.endswith("/") else path):
         for template, rx in _REGEXES:
-            if rx.match(candidate):
-                return template
-    return None
+            if rx.match(candidate) and template not in found:
+                found.append(template)
+    for template in found:
+        if method and method.lower() in DOC["paths"][template]:
+            return template
+    return found[0] if found else None
 
 
 def _validator(key, schema):
@@ -64,7 +68,7 @@ class ContractError(AssertionError):
 def check(method, url, status, headers, body_bytes):
     """Raises ContractError when the response is not what the document says."""
     path = urlsplit(url).path
-    template = find_template(path)
+    template = find_template(path, method)
     method_l = method.lower()
     ops = DOC["paths"].get(template) if template else None
     if template is None or method_l not in ops:

@@ -49,3 +49,19 @@ def test_fiscal_auth(env, A):
     emp = body_of(Session((email, "who-pass-1")).get(env.url("/fiscal/auth/")))
     assert emp["accountType"] == "employee" and emp["role"] == "manager"
     assert emp["firstName"] == "Olga" and emp["merchantId"] == me["merchantId"]
+
+
+def test_update_client(A, B):
+    phone = new_phone()
+    cl = A.create_client(phone=phone, email=f"{uniq('u')}@example.com", name="Old")
+    upd = body_of(A.put(f"/clients/{cl['id']}/", {"name": "New", "phone": "+7 (912) 000-00-99"}))
+    assert upd["name"] == "New" and upd["phone"] == "79120000099" and upd["email"] == cl["email"]
+    assert upd["token"] == cl["token"] and upd == body_of(A.get(f"/clients/{cl['id']}/"))
+    upd = body_of(A.put(f"/clients/{cl['id']}/", {"email": None, "avatarUrl": "https://x.example/a.png"}))
+    assert upd["email"] is None and upd["avatarUrl"] == "https://x.example/a.png"
+    assert_error(A.put(f"/clients/{cl['id']}/", {"phone": ""}), 400, code="validation_failed", field="phone")
+    other = A.create_client(phone=new_phone())
+    assert_error(A.put(f"/clients/{cl['id']}/", {"phone": other["phone"]}), 409, code="client_conflict")
+    assert_error(A.put(f"/clients/{cl['id']}/", {"email": "bad"}), 400, field="email")
+    assert_error(B.put(f"/clients/{cl['id']}/", {"name": "Mine"}), 404, code="not_found")
+    assert body_of(A.get(f"/clients/{cl['id']}/"))["name"] == "New"
