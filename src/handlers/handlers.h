@@ -19,6 +19,11 @@ void clients_update(struct call *c);
 void orders_create(struct call *c);
 void orders_create_test(struct call *c);
 
+/* orders_read.c */
+void orders_list(struct call *c);
+void order_items_list(struct call *c);
+void order_reaction(struct call *c);
+
 /* staff.c */
 void fiscal_auth(struct call *c);
 

@@ -11,24 +11,11 @@
 #include "api/auth.h"
 #include "domain/text.h"
 #include "handlers/handlers.h"
+#include "handlers/views.h"
 
 #define PASSWORD_MIN 8
 #define PASSWORD_MAX 256
 #define STAFF_LOGIN_ATTEMPTS 32
-
-static void view_employee(struct jw *w, const struct account *a)
-{
-	jw_obj_begin(w);
-	jw_kint(w, "id", a->id);
-	jw_kstr(w, "email", a->email);
-	jw_kstr(w, "phone", a->phone);
-	jw_kstr(w, "login", a->staff_login[0] ? a->staff_login : NULL);
-	jw_kstr(w, "firstName", a->first_name);
-	jw_kstr(w, "lastName", a->last_name);
-	jw_kstr(w, "inn", a->inn);
-	jw_kstr(w, "role", a->role == ROLE_MANAGER ? "manager" : "cashier");
-	jw_obj_end(w);
-}
 
 static bool write_employee_row(void *ctx, const struct account *a)
 {

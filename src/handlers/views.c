@@ -102,3 +102,17 @@ void view_settings(struct jw *w, const struct loyalty_settings *s)
 	jw_kint(w, "maxSpendPercent", s->max_spend_percent);
 	jw_obj_end(w);
 }
+
+void view_employee(struct jw *w, const struct account *a)
+{
+	jw_obj_begin(w);
+	jw_kint(w, "id", a->id);
+	jw_kstr(w, "email", a->email);
+	jw_kstr(w, "phone", a->phone);
+	jw_kstr(w, "login", a->staff_login[0] ? a->staff_login : NULL);
+	jw_kstr(w, "firstName", a->first_name);
+	jw_kstr(w, "lastName", a->last_name);
+	jw_kstr(w, "inn", a->inn);
+	jw_kstr(w, "role", a->role == ROLE_MANAGER ? "manager" : "cashier");
+	jw_obj_end(w);
+}

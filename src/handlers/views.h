@@ -14,4 +14,7 @@ void view_catalog_coupon(struct jw *w, const struct catalog_coupon *cc);
 /* Loyalty settings of API.md 4.4. */
 void view_settings(struct jw *w, const struct loyalty_settings *s);
 
+/* Employee of API.md 6 (never the password). */
+void view_employee(struct jw *w, const struct account *a);
+
 #endif

@@ -121,6 +121,10 @@ static const char *const pg_migrations[] = {
 	" merchant_id BIGINT NOT NULL, account_id BIGINT NOT NULL REFERENCES accounts(id),"
 	" key_hash TEXT NOT NULL, created_ms BIGINT NOT NULL, revoked_ms BIGINT);"
 	"CREATE INDEX api_keys_merchant ON api_keys(merchant_id);",
+	/* 4: customers' reactions to orders; listing orders newest first. */
+	"ALTER TABLE orders ADD COLUMN reaction SMALLINT NOT NULL DEFAULT 0,"
+	" ADD COLUMN customer_comment TEXT;"
+	"CREATE INDEX orders_merchant_date ON orders(merchant_id, order_date_ms);",
 };
 
 #endif

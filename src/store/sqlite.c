@@ -151,6 +151,20 @@
 			" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")                   \
 	X(ORDER_PROGRESS, "UPDATE orders SET refunded_total = ?, accrual_taken = ?,"               \
 			  " spend_returned = ?, paid_refunded = ?, fully_refunded = ? WHERE id = ?") \
+	X(ORDERS_LIST, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = ?1"                  \
+		       " AND order_date_ms >= ?2 AND order_date_ms <= ?3"                          \
+		       " AND (?4 IS NULL OR client_id = ?4) AND (?5 IS NULL OR receipt_type = ?5)" \
+		       " AND (?6 IS NULL OR created_by = ?6)"                                      \
+		       " AND (?7 IS NULL OR fn LIKE ?7 ESCAPE '\\')"                               \
+		       " AND (?8 IS NULL OR fd LIKE ?8 ESCAPE '\\')"                               \
+		       " ORDER BY order_date_ms DESC, id DESC LIMIT ?9 OFFSET ?10")                \
+	X(ORDER_ITEMS, "SELECT id, order_id, merchant_id, line_no, name, price, qty_milli, unit,"  \
+		       " vat, total, refunded_qty, refunded_total, refund_of_item FROM order_items"\
+		       " WHERE merchant_id = ? AND order_id = ? ORDER BY line_no")                 \
+	X(ORDER_REACTION, "UPDATE orders SET reaction = ?, customer_comment = ? WHERE id = ?")      \
+	X(CLIENT_REVIEWS, "UPDATE clients SET positive_reviews = positive_reviews + ?,"            \
+			  " neutral_reviews = neutral_reviews + ?,"                                \
+			  " negative_reviews = negative_reviews + ? WHERE id = ?")                 \
 	X(ORDER_RESPONSE, "UPDATE orders SET response = ? WHERE id = ?")                           \
 	X(ITEM_CREATE, "INSERT INTO order_items(order_id, merchant_id, line_no, name, price,"      \
 		       " qty_milli, unit, vat, total, refund_of_item)"                             \
@@ -180,7 +194,8 @@
 	"id, merchant_id, external_id, receipt_type, order_number, client_id, order_date_ms,"     \
 	" external_date_ms, total, card, cash, spent_currency, spent, accrued_currency, accrued,"  \
 	" refund_of, refunded_total, accrual_taken, spend_returned, paid_refunded,"               \
-	" fully_refunded, fn, fd, comment, public_token, request_hash, response, created_by"
+	" fully_refunded, fn, fd, comment, public_token, request_hash, response, created_by,"   \
+	" reaction, customer_comment"
 
 #define STMT_ENUM(name, sql) ST_##name,
 #define STMT_SQL(name, sql) sql,
@@ -1445,6 +1460,8 @@ static void read_order(sqlite3_stmt *s, struct order *o)
 	o->request_hash = col_str(s, 25);
 	o->response = col_str(s, 26);
 	o->created_by = col_i(s, 27);
+	o->reaction = (int)col_i(s, 28);
+	o->customer_comment = col_str(s, 29);
 }
 
 static enum store_rc order_one(struct sq_conn *c, sqlite3_stmt *s, struct order *out)
@@ -1493,6 +1510,69 @@ static enum store_rc sq_order_refund_progress(struct store_conn *base, const str
 			 "order progress");
 }
 
+static void read_item(sqlite3_stmt *s, struct order_item *out);
+
+static enum store_rc sq_orders_list(struct store_conn *base, int64_t merchant_id,
+				    const struct order_query *oq, order_row_fn row, void *ctx)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_ORDERS_LIST, "iiizzzssii", merchant_id, oq->from_ms, oq->to_ms,
+			    oq->client_id, (int64_t)(oq->receipt_type + 1), oq->created_by,
+			    oq->fn_like, oq->fd_like, oq->limit, oq->offset);
+	/* receipt_type is bound as type + 1 through 'z' (0: any); undo that here. */
+	if (oq->receipt_type >= 0)
+		sqlite3_bind_int(s, 5, oq->receipt_type);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct order o = {0};
+		read_order(s, &o);
+		bool more = row(ctx, &o);
+		order_clear(&o);
+		if (!more) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	done(s);
+	return rc == SQLITE_DONE ? STORE_OK : map_rc(c, rc, "orders list");
+}
+
+static enum store_rc sq_order_items(struct store_conn *base, int64_t merchant_id,
+				    int64_t order_id, item_row_fn row, void *ctx)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_ORDER_ITEMS, "ii", merchant_id, order_id);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct order_item it = {0};
+		read_item(s, &it);
+		bool more = row(ctx, &it);
+		order_item_clear(&it);
+		if (!more) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	done(s);
+	return rc == SQLITE_DONE ? STORE_OK : map_rc(c, rc, "order items");
+}
+
+static enum store_rc sq_order_set_reaction(struct store_conn *base, int64_t order_id,
+					   int reaction, const char *comment)
+{
+	struct sq_conn *c = SQ(base);
+	return exec_stmt(c, q(c, ST_ORDER_REACTION, "dsi", reaction, comment, order_id),
+			 "order reaction");
+}
+
+static enum store_rc sq_client_reviews_add(struct store_conn *base, int64_t client_id,
+					   int64_t d_pos, int64_t d_neu, int64_t d_neg)
+{
+	struct sq_conn *c = SQ(base);
+	return exec_stmt(c, q(c, ST_CLIENT_REVIEWS, "iiii", d_pos, d_neu, d_neg, client_id),
+			 "client reviews");
+}
+
 static enum store_rc sq_order_set_response(struct store_conn *base, int64_t id,
 					   const char *response)
 {
@@ -1524,14 +1604,8 @@ static enum store_rc sq_item_create(struct store_conn *base, const struct order_
 	return last_id(c, exec_stmt(c, s, "item create"), id_out);
 }
 
-static enum store_rc sq_item_get(struct store_conn *base, int64_t merchant_id, int64_t id,
-				 struct order_item *out)
+static void read_item(sqlite3_stmt *s, struct order_item *out)
 {
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_ITEM_GET, "ii", merchant_id, id);
-	enum store_rc rc = step_one(c, s, "item get");
-	if (rc != STORE_OK)
-		return rc;
 	out->id = col_i(s, 0);
 	out->order_id = col_i(s, 1);
 	out->merchant_id = col_i(s, 2);
@@ -1545,6 +1619,17 @@ static enum store_rc sq_item_get(struct store_conn *base, int64_t merchant_id, i
 	out->refunded_qty_milli = col_i(s, 10);
 	out->refunded_total_minor = col_i(s, 11);
 	out->refund_of_item = col_i(s, 12);
+}
+
+static enum store_rc sq_item_get(struct store_conn *base, int64_t merchant_id, int64_t id,
+				 struct order_item *out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_ITEM_GET, "ii", merchant_id, id);
+	enum store_rc rc = step_one(c, s, "item get");
+	if (rc != STORE_OK)
+		return rc;
+	read_item(s, out);
 	done(s);
 	return STORE_OK;
 }
@@ -1680,6 +1765,10 @@ static const struct store_ops sqlite_ops = {
 	.order_create = sq_order_create,
 	.order_refund_progress = sq_order_refund_progress,
 	.order_set_response = sq_order_set_response,
+	.orders_list = sq_orders_list,
+	.order_items = sq_order_items,
+	.order_set_reaction = sq_order_set_reaction,
+	.client_reviews_add = sq_client_reviews_add,
 	.item_create = sq_item_create,
 	.item_get = sq_item_get,
 	.item_refunded = sq_item_refunded,

@@ -105,6 +105,10 @@ static const char *const sqlite_migrations[] = {
 	" REFERENCES accounts(id), key_hash TEXT NOT NULL, created_ms INTEGER NOT NULL,"
 	" revoked_ms INTEGER);"
 	"CREATE INDEX api_keys_merchant ON api_keys(merchant_id);",
+	/* 4: customers' reactions to orders; listing orders newest first. */
+	"ALTER TABLE orders ADD COLUMN reaction INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE orders ADD COLUMN customer_comment TEXT;"
+	"CREATE INDEX orders_merchant_date ON orders(merchant_id, order_date_ms);",
 };
 
 #endif

@@ -119,6 +119,7 @@ void order_clear(struct order *o)
 	free(o->comment);
 	free(o->public_token);
 	free(o->request_hash);
+	free(o->customer_comment);
 	free(o->response);
 	memset(o, 0, sizeof(*o));
 }

@@ -179,6 +179,8 @@ struct order {
 	money_t refunded_total_minor, accrual_taken_minor, spend_returned_minor, paid_refunded_minor;
 	bool fully_refunded;
 	char *fn, *fd, *comment, *public_token;
+	int reaction;		/* 0: none; 1 positive, 2 neutral, 3 negative */
+	char *customer_comment; /* with the reaction */
 	char *request_hash; /* hex digest of the normalized request, for replays */
 	char *response;	    /* the JSON answered the first time */
 	int64_t created_by;  /* account id */
@@ -217,6 +219,18 @@ struct auth_counter {
 /* One broken invariant found by check. */
 typedef void (*store_report_fn)(void *ctx, const char *problem);
 
+/* GET /fiscal/orders/: every condition optional (0 / NULL / -1: any). */
+struct order_query {
+	int64_t from_ms, to_ms;
+	int64_t client_id;
+	int receipt_type;	  /* -1: any; 0 sale; 1 refund */
+	int64_t created_by;	  /* a cashier sees only their own orders */
+	const char *fn_like, *fd_like; /* SQL LIKE patterns, '\' escapes */
+	int64_t offset, limit;
+};
+
+typedef bool (*order_row_fn)(void *ctx, const struct order *o);
+typedef bool (*item_row_fn)(void *ctx, const struct order_item *it);
 typedef bool (*ledger_row_fn)(void *ctx, const struct ledger_entry *e);
 typedef bool (*client_row_fn)(void *ctx, const struct client *c);
 typedef bool (*coupon_row_fn)(void *ctx, const struct coupon_instance *c);
@@ -385,6 +399,18 @@ struct store_ops {
 				   struct order *out);
 	/* CONFLICT when (merchant, externalId, receiptType) exists. */
 	enum store_rc (*order_create)(struct store_conn *c, const struct order *o, int64_t *id_out);
+	/* Orders matching q, newest first (then by id). */
+	enum store_rc (*orders_list)(struct store_conn *c, int64_t merchant_id,
+				     const struct order_query *q, order_row_fn row, void *ctx);
+	/* An order's items by line. */
+	enum store_rc (*order_items)(struct store_conn *c, int64_t merchant_id, int64_t order_id,
+				     item_row_fn row, void *ctx);
+	/* Records the customer's reaction (1..3) and comment on an order. */
+	enum store_rc (*order_set_reaction)(struct store_conn *c, int64_t order_id, int reaction,
+					    const char *comment);
+	/* Adds to a client's review counts. */
+	enum store_rc (*client_reviews_add)(struct store_conn *c, int64_t client_id, int64_t d_pos,
+					    int64_t d_neu, int64_t d_neg);
 	/* Stores the refund progress of a sale (the cumulative fields and fully_refunded). */
 	enum store_rc (*order_refund_progress)(struct store_conn *c, const struct order *sale);
 	enum store_rc (*order_set_response)(struct store_conn *c, int64_t id, const char *response);
