@@ -37,6 +37,7 @@ static const struct route routes[] = {
 	{"POST", B "/clients/{id}/coupons/", client_coupons_issue, ROLE_MANAGER, 0},
 	{"GET", B "/clients/{id}/balance/", client_balance, ROLE_CASHIER, 0},
 	{"GET", B "/clients/{id}/balance/history/", client_balance_history, ROLE_CASHIER, 0},
+	{"GET", B "/clients/coupons/", client_coupon_lookup, ROLE_CASHIER, 0},
 	{"GET", B "/clients/{ref}/", client_get, ROLE_CASHIER, 0},
 	{"PUT", B "/clients/{id}/", clients_update, ROLE_CASHIER, 0},
 	{"GET", B "/fiscal/auth/", fiscal_auth, ROLE_CASHIER, 0},

@@ -374,3 +374,57 @@ void clients_update(struct call *c)
 		return;
 	call_write_tx(c, client_update_tx, &p);
 }
+
+/* GET /clients/coupons/?type=linked|shared|merchant&token=T: a scanned coupon and its client
+ * (API.md 4.1). Only a usable coupon is found: a redeemed, revoked or expired one is 404. */
+void client_coupon_lookup(struct call *c)
+{
+	static const char *const types[] = {"linked", "shared", "merchant"};
+	const char *type = request_query(c->req, "type");
+	const char *token = request_query(c->req, "token");
+	int kind = -1;
+	for (int i = 0; type && i < 3; i++)
+		if (strcmp(type, types[i]) == 0)
+			kind = i;
+	if (kind < 0) {
+		call_error(c, 400, "validation_failed",
+			   "type: must be \"linked\", \"shared\" or \"merchant\"");
+		return;
+	}
+	size_t want = kind == 2 ? 6 : 32;
+	bool ok = token && strlen(token) == want;
+	for (size_t i = 0; ok && i < want; i++)
+		ok = (token[i] >= '0' && token[i] <= '9') ||
+		     (kind != 2 && token[i] >= 'a' && token[i] <= 'f');
+	if (!ok) {
+		call_error(c, 400, "validation_failed", "token: must be %s",
+			   kind == 2 ? "a 6-digit code" : "32 lowercase hex characters");
+		return;
+	}
+	int64_t id = 0, now = now_ms();
+	struct coupon_instance ci = {0};
+	struct client cl = {0};
+	enum store_rc rc = STORE(c->db, coupon_find_token, c->who.merchant_id, kind, token, &id);
+	if (rc == STORE_OK)
+		rc = STORE(c->db, coupon_get, c->who.merchant_id, id, &ci);
+	if (rc == STORE_OK && (ci.status != COUPON_ISSUED || (ci.expires_ms && ci.expires_ms < now)))
+		rc = STORE_NOT_FOUND;
+	if (rc == STORE_OK)
+		rc = STORE(c->db, client_get, c->who.merchant_id, ci.client_id, &cl);
+	if (rc == STORE_NOT_FOUND) {
+		call_error(c, 404, "not_found", "no usable coupon with this token");
+	} else if (rc != STORE_OK) {
+		call_store_error(c, rc);
+	} else {
+		struct jw w;
+		call_json(c, 200, &w);
+		jw_obj_begin(&w);
+		jw_key(&w, "client");
+		view_client(&w, &cl);
+		jw_key(&w, "coupons");
+		view_coupon_instance(&w, &ci);
+		jw_obj_end(&w);
+	}
+	coupon_instance_clear(&ci);
+	client_clear(&cl);
+}

@@ -13,6 +13,7 @@ void client_coupons_issue(struct call *c);
 void client_balance(struct call *c);
 void client_balance_history(struct call *c);
 void client_get(struct call *c);
+void client_coupon_lookup(struct call *c);
 void clients_update(struct call *c);
 
 /* orders.c */

@@ -161,6 +161,11 @@
 	X(CODES_FREE, "DELETE FROM coupon_codes WHERE instance_id = $1")                           \
 	X(COUPON_OWNER, "SELECT merchant_id, merchant_token, merchant_share_token"                 \
 			" FROM coupon_instances WHERE id = $1")                                    \
+	X(COUPON_BY_TOKEN, "SELECT id FROM coupon_instances WHERE merchant_id = $1 AND token = $2") \
+	X(COUPON_BY_SHARE, "SELECT id FROM coupon_instances WHERE merchant_id = $1"             \
+			   " AND share_token = $2")                                                 \
+	X(COUPON_BY_CODE, "SELECT instance_id FROM coupon_codes WHERE merchant_id = $1"         \
+			  " AND code = $2")                                                         \
 	X(COUPON_GET, "SELECT " INSTANCE_COLS " FROM coupon_instances i JOIN coupons c"            \
 		      " ON c.id = i.coupon_id WHERE i.merchant_id = $1 AND i.id = $2")             \
 	X(COUPONS_USABLE, "SELECT " INSTANCE_COLS " FROM coupon_instances i JOIN coupons c"        \
@@ -1591,6 +1596,21 @@ static enum store_rc pg_coupon_get(struct store_conn *base, int64_t merchant_id,
 	return STORE_OK;
 }
 
+static enum store_rc pg_coupon_find_token(struct store_conn *base, int64_t merchant_id, int kind,
+					  const char *token, int64_t *id_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum stmt_id id = kind == 0 ? ST_COUPON_BY_TOKEN : kind == 1 ? ST_COUPON_BY_SHARE
+								   : ST_COUPON_BY_CODE;
+	enum store_rc rc = one_row(q(c, id, &r, "is", merchant_id, token), &r);
+	if (rc != STORE_OK)
+		return rc;
+	*id_out = col_i(r, 0, 0);
+	PQclear(r);
+	return STORE_OK;
+}
+
 static enum store_rc pg_coupons_usable(struct store_conn *base, int64_t merchant_id,
 				       int64_t client_id, int64_t now, coupon_row_fn row, void *ctx)
 {
@@ -2031,6 +2051,7 @@ static const struct store_ops pg_ops = {
     .coupon_issue = pg_coupon_issue,
     .coupon_get = pg_coupon_get,
     .coupons_usable = pg_coupons_usable,
+    .coupon_find_token = pg_coupon_find_token,
     .coupon_set_status = pg_coupon_set_status,
     .coupon_set_codes = pg_coupon_set_codes,
     .coupons_of_order = pg_coupons_of_order,

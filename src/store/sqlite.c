@@ -127,6 +127,11 @@
 	X(CODES_FREE, "DELETE FROM coupon_codes WHERE instance_id = ?")                            \
 	X(COUPON_OWNER, "SELECT merchant_id, merchant_token, merchant_share_token"                 \
 			" FROM coupon_instances WHERE id = ?")                                     \
+	X(COUPON_BY_TOKEN, "SELECT id FROM coupon_instances WHERE merchant_id = ? AND token = ?") \
+	X(COUPON_BY_SHARE, "SELECT id FROM coupon_instances WHERE merchant_id = ?"             \
+			   " AND share_token = ?")                                                 \
+	X(COUPON_BY_CODE, "SELECT instance_id FROM coupon_codes WHERE merchant_id = ?"         \
+			  " AND code = ?")                                                         \
 	X(COUPON_GET, "SELECT " INSTANCE_COLS " FROM coupon_instances i JOIN coupons c"            \
 		      " ON c.id = i.coupon_id WHERE i.merchant_id = ? AND i.id = ?")               \
 	X(COUPONS_USABLE, "SELECT " INSTANCE_COLS " FROM coupon_instances i JOIN coupons c"        \
@@ -1346,6 +1351,21 @@ static enum store_rc sq_coupon_get(struct store_conn *base, int64_t merchant_id,
 	return STORE_OK;
 }
 
+static enum store_rc sq_coupon_find_token(struct store_conn *base, int64_t merchant_id, int kind,
+					  const char *token, int64_t *id_out)
+{
+	struct sq_conn *c = SQ(base);
+	enum stmt_id id = kind == 0 ? ST_COUPON_BY_TOKEN : kind == 1 ? ST_COUPON_BY_SHARE
+								   : ST_COUPON_BY_CODE;
+	sqlite3_stmt *s = q(c, id, "is", merchant_id, token);
+	enum store_rc rc = step_one(c, s, "coupon by token");
+	if (rc != STORE_OK)
+		return rc;
+	*id_out = col_i(s, 0);
+	done(s);
+	return STORE_OK;
+}
+
 static enum store_rc sq_coupons_usable(struct store_conn *base, int64_t merchant_id,
 				       int64_t client_id, int64_t now, coupon_row_fn row, void *ctx)
 {
@@ -1757,6 +1777,7 @@ static const struct store_ops sqlite_ops = {
 	.coupon_issue = sq_coupon_issue,
 	.coupon_get = sq_coupon_get,
 	.coupons_usable = sq_coupons_usable,
+	.coupon_find_token = sq_coupon_find_token,
 	.coupon_set_status = sq_coupon_set_status,
 	.coupon_set_codes = sq_coupon_set_codes,
 	.coupons_of_order = sq_coupons_of_order,

@@ -376,6 +376,10 @@ struct store_ops {
 				      int64_t *id_out);
 	enum store_rc (*coupon_get)(struct store_conn *c, int64_t merchant_id, int64_t id,
 				    struct coupon_instance *out);
+	/* The instance a scanned token names: kind 0 its token, 1 its shareToken, 2 either of
+	 * its 6-digit codes (codes name usable instances only). NOT_FOUND when none. */
+	enum store_rc (*coupon_find_token)(struct store_conn *c, int64_t merchant_id, int kind,
+					   const char *token, int64_t *id_out);
 	/* The client's usable coupons at now (issued, not expired), by id. */
 	enum store_rc (*coupons_usable)(struct store_conn *c, int64_t merchant_id,
 					int64_t client_id, int64_t now, coupon_row_fn row,

@@ -65,3 +65,21 @@ def test_update_client(A, B):
     assert_error(A.put(f"/clients/{cl['id']}/", {"email": "bad"}), 400, field="email")
     assert_error(B.put(f"/clients/{cl['id']}/", {"name": "Mine"}), 404, code="not_found")
     assert body_of(A.get(f"/clients/{cl['id']}/"))["name"] == "New"
+
+
+def test_find_a_scanned_coupon(A, B):
+    cl = A.create_client(phone=new_phone())
+    cat = A.catalog_coupon(title="Scan me")
+    ci = A.issue(cl["id"], cat["id"])
+    for kind, token in (("linked", ci["token"]), ("shared", ci["shareToken"]),
+                        ("merchant", ci["merchantToken"]), ("merchant", ci["merchantShareToken"])):
+        found = body_of(A.get(f"/clients/coupons/?type={kind}&token={token}"))
+        assert found["client"]["id"] == cl["id"] and found["coupons"]["id"] == ci["id"]
+        assert_error(B.get(f"/clients/coupons/?type={kind}&token={token}"), 404, code="not_found")
+    assert_error(A.get(f"/clients/coupons/?type=shared&token={ci['token']}"), 404)
+    assert_error(A.get(f"/clients/coupons/?type=linked&token={ci['merchantToken']}"), 400, field="token")
+    assert_error(A.get(f"/clients/coupons/?type=qr&token={ci['token']}"), 400, field="type")
+    assert_error(A.get("/clients/coupons/?type=merchant"), 400, field="token")
+    # once redeemed it is no longer found
+    A.order(sale(phone=cl["phone"], coupons=[ci["id"]]))
+    assert_error(A.get(f"/clients/coupons/?type=linked&token={ci['token']}"), 404)
