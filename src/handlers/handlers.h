@@ -35,6 +35,10 @@ void catalog_list(struct call *c);
 void catalog_create(struct call *c);
 void catalog_get(struct call *c);
 void catalog_delete(struct call *c);
+void write_off_rules_get(struct call *c);
+void write_off_rules_put(struct call *c);
+void contact_info_get(struct call *c);
+void contact_info_put(struct call *c);
 
 /* staff.c: employees and API keys (owner only) */
 void employees_list(struct call *c);

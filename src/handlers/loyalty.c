@@ -1,6 +1,9 @@
 /* Loyalty program settings and the coupon catalog (API.md 4.4). */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "domain/text.h"
 #include "handlers/handlers.h"
 #include "handlers/views.h"
 #include "service/coupons.h"
@@ -250,4 +253,193 @@ static enum store_rc catalog_delete_tx(struct call *c, void *ctx)
 void catalog_delete(struct call *c)
 {
 	call_write_tx(c, catalog_delete_tx, NULL);
+}
+
+/* ---- settings documents: write-off rules and contact info (API.md 4.4) ---- */
+
+#define RULES_MAX 50
+
+static const char *const contact_fields[] = {"company",	"phone", "email", "url",
+					      "instagram", "facebook", "vk",   "youtube"};
+
+/* The stored document, or NULL when never written (rc STORE_OK either way). */
+static enum store_rc document(struct call *c, const char *name, json_t **out)
+{
+	char *text = NULL;
+	*out = NULL;
+	enum store_rc rc = STORE(c->db, document_get, c->who.merchant_id, name, &text);
+	if (rc == STORE_NOT_FOUND)
+		return STORE_OK;
+	if (rc == STORE_OK)
+		*out = json_loads(text, 0, NULL);
+	free(text);
+	return rc;
+}
+
+/* Writes the rules document: {"patterns":[{"currency","amount"}...]}, money exact. */
+static void render_rules(struct jw *w, json_t *doc)
+{
+	jw_obj_begin(w);
+	jw_key(w, "patterns");
+	jw_arr_begin(w);
+	json_t *patterns = json_object_get(doc, "patterns"), *p;
+	size_t i;
+	json_array_foreach(patterns, i, p)
+	{
+		jw_obj_begin(w);
+		jw_kstr(w, "currency", json_string_value(json_object_get(p, "currency")));
+		jw_kmoney(w, "amount", json_integer_value(json_object_get(p, "amountMinor")));
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
+}
+
+void write_off_rules_get(struct call *c)
+{
+	json_t *doc = NULL;
+	enum store_rc rc = document(c, "write_off_rules", &doc);
+	if (rc != STORE_OK) {
+		call_store_error(c, rc);
+		return;
+	}
+	struct jw w;
+	call_json(c, 200, &w);
+	render_rules(&w, doc);
+	json_decref(doc);
+}
+
+static enum store_rc rules_put_tx(struct call *c, void *ctx)
+{
+	json_t *doc = ctx;
+	char *text = json_dumps(doc, JSON_COMPACT);
+	enum store_rc rc = STORE(c->db, document_put, c->who.merchant_id, "write_off_rules", text);
+	free(text);
+	if (rc == STORE_OK) {
+		struct jw w;
+		call_json(c, 200, &w);
+		render_rules(&w, doc);
+	}
+	return rc;
+}
+
+void write_off_rules_put(struct call *c)
+{
+	json_t *patterns = NULL;
+	if (!body_array(c, c->body, "patterns", "patterns", true, &patterns))
+		return;
+	if (json_array_size(patterns) > RULES_MAX) {
+		call_error(c, 400, "validation_failed", "patterns: at most %d presets", RULES_MAX);
+		return;
+	}
+	/* Stored with amounts in minor units, so they are printed back exactly. */
+	json_t *doc = json_pack("{s:[]}", "patterns");
+	json_t *out = json_object_get(doc, "patterns"), *p;
+	size_t i;
+	json_array_foreach(patterns, i, p)
+	{
+		char name[64];
+		const char *currency = NULL;
+		money_t amount = 0;
+		snprintf(name, sizeof(name), "patterns[%zu]", i);
+		if (!json_is_object(p)) {
+			call_error(c, 400, "validation_failed", "%s: must be an object", name);
+			goto cleanup;
+		}
+		snprintf(name, sizeof(name), "patterns[%zu].currency", i);
+		if (!body_string(c, p, "currency", name, true, 1, 16, &currency))
+			goto cleanup;
+		if (currency_parse(currency) < 0) {
+			call_error(c, 400, "validation_failed", "%s: must be \"points\" or \"rubles\"",
+				   name);
+			goto cleanup;
+		}
+		snprintf(name, sizeof(name), "patterns[%zu].amount", i);
+		if (!body_money(c, p, "amount", name, true, false, &amount, NULL))
+			goto cleanup;
+		if (amount == 0) {
+			call_error(c, 400, "validation_failed", "%s: must be more than 0", name);
+			goto cleanup;
+		}
+		json_array_append_new(out, json_pack("{s:s,s:I}", "currency", currency, "amountMinor",
+						     (json_int_t)amount));
+	}
+	call_write_tx(c, rules_put_tx, doc);
+cleanup:
+	json_decref(doc);
+}
+
+static void render_contact(struct jw *w, json_t *doc)
+{
+	jw_obj_begin(w);
+	for (size_t i = 0; i < ARRAY_LEN(contact_fields); i++)
+		jw_kstr(w, contact_fields[i],
+			json_string_value(json_object_get(doc, contact_fields[i])));
+	/* Logo upload is not built yet: there is never a logo. */
+	jw_knull(w, "logoPath");
+	jw_obj_end(w);
+}
+
+void contact_info_get(struct call *c)
+{
+	json_t *doc = NULL;
+	enum store_rc rc = document(c, "contact_info", &doc);
+	if (rc != STORE_OK) {
+		call_store_error(c, rc);
+		return;
+	}
+	struct jw w;
+	call_json(c, 200, &w);
+	render_contact(&w, doc);
+	json_decref(doc);
+}
+
+static enum store_rc contact_put_tx(struct call *c, void *ctx)
+{
+	(void)ctx;
+	json_t *doc = NULL;
+	enum store_rc rc = document(c, "contact_info", &doc);
+	if (rc != STORE_OK)
+		return rc;
+	if (!doc)
+		doc = json_object();
+	/* Partial: the fields given replace the stored ones; null or "" clears one. */
+	for (size_t i = 0; i < ARRAY_LEN(contact_fields); i++) {
+		json_t *v = json_object_get(c->body, contact_fields[i]);
+		if (!v)
+			continue;
+		if (json_is_string(v) && *json_string_value(v))
+			json_object_set(doc, contact_fields[i], v);
+		else
+			json_object_del(doc, contact_fields[i]);
+	}
+	char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+	rc = STORE(c->db, document_put, c->who.merchant_id, "contact_info", text);
+	free(text);
+	if (rc == STORE_OK) {
+		struct jw w;
+		call_json(c, 200, &w);
+		render_contact(&w, doc);
+	}
+	json_decref(doc);
+	return rc;
+}
+
+void contact_info_put(struct call *c)
+{
+	for (size_t i = 0; i < ARRAY_LEN(contact_fields); i++) {
+		const char *v = NULL;
+		const char *f = contact_fields[i];
+		size_t max = strcmp(f, "company") == 0 || strcmp(f, "phone") == 0 ? 256 : 2048;
+		if (!body_string(c, c->body, f, f, false, 0, max, &v))
+			return;
+		if (strcmp(f, "email") == 0 && v && *v) {
+			char email[EMAIL_MAX + 1];
+			if (!email_normalize(v, email)) {
+				call_error(c, 400, "validation_failed", "email: must be an email address");
+				return;
+			}
+		}
+	}
+	call_write_tx(c, contact_put_tx, NULL);
 }

@@ -132,6 +132,9 @@
 	X(TAKES_GET, "SELECT t.order_id, t.lot_id, t.taken, t.returned, l.expires_ms"              \
 		     " FROM lot_takes t JOIN lots l ON l.id = t.lot_id WHERE t.order_id = $1"      \
 		     " ORDER BY l.expires_ms DESC NULLS FIRST, l.id DESC LIMIT $2")                \
+	X(DOC_GET, "SELECT json FROM merchant_documents WHERE merchant_id = $1 AND name = $2")     \
+	X(DOC_PUT, "INSERT INTO merchant_documents(merchant_id, name, json) VALUES ($1, $2, $3)"   \
+		   " ON CONFLICT (merchant_id, name) DO UPDATE SET json = excluded.json")          \
 	X(AUTH_COUNTER_GET, "SELECT failures, window_start_ms, locked_until_ms FROM auth_counters"  \
 			    " WHERE key = $1")                                                     \
 	X(AUTH_COUNTER_PUT, "INSERT INTO auth_counters(key, failures, window_start_ms,"            \
@@ -1415,6 +1418,26 @@ static enum store_rc pg_lot_takes_get(struct store_conn *base, int64_t order_id,
 	return rc;
 }
 
+static enum store_rc pg_document_get(struct store_conn *base, int64_t merchant_id,
+				     const char *name, char **json_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = one_row(q(c, ST_DOC_GET, &r, "is", merchant_id, name), &r);
+	if (rc != STORE_OK)
+		return rc;
+	*json_out = col_str(r, 0, 0);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static enum store_rc pg_document_put(struct store_conn *base, int64_t merchant_id,
+				     const char *name, const char *json)
+{
+	struct pg_conn *c = PG(base);
+	return q(c, ST_DOC_PUT, NULL, "iss", merchant_id, name, json);
+}
+
 static enum store_rc pg_auth_counter_get(struct store_conn *base, const char *key,
 					 struct auth_counter *out)
 {
@@ -2045,6 +2068,8 @@ static const struct store_ops pg_ops = {
     .catalog_create = pg_catalog_create,
     .catalog_get = pg_catalog_get,
     .auth_counter_get = pg_auth_counter_get,
+    .document_get = pg_document_get,
+    .document_put = pg_document_put,
     .auth_counter_put = pg_auth_counter_put,
     .catalog_delete = pg_catalog_delete,
     .catalog_list = pg_catalog_list,

@@ -125,6 +125,10 @@ static const char *const pg_migrations[] = {
 	"ALTER TABLE orders ADD COLUMN reaction SMALLINT NOT NULL DEFAULT 0,"
 	" ADD COLUMN customer_comment TEXT;"
 	"CREATE INDEX orders_merchant_date ON orders(merchant_id, order_date_ms);",
+	/* 5: merchants' settings documents (write-off rules, contact info). */
+	"CREATE TABLE merchant_documents ("
+	" merchant_id BIGINT NOT NULL REFERENCES merchants(id), name TEXT NOT NULL,"
+	" json TEXT NOT NULL, PRIMARY KEY (merchant_id, name));",
 };
 
 #endif

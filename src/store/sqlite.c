@@ -64,6 +64,9 @@
 			" new_type = ?, new_amount = ?, new_valid_days = ?, cust_coupon_id = ?,"   \
 			" cust_type = ?, cust_amount = ?, cust_valid_days = ?, auto_register = ?," \
 			" max_spend_percent = ? WHERE id = ?")                                     \
+	X(DOC_GET, "SELECT json FROM merchant_documents WHERE merchant_id = ? AND name = ?")       \
+	X(DOC_PUT, "INSERT OR REPLACE INTO merchant_documents(merchant_id, name, json)"            \
+		   " VALUES (?, ?, ?)")                                                            \
 	X(AUTH_COUNTER_GET, "SELECT failures, window_start_ms, locked_until_ms FROM auth_counters"  \
 			    " WHERE key = ?")                                                      \
 	X(AUTH_COUNTER_PUT, "INSERT OR REPLACE INTO auth_counters(key, failures, window_start_ms," \
@@ -800,6 +803,26 @@ static enum store_rc sq_settings_put(struct store_conn *base, int64_t merchant_i
 			    u->coupon_id, (int)u->rule.type, u->rule.amount, u->valid_days,
 			    st->auto_register, st->max_spend_percent, merchant_id);
 	return exec_stmt(c, s, "settings put");
+}
+
+static enum store_rc sq_document_get(struct store_conn *base, int64_t merchant_id,
+				     const char *name, char **json_out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_DOC_GET, "is", merchant_id, name);
+	enum store_rc rc = step_one(c, s, "document get");
+	if (rc != STORE_OK)
+		return rc;
+	*json_out = col_str(s, 0);
+	done(s);
+	return STORE_OK;
+}
+
+static enum store_rc sq_document_put(struct store_conn *base, int64_t merchant_id,
+				     const char *name, const char *json)
+{
+	struct sq_conn *c = SQ(base);
+	return exec_stmt(c, q(c, ST_DOC_PUT, "iss", merchant_id, name, json), "document put");
 }
 
 static enum store_rc sq_auth_counter_get(struct store_conn *base, const char *key,
@@ -1748,6 +1771,8 @@ static const struct store_ops sqlite_ops = {
 	.settings_put = sq_settings_put,
 	.order_number_next = sq_order_number_next,
 	.auth_counter_get = sq_auth_counter_get,
+	.document_get = sq_document_get,
+	.document_put = sq_document_put,
 	.auth_counter_put = sq_auth_counter_put,
 	.client_get = sq_client_get,
 	.client_find_phone = sq_client_find_phone,

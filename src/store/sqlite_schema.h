@@ -109,6 +109,10 @@ static const char *const sqlite_migrations[] = {
 	"ALTER TABLE orders ADD COLUMN reaction INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE orders ADD COLUMN customer_comment TEXT;"
 	"CREATE INDEX orders_merchant_date ON orders(merchant_id, order_date_ms);",
+	/* 5: merchants' settings documents (write-off rules, contact info). */
+	"CREATE TABLE merchant_documents ("
+	" merchant_id INTEGER NOT NULL REFERENCES merchants(id), name TEXT NOT NULL,"
+	" json TEXT NOT NULL, PRIMARY KEY (merchant_id, name)) WITHOUT ROWID;",
 };
 
 #endif

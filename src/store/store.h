@@ -299,6 +299,13 @@ struct store_ops {
 					  struct auth_counter *out);
 	enum store_rc (*auth_counter_put)(struct store_conn *c, const char *key,
 					  const struct auth_counter *in);
+	/* Small settings documents of a merchant (the write-off rules, the contact info), stored
+	 * as validated JSON text by name. get: NOT_FOUND when never written; *json_out is the
+	 * caller's to free. put: insert or replace. */
+	enum store_rc (*document_get)(struct store_conn *c, int64_t merchant_id, const char *name,
+				      char **json_out);
+	enum store_rc (*document_put)(struct store_conn *c, int64_t merchant_id, const char *name,
+				      const char *json);
 	/* The next order number of a merchant (a counter that only grows). */
 	enum store_rc (*order_number_next)(struct store_conn *c, int64_t merchant_id,
 					   int64_t *number_out);

@@ -264,3 +264,32 @@ def test_issue_bad_requests(A, B):
     assert r.status_code in (400, 404), describe(r)
     assert_error(r, r.status_code)
     assert body_of(A.get(f"/clients/{client['id']}/coupons/")) == []
+
+
+def test_write_off_rules(A, B):
+    assert body_of(B.get("/loyalty/settings/write_off/rules/")) == {"patterns": []}
+    rules = {"patterns": [{"currency": "points", "amount": 100}, {"currency": "rubles", "amount": 250.5}]}
+    assert body_of(A.put("/loyalty/settings/write_off/rules/", rules)) == rules
+    assert body_of(A.get("/loyalty/settings/write_off/rules/")) == rules
+    assert '"amount":250.5' in A.get("/loyalty/settings/write_off/rules/").text
+    assert body_of(B.get("/loyalty/settings/write_off/rules/")) == {"patterns": []}
+    for bad, field in (({"patterns": [{"currency": "gold", "amount": 1}]}, "patterns[0].currency"),
+                       ({"patterns": [{"currency": "points", "amount": 0.001}]}, "patterns[0].amount"),
+                       ({"patterns": [{"currency": "points", "amount": 0}]}, "patterns[0].amount"),
+                       ({"patterns": "all"}, "patterns"), ({}, "patterns")):
+        assert_error(A.put("/loyalty/settings/write_off/rules/", bad), 400, field=field)
+    assert body_of(A.put("/loyalty/settings/write_off/rules/", {"patterns": []})) == {"patterns": []}
+
+
+def test_contact_info(A, B):
+    empty = body_of(B.get("/loyalty/settings/contact_info/"))
+    assert set(empty) == {"company", "phone", "email", "url", "instagram", "facebook", "vk", "youtube", "logoPath"}
+    assert all(v is None for v in empty.values())
+    got = body_of(A.put("/loyalty/settings/contact_info/", {"company": "Кафе «Ромашка»", "url": "https://r.example"}))
+    assert got["company"] == "Кафе «Ромашка»" and got["url"] == "https://r.example" and got["vk"] is None
+    got = body_of(A.put("/loyalty/settings/contact_info/", {"url": None, "vk": "https://vk.com/r"}))
+    assert got["company"] == "Кафе «Ромашка»" and got["url"] is None and got["vk"] == "https://vk.com/r"
+    assert body_of(A.get("/loyalty/settings/contact_info/")) == got
+    assert all(v is None for v in body_of(B.get("/loyalty/settings/contact_info/")).values())
+    assert_error(A.put("/loyalty/settings/contact_info/", {"email": "nope"}), 400, field="email")
+    assert_error(A.put("/loyalty/settings/contact_info/", {"company": 5}), 400, field="company")
