@@ -145,6 +145,16 @@ static void *sweep_loop(void *arg)
 			total += n;
 			metrics_add(M_POINTS_EXPIRED_MINOR, expired);
 		}
+		/* Idempotency-Key answers are kept 7 days (API.md 6). */
+		int64_t purged = 0;
+		if (STORE(db, begin, true) == STORE_OK &&
+		    STORE(db, idem_purge, now_ms() - 7LL * 24 * 3600 * 1000, &purged) == STORE_OK &&
+		    STORE(db, commit) == STORE_OK) {
+			if (purged)
+				log_info("purged %lld expired idempotency keys", (long long)purged);
+		} else {
+			db->ops->rollback(db);
+		}
 		sw->store->ops->release(db);
 		if (total)
 			log_info("expiry sweep wrote off %zu lots", total);

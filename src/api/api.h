@@ -28,6 +28,7 @@ struct request {
 	struct kv *query;
 	size_t n_query;
 	char *authorization, *content_type, *request_id_in;
+	char *idempotency_key; /* the Idempotency-Key header (the last one when repeated) */
 	int n_idempotency_keys;
 	char *body;
 	size_t body_len;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "core/log.h"
 #include "core/metrics.h"
 #include "domain/money.h"
@@ -251,31 +253,134 @@ bool query_paging(struct call *c, int64_t *offset, int64_t *limit)
 	return true;
 }
 
+/* ---- Idempotency-Key (API.md 6) ---- */
+
+#define IDEM_KEEP_MS (7LL * 24 * 3600 * 1000)
+
+/* Answers a retry may replay: successes and refusals by a business rule. Validation errors,
+ * auth failures, 429 and 5xx are not stored: a retry with the same key may run again. */
+static bool idem_storable(const struct call *c)
+{
+	static const char *const business[] = {
+		"insufficient_funds", "coupon_not_active", "spend_limit",	    "order_conflict",
+		"item_not_refundable", "unknown_customer", "client_conflict",  "login_conflict",
+		"coupon_not_issuable", "not_found",	   NULL};
+	int st = c->resp->status;
+	if (st >= 200 && st < 300)
+		return true;
+	if (st < 400 || st >= 500 || !c->resp->body.data)
+		return false;
+	for (int i = 0; business[i]; i++) {
+		char needle[64];
+		snprintf(needle, sizeof(needle), "\"code\":\"%s\"", business[i]);
+		if (strstr(c->resp->body.data, needle))
+			return true;
+	}
+	return false;
+}
+
+/* The scope of a key: the route ("POST /ext/api/v1/fiscal/orders/"). */
+static const char *idem_scope(const struct call *c)
+{
+	size_t n;
+	const char *const *names = api_route_names(&n);
+	return c->resp->route >= 0 && (size_t)c->resp->route < n ? names[c->resp->route] : "";
+}
+
+/* The digest of the parsed body: the same JSON in another layout is the same request. */
+static void idem_hash(const struct call *c, char out[65])
+{
+	char *text = c->body ? json_dumps(c->body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(digest, (const unsigned char *)(text ? text : ""), text ? strlen(text) : 0);
+	sodium_bin2hex(out, 65, digest, sizeof(digest));
+	free(text);
+}
+
+/* Inside the transaction: a stored answer is replayed (or the key's other body refused with
+ * 422). Returns true when the call is answered. */
+static bool idem_replay(struct call *c, const char *hash, enum store_rc *rc)
+{
+	struct idem_record rec = {0};
+	*rc = STORE(c->db, idem_get, c->who.merchant_id, idem_scope(c), c->req->idempotency_key,
+		    now_ms() - IDEM_KEEP_MS, &rec);
+	if (*rc == STORE_NOT_FOUND) {
+		*rc = STORE_OK;
+		return false;
+	}
+	if (*rc != STORE_OK)
+		return false;
+	if (strcmp(rec.request_hash, hash) != 0) {
+		call_error(c, 422, "idempotency_key_reused",
+			   "Idempotency-Key: this key was used with another request body");
+	} else {
+		c->resp->status = rec.status;
+		buf_reset(&c->resp->body);
+		buf_puts(&c->resp->body, rec.body);
+		response_header(c->resp, "Idempotent-Replayed", "true");
+	}
+	free(rec.body);
+	return true;
+}
+
+static enum store_rc idem_store(struct call *c, const char *hash)
+{
+	struct idem_record rec = {.status = c->resp->status,
+				  .body = c->resp->body.data ? c->resp->body.data : "",
+				  .created_ms = now_ms()};
+	snprintf(rec.request_hash, sizeof(rec.request_hash), "%s", hash);
+	enum store_rc rc = STORE(c->db, idem_put, c->who.merchant_id, idem_scope(c),
+				 c->req->idempotency_key, &rec);
+	return rc == STORE_CONFLICT ? STORE_OK : rc;
+}
+
 void call_write_tx(struct call *c, tx_fn fn, void *ctx)
 {
+	bool idem = c->req->idempotency_key && !c->dry_run;
+	char hash[65] = "";
+	if (idem)
+		idem_hash(c, hash);
 	enum store_rc rc = STORE_RETRY;
 	for (int attempt = 0; attempt < 5 && rc == STORE_RETRY; attempt++) {
 		if (attempt > 0)
 			metrics_add(M_DB_RETRIES, 1);
 		rc = STORE(c->db, begin, true);
-		if (rc == STORE_OK) {
-			c->resp->status = 0;
-			rc = fn(c, ctx);
-			if (rc == STORE_OK && c->dry_run) {
-				c->db->ops->rollback(c->db);
-				return;
-			}
-			if (rc == STORE_OK) {
-				int64_t started = mono_us();
-				rc = STORE(c->db, commit);
-				if (rc == STORE_OK)
-					metrics_commit(mono_us() - started, 1);
-			}
-			if (rc != STORE_OK)
-				c->db->ops->rollback(c->db);
-			metrics_add(rc == STORE_OK ? M_DB_COMMITS : M_DB_ROLLBACKS, 1);
+		if (rc != STORE_OK)
+			continue;
+		c->resp->status = 0;
+		/* Writers run one at a time, so a retry racing its first try waits here for it
+		 * and then finds its answer. */
+		if (idem && idem_replay(c, hash, &rc)) {
+			c->db->ops->rollback(c->db);
+			return;
 		}
+		if (rc == STORE_OK)
+			rc = fn(c, ctx);
+		if (rc == STORE_OK && c->dry_run) {
+			c->db->ops->rollback(c->db);
+			return;
+		}
+		/* A success and its stored answer commit together: after a crash both or neither. */
+		if (rc == STORE_OK && idem)
+			rc = idem_store(c, hash);
+		if (rc == STORE_OK) {
+			int64_t started = mono_us();
+			rc = STORE(c->db, commit);
+			if (rc == STORE_OK)
+				metrics_commit(mono_us() - started, 1);
+		}
+		if (rc != STORE_OK)
+			c->db->ops->rollback(c->db);
+		metrics_add(rc == STORE_OK ? M_DB_COMMITS : M_DB_ROLLBACKS, 1);
 	}
-	if (rc != STORE_OK && (c->resp->status == 0 || c->resp->status < 400))
+	if (rc != STORE_OK && (c->resp->status == 0 || c->resp->status < 400)) {
 		call_store_error(c, rc);
+		return;
+	}
+	/* A refusal by a business rule changed nothing; its answer is stored on its own so that a
+	 * retry gets the same refusal. */
+	if (rc != STORE_OK && idem && idem_storable(c) && STORE(c->db, begin, true) == STORE_OK) {
+		if (idem_store(c, hash) != STORE_OK || STORE(c->db, commit) != STORE_OK)
+			c->db->ops->rollback(c->db);
+	}
 }

@@ -15,6 +15,7 @@ void request_free(struct request *req)
 	free(req->authorization);
 	free(req->content_type);
 	free(req->request_id_in);
+	free(req->idempotency_key);
 	free(req->body);
 	memset(req, 0, sizeof(*req));
 }

@@ -257,6 +257,21 @@ static bool read_body(struct call *c)
 	return true;
 }
 
+/* Idempotency-Key: one header of 1 to 255 printable ASCII characters, on a POST or PUT. */
+static bool idempotency_key_ok(struct call *c)
+{
+	const struct request *req = c->req;
+	const char *k = req->idempotency_key;
+	size_t n = k ? strlen(k) : 0;
+	bool ok = req->n_idempotency_keys == 1 && n >= 1 && n <= 255;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = k[i] >= 0x20 && k[i] <= 0x7e;
+	if (!ok)
+		call_error(c, 400, "validation_failed",
+			   "Idempotency-Key: one header of 1 to 255 printable characters");
+	return ok;
+}
+
 static void not_found_path(struct call *c)
 {
 	call_error(c, 404, "not_found", "no such endpoint: %s %s", c->req->method, c->req->path);
@@ -364,6 +379,9 @@ void api_handle(struct app *app, struct request *req, struct response *resp)
 		call_error(c, 404, "not_found", "no such object: %s", req->path);
 		goto cleanup;
 	}
+	bool writes = strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0;
+	if (writes && req->n_idempotency_keys > 0 && !idempotency_key_ok(c))
+		goto cleanup;
 	if ((route->flags & ROUTE_BODY_OPTIONAL) && req->body_len == 0 && !req->body_too_large) {
 		c->body = json_object();
 	} else if ((strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) &&

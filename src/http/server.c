@@ -64,6 +64,8 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 		req->request_id_in = xstrdup(value);
 	} else if (strcasecmp(key, "Idempotency-Key") == 0) {
 		req->n_idempotency_keys++;
+		free(req->idempotency_key);
+		req->idempotency_key = xstrdup(value);
 	}
 	return MHD_YES;
 }

@@ -132,6 +132,12 @@
 	X(TAKES_GET, "SELECT t.order_id, t.lot_id, t.taken, t.returned, l.expires_ms"              \
 		     " FROM lot_takes t JOIN lots l ON l.id = t.lot_id WHERE t.order_id = $1"      \
 		     " ORDER BY l.expires_ms DESC NULLS FIRST, l.id DESC LIMIT $2")                \
+	X(IDEM_GET, "SELECT request_hash, status, body, created_ms FROM idempotency"               \
+		    " WHERE merchant_id = $1 AND scope = $2 AND key = $3 AND created_ms >= $4")    \
+	X(IDEM_PUT, "INSERT INTO idempotency(merchant_id, scope, key, request_hash, status, body," \
+		    " created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"      \
+		    " RETURNING 1")                                                                \
+	X(IDEM_PURGE, "DELETE FROM idempotency WHERE created_ms < $1")                             \
 	X(DOC_GET, "SELECT json FROM merchant_documents WHERE merchant_id = $1 AND name = $2")     \
 	X(DOC_PUT, "INSERT INTO merchant_documents(merchant_id, name, json) VALUES ($1, $2, $3)"   \
 		   " ON CONFLICT (merchant_id, name) DO UPDATE SET json = excluded.json")          \
@@ -1418,6 +1424,44 @@ static enum store_rc pg_lot_takes_get(struct store_conn *base, int64_t order_id,
 	return rc;
 }
 
+static enum store_rc pg_idem_get(struct store_conn *base, int64_t merchant_id, const char *scope,
+				 const char *key, int64_t not_before_ms, struct idem_record *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc =
+		one_row(q(c, ST_IDEM_GET, &r, "issi", merchant_id, scope, key, not_before_ms), &r);
+	if (rc != STORE_OK)
+		return rc;
+	col_copy(r, 0, 0, out->request_hash, sizeof(out->request_hash));
+	out->status = (int)col_i(r, 0, 1);
+	out->body = col_str(r, 0, 2);
+	out->created_ms = col_i(r, 0, 3);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static enum store_rc pg_idem_put(struct store_conn *base, int64_t merchant_id, const char *scope,
+				 const char *key, const struct idem_record *in)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_IDEM_PUT, &r, "isssdsi", merchant_id, scope, key,
+			     in->request_hash, in->status, in->body, in->created_ms);
+	return returned_id(rc, &r, NULL);
+}
+
+static enum store_rc pg_idem_purge(struct store_conn *base, int64_t before_ms, int64_t *n_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_IDEM_PURGE, &r, "i", before_ms);
+	*n_out = rc == STORE_OK ? strtoll(PQcmdTuples(r), NULL, 10) : 0;
+	if (r)
+		PQclear(r);
+	return rc;
+}
+
 static enum store_rc pg_document_get(struct store_conn *base, int64_t merchant_id,
 				     const char *name, char **json_out)
 {
@@ -2069,6 +2113,9 @@ static const struct store_ops pg_ops = {
     .catalog_get = pg_catalog_get,
     .auth_counter_get = pg_auth_counter_get,
     .document_get = pg_document_get,
+    .idem_get = pg_idem_get,
+    .idem_put = pg_idem_put,
+    .idem_purge = pg_idem_purge,
     .document_put = pg_document_put,
     .auth_counter_put = pg_auth_counter_put,
     .catalog_delete = pg_catalog_delete,

@@ -129,6 +129,12 @@ static const char *const pg_migrations[] = {
 	"CREATE TABLE merchant_documents ("
 	" merchant_id BIGINT NOT NULL REFERENCES merchants(id), name TEXT NOT NULL,"
 	" json TEXT NOT NULL, PRIMARY KEY (merchant_id, name));",
+	/* 6: Idempotency-Key records (kept 7 days). */
+	"CREATE TABLE idempotency ("
+	" merchant_id BIGINT NOT NULL, scope TEXT NOT NULL, key TEXT NOT NULL,"
+	" request_hash TEXT NOT NULL, status BIGINT NOT NULL, body TEXT NOT NULL,"
+	" created_ms BIGINT NOT NULL, PRIMARY KEY (merchant_id, scope, key));"
+	"CREATE INDEX idempotency_created ON idempotency(created_ms);",
 };
 
 #endif

@@ -64,6 +64,11 @@
 			" new_type = ?, new_amount = ?, new_valid_days = ?, cust_coupon_id = ?,"   \
 			" cust_type = ?, cust_amount = ?, cust_valid_days = ?, auto_register = ?," \
 			" max_spend_percent = ? WHERE id = ?")                                     \
+	X(IDEM_GET, "SELECT request_hash, status, body, created_ms FROM idempotency"               \
+		    " WHERE merchant_id = ? AND scope = ? AND key = ? AND created_ms >= ?")        \
+	X(IDEM_PUT, "INSERT INTO idempotency(merchant_id, scope, key, request_hash, status, body," \
+		    " created_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1")   \
+	X(IDEM_PURGE, "DELETE FROM idempotency WHERE created_ms < ?")                              \
 	X(DOC_GET, "SELECT json FROM merchant_documents WHERE merchant_id = ? AND name = ?")       \
 	X(DOC_PUT, "INSERT OR REPLACE INTO merchant_documents(merchant_id, name, json)"            \
 		   " VALUES (?, ?, ?)")                                                            \
@@ -803,6 +808,42 @@ static enum store_rc sq_settings_put(struct store_conn *base, int64_t merchant_i
 			    u->coupon_id, (int)u->rule.type, u->rule.amount, u->valid_days,
 			    st->auto_register, st->max_spend_percent, merchant_id);
 	return exec_stmt(c, s, "settings put");
+}
+
+static enum store_rc sq_idem_get(struct store_conn *base, int64_t merchant_id, const char *scope,
+				 const char *key, int64_t not_before_ms, struct idem_record *out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_IDEM_GET, "issi", merchant_id, scope, key, not_before_ms);
+	enum store_rc rc = step_one(c, s, "idempotency get");
+	if (rc != STORE_OK)
+		return rc;
+	col_copy(s, 0, out->request_hash, sizeof(out->request_hash));
+	out->status = (int)col_i(s, 1);
+	out->body = col_str(s, 2);
+	out->created_ms = col_i(s, 3);
+	done(s);
+	return STORE_OK;
+}
+
+static enum store_rc sq_idem_put(struct store_conn *base, int64_t merchant_id, const char *scope,
+				 const char *key, const struct idem_record *in)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_IDEM_PUT, "isssdsi", merchant_id, scope, key, in->request_hash,
+			    in->status, in->body, in->created_ms);
+	enum store_rc rc = step_one(c, s, "idempotency put");
+	if (rc == STORE_OK)
+		done(s);
+	return rc == STORE_NOT_FOUND ? STORE_CONFLICT : rc;
+}
+
+static enum store_rc sq_idem_purge(struct store_conn *base, int64_t before_ms, int64_t *n_out)
+{
+	struct sq_conn *c = SQ(base);
+	enum store_rc rc = exec_stmt(c, q(c, ST_IDEM_PURGE, "i", before_ms), "idempotency purge");
+	*n_out = rc == STORE_OK ? sqlite3_changes(c->db) : 0;
+	return rc;
 }
 
 static enum store_rc sq_document_get(struct store_conn *base, int64_t merchant_id,
@@ -1772,6 +1813,9 @@ static const struct store_ops sqlite_ops = {
 	.order_number_next = sq_order_number_next,
 	.auth_counter_get = sq_auth_counter_get,
 	.document_get = sq_document_get,
+	.idem_get = sq_idem_get,
+	.idem_put = sq_idem_put,
+	.idem_purge = sq_idem_purge,
 	.document_put = sq_document_put,
 	.auth_counter_put = sq_auth_counter_put,
 	.client_get = sq_client_get,

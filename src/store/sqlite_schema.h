@@ -113,6 +113,12 @@ static const char *const sqlite_migrations[] = {
 	"CREATE TABLE merchant_documents ("
 	" merchant_id INTEGER NOT NULL REFERENCES merchants(id), name TEXT NOT NULL,"
 	" json TEXT NOT NULL, PRIMARY KEY (merchant_id, name)) WITHOUT ROWID;",
+	/* 6: Idempotency-Key records (kept 7 days). */
+	"CREATE TABLE idempotency ("
+	" merchant_id INTEGER NOT NULL, scope TEXT NOT NULL, key TEXT NOT NULL,"
+	" request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL, PRIMARY KEY (merchant_id, scope, key)) WITHOUT ROWID;"
+	"CREATE INDEX idempotency_created ON idempotency(created_ms);",
 };
 
 #endif

@@ -216,6 +216,14 @@ struct auth_counter {
 	int64_t locked_until_ms; /* 0: not locked */
 };
 
+/* A stored answer to an Idempotency-Key (API.md 6). */
+struct idem_record {
+	char request_hash[65];
+	int status;
+	char *body; /* owned */
+	int64_t created_ms;
+};
+
 /* One broken invariant found by check. */
 typedef void (*store_report_fn)(void *ctx, const char *problem);
 
@@ -306,6 +314,14 @@ struct store_ops {
 				      char **json_out);
 	enum store_rc (*document_put)(struct store_conn *c, int64_t merchant_id, const char *name,
 				      const char *json);
+	/* Idempotency-Key records, scoped by merchant, "METHOD route" and key. get: NOT_FOUND
+	 * when none newer than not_before_ms; put: CONFLICT when one exists. */
+	enum store_rc (*idem_get)(struct store_conn *c, int64_t merchant_id, const char *scope,
+				  const char *key, int64_t not_before_ms, struct idem_record *out);
+	enum store_rc (*idem_put)(struct store_conn *c, int64_t merchant_id, const char *scope,
+				  const char *key, const struct idem_record *in);
+	/* Deletes records created before before_ms; *n_out: how many. */
+	enum store_rc (*idem_purge)(struct store_conn *c, int64_t before_ms, int64_t *n_out);
 	/* The next order number of a merchant (a counter that only grows). */
 	enum store_rc (*order_number_next)(struct store_conn *c, int64_t merchant_id,
 					   int64_t *number_out);

@@ -39,6 +39,7 @@ REASONS = {
     409: "Conflict",
     413: "Payload Too Large",
     415: "Unsupported Media Type",
+    422: "Unprocessable Entity",
     429: "Too Many Requests",
 }
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
