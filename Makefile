@@ -52,3 +52,13 @@ format:
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# Benchmarks (bench/run.py; results and how to read them: docs/PERFORMANCE.md).
+# bench: 1M clients, every workload at 1/16/64 connections; bench-quick: 100k clients, 16
+# connections, under 3 minutes once built.
+.PHONY: bench bench-quick
+bench: deps
+	$(PYTHON) bench/run.py
+
+bench-quick: deps
+	$(PYTHON) bench/run.py --quick

@@ -1,0 +1,552 @@
+#!/usr/bin/python3
+"""The kopilka benchmark driver: `make bench` (full) and `make bench-quick`.
+
+One invocation builds an optimized kopilkad and the reference programs, generates the data,
+runs every workload against kopilkad and against the references, and prints one table
+(median of --runs runs per figure) plus the targets of issue 5 as ratios. See
+docs/PERFORMANCE.md for what each workload does and how to read the results.
+
+Everything runs on 127.0.0.1, on free ports picked here; every process this script starts is
+stopped by its PID; every run is bounded in time (wrk -d, pgbench -T, ref-sqlite --seconds).
+Only the Python standard library is used.
+"""
+import argparse
+import base64
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+BUILD = os.path.join(ROOT, "build-bench")
+LUA = os.path.join(BENCH, "kopilka.lua")
+EMAIL, PASSWORD = "owner@bench.local", "bench-password"
+AUTH = "Basic " + base64.b64encode(f"{EMAIL}:{PASSWORD}".encode()).decode()
+SERVE_FLAGS = ["--threads", "8", "--lockout-addr-failures", "1000000"]
+SETTINGS = {"active": True, "currency": "points",
+            "newCustomerSettings": {"type": "percentage", "amount": 5, "validDays": 365},
+            "customerSettings": {"type": "percentage", "amount": 5, "validDays": 365}}
+
+started = []  # Popen objects we own, stopped by PID at exit
+rss_sampler = None  # samples kopilkad's VmRSS during the wrk runs
+pg_dir = None
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def sh(cmd, **kw):
+    log("$ " + " ".join(cmd))
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def stop(p, timeout=15):
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    if p in started:
+        started.remove(p)
+
+
+def cleanup():
+    global pg_dir
+    for p in list(started):
+        stop(p)
+    if pg_dir and os.path.isdir(pg_dir):
+        subprocess.run([os.path.join(ROOT, "scripts/pg-test-cluster.sh"), "stop", pg_dir])
+        pg_dir = None
+
+
+# ---- setup ----
+
+def ensure_tools(pg):
+    need = [("wrk", "wrk"), ("cmake", "cmake"), ("gcc", "gcc")]
+    if pg:  # the private cluster, psql for the load, pgbench (Debian: postgresql-15)
+        need += [("psql", "postgresql-client"), ("pgbench", "postgresql"),
+                 ("/usr/lib/postgresql/15/bin/pg_ctl", "postgresql")]
+    missing = sorted({pkg for tool, pkg in need
+                      if not (os.access(tool, os.X_OK) if tool.startswith("/")
+                              else shutil.which(tool))})
+    if missing:
+        cmd = ["apt-get", "install", "-y"] + missing
+        if os.geteuid() != 0:
+            cmd = ["sudo"] + cmd
+        sh(cmd)
+
+
+def build():
+    os.makedirs(BUILD, exist_ok=True)
+    # Release (-O3, asserts kept as in every build) plus -g for the profiler's symbols.
+    sh(["cmake", "-S", ROOT, "-B", BUILD, "-DCMAKE_BUILD_TYPE=Release",
+        "-DCMAKE_C_FLAGS_RELEASE=-O3 -g"], stdout=subprocess.DEVNULL)
+    sh(["cmake", "--build", BUILD, "-j2", "--target", "kopilkad"], stdout=subprocess.DEVNULL)
+    out = os.path.join(BUILD, "bench")
+    os.makedirs(out, exist_ok=True)
+    cc = ["gcc", "-O2", "-g", "-Wall", "-Wextra"]
+    for name, src, libs in [("kopilka-gen", "gen.c", ["-lsqlite3"]),
+                            ("ref-http", "ref_http.c", ["-lmicrohttpd"]),
+                            ("ref-sqlite", "ref_sqlite.c", ["-lsqlite3"])]:
+        sh(cc + ["-o", os.path.join(out, name), os.path.join(BENCH, src)] + libs)
+    return os.path.join(BUILD, "kopilkad"), out
+
+
+def make_sqlite_db(kopilkad, tools, workdir, name, clients, orders):
+    db = os.path.join(workdir, f"{name}.db")
+    keys = os.path.join(workdir, f"{name}.keys")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.remove(db + suffix)
+    sh([kopilkad, "init", "--db", db, "--email", EMAIL, "--password", PASSWORD,
+        "--name", "Bench Coffee"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t = time.time()
+    sh([os.path.join(tools, "kopilka-gen"), "--db", db, "--clients", str(clients),
+        "--orders", str(orders), "--keys", keys])
+    gen_s = time.time() - t
+    check(kopilkad, db)
+    return db, keys, gen_s
+
+
+def check(kopilkad, db):
+    r = subprocess.run([kopilkad, "check", "--db", db], capture_output=True, text=True,
+                       timeout=900)
+    lines = (r.stdout + r.stderr).strip().splitlines()
+    log(f"kopilkad check --db {os.path.basename(db)}: " + (lines[-1] if lines else "?"))
+    if r.returncode != 0:
+        for ln in lines[:10]:
+            log("  " + ln)
+        raise SystemExit("the ledger check failed")
+    return lines[-1]
+
+
+def http(method, url, body=None, auth=True, timeout=10):
+    req = urllib.request.Request(url, method=method,
+                                 data=json.dumps(body).encode() if body is not None else None)
+    if auth:
+        req.add_header("Authorization", AUTH)
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.read()
+
+
+def start_server(kopilkad, db, workdir, extra=()):
+    port = free_port()
+    errlog = open(os.path.join(workdir, f"kopilkad-{port}.log"), "w")
+    cmd = [kopilkad, "serve", "--db", db, "--listen", f"127.0.0.1:{port}",
+           "--access-log", "/dev/null"] + SERVE_FLAGS + list(extra)
+    log("$ " + " ".join(cmd))
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errlog)
+    started.append(p)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        if p.poll() is not None:
+            raise SystemExit(f"kopilkad exited ({p.returncode}); see {errlog.name}")
+        try:
+            http("GET", base + "/healthz", auth=False, timeout=2)
+            break
+        except Exception:
+            time.sleep(0.1)
+    else:
+        raise SystemExit("kopilkad did not answer /healthz within 30 s")
+    http("PUT", base + "/ext/api/v1/loyalty/settings/", SETTINGS)
+    return p, base
+
+
+class RssSampler:
+    """Max VmRSS of a process, sampled every 0.25 s while it runs."""
+
+    def __init__(self, pid):
+        self.pid, self.max_kib, self.on = pid, 0, True
+        self.t = threading.Thread(target=self.loop, daemon=True)
+        self.t.start()
+
+    def loop(self):
+        while self.on:
+            try:
+                with open(f"/proc/{self.pid}/status") as f:
+                    for ln in f:
+                        if ln.startswith("VmRSS:"):
+                            self.max_kib = max(self.max_kib, int(ln.split()[1]))
+            except OSError:
+                return
+            time.sleep(0.25)
+
+    def close(self):
+        self.on = False
+        self.t.join()
+
+
+# ---- runs ----
+
+def wrk(base, mode, conns, seconds, keys, tag):
+    env = dict(os.environ, KB_MODE=mode, KB_AUTH=AUTH, KB_KEYS=keys or "", KB_TAG=tag)
+    threads = 1 if conns == 1 else 2
+    cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--timeout", "10s",
+           "-s", LUA, base + "/"]
+    if rss_sampler:
+        rss_sampler.max_kib = 0
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 60)
+    rss_kib = rss_sampler.max_kib if rss_sampler else 0
+    m = re.search(r"^KBRESULT (\{.*\})$", r.stdout, re.M)
+    if not m:
+        raise SystemExit(f"wrk gave no result for {mode}: {r.stdout}\n{r.stderr}")
+    res = json.loads(m.group(1))
+    if rss_kib:
+        res["rss_kib"] = rss_kib
+    res["errors"] = (res["non2xx"] + res["connect"] + res["read"] + res["write"] +
+                     res["timeout"])
+    return res
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+class Results:
+    def __init__(self):
+        self.rows = {}  # (system, workload, conns) -> list of runs
+
+    def add(self, system, workload, conns, res):
+        self.rows.setdefault((system, workload, conns), []).append(res)
+
+    def get(self, system, workload, conns, field="rps"):
+        runs = self.rows.get((system, workload, conns), [])
+        return med([r[field] for r in runs if field in r]) if runs else None
+
+
+def run_matrix(results, label, base, keys, workloads, conns_list, runs, seconds, counter,
+               first_run=0):
+    """Round-robin over the runs so that a slow spell of the machine hits every figure."""
+    for i in range(first_run, first_run + runs):
+        for wl in workloads:
+            for c in conns_list:
+                counter[0] += 1
+                res = wrk(base, wl, c, seconds, keys, f"{int(time.time())}x{counter[0]}")
+                results.add(label, wl, c, res)
+                log(f"{label:10s} {wl:9s} c={c:<3d} run {i + 1}: {res['rps']:9.1f} req/s"
+                    f"  p50 {res['p50_us'] / 1000:7.2f} ms  p99 {res['p99_us'] / 1000:8.2f} ms"
+                    f"  errors {res['errors']}")
+
+
+def ref_sqlite(results, tools, db, keys, runs, seconds):
+    for i in range(runs):
+        for batch in (1, 16):
+            r = subprocess.run([os.path.join(tools, "ref-sqlite"), "--db", db, "--keys", keys,
+                                "--seconds", str(seconds), "--batch", str(batch),
+                                "--tag", f"{int(time.time())}-{i}-{batch}"],
+                               capture_output=True, text=True, timeout=seconds + 120)
+            if r.returncode != 0:
+                raise SystemExit("ref-sqlite failed: " + r.stderr)
+            res = json.loads(r.stdout)
+            results.add("raw-sqlite", f"batch{batch}", 1, {"rps": res["ops"]})
+            log(f"raw-sqlite batch {batch:2d} run {i + 1}: {res['ops']:.1f} orders/s")
+
+
+# ---- PostgreSQL ----
+
+def run_pg(results, kopilkad, tools, workdir, clients, orders, runs, seconds, conns):
+    global pg_dir
+    pg_dir = "/tmp/kopilka-bench-pg"
+    if os.path.isdir(pg_dir):
+        subprocess.run([os.path.join(ROOT, "scripts/pg-test-cluster.sh"), "stop", pg_dir])
+    uri = subprocess.run([os.path.join(ROOT, "scripts/pg-test-cluster.sh"), "start", pg_dir],
+                         check=True, capture_output=True, text=True,
+                         timeout=120).stdout.strip()
+    log(f"PostgreSQL cluster at {uri}")
+    m = re.match(r"postgresql://(\w+)@([\d.]+):(\d+)/(\w+)", uri)
+    user, host, port = m.group(1), m.group(2), m.group(3)
+    sh([kopilkad, "init", "--db", uri, "--email", EMAIL, "--password", PASSWORD],
+       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    keys = os.path.join(workdir, "pg.keys")
+    t = time.time()
+    gen = subprocess.Popen([os.path.join(tools, "kopilka-gen"), "--pg", "--clients", str(clients),
+                            "--orders", str(orders), "--keys", keys], stdout=subprocess.PIPE)
+    sh(["psql", "-q", "-X", "-d", uri, "-f", "-"], stdin=gen.stdout, stdout=subprocess.DEVNULL,
+       timeout=1800)
+    gen.stdout.close()
+    gen.wait()
+    if gen.returncode != 0:
+        raise SystemExit("kopilka-gen --pg failed")
+    log(f"PostgreSQL load: {clients} clients, {orders} orders in {time.time() - t:.1f} s")
+    check(kopilkad, uri)
+    p, base = start_server(kopilkad, uri, workdir)
+    counter = [0]
+    try:
+        run_matrix(results, "kopilkad-pg", base, keys, ["prefix", "balance", "orders"], [conns],
+                   runs, seconds, counter)
+    finally:
+        stop(p)
+    check(kopilkad, uri)
+    sh(["createdb", "-h", host, "-p", port, "-U", user, "pgbench"])
+    pgb_uri = f"postgresql://{user}@{host}:{port}/pgbench"
+    sh(["pgbench", "-i", "-q", "-s", "10", pgb_uri], stdout=subprocess.DEVNULL,
+       stderr=subprocess.DEVNULL, timeout=600)
+    for i in range(runs):
+        r = subprocess.run(["pgbench", "-n", "-c", str(conns), "-j", "2", "-T", str(seconds),
+                            pgb_uri], capture_output=True, text=True, timeout=seconds + 120)
+        tps = float(re.search(r"tps = ([\d.]+)", r.stdout).group(1))
+        lat = float(re.search(r"latency average = ([\d.]+) ms", r.stdout).group(1))
+        results.add("pgbench", "tpcb", conns, {"rps": tps, "p50_us": lat * 1000})
+        log(f"pgbench TPC-B-like c={conns} run {i + 1}: {tps:.1f} tps, avg {lat:.2f} ms")
+    cleanup_pg()
+
+
+def cleanup_pg():
+    global pg_dir
+    if pg_dir:
+        subprocess.run([os.path.join(ROOT, "scripts/pg-test-cluster.sh"), "stop", pg_dir])
+        pg_dir = None
+
+
+# ---- report ----
+
+def fmt_ms(us):
+    return "—" if us is None or us != us else f"{us / 1000:.2f}"
+
+
+def report(results, meta, out_md):
+    L = []
+    when = meta.get("when") or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    L.append(f"kopilka benchmark — {meta['mode']} — {when}")
+    L.append(f"machine: {meta['machine']}")
+    L.append(f"data: {meta['clients']:,} clients / {meta['orders']:,} orders (SQLite, generated in "
+             f"{meta['gen_s']:.1f} s); medians of {meta['runs']} runs of {meta['seconds']} s; "
+             f"kopilkad {' '.join(SERVE_FLAGS)}")
+    L.append("")
+    L.append("| system | workload | conns | req/s | p50 ms | p99 ms | errors | max RSS MiB | vs reference |")
+    L.append("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    http16 = {c: results.get("ref-http", "fixed", c) for c in (1, 16, 64)}
+    raw16 = results.get("raw-sqlite", "batch16", 1)
+    raw1 = results.get("raw-sqlite", "batch1", 1)
+    pgb = None
+    for (system, wl, c), runs in sorted(results.rows.items(),
+                                        key=lambda kv: (kv[0][0] != "kopilkad", kv[0][0],
+                                                        kv[0][1], kv[0][2])):
+        rps = results.get(system, wl, c)
+        p50 = results.get(system, wl, c, "p50_us")
+        p99 = results.get(system, wl, c, "p99_us")
+        errs = sum(r.get("errors", 0) for r in runs)
+        rss = max((r.get("rss_kib", 0) for r in runs), default=0)
+        rss = f"{rss / 1024:.0f}" if rss and system == "kopilkad" else ""
+        ref = ""
+        if system in ("kopilkad", "kopilkad-10k") and wl not in ("orders", "mix") and http16.get(c):
+            ref = f"{100 * rps / http16[c]:.1f}% of bare HTTP"
+        if system == "kopilkad" and wl == "orders" and raw16:
+            ref = f"{100 * rps / raw16:.1f}% of raw SQLite ×16, {100 * rps / raw1:.0f}% of ×1"
+        if system == "kopilkad-pg" and wl == "orders" and results.get("pgbench", "tpcb", c):
+            pgb = results.get("pgbench", "tpcb", c)
+            ref = f"{100 * rps / pgb:.1f}% of pgbench tps"
+        label = {"raw-sqlite": "raw SQLite (ref b)", "ref-http": "bare HTTP (ref a)",
+                 "pgbench": "pgbench TPC-B-like"}.get(system, system)
+        wl_label = {"batch1": "order, 1 per commit", "batch16": "order, 16 per commit",
+                    "fixed": f"fixed {meta.get('body_bytes', '?')} B JSON",
+                    "tpcb": "TPC-B-like (avg latency as p50)"}.get(wl, wl)
+        L.append(f"| {label} | {wl_label} | {c} | {rps:,.0f} | {fmt_ms(p50)} | {fmt_ms(p99)} | "
+                 f"{errs if system not in ('raw-sqlite', 'pgbench') else '—'} | {rss} | {ref} |")
+    L.append("")
+    L.append("Targets (16 connections):")
+    L.append("")
+    L.append("| target | measured | goal | |")
+    L.append("|---|---|---|---|")
+
+    def tgt(name, value, goal, ok):
+        L.append(f"| {name} | {value} | {goal} | {'met' if ok else '**missed**'} |")
+
+    pre = results.get("kopilkad", "prefix", 16)
+    if pre and http16.get(16):
+        r = pre / http16[16]
+        tgt("prefix search req/s vs bare HTTP", f"{100 * r:.1f}%", ">= 25%", r >= 0.25)
+        p99 = results.get("kopilkad", "prefix", 16, "p99_us")
+        tgt("prefix search p99", f"{p99 / 1000:.2f} ms", "< 2 ms", p99 < 2000)
+    inf = results.get("kopilkad", "infix", 16, "p99_us")
+    if inf is not None:
+        tgt(f"infix %NNNN% p99 at {meta['clients']:,}", f"{inf / 1000:.2f} ms", "< 20 ms",
+            inf < 20000)
+    od = results.get("kopilkad", "orders", 16)
+    if od and raw16:
+        r = od / raw16
+        tgt("orders/s vs raw SQLite 16 per commit", f"{100 * r:.1f}% ({od:,.0f} vs {raw16:,.0f})",
+            ">= 60%", r >= 0.6)
+    small = results.get("kopilkad-10k", "prefix", 16, "p50_us")
+    big = results.get("kopilkad", "prefix", 16, "p50_us")
+    if small and big:
+        r = big / small
+        p99s = results.get("kopilkad-10k", "prefix", 16, "p99_us")
+        p99b = results.get("kopilkad", "prefix", 16, "p99_us")
+        tgt(f"prefix p50 at {meta['clients']:,} vs 10,000 clients",
+            f"{r:.2f}x ({big / 1000:.2f} vs {small / 1000:.2f} ms; p99 {p99b / 1000:.2f} vs "
+            f"{p99s / 1000:.2f} ms)", "<= 2x", r <= 2)
+    if meta.get("rss_kib"):
+        mib = meta["rss_kib"] / 1024
+        tgt(f"resident memory under load, {meta['clients']:,} clients (max VmRSS)",
+            f"{mib:.1f} MiB (worst workload: {max(meta['rss_by_workload_kib'], key=meta['rss_by_workload_kib'].get)}; "
+            f"/metrics after the runs: {meta.get('rss_metric_mib', 0):.1f} MiB)",
+            "< 150 MiB", mib < 150)
+    cached = results.get("kopilkad", "settings", 2)
+    uncached = results.get("kopilkad-nocache", "settings", 2)
+    if cached and uncached:
+        L.append(f"| auth: GET /loyalty/settings/ at 2 conns, cached vs --auth-cache-seconds 0 | "
+                 f"{cached:,.0f} vs {uncached:,.1f} req/s ({cached / uncached:,.0f}x) | "
+                 f"(reported) | |")
+    pgo = results.get("kopilkad-pg", "orders", meta.get("pg_conns", 16))
+    if pgo and pgb:
+        pgr = results.get("kopilkad-pg", "prefix", meta.get("pg_conns", 16))
+        L.append(f"| PostgreSQL ({meta.get('pg_clients', 0):,} clients): orders/s vs pgbench tps"
+                 f" | {pgo:,.0f} vs {pgb:,.0f} ({100 * pgo / pgb:.1f}%); prefix reads "
+                 f"{pgr:,.0f} req/s | (reported) | |")
+    L.append("")
+    L.append(f"ledger check after the runs: {meta.get('check_after', '?')}")
+    text = "\n".join(L)
+    print(text)
+    with open(out_md, "w") as f:
+        f.write(text + "\n")
+    with open(out_md.replace(".md", ".json"), "w") as f:
+        json.dump({"meta": meta, "runs": {"|".join(map(str, k)): v
+                                          for k, v in results.rows.items()}}, f, indent=1)
+    log(f"wrote {out_md}")
+
+
+def main():
+    global rss_sampler
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="100k clients, fewer workloads")
+    ap.add_argument("--clients", type=int)
+    ap.add_argument("--orders", type=int)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--seconds", type=int)
+    ap.add_argument("--workdir", default="/tmp/kopilka-bench",
+                    help="where the databases go (a few GB for the full run)")
+    ap.add_argument("--no-pg", action="store_true", help="skip the PostgreSQL part")
+    ap.add_argument("--pg-clients", type=int)
+    ap.add_argument("--report-only", metavar="JSON",
+                    help="re-print the table of a saved bench/results/*.json, run nothing")
+    a = ap.parse_args()
+    if a.report_only:
+        with open(a.report_only) as f:
+            saved = json.load(f)
+        results = Results()
+        for k, v in saved["runs"].items():
+            system, wl, c = k.split("|")
+            results.rows[(system, wl, int(c))] = v
+        report(results, saved["meta"], a.report_only.replace(".json", ".md"))
+        return
+    quick = a.quick
+    clients = a.clients or (100_000 if quick else 1_000_000)
+    orders = a.orders or 2 * clients
+    seconds = a.seconds or (3 if quick else 5)
+    runs = max(1, a.runs)
+    conns_list = [16] if quick else [1, 16, 64]
+    workloads = (["prefix", "infix", "balance", "orders", "mix"] if quick else
+                 ["prefix", "email", "infix", "balance", "coupons", "orders", "mix"])
+    pg_clients = a.pg_clients or (20_000 if quick else 100_000)
+    os.makedirs(a.workdir, exist_ok=True)
+    results_dir = os.path.join(BENCH, "results")
+    os.makedirs(results_dir, exist_ok=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = re.search(r"model name\s*:\s*(.*)", f.read()).group(1)
+    except Exception:
+        pass
+    meta = {"mode": "bench-quick" if quick else "bench", "clients": clients, "orders": orders,
+            "runs": runs, "seconds": seconds,
+            "machine": f"{os.cpu_count()} CPUs ({cpu}), "
+                       f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 2**30} GiB RAM"}
+    meta["when"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    results = Results()
+    t_start = time.time()
+    try:
+        ensure_tools(not a.no_pg)
+        kopilkad, tools = build()
+        db, keys, meta["gen_s"] = make_sqlite_db(kopilkad, tools, a.workdir, "main", clients,
+                                                 orders)
+        small_db, small_keys, _ = make_sqlite_db(kopilkad, tools, a.workdir, "small", 10_000,
+                                                 20_000)
+        counter = [0]
+
+        # kopilkad on the big database, with the bare-HTTP reference beside it.
+        p, base = start_server(kopilkad, db, a.workdir)
+        body = http("GET", base + "/ext/api/v1/clients/?phone=7912%25&limit=10")
+        meta["body_bytes"] = len(body)
+        ref_port = free_port()
+        ref = subprocess.Popen([os.path.join(tools, "ref-http"), str(ref_port), str(len(body)),
+                                "8"], stdout=subprocess.DEVNULL)
+        started.append(ref)
+        time.sleep(0.3)
+        rss = rss_sampler = RssSampler(p.pid)
+        for i in range(runs):
+            for c in conns_list:
+                counter[0] += 1
+                res = wrk(f"http://127.0.0.1:{ref_port}", "fixed", c, seconds, None, "ref")
+                results.add("ref-http", "fixed", c, res)
+                log(f"ref-http   fixed     c={c:<3d} run {i + 1}: {res['rps']:9.1f} req/s  "
+                    f"p50 {res['p50_us'] / 1000:7.2f} ms  p99 {res['p99_us'] / 1000:8.2f} ms")
+            run_matrix(results, "kopilkad", base, keys, workloads, conns_list, 1, seconds,
+                       counter, first_run=i)
+        run_matrix(results, "kopilkad", base, keys, ["settings"], [2], runs, seconds, counter)
+        rss.close()
+        rss_sampler = None
+        per = {}
+        for (system, wl, c), rs in results.rows.items():
+            if system == "kopilkad":
+                per[f"{wl}@{c}"] = max(r.get("rss_kib", 0) for r in rs)
+        meta["rss_by_workload_kib"] = per
+        meta["rss_kib"] = max(per.values()) if per else 0
+        m = re.search(rb"^process_resident_memory_bytes (\d+)",
+                      http("GET", base + "/metrics", auth=False), re.M)
+        meta["rss_metric_mib"] = int(m.group(1)) / 2**20 if m else 0
+        stop(ref)
+        # The durable-write ceiling, on the same database while the server idles.
+        ref_sqlite(results, tools, db, keys, runs, seconds)
+        stop(p)
+
+        # Credential cache off: every request pays an Argon2 verification.
+        p, base = start_server(kopilkad, db, a.workdir, ["--auth-cache-seconds", "0"])
+        run_matrix(results, "kopilkad-nocache", base, keys, ["settings"], [2], runs, seconds,
+                   counter)
+        stop(p)
+
+        # Prefix search at 10,000 clients: the scale target.
+        p, base = start_server(kopilkad, small_db, a.workdir)
+        run_matrix(results, "kopilkad-10k", base, small_keys, ["prefix"], [16], runs, seconds,
+                   counter)
+        stop(p)
+        meta["check_after"] = check(kopilkad, db)
+
+        if not a.no_pg:
+            meta["pg_clients"], meta["pg_conns"] = pg_clients, 16
+            run_pg(results, kopilkad, tools, a.workdir, pg_clients, 2 * pg_clients, runs,
+                   seconds, 16)
+    finally:
+        cleanup()
+    meta["wall_s"] = round(time.time() - t_start, 1)
+    log(f"total wall time {meta['wall_s']} s")
+    report(results, meta, os.path.join(results_dir, f"{meta['mode']}.md"))
+
+
+if __name__ == "__main__":
+    main()
