@@ -16,6 +16,7 @@
  * no row came back, and an operation of several statements that must undo its first ones on
  * a clash runs inside a savepoint. */
 #include "store/pg.h"
+#include "store/pool.h"
 
 #include <assert.h>
 #include <libpq-fe.h>
@@ -262,7 +263,6 @@ struct pg_conn {
 	bool prepared[ST__COUNT];
 	/* Client search shapes: [phone pattern kind + 1][email pattern kind + 1], 0 = none. */
 	bool search_prepared[SEARCH_KINDS][SEARCH_KINDS];
-	struct pg_conn *next_free;
 	bool in_tx;
 };
 
@@ -270,11 +270,7 @@ struct pg_store {
 	struct store base;
 	char *uri;
 	struct store_options opt;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct pg_conn *free_list;
-	struct pg_conn **all;
-	int n_all;
+	struct conn_pool pool;
 };
 
 static const struct store_ops pg_ops;
@@ -648,10 +644,8 @@ struct store *pg_store_open(const char *uri, const struct store_options *opt, ch
 	st->base.ops = &pg_ops;
 	st->uri = xstrdup(uri);
 	st->opt = *opt;
-	pthread_mutex_init(&st->mu, NULL);
-	pthread_cond_init(&st->cv, NULL);
 	int n = opt->pool_size > 0 ? opt->pool_size : 1;
-	st->all = xcalloc((size_t)n, sizeof(*st->all));
+	pool_init(&st->pool, n);
 	for (int i = 0; i < n; i++) {
 		struct pg_conn *c = conn_open(st, err_buf, err_len);
 		if (!c)
@@ -660,9 +654,7 @@ struct store *pg_store_open(const char *uri, const struct store_options *opt, ch
 			conn_close(c);
 			goto fail;
 		}
-		st->all[st->n_all++] = c;
-		c->next_free = st->free_list;
-		st->free_list = c;
+		pool_add(&st->pool, &c->base);
 	}
 	return &st->base;
 fail:
@@ -673,24 +665,17 @@ fail:
 static void pg_close(struct store *base)
 {
 	struct pg_store *st = (struct pg_store *)base;
-	for (int i = 0; i < st->n_all; i++)
-		conn_close(st->all[i]);
-	free(st->all);
+	for (int i = 0; i < st->pool.n_all; i++)
+		conn_close((struct pg_conn *)st->pool.all[i]);
+	pool_destroy(&st->pool);
 	free(st->uri);
-	pthread_mutex_destroy(&st->mu);
-	pthread_cond_destroy(&st->cv);
 	free(st);
 }
 
 static struct store_conn *pg_acquire(struct store *base)
 {
 	struct pg_store *st = (struct pg_store *)base;
-	pthread_mutex_lock(&st->mu);
-	while (!st->free_list)
-		pthread_cond_wait(&st->cv, &st->mu);
-	struct pg_conn *c = st->free_list;
-	st->free_list = c->next_free;
-	pthread_mutex_unlock(&st->mu);
+	struct pg_conn *c = (struct pg_conn *)pool_take(&st->pool);
 	if (PQstatus(c->db) == CONNECTION_BAD) {
 		/* Lost since its last use (server restart, network): try once to reconnect. If it
 		 * fails the borrower's operations fail with STORE_ERROR and the next borrower
@@ -718,23 +703,13 @@ static void pg_release(struct store_conn *base)
 	}
 	c->in_tx = false;
 	struct pg_store *st = c->owner;
-	pthread_mutex_lock(&st->mu);
-	c->next_free = st->free_list;
-	st->free_list = c;
-	pthread_cond_signal(&st->cv);
-	pthread_mutex_unlock(&st->mu);
+	pool_give(&st->pool, &c->base);
 }
 
 static void pg_pool_stats(struct store *base, int *size, int *in_use)
 {
 	struct pg_store *st = (struct pg_store *)base;
-	pthread_mutex_lock(&st->mu);
-	int free_n = 0;
-	for (struct pg_conn *c = st->free_list; c; c = c->next_free)
-		free_n++;
-	*size = st->n_all;
-	*in_use = st->n_all - free_n;
-	pthread_mutex_unlock(&st->mu);
+	pool_stats(&st->pool, size, in_use);
 }
 
 /* ---- transactions ---- */

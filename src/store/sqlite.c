@@ -4,6 +4,7 @@
  * transaction with BEGIN IMMEDIATE so the write lock is taken before the first read: in WAL
  * mode a deferred transaction that reads and then writes can fail with SQLITE_BUSY_SNAPSHOT. */
 #include "store/sqlite.h"
+#include "store/pool.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -222,7 +223,6 @@ struct sq_conn {
 	sqlite3_stmt *stmts[ST__COUNT];
 	/* Client search shapes: [phone pattern kind + 1][email pattern kind + 1], 0 = none. */
 	sqlite3_stmt *search[5][5];
-	struct sq_conn *next_free;
 	bool in_tx;
 	bool holds_write; /* this connection holds its store's write_mu */
 };
@@ -231,15 +231,11 @@ struct sq_store {
 	struct store base;
 	char *path;
 	struct store_options opt;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	struct conn_pool pool;
 	/* Writers of this process queue here rather than in SQLite's busy handler, which sleeps
 	 * and polls (measured: ~11 ms per order under load); another process on the same file
 	 * still meets the busy timeout. */
 	pthread_mutex_t write_mu;
-	struct sq_conn *free_list;
-	struct sq_conn **all;
-	int n_all;
 };
 
 static const struct store_ops sqlite_ops;
@@ -484,11 +480,9 @@ struct store *sqlite_store_open(const char *path, const struct store_options *op
 	st->base.ops = &sqlite_ops;
 	st->path = xstrdup(path);
 	st->opt = *opt;
-	pthread_mutex_init(&st->mu, NULL);
-	pthread_cond_init(&st->cv, NULL);
 	pthread_mutex_init(&st->write_mu, NULL);
 	int n = opt->pool_size > 0 ? opt->pool_size : 1;
-	st->all = xcalloc((size_t)n, sizeof(*st->all));
+	pool_init(&st->pool, n);
 	for (int i = 0; i < n; i++) {
 		struct sq_conn *c = conn_open(st, opt->create && i == 0, err_buf, err_len);
 		if (!c)
@@ -497,9 +491,7 @@ struct store *sqlite_store_open(const char *path, const struct store_options *op
 			conn_close(c);
 			goto fail;
 		}
-		st->all[st->n_all++] = c;
-		c->next_free = st->free_list;
-		st->free_list = c;
+		pool_add(&st->pool, &c->base);
 	}
 	return &st->base;
 fail:
@@ -510,12 +502,10 @@ fail:
 static void sq_close(struct store *base)
 {
 	struct sq_store *st = (struct sq_store *)base;
-	for (int i = 0; i < st->n_all; i++)
-		conn_close(st->all[i]);
-	free(st->all);
+	for (int i = 0; i < st->pool.n_all; i++)
+		conn_close((struct sq_conn *)st->pool.all[i]);
+	pool_destroy(&st->pool);
 	free(st->path);
-	pthread_mutex_destroy(&st->mu);
-	pthread_cond_destroy(&st->cv);
 	pthread_mutex_destroy(&st->write_mu);
 	free(st);
 }
@@ -523,12 +513,7 @@ static void sq_close(struct store *base)
 static struct store_conn *sq_acquire(struct store *base)
 {
 	struct sq_store *st = (struct sq_store *)base;
-	pthread_mutex_lock(&st->mu);
-	while (!st->free_list)
-		pthread_cond_wait(&st->cv, &st->mu);
-	struct sq_conn *c = st->free_list;
-	st->free_list = c->next_free;
-	pthread_mutex_unlock(&st->mu);
+	struct sq_conn *c = (struct sq_conn *)pool_take(&st->pool);
 	return &c->base;
 }
 
@@ -542,23 +527,13 @@ static void sq_release(struct store_conn *base)
 	}
 	release_write(c);
 	struct sq_store *st = c->owner;
-	pthread_mutex_lock(&st->mu);
-	c->next_free = st->free_list;
-	st->free_list = c;
-	pthread_cond_signal(&st->cv);
-	pthread_mutex_unlock(&st->mu);
+	pool_give(&st->pool, &c->base);
 }
 
 static void sq_pool_stats(struct store *base, int *size, int *in_use)
 {
 	struct sq_store *st = (struct sq_store *)base;
-	pthread_mutex_lock(&st->mu);
-	int free_n = 0;
-	for (struct sq_conn *c = st->free_list; c; c = c->next_free)
-		free_n++;
-	*size = st->n_all;
-	*in_use = st->n_all - free_n;
-	pthread_mutex_unlock(&st->mu);
+	pool_stats(&st->pool, size, in_use);
 }
 
 /* ---- transactions ---- */
