@@ -55,6 +55,7 @@ static const struct route routes[] = {
 	{"GET", B "/loyalty/coupons/", catalog_list, ROLE_CASHIER, 0},
 	{"POST", B "/loyalty/coupons/", catalog_create, ROLE_MANAGER, 0},
 	{"GET", B "/loyalty/coupons/{id}/", catalog_get, ROLE_CASHIER, 0},
+	{"PUT", B "/loyalty/coupons/{id}/", catalog_update, ROLE_MANAGER, 0},
 	{"DELETE", B "/loyalty/coupons/{id}/", catalog_delete, ROLE_MANAGER, 0},
 	{"GET", B "/employees/", employees_list, ROLE_OWNER, 0},
 	{"POST", B "/employees/", employees_create, ROLE_OWNER, 0},

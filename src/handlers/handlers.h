@@ -35,6 +35,7 @@ void catalog_list(struct call *c);
 void catalog_create(struct call *c);
 void catalog_get(struct call *c);
 void catalog_delete(struct call *c);
+void catalog_update(struct call *c);
 void write_off_rules_get(struct call *c);
 void write_off_rules_put(struct call *c);
 void contact_info_get(struct call *c);

@@ -176,26 +176,31 @@ static enum store_rc catalog_create_tx(struct call *c, void *ctx)
 	return rc;
 }
 
-void catalog_create(struct call *c)
+/* Reads the catalog fields of the body into cc (strings borrowed from the body); the title is
+ * required when creating. False after writing a 400. */
+static bool catalog_fields(struct call *c, struct catalog_coupon *cc, bool create)
 {
 	json_t *b = c->body;
 	const char *style = NULL;
-	struct catalog_coupon cc = {.merchant_id = c->who.merchant_id, .created_ms = now_ms()};
-	if (!body_string(c, b, "title", "title", true, 1, 256, (const char **)&cc.title) ||
-	    !body_string(c, b, "header", "header", false, 0, 256, (const char **)&cc.header) ||
+	if (!body_string(c, b, "title", "title", create, 1, 256, (const char **)&cc->title) ||
+	    !body_string(c, b, "header", "header", false, 0, 256, (const char **)&cc->header) ||
 	    !body_string(c, b, "subHeader", "subHeader", false, 0, 256,
-			 (const char **)&cc.sub_header) ||
+			 (const char **)&cc->sub_header) ||
 	    !body_string(c, b, "shortDescription", "shortDescription", false, 0, 4096,
-			 (const char **)&cc.short_description) ||
+			 (const char **)&cc->short_description) ||
 	    !body_string(c, b, "longDescription", "longDescription", false, 0, 65536,
-			 (const char **)&cc.long_description) ||
+			 (const char **)&cc->long_description) ||
 	    !body_string(c, b, "style", "style", false, 1, 64, &style) ||
-	    !body_int(c, b, "validDays", "validDays", false, 1, VALID_DAYS_MAX, &cc.valid_days,
+	    !body_int(c, b, "validDays", "validDays", false, 1, VALID_DAYS_MAX, &cc->valid_days,
 		      NULL) ||
-	    !body_int(c, b, "validUntil", "validUntil", false, 1, INT64_MAX / 2, &cc.valid_until,
+	    !body_int(c, b, "validUntil", "validUntil", false, 1, INT64_MAX / 2, &cc->valid_until,
 		      NULL))
-		return;
-	cc.style = (char *)"theme_brown";
+		return false;
+	if (!create && json_is_null(json_object_get(b, "title"))) {
+		call_error(c, 400, "validation_failed", "title: must be 1 to 256 characters long");
+		return false;
+	}
+	cc->style = create ? (char *)"theme_brown" : NULL;
 	if (style) {
 		bool known = false;
 		for (size_t i = 0; i < ARRAY_LEN(coupon_styles); i++)
@@ -206,12 +211,68 @@ void catalog_create(struct call *c)
 				   "theme_light_blue, theme_brown, theme_soft_orange, "
 				   "theme_dark_grayish_navy, theme_black, theme_dull_green, "
 				   "theme_light_pink");
-			return;
+			return false;
 		}
-		cc.style = (char *)style;
+		cc->style = (char *)style;
 	}
+	return true;
+}
+
+void catalog_create(struct call *c)
+{
+	struct catalog_coupon cc = {.merchant_id = c->who.merchant_id, .created_ms = now_ms()};
 	/* The strings are borrowed from the body: this struct is never cleared. */
-	call_write_tx(c, catalog_create_tx, &cc);
+	if (catalog_fields(c, &cc, true))
+		call_write_tx(c, catalog_create_tx, &cc);
+}
+
+/* Replaces a stored string when the body gave the key (null or "" clears it). */
+static void replace_text(json_t *body, const char *key, char **field, const char *value)
+{
+	if (!json_object_get(body, key))
+		return;
+	free(*field);
+	*field = value && *value ? xstrdup(value) : NULL;
+}
+
+static enum store_rc catalog_update_tx(struct call *c, void *ctx)
+{
+	const struct catalog_coupon *upd = ctx;
+	json_t *b = c->body;
+	struct catalog_coupon cc = {0};
+	enum store_rc rc = STORE(c->db, catalog_get, c->who.merchant_id, c->path_id[0], &cc);
+	if (rc == STORE_NOT_FOUND)
+		call_error(c, 404, "not_found", "coupon %lld not found", (long long)c->path_id[0]);
+	if (rc != STORE_OK)
+		goto cleanup;
+	replace_text(b, "title", &cc.title, upd->title);
+	replace_text(b, "header", &cc.header, upd->header);
+	replace_text(b, "subHeader", &cc.sub_header, upd->sub_header);
+	replace_text(b, "shortDescription", &cc.short_description, upd->short_description);
+	replace_text(b, "longDescription", &cc.long_description, upd->long_description);
+	if (upd->style)
+		replace_text(b, "style", &cc.style, upd->style);
+	if (json_object_get(b, "validDays"))
+		cc.valid_days = upd->valid_days;
+	if (json_object_get(b, "validUntil"))
+		cc.valid_until = upd->valid_until;
+	rc = STORE(c->db, catalog_update, &cc);
+	if (rc == STORE_OK) {
+		struct jw w;
+		call_json(c, 200, &w);
+		view_catalog_coupon(&w, &cc);
+	}
+cleanup:
+	catalog_coupon_clear(&cc);
+	return rc;
+}
+
+/* PUT /loyalty/coupons/{id}/: the fields given replace the stored ones. */
+void catalog_update(struct call *c)
+{
+	struct catalog_coupon upd = {0};
+	if (catalog_fields(c, &upd, false))
+		call_write_tx(c, catalog_update_tx, &upd);
 }
 
 void catalog_get(struct call *c)

@@ -157,6 +157,10 @@
 			  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"            \
 			  " RETURNING id")                                                         \
 	X(CATALOG_GET, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = $1 AND id = $2")  \
+	X(CATALOG_UPDATE, "UPDATE coupons SET title = $1, header = $2, sub_header = $3,"           \
+			  " short_description = $4, long_description = $5, style = $6,"            \
+			  " valid_days = $7, valid_until = $8 WHERE merchant_id = $9 AND id = $10"  \
+			  " RETURNING id")                                                         \
 	X(CATALOG_DELETE, "UPDATE coupons SET deleted = true WHERE merchant_id = $1 AND id = $2"   \
 			  " RETURNING id")                                                         \
 	X(CATALOG_LIST, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = $1"              \
@@ -1531,6 +1535,16 @@ static enum store_rc pg_catalog_get(struct store_conn *base, int64_t merchant_id
 	return STORE_OK;
 }
 
+static enum store_rc pg_catalog_update(struct store_conn *base, const struct catalog_coupon *cc)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_CATALOG_UPDATE, &r, "sssssszzii", cc->title, cc->header,
+			     cc->sub_header, cc->short_description, cc->long_description, cc->style,
+			     cc->valid_days, cc->valid_until, cc->merchant_id, cc->id);
+	return touched(rc, r);
+}
+
 static enum store_rc pg_catalog_delete(struct store_conn *base, int64_t merchant_id, int64_t id)
 {
 	struct pg_conn *c = PG(base);
@@ -2094,6 +2108,7 @@ static const struct store_ops pg_ops = {
     .document_put = pg_document_put,
     .auth_counter_put = pg_auth_counter_put,
     .catalog_delete = pg_catalog_delete,
+    .catalog_update = pg_catalog_update,
     .catalog_list = pg_catalog_list,
     .coupon_issue = pg_coupon_issue,
     .coupon_get = pg_coupon_get,

@@ -124,6 +124,9 @@
 			  " short_description, long_description, image_path, style, valid_days,"   \
 			  " valid_until, deleted, created_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")   \
 	X(CATALOG_GET, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = ? AND id = ?")   \
+	X(CATALOG_UPDATE, "UPDATE coupons SET title = ?, header = ?, sub_header = ?,"              \
+			  " short_description = ?, long_description = ?, style = ?, valid_days = ?," \
+			  " valid_until = ? WHERE merchant_id = ? AND id = ? RETURNING id")          \
 	X(CATALOG_DELETE, "UPDATE coupons SET deleted = 1 WHERE merchant_id = ? AND id = ?"        \
 			  " RETURNING id")                                                         \
 	X(CATALOG_LIST, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = ?"               \
@@ -1308,6 +1311,18 @@ static enum store_rc sq_catalog_get(struct store_conn *base, int64_t merchant_id
 	return STORE_OK;
 }
 
+static enum store_rc sq_catalog_update(struct store_conn *base, const struct catalog_coupon *cc)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_CATALOG_UPDATE, "sssssszzii", cc->title, cc->header,
+			    cc->sub_header, cc->short_description, cc->long_description, cc->style,
+			    cc->valid_days, cc->valid_until, cc->merchant_id, cc->id);
+	enum store_rc rc = step_one(c, s, "catalog update");
+	if (rc == STORE_OK)
+		done(s);
+	return rc;
+}
+
 static enum store_rc sq_catalog_delete(struct store_conn *base, int64_t merchant_id, int64_t id)
 {
 	struct sq_conn *c = SQ(base);
@@ -1842,6 +1857,7 @@ static const struct store_ops sqlite_ops = {
 	.catalog_get = sq_catalog_get,
 	.catalog_list = sq_catalog_list,
 	.catalog_delete = sq_catalog_delete,
+	.catalog_update = sq_catalog_update,
 	.coupon_issue = sq_coupon_issue,
 	.coupon_get = sq_coupon_get,
 	.coupons_usable = sq_coupons_usable,

@@ -293,3 +293,18 @@ def test_contact_info(A, B):
     assert all(v is None for v in body_of(B.get("/loyalty/settings/contact_info/")).values())
     assert_error(A.put("/loyalty/settings/contact_info/", {"email": "nope"}), 400, field="email")
     assert_error(A.put("/loyalty/settings/contact_info/", {"company": 5}), 400, field="company")
+
+
+def test_update_catalog_coupon(A, B):
+    cat = body_of(A.post("/loyalty/coupons/", {"title": "Upd", "header": "H", "validDays": 10}), 201)
+    got = body_of(A.put(f"/loyalty/coupons/{cat['id']}/", {"subHeader": "S", "header": None,
+                                                           "style": "theme_black", "validDays": None,
+                                                           "validUntil": 4102444800000}))
+    assert got["title"] == "Upd" and got["subHeader"] == "S" and got["header"] is None
+    assert got["style"] == "theme_black" and got["validDays"] is None and got["validUntil"] == 4102444800000
+    assert body_of(A.get(f"/loyalty/coupons/{cat['id']}/")) == got
+    assert_error(A.put(f"/loyalty/coupons/{cat['id']}/", {"title": None}), 400, field="title")
+    assert_error(A.put(f"/loyalty/coupons/{cat['id']}/", {"style": "neon"}), 400, field="style")
+    assert_error(A.put(f"/loyalty/coupons/{cat['id']}/", {"validDays": 0}), 400, field="validDays")
+    assert_error(B.put(f"/loyalty/coupons/{cat['id']}/", {"title": "Mine"}), 404, code="not_found")
+    assert_error(A.put("/loyalty/coupons/999999999/", {"title": "X"}), 404, code="not_found")
