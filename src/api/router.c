@@ -16,6 +16,7 @@ enum route_flags {
 	ROUTE_METRICS = 2, /* served here only while --metrics-listen is not set */
 	ROUTE_STATIC = 4,  /* needs no database connection */
 	ROUTE_BODY_OPTIONAL = 8, /* a POST that may come without a body (then: {}) */
+	ROUTE_BODY_ARRAY = 16,	 /* the body is a JSON array, not an object */
 };
 
 struct route {
@@ -52,6 +53,8 @@ static const struct route routes[] = {
 	{"PUT", B "/loyalty/settings/write_off/rules/", write_off_rules_put, ROLE_MANAGER, 0},
 	{"GET", B "/loyalty/settings/contact_info/", contact_info_get, ROLE_CASHIER, 0},
 	{"PUT", B "/loyalty/settings/contact_info/", contact_info_put, ROLE_MANAGER, 0},
+	{"GET", B "/loyalty/settings/sale_points/", sale_points_get, ROLE_CASHIER, 0},
+	{"PUT", B "/loyalty/settings/sale_points/", sale_points_put, ROLE_MANAGER, ROUTE_BODY_ARRAY},
 	{"GET", B "/loyalty/coupons/", catalog_list, ROLE_CASHIER, 0},
 	{"POST", B "/loyalty/coupons/", catalog_create, ROLE_MANAGER, 0},
 	{"GET", B "/loyalty/coupons/{id}/", catalog_get, ROLE_CASHIER, 0},
@@ -227,7 +230,7 @@ static json_t *parse_body(const char *body, size_t len, json_error_t *err)
 
 /* Reads the JSON body of a POST/PUT into c->body. Writes the error and returns false when the
  * body is not acceptable. */
-static bool read_body(struct call *c)
+static bool read_body(struct call *c, bool array)
 {
 	struct request *req = c->req;
 	if (req->body_too_large) {
@@ -251,8 +254,9 @@ static bool read_body(struct call *c)
 			   err.text, err.line);
 		return false;
 	}
-	if (!json_is_object(c->body)) {
-		call_error(c, 400, "malformed_json", "request body must be a JSON object");
+	if (array ? !json_is_array(c->body) : !json_is_object(c->body)) {
+		call_error(c, 400, "malformed_json", "request body must be a JSON %s",
+			   array ? "array" : "object");
 		return false;
 	}
 	return true;
@@ -386,7 +390,7 @@ void api_handle(struct app *app, struct request *req, struct response *resp)
 	if ((route->flags & ROUTE_BODY_OPTIONAL) && req->body_len == 0 && !req->body_too_large) {
 		c->body = json_object();
 	} else if ((strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) &&
-		   !read_body(c)) {
+		   !read_body(c, route->flags & ROUTE_BODY_ARRAY)) {
 		goto cleanup;
 	}
 	route->handler(c);

@@ -40,6 +40,8 @@ void write_off_rules_get(struct call *c);
 void write_off_rules_put(struct call *c);
 void contact_info_get(struct call *c);
 void contact_info_put(struct call *c);
+void sale_points_get(struct call *c);
+void sale_points_put(struct call *c);
 
 /* staff.c: employees and API keys (owner only) */
 void employees_list(struct call *c);

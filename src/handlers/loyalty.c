@@ -504,3 +504,151 @@ void contact_info_put(struct call *c)
 	}
 	call_write_tx(c, contact_put_tx, NULL);
 }
+
+/* ---- sale points (API.md 4.4): PUT replaces the whole list ---- */
+
+#define SALE_POINTS_MAX 100
+static const char *const sale_point_fields[] = {"region", "city", "address", "phone"};
+
+static bool write_sale_point(void *ctx, const struct sale_point *sp)
+{
+	struct jw *w = ctx;
+	jw_obj_begin(w);
+	jw_kint(w, "id", sp->id);
+	jw_kstr(w, "region", sp->region);
+	jw_kstr(w, "city", sp->city);
+	jw_kstr(w, "address", sp->address);
+	jw_kstr(w, "phone", sp->phone);
+	jw_obj_end(w);
+	return true;
+}
+
+static enum store_rc sale_points_answer(struct call *c)
+{
+	struct jw w;
+	call_json(c, 200, &w);
+	jw_arr_begin(&w);
+	enum store_rc rc = STORE(c->db, sale_points_list, c->who.merchant_id, write_sale_point, &w);
+	if (rc == STORE_OK)
+		jw_arr_end(&w);
+	return rc;
+}
+
+void sale_points_get(struct call *c)
+{
+	enum store_rc rc = sale_points_answer(c);
+	if (rc != STORE_OK)
+		call_store_error(c, rc);
+}
+
+struct id_set {
+	int64_t ids[SALE_POINTS_MAX * 4];
+	size_t n;
+};
+
+static bool collect_id(void *ctx, const struct sale_point *sp)
+{
+	struct id_set *set = ctx;
+	if (set->n < ARRAY_LEN(set->ids))
+		set->ids[set->n++] = sp->id;
+	return set->n < ARRAY_LEN(set->ids);
+}
+
+static enum store_rc sale_points_put_tx(struct call *c, void *ctx)
+{
+	(void)ctx;
+	json_t *list = c->body, *entry;
+	struct id_set *existing = xcalloc(1, sizeof(*existing));
+	enum store_rc rc =
+		STORE(c->db, sale_points_list, c->who.merchant_id, collect_id, existing);
+	size_t i;
+	/* An entry with an id must name one of the merchant's points: they are kept. */
+	json_array_foreach(list, i, entry)
+	{
+		json_t *id = json_object_get(entry, "id");
+		if (rc != STORE_OK || !id || json_is_null(id))
+			continue;
+		bool known = false;
+		for (size_t k = 0; k < existing->n; k++)
+			known = known || existing->ids[k] == json_integer_value(id);
+		if (!known) {
+			call_error(c, 400, "validation_failed",
+				   "sale_points[%zu].id: no sale point %lld of this merchant", i,
+				   (long long)json_integer_value(id));
+			rc = STORE_NOT_FOUND;
+		}
+	}
+	for (size_t k = 0; k < existing->n && rc == STORE_OK; k++) {
+		bool kept = false;
+		json_array_foreach(list, i, entry)
+		{
+			json_t *id = json_object_get(entry, "id");
+			kept = kept || (json_is_integer(id) && json_integer_value(id) == existing->ids[k]);
+		}
+		if (!kept)
+			rc = STORE(c->db, sale_point_delete, c->who.merchant_id, existing->ids[k]);
+	}
+	json_array_foreach(list, i, entry)
+	{
+		if (rc != STORE_OK)
+			break;
+		json_t *id = json_object_get(entry, "id");
+		struct sale_point sp = {.merchant_id = c->who.merchant_id,
+					.id = json_is_integer(id) ? json_integer_value(id) : 0};
+		char **fields[] = {&sp.region, &sp.city, &sp.address, &sp.phone};
+		for (size_t f = 0; f < ARRAY_LEN(sale_point_fields); f++) {
+			const char *v = json_string_value(json_object_get(entry, sale_point_fields[f]));
+			*fields[f] = v && *v ? (char *)v : NULL;
+		}
+		int64_t new_id = 0;
+		rc = STORE(c->db, sale_point_save, &sp, &new_id);
+	}
+	free(existing);
+	if (rc == STORE_OK)
+		rc = sale_points_answer(c);
+	return rc;
+}
+
+void sale_points_put(struct call *c)
+{
+	json_t *list = c->body, *entry;
+	size_t i;
+	if (!json_is_array(list)) {
+		call_error(c, 400, "validation_failed", "sale_points: the body must be an array");
+		return;
+	}
+	if (json_array_size(list) > SALE_POINTS_MAX) {
+		call_error(c, 400, "validation_failed", "sale_points: at most %d sale points",
+			   SALE_POINTS_MAX);
+		return;
+	}
+	json_array_foreach(list, i, entry)
+	{
+		char name[64];
+		if (!json_is_object(entry)) {
+			call_error(c, 400, "validation_failed", "sale_points[%zu]: must be an object", i);
+			return;
+		}
+		int64_t id;
+		snprintf(name, sizeof(name), "sale_points[%zu].id", i);
+		if (!body_int(c, entry, "id", name, false, 1, INT64_MAX, &id, NULL))
+			return;
+		for (size_t f = 0; f < ARRAY_LEN(sale_point_fields); f++) {
+			const char *v;
+			snprintf(name, sizeof(name), "sale_points[%zu].%s", i, sale_point_fields[f]);
+			if (!body_string(c, entry, sale_point_fields[f], name, false, 0, 256, &v))
+				return;
+		}
+		for (size_t j = 0; j < i; j++) {
+			json_t *a = json_object_get(entry, "id");
+			json_t *b = json_object_get(json_array_get(list, j), "id");
+			if (json_is_integer(a) && json_is_integer(b) &&
+			    json_integer_value(a) == json_integer_value(b)) {
+				call_error(c, 400, "validation_failed",
+					   "sale_points[%zu].id: listed twice", i);
+				return;
+			}
+		}
+	}
+	call_write_tx(c, sale_points_put_tx, NULL);
+}

@@ -139,6 +139,13 @@
 		    " created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"      \
 		    " RETURNING 1")                                                                \
 	X(IDEM_PURGE, "DELETE FROM idempotency WHERE created_ms < $1")                             \
+	X(SP_LIST, "SELECT id, merchant_id, region, city, address, phone FROM sale_points"         \
+		   " WHERE merchant_id = $1 ORDER BY id")                                          \
+	X(SP_INSERT, "INSERT INTO sale_points(merchant_id, region, city, address, phone)"          \
+		     " VALUES ($1, $2, $3, $4, $5) RETURNING id")                                  \
+	X(SP_UPDATE, "UPDATE sale_points SET region = $1, city = $2, address = $3, phone = $4"     \
+		     " WHERE merchant_id = $5 AND id = $6 RETURNING id")                           \
+	X(SP_DELETE, "DELETE FROM sale_points WHERE merchant_id = $1 AND id = $2 RETURNING id")    \
 	X(DOC_GET, "SELECT json FROM merchant_documents WHERE merchant_id = $1 AND name = $2")     \
 	X(DOC_PUT, "INSERT INTO merchant_documents(merchant_id, name, json) VALUES ($1, $2, $3)"   \
 		   " ON CONFLICT (merchant_id, name) DO UPDATE SET json = excluded.json")          \
@@ -1441,6 +1448,53 @@ static enum store_rc pg_idem_purge(struct store_conn *base, int64_t before_ms, i
 	return rc;
 }
 
+static enum store_rc pg_sale_points_list(struct store_conn *base, int64_t merchant_id,
+					 sale_point_row_fn row, void *ctx)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_SP_LIST, &r, "i", merchant_id);
+	if (rc != STORE_OK)
+		return rc;
+	for (int i = 0, n = PQntuples(r); i < n; i++) {
+		struct sale_point sp = {.id = col_i(r, i, 0),
+					.merchant_id = col_i(r, i, 1),
+					.region = col_str(r, i, 2),
+					.city = col_str(r, i, 3),
+					.address = col_str(r, i, 4),
+					.phone = col_str(r, i, 5)};
+		bool more = row(ctx, &sp);
+		sale_point_clear(&sp);
+		if (!more)
+			break;
+	}
+	PQclear(r);
+	return STORE_OK;
+}
+
+static enum store_rc pg_sale_point_save(struct store_conn *base, const struct sale_point *sp,
+					int64_t *id_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	if (sp->id == 0) {
+		enum store_rc rc = q(c, ST_SP_INSERT, &r, "issss", sp->merchant_id, sp->region,
+				     sp->city, sp->address, sp->phone);
+		return returned_id(rc, &r, id_out);
+	}
+	enum store_rc rc = q(c, ST_SP_UPDATE, &r, "ssssii", sp->region, sp->city, sp->address,
+			     sp->phone, sp->merchant_id, sp->id);
+	return touched(rc, r);
+}
+
+static enum store_rc pg_sale_point_delete(struct store_conn *base, int64_t merchant_id, int64_t id)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_SP_DELETE, &r, "ii", merchant_id, id);
+	return touched(rc, r);
+}
+
 static enum store_rc pg_document_get(struct store_conn *base, int64_t merchant_id,
 				     const char *name, char **json_out)
 {
@@ -2102,6 +2156,9 @@ static const struct store_ops pg_ops = {
     .catalog_get = pg_catalog_get,
     .auth_counter_get = pg_auth_counter_get,
     .document_get = pg_document_get,
+    .sale_points_list = pg_sale_points_list,
+    .sale_point_save = pg_sale_point_save,
+    .sale_point_delete = pg_sale_point_delete,
     .idem_get = pg_idem_get,
     .idem_put = pg_idem_put,
     .idem_purge = pg_idem_purge,

@@ -70,6 +70,13 @@
 	X(IDEM_PUT, "INSERT INTO idempotency(merchant_id, scope, key, request_hash, status, body," \
 		    " created_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1")   \
 	X(IDEM_PURGE, "DELETE FROM idempotency WHERE created_ms < ?")                              \
+	X(SP_LIST, "SELECT id, merchant_id, region, city, address, phone FROM sale_points"         \
+		   " WHERE merchant_id = ? ORDER BY id")                                           \
+	X(SP_INSERT, "INSERT INTO sale_points(merchant_id, region, city, address, phone)"          \
+		     " VALUES (?, ?, ?, ?, ?)")                                                    \
+	X(SP_UPDATE, "UPDATE sale_points SET region = ?, city = ?, address = ?, phone = ?"         \
+		     " WHERE merchant_id = ? AND id = ? RETURNING id")                             \
+	X(SP_DELETE, "DELETE FROM sale_points WHERE merchant_id = ? AND id = ? RETURNING id")      \
 	X(DOC_GET, "SELECT json FROM merchant_documents WHERE merchant_id = ? AND name = ?")       \
 	X(DOC_PUT, "INSERT OR REPLACE INTO merchant_documents(merchant_id, name, json)"            \
 		   " VALUES (?, ?, ?)")                                                            \
@@ -846,6 +853,50 @@ static enum store_rc sq_idem_purge(struct store_conn *base, int64_t before_ms, i
 	enum store_rc rc = exec_stmt(c, q(c, ST_IDEM_PURGE, "i", before_ms), "idempotency purge");
 	*n_out = rc == STORE_OK ? sqlite3_changes(c->db) : 0;
 	return rc;
+}
+
+static enum store_rc sq_sale_points_list(struct store_conn *base, int64_t merchant_id,
+					 sale_point_row_fn row, void *ctx)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_SP_LIST, "i", merchant_id);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct sale_point sp = {.id = col_i(s, 0),
+					.merchant_id = col_i(s, 1),
+					.region = col_str(s, 2),
+					.city = col_str(s, 3),
+					.address = col_str(s, 4),
+					.phone = col_str(s, 5)};
+		bool more = row(ctx, &sp);
+		sale_point_clear(&sp);
+		if (!more) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	done(s);
+	return rc == SQLITE_DONE ? STORE_OK : map_rc(c, rc, "sale points");
+}
+
+static enum store_rc sq_sale_point_save(struct store_conn *base, const struct sale_point *sp,
+					int64_t *id_out)
+{
+	struct sq_conn *c = SQ(base);
+	if (sp->id == 0)
+		return last_id(c, exec_stmt(c, q(c, ST_SP_INSERT, "issss", sp->merchant_id,
+						 sp->region, sp->city, sp->address, sp->phone),
+					 "sale point insert"),
+			       id_out);
+	return update_returning(c, q(c, ST_SP_UPDATE, "ssssii", sp->region, sp->city, sp->address,
+				     sp->phone, sp->merchant_id, sp->id),
+				"sale point update");
+}
+
+static enum store_rc sq_sale_point_delete(struct store_conn *base, int64_t merchant_id, int64_t id)
+{
+	struct sq_conn *c = SQ(base);
+	return update_returning(c, q(c, ST_SP_DELETE, "ii", merchant_id, id), "sale point delete");
 }
 
 static enum store_rc sq_document_get(struct store_conn *base, int64_t merchant_id,
@@ -1827,6 +1878,9 @@ static const struct store_ops sqlite_ops = {
 	.order_number_next = sq_order_number_next,
 	.auth_counter_get = sq_auth_counter_get,
 	.document_get = sq_document_get,
+	.sale_points_list = sq_sale_points_list,
+	.sale_point_save = sq_sale_point_save,
+	.sale_point_delete = sq_sale_point_delete,
 	.idem_get = sq_idem_get,
 	.idem_put = sq_idem_put,
 	.idem_purge = sq_idem_purge,

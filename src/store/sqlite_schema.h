@@ -119,6 +119,12 @@ static const char *const sqlite_migrations[] = {
 	" request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL,"
 	" created_ms INTEGER NOT NULL, PRIMARY KEY (merchant_id, scope, key)) WITHOUT ROWID;"
 	"CREATE INDEX idempotency_created ON idempotency(created_ms);",
+	/* 7: sale points. */
+	/* AUTOINCREMENT: a deleted point's id is never given to a new one. */
+	"CREATE TABLE sale_points ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, merchant_id INTEGER NOT NULL REFERENCES merchants(id),"
+	" region TEXT, city TEXT, address TEXT, phone TEXT);"
+	"CREATE INDEX sale_points_merchant ON sale_points(merchant_id);",
 };
 
 #endif

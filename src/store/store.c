@@ -129,3 +129,12 @@ void order_item_clear(struct order_item *i)
 	free(i->name);
 	memset(i, 0, sizeof(*i));
 }
+
+void sale_point_clear(struct sale_point *sp)
+{
+	free(sp->region);
+	free(sp->city);
+	free(sp->address);
+	free(sp->phone);
+	memset(sp, 0, sizeof(*sp));
+}

@@ -224,6 +224,14 @@ struct idem_record {
 	int64_t created_ms;
 };
 
+/* A sale point of a merchant (API.md 4.4). Strings owned; NULL: unknown. */
+struct sale_point {
+	int64_t id, merchant_id;
+	char *region, *city, *address, *phone;
+};
+void sale_point_clear(struct sale_point *sp);
+typedef bool (*sale_point_row_fn)(void *ctx, const struct sale_point *sp);
+
 /* One broken invariant found by check. */
 typedef void (*store_report_fn)(void *ctx, const char *problem);
 
@@ -322,6 +330,13 @@ struct store_ops {
 				  const char *key, const struct idem_record *in);
 	/* Deletes records created before before_ms; *n_out: how many. */
 	enum store_rc (*idem_purge)(struct store_conn *c, int64_t before_ms, int64_t *n_out);
+	/* Sale points by id. save: id 0 inserts (*id_out set), else updates (NOT_FOUND when not
+	 * the merchant's). */
+	enum store_rc (*sale_points_list)(struct store_conn *c, int64_t merchant_id,
+					  sale_point_row_fn row, void *ctx);
+	enum store_rc (*sale_point_save)(struct store_conn *c, const struct sale_point *sp,
+					 int64_t *id_out);
+	enum store_rc (*sale_point_delete)(struct store_conn *c, int64_t merchant_id, int64_t id);
 	/* The next order number of a merchant (a counter that only grows). */
 	enum store_rc (*order_number_next)(struct store_conn *c, int64_t merchant_id,
 					   int64_t *number_out);

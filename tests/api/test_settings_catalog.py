@@ -308,3 +308,23 @@ def test_update_catalog_coupon(A, B):
     assert_error(A.put(f"/loyalty/coupons/{cat['id']}/", {"validDays": 0}), 400, field="validDays")
     assert_error(B.put(f"/loyalty/coupons/{cat['id']}/", {"title": "Mine"}), 404, code="not_found")
     assert_error(A.put("/loyalty/coupons/999999999/", {"title": "X"}), 404, code="not_found")
+
+
+def test_sale_points_replace_all(A, B):
+    url = "/loyalty/settings/sale_points/"
+    assert body_of(B.get(url)) == []
+    first = body_of(A.put(url, [{"city": "Пермь", "address": "Ленина, 1"}, {"city": "Пермь", "address": "Мира, 5"}]))
+    assert [p["address"] for p in first] == ["Ленина, 1", "Мира, 5"] and first[0]["region"] is None
+    keep, drop = first
+    second = body_of(A.put(url, [{"id": keep["id"], "city": "Пермь", "address": "Ленина, 1а", "phone": "+7 342"},
+                                 {"city": "Оса", "address": "Новая, 2"}]))
+    assert [p["address"] for p in second] == ["Ленина, 1а", "Новая, 2"]
+    assert second[0]["id"] == keep["id"] and drop["id"] not in [p["id"] for p in second]
+    assert body_of(A.get(url)) == second
+    assert body_of(B.get(url)) == []
+    assert_error(B.put(url, [{"id": keep["id"], "city": "X"}]), 400, field="sale_points[0].id")
+    assert_error(A.put(url, [{"id": keep["id"]}, {"id": keep["id"]}]), 400, field="sale_points[1].id")
+    assert_error(A.put(url, {"city": "X"}), 400)
+    assert_error(A.put(url, [{"city": 5}]), 400, field="sale_points[0].city")
+    assert body_of(A.get(url)) == second  # refused lists changed nothing
+    assert body_of(A.put(url, [])) == []
