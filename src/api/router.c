@@ -17,6 +17,7 @@ enum route_flags {
 	ROUTE_STATIC = 4,  /* needs no database connection */
 	ROUTE_BODY_OPTIONAL = 8, /* a POST that may come without a body (then: {}) */
 	ROUTE_BODY_ARRAY = 16,	 /* the body is a JSON array, not an object */
+	ROUTE_FORM = 32,	 /* the handler reads a form body itself (no JSON) */
 };
 
 struct route {
@@ -69,6 +70,8 @@ static const struct route routes[] = {
 	{"DELETE", B "/api_keys/{id}/", api_keys_delete, ROLE_OWNER, 0},
 	{"GET", B "/openapi.json", ops_openapi, ROLE_CASHIER, ROUTE_PUBLIC},
 	{"GET", "/healthz", ops_healthz, ROLE_CASHIER, ROUTE_PUBLIC},
+	{"GET", "/r/{file}", receipt_page, ROLE_CASHIER, ROUTE_PUBLIC},
+	{"POST", "/r/{file}", receipt_react, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_FORM},
 	{"GET", "/metrics", ops_metrics, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_METRICS},
 	{"GET", "/docs/", ops_docs, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
 	{"GET", "/docs/{file}", ops_docs, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
@@ -389,7 +392,8 @@ void api_handle(struct app *app, struct request *req, struct response *resp)
 		goto cleanup;
 	if ((route->flags & ROUTE_BODY_OPTIONAL) && req->body_len == 0 && !req->body_too_large) {
 		c->body = json_object();
-	} else if ((strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) &&
+	} else if (!(route->flags & ROUTE_FORM) &&
+		   (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) &&
 		   !read_body(c, route->flags & ROUTE_BODY_ARRAY)) {
 		goto cleanup;
 	}

@@ -24,6 +24,8 @@ void orders_create_test(struct call *c);
 void orders_list(struct call *c);
 void order_items_list(struct call *c);
 void order_reaction(struct call *c);
+void receipt_page(struct call *c);
+void receipt_react(struct call *c);
 
 /* staff.c */
 void fiscal_auth(struct call *c);

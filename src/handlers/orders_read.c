@@ -1,9 +1,12 @@
 /* Reading orders (API.md 4.2: the list with its filters, an order's items) and the customer's
  * reaction to an order (section 6). A cashier sees only the orders they created; anything
  * else answers like an order that does not exist. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "domain/money.h"
 #include "domain/text.h"
@@ -211,6 +214,21 @@ struct reaction_req {
 	const char *comment;
 };
 
+/* Records a reaction on an order; the client's review counts follow it (a changed one moves
+ * from one count to the other). */
+static enum store_rc apply_reaction(struct call *c, const struct order *o, int reaction,
+				    const char *comment)
+{
+	enum store_rc rc = STORE(c->db, order_set_reaction, o->id, reaction, comment);
+	if (rc == STORE_OK && o->client_id && o->reaction != reaction) {
+		int64_t d[4] = {0, 0, 0, 0};
+		d[o->reaction] -= 1;
+		d[reaction] += 1;
+		rc = STORE(c->db, client_reviews_add, o->client_id, d[1], d[2], d[3]);
+	}
+	return rc;
+}
+
 static enum store_rc reaction_tx(struct call *c, void *ctx)
 {
 	struct reaction_req *r = ctx;
@@ -218,14 +236,7 @@ static enum store_rc reaction_tx(struct call *c, void *ctx)
 	enum store_rc rc = STORE_NOT_FOUND;
 	if (!load_order(c, &o))
 		goto cleanup;
-	rc = STORE(c->db, order_set_reaction, o.id, r->reaction, r->comment);
-	if (rc == STORE_OK && o.client_id && o.reaction != r->reaction) {
-		/* The client's review counts follow the order's reaction: a changed one moves. */
-		int64_t d[4] = {0, 0, 0, 0};
-		d[o.reaction] -= 1;
-		d[r->reaction] += 1;
-		rc = STORE(c->db, client_reviews_add, o.client_id, d[1], d[2], d[3]);
-	}
+	rc = apply_reaction(c, &o, r->reaction, r->comment);
 	order_clear(&o);
 	if (rc == STORE_OK)
 		rc = STORE(c->db, order_get, c->who.merchant_id, c->path_id[0], &o);
@@ -255,4 +266,214 @@ void order_reaction(struct call *c)
 		return;
 	}
 	call_write_tx(c, reaction_tx, &r);
+}
+
+/* ---- the public receipt page: GET /r/{token}, and its reaction form (API.md 6) ---- */
+
+static const char *const reaction_labels[] = {NULL, "&#128077; хорошо", "&#128528; нормально",
+					      "&#128078; плохо"};
+
+static void html_escape(struct buf *b, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&': buf_puts(b, "&amp;"); break;
+		case '<': buf_puts(b, "&lt;"); break;
+		case '>': buf_puts(b, "&gt;"); break;
+		case '"': buf_puts(b, "&quot;"); break;
+		case '\'': buf_puts(b, "&#39;"); break;
+		default: buf_putc(b, *s);
+		}
+	}
+}
+
+/* The order of a {file} receipt token (32 lowercase hex); writes 404 when there is none. */
+static bool receipt_order(struct call *c, struct order *o)
+{
+	const char *t = c->file;
+	bool ok = t && strlen(t) == 32;
+	for (size_t i = 0; ok && i < 32; i++)
+		ok = (t[i] >= '0' && t[i] <= '9') || (t[i] >= 'a' && t[i] <= 'f');
+	enum store_rc rc = ok ? STORE(c->db, order_by_token, t, o) : STORE_NOT_FOUND;
+	if (rc == STORE_OK) {
+		c->who.merchant_id = o->merchant_id;
+		return true;
+	}
+	if (rc == STORE_NOT_FOUND)
+		call_error(c, 404, "not_found", "no such receipt");
+	else
+		call_store_error(c, rc);
+	return false;
+}
+
+struct page_ctx {
+	struct buf *b;
+};
+
+static bool write_item_html(void *ctx, const struct order_item *it)
+{
+	struct buf *b = ctx;
+	char qty[FIXED_FMT_MAX], price[FIXED_FMT_MAX], total[FIXED_FMT_MAX];
+	fixed_format(it->qty_milli, QTY_DIGITS, qty);
+	fixed_format(it->price_minor, MONEY_DIGITS, price);
+	fixed_format(it->total_minor, MONEY_DIGITS, total);
+	buf_puts(b, "<tr><td>");
+	html_escape(b, it->name);
+	buf_printf(b, "</td><td>%s %s</td><td>%s</td><td>%s</td></tr>\n", qty, it->unit, price,
+		   total);
+	return true;
+}
+
+void receipt_page(struct call *c)
+{
+	struct order o = {0};
+	if (!receipt_order(c, &o))
+		return;
+	char *contact = NULL;
+	json_t *doc = NULL;
+	if (STORE(c->db, document_get, o.merchant_id, "contact_info", &contact) == STORE_OK)
+		doc = json_loads(contact, 0, NULL);
+	const char *company = json_string_value(json_object_get(doc, "company"));
+	struct buf *b = &c->resp->body;
+	buf_reset(b);
+	c->resp->status = 200;
+	c->resp->content_type = "text/html; charset=utf-8";
+	char date[32], total[FIXED_FMT_MAX], accrued[FIXED_FMT_MAX];
+	time_t secs = (time_t)(o.order_date_ms / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", &tm);
+	fixed_format(o.total_minor, MONEY_DIGITS, total);
+	fixed_format(o.refund ? -o.accrued_minor : o.accrued_minor, MONEY_DIGITS, accrued);
+	buf_puts(b, "<!doctype html>\n<html lang=\"ru\"><head><meta charset=\"utf-8\">"
+		    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+		    "<title>");
+	html_escape(b, company ? company : "Чек");
+	buf_puts(b, "</title><style>body{font-family:sans-serif;max-width:32em;margin:2em auto;"
+		    "padding:0 1em}table{width:100%;border-collapse:collapse}td{padding:.3em 0;"
+		    "border-bottom:1px solid #ddd}button{font-size:1.1em;margin:.2em}"
+		    "textarea{width:100%}</style></head><body>\n<h1>");
+	html_escape(b, company ? company : "Чек");
+	buf_printf(b, "</h1>\n<p>%s № %lld, %s</p>\n<table>\n",
+		   o.refund ? "Возврат" : "Чек", (long long)o.order_number, date);
+	enum store_rc rc = STORE(c->db, order_items, o.merchant_id, o.id, write_item_html, b);
+	buf_printf(b, "</table>\n<p><b>Итого: %s ₽</b></p>\n<p>%s баллов: %s</p>\n", total,
+		   o.refund ? "Списано" : "Начислено", accrued);
+	if (o.reaction >= 1 && o.reaction <= 3) {
+		buf_printf(b, "<p>Спасибо! Ваша оценка: %s</p>\n", reaction_labels[o.reaction]);
+	} else if (!o.refund) {
+		buf_printf(b, "<form method=\"post\" action=\"/r/%s\"><p>Как вам покупка?</p>\n",
+			   o.public_token);
+		for (int i = 1; i <= 3; i++)
+			buf_printf(b, "<button name=\"reaction\" value=\"%s\">%s</button>\n",
+				   reactions[i], reaction_labels[i]);
+		buf_puts(b, "<p><textarea name=\"comment\" maxlength=\"1024\" "
+			    "placeholder=\"Комментарий\"></textarea></p></form>\n");
+	}
+	buf_puts(b, "</body></html>\n");
+	if (rc != STORE_OK)
+		call_store_error(c, rc);
+	json_decref(doc);
+	free(contact);
+	order_clear(&o);
+}
+
+/* Decodes one application/x-www-form-urlencoded value into out (cap bytes). */
+static bool form_decode(const char *in, size_t n, char *out, size_t cap)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (k + 1 >= cap)
+			return false;
+		char ch = in[i];
+		if (ch == '+') {
+			ch = ' ';
+		} else if (ch == '%') {
+			if (i + 2 >= n || !isxdigit((unsigned char)in[i + 1]) ||
+			    !isxdigit((unsigned char)in[i + 2]))
+				return false;
+			char hex[3] = {in[i + 1], in[i + 2], '\0'};
+			ch = (char)strtol(hex, NULL, 16);
+			i += 2;
+		}
+		out[k++] = ch;
+	}
+	out[k] = '\0';
+	return text_utf8_valid(out, k);
+}
+
+/* The value of key in a form body, decoded: 1, 0 when absent, -1 when malformed or too long. */
+static int form_value(const char *body, size_t len, const char *key, char *out, size_t cap)
+{
+	size_t klen = strlen(key);
+	for (size_t i = 0; i < len;) {
+		const char *amp = memchr(body + i, '&', len - i);
+		size_t end = amp ? (size_t)(amp - body) : len;
+		if (end - i > klen && strncmp(body + i, key, klen) == 0 && body[i + klen] == '=')
+			return form_decode(body + i + klen + 1, end - i - klen - 1, out, cap) ? 1 : -1;
+		i = end + 1;
+	}
+	return 0;
+}
+
+static enum store_rc receipt_react_tx(struct call *c, void *ctx)
+{
+	struct reaction_req *r = ctx;
+	struct order o = {0};
+	enum store_rc rc = STORE_NOT_FOUND;
+	if (!receipt_order(c, &o))
+		goto cleanup;
+	if (o.refund || o.reaction) {
+		call_error(c, 409, "reaction_not_allowed",
+			   o.refund ? "a refund takes no reaction"
+				    : "this receipt already has the customer's reaction");
+		goto cleanup;
+	}
+	rc = apply_reaction(c, &o, r->reaction, r->comment);
+	if (rc == STORE_OK) {
+		char location[64];
+		snprintf(location, sizeof(location), "/r/%s", o.public_token);
+		c->resp->status = 303;
+		c->resp->content_type = "text/html; charset=utf-8";
+		buf_reset(&c->resp->body);
+		response_header(c->resp, "Location", location);
+	}
+cleanup:
+	order_clear(&o);
+	return rc;
+}
+
+void receipt_react(struct call *c)
+{
+	const struct request *req = c->req;
+	if (req->body_too_large) {
+		call_error(c, 413, "payload_too_large", "request body exceeds %d bytes", API_BODY_MAX);
+		return;
+	}
+	const char *ct = req->content_type ? req->content_type : "";
+	if (strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
+		call_error(c, 415, "unsupported_media_type",
+			   "Content-Type must be application/x-www-form-urlencoded");
+		return;
+	}
+	char name[16], comment[1024 * 4 + 1] = "";
+	struct reaction_req r = {0};
+	const char *body = req->body ? req->body : "";
+	if (form_value(body, req->body_len, "reaction", name, sizeof(name)) == 1)
+		for (int i = 1; i <= 3; i++)
+			if (strcmp(name, reactions[i]) == 0)
+				r.reaction = i;
+	if (!r.reaction) {
+		call_error(c, 400, "validation_failed",
+			   "reaction: must be \"positive\", \"neutral\" or \"negative\"");
+		return;
+	}
+	int has_comment = form_value(body, req->body_len, "comment", comment, sizeof(comment));
+	if (has_comment < 0 || (has_comment && text_utf8_length(comment) > 1024)) {
+		call_error(c, 400, "validation_failed",
+			   "comment: at most 1024 characters of UTF-8, form-encoded");
+		return;
+	}
+	r.comment = has_comment && *comment ? comment : NULL;
+	call_write_tx(c, receipt_react_tx, &r);
 }

@@ -204,6 +204,7 @@
 	X(ORDER_FIND_EXT, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = $1"               \
 			  " AND external_id = $2 AND receipt_type = $3")                           \
 	X(ORDER_GET, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = $1 AND id = $2")       \
+	X(ORDER_BY_TOKEN, "SELECT " ORDER_COLS " FROM orders WHERE public_token = $1")             \
 	X(ORDER_CREATE, "INSERT INTO orders(merchant_id, external_id, receipt_type, order_number," \
 			" client_id, order_date_ms, external_date_ms, total, card, cash,"          \
 			" spent_currency, spent, accrued_currency, accrued, refund_of, fn, fd,"    \
@@ -1869,6 +1870,15 @@ static enum store_rc pg_order_get(struct store_conn *base, int64_t merchant_id, 
 	return order_one(rc, r, out);
 }
 
+static enum store_rc pg_order_by_token(struct store_conn *base, const char *token,
+				       struct order *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_ORDER_BY_TOKEN, &r, "s", token);
+	return order_one(rc, r, out);
+}
+
 static enum store_rc pg_order_create(struct store_conn *base, const struct order *o,
 				     int64_t *id_out)
 {
@@ -2176,6 +2186,7 @@ static const struct store_ops pg_ops = {
     .coupons_of_order = pg_coupons_of_order,
     .order_find_external = pg_order_find_external,
     .order_get = pg_order_get,
+    .order_by_token = pg_order_by_token,
     .order_create = pg_order_create,
     .order_refund_progress = pg_order_refund_progress,
     .order_set_response = pg_order_set_response,

@@ -168,6 +168,7 @@
 	X(ORDER_FIND_EXT, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = ?"                \
 			  " AND external_id = ? AND receipt_type = ?")                             \
 	X(ORDER_GET, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = ? AND id = ?")         \
+	X(ORDER_BY_TOKEN, "SELECT " ORDER_COLS " FROM orders WHERE public_token = ?")              \
 	X(ORDER_CREATE, "INSERT INTO orders(merchant_id, external_id, receipt_type, order_number," \
 			" client_id, order_date_ms, external_date_ms, total, card, cash,"          \
 			" spent_currency, spent, accrued_currency, accrued, refund_of, fn, fd,"    \
@@ -1637,6 +1638,13 @@ static enum store_rc sq_order_get(struct store_conn *base, int64_t merchant_id, 
 	return order_one(c, q(c, ST_ORDER_GET, "ii", merchant_id, id), out);
 }
 
+static enum store_rc sq_order_by_token(struct store_conn *base, const char *token,
+				       struct order *out)
+{
+	struct sq_conn *c = SQ(base);
+	return order_one(c, q(c, ST_ORDER_BY_TOKEN, "s", token), out);
+}
+
 static enum store_rc sq_order_create(struct store_conn *base, const struct order *o,
 				     int64_t *id_out)
 {
@@ -1921,6 +1929,7 @@ static const struct store_ops sqlite_ops = {
 	.coupons_of_order = sq_coupons_of_order,
 	.order_find_external = sq_order_find_external,
 	.order_get = sq_order_get,
+	.order_by_token = sq_order_by_token,
 	.order_create = sq_order_create,
 	.order_refund_progress = sq_order_refund_progress,
 	.order_set_response = sq_order_set_response,

@@ -442,6 +442,8 @@ struct store_ops {
 					     struct order *out);
 	enum store_rc (*order_get)(struct store_conn *c, int64_t merchant_id, int64_t id,
 				   struct order *out);
+	/* An order by its public receipt token, whatever its merchant (the public page). */
+	enum store_rc (*order_by_token)(struct store_conn *c, const char *token, struct order *out);
 	/* CONFLICT when (merchant, externalId, receiptType) exists. */
 	enum store_rc (*order_create)(struct store_conn *c, const struct order *o, int64_t *id_out);
 	/* Orders matching q, newest first (then by id). */
