@@ -94,6 +94,21 @@ const char *const *api_route_names(size_t *n)
 	return route_names;
 }
 
+/* A path segment of len bytes as a positive id (at most 18 digits). */
+static bool path_id(const char *s, size_t len, int64_t *out)
+{
+	int64_t id = 0;
+	if (len == 0 || len > 18)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+		id = id * 10 + (s[i] - '0');
+	}
+	*out = id;
+	return id > 0;
+}
+
 /* Matches path (under the base, trailing slash optional) against a pattern. Path ids that are
  * not positive integers are reported through *bad_id (the route still matches: such an id
  * names nothing, which is a 404). */
@@ -111,57 +126,26 @@ static bool match(const char *pattern, const char *path, struct call *c, bool *b
 			s += strlen(s);
 			continue;
 		}
-		if (strncmp(p, "{ref}", 5) == 0) {
-			/* A client reference: an id (digits) or a token (32 lowercase hex). */
+		bool ref = strncmp(p, "{ref}", 5) == 0;
+		if (ref || strncmp(p, "{id}", 4) == 0) {
 			const char *end = strchr(s, '/');
 			size_t len = end ? (size_t)(end - s) : strlen(s);
-			if (len == 0)
+			if (len == 0 || n_ids >= (int)ARRAY_LEN(c->path_id))
 				return false;
-			bool hex = len == 32;
+			/* {ref}: a client's token (32 lowercase hex) stands for it as well as its id. */
+			bool hex = ref && len == 32;
 			for (size_t i = 0; hex && i < len; i++)
 				hex = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
 			c->ref_token[0] = '\0';
+			int64_t id = 0;
 			if (hex) {
 				memcpy(c->ref_token, s, 32);
 				c->ref_token[32] = '\0';
-				c->path_id[n_ids++] = 0;
-				p += 5;
-				s += len;
-				continue;
-			}
-			int64_t id = 0;
-			bool ok = len <= 18;
-			for (size_t i = 0; ok && i < len; i++) {
-				if (s[i] < '0' || s[i] > '9')
-					ok = false;
-				else
-					id = id * 10 + (s[i] - '0');
-			}
-			if (!ok || id <= 0)
+			} else if (!path_id(s, len, &id)) {
 				*bad_id = true;
+			}
 			c->path_id[n_ids++] = id;
-			p += 5;
-			s += len;
-			continue;
-		}
-		if (strncmp(p, "{id}", 4) == 0) {
-			const char *end = strchr(s, '/');
-			size_t len = end ? (size_t)(end - s) : strlen(s);
-			if (len == 0)
-				return false;
-			int64_t id = 0;
-			bool ok = len <= 18;
-			for (size_t i = 0; ok && i < len; i++) {
-				if (!isdigit((unsigned char)s[i]))
-					ok = false;
-				else
-					id = id * 10 + (s[i] - '0');
-			}
-			if (!ok || id <= 0)
-				*bad_id = true;
-			if (n_ids < (int)ARRAY_LEN(c->path_id))
-				c->path_id[n_ids++] = id;
-			p += 4;
+			p += ref ? 5 : 4;
 			s += len;
 			continue;
 		}
