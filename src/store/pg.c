@@ -16,6 +16,7 @@
  * no row came back, and an operation of several statements that must undo its first ones on
  * a clash runs inside a savepoint. */
 #include "store/pg.h"
+#include "store/columns.h"
 #include "store/pool.h"
 
 #include <assert.h>
@@ -36,9 +37,6 @@
 #define SEARCH_KINDS 5
 
 /* Every statement the engine runs, prepared once per connection. */
-#define ACCOUNT_COLS                                                                               \
-	"id, merchant_id, kind, role, email, phone, password_hash, first_name, last_name,"        \
-	" cred_version, inn, staff_login, created_ms"
 
 #define STATEMENTS(X)                                                                              \
 	X(PING, "SELECT 1")                                                                        \
@@ -240,25 +238,6 @@
 	X(ITEM_REFUNDED, "UPDATE order_items SET refunded_qty = $1, refunded_total = $2"           \
 			 " WHERE id = $3")
 
-#define CLIENT_COLS                                                                                \
-	"id, merchant_id, email, phone, name, avatar_url, token, paid_purchases, total_purchases," \
-	" total_amount, paid_amount, positive_reviews, neutral_reviews, negative_reviews,"         \
-	" created_ms"
-#define LOT_COLS "id, merchant_id, client_id, currency, remaining, original, expires_ms, order_id"
-#define CATALOG_COLS                                                                               \
-	"id, merchant_id, title, header, sub_header, short_description, long_description,"         \
-	" image_path, style, valid_days, valid_until, deleted, created_ms"
-#define INSTANCE_COLS                                                                              \
-	"i.id, i.merchant_id, i.client_id, i.coupon_id, i.status, i.issued_ms, i.expires_ms,"      \
-	" i.token, i.share_token, i.merchant_token, i.merchant_share_token, i.issued_order_id,"    \
-	" i.redeemed_order_id, c.title, c.header, c.sub_header, c.short_description,"              \
-	" c.long_description"
-#define ORDER_COLS                                                                                 \
-	"id, merchant_id, external_id, receipt_type, order_number, client_id, order_date_ms,"      \
-	" external_date_ms, total, card, cash, spent_currency, spent, accrued_currency, accrued,"  \
-	" refund_of, refunded_total, accrual_taken, spend_returned, paid_refunded,"                \
-	" fully_refunded, fn, fd, comment, public_token, request_hash, response, created_by,"   \
-	" reaction, customer_comment"
 
 #define STMT_ENUM(name, sql) ST_##name,
 #define STMT_SQL(name, sql) sql,
