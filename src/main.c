@@ -14,6 +14,7 @@
 #include "core/metrics.h"
 #include "domain/text.h"
 #include "http/server.h"
+#include "service/holds.h"
 #include "service/ledger.h"
 #include "store/store.h"
 
@@ -121,7 +122,8 @@ struct sweeper {
 	bool stop;
 };
 
-/* Writes expired lots off as `expire` ledger rows, a batch per transaction. */
+/* Releases expired holds and writes expired lots off as `expire` ledger rows, a batch per
+ * transaction. */
 static void *sweep_loop(void *arg)
 {
 	struct sweeper *sw = arg;
@@ -129,10 +131,13 @@ static void *sweep_loop(void *arg)
 	while (!sw->stop) {
 		pthread_mutex_unlock(&sw->mu);
 		struct store_conn *db = sw->store->ops->acquire(sw->store);
-		size_t n = SWEEP_BATCH, total = 0;
-		while (n == SWEEP_BATCH) {
+		size_t n = SWEEP_BATCH, released = SWEEP_BATCH, total = 0, total_released = 0;
+		while (n == SWEEP_BATCH || released == SWEEP_BATCH) {
 			enum store_rc rc = STORE(db, begin, true);
 			money_t expired = 0;
+			/* Expired holds first: what they give back to expired lots expires too. */
+			if (rc == STORE_OK)
+				rc = holds_release_expired(db, 0, now_ms(), SWEEP_BATCH, &released);
 			if (rc == STORE_OK)
 				rc = ledger_expire_sweep(db, now_ms(), SWEEP_BATCH, &n, &expired);
 			if (rc == STORE_OK)
@@ -143,6 +148,7 @@ static void *sweep_loop(void *arg)
 				break;
 			}
 			total += n;
+			total_released += released;
 			metrics_add(M_POINTS_EXPIRED_MINOR, expired);
 		}
 		/* Idempotency-Key answers are kept 7 days (API.md 6). */
@@ -158,6 +164,8 @@ static void *sweep_loop(void *arg)
 		sw->store->ops->release(db);
 		if (total)
 			log_info("expiry sweep wrote off %zu lots", total);
+		if (total_released)
+			log_info("expiry sweep released %zu expired holds", total_released);
 		pthread_mutex_lock(&sw->mu);
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);

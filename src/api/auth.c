@@ -230,6 +230,26 @@ static enum store_rc db_count_failure(struct auth *a, struct store_conn *db, con
 	return rc;
 }
 
+/* The login as accounts are found by: a lower-cased email or a phone's digits. */
+static bool normalize_login(const char *raw_login, char *login, size_t login_cap)
+{
+	if (!*raw_login)
+		return false;
+	if (strchr(raw_login, '@')) {
+		char email[EMAIL_MAX + 1];
+		if (!email_normalize(raw_login, email))
+			return false;
+		text_ascii_lower(email);
+		snprintf(login, login_cap, "%s", email);
+	} else {
+		char phone[PHONE_MAX_DIGITS + 1];
+		if (!phone_normalize(raw_login, phone))
+			return false;
+		snprintf(login, login_cap, "%s", phone);
+	}
+	return true;
+}
+
 /* Splits "Basic base64(login:password)" into login (normalized) and password. */
 static bool parse_basic(const char *header, char *login, size_t login_cap, char *password,
 			size_t password_cap)
@@ -249,31 +269,17 @@ static bool parse_basic(const char *header, char *login, size_t login_cap, char 
 			      sodium_base64_VARIANT_ORIGINAL) != 0)
 		return false;
 	decoded[n] = '\0';
-	if (memchr(decoded, '\0', n) || !text_utf8_valid((const char *)decoded, n))
-		return false;
-	char *colon = strchr((char *)decoded, ':');
-	if (!colon)
-		return false;
-	*colon = '\0';
-	const char *raw_login = (const char *)decoded;
-	const char *pw = colon + 1;
-	if (strlen(pw) >= password_cap || !*raw_login)
-		return false;
-	strcpy(password, pw);
-	if (strchr(raw_login, '@')) {
-		char email[EMAIL_MAX + 1];
-		if (!email_normalize(raw_login, email))
-			return false;
-		text_ascii_lower(email);
-		snprintf(login, login_cap, "%s", email);
-	} else {
-		char phone[PHONE_MAX_DIGITS + 1];
-		if (!phone_normalize(raw_login, phone))
-			return false;
-		snprintf(login, login_cap, "%s", phone);
+	bool ok = !memchr(decoded, '\0', n) && text_utf8_valid((const char *)decoded, n);
+	char *colon = ok ? strchr((char *)decoded, ':') : NULL;
+	if (colon) {
+		*colon = '\0';
+		ok = strlen(colon + 1) < password_cap &&
+		     normalize_login((const char *)decoded, login, login_cap);
+		if (ok)
+			strcpy(password, colon + 1);
 	}
 	sodium_memzero(decoded, sizeof(decoded));
-	return true;
+	return ok && colon;
 }
 
 bool auth_key_parse(const char *key, int64_t *id_out, const char **secret_out)
@@ -328,12 +334,40 @@ static bool verify(struct auth *a, const char *hash, const char *password)
 	return ok;
 }
 
+static enum auth_result check_credentials(struct auth *a, struct store_conn *db,
+					  const char *login, char *password, const char *addr,
+					  struct who *who, int64_t *retry_after_s);
+
 enum auth_result auth_check(struct auth *a, struct store_conn *db, const char *authorization,
 			    const char *addr, struct who *who, int64_t *retry_after_s)
 {
 	char login[EMAIL_MAX + 1], password[512];
 	if (!parse_basic(authorization, login, sizeof(login), password, sizeof(password)))
 		return AUTH_MISSING;
+	enum auth_result r = check_credentials(a, db, login, password, addr, who, retry_after_s);
+	sodium_memzero(password, sizeof(password));
+	return r;
+}
+
+enum auth_result auth_check_pair(struct auth *a, struct store_conn *db, const char *raw_login,
+				 const char *secret, const char *addr, struct who *who,
+				 int64_t *retry_after_s)
+{
+	char login[EMAIL_MAX + 1], password[512];
+	if (strlen(secret) >= sizeof(password) || !*secret ||
+	    !normalize_login(raw_login, login, sizeof(login)))
+		return AUTH_FAILED;
+	strcpy(password, secret);
+	enum auth_result r = check_credentials(a, db, login, password, addr, who, retry_after_s);
+	sodium_memzero(password, sizeof(password));
+	return r;
+}
+
+/* Authenticates a normalized login and its password (the callers wipe it). */
+static enum auth_result check_credentials(struct auth *a, struct store_conn *db,
+					  const char *login, char *password, const char *addr,
+					  struct who *who, int64_t *retry_after_s)
+{
 	enum auth_result result = AUTH_FAILED;
 	unsigned char cred_key[KEY_BYTES], login_key[KEY_BYTES], addr_key[KEY_BYTES];
 	keyed(a, "cred", login, password, cred_key);
@@ -453,7 +487,6 @@ enum auth_result auth_check(struct auth *a, struct store_conn *db, const char *a
 	}
 	account_clear(&acc);
 cleanup:
-	sodium_memzero(password, sizeof(password));
 	return result;
 }
 

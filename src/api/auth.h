@@ -27,6 +27,12 @@ void auth_destroy(struct auth *a);
 enum auth_result auth_check(struct auth *a, struct store_conn *db, const char *authorization,
 			    const char *addr, struct who *who, int64_t *retry_after_s);
 
+/* The same for a login and a password or API key given apart (the ?login=&api_key= query
+ * parameters of API.md 4.3). A malformed login is AUTH_FAILED. */
+enum auth_result auth_check_pair(struct auth *a, struct store_conn *db, const char *raw_login,
+				 const char *secret, const char *addr, struct who *who,
+				 int64_t *retry_after_s);
+
 /* Forgets every cached credential of an account (password changed, account removed). */
 void auth_forget_account(struct auth *a, int64_t account_id);
 

@@ -244,6 +244,56 @@ static bool query_int(struct call *c, const char *key, int64_t def, int64_t *out
 	return true;
 }
 
+bool body_text_id(struct call *c, json_t *obj, const char *key, const char *name, bool required,
+		  size_t max_chars, char *out, size_t cap)
+{
+	json_t *v = json_object_get(obj, key);
+	out[0] = '\0';
+	if (json_is_integer(v)) {
+		snprintf(out, cap, "%lld", (long long)json_integer_value(v));
+		return true;
+	}
+	if (v && !json_is_string(v) && !json_is_null(v)) {
+		call_error(c, 400, "validation_failed", "%s: must be a string or an integer", name);
+		return false;
+	}
+	const char *s = NULL;
+	if (!body_string(c, obj, key, name, required, 1, max_chars, &s))
+		return false;
+	if (s)
+		snprintf(out, cap, "%s", s);
+	return true;
+}
+
+bool body_ids(struct call *c, json_t *arr, const char *name, const char *what, size_t max,
+	      int64_t *ids, size_t *n_out)
+{
+	size_t n = json_array_size(arr);
+	*n_out = 0;
+	if (n > max) {
+		call_error(c, 400, "validation_failed", "%s: at most %zu %ss", name, max, what);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *v = json_array_get(arr, i);
+		if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+			call_error(c, 400, "validation_failed",
+				   "%s[%zu]: must be a %s id (a positive integer)", name, i, what);
+			return false;
+		}
+		ids[i] = json_integer_value(v);
+		for (size_t j = 0; j < i; j++)
+			if (ids[j] == ids[i]) {
+				call_error(c, 400, "validation_failed",
+					   "%s[%zu]: %s %lld is listed twice", name, i, what,
+					   (long long)ids[i]);
+				return false;
+			}
+	}
+	*n_out = n;
+	return true;
+}
+
 bool query_paging(struct call *c, int64_t *offset, int64_t *limit)
 {
 	if (!query_int(c, "offset", 0, offset) || !query_int(c, "limit", 50, limit))

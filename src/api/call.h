@@ -68,6 +68,16 @@ bool body_object(struct call *c, json_t *obj, const char *key, const char *name,
 bool body_array(struct call *c, json_t *obj, const char *key, const char *name, bool required,
 		json_t **out) MUST_CHECK;
 
+/* An identifier the POS chose (an order number): a string of 1 to max_chars characters, or a
+ * JSON integer taken as its decimal text, copied into out (cap bytes; "" when absent). */
+bool body_text_id(struct call *c, json_t *obj, const char *key, const char *name, bool required,
+		  size_t max_chars, char *out, size_t cap) MUST_CHECK;
+
+/* arr (borrowed; NULL: absent, then *n_out is 0) as at most max distinct positive ids into ids;
+ * `what` names one element in messages ("coupon"). */
+bool body_ids(struct call *c, json_t *arr, const char *name, const char *what, size_t max,
+	      int64_t *ids, size_t *n_out) MUST_CHECK;
+
 /* Query parameters: offset (default 0) and limit (default 50, clamped to 1000). */
 bool query_paging(struct call *c, int64_t *offset, int64_t *limit) MUST_CHECK;
 

@@ -18,6 +18,7 @@ enum route_flags {
 	ROUTE_BODY_OPTIONAL = 8, /* a POST that may come without a body (then: {}) */
 	ROUTE_BODY_ARRAY = 16,	 /* the body is a JSON array, not an object */
 	ROUTE_FORM = 32,	 /* the handler reads a form body itself (no JSON) */
+	ROUTE_QUERY_AUTH = 64,	 /* also takes ?login=&api_key= instead of Basic auth (4.3) */
 };
 
 struct route {
@@ -39,6 +40,7 @@ static const struct route routes[] = {
 	{"POST", B "/clients/{id}/coupons/", client_coupons_issue, ROLE_MANAGER, 0},
 	{"GET", B "/clients/{id}/balance/", client_balance, ROLE_CASHIER, 0},
 	{"GET", B "/clients/{id}/balance/history/", client_balance_history, ROLE_CASHIER, 0},
+	{"POST", B "/clients/{id}/balance/write_off/", client_balance_write_off, ROLE_CASHIER, 0},
 	{"GET", B "/clients/coupons/", client_coupon_lookup, ROLE_CASHIER, 0},
 	{"GET", B "/clients/{ref}/", client_get, ROLE_CASHIER, 0},
 	{"PUT", B "/clients/{id}/", clients_update, ROLE_CASHIER, 0},
@@ -47,6 +49,14 @@ static const struct route routes[] = {
 	{"POST", B "/fiscal/orders/create_test/", orders_create_test, ROLE_CASHIER, 0},
 	{"GET", B "/fiscal/orders/", orders_list, ROLE_CASHIER, 0},
 	{"GET", B "/fiscal/orders/{id}/items/", order_items_list, ROLE_CASHIER, 0},
+	{"POST", B "/fiscal_hub/cash_back/hold/", holds_create, ROLE_CASHIER, ROUTE_QUERY_AUTH},
+	{"POST", B "/fiscal_hub/cash_back/hold/write_off/", holds_write_off, ROLE_CASHIER,
+	 ROUTE_QUERY_AUTH},
+	{"POST", B "/fiscal_hub/cash_back/hold/cancel/", holds_cancel, ROLE_CASHIER,
+	 ROUTE_QUERY_AUTH},
+	{"POST", B "/fiscal_hub/cash_back/refund/", hub_refund, ROLE_CASHIER, ROUTE_QUERY_AUTH},
+	{"PUT", B "/coupons/share/redeem/", coupon_share_redeem, ROLE_CASHIER,
+	 ROUTE_BODY_OPTIONAL},
 	{"POST", B "/fiscal/orders/{id}/reaction/", order_reaction, ROLE_CASHIER, 0},
 	{"GET", B "/loyalty/settings/", loyalty_settings_get, ROLE_CASHIER, 0},
 	{"PUT", B "/loyalty/settings/", loyalty_settings_put, ROLE_MANAGER, 0},
@@ -336,8 +346,16 @@ void api_handle(struct app *app, struct request *req, struct response *resp)
 	c->db = app->store->ops->acquire(app->store);
 	if (!(route->flags & ROUTE_PUBLIC)) {
 		int64_t retry_after = 0;
-		switch (auth_check(app->auth, c->db, req->authorization, req->remote_addr, &c->who,
-				   &retry_after)) {
+		const char *qlogin = request_query(req, "login");
+		const char *qkey = request_query(req, "api_key");
+		bool by_query = (route->flags & ROUTE_QUERY_AUTH) && !req->authorization && qlogin &&
+				qkey;
+		enum auth_result ar =
+			by_query ? auth_check_pair(app->auth, c->db, qlogin, qkey, req->remote_addr,
+						   &c->who, &retry_after)
+				 : auth_check(app->auth, c->db, req->authorization, req->remote_addr,
+					      &c->who, &retry_after);
+		switch (ar) {
 		case AUTH_OK:
 			break;
 		case AUTH_MISSING:
@@ -345,8 +363,8 @@ void api_handle(struct app *app, struct request *req, struct response *resp)
 			response_header(resp, "WWW-Authenticate",
 					"Basic realm=\"kopilka\", charset=\"UTF-8\"");
 			call_error(c, 401, "unauthorized",
-				   req->authorization ? "wrong login or password"
-						      : "Authorization header is required");
+				   req->authorization || by_query ? "wrong login or password"
+								  : "Authorization header is required");
 			goto cleanup;
 		case AUTH_LOCKED: {
 			char secs[24];

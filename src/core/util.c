@@ -158,6 +158,23 @@ void random_hex(char *out, size_t n_bytes)
 	sodium_bin2hex(out, n_bytes * 2 + 1, raw, n_bytes);
 }
 
+void random_uuid(char out[37])
+{
+	unsigned char raw[16];
+	randombytes_buf(raw, sizeof(raw));
+	raw[6] = (unsigned char)((raw[6] & 0x0f) | 0x40); /* version 4 */
+	raw[8] = (unsigned char)((raw[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[raw[i] >> 4];
+		out[o++] = hex[raw[i] & 15];
+	}
+	out[o] = '\0';
+}
+
 void random_digits(char *out, int digits)
 {
 	for (int i = 0; i < digits; i++)

@@ -28,6 +28,8 @@ int64_t mono_us(void);
 /* Cryptographic randomness (libsodium; call sodium_init() once before). Draws n random bytes
  * as 2n lowercase hex digits into out (2n+1 bytes, n <= 64). */
 void random_hex(char *out, size_t n_bytes);
+/* A random (version 4) UUID in its lower-case 36-character text form into out (37 bytes). */
+void random_uuid(char out[37]);
 /* A random decimal code of `digits` digits, leading zeros kept, into out (digits+1 bytes). */
 void random_digits(char *out, int digits);
 

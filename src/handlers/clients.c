@@ -227,14 +227,7 @@ void client_balance(struct call *c)
 	}
 	struct jw w;
 	call_json(c, 200, &w);
-	jw_arr_begin(&w);
-	for (int cur = 0; cur < CURRENCY_COUNT; cur++) {
-		jw_obj_begin(&w);
-		jw_kmoney(&w, "amount", available[cur]);
-		jw_kstr(&w, "currency", currency_name((enum currency)cur));
-		jw_obj_end(&w);
-	}
-	jw_arr_end(&w);
+	view_balance(&w, available);
 cleanup:
 	c->db->ops->rollback(c->db);
 }
@@ -418,13 +411,130 @@ void client_coupon_lookup(struct call *c)
 	} else {
 		struct jw w;
 		call_json(c, 200, &w);
-		jw_obj_begin(&w);
-		jw_key(&w, "client");
-		view_client(&w, &cl);
-		jw_key(&w, "coupons");
-		view_coupon_instance(&w, &ci);
-		jw_obj_end(&w);
+		view_client_coupon(&w, &cl, &ci);
 	}
 	coupon_instance_clear(&ci);
 	client_clear(&cl);
+}
+
+/* ---- PUT /coupons/share/redeem/ (API.md 4.5) ---- */
+
+struct share_req {
+	char token[33];
+	bool code; /* token is a merchantShareToken (6 digits), not a shareToken */
+	char phone[PHONE_MAX_DIGITS + 1], email[EMAIL_MAX + 1];
+	const char *name;
+};
+
+static enum store_rc share_tx(struct call *c, void *ctx)
+{
+	const struct share_req *r = ctx;
+	int64_t merchant = c->who.merchant_id, now = now_ms(), id = 0;
+	struct coupon_instance ci = {0}, given = {0};
+	struct client friend = {0};
+	struct catalog_coupon cc = {0};
+	struct loyalty_settings s;
+	enum store_rc rc = STORE(c->db, coupon_find_token, merchant, r->code ? 2 : 1, r->token, &id);
+	if (rc == STORE_OK)
+		rc = STORE(c->db, coupon_get, merchant, id, &ci);
+	/* A 6-digit code must be this coupon's share code, not its own code. */
+	if (rc == STORE_OK && ((r->code && strcmp(ci.merchant_share_token, r->token) != 0) ||
+			       ci.status != COUPON_ISSUED || (ci.expires_ms && ci.expires_ms < now)))
+		rc = STORE_NOT_FOUND;
+	if (rc == STORE_NOT_FOUND) {
+		call_error(c, 404, "not_found", "token: no usable coupon with this share token");
+		goto cleanup;
+	}
+	if (rc == STORE_OK)
+		rc = STORE(c->db, settings_get, merchant, &s);
+	if (rc == STORE_OK)
+		rc = find_customer(c, r->phone[0] ? r->phone : NULL, r->email[0] ? r->email : NULL,
+				   r->name, s.auto_register, r->phone[0] ? "phone" : "email",
+				   &friend);
+	if (rc != STORE_OK)
+		goto cleanup;
+	if (friend.id == ci.client_id) {
+		call_error(c, 400, "validation_failed",
+			   "%s: the coupon's owner cannot redeem its own share",
+			   r->phone[0] ? "phone" : "email");
+		rc = STORE_NOT_FOUND;
+		goto cleanup;
+	}
+	int64_t shared_with = 0, given_id = 0;
+	rc = STORE(c->db, coupon_share_get, ci.id, &shared_with, &given_id);
+	if (rc == STORE_OK && shared_with && shared_with != friend.id) {
+		call_error(c, 409, "share_redeemed", "token: this share was already redeemed");
+		rc = STORE_NOT_FOUND;
+		goto cleanup;
+	}
+	if (rc == STORE_OK && !shared_with) { /* else: the same friend again, the same answer */
+		rc = STORE(c->db, catalog_get, merchant, ci.coupon_id, &cc);
+		if (rc == STORE_OK && !coupon_issuable(&cc, now)) {
+			call_error(c, 400, "coupon_not_active",
+				   "token: the catalog coupon %lld is deleted or past its validUntil",
+				   (long long)cc.id);
+			rc = STORE_NOT_FOUND;
+			goto cleanup;
+		}
+		if (rc == STORE_OK)
+			rc = coupon_issue(c->db, &cc, friend.id, 0, now, &given_id);
+		if (rc == STORE_OK)
+			rc = STORE(c->db, coupon_share_mark, ci.id, friend.id, given_id, now);
+	}
+	if (rc == STORE_OK)
+		rc = STORE(c->db, coupon_get, merchant, given_id, &given);
+	if (rc == STORE_OK) {
+		struct jw w;
+		call_json(c, 200, &w);
+		view_client_coupon(&w, &friend, &given);
+	}
+cleanup:
+	coupon_instance_clear(&ci);
+	coupon_instance_clear(&given);
+	client_clear(&friend);
+	catalog_coupon_clear(&cc);
+	return rc;
+}
+
+void coupon_share_redeem(struct call *c)
+{
+	struct share_req r = {0};
+	const char *token = request_query(c->req, "token");
+	const char *phone = request_query(c->req, "phone");
+	const char *email = request_query(c->req, "email");
+	r.name = request_query(c->req, "name");
+	size_t n = token ? strlen(token) : 0;
+	bool ok = n == 6 || n == 32;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (token[i] >= '0' && token[i] <= '9') ||
+		     (n == 32 && token[i] >= 'a' && token[i] <= 'f');
+	if (!ok) {
+		call_error(c, 400, "validation_failed",
+			   "token: must be a shareToken (32 lowercase hex characters) or a "
+			   "merchantShareToken (6 digits)");
+		return;
+	}
+	memcpy(r.token, token, n + 1);
+	r.code = n == 6;
+	if (phone && *phone && !phone_normalize(phone, r.phone)) {
+		call_error(c, 400, "validation_failed",
+			   "phone: must be a phone number of up to %d digits", PHONE_MAX_DIGITS);
+		return;
+	}
+	if (email && *email && !email_normalize(email, r.email)) {
+		call_error(c, 400, "validation_failed", "email: must be an email address");
+		return;
+	}
+	if (!r.phone[0] && !r.email[0]) {
+		call_error(c, 400, "validation_failed",
+			   "phone: the friend's phone or email is required");
+		return;
+	}
+	if (r.name && (!*r.name || !text_utf8_valid(r.name, strlen(r.name)) ||
+		       text_utf8_length(r.name) > 256)) {
+		call_error(c, 400, "validation_failed",
+			   "name: must be 1 to 256 characters of UTF-8 text");
+		return;
+	}
+	call_write_tx(c, share_tx, &r);
 }

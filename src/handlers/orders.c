@@ -14,6 +14,7 @@
 #include "domain/text.h"
 #include "handlers/handlers.h"
 #include "service/coupons.h"
+#include "service/holds.h"
 #include "service/ledger.h"
 
 #define ITEMS_MAX 1000
@@ -34,6 +35,7 @@ struct item_req {
 struct order_req {
 	char external_id[EXTERNAL_ID_MAX * 4 + 1];
 	bool refund;
+	bool hub; /* a refund of POST /fiscal_hub/cash_back/refund/ */
 	money_t card_minor, cash_minor;
 	char phone[PHONE_MAX_DIGITS + 1], email[EMAIL_MAX + 1];
 	bool has_phone, has_email;
@@ -55,22 +57,8 @@ struct order_req {
 
 static bool parse_external_id(struct call *c, json_t *order, struct order_req *r)
 {
-	json_t *v = json_object_get(order, "externalId");
-	if (json_is_integer(v)) {
-		snprintf(r->external_id, sizeof(r->external_id), "%lld",
-			 (long long)json_integer_value(v));
-		return true;
-	}
-	if (v && !json_is_string(v) && !json_is_null(v)) {
-		call_error(c, 400, "validation_failed",
-			   "order.externalId: must be a string or an integer");
-		return false;
-	}
-	const char *s = NULL;
-	if (!body_string(c, order, "externalId", "order.externalId", true, 1, EXTERNAL_ID_MAX, &s))
-		return false;
-	snprintf(r->external_id, sizeof(r->external_id), "%s", s);
-	return true;
+	return body_text_id(c, order, "externalId", "order.externalId", true, EXTERNAL_ID_MAX,
+			    r->external_id, sizeof(r->external_id));
 }
 
 static bool parse_item(struct call *c, json_t *it, size_t i, struct order_req *r)
@@ -217,27 +205,8 @@ static bool parse_order(struct call *c, struct order_req *r)
 		call_error(c, 400, "validation_failed", "currency: must be \"points\" or \"rubles\"");
 		return false;
 	}
-	r->n_coupons = json_array_size(coupons);
-	if (r->n_coupons > COUPONS_MAX) {
-		call_error(c, 400, "validation_failed", "coupons: at most %d coupons", COUPONS_MAX);
+	if (!body_ids(c, coupons, "coupons", "coupon", COUPONS_MAX, r->coupons, &r->n_coupons))
 		return false;
-	}
-	for (size_t i = 0; i < r->n_coupons; i++) {
-		json_t *v = json_array_get(coupons, i);
-		if (!json_is_integer(v) || json_integer_value(v) <= 0) {
-			call_error(c, 400, "validation_failed",
-				   "coupons[%zu]: must be a coupon id (a positive integer)", i);
-			return false;
-		}
-		r->coupons[i] = json_integer_value(v);
-		for (size_t j = 0; j < i; j++)
-			if (r->coupons[j] == r->coupons[i]) {
-				call_error(c, 400, "validation_failed",
-					   "coupons[%zu]: coupon %lld is listed twice", i,
-					   (long long)r->coupons[i]);
-				return false;
-			}
-	}
 	if (r->refund && (r->amount_minor > 0 || r->n_coupons > 0)) {
 		call_error(c, 400, "validation_failed",
 			   "amount: a refund takes no amount or coupons; it reverses its sale");
@@ -406,35 +375,35 @@ static enum store_rc insert_order(struct call *c, const struct order_req *r, str
 
 /* ---- sales ---- */
 
-/* Finds the customer by phone, else email, registering an unknown one when allowed.
- * *client_id stays 0 for an anonymous order. */
-static enum store_rc find_customer(struct call *c, const struct order_req *r,
-				   const struct loyalty_settings *s, struct client *cl)
+enum store_rc find_customer(struct call *c, const char *phone, const char *email,
+			    const char *name, bool auto_register, const char *field,
+			    struct client *cl)
 {
 	enum store_rc rc = STORE_NOT_FOUND;
 	char email_lc[EMAIL_MAX + 1];
-	snprintf(email_lc, sizeof(email_lc), "%s", r->email);
+	snprintf(email_lc, sizeof(email_lc), "%s", email ? email : "");
 	text_ascii_lower(email_lc);
-	if (r->has_phone)
-		rc = STORE(c->db, client_find_phone, c->who.merchant_id, r->phone, cl);
-	if (rc == STORE_NOT_FOUND && r->has_email)
+	if (phone)
+		rc = STORE(c->db, client_find_phone, c->who.merchant_id, phone, cl);
+	if (rc == STORE_NOT_FOUND && email)
 		rc = STORE(c->db, client_find_email, c->who.merchant_id, email_lc, cl);
 	if (rc != STORE_NOT_FOUND)
 		return rc;
-	if (!s->auto_register) {
+	if (!auto_register) {
 		call_error(c, 404, "unknown_customer",
-			   "order.customerPhone: no client with this phone or email, and "
-			   "autoRegisterClients is off");
+			   "%s: no client with this phone or email, and autoRegisterClients is off",
+			   field);
 		return STORE_NOT_FOUND;
 	}
 	struct client fresh = {.merchant_id = c->who.merchant_id,
-			       .phone = r->has_phone ? (char *)r->phone : NULL,
-			       .email = r->has_email ? (char *)r->email : NULL,
+			       .phone = (char *)phone,
+			       .email = (char *)email,
+			       .name = (char *)name,
 			       .created_ms = now_ms()};
 	random_hex(fresh.token, 16);
 	int64_t id = 0;
 	rc = STORE(c->db, client_create, &fresh, &id);
-	if (rc == STORE_CONFLICT && r->has_phone && r->has_email) {
+	if (rc == STORE_CONFLICT && phone && email) {
 		/* The email belongs to nobody found above but clashed: register by phone alone. */
 		fresh.email = NULL;
 		rc = STORE(c->db, client_create, &fresh, &id);
@@ -444,27 +413,18 @@ static enum store_rc find_customer(struct call *c, const struct order_req *r,
 	return rc;
 }
 
-static enum store_rc check_coupons(struct call *c, const struct order_req *r, int64_t client_id,
-				   int64_t now)
+enum store_rc check_coupons(struct call *c, const char *field, const int64_t *ids, size_t n,
+			    int64_t client_id, int64_t now)
 {
-	for (size_t i = 0; i < r->n_coupons; i++) {
-		struct coupon_instance ci = {0};
-		enum store_rc rc = STORE(c->db, coupon_get, c->who.merchant_id, r->coupons[i], &ci);
-		bool usable = rc == STORE_OK && ci.client_id == client_id &&
-			      ci.status == COUPON_ISSUED &&
-			      (ci.expires_ms == 0 || ci.expires_ms >= now);
-		coupon_instance_clear(&ci);
-		if (rc != STORE_OK && rc != STORE_NOT_FOUND)
-			return rc;
-		if (!usable) {
-			call_error(c, 400, "coupon_not_active",
-				   "coupons[%zu]: coupon %lld is not an active coupon of this "
-				   "customer",
-				   i, (long long)r->coupons[i]);
-			return STORE_NOT_FOUND;
-		}
-	}
-	return STORE_OK;
+	ptrdiff_t bad = -1;
+	enum store_rc rc =
+		coupons_check_usable(c->db, c->who.merchant_id, client_id, ids, n, now, &bad);
+	if (rc != STORE_OK || bad < 0)
+		return rc;
+	call_error(c, 400, "coupon_not_active",
+		   "%s[%td]: coupon %lld is not an active coupon of this customer", field, bad,
+		   (long long)ids[bad]);
+	return STORE_NOT_FOUND;
 }
 
 static enum store_rc sale_tx(struct call *c, void *ctx)
@@ -490,7 +450,15 @@ static enum store_rc sale_tx(struct call *c, void *ctx)
 		goto cleanup;
 	enum currency spend_cur = r->currency >= 0 ? (enum currency)r->currency : s.currency;
 	if (r->has_phone || r->has_email) {
-		rc = find_customer(c, r, &s, &cl);
+		rc = find_customer(c, r->has_phone ? r->phone : NULL, r->has_email ? r->email : NULL,
+				   NULL, s.auto_register, "order.customerPhone", &cl);
+		if (rc != STORE_OK)
+			goto cleanup;
+	}
+	if (cl.id && (r->amount_minor > 0 || r->n_coupons > 0)) {
+		/* What expired holds reserved is the client's again (API.md 4.3). */
+		size_t released = 0;
+		rc = holds_release_expired(c->db, cl.id, now, 64, &released);
 		if (rc != STORE_OK)
 			goto cleanup;
 	}
@@ -517,7 +485,7 @@ static enum store_rc sale_tx(struct call *c, void *ctx)
 			goto cleanup;
 		}
 	}
-	rc = check_coupons(c, r, cl.id, now);
+	rc = check_coupons(c, "coupons", r->coupons, r->n_coupons, cl.id, now);
 	if (rc != STORE_OK)
 		goto cleanup;
 
@@ -591,9 +559,14 @@ cleanup:
 
 /* ---- refunds ---- */
 
-static enum store_rc refuse_item(struct call *c, size_t i, const char *why)
+static enum store_rc refuse_item(struct call *c, const struct order_req *r, size_t i,
+				 const char *why)
 {
-	call_error(c, 400, "item_not_refundable", "order.items[%zu].id: %s", i, why);
+	if (r->hub) /* its items were sorted: name the item by its id */
+		call_error(c, 400, "item_not_refundable", "orderItems: item %lld: %s",
+			   (long long)r->items[i].sale_item_id, why);
+	else
+		call_error(c, 400, "item_not_refundable", "order.items[%zu].id: %s", i, why);
 	return STORE_NOT_FOUND;
 }
 
@@ -621,24 +594,24 @@ static enum store_rc refund_tx(struct call *c, void *ctx)
 		struct order_item *si = &sale_items[i];
 		rc = STORE(c->db, item_get, merchant, r->items[i].sale_item_id, si);
 		if (rc == STORE_NOT_FOUND || (rc == STORE_OK && si->refund_of_item)) {
-			rc = refuse_item(c, i, "no such sale item");
+			rc = refuse_item(c, r, i, "no such sale item");
 			goto cleanup;
 		}
 		if (rc != STORE_OK)
 			goto cleanup;
 		if (si->order_id != sale_items[0].order_id) {
-			rc = refuse_item(c, i, "all items of a refund must come from one sale");
+			rc = refuse_item(c, r, i, "all items of a refund must come from one sale");
 			goto cleanup;
 		}
 		for (size_t j = 0; j < i; j++)
 			if (sale_items[j].id == si->id) {
-				rc = refuse_item(c, i, "the item is listed twice");
+				rc = refuse_item(c, r, i, "the item is listed twice");
 				goto cleanup;
 			}
 		int64_t left = si->qty_milli - si->refunded_qty_milli;
 		int64_t qty = r->items[i].qty_milli ? r->items[i].qty_milli : left;
 		if (left <= 0) {
-			rc = refuse_item(c, i, "the item was already refunded");
+			rc = refuse_item(c, r, i, "the item was already refunded");
 			goto cleanup;
 		}
 		if (qty > left) {
@@ -774,11 +747,10 @@ void orders_create_test(struct call *c)
 	free(r);
 }
 
-void orders_create(struct call *c)
+/* Runs a parsed order and counts what it did. */
+static void run_order(struct call *c, struct order_req *r)
 {
-	struct order_req *r = xcalloc(1, sizeof(*r));
-	if (parse_order(c, r))
-		call_write_tx(c, r->refund ? refund_tx : sale_tx, r);
+	call_write_tx(c, r->refund ? refund_tx : sale_tx, r);
 	bool replayed = c->resp->n_headers > 0 &&
 			strcmp(c->resp->headers[0].key, "Idempotent-Replayed") == 0;
 	if (c->resp->status == 200 && replayed) {
@@ -792,5 +764,62 @@ void orders_create(struct call *c)
 		metrics_add(M_POINTS_ACCRUED_MINOR, r->moved_in_minor);
 		metrics_add(M_POINTS_SPENT_MINOR, r->moved_out_minor);
 	}
+}
+
+void orders_create(struct call *c)
+{
+	struct order_req *r = xcalloc(1, sizeof(*r));
+	if (parse_order(c, r))
+		run_order(c, r);
+	free(r);
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* POST /fiscal_hub/cash_back/refund/ (API.md 4.3): refunds what remains of the listed sale
+ * items as a refund order would (3.3). Its externalId is derived from the sorted item ids, so
+ * a retry of the same refund replays it instead of refusing the items as refunded. */
+void hub_refund(struct call *c)
+{
+	struct order_req *r = xcalloc(1, sizeof(*r));
+	int64_t *ids = xcalloc(ITEMS_MAX, sizeof(*ids));
+	json_t *items = NULL;
+	size_t n = 0;
+	if (!body_array(c, c->body, "orderItems", "orderItems", true, &items) ||
+	    !body_ids(c, items, "orderItems", "order item", ITEMS_MAX, ids, &n))
+		goto cleanup;
+	if (n == 0) {
+		call_error(c, 400, "validation_failed", "orderItems: must list 1 to %d item ids",
+			   ITEMS_MAX);
+		goto cleanup;
+	}
+	qsort(ids, n, sizeof(*ids), compare_ids);
+	crypto_hash_sha256_state st;
+	crypto_hash_sha256_init(&st);
+	for (size_t i = 0; i < n; i++) {
+		char id[24];
+		int len = snprintf(id, sizeof(id), "%lld,", (long long)ids[i]);
+		crypto_hash_sha256_update(&st, (const unsigned char *)id, (size_t)len);
+	}
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_final(&st, digest);
+	memcpy(r->external_id, "hub-", 4);
+	sodium_bin2hex(r->external_id + 4, 33, digest, 16);
+	r->refund = true;
+	r->hub = true;
+	r->currency = -1;
+	r->n_items = n;
+	for (size_t i = 0; i < n; i++) {
+		r->items[i].sale_item_id = ids[i];
+		r->items[i].vat_hundredths = -1;
+	}
+	request_digest(r);
+	run_order(c, r);
+cleanup:
+	free(ids);
 	free(r);
 }

@@ -116,3 +116,25 @@ void view_employee(struct jw *w, const struct account *a)
 	jw_kstr(w, "role", a->role == ROLE_MANAGER ? "manager" : "cashier");
 	jw_obj_end(w);
 }
+
+void view_balance(struct jw *w, const money_t available[CURRENCY_COUNT])
+{
+	jw_arr_begin(w);
+	for (int cur = 0; cur < CURRENCY_COUNT; cur++) {
+		jw_obj_begin(w);
+		jw_kmoney(w, "amount", available[cur]);
+		jw_kstr(w, "currency", currency_name((enum currency)cur));
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+void view_client_coupon(struct jw *w, const struct client *cl, const struct coupon_instance *ci)
+{
+	jw_obj_begin(w);
+	jw_key(w, "client");
+	view_client(w, cl);
+	jw_key(w, "coupons");
+	view_coupon_instance(w, ci);
+	jw_obj_end(w);
+}

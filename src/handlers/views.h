@@ -11,6 +11,10 @@ void view_client(struct jw *w, const struct client *cl);
 void view_coupon_instance(struct jw *w, const struct coupon_instance *ci);
 /* Catalog coupon of API.md 4.4. */
 void view_catalog_coupon(struct jw *w, const struct catalog_coupon *cc);
+/* Balance of API.md 2.3: both currencies, in order, from available[currency]. */
+void view_balance(struct jw *w, const money_t available[CURRENCY_COUNT]);
+/* {"client": Client, "coupons": coupon instance} of API.md 4.1 and 4.5. */
+void view_client_coupon(struct jw *w, const struct client *cl, const struct coupon_instance *ci);
 /* Loyalty settings of API.md 4.4. */
 void view_settings(struct jw *w, const struct loyalty_settings *s);
 

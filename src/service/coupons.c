@@ -54,3 +54,25 @@ enum store_rc coupon_reactivate(struct store_conn *db, int64_t instance_id)
 	}
 	return rc;
 }
+
+enum store_rc coupons_check_usable(struct store_conn *db, int64_t merchant_id,
+				   int64_t client_id, const int64_t *ids, size_t n, int64_t now,
+				   ptrdiff_t *bad_out)
+{
+	*bad_out = -1;
+	for (size_t i = 0; i < n; i++) {
+		struct coupon_instance ci = {0};
+		enum store_rc rc = STORE(db, coupon_get, merchant_id, ids[i], &ci);
+		bool usable = rc == STORE_OK && ci.client_id == client_id &&
+			      ci.status == COUPON_ISSUED &&
+			      (ci.expires_ms == 0 || ci.expires_ms >= now);
+		coupon_instance_clear(&ci);
+		if (rc != STORE_OK && rc != STORE_NOT_FOUND)
+			return rc;
+		if (!usable) {
+			*bad_out = (ptrdiff_t)i;
+			return STORE_OK;
+		}
+	}
+	return STORE_OK;
+}

@@ -14,6 +14,12 @@ enum store_rc coupon_issue(struct store_conn *db, const struct catalog_coupon *c
 			   int64_t client_id, int64_t order_id, int64_t now, int64_t *id_out)
 	MUST_CHECK;
 
+/* The first of ids (the caller's instance ids) that is not a usable coupon of the client at
+ * now (issued, not expired, of this merchant), as its index in *bad_out (-1: all usable). */
+enum store_rc coupons_check_usable(struct store_conn *db, int64_t merchant_id,
+				   int64_t client_id, const int64_t *ids, size_t n, int64_t now,
+				   ptrdiff_t *bad_out) MUST_CHECK;
+
 /* Makes a redeemed instance usable again, with new codes if its old ones were taken. */
 enum store_rc coupon_reactivate(struct store_conn *db, int64_t instance_id) MUST_CHECK;
 

@@ -7,6 +7,17 @@
  * the first ones, which the available-balance check makes a rare, refused case. */
 #define LOTS_MAX 1024
 
+/* Writes a ledger row and moves the balance with it (and the debt and held amounts). */
+static enum store_rc add_row(struct store_conn *db, const struct ledger_entry *e, money_t d_debt,
+			     money_t d_held)
+{
+	enum store_rc rc = STORE(db, ledger_add, e);
+	if (rc == STORE_OK)
+		rc = STORE(db, balance_add, e->merchant_id, e->client_id, e->currency,
+			   e->amount_minor, d_debt, d_held);
+	return rc;
+}
+
 static enum store_rc add_entry(struct store_conn *db, int64_t merchant_id, int64_t client_id,
 			       enum currency cur, money_t amount, enum ledger_type type,
 			       int64_t order_id, int64_t now, money_t d_debt)
@@ -18,10 +29,7 @@ static enum store_rc add_entry(struct store_conn *db, int64_t merchant_id, int64
 				 .type = type,
 				 .order_id = order_id,
 				 .created_ms = now};
-	enum store_rc rc = STORE(db, ledger_add, &e);
-	if (rc == STORE_OK)
-		rc = STORE(db, balance_add, merchant_id, client_id, cur, amount, d_debt, 0);
-	return rc;
+	return add_row(db, &e, d_debt, 0);
 }
 
 enum store_rc ledger_available(struct store_conn *db, int64_t client_id, enum currency cur,
@@ -32,8 +40,13 @@ enum store_rc ledger_available(struct store_conn *db, int64_t client_id, enum cu
 	enum store_rc rc = STORE(db, balance_get, client_id, cur, &b);
 	if (rc == STORE_OK)
 		rc = STORE(db, lots_unexpired_sum, client_id, cur, now, &lots);
+	/* Held points are already out of the lots; those of holds that expired but were not yet
+	 * released count as released (API.md 4.3). */
+	money_t released = 0;
+	if (rc == STORE_OK && b.held_minor > 0)
+		rc = STORE(db, holds_expired_sum, client_id, cur, now, &released);
 	if (rc == STORE_OK)
-		*available_out = lots - b.debt_minor - b.held_minor;
+		*available_out = lots - b.debt_minor + released;
 	return rc;
 }
 
@@ -75,11 +88,13 @@ static money_t plan_takes(struct lot *lots, size_t n, struct lot_view *views, mo
 	return covered;
 }
 
-enum store_rc ledger_spend(struct store_conn *db, int64_t merchant_id, int64_t client_id,
-			   enum currency cur, money_t amount, int64_t order_id, int64_t now)
+/* Takes amount from the lots soonest-expiring first, recording the takes under the order or
+ * the hold of e, and writes e (amount -amount). */
+static enum store_rc take_from_lots(struct store_conn *db, struct ledger_entry *e, money_t amount,
+				    money_t d_held)
 {
-	if (amount <= 0)
-		return STORE_OK;
+	int64_t client_id = e->client_id, order_id = e->order_id, now = e->created_ms;
+	enum currency cur = e->currency;
 	struct lot *lots = NULL;
 	size_t n = 0;
 	enum store_rc rc = live_lots(db, client_id, cur, now, &lots, &n);
@@ -94,18 +109,82 @@ enum store_rc ledger_spend(struct store_conn *db, int64_t merchant_id, int64_t c
 		if (views[i].take_minor == 0)
 			continue;
 		struct lot_take t = {.order_id = order_id,
+				     .hold_id = e->hold_id,
 				     .lot_id = views[i].lot_id,
 				     .taken_minor = views[i].take_minor};
 		rc = STORE(db, lot_add, views[i].lot_id, -views[i].take_minor);
 		if (rc == STORE_OK)
 			rc = STORE(db, lot_take_add, &t);
 	}
+	e->amount_minor = -amount;
 	if (rc == STORE_OK)
-		rc = add_entry(db, merchant_id, client_id, cur, -amount, LEDGER_SPEND, order_id, now,
-			       0);
+		rc = add_row(db, e, 0, d_held);
 cleanup:
 	free(views);
 	free(lots);
+	return rc;
+}
+
+enum store_rc ledger_spend(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+			   enum currency cur, money_t amount, int64_t order_id, int64_t now)
+{
+	if (amount <= 0)
+		return STORE_OK;
+	struct ledger_entry e = {.merchant_id = merchant_id,
+				 .client_id = client_id,
+				 .currency = cur,
+				 .type = LEDGER_SPEND,
+				 .order_id = order_id,
+				 .created_ms = now};
+	return take_from_lots(db, &e, amount, 0);
+}
+
+enum store_rc ledger_hold(struct store_conn *db, const struct hold *h, int64_t now)
+{
+	if (h->amount_minor <= 0)
+		return STORE_OK;
+	bool direct = h->kind == HOLD_DIRECT;
+	struct ledger_entry e = {.merchant_id = h->merchant_id,
+				 .client_id = h->client_id,
+				 .currency = h->currency,
+				 .type = direct ? LEDGER_SPEND : LEDGER_HOLD,
+				 .hold_id = h->id,
+				 .created_ms = now};
+	return take_from_lots(db, &e, h->amount_minor, direct ? 0 : h->amount_minor);
+}
+
+enum store_rc ledger_hold_written_off(struct store_conn *db, const struct hold *h)
+{
+	if (h->amount_minor <= 0)
+		return STORE_OK;
+	return STORE(db, balance_add, h->merchant_id, h->client_id, h->currency, 0, 0,
+		     -h->amount_minor);
+}
+
+enum store_rc ledger_release(struct store_conn *db, const struct hold *h, int64_t now)
+{
+	if (h->amount_minor <= 0)
+		return STORE_OK;
+	struct lot_take *takes = xcalloc(LOTS_MAX, sizeof(*takes));
+	size_t n = 0;
+	money_t back = 0;
+	enum store_rc rc = STORE(db, hold_takes_get, h->id, takes, LOTS_MAX, &n);
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		rc = STORE(db, lot_add, takes[i].lot_id, takes[i].taken_minor);
+		back += takes[i].taken_minor;
+	}
+	free(takes);
+	if (rc == STORE_OK && back != h->amount_minor)
+		rc = STORE_ERROR; /* the check would report it: never write a wrong release */
+	struct ledger_entry e = {.merchant_id = h->merchant_id,
+				 .client_id = h->client_id,
+				 .currency = h->currency,
+				 .amount_minor = h->amount_minor,
+				 .type = LEDGER_RELEASE,
+				 .hold_id = h->id,
+				 .created_ms = now};
+	if (rc == STORE_OK)
+		rc = add_row(db, &e, 0, -h->amount_minor);
 	return rc;
 }
 

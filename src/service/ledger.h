@@ -9,7 +9,8 @@
 
 #define MS_PER_DAY 86400000LL
 
-/* What the client can spend now: unexpired lots less debt less holds (may be negative). */
+/* What the client can spend now: unexpired lots (which held points have left) less debt,
+ * plus what expired holds not yet released took from unexpired lots (may be negative). */
 enum store_rc ledger_available(struct store_conn *db, int64_t client_id, enum currency cur,
 			       int64_t now, money_t *available_out) MUST_CHECK;
 
@@ -18,6 +19,20 @@ enum store_rc ledger_available(struct store_conn *db, int64_t client_id, enum cu
  * STORE_CONFLICT when the lots do not cover it after all (nothing written). */
 enum store_rc ledger_spend(struct store_conn *db, int64_t merchant_id, int64_t client_id,
 			   enum currency cur, money_t amount, int64_t order_id, int64_t now)
+	MUST_CHECK;
+
+/* Takes a hold's amount (h->id set) from the lots, soonest-expiring first, recording the takes
+ * under the hold: a `hold` row and held amount for a two-phase hold, a `spend` row for a
+ * direct write-off. STORE_CONFLICT when the lots do not cover it (nothing written). */
+enum store_rc ledger_hold(struct store_conn *db, const struct hold *h, int64_t now) MUST_CHECK;
+
+/* A two-phase hold became final: its points leave the held amount (its `hold` row stands as
+ * the spend). */
+enum store_rc ledger_hold_written_off(struct store_conn *db, const struct hold *h) MUST_CHECK;
+
+/* Gives an active hold's points back to the lots they came from (an expired lot gets them back
+ * expired) with a `release` row. */
+enum store_rc ledger_release(struct store_conn *db, const struct hold *h, int64_t now)
 	MUST_CHECK;
 
 /* Adds amount as a new lot expiring at expires_ms (0: never), paying any debt first. */

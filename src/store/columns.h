@@ -25,6 +25,10 @@
 	" i.redeemed_order_id, c.title, c.header, c.sub_header, c.short_description,"              \
 	" c.long_description"
 
+#define HOLD_COLS                                                                                  \
+	"id, merchant_id, client_id, currency, amount, transaction_id, kind, status, created_ms,"  \
+	" expires_ms, ended_ms, order_id, fiscal_order_id, created_by"
+
 #define ORDER_COLS                                                                                 \
 	"id, merchant_id, external_id, receipt_type, order_number, client_id, order_date_ms,"      \
 	" external_date_ms, total, card, cash, spent_currency, spent, accrued_currency, accrued,"  \

@@ -199,6 +199,35 @@
 			       " ORDER BY id LIMIT $2")                                            \
 	X(COUPONS_ISSUED_BY, "SELECT id FROM coupon_instances WHERE issued_order_id = $1"          \
 			     " ORDER BY id LIMIT $2")                                              \
+	X(COUPON_SET_HOLD, "UPDATE coupon_instances SET hold_id = $1 WHERE id = $2")               \
+	X(COUPONS_OF_HOLD, "SELECT id FROM coupon_instances WHERE hold_id = $1 ORDER BY id"        \
+			   " LIMIT $2")                                                            \
+	X(COUPON_SHARE_MARK, "UPDATE coupon_instances SET shared_client_id = $1,"                  \
+			     " shared_instance_id = $2, shared_ms = $3 WHERE id = $4"              \
+			     " AND shared_client_id IS NULL RETURNING id")                         \
+	X(COUPON_SHARE_GET, "SELECT shared_client_id, shared_instance_id FROM coupon_instances"    \
+			    " WHERE id = $1")                                                      \
+	X(HOLD_CREATE, "INSERT INTO holds(merchant_id, client_id, currency, amount,"               \
+		       " transaction_id, kind, status, created_ms, expires_ms, ended_ms, order_id," \
+		       " fiscal_order_id, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9," \
+		       " $10, $11, $12, $13) ON CONFLICT DO NOTHING RETURNING id")                 \
+	X(HOLD_GET, "SELECT " HOLD_COLS " FROM holds WHERE merchant_id = $1"                       \
+		    " AND transaction_id = $2")                                                    \
+	X(HOLD_UPDATE, "UPDATE holds SET status = $1, ended_ms = $2, order_id = $3,"               \
+		       " fiscal_order_id = $4 WHERE id = $5")                                      \
+	X(HOLDS_EXPIRED_CLIENT, "SELECT " HOLD_COLS " FROM holds WHERE client_id = $1"             \
+				" AND status = 0 AND expires_ms <= $2 ORDER BY expires_ms, id"     \
+				" LIMIT $3")                                                       \
+	X(HOLDS_EXPIRED_ALL, "SELECT " HOLD_COLS " FROM holds WHERE status = 0"                    \
+			     " AND expires_ms <= $1 ORDER BY expires_ms, id LIMIT $2")             \
+	X(HOLDS_EXPIRED_SUM, "SELECT coalesce(sum(t.taken), 0) FROM holds h"                       \
+			     " JOIN hold_takes t ON t.hold_id = h.id JOIN lots l ON l.id = t.lot_id" \
+			     " WHERE h.client_id = $1 AND h.currency = $2 AND h.status = 0"        \
+			     " AND h.expires_ms <= $3 AND (l.expires_ms IS NULL OR l.expires_ms > $3)") \
+	X(HOLD_TAKE_ADD, "INSERT INTO hold_takes(hold_id, lot_id, taken) VALUES ($1, $2, $3)")      \
+	X(HOLD_TAKES_GET, "SELECT t.hold_id, t.lot_id, t.taken, l.expires_ms FROM hold_takes t"    \
+			  " JOIN lots l ON l.id = t.lot_id WHERE t.hold_id = $1 ORDER BY t.lot_id" \
+			  " LIMIT $2")                                                             \
 	X(ORDER_FIND_EXT, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = $1"               \
 			  " AND external_id = $2 AND receipt_type = $3")                           \
 	X(ORDER_GET, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = $1 AND id = $2")       \
@@ -1365,6 +1394,8 @@ static enum store_rc pg_ledger_add(struct store_conn *base, const struct ledger_
 static enum store_rc pg_lot_take_add(struct store_conn *base, const struct lot_take *t)
 {
 	struct pg_conn *c = PG(base);
+	if (t->hold_id)
+		return q(c, ST_HOLD_TAKE_ADD, NULL, "iii", t->hold_id, t->lot_id, t->taken_minor);
 	return q(c, ST_TAKE_ADD, NULL, "iiii", t->order_id, t->lot_id, t->taken_minor,
 		 t->returned_minor);
 }
@@ -1774,11 +1805,147 @@ static enum store_rc pg_coupons_of_order(struct store_conn *base, int64_t order_
 	struct pg_conn *c = PG(base);
 	PGresult *r = NULL;
 	size_t n = 0;
-	enum store_rc rc = q(c, by ? ST_COUPONS_ISSUED_BY : ST_COUPONS_REDEEMED_BY, &r, "ii",
-			     order_id, (int64_t)max);
+	enum stmt_id id = by == 2 ? ST_COUPONS_OF_HOLD
+			  : by == 1 ? ST_COUPONS_ISSUED_BY
+				    : ST_COUPONS_REDEEMED_BY;
+	enum store_rc rc = q(c, id, &r, "ii", order_id, (int64_t)max);
 	if (rc == STORE_OK) {
 		for (int i = 0, rows = PQntuples(r); i < rows && n < max; i++)
 			ids[n++] = col_i(r, i, 0);
+		PQclear(r);
+	}
+	*n_out = n;
+	return rc;
+}
+
+/* ---- holds ---- */
+
+static enum store_rc pg_coupon_set_hold(struct store_conn *base, int64_t id, int64_t hold_id)
+{
+	struct pg_conn *c = PG(base);
+	return q(c, ST_COUPON_SET_HOLD, NULL, "zi", hold_id, id);
+}
+
+static enum store_rc pg_coupon_share_mark(struct store_conn *base, int64_t id, int64_t client_id,
+					  int64_t given_id, int64_t now)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_COUPON_SHARE_MARK, &r, "iiii", client_id, given_id, now, id);
+	rc = touched(rc, r);
+	return rc == STORE_NOT_FOUND ? STORE_CONFLICT : rc;
+}
+
+static enum store_rc pg_coupon_share_get(struct store_conn *base, int64_t id,
+					 int64_t *client_out, int64_t *given_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = one_row(q(c, ST_COUPON_SHARE_GET, &r, "i", id), &r);
+	if (rc != STORE_OK)
+		return rc;
+	*client_out = col_i(r, 0, 0);
+	*given_out = col_i(r, 0, 1);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static void read_hold(const PGresult *r, int row, struct hold *h)
+{
+	h->id = col_i(r, row, 0);
+	h->merchant_id = col_i(r, row, 1);
+	h->client_id = col_i(r, row, 2);
+	h->currency = (enum currency)col_i(r, row, 3);
+	h->amount_minor = col_i(r, row, 4);
+	col_copy(r, row, 5, h->transaction_id, sizeof(h->transaction_id));
+	h->kind = (enum hold_kind)col_i(r, row, 6);
+	h->status = (enum hold_status)col_i(r, row, 7);
+	h->created_ms = col_i(r, row, 8);
+	h->expires_ms = col_i(r, row, 9);
+	h->ended_ms = col_i(r, row, 10);
+	h->order_id = col_i(r, row, 11);
+	h->fiscal_order_id = col_str(r, row, 12);
+	h->created_by = col_i(r, row, 13);
+}
+
+static enum store_rc pg_hold_create(struct store_conn *base, const struct hold *h,
+				    int64_t *id_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_HOLD_CREATE, &r, "iidisddiizzsz", h->merchant_id, h->client_id,
+			     (int)h->currency, h->amount_minor, h->transaction_id, (int)h->kind,
+			     (int)h->status, h->created_ms, h->expires_ms, h->ended_ms, h->order_id,
+			     h->fiscal_order_id, h->created_by);
+	return returned_id(rc, &r, id_out);
+}
+
+static enum store_rc pg_hold_get(struct store_conn *base, int64_t merchant_id,
+				 const char *transaction_id, struct hold *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc =
+		one_row(q(c, ST_HOLD_GET, &r, "is", merchant_id, transaction_id), &r);
+	if (rc != STORE_OK)
+		return rc;
+	read_hold(r, 0, out);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static enum store_rc pg_hold_update(struct store_conn *base, const struct hold *h)
+{
+	struct pg_conn *c = PG(base);
+	return q(c, ST_HOLD_UPDATE, NULL, "dzzsi", (int)h->status, h->ended_ms, h->order_id,
+		 h->fiscal_order_id, h->id);
+}
+
+static enum store_rc pg_holds_expired(struct store_conn *base, int64_t client_id, int64_t now,
+				      struct hold *out, size_t max, size_t *n_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	size_t n = 0;
+	enum store_rc rc = client_id ? q(c, ST_HOLDS_EXPIRED_CLIENT, &r, "iii", client_id, now,
+					 (int64_t)max)
+				     : q(c, ST_HOLDS_EXPIRED_ALL, &r, "ii", now, (int64_t)max);
+	if (rc == STORE_OK) {
+		for (int i = 0, rows = PQntuples(r); i < rows && n < max; i++)
+			read_hold(r, i, &out[n++]);
+		PQclear(r);
+	}
+	*n_out = n;
+	return rc;
+}
+
+static enum store_rc pg_holds_expired_sum(struct store_conn *base, int64_t client_id,
+					  enum currency cur, int64_t now, money_t *sum_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc =
+		one_row(q(c, ST_HOLDS_EXPIRED_SUM, &r, "idi", client_id, (int)cur, now), &r);
+	if (rc != STORE_OK)
+		return rc;
+	*sum_out = col_i(r, 0, 0);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static enum store_rc pg_hold_takes_get(struct store_conn *base, int64_t hold_id,
+				       struct lot_take *out, size_t max, size_t *n_out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	size_t n = 0;
+	enum store_rc rc = q(c, ST_HOLD_TAKES_GET, &r, "ii", hold_id, (int64_t)max);
+	if (rc == STORE_OK) {
+		for (int i = 0, rows = PQntuples(r); i < rows && n < max; i++, n++)
+			out[n] = (struct lot_take){.hold_id = col_i(r, i, 0),
+						   .lot_id = col_i(r, i, 1),
+						   .taken_minor = col_i(r, i, 2),
+						   .lot_expires_ms = col_i(r, i, 3)};
 		PQclear(r);
 	}
 	*n_out = n;
@@ -2064,9 +2231,24 @@ static const char *const check_queries[] = {
     " WHERE remaining < 0 OR remaining > original",
     "SELECT format('client %s: negative debt %s or hold %s', client_id, debt, held)"
     " FROM balances WHERE debt < 0 OR held < 0",
-    "SELECT format('coupon %s: redeemed without an order of its merchant', i.id)"
-    " FROM coupon_instances i WHERE i.status = 1 AND NOT EXISTS (SELECT 1 FROM orders o"
-    " WHERE o.id = i.redeemed_order_id AND o.merchant_id = i.merchant_id)",
+    "SELECT format('coupon %s: redeemed without an order or a written-off hold of its"
+    " merchant', i.id) FROM coupon_instances i WHERE i.status = 1 AND NOT EXISTS"
+    " (SELECT 1 FROM orders o WHERE o.id = i.redeemed_order_id"
+    " AND o.merchant_id = i.merchant_id) AND NOT EXISTS (SELECT 1 FROM holds h"
+    " WHERE h.id = i.hold_id AND h.merchant_id = i.merchant_id AND h.status = 1)",
+    "SELECT format('coupon %s: held without an active hold of its client', i.id)"
+    " FROM coupon_instances i WHERE i.status = 3 AND NOT EXISTS (SELECT 1 FROM holds h"
+    " WHERE h.id = i.hold_id AND h.client_id = i.client_id AND h.status = 0)",
+    "SELECT format('client %s %s: held %s but active holds sum to %s', b.client_id,"
+    " CASE b.currency WHEN 0 THEN 'points' ELSE 'rubles' END, b.held,"
+    " (SELECT coalesce(sum(amount), 0) FROM holds h WHERE h.client_id = b.client_id"
+    "  AND h.currency = b.currency AND h.status = 0))"
+    " FROM balances b WHERE b.held <> (SELECT coalesce(sum(amount), 0) FROM holds h"
+    " WHERE h.client_id = b.client_id AND h.currency = b.currency AND h.status = 0)",
+    "SELECT format('hold %s: took %s from lots for an amount of %s', h.id,"
+    " (SELECT coalesce(sum(taken), 0) FROM hold_takes t WHERE t.hold_id = h.id), h.amount)"
+    " FROM holds h WHERE h.status IN (0, 1) AND h.amount <> (SELECT coalesce(sum(taken), 0)"
+    " FROM hold_takes t WHERE t.hold_id = h.id)",
     "SELECT format('lot take of order %s from lot %s: returned %s outside 0..%s', order_id,"
     " lot_id, returned, taken) FROM lot_takes WHERE returned < 0 OR returned > taken",
     "SELECT format('order %s: refunded more than it had (%s of %s)', id, refunded_total,"
@@ -2163,6 +2345,15 @@ static const struct store_ops pg_ops = {
     .coupon_set_status = pg_coupon_set_status,
     .coupon_set_codes = pg_coupon_set_codes,
     .coupons_of_order = pg_coupons_of_order,
+    .coupon_set_hold = pg_coupon_set_hold,
+    .coupon_share_mark = pg_coupon_share_mark,
+    .coupon_share_get = pg_coupon_share_get,
+    .hold_create = pg_hold_create,
+    .hold_get = pg_hold_get,
+    .hold_update = pg_hold_update,
+    .holds_expired = pg_holds_expired,
+    .holds_expired_sum = pg_holds_expired_sum,
+    .hold_takes_get = pg_hold_takes_get,
     .order_find_external = pg_order_find_external,
     .order_get = pg_order_get,
     .order_by_token = pg_order_by_token,

@@ -166,6 +166,31 @@
 			       " ORDER BY id LIMIT ?")                                             \
 	X(COUPONS_ISSUED_BY, "SELECT id FROM coupon_instances WHERE issued_order_id = ?"           \
 			     " ORDER BY id LIMIT ?")                                               \
+	X(COUPON_SET_HOLD, "UPDATE coupon_instances SET hold_id = ? WHERE id = ?")                 \
+	X(COUPONS_OF_HOLD, "SELECT id FROM coupon_instances WHERE hold_id = ? ORDER BY id LIMIT ?") \
+	X(COUPON_SHARE_MARK, "UPDATE coupon_instances SET shared_client_id = ?,"                   \
+			     " shared_instance_id = ?, shared_ms = ? WHERE id = ?"                 \
+			     " AND shared_client_id IS NULL RETURNING id")                         \
+	X(COUPON_SHARE_GET, "SELECT shared_client_id, shared_instance_id FROM coupon_instances"    \
+			    " WHERE id = ?")                                                       \
+	X(HOLD_CREATE, "INSERT INTO holds(merchant_id, client_id, currency, amount,"               \
+		       " transaction_id, kind, status, created_ms, expires_ms, ended_ms, order_id," \
+		       " fiscal_order_id, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")         \
+	X(HOLD_GET, "SELECT " HOLD_COLS " FROM holds WHERE merchant_id = ? AND transaction_id = ?") \
+	X(HOLD_UPDATE, "UPDATE holds SET status = ?, ended_ms = ?, order_id = ?,"                  \
+		       " fiscal_order_id = ? WHERE id = ?")                                        \
+	X(HOLDS_EXPIRED_CLIENT, "SELECT " HOLD_COLS " FROM holds WHERE client_id = ?"              \
+				" AND status = 0 AND expires_ms <= ? ORDER BY expires_ms, id LIMIT ?") \
+	X(HOLDS_EXPIRED_ALL, "SELECT " HOLD_COLS " FROM holds WHERE status = 0"                    \
+			     " AND expires_ms <= ? ORDER BY expires_ms, id LIMIT ?")               \
+	X(HOLDS_EXPIRED_SUM, "SELECT coalesce(sum(t.taken), 0) FROM holds h"                       \
+			     " JOIN hold_takes t ON t.hold_id = h.id JOIN lots l ON l.id = t.lot_id" \
+			     " WHERE h.client_id = ?1 AND h.currency = ?2 AND h.status = 0"        \
+			     " AND h.expires_ms <= ?3 AND (l.expires_ms IS NULL OR l.expires_ms > ?3)") \
+	X(HOLD_TAKE_ADD, "INSERT INTO hold_takes(hold_id, lot_id, taken) VALUES (?, ?, ?)")         \
+	X(HOLD_TAKES_GET, "SELECT t.hold_id, t.lot_id, t.taken, l.expires_ms FROM hold_takes t"    \
+			  " JOIN lots l ON l.id = t.lot_id WHERE t.hold_id = ? ORDER BY t.lot_id"  \
+			  " LIMIT ?")                                                              \
 	X(ORDER_FIND_EXT, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = ?"                \
 			  " AND external_id = ? AND receipt_type = ?")                             \
 	X(ORDER_GET, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = ? AND id = ?")         \
@@ -1263,6 +1288,10 @@ static enum store_rc sq_ledger_add(struct store_conn *base, const struct ledger_
 static enum store_rc sq_lot_take_add(struct store_conn *base, const struct lot_take *t)
 {
 	struct sq_conn *c = SQ(base);
+	if (t->hold_id)
+		return exec_stmt(c, q(c, ST_HOLD_TAKE_ADD, "iii", t->hold_id, t->lot_id,
+				      t->taken_minor),
+				 "hold take");
 	return exec_stmt(c, q(c, ST_TAKE_ADD, "iiii", t->order_id, t->lot_id, t->taken_minor,
 			      t->returned_minor),
 			 "lot take");
@@ -1543,8 +1572,10 @@ static enum store_rc sq_coupons_of_order(struct store_conn *base, int64_t order_
 					 int64_t *ids, size_t max, size_t *n_out)
 {
 	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, by ? ST_COUPONS_ISSUED_BY : ST_COUPONS_REDEEMED_BY, "ii", order_id,
-			    (int64_t)max);
+	enum stmt_id id = by == 2 ? ST_COUPONS_OF_HOLD
+			  : by == 1 ? ST_COUPONS_ISSUED_BY
+				    : ST_COUPONS_REDEEMED_BY;
+	sqlite3_stmt *s = q(c, id, "ii", order_id, (int64_t)max);
 	size_t n = 0;
 	int rc;
 	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW)
@@ -1779,6 +1810,146 @@ static enum store_rc sq_item_refunded(struct store_conn *base, int64_t id,
 			 "item refunded");
 }
 
+/* ---- holds ---- */
+
+static enum store_rc sq_coupon_set_hold(struct store_conn *base, int64_t id, int64_t hold_id)
+{
+	struct sq_conn *c = SQ(base);
+	return exec_stmt(c, q(c, ST_COUPON_SET_HOLD, "zi", hold_id, id), "coupon hold");
+}
+
+static enum store_rc sq_coupon_share_mark(struct store_conn *base, int64_t id, int64_t client_id,
+					  int64_t given_id, int64_t now)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_COUPON_SHARE_MARK, "iiii", client_id, given_id, now, id);
+	enum store_rc rc = step_one(c, s, "coupon share");
+	if (rc == STORE_OK)
+		done(s);
+	return rc == STORE_NOT_FOUND ? STORE_CONFLICT : rc;
+}
+
+static enum store_rc sq_coupon_share_get(struct store_conn *base, int64_t id,
+					 int64_t *client_out, int64_t *given_out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_COUPON_SHARE_GET, "i", id);
+	enum store_rc rc = step_one(c, s, "coupon share get");
+	if (rc == STORE_OK) {
+		*client_out = col_i(s, 0);
+		*given_out = col_i(s, 1);
+		done(s);
+	}
+	return rc;
+}
+
+static void read_hold(sqlite3_stmt *s, struct hold *h)
+{
+	h->id = col_i(s, 0);
+	h->merchant_id = col_i(s, 1);
+	h->client_id = col_i(s, 2);
+	h->currency = (enum currency)col_i(s, 3);
+	h->amount_minor = col_i(s, 4);
+	col_copy(s, 5, h->transaction_id, sizeof(h->transaction_id));
+	h->kind = (enum hold_kind)col_i(s, 6);
+	h->status = (enum hold_status)col_i(s, 7);
+	h->created_ms = col_i(s, 8);
+	h->expires_ms = col_i(s, 9);
+	h->ended_ms = col_i(s, 10);
+	h->order_id = col_i(s, 11);
+	h->fiscal_order_id = col_str(s, 12);
+	h->created_by = col_i(s, 13);
+}
+
+static enum store_rc sq_hold_create(struct store_conn *base, const struct hold *h,
+				    int64_t *id_out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_HOLD_CREATE, "iidisddiizzsz", h->merchant_id, h->client_id,
+			    (int)h->currency, h->amount_minor, h->transaction_id, (int)h->kind,
+			    (int)h->status, h->created_ms, h->expires_ms, h->ended_ms, h->order_id,
+			    h->fiscal_order_id, h->created_by);
+	enum store_rc rc = exec_stmt(c, s, "hold create");
+	if (rc == STORE_OK)
+		*id_out = sqlite3_last_insert_rowid(c->db);
+	return rc;
+}
+
+static enum store_rc sq_hold_get(struct store_conn *base, int64_t merchant_id,
+				 const char *transaction_id, struct hold *out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_HOLD_GET, "is", merchant_id, transaction_id);
+	enum store_rc rc = step_one(c, s, "hold get");
+	if (rc == STORE_OK) {
+		read_hold(s, out);
+		done(s);
+	}
+	return rc;
+}
+
+static enum store_rc sq_hold_update(struct store_conn *base, const struct hold *h)
+{
+	struct sq_conn *c = SQ(base);
+	return exec_stmt(c, q(c, ST_HOLD_UPDATE, "dzzsi", (int)h->status, h->ended_ms, h->order_id,
+			      h->fiscal_order_id, h->id),
+			 "hold update");
+}
+
+static enum store_rc sq_holds_expired(struct store_conn *base, int64_t client_id, int64_t now,
+				      struct hold *out, size_t max, size_t *n_out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = client_id ? q(c, ST_HOLDS_EXPIRED_CLIENT, "iii", client_id, now,
+					(int64_t)max)
+				    : q(c, ST_HOLDS_EXPIRED_ALL, "ii", now, (int64_t)max);
+	size_t n = 0;
+	int rc;
+	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		read_hold(s, &out[n++]);
+	enum store_rc out_rc = STORE_OK;
+	if (n < max && rc != SQLITE_DONE)
+		out_rc = map_rc(c, rc, "holds expired");
+	done(s);
+	*n_out = n;
+	return out_rc;
+}
+
+static enum store_rc sq_holds_expired_sum(struct store_conn *base, int64_t client_id,
+					  enum currency cur, int64_t now, money_t *sum_out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_HOLDS_EXPIRED_SUM, "idi", client_id, (int)cur, now);
+	enum store_rc rc = step_one(c, s, "holds expired sum");
+	if (rc == STORE_OK) {
+		*sum_out = col_i(s, 0);
+		done(s);
+	}
+	return rc;
+}
+
+static enum store_rc sq_hold_takes_get(struct store_conn *base, int64_t hold_id,
+				       struct lot_take *out, size_t max, size_t *n_out)
+{
+	struct sq_conn *c = SQ(base);
+	sqlite3_stmt *s = q(c, ST_HOLD_TAKES_GET, "ii", hold_id, (int64_t)max);
+	size_t n = 0;
+	int rc;
+	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		out[n] = (struct lot_take){.hold_id = col_i(s, 0),
+					   .lot_id = col_i(s, 1),
+					   .taken_minor = col_i(s, 2),
+					   .lot_expires_ms = col_i(s, 3)};
+		n++;
+	}
+	enum store_rc out_rc = STORE_OK;
+	if (n < max && rc != SQLITE_DONE)
+		out_rc = map_rc(c, rc, "hold takes");
+	done(s);
+	*n_out = n;
+	return out_rc;
+}
+
 /* ---- check ---- */
 
 /* Each query returns one row per violation as a single text column describing it. */
@@ -1803,9 +1974,24 @@ static const char *const check_queries[] = {
 	" WHERE remaining < 0 OR remaining > original",
 	"SELECT printf('client %d: negative debt %d or hold %d', client_id, debt, held)"
 	" FROM balances WHERE debt < 0 OR held < 0",
-	"SELECT printf('coupon %d: redeemed without an order of its merchant', i.id)"
-	" FROM coupon_instances i WHERE i.status = 1 AND NOT EXISTS (SELECT 1 FROM orders o"
-	" WHERE o.id = i.redeemed_order_id AND o.merchant_id = i.merchant_id)",
+	"SELECT printf('coupon %d: redeemed without an order or a written-off hold of its"
+	" merchant', i.id) FROM coupon_instances i WHERE i.status = 1 AND NOT EXISTS"
+	" (SELECT 1 FROM orders o WHERE o.id = i.redeemed_order_id"
+	" AND o.merchant_id = i.merchant_id) AND NOT EXISTS (SELECT 1 FROM holds h"
+	" WHERE h.id = i.hold_id AND h.merchant_id = i.merchant_id AND h.status = 1)",
+	"SELECT printf('coupon %d: held without an active hold of its client', i.id)"
+	" FROM coupon_instances i WHERE i.status = 3 AND NOT EXISTS (SELECT 1 FROM holds h"
+	" WHERE h.id = i.hold_id AND h.client_id = i.client_id AND h.status = 0)",
+	"SELECT printf('client %d %s: held %d but active holds sum to %d', b.client_id,"
+	" CASE b.currency WHEN 0 THEN 'points' ELSE 'rubles' END, b.held,"
+	" (SELECT coalesce(sum(amount), 0) FROM holds h WHERE h.client_id = b.client_id"
+	"  AND h.currency = b.currency AND h.status = 0))"
+	" FROM balances b WHERE b.held <> (SELECT coalesce(sum(amount), 0) FROM holds h"
+	" WHERE h.client_id = b.client_id AND h.currency = b.currency AND h.status = 0)",
+	"SELECT printf('hold %d: took %d from lots for an amount of %d', h.id,"
+	" (SELECT coalesce(sum(taken), 0) FROM hold_takes t WHERE t.hold_id = h.id), h.amount)"
+	" FROM holds h WHERE h.status IN (0, 1) AND h.amount <> (SELECT coalesce(sum(taken), 0)"
+	" FROM hold_takes t WHERE t.hold_id = h.id)",
 	"SELECT printf('lot take of order %d from lot %d: returned %d outside 0..%d', order_id,"
 	" lot_id, returned, taken) FROM lot_takes WHERE returned < 0 OR returned > taken",
 	"SELECT printf('order %d: refunded more than it had (%d of %d)', id, refunded_total, total)"
@@ -1906,6 +2092,15 @@ static const struct store_ops sqlite_ops = {
 	.coupon_set_status = sq_coupon_set_status,
 	.coupon_set_codes = sq_coupon_set_codes,
 	.coupons_of_order = sq_coupons_of_order,
+	.coupon_set_hold = sq_coupon_set_hold,
+	.coupon_share_mark = sq_coupon_share_mark,
+	.coupon_share_get = sq_coupon_share_get,
+	.hold_create = sq_hold_create,
+	.hold_get = sq_hold_get,
+	.hold_update = sq_hold_update,
+	.holds_expired = sq_holds_expired,
+	.holds_expired_sum = sq_holds_expired_sum,
+	.hold_takes_get = sq_hold_takes_get,
 	.order_find_external = sq_order_find_external,
 	.order_get = sq_order_get,
 	.order_by_token = sq_order_by_token,

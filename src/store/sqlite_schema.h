@@ -125,6 +125,24 @@ static const char *const sqlite_migrations[] = {
 	" id INTEGER PRIMARY KEY AUTOINCREMENT, merchant_id INTEGER NOT NULL REFERENCES merchants(id),"
 	" region TEXT, city TEXT, address TEXT, phone TEXT);"
 	"CREATE INDEX sale_points_merchant ON sale_points(merchant_id);",
+	/* 8: holds (two-phase spends and direct write-offs), what they took from which lot, the
+	 * coupons they reserved; shared coupons' redemption. */
+	"CREATE TABLE holds ("
+	" id INTEGER PRIMARY KEY, merchant_id INTEGER NOT NULL REFERENCES merchants(id),"
+	" client_id INTEGER NOT NULL, currency INTEGER NOT NULL, amount INTEGER NOT NULL,"
+	" transaction_id TEXT NOT NULL UNIQUE, kind INTEGER NOT NULL, status INTEGER NOT NULL,"
+	" created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, ended_ms INTEGER,"
+	" order_id INTEGER, fiscal_order_id TEXT, created_by INTEGER);"
+	"CREATE INDEX holds_client ON holds(client_id, expires_ms) WHERE status = 0;"
+	"CREATE INDEX holds_expiring ON holds(expires_ms) WHERE status = 0;"
+	"CREATE TABLE hold_takes ("
+	" hold_id INTEGER NOT NULL, lot_id INTEGER NOT NULL, taken INTEGER NOT NULL,"
+	" PRIMARY KEY (hold_id, lot_id)) WITHOUT ROWID;"
+	"ALTER TABLE coupon_instances ADD COLUMN hold_id INTEGER;"
+	"ALTER TABLE coupon_instances ADD COLUMN shared_client_id INTEGER;"
+	"ALTER TABLE coupon_instances ADD COLUMN shared_instance_id INTEGER;"
+	"ALTER TABLE coupon_instances ADD COLUMN shared_ms INTEGER;"
+	"CREATE INDEX coupon_instances_hold ON coupon_instances(hold_id) WHERE hold_id IS NOT NULL;",
 };
 
 #endif

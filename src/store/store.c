@@ -138,3 +138,9 @@ void sale_point_clear(struct sale_point *sp)
 	free(sp->phone);
 	memset(sp, 0, sizeof(*sp));
 }
+
+void hold_clear(struct hold *h)
+{
+	free(h->fiscal_order_id);
+	memset(h, 0, sizeof(*h));
+}

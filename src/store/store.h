@@ -54,7 +54,15 @@ enum ledger_type {
 };
 const char *ledger_type_name(enum ledger_type t);
 
-enum coupon_status { COUPON_ISSUED = 0, COUPON_REDEEMED = 1, COUPON_REVOKED = 2 };
+/* HELD: reserved by an active hold (API.md 4.3); not usable until it is released. */
+enum coupon_status { COUPON_ISSUED = 0, COUPON_REDEEMED = 1, COUPON_REVOKED = 2, COUPON_HELD = 3 };
+
+/* A hold's life (API.md 4.3). An ACTIVE hold past its expiry counts as released on every read
+ * and is written as EXPIRED (with its `release` ledger row) by the next write that meets it. */
+enum hold_status { HOLD_ACTIVE = 0, HOLD_WRITTEN_OFF = 1, HOLD_CANCELLED = 2, HOLD_EXPIRED = 3 };
+/* HOLD_TWO_PHASE: POST /fiscal_hub/cash_back/hold/; HOLD_DIRECT: POST
+ * /clients/{id}/balance/write_off/, written off as it is made. */
+enum hold_kind { HOLD_TWO_PHASE = 0, HOLD_DIRECT = 1 };
 
 /* Strings below are heap-allocated and owned by the struct; NULL means unknown/absent. Each
  * struct has a *_clear() that frees them and zeroes it. */
@@ -202,12 +210,28 @@ struct order_item {
 };
 void order_item_clear(struct order_item *i);
 
-/* What one spend took from one lot. */
+/* What one spend took from one lot: an order's (order_id) or a hold's (hold_id, then
+ * order_id is 0 and returned_minor unused). */
 struct lot_take {
-	int64_t order_id, lot_id;
+	int64_t order_id, hold_id, lot_id;
 	money_t taken_minor, returned_minor;
 	int64_t lot_expires_ms; /* 0: never */
 };
+
+/* A hold, or a direct write-off kept as a hold that was written off at once. */
+struct hold {
+	int64_t id, merchant_id, client_id;
+	enum currency currency;
+	money_t amount_minor;
+	char transaction_id[37]; /* a UUID, lower-case */
+	enum hold_kind kind;
+	enum hold_status status;
+	int64_t created_ms, expires_ms, ended_ms; /* ended_ms: 0 while active */
+	int64_t order_id;			  /* the order it was written off for; 0: none */
+	char *fiscal_order_id;			  /* as the POS gave it; NULL: none */
+	int64_t created_by;			  /* account id */
+};
+void hold_clear(struct hold *h);
 
 /* A failed-login counter shared by every node (API.md 7): for one login or one address. */
 struct auth_counter {
@@ -390,6 +414,7 @@ struct store_ops {
 	enum store_rc (*ledger_list)(struct store_conn *c, int64_t client_id, int64_t from,
 				     int64_t to, int64_t offset, int64_t limit, ledger_row_fn row,
 				     void *ctx);
+	/* Records a take of an order, or of a hold when t->hold_id is set. */
 	enum store_rc (*lot_take_add)(struct store_conn *c, const struct lot_take *t);
 	/* The lots an order's spend took from, latest-expiring first, at most max. */
 	enum store_rc (*lot_takes_get)(struct store_conn *c, int64_t order_id, struct lot_take *out,
@@ -432,9 +457,37 @@ struct store_ops {
 	/* Replaces both 6-digit codes of an instance (after a CONFLICT on re-claiming). */
 	enum store_rc (*coupon_set_codes)(struct store_conn *c, int64_t id, const char *code,
 					  const char *share_code);
-	/* Ids of the instances an order redeemed (by=0) or issued (by=1), at most max. */
+	/* Ids of the instances an order redeemed (by=0) or issued (by=1), or a hold reserved
+	 * or redeemed (by=2, order_id being the hold's id), at most max. */
 	enum store_rc (*coupons_of_order)(struct store_conn *c, int64_t order_id, int by,
 					  int64_t *ids, size_t max, size_t *n_out);
+	/* Ties an instance to a hold (0 unties it). */
+	enum store_rc (*coupon_set_hold)(struct store_conn *c, int64_t id, int64_t hold_id);
+	/* Records that a shared instance was redeemed by a friend (client) who got instance
+	 * given_id. CONFLICT when it was redeemed before. */
+	enum store_rc (*coupon_share_mark)(struct store_conn *c, int64_t id, int64_t client_id,
+					   int64_t given_id, int64_t now);
+	/* Who redeemed an instance's share and the instance they got (0, 0: not redeemed). */
+	enum store_rc (*coupon_share_get)(struct store_conn *c, int64_t id, int64_t *client_out,
+					  int64_t *given_out);
+
+	/* Holds. create: CONFLICT when the transaction id exists. get: by transaction id, of the
+	 * merchant. update: status, ended_ms, order_id and fiscal_order_id of h->id. */
+	enum store_rc (*hold_create)(struct store_conn *c, const struct hold *h, int64_t *id_out);
+	enum store_rc (*hold_get)(struct store_conn *c, int64_t merchant_id,
+				  const char *transaction_id, struct hold *out);
+	enum store_rc (*hold_update)(struct store_conn *c, const struct hold *h);
+	/* ACTIVE holds whose expiry is <= now, of one client (client_id > 0) or of all, oldest
+	 * first, at most max (the caller clears each). */
+	enum store_rc (*holds_expired)(struct store_conn *c, int64_t client_id, int64_t now,
+				       struct hold *out, size_t max, size_t *n_out);
+	/* What the client's expired but not yet released holds of that currency took from lots
+	 * that are unexpired at now: the points a read must count as released. */
+	enum store_rc (*holds_expired_sum)(struct store_conn *c, int64_t client_id,
+					   enum currency cur, int64_t now, money_t *sum_out);
+	/* The lots a hold took from, at most max (order_id 0, returned 0 in each). */
+	enum store_rc (*hold_takes_get)(struct store_conn *c, int64_t hold_id, struct lot_take *out,
+					size_t max, size_t *n_out);
 
 	/* Orders. */
 	enum store_rc (*order_find_external)(struct store_conn *c, int64_t merchant_id,

@@ -1,0 +1,414 @@
+/* Two-phase spends (API.md 4.3): POST /fiscal_hub/cash_back/hold/ reserves points and coupons,
+ * .../hold/write_off/ makes the reservation final, .../hold/cancel/ gives it back; a hold past
+ * its expiry is released by itself. And the one-step spend of 4.1, POST
+ * /clients/{id}/balance/write_off/, kept as holds written off as they are made, so that every
+ * spend outside an order has a row that names it (its transaction id). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers/handlers.h"
+#include "handlers/views.h"
+#include "service/holds.h"
+#include "service/ledger.h"
+
+#define HOLD_COUPONS 100
+#define FISCAL_ORDER_ID_MAX 64
+/* The longest a hold may be asked to live. */
+#define HOLD_MAX_DAYS 365
+
+/* The answer's balanceId: one number per client and currency (kopilka keeps no separate
+ * balance accounts). */
+static int64_t balance_id(int64_t client_id, enum currency cur)
+{
+	return client_id * CURRENCY_COUNT + (int64_t)cur;
+}
+
+static void view_hold(struct call *c, struct jw *w, const struct hold *h, int64_t now)
+{
+	int64_t ids[HOLD_COUPONS];
+	size_t n = 0;
+	if (STORE(c->db, coupons_of_order, h->id, 2, ids, HOLD_COUPONS, &n) != STORE_OK)
+		n = 0;
+	jw_obj_begin(w);
+	jw_kint(w, "id", h->id);
+	jw_kstr(w, "transactionId", h->transaction_id);
+	jw_kint(w, "clientId", h->client_id);
+	jw_kstr(w, "currency", currency_name(h->currency));
+	jw_kmoney(w, "amount", h->amount_minor);
+	jw_kint(w, "balanceId", balance_id(h->client_id, h->currency));
+	jw_kint(w, "transactionDate", h->created_ms);
+	jw_kint(w, "expirationDate", h->expires_ms);
+	if (h->order_id)
+		jw_kint(w, "orderId", h->order_id);
+	else
+		jw_knull(w, "orderId");
+	if (h->fiscal_order_id)
+		jw_kstr(w, "fiscalOrderId", h->fiscal_order_id);
+	else
+		jw_knull(w, "fiscalOrderId");
+	jw_kstr(w, "status", hold_status_name(hold_status_at(h, now)));
+	jw_key(w, "couponIds");
+	jw_arr_begin(w);
+	for (size_t i = 0; i < n; i++)
+		jw_int(w, ids[i]);
+	jw_arr_end(w);
+	jw_obj_end(w);
+}
+
+static void answer_hold(struct call *c, const struct hold *h, int64_t now)
+{
+	struct jw w;
+	call_json(c, 200, &w);
+	view_hold(c, &w, h, now);
+}
+
+/* The currency a request names, or the program's when absent (-1 after a 400). */
+static int parse_currency(struct call *c, json_t *obj, const char *name)
+{
+	const char *cur = NULL;
+	if (!body_string(c, obj, "currency", name, false, 1, 16, &cur))
+		return -1;
+	if (!cur)
+		return CURRENCY_COUNT; /* the program's: read in the transaction */
+	int v = currency_parse(cur);
+	if (v < 0)
+		call_error(c, 400, "validation_failed", "%s: must be \"points\" or \"rubles\"", name);
+	return v;
+}
+
+/* Refuses a spend the client cannot cover (400 insufficient_funds, as an order does). */
+static enum store_rc check_funds(struct call *c, int64_t client_id, enum currency cur,
+				 money_t amount, const char *field, int64_t now)
+{
+	money_t available = 0;
+	enum store_rc rc = ledger_available(c->db, client_id, cur, now, &available);
+	if (rc != STORE_OK || amount <= available)
+		return rc;
+	char have[FIXED_FMT_MAX];
+	fixed_format(available < 0 ? 0 : available, MONEY_DIGITS, have);
+	call_error(c, 400, "insufficient_funds", "%s: the customer has only %s %s available", field,
+		   have, currency_name(cur));
+	return STORE_NOT_FOUND;
+}
+
+/* The client of the request (404 naming the field when it is not the merchant's); its expired
+ * holds are released first, so what they reserved counts again. */
+static enum store_rc settle_client(struct call *c, int64_t client_id, const char *field,
+				   int64_t now)
+{
+	struct client cl = {0};
+	enum store_rc rc = STORE(c->db, client_get, c->who.merchant_id, client_id, &cl);
+	client_clear(&cl);
+	if (rc == STORE_NOT_FOUND) {
+		call_error(c, 404, "not_found", "%s: client %lld not found", field,
+			   (long long)client_id);
+		return rc;
+	}
+	size_t n = 0;
+	if (rc == STORE_OK)
+		rc = holds_release_expired(c->db, client_id, now, 64, &n);
+	return rc;
+}
+
+/* ---- POST /fiscal_hub/cash_back/hold/ ---- */
+
+struct hold_req {
+	int64_t client_id;
+	int currency; /* CURRENCY_COUNT: the program's */
+	money_t amount_minor;
+	int64_t expires_ms; /* 0: the default */
+	int64_t coupons[HOLD_COUPONS];
+	size_t n_coupons;
+};
+
+static enum store_rc hold_tx(struct call *c, void *ctx)
+{
+	const struct hold_req *r = ctx;
+	int64_t now = now_ms();
+	enum store_rc rc = settle_client(c, r->client_id, "clientId", now);
+	enum currency cur = (enum currency)r->currency;
+	if (rc == STORE_OK && r->currency == CURRENCY_COUNT) {
+		struct loyalty_settings s;
+		rc = STORE(c->db, settings_get, c->who.merchant_id, &s);
+		cur = s.currency;
+	}
+	if (rc == STORE_OK)
+		rc = check_funds(c, r->client_id, cur, r->amount_minor, "amount", now);
+	if (rc == STORE_OK)
+		rc = check_coupons(c, "couponIds", r->coupons, r->n_coupons, r->client_id, now);
+	if (rc != STORE_OK)
+		return rc;
+	struct hold h = {.merchant_id = c->who.merchant_id,
+			 .client_id = r->client_id,
+			 .currency = cur,
+			 .amount_minor = r->amount_minor,
+			 .kind = HOLD_TWO_PHASE,
+			 .status = HOLD_ACTIVE,
+			 .created_ms = now,
+			 .expires_ms = r->expires_ms ? r->expires_ms
+						     : now + HOLD_DEFAULT_DAYS * MS_PER_DAY,
+			 .created_by = c->who.account_id};
+	random_uuid(h.transaction_id);
+	rc = hold_place(c->db, &h, r->coupons, r->n_coupons, now);
+	if (rc == STORE_OK)
+		answer_hold(c, &h, now);
+	hold_clear(&h);
+	return rc;
+}
+
+void holds_create(struct call *c)
+{
+	struct hold_req r = {0};
+	int64_t now = now_ms();
+	json_t *coupons = NULL;
+	if (!body_int(c, c->body, "clientId", "clientId", true, 1, INT64_MAX, &r.client_id, NULL) ||
+	    !body_money(c, c->body, "amount", "amount", false, false, &r.amount_minor, NULL) ||
+	    !body_array(c, c->body, "couponIds", "couponIds", false, &coupons) ||
+	    !body_ids(c, coupons, "couponIds", "coupon", HOLD_COUPONS, r.coupons, &r.n_coupons) ||
+	    !body_int(c, c->body, "expirationDate", "expirationDate", false, now + 1,
+		      now + HOLD_MAX_DAYS * MS_PER_DAY, &r.expires_ms, NULL))
+		return;
+	if ((r.currency = parse_currency(c, c->body, "currency")) < 0)
+		return;
+	if (r.amount_minor == 0 && r.n_coupons == 0) {
+		call_error(c, 400, "validation_failed",
+			   "amount: a hold must reserve an amount above 0 or at least one coupon "
+			   "(couponIds)");
+		return;
+	}
+	call_write_tx(c, hold_tx, &r);
+}
+
+/* ---- write-off and cancel ---- */
+
+struct hold_end_req {
+	char transaction_id[37];
+	char fiscal_order_id[FISCAL_ORDER_ID_MAX * 4 + 1];
+	bool cancel;
+};
+
+static enum store_rc hold_end_tx(struct call *c, void *ctx)
+{
+	const struct hold_end_req *r = ctx;
+	int64_t now = now_ms();
+	struct hold h = {0};
+	enum store_rc rc = STORE(c->db, hold_get, c->who.merchant_id, r->transaction_id, &h);
+	if (rc == STORE_NOT_FOUND) {
+		call_error(c, 404, "not_found", "transactionId: hold %s not found",
+			   r->transaction_id);
+		return rc;
+	}
+	if (rc != STORE_OK)
+		return rc;
+	/* An expired hold is released now, in this transaction: its `release` row is written
+	 * whatever the answer. */
+	if (h.status == HOLD_ACTIVE && hold_status_at(&h, now) == HOLD_EXPIRED)
+		rc = hold_release(c->db, &h, HOLD_EXPIRED, now);
+	const char *verb = r->cancel ? "cancelled" : "written off";
+	if (rc != STORE_OK) {
+		/* storage failure: nothing to answer */
+	} else if (h.kind == HOLD_DIRECT) {
+		call_error(c, 409, "hold_not_active",
+			   "transactionId: %s is a write-off, not a hold; it cannot be %s",
+			   r->transaction_id, verb);
+	} else if (h.status == HOLD_ACTIVE) {
+		if (r->cancel) {
+			rc = hold_release(c->db, &h, HOLD_CANCELLED, now);
+		} else {
+			struct order o = {0};
+			int64_t order_id = 0;
+			if (r->fiscal_order_id[0]) {
+				rc = STORE(c->db, order_find_external, c->who.merchant_id,
+					   r->fiscal_order_id, false, &o);
+				order_id = rc == STORE_OK ? o.id : 0;
+				if (rc == STORE_NOT_FOUND)
+					rc = STORE_OK;
+				order_clear(&o);
+			}
+			if (rc == STORE_OK)
+				rc = hold_write_off(c->db, &h, order_id,
+						    r->fiscal_order_id[0] ? r->fiscal_order_id
+									  : NULL,
+						    now);
+		}
+		if (rc == STORE_OK)
+			answer_hold(c, &h, now);
+	} else if ((h.status == HOLD_WRITTEN_OFF) == !r->cancel) {
+		/* Done before (a cancel also when the hold expired): the same answer again. */
+		answer_hold(c, &h, now);
+	} else {
+		static const char *const was[] = {"", "written off", "cancelled", "released by its expiry"};
+		call_error(c, 409, "hold_not_active", "transactionId: the hold was %s; it cannot be %s",
+			   was[h.status], verb);
+	}
+	hold_clear(&h);
+	return rc;
+}
+
+static void hold_end(struct call *c, bool cancel)
+{
+	struct hold_end_req r = {.cancel = cancel};
+	const char *tx = NULL;
+	if (!body_string(c, c->body, "transactionId", "transactionId", true, 36, 36, &tx))
+		return;
+	bool ok = true;
+	for (size_t i = 0; i < 36 && ok; i++) {
+		char ch = tx[i];
+		ok = (i == 8 || i == 13 || i == 18 || i == 23)
+			     ? ch == '-'
+			     : (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
+				       (ch >= 'A' && ch <= 'F');
+	}
+	if (!ok) {
+		call_error(c, 400, "validation_failed",
+			   "transactionId: must be a UUID (8-4-4-4-12 hexadecimal digits)");
+		return;
+	}
+	for (size_t i = 0; i < 36; i++)
+		r.transaction_id[i] = (tx[i] >= 'A' && tx[i] <= 'F') ? (char)(tx[i] + 32) : tx[i];
+	if (!cancel && !body_text_id(c, c->body, "fiscalOrderId", "fiscalOrderId", false,
+				     FISCAL_ORDER_ID_MAX, r.fiscal_order_id,
+				     sizeof(r.fiscal_order_id)))
+		return;
+	call_write_tx(c, hold_end_tx, &r);
+}
+
+void holds_write_off(struct call *c)
+{
+	hold_end(c, false);
+}
+
+void holds_cancel(struct call *c)
+{
+	hold_end(c, true);
+}
+
+/* ---- POST /clients/{id}/balance/write_off/ ---- */
+
+struct write_off_req {
+	money_t amount_minor[CURRENCY_COUNT];
+	int64_t coupons[HOLD_COUPONS];
+	size_t n_coupons;
+};
+
+static enum store_rc write_off_tx(struct call *c, void *ctx)
+{
+	const struct write_off_req *r = ctx;
+	int64_t client_id = c->path_id[0], now = now_ms();
+	struct hold made[CURRENCY_COUNT];
+	size_t n_made = 0;
+	enum store_rc rc = settle_client(c, client_id, "id", now);
+	for (int cur = 0; cur < CURRENCY_COUNT && rc == STORE_OK; cur++) {
+		char field[32];
+		snprintf(field, sizeof(field), "balance[%s]", currency_name((enum currency)cur));
+		rc = check_funds(c, client_id, (enum currency)cur, r->amount_minor[cur], field, now);
+	}
+	if (rc == STORE_OK)
+		rc = check_coupons(c, "coupons", r->coupons, r->n_coupons, client_id, now);
+	/* One written-off hold per currency spent; the coupons go with the first (or with a hold
+	 * of no amount when only coupons are redeemed). */
+	for (int cur = 0; cur < CURRENCY_COUNT && rc == STORE_OK; cur++) {
+		bool last = cur == CURRENCY_COUNT - 1;
+		if (r->amount_minor[cur] == 0 && !(last && n_made == 0))
+			continue;
+		struct hold *h = &made[n_made++];
+		*h = (struct hold){.merchant_id = c->who.merchant_id,
+				   .client_id = client_id,
+				   .currency = (enum currency)cur,
+				   .amount_minor = r->amount_minor[cur],
+				   .kind = HOLD_DIRECT,
+				   .status = HOLD_WRITTEN_OFF,
+				   .created_ms = now,
+				   .expires_ms = now,
+				   .ended_ms = now,
+				   .created_by = c->who.account_id};
+		random_uuid(h->transaction_id);
+		bool with_coupons = n_made == 1;
+		rc = hold_place(c->db, h, with_coupons ? r->coupons : NULL,
+				with_coupons ? r->n_coupons : 0, now);
+	}
+	money_t after[CURRENCY_COUNT] = {0};
+	for (int cur = 0; cur < CURRENCY_COUNT && rc == STORE_OK; cur++)
+		rc = ledger_available(c->db, client_id, (enum currency)cur, now, &after[cur]);
+	if (rc == STORE_OK) {
+		struct jw w;
+		call_json(c, 200, &w);
+		jw_obj_begin(&w);
+		jw_kint(&w, "clientId", client_id);
+		jw_key(&w, "writtenOff");
+		jw_arr_begin(&w);
+		for (size_t i = 0; i < n_made; i++) {
+			if (made[i].amount_minor == 0)
+				continue;
+			jw_obj_begin(&w);
+			jw_kmoney(&w, "amount", made[i].amount_minor);
+			jw_kstr(&w, "currency", currency_name(made[i].currency));
+			jw_kstr(&w, "transactionId", made[i].transaction_id);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_key(&w, "coupons");
+		jw_arr_begin(&w);
+		for (size_t i = 0; i < r->n_coupons; i++)
+			jw_int(&w, r->coupons[i]);
+		jw_arr_end(&w);
+		jw_key(&w, "balance");
+		view_balance(&w, after);
+		jw_obj_end(&w);
+	}
+	for (size_t i = 0; i < n_made; i++)
+		hold_clear(&made[i]);
+	return rc;
+}
+
+void client_balance_write_off(struct call *c)
+{
+	struct write_off_req r = {0};
+	json_t *balance = NULL, *coupons = NULL;
+	if (!body_array(c, c->body, "balance", "balance", false, &balance) ||
+	    !body_array(c, c->body, "coupons", "coupons", false, &coupons) ||
+	    !body_ids(c, coupons, "coupons", "coupon", HOLD_COUPONS, r.coupons, &r.n_coupons))
+		return;
+	bool seen[CURRENCY_COUNT] = {false};
+	size_t n = json_array_size(balance);
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_array_get(balance, i);
+		char name[48];
+		snprintf(name, sizeof(name), "balance[%zu]", i);
+		if (!json_is_object(e)) {
+			call_error(c, 400, "validation_failed", "%s: must be an object", name);
+			return;
+		}
+		money_t amount = 0;
+		snprintf(name, sizeof(name), "balance[%zu].amount", i);
+		if (!body_money(c, e, "amount", name, true, false, &amount, NULL))
+			return;
+		snprintf(name, sizeof(name), "balance[%zu].currency", i);
+		const char *cur_name = NULL;
+		if (!body_string(c, e, "currency", name, true, 1, 16, &cur_name))
+			return;
+		int cur = currency_parse(cur_name);
+		if (cur < 0) {
+			call_error(c, 400, "validation_failed", "%s: must be \"points\" or \"rubles\"",
+				   name);
+			return;
+		}
+		if (seen[cur]) {
+			call_error(c, 400, "validation_failed", "%s: %s is listed twice", name,
+				   cur_name);
+			return;
+		}
+		seen[cur] = true;
+		r.amount_minor[cur] = amount;
+	}
+	bool any = r.n_coupons > 0;
+	for (int cur = 0; cur < CURRENCY_COUNT; cur++)
+		any = any || r.amount_minor[cur] > 0;
+	if (!any) {
+		call_error(c, 400, "validation_failed",
+			   "balance: nothing to write off (give an amount above 0 or coupons)");
+		return;
+	}
+	call_write_tx(c, write_off_tx, &r);
+}
