@@ -1,5 +1,6 @@
 /* kopilkad: the command line. `init` adds a merchant, `serve` runs the API, `check` verifies
  * the ledger. Settings come from the table in core/config.c (see --help). */
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
@@ -16,6 +17,7 @@
 #include "http/server.h"
 #include "service/holds.h"
 #include "service/ledger.h"
+#include "store/media.h"
 #include "store/store.h"
 
 #define PASSWORD_MIN 8
@@ -217,8 +219,15 @@ static int cmd_serve(const struct config *cfg)
 	size_t n_routes;
 	const char *const *route_names = api_route_names(&n_routes);
 	metrics_set_routes(route_names, n_routes);
-	struct app app = {.store = st, .cfg = cfg, .auth = auth};
-	struct app metrics_app = {.store = st, .cfg = cfg, .auth = auth, .metrics_only = true};
+	/* Created on the first upload, so a server that never takes one leaves no directory. */
+	char media_dir[PATH_MAX];
+	if (*cfg->media_dir)
+		snprintf(media_dir, sizeof(media_dir), "%s", cfg->media_dir);
+	else
+		media_default_dir(cfg->db, media_dir, sizeof(media_dir));
+	struct app app = {.store = st, .cfg = cfg, .auth = auth, .media_dir = media_dir};
+	struct app metrics_app = {.store = st, .cfg = cfg, .auth = auth, .metrics_only = true,
+				  .media_dir = media_dir};
 	struct http_server *http = http_start(&app, cfg, cfg->listen, (int)cfg->threads);
 	struct http_server *metrics_http = NULL;
 	if (http && *cfg->metrics_listen) {
@@ -240,9 +249,9 @@ static int cmd_serve(const struct config *cfg)
 	pthread_create(&sweep_thread, NULL, sweep_loop, &sw);
 	char db_shown[512];
 	store_uri_display(cfg->db, db_shown, sizeof(db_shown));
-	log_info("kopilkad serving on %s (%lld threads, database %s)%s%s", cfg->listen,
-		 (long long)cfg->threads, db_shown, *cfg->metrics_listen ? ", metrics on " : "",
-		 cfg->metrics_listen);
+	log_info("kopilkad serving on %s (%lld threads, database %s, media %s)%s%s", cfg->listen,
+		 (long long)cfg->threads, db_shown, media_dir,
+		 *cfg->metrics_listen ? ", metrics on " : "", cfg->metrics_listen);
 
 	int sig = 0;
 	sigwait(&stop_signals, &sig);

@@ -15,6 +15,10 @@
 
 /* Largest request body read (API.md section 1); larger is 413. */
 #define API_BODY_MAX (1024 * 1024)
+/* Largest image an upload route takes (API.md 4.4), and its body limit: the image plus room
+ * for the multipart framing and a few small other fields. */
+#define API_UPLOAD_FILE_MAX (2 * 1024 * 1024)
+#define API_UPLOAD_BODY_MAX (API_UPLOAD_FILE_MAX + 64 * 1024)
 #define API_BASE "/ext/api/v1"
 
 struct kv {
@@ -32,7 +36,7 @@ struct request {
 	int n_idempotency_keys;
 	char *body;
 	size_t body_len;
-	bool body_too_large; /* the transport stopped reading at API_BODY_MAX */
+	bool body_too_large; /* the transport stopped reading at api_body_max() */
 	char remote_addr[64];
 	char request_id[65]; /* set by the transport */
 };
@@ -57,11 +61,17 @@ struct app {
 	const struct config *cfg;
 	struct auth *auth;
 	bool metrics_only; /* this listener serves /metrics alone (--metrics-listen) */
+	const char *media_dir; /* where uploaded images live (--media-dir, resolved) */
 };
 
 /* Handles one request: routing, authentication, body parsing and validation, the handler, and
  * every error body. Never fails: resp is always filled. The caller owns req and resp. */
 void api_handle(struct app *app, struct request *req, struct response *resp);
+
+/* The most body bytes the transport keeps for this request line: API_UPLOAD_BODY_MAX on the
+ * upload routes, API_BODY_MAX everywhere else. Past it the body is dropped and
+ * req->body_too_large set. */
+size_t api_body_max(const char *method, const char *path);
 
 /* The route table's names, "METHOD /pattern", index = struct response.route. */
 const char *const *api_route_names(size_t *n);

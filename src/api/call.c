@@ -337,12 +337,17 @@ static const char *idem_scope(const struct call *c)
 	return c->resp->route >= 0 && (size_t)c->resp->route < n ? names[c->resp->route] : "";
 }
 
-/* The digest of the parsed body: the same JSON in another layout is the same request. */
+/* The digest of the parsed body (the same JSON in another layout is the same request), or of
+ * the uploaded file when the body is multipart. */
 static void idem_hash(const struct call *c, char out[65])
 {
 	char *text = c->body ? json_dumps(c->body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	unsigned char digest[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(digest, (const unsigned char *)(text ? text : ""), text ? strlen(text) : 0);
+	if (text || !c->idem_payload)
+		crypto_hash_sha256(digest, (const unsigned char *)(text ? text : ""),
+				   text ? strlen(text) : 0);
+	else /* an upload: the file itself */
+		crypto_hash_sha256(digest, c->idem_payload, c->idem_payload_len);
 	sodium_bin2hex(out, 65, digest, sizeof(digest));
 	free(text);
 }
@@ -388,6 +393,7 @@ void call_write_tx(struct call *c, tx_fn fn, void *ctx)
 {
 	bool idem = c->req->idempotency_key && !c->dry_run;
 	char hash[65] = "";
+	c->committed = false;
 	if (idem)
 		idem_hash(c, hash);
 	enum store_rc rc = STORE_RETRY;
@@ -416,8 +422,10 @@ void call_write_tx(struct call *c, tx_fn fn, void *ctx)
 		if (rc == STORE_OK) {
 			int64_t started = mono_us();
 			rc = STORE(c->db, commit);
-			if (rc == STORE_OK)
+			if (rc == STORE_OK) {
 				metrics_commit(mono_us() - started, 1);
+				c->committed = true;
+			}
 		}
 		if (rc != STORE_OK)
 			c->db->ops->rollback(c->db);

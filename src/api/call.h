@@ -25,6 +25,11 @@ struct call {
 	const char *file; /* the {file} segment of the route, pointing into the path */
 	json_t *body; /* parsed JSON object of a POST/PUT, or NULL */
 	bool dry_run; /* call_write_tx rolls back even a success: nothing is stored */
+	bool committed; /* set by call_write_tx when fn's effects were committed (not replayed) */
+	/* What an Idempotency-Key is compared by when the body is not JSON (c->body NULL): the
+	 * uploaded file, so a retry with another multipart boundary is the same request. */
+	const void *idem_payload;
+	size_t idem_payload_len;
 };
 
 /* Fills the response with the error body: status, reason phrase, message, path, timestamp and
@@ -84,7 +89,8 @@ bool query_paging(struct call *c, int64_t *offset, int64_t *limit) MUST_CHECK;
 /* Runs fn inside a write transaction, retrying it (a bounded number of times) when storage
  * answers STORE_RETRY. fn returns STORE_OK to commit (to roll back with its answer kept when
  * c->dry_run is set); anything else rolls back. When fn has
- * not written a response for a failure, a storage error response is written. */
+ * not written a response for a failure, a storage error response is written. c->committed
+ * tells afterwards whether fn's effects were committed (false for a replayed answer). */
 typedef enum store_rc (*tx_fn)(struct call *c, void *ctx);
 void call_write_tx(struct call *c, tx_fn fn, void *ctx);
 

@@ -19,6 +19,9 @@ enum route_flags {
 	ROUTE_BODY_ARRAY = 16,	 /* the body is a JSON array, not an object */
 	ROUTE_FORM = 32,	 /* the handler reads a form body itself (no JSON) */
 	ROUTE_QUERY_AUTH = 64,	 /* also takes ?login=&api_key= instead of Basic auth (4.3) */
+	/* An image upload: a multipart/form-data body of up to API_UPLOAD_BODY_MAX bytes (not
+	 * API_BODY_MAX), read by the handler itself (handlers/upload.c). */
+	ROUTE_UPLOAD = 128,
 };
 
 struct route {
@@ -64,6 +67,9 @@ static const struct route routes[] = {
 	{"PUT", B "/loyalty/settings/write_off/rules/", write_off_rules_put, ROLE_MANAGER, 0},
 	{"GET", B "/loyalty/settings/contact_info/", contact_info_get, ROLE_CASHIER, 0},
 	{"PUT", B "/loyalty/settings/contact_info/", contact_info_put, ROLE_MANAGER, 0},
+	{"POST", B "/loyalty/settings/contact_info/logo/", contact_logo_upload, ROLE_MANAGER,
+	 ROUTE_UPLOAD},
+	{"DELETE", B "/loyalty/settings/contact_info/logo/", contact_logo_delete, ROLE_MANAGER, 0},
 	{"GET", B "/loyalty/settings/sale_points/", sale_points_get, ROLE_CASHIER, 0},
 	{"PUT", B "/loyalty/settings/sale_points/", sale_points_put, ROLE_MANAGER, ROUTE_BODY_ARRAY},
 	{"GET", B "/loyalty/coupons/", catalog_list, ROLE_CASHIER, 0},
@@ -71,6 +77,8 @@ static const struct route routes[] = {
 	{"GET", B "/loyalty/coupons/{id}/", catalog_get, ROLE_CASHIER, 0},
 	{"PUT", B "/loyalty/coupons/{id}/", catalog_update, ROLE_MANAGER, 0},
 	{"DELETE", B "/loyalty/coupons/{id}/", catalog_delete, ROLE_MANAGER, 0},
+	{"POST", B "/loyalty/coupons/{id}/image/", catalog_image_upload, ROLE_MANAGER, ROUTE_UPLOAD},
+	{"DELETE", B "/loyalty/coupons/{id}/image/", catalog_image_delete, ROLE_MANAGER, 0},
 	{"GET", B "/employees/", employees_list, ROLE_OWNER, 0},
 	{"POST", B "/employees/", employees_create, ROLE_OWNER, 0},
 	{"PUT", B "/employees/{id}/", employee_update, ROLE_OWNER, 0},
@@ -79,6 +87,7 @@ static const struct route routes[] = {
 	{"POST", B "/api_keys/", api_keys_create, ROLE_OWNER, ROUTE_BODY_OPTIONAL},
 	{"DELETE", B "/api_keys/{id}/", api_keys_delete, ROLE_OWNER, 0},
 	{"GET", B "/openapi.json", ops_openapi, ROLE_CASHIER, ROUTE_PUBLIC},
+	{"GET", B "/media/{file}", media_get, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
 	{"GET", "/healthz", ops_healthz, ROLE_CASHIER, ROUTE_PUBLIC},
 	{"GET", "/r/{file}", receipt_page, ROLE_CASHIER, ROUTE_PUBLIC},
 	{"POST", "/r/{file}", receipt_react, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_FORM},
@@ -173,6 +182,17 @@ static bool match(const char *pattern, const char *path, struct call *c, bool *b
 		return false;
 	c->n_path_ids = n_ids;
 	return true;
+}
+
+size_t api_body_max(const char *method, const char *path)
+{
+	struct call scratch = {0};
+	bool bad_id;
+	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
+		if ((routes[i].flags & ROUTE_UPLOAD) && strcmp(routes[i].method, method) == 0 &&
+		    match(routes[i].pattern, path, &scratch, &bad_id))
+			return API_UPLOAD_BODY_MAX;
+	return API_BODY_MAX;
 }
 
 static bool content_type_json(const char *ct)
@@ -394,7 +414,7 @@ void api_handle(struct app *app, struct request *req, struct response *resp)
 		goto cleanup;
 	if ((route->flags & ROUTE_BODY_OPTIONAL) && req->body_len == 0 && !req->body_too_large) {
 		c->body = json_object();
-	} else if (!(route->flags & ROUTE_FORM) &&
+	} else if (!(route->flags & (ROUTE_FORM | ROUTE_UPLOAD)) &&
 		   (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) &&
 		   !read_body(c, route->flags & ROUTE_BODY_ARRAY)) {
 		goto cleanup;

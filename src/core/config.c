@@ -42,6 +42,9 @@ static const struct setting settings[] = {
 	 "file the JSON access log lines are appended to; empty: stderr"},
 	{"--docs-dir", "KOPILKA_DOCS_DIR", STR(docs_dir), "", 0, 0, NULL, CMD_SERVE,
 	 "directory of the API docs page assets; empty: docs/ beside the binary"},
+	{"--media-dir", "KOPILKA_MEDIA_DIR", STR(media_dir), "", 0, 0, NULL, CMD_SERVE,
+	 "directory of uploaded images (logos, coupon images); empty: media/ beside a SQLite "
+	 "database, ./media for PostgreSQL"},
 	{"--threads", "KOPILKA_THREADS", INT(threads), "8", 1, 256, NULL, CMD_SERVE,
 	 "HTTP worker threads"},
 	{"--public-url", "KOPILKA_PUBLIC_URL", STR(public_url), "http://127.0.0.1:8080", 0, 0, NULL,

@@ -22,6 +22,7 @@ struct config {
 	char *metrics_listen;
 	char *access_log;
 	char *docs_dir;
+	char *media_dir;
 	int64_t threads;
 	char *public_url;
 	int64_t max_connections;

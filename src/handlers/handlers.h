@@ -59,6 +59,10 @@ void write_off_rules_get(struct call *c);
 void write_off_rules_put(struct call *c);
 void contact_info_get(struct call *c);
 void contact_info_put(struct call *c);
+void contact_logo_upload(struct call *c);
+void contact_logo_delete(struct call *c);
+void catalog_image_upload(struct call *c);
+void catalog_image_delete(struct call *c);
 void sale_points_get(struct call *c);
 void sale_points_put(struct call *c);
 
@@ -70,6 +74,9 @@ void employee_delete(struct call *c);
 void api_keys_list(struct call *c);
 void api_keys_create(struct call *c);
 void api_keys_delete(struct call *c);
+
+/* upload.c: the public route serving uploaded images */
+void media_get(struct call *c);
 
 /* ops.c: what operators and integrators use around the API */
 void ops_healthz(struct call *c);

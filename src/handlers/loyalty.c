@@ -5,6 +5,7 @@
 
 #include "domain/text.h"
 #include "handlers/handlers.h"
+#include "handlers/upload.h"
 #include "handlers/views.h"
 #include "service/coupons.h"
 
@@ -436,8 +437,8 @@ static void render_contact(struct jw *w, json_t *doc)
 	for (size_t i = 0; i < ARRAY_LEN(contact_fields); i++)
 		jw_kstr(w, contact_fields[i],
 			json_string_value(json_object_get(doc, contact_fields[i])));
-	/* Logo upload is not built yet: there is never a logo. */
-	jw_knull(w, "logoPath");
+	/* Set only by the logo upload (contact_logo_upload); a PUT leaves it alone. */
+	jw_kstr(w, "logoPath", json_string_value(json_object_get(doc, "logoPath")));
 	jw_obj_end(w);
 }
 
@@ -503,6 +504,102 @@ void contact_info_put(struct call *c)
 		}
 	}
 	call_write_tx(c, contact_put_tx, NULL);
+}
+
+/* ---- images: the contact info's logo and a catalog coupon's image (API.md 4.4) ---- */
+
+/* Points logoPath at up->path ("" clears it), keeping the old path in up->old_path. */
+static enum store_rc contact_logo_tx(struct call *c, void *ctx)
+{
+	struct upload *up = ctx;
+	json_t *doc = NULL;
+	enum store_rc rc = document(c, "contact_info", &doc);
+	if (rc != STORE_OK)
+		return rc;
+	if (!doc)
+		doc = json_object();
+	free(up->old_path);
+	const char *old = json_string_value(json_object_get(doc, "logoPath"));
+	up->old_path = old ? xstrdup(old) : NULL;
+	/* Removing a logo that is not there changes nothing and answers the same. */
+	if (*up->path || old) {
+		if (*up->path)
+			json_object_set_new(doc, "logoPath", json_string(up->path));
+		else
+			json_object_del(doc, "logoPath");
+		char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+		rc = STORE(c->db, document_put, c->who.merchant_id, "contact_info", text);
+		free(text);
+	}
+	if (rc == STORE_OK) {
+		struct jw w;
+		call_json(c, 200, &w);
+		render_contact(&w, doc);
+	}
+	json_decref(doc);
+	return rc;
+}
+
+/* POST /loyalty/settings/contact_info/logo/: multipart part `logo`. */
+void contact_logo_upload(struct call *c)
+{
+	struct upload up;
+	if (!upload_receive(c, "logo", &up))
+		return;
+	call_write_tx(c, contact_logo_tx, &up);
+	upload_finish(c, &up);
+}
+
+/* DELETE /loyalty/settings/contact_info/logo/: 200 with the contact info, logo or not. */
+void contact_logo_delete(struct call *c)
+{
+	struct upload up = {0};
+	call_write_tx(c, contact_logo_tx, &up);
+	upload_finish(c, &up);
+}
+
+/* Points the coupon's imagePath at up->path ("" clears it), keeping the old one. */
+static enum store_rc catalog_image_tx(struct call *c, void *ctx)
+{
+	struct upload *up = ctx;
+	struct catalog_coupon cc = {0};
+	enum store_rc rc = STORE(c->db, catalog_get, c->who.merchant_id, c->path_id[0], &cc);
+	if (rc == STORE_NOT_FOUND)
+		call_error(c, 404, "not_found", "coupon %lld not found", (long long)c->path_id[0]);
+	if (rc != STORE_OK)
+		goto cleanup;
+	free(up->old_path);
+	up->old_path = cc.image_path;
+	cc.image_path = *up->path ? xstrdup(up->path) : NULL;
+	if (cc.image_path || up->old_path)
+		rc = STORE(c->db, catalog_update, &cc);
+	if (rc == STORE_OK) {
+		struct jw w;
+		call_json(c, 200, &w);
+		view_catalog_coupon(&w, &cc);
+	}
+cleanup:
+	catalog_coupon_clear(&cc);
+	return rc;
+}
+
+/* POST /loyalty/coupons/{id}/image/: multipart part `image`. A deleted coupon may still get
+ * one: its issued instances live on. */
+void catalog_image_upload(struct call *c)
+{
+	struct upload up;
+	if (!upload_receive(c, "image", &up))
+		return;
+	call_write_tx(c, catalog_image_tx, &up);
+	upload_finish(c, &up);
+}
+
+/* DELETE /loyalty/coupons/{id}/image/: 200 with the coupon, image or not. */
+void catalog_image_delete(struct call *c)
+{
+	struct upload up = {0};
+	call_write_tx(c, catalog_image_tx, &up);
+	upload_finish(c, &up);
 }
 
 /* ---- sale points (API.md 4.4): PUT replaces the whole list ---- */

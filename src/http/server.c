@@ -29,6 +29,8 @@ struct http_server {
 struct exchange {
 	struct request req;
 	int64_t started_us;
+	size_t body_max; /* the route's body limit (api_body_max) */
+	size_t body_cap; /* bytes allocated for req.body */
 	bool handled;
 };
 
@@ -145,6 +147,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		ex->started_us = mono_us();
 		ex->req.method = method;
 		ex->req.path = xstrdup(url);
+		ex->body_max = api_body_max(method, url);
 		MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &ex->req);
 		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &ex->req);
 		client_address(conn, ex->req.remote_addr, sizeof(ex->req.remote_addr));
@@ -161,14 +164,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (*upload_data_size > 0) {
 		/* Past the limit keep draining (so the 413 reaches the client) but drop the data. */
 		if (!ex->req.body_too_large) {
-			if (ex->req.body_len + *upload_data_size > API_BODY_MAX) {
+			if (ex->req.body_len + *upload_data_size > ex->body_max) {
 				ex->req.body_too_large = true;
 				free(ex->req.body);
 				ex->req.body = NULL;
 				ex->req.body_len = 0;
 			} else {
-				ex->req.body = xrealloc(ex->req.body,
-							ex->req.body_len + *upload_data_size + 1);
+				/* Grown by doubling: an upload arrives in many small chunks. */
+				size_t need = ex->req.body_len + *upload_data_size + 1;
+				if (need > ex->body_cap) {
+					size_t cap = need > 2 * ex->body_cap ? need : 2 * ex->body_cap;
+					ex->body_cap = cap < ex->body_max + 1 ? cap : ex->body_max + 1;
+					ex->req.body = xrealloc(ex->req.body, ex->body_cap);
+				}
 				memcpy(ex->req.body + ex->req.body_len, upload_data,
 				       *upload_data_size);
 				ex->req.body_len += *upload_data_size;

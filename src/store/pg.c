@@ -163,9 +163,9 @@
 			  " RETURNING id")                                                         \
 	X(CATALOG_GET, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = $1 AND id = $2")  \
 	X(CATALOG_UPDATE, "UPDATE coupons SET title = $1, header = $2, sub_header = $3,"           \
-			  " short_description = $4, long_description = $5, style = $6,"            \
-			  " valid_days = $7, valid_until = $8 WHERE merchant_id = $9 AND id = $10"  \
-			  " RETURNING id")                                                         \
+			  " short_description = $4, long_description = $5, image_path = $6,"       \
+			  " style = $7, valid_days = $8, valid_until = $9 WHERE merchant_id = $10"  \
+			  " AND id = $11 RETURNING id")                                            \
 	X(CATALOG_DELETE, "UPDATE coupons SET deleted = true WHERE merchant_id = $1 AND id = $2"   \
 			  " RETURNING id")                                                         \
 	X(CATALOG_LIST, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = $1"              \
@@ -1604,9 +1604,10 @@ static enum store_rc pg_catalog_update(struct store_conn *base, const struct cat
 {
 	struct pg_conn *c = PG(base);
 	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_CATALOG_UPDATE, &r, "sssssszzii", cc->title, cc->header,
-			     cc->sub_header, cc->short_description, cc->long_description, cc->style,
-			     cc->valid_days, cc->valid_until, cc->merchant_id, cc->id);
+	enum store_rc rc = q(c, ST_CATALOG_UPDATE, &r, "ssssssszzii", cc->title, cc->header,
+			     cc->sub_header, cc->short_description, cc->long_description,
+			     cc->image_path, cc->style, cc->valid_days, cc->valid_until,
+			     cc->merchant_id, cc->id);
 	return touched(rc, r);
 }
 

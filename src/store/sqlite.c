@@ -133,8 +133,9 @@
 			  " valid_until, deleted, created_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")   \
 	X(CATALOG_GET, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = ? AND id = ?")   \
 	X(CATALOG_UPDATE, "UPDATE coupons SET title = ?, header = ?, sub_header = ?,"              \
-			  " short_description = ?, long_description = ?, style = ?, valid_days = ?," \
-			  " valid_until = ? WHERE merchant_id = ? AND id = ? RETURNING id")          \
+			  " short_description = ?, long_description = ?, image_path = ?, style = ?," \
+			  " valid_days = ?, valid_until = ? WHERE merchant_id = ? AND id = ?"        \
+			  " RETURNING id")                                                         \
 	X(CATALOG_DELETE, "UPDATE coupons SET deleted = 1 WHERE merchant_id = ? AND id = ?"        \
 			  " RETURNING id")                                                         \
 	X(CATALOG_LIST, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = ?"               \
@@ -1374,9 +1375,10 @@ static enum store_rc sq_catalog_get(struct store_conn *base, int64_t merchant_id
 static enum store_rc sq_catalog_update(struct store_conn *base, const struct catalog_coupon *cc)
 {
 	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_CATALOG_UPDATE, "sssssszzii", cc->title, cc->header,
-			    cc->sub_header, cc->short_description, cc->long_description, cc->style,
-			    cc->valid_days, cc->valid_until, cc->merchant_id, cc->id);
+	sqlite3_stmt *s = q(c, ST_CATALOG_UPDATE, "ssssssszzii", cc->title, cc->header,
+			    cc->sub_header, cc->short_description, cc->long_description,
+			    cc->image_path, cc->style, cc->valid_days, cc->valid_until,
+			    cc->merchant_id, cc->id);
 	enum store_rc rc = step_one(c, s, "catalog update");
 	if (rc == STORE_OK)
 		done(s);

@@ -429,8 +429,8 @@ struct store_ops {
 				     struct catalog_coupon *out);
 	enum store_rc (*catalog_list)(struct store_conn *c, int64_t merchant_id, int64_t offset,
 				      int64_t limit, catalog_row_fn row, void *ctx);
-	/* Writes the texts, style and validity of cc->id (of cc->merchant_id). NOT_FOUND when it
-	 * is not this merchant's. Issued instances keep their expiry. */
+	/* Writes the texts, image path, style and validity of cc->id (of cc->merchant_id).
+	 * NOT_FOUND when it is not this merchant's. Issued instances keep their expiry. */
 	enum store_rc (*catalog_update)(struct store_conn *c, const struct catalog_coupon *cc);
 	/* Marks a catalog coupon deleted (no new issues; issued ones live on). NOT_FOUND when
 	 * it is not this merchant's. */

@@ -108,7 +108,8 @@ def test_readme_matrix_lists_every_authenticated_route():
     out = subprocess.run([KOPILKAD, "routes"], capture_output=True, text=True, timeout=10).stdout
     routes = {tuple(l.split(" ", 1)) for l in out.splitlines() if l.startswith(("GET", "POST", "PUT", "DELETE"))}
     public = {("GET", "/ext/api/v1/openapi.json"), ("GET", "/healthz"), ("GET", "/metrics"),
-              ("GET", "/docs/"), ("GET", "/docs/{file}"), ("GET", "/r/{file}"), ("POST", "/r/{file}")}
+              ("GET", "/docs/"), ("GET", "/docs/{file}"), ("GET", "/r/{file}"), ("POST", "/r/{file}"),
+              ("GET", "/ext/api/v1/media/{file}")}
     assert set(readme_matrix()) == routes - public
 
 
