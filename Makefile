@@ -8,7 +8,7 @@ endif
 PYTHON ?= /usr/bin/python3
 PYTEST_ARGS ?=
 
-.PHONY: all build deps deps-test run test unit api asan clean format
+.PHONY: all build deps deps-test run test unit api asan stress clean format
 
 all: build
 
@@ -46,6 +46,11 @@ asan: deps-test
 	@scripts/docs.sh $(ASAN_BUILD)/docs
 	cd $(ASAN_BUILD) && ctest --output-on-failure
 	KOPILKAD=$(abspath $(ASAN_BUILD)/kopilkad) ASAN_OPTIONS=detect_leaks=1 $(PYTHON) -m pytest -q tests/api $(PYTEST_ARGS)
+
+# The reliability suite at the full counts of issue 4 (docs/RELIABILITY.md): 50+ crash cycles,
+# the whole retry storm, longer races. make test runs the same tests at a smaller scale.
+stress: deps-test build
+	KOPILKA_STRESS=1 KOPILKAD=$(abspath $(BUILD)/kopilkad) $(PYTHON) -m pytest -q tests/api/test_rel_*.py $(PYTEST_ARGS)
 
 format:
 	clang-format -i src/*.c src/*/*.c src/*/*.h tests/unit/*.c

@@ -48,6 +48,16 @@ DAY_MS = 86400 * 1000
 
 _counter = itertools.count(1)
 
+# The reliability suite (tests/api/test_rel_*.py, issue 4) runs at a small scale in `make test`
+# and at the full counts of the issue in `make stress` (KOPILKA_STRESS=1).
+STRESS = os.environ.get("KOPILKA_STRESS") == "1"
+
+
+def scale(ci, full):
+    """How much of a reliability load to run: `ci` in make test, `full` in make stress."""
+    return full if STRESS else ci
+
+
 
 def uniq(prefix="x"):
     """A name unique within the test process (deterministic: a counter, not randomness)."""
