@@ -48,6 +48,7 @@ static struct store *open_store(const struct config *cfg, bool create, int pool)
 	struct store_options opt = {.synchronous = cfg->sqlite_synchronous,
 				    .busy_timeout_ms = cfg->busy_timeout_ms,
 				    .pool_size = pool,
+				    .group_commit_max = (int)cfg->group_commit_max,
 				    .create = create};
 	char err[256];
 	struct store *st = store_open(cfg->db, &opt, err, sizeof(err));

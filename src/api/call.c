@@ -407,7 +407,12 @@ void call_write_tx(struct call *c, tx_fn fn, void *ctx)
 		/* Writers run one at a time, so a retry racing its first try waits here for it
 		 * and then finds its answer. */
 		if (idem && idem_replay(c, hash, &rc)) {
-			c->db->ops->rollback(c->db);
+			/* The stored answer may be that of a write still waiting for its group's
+			 * commit (SQLite group commit): replay it only once that is durable. */
+			if (STORE(c->db, commit) != STORE_OK) {
+				c->db->ops->rollback(c->db);
+				call_store_error(c, STORE_FULL);
+			}
 			return;
 		}
 		if (rc == STORE_OK)
@@ -420,12 +425,9 @@ void call_write_tx(struct call *c, tx_fn fn, void *ctx)
 		if (rc == STORE_OK && idem)
 			rc = idem_store(c, hash);
 		if (rc == STORE_OK) {
-			int64_t started = mono_us();
 			rc = STORE(c->db, commit);
-			if (rc == STORE_OK) {
-				metrics_commit(mono_us() - started, 1);
+			if (rc == STORE_OK)
 				c->committed = true;
-			}
 		}
 		if (rc != STORE_OK)
 			c->db->ops->rollback(c->db);

@@ -78,6 +78,9 @@ static const struct setting settings[] = {
 	 NULL, CMD_ALL, "how long a write waits for the database lock"},
 	{"--pool-size", "KOPILKA_POOL_SIZE", INT(pool_size), "0", 0, 256, NULL, CMD_SERVE,
 	 "database connections (0: threads + 2)"},
+	{"--group-commit-max", "KOPILKA_GROUP_COMMIT_MAX", INT(group_commit_max), "64", 1, 1024,
+	 NULL, CMD_ALL,
+	 "SQLite: most concurrent writes sharing one commit (1: a commit per write)"},
 };
 
 static char **str_field(struct config *cfg, const struct setting *s)

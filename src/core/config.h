@@ -40,6 +40,7 @@ struct config {
 	char *sqlite_synchronous;
 	int64_t busy_timeout_ms;
 	int64_t pool_size;
+	int64_t group_commit_max;
 };
 
 /* Which commands a setting applies to (a bit mask). */

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "store/pg_schema.h"
 
 /* Key of the advisory lock that makes two nodes starting at once migrate one after the other
@@ -284,6 +285,7 @@ struct pg_conn {
 	/* Client search shapes: [phone pattern kind + 1][email pattern kind + 1], 0 = none. */
 	bool search_prepared[SEARCH_KINDS][SEARCH_KINDS];
 	bool in_tx;
+	bool writing; /* the open transaction is a write (for the commit metrics) */
 };
 
 struct pg_store {
@@ -754,6 +756,7 @@ static enum store_rc pg_begin(struct store_conn *base, bool write)
 		return rc;
 	}
 	c->in_tx = true;
+	c->writing = write;
 	return STORE_OK;
 }
 
@@ -768,6 +771,7 @@ static enum store_rc pg_commit(struct store_conn *base)
 		return STORE_ERROR;
 	}
 	PGresult *res = NULL;
+	int64_t started = mono_us();
 	enum store_rc rc = exec_simple(c, "COMMIT", "commit", &res);
 	if (rc == STORE_OK) {
 		if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
@@ -776,6 +780,8 @@ static enum store_rc pg_commit(struct store_conn *base)
 		}
 		PQclear(res);
 	}
+	if (rc == STORE_OK && c->writing)
+		metrics_commit(mono_us() - started, 1);
 	/* After COMMIT the transaction is over whatever it answered (a failed COMMIT rolls
 	 * back), unless the connection broke; then rollback finds nothing to end. */
 	c->in_tx = false;

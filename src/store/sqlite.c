@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "store/sqlite_schema.h"
 
 /* Every statement the engine runs, prepared once per connection. */
@@ -28,6 +29,9 @@
 	X(SAVEPOINT, "SAVEPOINT sp")                                                               \
 	X(SAVEPOINT_UNDO, "ROLLBACK TO sp")                                                        \
 	X(SAVEPOINT_RELEASE, "RELEASE sp")                                                         \
+	X(MEMBER_BEGIN, "SAVEPOINT member")                                                        \
+	X(MEMBER_UNDO, "ROLLBACK TO member")                                                       \
+	X(MEMBER_RELEASE, "RELEASE member")                                                        \
 	X(MERCHANT_CREATE, "INSERT INTO merchants(name, created_ms) VALUES (?, ?)")                \
 	X(ACCOUNT_CREATE, "INSERT INTO accounts(merchant_id, kind, role, email, email_lc, phone,"  \
 			  " password_hash, first_name, last_name, created_ms, inn, staff_login)"   \
@@ -241,6 +245,16 @@ struct sq_conn {
 	sqlite3_stmt *search[5][5];
 	bool in_tx;
 	bool holds_write; /* this connection holds its store's write_mu */
+	/* While a write transaction of this borrower is open: the store's writer connection, on
+	 * which every operation of the borrower runs (inside the member's savepoint). */
+	struct sq_conn *writing;
+};
+
+/* A write transaction waiting for the commit of the group it joined (group commit below). */
+struct gc_member {
+	struct gc_member *next;
+	enum store_rc rc;
+	bool done;
 };
 
 struct sq_store {
@@ -252,10 +266,27 @@ struct sq_store {
 	 * and polls (measured: ~11 ms per order under load); another process on the same file
 	 * still meets the busy timeout. */
 	pthread_mutex_t write_mu;
+
+	/* Group commit. Every write transaction of the process runs on the one connection
+	 * `writer`, as a SAVEPOINT inside a transaction (`group_open`) that several writers
+	 * share: a writer that finishes while others queue on write_mu releases its savepoint
+	 * and hands the open transaction on; the last of the group (no one queued, or
+	 * group_max members) COMMITs once, with one WAL sync, and wakes every member with the
+	 * outcome. No member returns before that COMMIT succeeded, so an acknowledged write is
+	 * durable; if the COMMIT (or a statement that takes the whole transaction with it)
+	 * fails, every member gets the error. A member that rolls back undoes only its own
+	 * savepoint. Fields below but `queued` are guarded by write_mu. */
+	struct sq_conn *writer;
+	int group_max;
+	bool group_open;		/* BEGIN IMMEDIATE done on writer, COMMIT not yet */
+	int group_size;			/* members waiting for that COMMIT */
+	struct gc_member *group_members;
+	_Atomic int queued;		/* writers waiting for write_mu */
+	pthread_mutex_t group_mu;	/* guards gc_member.done/rc; with group_cv */
+	pthread_cond_t group_cv;
 };
 
 static const struct store_ops sqlite_ops;
-static void release_write(struct sq_conn *c);
 
 /* Maps an SQLite result code to the interface's. Logs what is unexpected. */
 static enum store_rc map_rc(struct sq_conn *c, int rc, const char *what)
@@ -392,9 +423,12 @@ static int64_t col_i(sqlite3_stmt *s, int i)
 	return sqlite3_column_int64(s, i);
 }
 
+/* The connection an operation runs on: the writer while the borrower's write transaction is
+ * open, else the borrowed connection itself. */
 static struct sq_conn *SQ(struct store_conn *c)
 {
-	return (struct sq_conn *)c;
+	struct sq_conn *own = (struct sq_conn *)c;
+	return own->writing ? own->writing : own;
 }
 
 /* ---- connections and pool ---- */
@@ -497,6 +531,9 @@ struct store *sqlite_store_open(const char *path, const struct store_options *op
 	st->path = xstrdup(path);
 	st->opt = *opt;
 	pthread_mutex_init(&st->write_mu, NULL);
+	pthread_mutex_init(&st->group_mu, NULL);
+	pthread_cond_init(&st->group_cv, NULL);
+	st->group_max = opt->group_commit_max > 0 ? opt->group_commit_max : 1;
 	int n = opt->pool_size > 0 ? opt->pool_size : 1;
 	pool_init(&st->pool, n);
 	for (int i = 0; i < n; i++) {
@@ -509,6 +546,9 @@ struct store *sqlite_store_open(const char *path, const struct store_options *op
 		}
 		pool_add(&st->pool, &c->base);
 	}
+	st->writer = conn_open(st, false, err_buf, err_len);
+	if (!st->writer)
+		goto fail;
 	return &st->base;
 fail:
 	sqlite_ops.close(&st->base);
@@ -520,9 +560,13 @@ static void sq_close(struct store *base)
 	struct sq_store *st = (struct sq_store *)base;
 	for (int i = 0; i < st->pool.n_all; i++)
 		conn_close((struct sq_conn *)st->pool.all[i]);
+	if (st->writer)
+		conn_close(st->writer);
 	pool_destroy(&st->pool);
 	free(st->path);
 	pthread_mutex_destroy(&st->write_mu);
+	pthread_mutex_destroy(&st->group_mu);
+	pthread_cond_destroy(&st->group_cv);
 	free(st);
 }
 
@@ -533,15 +577,13 @@ static struct store_conn *sq_acquire(struct store *base)
 	return &c->base;
 }
 
+static void sq_rollback(struct store_conn *base);
+
 static void sq_release(struct store_conn *base)
 {
-	struct sq_conn *c = SQ(base);
-	if (c->in_tx) {
-		/* A borrower that forgot to finish: never hand a live transaction on. */
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-		c->in_tx = false;
-	}
-	release_write(c);
+	struct sq_conn *c = (struct sq_conn *)base;
+	if (c->in_tx) /* a borrower that forgot to finish: never hand a live transaction on */
+		sq_rollback(base);
 	struct sq_store *st = c->owner;
 	pool_give(&st->pool, &c->base);
 }
@@ -552,10 +594,42 @@ static void sq_pool_stats(struct store *base, int *size, int *in_use)
 	pool_stats(&st->pool, size, in_use);
 }
 
-/* ---- transactions ---- */
+/* ---- transactions and group commit (see struct sq_store) ---- */
 
-static void release_write(struct sq_conn *c)
+/* Ends the group's transaction (COMMIT, or ROLLBACK when `rc` is already a failure) and
+ * wakes every member with the outcome. Called with write_mu held. */
+static enum store_rc group_finish(struct sq_store *st, enum store_rc rc)
 {
+	struct sq_conn *w = st->writer;
+	if (rc == STORE_OK && sqlite3_get_autocommit(w->db))
+		rc = STORE_FULL; /* an I/O or disk-full error took the transaction with it */
+	if (rc == STORE_OK) {
+		int64_t started = mono_us();
+		rc = exec_stmt(w, stmt(w, ST_COMMIT), "commit");
+		if (rc == STORE_OK)
+			metrics_commit(mono_us() - started, st->group_size);
+	}
+	if (rc != STORE_OK && !sqlite3_get_autocommit(w->db))
+		exec_stmt(w, stmt(w, ST_ROLLBACK), "rollback");
+	st->group_open = false;
+	struct gc_member *m = st->group_members;
+	st->group_members = NULL;
+	st->group_size = 0;
+	pthread_mutex_lock(&st->group_mu);
+	for (; m; m = m->next) {
+		m->rc = rc;
+		m->done = true;
+	}
+	pthread_cond_broadcast(&st->group_cv);
+	pthread_mutex_unlock(&st->group_mu);
+	return rc;
+}
+
+/* Leaves the writer to whoever queues next: the borrower's transaction is over for it. */
+static void writer_leave(struct sq_conn *c)
+{
+	c->in_tx = false;
+	c->writing = NULL;
 	if (c->holds_write) {
 		c->holds_write = false;
 		pthread_mutex_unlock(&c->owner->write_mu);
@@ -564,38 +638,104 @@ static void release_write(struct sq_conn *c)
 
 static enum store_rc sq_begin(struct store_conn *base, bool write)
 {
-	struct sq_conn *c = SQ(base);
+	struct sq_conn *c = (struct sq_conn *)base;
 	assert(!c->in_tx);
-	if (write) {
-		pthread_mutex_lock(&c->owner->write_mu);
-		c->holds_write = true;
+	if (!write) {
+		enum store_rc rc = exec_stmt(c, stmt(c, ST_BEGIN_READ), "begin");
+		c->in_tx = rc == STORE_OK;
+		return rc;
 	}
-	enum store_rc rc = exec_stmt(c, stmt(c, write ? ST_BEGIN_WRITE : ST_BEGIN_READ), "begin");
+	struct sq_store *st = c->owner;
+	struct sq_conn *w = st->writer;
+	st->queued++;
+	pthread_mutex_lock(&st->write_mu);
+	st->queued--;
+	c->holds_write = true;
+	enum store_rc rc = STORE_OK;
+	if (st->group_open && sqlite3_get_autocommit(w->db))
+		group_finish(st, STORE_FULL); /* lost with an error: its members fail */
+	if (!st->group_open) {
+		rc = exec_stmt(w, stmt(w, ST_BEGIN_WRITE), "begin");
+		st->group_open = rc == STORE_OK;
+	}
 	if (rc == STORE_OK)
-		c->in_tx = true;
-	else
-		release_write(c);
-	return rc;
+		rc = exec_stmt(w, stmt(w, ST_MEMBER_BEGIN), "savepoint");
+	if (rc != STORE_OK) {
+		if (st->group_open && st->group_size == 0)
+			group_finish(st, rc);
+		else if (st->group_open && st->queued == 0)
+			group_finish(st, STORE_OK); /* the members before us still commit */
+		writer_leave(c);
+		return rc;
+	}
+	c->in_tx = true;
+	c->writing = w;
+	return STORE_OK;
+}
+
+/* The borrower's part is settled (savepoint released or undone): hand the open transaction to
+ * the next writer when one queues and the group has room, else end the group now. */
+static void group_pass_or_finish(struct sq_store *st)
+{
+	if (st->group_size == 0) {
+		if (st->group_open)
+			group_finish(st, STORE_ERROR); /* nothing to keep: roll the empty one back */
+		return;
+	}
+	if (st->queued > 0 && st->group_size < st->group_max &&
+	    !sqlite3_get_autocommit(st->writer->db))
+		return;
+	group_finish(st, STORE_OK);
 }
 
 static enum store_rc sq_commit(struct store_conn *base)
 {
-	struct sq_conn *c = SQ(base);
-	enum store_rc rc = exec_stmt(c, stmt(c, ST_COMMIT), "commit");
-	if (rc == STORE_OK) {
-		c->in_tx = false;
-		release_write(c);
+	struct sq_conn *c = (struct sq_conn *)base;
+	if (!c->writing) { /* a read transaction */
+		enum store_rc rc = exec_stmt(c, stmt(c, ST_COMMIT), "commit");
+		if (rc == STORE_OK)
+			c->in_tx = false;
+		return rc;
 	}
-	return rc;
+	struct sq_store *st = c->owner;
+	struct sq_conn *w = st->writer;
+	enum store_rc rc = STORE_FULL;
+	if (!sqlite3_get_autocommit(w->db))
+		rc = exec_stmt(w, stmt(w, ST_MEMBER_RELEASE), "release savepoint");
+	if (rc != STORE_OK)
+		return rc; /* still in the transaction: the caller rolls back */
+	struct gc_member me = {.next = st->group_members};
+	st->group_members = &me;
+	st->group_size++;
+	group_pass_or_finish(st);
+	writer_leave(c);
+	pthread_mutex_lock(&st->group_mu);
+	while (!me.done)
+		pthread_cond_wait(&st->group_cv, &st->group_mu);
+	pthread_mutex_unlock(&st->group_mu);
+	return me.rc;
 }
 
 static void sq_rollback(struct store_conn *base)
 {
-	struct sq_conn *c = SQ(base);
-	if (c->in_tx && sqlite3_get_autocommit(c->db) == 0)
-		exec_stmt(c, stmt(c, ST_ROLLBACK), "rollback");
-	c->in_tx = false;
-	release_write(c);
+	struct sq_conn *c = (struct sq_conn *)base;
+	if (!c->writing) {
+		if (c->in_tx && sqlite3_get_autocommit(c->db) == 0)
+			exec_stmt(c, stmt(c, ST_ROLLBACK), "rollback");
+		c->in_tx = false;
+		return;
+	}
+	struct sq_store *st = c->owner;
+	struct sq_conn *w = st->writer;
+	if (!sqlite3_get_autocommit(w->db)) {
+		exec_stmt(w, stmt(w, ST_MEMBER_UNDO), "rollback to savepoint");
+		exec_stmt(w, stmt(w, ST_MEMBER_RELEASE), "release savepoint");
+	}
+	if (sqlite3_get_autocommit(w->db))
+		group_finish(st, STORE_FULL);
+	else
+		group_pass_or_finish(st);
+	writer_leave(c);
 }
 
 static enum store_rc sq_ping(struct store_conn *base)

@@ -539,6 +539,9 @@ struct store_options {
 	const char *synchronous; /* "full" | "normal" */
 	int64_t busy_timeout_ms;
 	int pool_size;
+	/* SQLite: at most this many concurrent write transactions share one commit (1: each
+	 * commits alone). */
+	int group_commit_max;
 	bool create; /* create the database when it does not exist (init) */
 };
 

@@ -1,0 +1,107 @@
+# Group commit (issue 5, SQLite): concurrent writes share one COMMIT, each in its own savepoint,
+# acknowledged only after that COMMIT; a refused write in a group undoes only itself.
+import signal
+import threading
+
+import pytest
+
+from conftest import Server, Session, body_of, new_phone, rule, sale, uniq
+from test_observability import metrics_url, parse_metrics, value
+
+
+def commit_figures(env):
+    samples, _ = parse_metrics(Session().get(metrics_url(env)).text)
+    return (value(samples, "kopilka_db_commit_duration_seconds_count"),
+            value(samples, "kopilka_db_commit_batch_writes_total"))
+
+
+def funded_client(A, points):
+    A.settings(active=True, newCustomerSettings=rule("amount", points), customerSettings=rule("amount", 0))
+    phone = new_phone()
+    cid = A.order(sale(phone=phone))["clientId"]
+    A.settings(active=False)
+    return phone, cid
+
+
+def post_in_parallel(env, A, bodies, threads=16):
+    """Posts every body once from `threads` connections; returns [(body, response)]."""
+    out, lock = [], threading.Lock()
+    chunks = [bodies[i::threads] for i in range(threads)]
+    start = threading.Barrier(threads)
+
+    def worker(chunk):
+        with Session(A.auth) as s:
+            start.wait()
+            for body in chunk:
+                r = s.post(env.url("/fiscal/orders/"), json=body)
+                with lock:
+                    out.append((body, r))
+
+    ts = [threading.Thread(target=worker, args=(c,)) for c in chunks]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout=120)
+    assert len(out) == len(bodies), "a worker did not finish"
+    return out
+
+
+def test_concurrent_orders_share_commits(env, A):
+    if env.engine != "sqlite":
+        pytest.skip("group commit is the SQLite engine's; PostgreSQL commits each write")
+    phone, cid = funded_client(A, 10000)
+    commits0, writes0 = commit_figures(env)
+    bodies = [sale(ext=uniq("gc"), phone=phone, items=[{"name": "g", "price": 5, "quantity": 1}], amount=1)
+              for _ in range(320)]
+    answers = post_in_parallel(env, A, bodies)
+    assert all(r.status_code == 200 for _, r in answers), [r.text for _, r in answers if r.status_code != 200][:3]
+    commits, writes = commit_figures(env)
+    # every write is carried by exactly one commit, and 16 connections share them
+    assert writes - writes0 >= 320
+    assert (writes - writes0) / (commits - commits0) > 1.5, (commits - commits0, writes - writes0)
+    assert A.balance(cid) == 10000 - 320
+
+
+def test_group_commit_max_one_commits_each_write(env, A):
+    if env.engine != "sqlite":
+        pytest.skip("group commit is the SQLite engine's")
+    env.restart("--group-commit-max", "1")
+    try:
+        phone, _ = funded_client(A, 1000)
+        commits0, writes0 = commit_figures(env)
+        bodies = [sale(ext=uniq("gc1"), phone=phone, items=[{"name": "g", "price": 5, "quantity": 1}], amount=1)
+                  for _ in range(64)]
+        assert all(r.status_code == 200 for _, r in post_in_parallel(env, A, bodies))
+        commits, writes = commit_figures(env)
+        assert writes - writes0 == commits - commits0 >= 64
+    finally:
+        env.restart()
+
+
+def test_refused_orders_in_a_group_undo_only_themselves_and_acks_survive_a_crash(env, A):
+    """Half the orders overspend (refused inside the group), the rest spend what is there; after
+    SIGKILL every acknowledged order is still there with its answer, no refused one is."""
+    phone, cid = funded_client(A, 100)
+    bodies = []
+    for i in range(200):
+        # 100 orders of 1 point fit the balance exactly; the big ones never fit
+        amount = 1 if i % 2 == 0 else 10**6
+        bodies.append(sale(ext=uniq("gcr"), phone=phone, items=[{"name": "r", "price": 5, "quantity": 1}],
+                           amount=amount))
+    answers = post_in_parallel(env, A, bodies)
+    ok = [(b, r) for b, r in answers if r.status_code == 200]
+    refused = [(b, r) for b, r in answers if r.status_code != 200]
+    assert len(ok) == 100 and all(b["amount"] == 1 for b, _ in ok)
+    assert all(r.status_code == 400 and r.json()["code"] == "insufficient_funds" for _, r in refused)
+    env.server.proc.send_signal(signal.SIGKILL)  # our own server, by PID
+    env.server.proc.wait(timeout=10)
+    p = env.check()
+    assert p.returncode == 0, p.stdout + p.stderr
+    env.server = Server(env.db, env.tmp, env.server.flags).start()
+    assert A.balance(cid) == 0
+    for b, r in ok:
+        again = A.post("/fiscal/orders/", b)
+        assert again.status_code == 200 and again.text == r.text
+        assert again.headers.get("Idempotent-Replayed") == "true"
+    history = body_of(A.get(f"/clients/{cid}/balance/history/", params={"limit": 1000}))
+    assert sum(1 for e in history if e.get("type") == "spend") == 100
