@@ -440,6 +440,10 @@ def main():
                     help="where the databases go (a few GB for the full run)")
     ap.add_argument("--no-pg", action="store_true", help="skip the PostgreSQL part")
     ap.add_argument("--pg-clients", type=int)
+    ap.add_argument("--workloads", help="comma-separated subset of the SQLite workloads to run "
+                    "(e.g. orders,prefix); the references run as always")
+    ap.add_argument("--serve-flag", action="append", default=[], metavar="FLAG",
+                    help="an extra kopilkad serve flag, repeatable (e.g. --serve-flag=--threads=16)")
     ap.add_argument("--report-only", metavar="JSON",
                     help="re-print the table of a saved bench/results/*.json, run nothing")
     a = ap.parse_args()
@@ -460,6 +464,9 @@ def main():
     conns_list = [16] if quick else [1, 16, 64]
     workloads = (["prefix", "infix", "balance", "orders", "mix"] if quick else
                  ["prefix", "email", "infix", "balance", "coupons", "orders", "mix"])
+    if a.workloads:
+        workloads = [w for w in a.workloads.split(",") if w]
+    SERVE_FLAGS.extend(f for flag in a.serve_flag for f in flag.split("=", 1))
     pg_clients = a.pg_clients or (20_000 if quick else 100_000)
     os.makedirs(a.workdir, exist_ok=True)
     results_dir = os.path.join(BENCH, "results")

@@ -229,14 +229,18 @@ static int cmd_serve(const struct config *cfg)
 	struct app app = {.store = st, .cfg = cfg, .auth = auth, .media_dir = media_dir};
 	struct app metrics_app = {.store = st, .cfg = cfg, .auth = auth, .metrics_only = true,
 				  .media_dir = media_dir};
-	struct http_server *http = http_start(&app, cfg, cfg->listen, (int)cfg->threads);
+	/* The metrics listener first: once the API port answers, everything is up. */
 	struct http_server *metrics_http = NULL;
-	if (http && *cfg->metrics_listen) {
+	bool metrics_ok = true;
+	if (*cfg->metrics_listen) {
 		metrics_http = http_start(&metrics_app, cfg, cfg->metrics_listen, 1);
-		if (!metrics_http) {
-			http_stop(http, 0);
-			http = NULL;
-		}
+		metrics_ok = metrics_http != NULL;
+	}
+	struct http_server *http =
+		metrics_ok ? http_start(&app, cfg, cfg->listen, (int)cfg->threads) : NULL;
+	if (!http && metrics_http) {
+		http_stop(metrics_http, 0);
+		metrics_http = NULL;
 	}
 	if (!http) {
 		auth_destroy(auth);
