@@ -201,7 +201,8 @@ static int cmd_serve(const struct config *cfg)
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	int pool = cfg->pool_size > 0 ? (int)cfg->pool_size : (int)cfg->threads + 2;
+	int pool = cfg->pool_size > 0 ? (int)cfg->pool_size
+				      : (int)(cfg->threads + cfg->write_workers) + 2;
 	struct store *st = open_store(cfg, false, pool);
 	if (!st)
 		return 1;
@@ -233,11 +234,13 @@ static int cmd_serve(const struct config *cfg)
 	struct http_server *metrics_http = NULL;
 	bool metrics_ok = true;
 	if (*cfg->metrics_listen) {
-		metrics_http = http_start(&metrics_app, cfg, cfg->metrics_listen, 1);
+		metrics_http = http_start(&metrics_app, cfg, cfg->metrics_listen, 1, 0);
 		metrics_ok = metrics_http != NULL;
 	}
 	struct http_server *http =
-		metrics_ok ? http_start(&app, cfg, cfg->listen, (int)cfg->threads) : NULL;
+		metrics_ok ? http_start(&app, cfg, cfg->listen, (int)cfg->threads,
+					(int)cfg->write_workers)
+			   : NULL;
 	if (!http && metrics_http) {
 		http_stop(metrics_http, 0);
 		metrics_http = NULL;

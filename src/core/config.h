@@ -24,6 +24,7 @@ struct config {
 	char *docs_dir;
 	char *media_dir;
 	int64_t threads;
+	int64_t write_workers;
 	char *public_url;
 	int64_t max_connections;
 	int64_t per_ip_connections;

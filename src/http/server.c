@@ -2,13 +2,21 @@
  *
  * libmicrohttpd calls the access handler several times per request: first with the headers,
  * then once per body chunk, then once more with no data. We queue the response only on that
- * last call; a response queued on the first call makes MHD 0.9 close the connection. */
+ * last call; a response queued on the first call makes MHD 0.9 close the connection.
+ *
+ * Reads (GET, HEAD) are answered on MHD's own threads. Writes (POST, PUT, DELETE) can wait a
+ * long time for the database (the SQLite group commit, a lock, Argon2), and each MHD thread
+ * serves many connections: so a write's connection is suspended, the request goes to a pool of
+ * write workers, and the worker resumes the connection with the response ready; MHD then calls
+ * the access handler once more and the response is queued there. No MHD thread ever waits for
+ * a write, and as many writes as there are workers can share one commit. */
 #include "http/server.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +26,20 @@
 #include "core/log.h"
 #include "core/metrics.h"
 
+struct exchange;
+
 struct http_server {
 	struct MHD_Daemon *daemon;
 	struct app *app;
 	atomic_int in_flight;
 	atomic_bool stopping; /* set by http_stop: new requests are refused */
+	/* The write workers and their queue (FIFO of suspended exchanges); guarded by mu. */
+	pthread_t *workers;
+	int n_workers;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct exchange *queue_head, *queue_tail;
+	bool workers_stop;
 };
 
 /* Per-request state between the calls of the access handler. */
@@ -32,6 +49,11 @@ struct exchange {
 	size_t body_max; /* the route's body limit (api_body_max) */
 	size_t body_cap; /* bytes allocated for req.body */
 	bool handled;
+	/* A write handed to the workers: its connection is suspended until `answered`. */
+	struct MHD_Connection *conn;
+	struct exchange *next;
+	struct response resp;
+	atomic_bool answered;
 };
 
 static bool request_id_ok(const char *s)
@@ -118,6 +140,29 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct exchang
 	return ret;
 }
 
+/* Sends a handled request's response, logs it, counts it and frees it. */
+static enum MHD_Result finish(struct MHD_Connection *conn, struct exchange *ex,
+			      struct response *resp)
+{
+	enum MHD_Result ret = send_response(conn, ex, resp);
+	int64_t dur_us = mono_us() - ex->started_us;
+	size_t n_routes;
+	const char *const *names = api_route_names(&n_routes);
+	/* The route template, never the raw path: paths carry ids and tokens. */
+	const char *route = resp->route >= 0 ? strchr(names[resp->route], ' ') + 1 : "(unmatched)";
+	struct access_entry entry = {.request_id = ex->req.request_id,
+				     .method = ex->req.method,
+				     .route = route,
+				     .status = resp->status,
+				     .duration_us = dur_us,
+				     .merchant_id = resp->merchant_id,
+				     .bytes = resp->body.len};
+	log_access(&entry);
+	metrics_request(resp->route, resp->status, dur_us);
+	response_free(resp);
+	return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -186,29 +231,59 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (ex->handled)
+	if (ex->handled) {
+		/* Called again after a write worker resumed the connection: answer now. */
+		if (ex->conn && atomic_load(&ex->answered)) {
+			ex->conn = NULL;
+			return finish(conn, ex, &ex->resp);
+		}
 		return MHD_YES;
+	}
 	ex->handled = true;
+	bool write = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+	if (write && s->n_workers > 0) {
+		MHD_suspend_connection(conn);
+		ex->conn = conn;
+		response_init(&ex->resp);
+		pthread_mutex_lock(&s->mu);
+		if (s->queue_tail)
+			s->queue_tail->next = ex;
+		else
+			s->queue_head = ex;
+		s->queue_tail = ex;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		return MHD_YES;
+	}
 	struct response resp;
 	response_init(&resp);
 	api_handle(s->app, &ex->req, &resp);
-	enum MHD_Result ret = send_response(conn, ex, &resp);
-	int64_t dur_us = mono_us() - ex->started_us;
-	size_t n_routes;
-	const char *const *names = api_route_names(&n_routes);
-	/* The route template, never the raw path: paths carry ids and tokens. */
-	const char *route = resp.route >= 0 ? strchr(names[resp.route], ' ') + 1 : "(unmatched)";
-	struct access_entry entry = {.request_id = ex->req.request_id,
-				     .method = method,
-				     .route = route,
-				     .status = resp.status,
-				     .duration_us = dur_us,
-				     .merchant_id = resp.merchant_id,
-				     .bytes = resp.body.len};
-	log_access(&entry);
-	metrics_request(resp.route, resp.status, dur_us);
-	response_free(&resp);
-	return ret;
+	return finish(conn, ex, &resp);
+}
+
+/* A write worker: runs queued writes to their answer and resumes their connections. */
+static void *write_worker(void *arg)
+{
+	struct http_server *s = arg;
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		while (!s->queue_head && !s->workers_stop)
+			pthread_cond_wait(&s->cv, &s->mu);
+		struct exchange *ex = s->queue_head;
+		if (!ex) { /* stopping, and nothing left to run */
+			pthread_mutex_unlock(&s->mu);
+			return NULL;
+		}
+		s->queue_head = ex->next;
+		if (!s->queue_head)
+			s->queue_tail = NULL;
+		ex->next = NULL;
+		pthread_mutex_unlock(&s->mu);
+		api_handle(s->app, &ex->req, &ex->resp);
+		struct MHD_Connection *conn = ex->conn;
+		atomic_store(&ex->answered, true);
+		MHD_resume_connection(conn);
+	}
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -220,6 +295,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct exchange *ex = *con_cls;
 	if (!ex)
 		return;
+	if (ex->conn) /* answered by a worker, never sent: the client went away */
+		response_free(&ex->resp);
 	request_free(&ex->req);
 	free(ex);
 	*con_cls = NULL;
@@ -263,7 +340,7 @@ static bool parse_listen(const char *listen, struct sockaddr_in *sa)
 }
 
 struct http_server *http_start(struct app *app, const struct config *cfg, const char *listen,
-			       int threads)
+			       int threads, int write_workers)
 {
 	struct sockaddr_in sa;
 	if (!parse_listen(listen, &sa)) {
@@ -272,8 +349,10 @@ struct http_server *http_start(struct app *app, const struct config *cfg, const 
 	}
 	struct http_server *s = xcalloc(1, sizeof(*s));
 	s->app = app;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-			 MHD_USE_ITC;
+			 MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 	struct MHD_OptionItem opts[] = {
 		/* The logger first, so that MHD's messages about later options use it too. */
 		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
@@ -292,10 +371,30 @@ struct http_server *http_start(struct app *app, const struct config *cfg, const 
 				     MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (!s->daemon) {
 		log_error("cannot listen on %s (address in use or not available)", listen);
+		pthread_mutex_destroy(&s->mu);
+		pthread_cond_destroy(&s->cv);
 		free(s);
 		return NULL;
 	}
+	s->workers = xcalloc(write_workers > 0 ? (size_t)write_workers : 1, sizeof(pthread_t));
+	for (int i = 0; i < write_workers; i++) {
+		if (pthread_create(&s->workers[i], NULL, write_worker, s) != 0)
+			break;
+		s->n_workers++;
+	}
 	return s;
+}
+
+/* Lets the workers drain the queue, then ends them. */
+static void workers_stop(struct http_server *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->workers_stop = true;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	for (int i = 0; i < s->n_workers; i++)
+		pthread_join(s->workers[i], NULL);
+	s->n_workers = 0;
 }
 
 void http_stop(struct http_server *s, int64_t grace_ms)
@@ -309,6 +408,11 @@ void http_stop(struct http_server *s, int64_t grace_ms)
 	int64_t deadline = mono_us() + grace_ms * 1000;
 	while (atomic_load(&s->in_flight) > 0 && mono_us() < deadline)
 		usleep(10000);
+	/* Before the daemon: a worker resumes its connection, which needs the daemon alive. */
+	workers_stop(s);
 	MHD_stop_daemon(s->daemon);
+	free(s->workers);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
 	free(s);
 }

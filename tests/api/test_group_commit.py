@@ -105,3 +105,23 @@ def test_refused_orders_in_a_group_undo_only_themselves_and_acks_survive_a_crash
         assert again.headers.get("Idempotent-Replayed") == "true"
     history = body_of(A.get(f"/clients/{cid}/balance/history/", params={"limit": 1000}))
     assert sum(1 for e in history if e.get("type") == "spend") == 100
+
+
+def test_writes_run_off_the_http_threads(env, A):
+    """One HTTP thread, 16 write workers: 16 connections' orders still run side by side and share
+    commits, and a read is answered while they wait. With --write-workers 0 the one thread would
+    run them one at a time (writes == commits)."""
+    if env.engine != "sqlite":
+        pytest.skip("group commit is the SQLite engine's")
+    env.restart("--threads", "1", "--write-workers", "16", keep_defaults=False)
+    try:
+        phone, cid = funded_client(A, 1000)
+        commits0, writes0 = commit_figures(env)
+        bodies = [sale(ext=uniq("ww"), phone=phone, items=[{"name": "w", "price": 5, "quantity": 1}], amount=1)
+                  for _ in range(160)]
+        assert all(r.status_code == 200 for _, r in post_in_parallel(env, A, bodies))
+        commits, writes = commit_figures(env)
+        assert (writes - writes0) / (commits - commits0) > 1.5, (commits - commits0, writes - writes0)
+        assert A.balance(cid) == 1000 - 160
+    finally:
+        env.restart()
