@@ -201,8 +201,14 @@ static int cmd_serve(const struct config *cfg)
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	int pool = cfg->pool_size > 0 ? (int)cfg->pool_size
-				      : (int)(cfg->threads + cfg->write_workers) + 2;
+	/* SQLite: a connection for every thread that may run a request (writes run on the one
+	 * writer connection, their pooled one stays cold). PostgreSQL: each connection is a
+	 * server process and writers queue on one lock anyway, so only `threads` of the write
+	 * workers get one at once (several nodes must fit max_connections). */
+	int64_t writers = cfg->write_workers;
+	if (!store_uri_is_file(cfg->db) && writers > cfg->threads)
+		writers = cfg->threads;
+	int pool = cfg->pool_size > 0 ? (int)cfg->pool_size : (int)(cfg->threads + writers) + 2;
 	struct store *st = open_store(cfg, false, pool);
 	if (!st)
 		return 1;

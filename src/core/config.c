@@ -80,7 +80,7 @@ static const struct setting settings[] = {
 	{"--busy-timeout-ms", "KOPILKA_BUSY_TIMEOUT_MS", INT(busy_timeout_ms), "10000", 0, 600000,
 	 NULL, CMD_ALL, "how long a write waits for the database lock"},
 	{"--pool-size", "KOPILKA_POOL_SIZE", INT(pool_size), "0", 0, 256, NULL, CMD_SERVE,
-	 "database connections (0: threads + write workers + 2)"},
+	 "database connections (0: threads + write workers + 2; PostgreSQL: at most 2 x threads + 2)"},
 	{"--group-commit-max", "KOPILKA_GROUP_COMMIT_MAX", INT(group_commit_max), "64", 1, 1024,
 	 NULL, CMD_ALL,
 	 "SQLite: most concurrent writes sharing one commit (1: a commit per write)"},
