@@ -162,6 +162,35 @@ def assert_reads_work(env, client):
     body_of(env.a.get("/loyalty/settings/"))
 
 
+def png():
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 6, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00\xff")) + chunk(b"IEND", b""))
+
+
+def writes_of_every_kind(env, client):
+    """Every kind of write refused with 503 while the disk cannot take it."""
+    a = env.a
+    assert_unavailable(a.post("/clients/", {"phone": new_phone()}))
+    assert_unavailable(a.post("/clients/", {"phone": new_phone()}, headers={"Idempotency-Key": uniq("k")}))
+    assert_unavailable(a.put(f"/clients/{client['id']}/", {"name": "full"}))
+    assert_unavailable(a.put("/loyalty/settings/", {"maxSpendPercent": 50}))
+    assert_unavailable(a.post("/loyalty/coupons/", {"title": uniq("c")}))
+    assert_unavailable(a.post("/employees/", {"email": uniq("e") + "@example.com", "password": "staff-pass-1",
+                                              "role": "cashier"}))
+    assert_unavailable(a.post("/api_keys/", {}))
+    assert_unavailable(a.post("/fiscal_hub/cash_back/hold/", {"clientId": client["id"], "currency": "points",
+                                                              "amount": 1}))
+    assert_unavailable(a.post("/loyalty/settings/contact_info/logo/", files={"logo": ("l.png", png(), "image/png")}))
+    # a wrong password is still judged (401) when its failure cannot be counted in the database
+    r = Session((env.a.auth[0], "wrong-password")).get(env.url("/loyalty/settings/"))
+    assert r.status_code == 401, describe(r)
+
+
 def test_disk_fills_up_under_load_and_recovers(disk_env):
     env = disk_env
     phone, client = setup_world(env)
@@ -188,6 +217,7 @@ def test_disk_fills_up_under_load_and_recovers(disk_env):
         if r.status_code != 200:
             assert_unavailable(r)
     assert sum(1 for m in more if m[1] != 200) >= ORDERS_WHILE_FULL // 2, "writes went on on a full disk"
+    writes_of_every_kind(env, client)
     for _ in range(5):
         assert_reads_work(env, client)
     r = env.a.get("/clients/", params={"phone": "79%"})
@@ -246,7 +276,7 @@ def test_database_made_read_only_and_back(disk_env):
             refused.append(body)
         assert_unavailable(env.a.post("/clients/", {"phone": new_phone()}))
         assert_unavailable(env.a.put("/loyalty/settings/", {"maxSpendPercent": 50}))
-        assert_unavailable(env.a.post("/loyalty/coupons/", {"title": uniq("ro")}))
+        writes_of_every_kind(env, client)
         p = env.check()  # the ledger check reads a read-only database too
         assert p.returncode == 0, p.stdout + p.stderr
         assert env.server.stop() == 0, env.server.log_tail()
