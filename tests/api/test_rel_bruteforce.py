@@ -101,6 +101,10 @@ def test_thousands_of_wrong_passwords_for_one_login(make_env):
     # The right password is refused while locked (also the cached credential), still without Argon2.
     for cred in (OWNER_A, (OWNER_A[0].upper(), OWNER_A[1])):
         assert_locked(Session(cred).get(env.url("/loyalty/settings/")))
+    # The i-bonus form (login and api_key query parameters) meets the same lock.
+    r = Session().post(env.url("/fiscal_hub/cash_back/hold/cancel/"), json={"transactionId": "x"},
+                       params={"login": OWNER_A[0], "api_key": OWNER_A[1]})
+    assert_locked(r)
     assert argon2_count(env) - base == len(failed)
     body_of(Session(OWNER_B).get(env.url("/loyalty/settings/")))  # another login is not locked
 

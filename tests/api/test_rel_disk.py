@@ -176,7 +176,9 @@ def writes_of_every_kind(env, client):
     """Every kind of write refused with 503 while the disk cannot take it."""
     a = env.a
     assert_unavailable(a.post("/clients/", {"phone": new_phone()}))
-    assert_unavailable(a.post("/clients/", {"phone": new_phone()}, headers={"Idempotency-Key": uniq("k")}))
+    key, body = uniq("k"), {"phone": new_phone()}
+    assert_unavailable(a.post("/clients/", body, headers={"Idempotency-Key": key}))
+    env.refused_with_key = (key, body)
     assert_unavailable(a.put(f"/clients/{client['id']}/", {"name": "full"}))
     assert_unavailable(a.put("/loyalty/settings/", {"maxSpendPercent": 50}))
     assert_unavailable(a.post("/loyalty/coupons/", {"title": uniq("c")}))
@@ -238,6 +240,10 @@ def test_disk_fills_up_under_load_and_recovers(disk_env):
 
     acked, refused = verify_outcomes(env, results + more + after, client["id"], before, 1)
     assert refused
+    # A 503 is not kept for its Idempotency-Key: the same request runs now.
+    key, body = env.refused_with_key
+    r = env.a.post("/clients/", body, headers={"Idempotency-Key": key})
+    assert r.status_code == 201 and r.headers.get("Idempotent-Replayed") is None, describe(r)
     # The server shuts down cleanly and the ledger check passes on the database.
     assert env.server.stop() == 0, env.server.log_tail()
     p = env.check()
