@@ -174,3 +174,22 @@ def test_unknown_and_known_logins_cost_the_same(make_env):
     assert abs(mk - mu) <= 0.10 * min(mk, mu), f"known {mk:.1f} ms vs unknown {mu:.1f} ms"
     print(f"\nlogin timing: {pairs} interleaved pairs, median known {mk:.1f} ms, unknown {mu:.1f} ms,"
           f" difference {abs(mk - mu) / min(mk, mu) * 100:.1f}%")
+
+
+def test_wrong_api_keys_lock_the_login_too(make_env):
+    """Guessing API keys (kpk_<id>_<secret>, checked without Argon2) counts as failures of the
+    login like passwords do, so keys cannot be brute-forced around the lock either."""
+    env = make_env("--lockout-login-failures", str(LOGIN_LIMIT), "--lockout-addr-failures", "1000000",
+                   "--lockout-seconds", str(LOCK_SECONDS))
+    key = body_of(env.a.post("/api_keys/", {}), 201)["key"]
+    key_id = key.split("_")[1]
+    base = argon2_count(env)
+    guesses = [(OWNER_A[0], f"kpk_{key_id}_{i:032x}") for i in range(scale(100, 1000))]
+    results = hammer(env, guesses, threads=2)
+    failed = [x for x in results if x[0] == 401]
+    assert LOGIN_LIMIT <= len(failed) <= LOGIN_LIMIT + 1, len(failed)
+    for _st, _dt, r in results:
+        if r.status_code != 401:
+            assert_locked(r)
+    assert argon2_count(env) == base  # keys never run Argon2
+    assert_locked(Session((OWNER_A[0], key)).get(env.url("/loyalty/settings/")))  # the right key too
