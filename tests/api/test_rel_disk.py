@@ -172,25 +172,41 @@ def png():
             + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00\xff")) + chunk(b"IEND", b""))
 
 
-def writes_of_every_kind(env, client):
-    """Every kind of write refused with 503 while the disk cannot take it."""
+def writes_of_every_kind(env, client, read_only):
+    """Every kind of write, while the disk cannot take (most) writes: read-only, each is 503; full,
+    each is 503 or, when it fits in the room a refused larger write left in the WAL, a 2xx that
+    did commit (read back here)."""
     a = env.a
-    assert_unavailable(a.post("/clients/", {"phone": new_phone()}))
     key, body = uniq("k"), {"phone": new_phone()}
-    assert_unavailable(a.post("/clients/", body, headers={"Idempotency-Key": key}))
-    env.refused_with_key = (key, body)
-    assert_unavailable(a.put(f"/clients/{client['id']}/", {"name": "full"}))
-    assert_unavailable(a.put("/loyalty/settings/", {"maxSpendPercent": 50}))
-    assert_unavailable(a.post("/loyalty/coupons/", {"title": uniq("c")}))
-    assert_unavailable(a.post("/employees/", {"email": uniq("e") + "@example.com", "password": "staff-pass-1",
-                                              "role": "cashier"}))
-    assert_unavailable(a.post("/api_keys/", {}))
-    assert_unavailable(a.post("/fiscal_hub/cash_back/hold/", {"clientId": client["id"], "currency": "points",
-                                                              "amount": 1}))
-    assert_unavailable(a.post("/loyalty/settings/contact_info/logo/", files={"logo": ("l.png", png(), "image/png")}))
+    calls = [
+        ("client", lambda: a.post("/clients/", {"phone": new_phone()})),
+        ("client with key", lambda: a.post("/clients/", body, headers={"Idempotency-Key": key})),
+        ("client change", lambda: a.put(f"/clients/{client['id']}/", {"name": "changed while full"})),
+        ("settings", lambda: a.put("/loyalty/settings/", {"maxSpendPercent": 50})),
+        ("catalog coupon", lambda: a.post("/loyalty/coupons/", {"title": uniq("c")})),
+        ("employee", lambda: a.post("/employees/", {"email": uniq("e") + "@example.com",
+                                                    "password": "staff-pass-1", "role": "cashier"})),
+        ("api key", lambda: a.post("/api_keys/", {})),
+        ("hold", lambda: a.post("/fiscal_hub/cash_back/hold/", {"clientId": client["id"], "currency": "points",
+                                                                "amount": 1})),
+        ("logo", lambda: a.post("/loyalty/settings/contact_info/logo/",
+                                files={"logo": ("l.png", png(), "image/png")})),
+    ]
+    answers = {}
+    for name, send in calls:
+        r = send()
+        answers[name] = r
+        if read_only or not 200 <= r.status_code < 300:
+            assert_unavailable(r)
+    if answers["client change"].status_code == 200:
+        assert body_of(a.get(f"/clients/{client['id']}/"))["name"] == "changed while full"
+    if answers["settings"].status_code == 200:
+        assert body_of(a.get("/loyalty/settings/"))["maxSpendPercent"] == 50
+    env.keyed_write = (key, body, answers["client with key"])
     # a wrong password is still judged (401) when its failure cannot be counted in the database
     r = Session((env.a.auth[0], "wrong-password")).get(env.url("/loyalty/settings/"))
     assert r.status_code == 401, describe(r)
+    return answers
 
 
 def test_disk_fills_up_under_load_and_recovers(disk_env):
@@ -219,7 +235,7 @@ def test_disk_fills_up_under_load_and_recovers(disk_env):
         if r.status_code != 200:
             assert_unavailable(r)
     assert sum(1 for m in more if m[1] != 200) >= ORDERS_WHILE_FULL // 2, "writes went on on a full disk"
-    writes_of_every_kind(env, client)
+    answers = writes_of_every_kind(env, client, read_only=False)
     for _ in range(5):
         assert_reads_work(env, client)
     r = env.a.get("/clients/", params={"phone": "79%"})
@@ -240,10 +256,13 @@ def test_disk_fills_up_under_load_and_recovers(disk_env):
 
     acked, refused = verify_outcomes(env, results + more + after, client["id"], before, 1)
     assert refused
-    # A 503 is not kept for its Idempotency-Key: the same request runs now.
-    key, body = env.refused_with_key
+    # A 503 is not kept for its Idempotency-Key: the same request runs now (a 201 replays).
+    key, body, first = env.keyed_write
     r = env.a.post("/clients/", body, headers={"Idempotency-Key": key})
-    assert r.status_code == 201 and r.headers.get("Idempotent-Replayed") is None, describe(r)
+    assert r.status_code == 201, describe(r)
+    replayed = "true" if first.status_code == 201 else None
+    assert r.headers.get("Idempotent-Replayed") == replayed, describe(r)
+    env.figures_every_kind = {n: x.status_code for n, x in answers.items()}
     # The server shuts down cleanly and the ledger check passes on the database.
     assert env.server.stop() == 0, env.server.log_tail()
     p = env.check()
@@ -251,7 +270,7 @@ def test_disk_fills_up_under_load_and_recovers(disk_env):
     env.server.start()
     body_of(env.a.post("/fiscal/orders/", sale(phone=phone)))
     env.figures = {"sent": len(results) + len(more) + len(after), "acked": len(acked), "refused": len(refused)}
-    print(f"\ndisk full: {env.figures}")
+    print(f"\ndisk full: {env.figures}, writes of every kind while full: {env.figures_every_kind}")
 
 
 def test_database_made_read_only_and_back(disk_env):
@@ -282,7 +301,7 @@ def test_database_made_read_only_and_back(disk_env):
             refused.append(body)
         assert_unavailable(env.a.post("/clients/", {"phone": new_phone()}))
         assert_unavailable(env.a.put("/loyalty/settings/", {"maxSpendPercent": 50}))
-        writes_of_every_kind(env, client)
+        writes_of_every_kind(env, client, read_only=True)
         p = env.check()  # the ledger check reads a read-only database too
         assert p.returncode == 0, p.stdout + p.stderr
         assert env.server.stop() == 0, env.server.log_tail()
