@@ -468,15 +468,37 @@ static struct sq_conn *conn_open(struct sq_store *st, bool create, char *err_buf
 	bool read_only = !create && sqlite3_db_readonly(db, "main") == 1;
 	if (read_only && !(db = open_read_only(st->path, db, err_buf, err_len)))
 		return NULL;
-	sqlite3_busy_timeout(db, (int)st->opt.busy_timeout_ms);
-	sqlite3_extended_result_codes(db, 1);
-	char pragmas[256];
-	/* journal_mode is a write: a read-only database keeps the mode it has. */
-	snprintf(pragmas, sizeof(pragmas),
-		 "%s PRAGMA synchronous = %s; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
-		 read_only ? "" : "PRAGMA journal_mode = WAL;",
-		 strcmp(st->opt.synchronous, "normal") == 0 ? "NORMAL" : "FULL");
-	if (exec_sql(db, pragmas, err_buf, err_len) != STORE_OK) {
+	for (;;) {
+		sqlite3_busy_timeout(db, (int)st->opt.busy_timeout_ms);
+		sqlite3_extended_result_codes(db, 1);
+		char pragmas[256];
+		/* journal_mode is a write: a read-only database keeps the mode it has. */
+		snprintf(pragmas, sizeof(pragmas),
+			 "%s PRAGMA synchronous = %s; PRAGMA foreign_keys = ON;"
+			 " PRAGMA temp_store = MEMORY;",
+			 read_only ? "" : "PRAGMA journal_mode = WAL;",
+			 strcmp(st->opt.synchronous, "normal") == 0 ? "NORMAL" : "FULL");
+		rc = sqlite3_exec(db, pragmas, NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			break;
+		/* A full disk: the WAL index (-shm) that every read of a WAL database goes through
+		 * cannot be created, so the database could not even be read. Serve it read-only
+		 * (writes 503) rather than not at all; it takes writes again after a restart once
+		 * there is room. */
+		int primary = rc & 0xff;
+		if (!create && !read_only && (primary == SQLITE_IOERR || primary == SQLITE_FULL)) {
+			static bool warned; /* once, not per pooled connection */
+			if (!warned)
+				log_warn("sqlite: cannot open the database for writing (%s); restart "
+					 "once the disk has room",
+					 sqlite3_errmsg(db));
+			warned = true;
+			read_only = true;
+			if (!(db = open_read_only(st->path, db, err_buf, err_len)))
+				return NULL;
+			continue;
+		}
+		snprintf(err_buf, err_len, "%s", sqlite3_errmsg(db));
 		sqlite3_close(db);
 		return NULL;
 	}

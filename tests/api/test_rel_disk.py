@@ -273,6 +273,35 @@ def test_disk_fills_up_under_load_and_recovers(disk_env):
     print(f"\ndisk full: {env.figures}, writes of every kind while full: {env.figures_every_kind}")
 
 
+def test_server_started_on_a_full_disk_serves_reads(disk_env):
+    """A restart while the disk is full (a crash, an upgrade): the server starts and serves reads
+    (its WAL index cannot be created there, so it reads the database read-only), answers 503 to
+    writes, and takes writes again when restarted once there is room."""
+    env = disk_env
+    phone, client = setup_world(env)
+    acked = [body_of(env.a.post("/fiscal/orders/", sale(phone=phone))) for _ in range(scale(10, 100))]
+    before = env.a.balance(client["id"])
+    assert env.server.stop() == 0, env.server.log_tail()
+    filler = fill(env.mnt)
+    env.server.start()
+    for _ in range(5):
+        assert_reads_work(env, client)
+    assert env.a.balance(client["id"]) == before
+    body = sale(ext=uniq("full-start"), phone=phone)
+    assert_unavailable(env.a.post("/fiscal/orders/", body))
+    writes_of_every_kind(env, client, read_only=True)
+    p = env.check()
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert env.server.stop() == 0, env.server.log_tail()
+    os.remove(filler)
+    env.server.start()
+    present = order_numbers(env.a)
+    assert all(o["externalOrderNumber"] in present for o in acked)
+    assert body["order"]["externalId"] not in present
+    body_of(env.a.post("/fiscal/orders/", body))
+    assert env.a.balance(client["id"]) == before + 1
+
+
 def test_database_made_read_only_and_back(disk_env):
     """A live `mount -o remount,ro` is refused by the kernel while the server holds the database
     open for writing (EBUSY for every filesystem), so the server is restarted on the read-only
