@@ -438,8 +438,8 @@ static sqlite3 *open_read_only(const char *path, sqlite3 *db, char *err_buf, siz
 	}
 	buf_puts(&uri, "?immutable=1");
 	db = NULL;
-	int rc = sqlite3_open_v2(uri.data, &db,
-				 SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = sqlite3_open_v2(
+	    uri.data, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
 	buf_free(&uri);
 	if (rc != SQLITE_OK) {
 		snprintf(err_buf, err_len, "cannot open database %s read-only: %s", path,
@@ -449,7 +449,7 @@ static sqlite3 *open_read_only(const char *path, sqlite3 *db, char *err_buf, siz
 	}
 	static bool warned; /* the pool opens its connections one after another, once */
 	if (!warned)
-		log_warn("sqlite: the database cannot be written; serving it read-only (writes get 503)");
+		log_warn("sqlite: database not writable: serving it read-only (writes get 503)");
 	warned = true;
 	return db;
 }
@@ -489,8 +489,8 @@ static struct sq_conn *conn_open(struct sq_store *st, bool create, char *err_buf
 		if (!create && !read_only && (primary == SQLITE_IOERR || primary == SQLITE_FULL)) {
 			static bool warned; /* once, not per pooled connection */
 			if (!warned)
-				log_warn("sqlite: cannot open the database for writing (%s); restart "
-					 "once the disk has room",
+				log_warn("sqlite: cannot write the database (%s): restart once "
+					 "there is room",
 					 sqlite3_errmsg(db));
 			warned = true;
 			read_only = true;

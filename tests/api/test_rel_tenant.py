@@ -13,9 +13,8 @@ import zlib
 import pytest
 
 from conftest import (Api, Server, Session, body_of, describe, init_merchant, loads, new_phone,
-                      refund, rule, run_cli, sale, scale, uniq)
+                      refund, rule, run_cli, sale, uniq)
 
-ENGINE_ROUTES = None
 PASSWORD = "tenant-pass-1"
 
 
@@ -445,7 +444,6 @@ def test_every_case_reaches_the_object_with_its_own_ids(tenv):
     cases = [(route, b) for route, builds in PATH_CASES.items() for b in builds] + list(FIELD_CASES.items())
     for name, build in cases:
         own = tenv.worlds[0]
-        other = tenv.worlds[1]
         api = own.api["owner"]
         want = normalized(call(api, *build(own, UNKNOWN)), UNKNOWN)
         ids = fresh_ids(own)
