@@ -74,7 +74,7 @@ bool upload_receive(struct call *c, const char *field, struct upload *up)
 	case MEDIA_OK:
 		break;
 	case MEDIA_FULL:
-		log_error("request %s: the media directory is full", req->request_id);
+		log_error("request %s: the media directory is full or read-only", req->request_id);
 		call_error(c, 503, "unavailable", "no room to store the image now; retry later");
 		return false;
 	case MEDIA_ERROR:

@@ -23,9 +23,11 @@ void media_default_dir(const char *db, char *out, size_t cap)
 		snprintf(out, cap, "%.*s/media", (int)(slash - db), db);
 }
 
+/* A full disk, a quota and a read-only filesystem pass, like SQLite's FULL and READONLY
+ * (503 both): the same request succeeds once the operator frees space or remounts. */
 static enum media_rc rc_of(int err)
 {
-	return err == ENOSPC || err == EDQUOT ? MEDIA_FULL : MEDIA_ERROR;
+	return err == ENOSPC || err == EDQUOT || err == EROFS ? MEDIA_FULL : MEDIA_ERROR;
 }
 
 /* Makes dir and its missing parents (0755). */

@@ -13,7 +13,7 @@
 
 enum media_rc {
 	MEDIA_OK,
-	MEDIA_FULL,  /* no space or quota left: retry later */
+	MEDIA_FULL,  /* no space or quota left, or a read-only filesystem: retry later */
 	MEDIA_ERROR, /* anything else (logged) */
 };
 

@@ -8,12 +8,14 @@
 #include "store/pool.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/log.h"
 #include "core/metrics.h"
@@ -445,6 +447,47 @@ static enum store_rc exec_sql(sqlite3 *db, const char *sql, char *err_buf, size_
 	return STORE_OK;
 }
 
+/* The database file could only be opened read-only (a read-only filesystem, or a file the
+ * process may not write). A WAL database is read through its -shm index, which cannot be
+ * created there once a clean shutdown removed it; with no -wal file there is nothing beyond
+ * the main file to read, so it is reopened immutable: reads work and every write fails with
+ * SQLITE_READONLY (503). With a -wal file left (a crash before the filesystem became read-only)
+ * the ordinary read-only open is kept, since immutable would skip committed transactions.
+ * Takes over `db`; returns the connection to use, or NULL with err_buf filled. */
+static sqlite3 *open_read_only(const char *path, sqlite3 *db, char *err_buf, size_t err_len)
+{
+	char wal[PATH_MAX];
+	struct stat sb;
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if (stat(wal, &sb) == 0 && sb.st_size > 0)
+		return db;
+	sqlite3_close(db);
+	struct buf uri = {0};
+	buf_puts(&uri, "file:");
+	for (const char *p = path; *p; p++) {
+		if (*p == '%' || *p == '?' || *p == '#')
+			buf_printf(&uri, "%%%02X", (unsigned char)*p);
+		else
+			buf_putc(&uri, *p);
+	}
+	buf_puts(&uri, "?immutable=1");
+	db = NULL;
+	int rc = sqlite3_open_v2(
+	    uri.data, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+	buf_free(&uri);
+	if (rc != SQLITE_OK) {
+		snprintf(err_buf, err_len, "cannot open database %s read-only: %s", path,
+			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return NULL;
+	}
+	static bool warned; /* the pool opens its connections one after another, once */
+	if (!warned)
+		log_warn("sqlite: database not writable: serving it read-only (writes get 503)");
+	warned = true;
+	return db;
+}
+
 static struct sq_conn *conn_open(struct sq_store *st, bool create, char *err_buf, size_t err_len)
 {
 	sqlite3 *db = NULL;
@@ -456,14 +499,40 @@ static struct sq_conn *conn_open(struct sq_store *st, bool create, char *err_buf
 		sqlite3_close(db);
 		return NULL;
 	}
-	sqlite3_busy_timeout(db, (int)st->opt.busy_timeout_ms);
-	sqlite3_extended_result_codes(db, 1);
-	char pragmas[256];
-	snprintf(pragmas, sizeof(pragmas),
-		 "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA foreign_keys = ON;"
-		 " PRAGMA temp_store = MEMORY;",
-		 strcmp(st->opt.synchronous, "normal") == 0 ? "NORMAL" : "FULL");
-	if (exec_sql(db, pragmas, err_buf, err_len) != STORE_OK) {
+	bool read_only = !create && sqlite3_db_readonly(db, "main") == 1;
+	if (read_only && !(db = open_read_only(st->path, db, err_buf, err_len)))
+		return NULL;
+	for (;;) {
+		sqlite3_busy_timeout(db, (int)st->opt.busy_timeout_ms);
+		sqlite3_extended_result_codes(db, 1);
+		char pragmas[256];
+		/* journal_mode is a write: a read-only database keeps the mode it has. */
+		snprintf(pragmas, sizeof(pragmas),
+			 "%s PRAGMA synchronous = %s; PRAGMA foreign_keys = ON;"
+			 " PRAGMA temp_store = MEMORY;",
+			 read_only ? "" : "PRAGMA journal_mode = WAL;",
+			 strcmp(st->opt.synchronous, "normal") == 0 ? "NORMAL" : "FULL");
+		rc = sqlite3_exec(db, pragmas, NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			break;
+		/* A full disk: the WAL index (-shm) that every read of a WAL database goes through
+		 * cannot be created, so the database could not even be read. Serve it read-only
+		 * (writes 503) rather than not at all; it takes writes again after a restart once
+		 * there is room. */
+		int primary = rc & 0xff;
+		if (!create && !read_only && (primary == SQLITE_IOERR || primary == SQLITE_FULL)) {
+			static bool warned; /* once, not per pooled connection */
+			if (!warned)
+				log_warn("sqlite: cannot write the database (%s): restart once "
+					 "there is room",
+					 sqlite3_errmsg(db));
+			warned = true;
+			read_only = true;
+			if (!(db = open_read_only(st->path, db, err_buf, err_len)))
+				return NULL;
+			continue;
+		}
+		snprintf(err_buf, err_len, "%s", sqlite3_errmsg(db));
 		sqlite3_close(db);
 		return NULL;
 	}
@@ -487,7 +556,9 @@ static void conn_close(struct sq_conn *c)
 
 static bool migrate(struct sq_conn *c, char *err_buf, size_t err_len)
 {
-	if (exec_sql(c->db, "BEGIN IMMEDIATE", err_buf, err_len) != STORE_OK)
+	/* A read-only database is served as it is, if it needs no migration. */
+	const char *begin = sqlite3_db_readonly(c->db, "main") == 1 ? "BEGIN" : "BEGIN IMMEDIATE";
+	if (exec_sql(c->db, begin, err_buf, err_len) != STORE_OK)
 		return false;
 	if (exec_sql(c->db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
 		     err_buf, err_len) != STORE_OK)
