@@ -510,7 +510,7 @@ static struct sq_conn *conn_open(struct sq_store *st, bool create, char *err_buf
 		snprintf(pragmas, sizeof(pragmas),
 			 "%s PRAGMA synchronous = %s; PRAGMA foreign_keys = ON;"
 			 " PRAGMA temp_store = MEMORY;",
-			 read_only ? "" : "PRAGMA journal_mode = WAL;",
+			 read_only ? "" : "PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 67108864;",
 			 strcmp(st->opt.synchronous, "normal") == 0 ? "NORMAL" : "FULL");
 		rc = sqlite3_exec(db, pragmas, NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
@@ -682,6 +682,11 @@ static enum store_rc group_finish(struct sq_store *st, enum store_rc rc)
 	}
 	if (rc != STORE_OK && !sqlite3_get_autocommit(w->db))
 		exec_stmt(w, stmt(w, ST_ROLLBACK), "rollback");
+	/* After a full disk: no commit succeeds, so no automatic checkpoint runs and the WAL keeps
+	 * what it holds; move it into the database now, so the WAL is reused from its start (and
+	 * cut to journal_size_limit) once space returns. */
+	if (rc == STORE_FULL)
+		sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	st->group_open = false;
 	struct gc_member *m = st->group_members;
 	st->group_members = NULL;
