@@ -314,6 +314,10 @@ void api_handle(struct app *app, struct request *req, struct response *resp)
 	struct call *c = &call;
 	if (!text_utf8_valid(req->path, strlen(req->path)))
 		path_sanitize(req->path);
+	if (req->framing_error) {
+		call_error(c, 400, "malformed_request", "%s", req->framing_error);
+		return;
+	}
 	for (size_t i = 0; i < req->n_query; i++) {
 		const struct kv *q = &req->query[i];
 		if (!text_utf8_valid(q->key, strlen(q->key)) ||
