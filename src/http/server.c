@@ -61,6 +61,7 @@ struct exchange {
 	bool handled;
 	/* Headers that must occur at most once (RFC 9112 3.2, 6.3), counted to refuse smuggling. */
 	int n_host, n_content_length, n_transfer_encoding, n_authorization, n_content_type;
+	bool te_not_chunked; /* a Transfer-Encoding other than exactly "chunked" */
 	bool bad_header; /* a name that is not a token, or a value with a control character */
 };
 
@@ -208,6 +209,8 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 		ex->n_content_length++;
 	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
 		ex->n_transfer_encoding++;
+		if (strcasecmp(value, "chunked") != 0)
+			ex->te_not_chunked = true;
 	} else if (strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0) {
 		ex->n_authorization++;
 		free(req->authorization);
@@ -249,6 +252,8 @@ static const char *framing_error(const struct exchange *ex, const char *version,
 		return "a request may not carry both Content-Length and Transfer-Encoding";
 	if (ex->n_content_length > 1 || ex->n_transfer_encoding > 1)
 		return "Content-Length and Transfer-Encoding may each be given once";
+	if (ex->te_not_chunked)
+		return "Transfer-Encoding: only chunked is understood";
 	if (ex->bad_header)
 		return "a header name is not a token or a header value holds a control character";
 	if (ex->n_host > 1 || (ex->n_host == 0 && strcmp(version, MHD_HTTP_VERSION_1_1) == 0))
@@ -343,11 +348,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		atomic_fetch_add(&s->in_flight, 1);
 		metrics_in_flight_add(1);
 		*con_cls = ex;
-		return MHD_YES;
+		/* A request whose framing is wrong is answered now, on this first call, without
+		 * reading its body: its length cannot be trusted (or known, for an unknown
+		 * Transfer-Encoding). MHD closes the connection after such an early answer, which
+		 * is what a refused framing needs. Any other request is answered after its body. */
+		if (!ex->req.framing_error)
+			return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		/* Past the limit keep draining (so the 413 reaches the client) but drop the data. */
-		if (!ex->req.body_too_large) {
+		/* Past the limit keep draining (so the 413 reaches the client) but drop the data;
+		 * after an early answer (a refused framing) drop it too. */
+		if (!ex->req.body_too_large && !ex->handled) {
 			if (ex->req.body_len + *upload_data_size > ex->body_max) {
 				ex->req.body_too_large = true;
 				free(ex->req.body);

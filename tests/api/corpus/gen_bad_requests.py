@@ -376,12 +376,13 @@ def field(name, method, path, body, exp="400"):
     add(f"field-{name}", exp, f"{method} {path}: {body[:80]!r}", req(method, path, body))
 
 
-for i, v in enumerate(INT64_EDGES + ["1e400", "-1e400", "1e308", "-0.001", "0.001", '"100"',
-                                     "null", "true", "[]", "{}", "1E+400", "-1"]):
+UNDERFLOW = ["1e-400", "-1e-400", "0." + "0" * 400 + "1", "1E-99999"]
+for i, v in enumerate(INT64_EDGES + UNDERFLOW + ["1e400", "-1e400", "1e308", "-0.001", "0.001",
+                                                 '"100"', "null", "true", "[]", "{}", "1E+400", "-1"]):
     field(f"order-price-{i}", "POST", ORDERS, sale_body(price=v))
-for i, v in enumerate(INT64_EDGES + ["1e400", "0", "-1", "0.0001", '"1"', "null"]):
+for i, v in enumerate(INT64_EDGES + UNDERFLOW + ["1e400", "0", "-1", "0.0001", '"1"', "null"]):
     field(f"order-quantity-{i}", "POST", ORDERS, sale_body(quantity=v))
-for i, v in enumerate(INT64_EDGES + ["1e400", "-1", "0.001", '"x"']):
+for i, v in enumerate(INT64_EDGES + UNDERFLOW + ["1e400", "-1", "0.001", '"x"']):
     field(f"order-amount-{i}", "POST", ORDERS, sale_body(extra=',"amount":%s,"currency":"points"' % v))
 for i, v in enumerate(["1e400", "-1e400", "{}", "[]", "true", "null", '""', '"' + "x" * 5000 + '"',
                        "1.5", "9223372036854775808", "-9223372036854775809"]):
@@ -456,7 +457,7 @@ HOLD = API + "/fiscal_hub/cash_back/hold/"
 for i, v in enumerate(INT64_EDGES + ["-1", "0", '"1"', "1e400"]):
     field(f"hold-clientid-{i}", "POST", HOLD, '{"clientId":%s,"currency":"points","amount":1}' % v,
           exp="400 404")
-for i, v in enumerate(INT64_EDGES + ["1e400", "-1", "0.001", '"1"']):
+for i, v in enumerate(INT64_EDGES + UNDERFLOW + ["1e400", "-1", "0.001", '"1"']):
     field(f"hold-amount-{i}", "POST", HOLD, '{"clientId":1,"currency":"points","amount":%s}' % v,
           exp="400 404")
 for i, body in enumerate(['{"transactionId":5}', '{"transactionId":"' + "f" * 100000 + '"}',
