@@ -37,6 +37,11 @@ struct request {
 	char *body;
 	size_t body_len;
 	bool body_too_large; /* the transport stopped reading at api_body_max() */
+	/* Set by the transport when the request is malformed at the HTTP level (Content-Length
+	 * with Transfer-Encoding, a repeated Host or Authorization, a header name that is not a
+	 * token, %00 in the path or query): api_handle answers 400 with this text (static) before
+	 * anything else, and the transport closes the connection after the answer. */
+	const char *framing_error;
 	char remote_addr[64];
 	char request_id[65]; /* set by the transport */
 };

@@ -211,24 +211,92 @@ static bool content_type_json(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
+/* A JSON number literal: the characters jansson's grammar allows in one. */
+static bool number_char(char ch)
+{
+	return (ch >= '0' && ch <= '9') || ch == '.' || ch == 'e' || ch == 'E' || ch == '+' ||
+	       ch == '-';
+}
+
+/* jansson reads a number too small for a double (1e-400, 0.000…001) as 0 without a word, so
+ * a price of 1e-400 was a price of 0. Such a literal (one with a nonzero digit that reads as
+ * 0) is rewritten to 1e-300 with its sign, which every field's check refuses by name (more
+ * fraction digits than allowed, or not an integer). Returns the new text and its length in
+ * *out_len, or NULL when there is no such literal (the common case). Strings are skipped. */
+static char *underflow_rewrite(const char *text, size_t len, size_t *out_len)
+{
+	struct buf b;
+	bool changed = false;
+	size_t copied = 0;
+	bool in_string = false;
+	buf_init(&b);
+	for (size_t i = 0; i < len; i++) {
+		char ch = text[i];
+		if (in_string) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_string = false;
+			continue;
+		}
+		if (ch == '"') {
+			in_string = true;
+			continue;
+		}
+		if (ch != '-' && !(ch >= '0' && ch <= '9'))
+			continue;
+		size_t end = i;
+		bool nonzero = false, in_mantissa = true;
+		while (end < len && number_char(text[end])) {
+			if (text[end] == 'e' || text[end] == 'E')
+				in_mantissa = false;
+			else if (in_mantissa && text[end] >= '1' && text[end] <= '9')
+				nonzero = true;
+			end++;
+		}
+		if (nonzero) {
+			char *token = xstrndup(text + i, end - i);
+			double value = strtod(token, NULL);
+			free(token);
+			if (value == 0.0) {
+				buf_append(&b, text + copied, i - copied);
+				buf_puts(&b, ch == '-' ? "-1e-300" : "1e-300");
+				copied = end;
+				changed = true;
+			}
+		}
+		i = end - 1;
+	}
+	if (!changed) {
+		buf_free(&b);
+		return NULL;
+	}
+	buf_append(&b, text + copied, len - copied);
+	return buf_steal(&b, out_len);
+}
+
 /* Parses a body with jansson. A number too large for a double or an int64 is not a syntax
  * error of the request but an out-of-range value of some field: it is replaced by 1e300 (which
- * every field's range check refuses, naming the field) and the body parsed again. */
+ * every field's range check refuses, naming the field) and the body parsed again. One too
+ * small for a double is rewritten before (underflow_rewrite). Lengths are kept explicitly: a
+ * body may hold a NUL byte, which must stay an error, not end the text. */
 static json_t *parse_body(const char *body, size_t len, json_error_t *err)
 {
-	json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, err);
-	char *copy = NULL;
+	size_t copy_len = 0;
+	char *copy = underflow_rewrite(body, len, &copy_len);
+	json_t *doc = json_loadb(copy ? copy : body, copy ? copy_len : len, JSON_REJECT_DUPLICATES,
+				 err);
 	for (int round = 0; !doc && round < 64; round++) {
 		if (!strstr(err->text, "overflow") && !strstr(err->text, "too big"))
 			break;
 		/* jansson reports the position just past the offending number. */
 		size_t end = (size_t)err->position;
 		const char *text = copy ? copy : body;
-		size_t text_len = copy ? strlen(copy) : len;
+		size_t text_len = copy ? copy_len : len;
 		if (end > text_len)
 			break;
 		size_t start = end;
-		while (start > 0 && strchr("0123456789eE+-.", text[start - 1]))
+		while (start > 0 && number_char(text[start - 1]))
 			start--;
 		if (start == end)
 			break;
@@ -238,8 +306,8 @@ static json_t *parse_body(const char *body, size_t len, json_error_t *err)
 		buf_puts(&b, text[start] == '-' ? "-1e300" : "1e300");
 		buf_append(&b, text + end, text_len - end);
 		free(copy);
-		copy = buf_steal(&b, NULL);
-		doc = json_loadb(copy, strlen(copy), JSON_REJECT_DUPLICATES, err);
+		copy = buf_steal(&b, &copy_len);
+		doc = json_loadb(copy, copy_len, JSON_REJECT_DUPLICATES, err);
 	}
 	free(copy);
 	return doc;
@@ -314,6 +382,10 @@ void api_handle(struct app *app, struct request *req, struct response *resp)
 	struct call *c = &call;
 	if (!text_utf8_valid(req->path, strlen(req->path)))
 		path_sanitize(req->path);
+	if (req->framing_error) {
+		call_error(c, 400, "malformed_request", "%s", req->framing_error);
+		return;
+	}
 	for (size_t i = 0; i < req->n_query; i++) {
 		const struct kv *q = &req->query[i];
 		if (!text_utf8_valid(q->key, strlen(q->key)) ||

@@ -57,7 +57,12 @@ static const struct setting settings[] = {
 	{"--per-ip-connections", "KOPILKA_PER_IP_CONNECTIONS", INT(per_ip_connections), "256", 1,
 	 65536, NULL, CMD_SERVE, "open connections accepted from one address"},
 	{"--connection-timeout-seconds", "KOPILKA_CONNECTION_TIMEOUT", INT(connection_timeout_seconds),
-	 "30", 1, 3600, NULL, CMD_SERVE, "idle connection timeout"},
+	 "30", 1, 3600, NULL, CMD_SERVE,
+	 "idle connection timeout: a connection that sends and receives nothing this long is closed"},
+	{"--request-timeout-seconds", "KOPILKA_REQUEST_TIMEOUT", INT(request_timeout_seconds), "30",
+	 1, 3600, NULL, CMD_SERVE,
+	 "whole-request deadline: a request whose headers and body have not all arrived this long "
+	 "after the connection opened (or after the previous answer on it) is closed"},
 	{"--auth-cache-seconds", "KOPILKA_AUTH_CACHE_SECONDS", INT(auth_cache_seconds), "60", 0,
 	 3600, NULL, CMD_SERVE, "how long a verified credential is remembered (0: never)"},
 	{"--argon2-concurrency", "KOPILKA_ARGON2_CONCURRENCY", INT(argon2_concurrency), "2", 1, 64,

@@ -29,6 +29,7 @@ struct config {
 	int64_t max_connections;
 	int64_t per_ip_connections;
 	int64_t connection_timeout_seconds;
+	int64_t request_timeout_seconds;
 	int64_t auth_cache_seconds;
 	int64_t argon2_concurrency;
 	int64_t lockout_login_failures;

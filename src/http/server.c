@@ -9,10 +9,16 @@
  * serves many connections: so a write's connection is suspended, the request goes to a pool of
  * write workers, and the worker resumes the connection with the response ready; MHD then calls
  * the access handler once more and the response is queued there. No MHD thread ever waits for
- * a write, and as many writes as there are workers can share one commit. */
+ * a write, and as many writes as there are workers can share one commit.
+ *
+ * MHD's connection timeout is an idle timeout: a client that trickles a byte every few seconds
+ * keeps a connection forever. The watcher thread adds a whole-request deadline on top: every
+ * open connection is on a list with the time by which its current request must have fully
+ * arrived, and the watcher shuts down the socket of one that is late (MHD then closes it). */
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdarg.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -21,12 +27,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "core/metrics.h"
 
 struct exchange;
+/* One per open connection (MHD's socket context), on the server's watch list from the
+ * accept to the close. Fields are guarded by http_server.watch_lock. */
+struct conn_watch {
+	struct conn_watch *prev, *next;
+	int fd;
+	/* When the current request must have fully arrived (headers and body): the accept or the
+	 * end of the previous answer plus --request-timeout-seconds. 0 while a request is being
+	 * handled or answered (a slow handler is not the client's fault). */
+	int64_t deadline_us;
+	bool shut;	 /* the watcher has shut the socket down */
+	bool nul_escape; /* the request line being read has %00 in its path or query */
+};
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -40,6 +59,12 @@ struct http_server {
 	pthread_cond_t cv;
 	struct exchange *queue_head, *queue_tail;
 	bool workers_stop;
+	int64_t request_timeout_us;
+	pthread_mutex_t watch_lock;
+	struct conn_watch *watch_head;
+	pthread_t watcher;
+	bool watcher_running;
+	atomic_bool watcher_stop;
 };
 
 /* Per-request state between the calls of the access handler. */
@@ -54,7 +79,125 @@ struct exchange {
 	struct exchange *next;
 	struct response resp;
 	atomic_bool answered;
+	/* Headers that must occur at most once (RFC 9112 3.2, 6.3), counted to refuse smuggling. */
+	int n_host, n_content_length, n_transfer_encoding, n_authorization, n_content_type;
+	bool te_not_chunked; /* a Transfer-Encoding other than exactly "chunked" */
+	bool bad_header; /* a name that is not a token, or a value with a control character */
 };
+
+static struct conn_watch *watch_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return info ? info->socket_context : NULL;
+}
+
+static void watch_set_deadline(struct http_server *s, struct conn_watch *w, int64_t deadline_us)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&s->watch_lock);
+	w->deadline_us = deadline_us;
+	pthread_mutex_unlock(&s->watch_lock);
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: puts a connection on the watch list when it opens and takes it
+ * off when it closes. MHD calls CLOSED before it closes the socket, so the watcher never shuts
+ * down a descriptor that has been reused by another connection. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *s = cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *info =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		struct conn_watch *w = xcalloc(1, sizeof(*w));
+		w->fd = info ? info->connect_fd : -1;
+		w->deadline_us = mono_us() + s->request_timeout_us;
+		pthread_mutex_lock(&s->watch_lock);
+		w->next = s->watch_head;
+		if (s->watch_head)
+			s->watch_head->prev = w;
+		s->watch_head = w;
+		pthread_mutex_unlock(&s->watch_lock);
+		*socket_context = w;
+		return;
+	}
+	struct conn_watch *w = *socket_context;
+	if (!w)
+		return;
+	pthread_mutex_lock(&s->watch_lock);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		s->watch_head = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&s->watch_lock);
+	free(w);
+	*socket_context = NULL;
+}
+
+/* The watcher thread: every 100 ms, shuts down the sockets of connections past their request
+ * deadline. shutdown() wakes MHD's poll on that socket; MHD reads the end of stream and closes
+ * the connection itself (no MHD call from this thread). */
+static void *watch_main(void *arg)
+{
+	struct http_server *s = arg;
+	while (!atomic_load(&s->watcher_stop)) {
+		usleep(100 * 1000);
+		int64_t now = mono_us();
+		int n_shut = 0;
+		pthread_mutex_lock(&s->watch_lock);
+		for (struct conn_watch *w = s->watch_head; w; w = w->next) {
+			if (w->deadline_us && now > w->deadline_us && !w->shut && w->fd >= 0) {
+				shutdown(w->fd, SHUT_RDWR);
+				w->shut = true;
+				n_shut++;
+			}
+		}
+		pthread_mutex_unlock(&s->watch_lock);
+		if (n_shut)
+			log_info("http: closed %d connection(s) whose request did not arrive within "
+				 "%lld s",
+				 n_shut, (long long)(s->request_timeout_us / 1000000));
+	}
+	return NULL;
+}
+
+/* MHD_OPTION_UNESCAPE_CALLBACK: MHD's own percent-decoding, after noting a %00, which would
+ * cut the decoded path or parameter short without a trace (/clients/1%00x/ reading client 1).
+ * Other malformed escapes stay literal, as MHD leaves them (a bare % in a phone pattern). */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *text)
+{
+	(void)cls;
+	if (strstr(text, "%00")) {
+		struct conn_watch *w = watch_of(conn);
+		if (w)
+			w->nul_escape = true; /* only this connection's own thread touches it */
+	}
+	return MHD_http_unescape(text);
+}
+
+/* RFC 9110 5.6.2: a header name is a token. */
+static bool header_name_ok(const char *name)
+{
+	if (!*name)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (!(isalnum(*p) || strchr("!#$%&'*+-.^_`|~", *p)))
+			return false;
+	return true;
+}
+
+/* RFC 9110 5.5: no control characters in a value but HTAB. */
+static bool header_value_ok(const char *value)
+{
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return false;
+	return true;
+}
 
 static bool request_id_ok(const char *s)
 {
@@ -73,14 +216,27 @@ static bool request_id_ok(const char *s)
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
 				      const char *value)
 {
-	struct request *req = cls;
+	struct exchange *ex = cls;
+	struct request *req = &ex->req;
 	(void)kind;
 	if (!value)
 		value = "";
-	if (strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0) {
+	if (!header_name_ok(key) || !header_value_ok(value))
+		ex->bad_header = true;
+	if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) {
+		ex->n_host++;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		ex->n_content_length++;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		ex->n_transfer_encoding++;
+		if (strcasecmp(value, "chunked") != 0)
+			ex->te_not_chunked = true;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0) {
+		ex->n_authorization++;
 		free(req->authorization);
 		req->authorization = xstrdup(value);
 	} else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE) == 0) {
+		ex->n_content_type++;
 		free(req->content_type);
 		req->content_type = xstrdup(value);
 	} else if (strcasecmp(key, "X-Request-Id") == 0) {
@@ -104,6 +260,31 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 	req->query[req->n_query].value = xstrdup(value ? value : "");
 	req->n_query++;
 	return MHD_YES;
+}
+
+/* What is wrong with the request's framing or headers, or NULL. Content-Length beside
+ * Transfer-Encoding, two Content-Lengths or a header name with a space in it are how a request
+ * is smuggled past a proxy that reads the framing otherwise (RFC 9112 6.1, 6.3); the answer
+ * closes the connection, so nothing left in it is read as a next request. */
+static const char *framing_error(const struct exchange *ex, const char *version, bool nul_escape)
+{
+	if (ex->n_content_length && ex->n_transfer_encoding)
+		return "a request may not carry both Content-Length and Transfer-Encoding";
+	if (ex->n_content_length > 1 || ex->n_transfer_encoding > 1)
+		return "Content-Length and Transfer-Encoding may each be given once";
+	if (ex->te_not_chunked)
+		return "Transfer-Encoding: only chunked is understood";
+	if (ex->bad_header)
+		return "a header name is not a token or a header value holds a control character";
+	if (ex->n_host > 1 || (ex->n_host == 0 && strcmp(version, MHD_HTTP_VERSION_1_1) == 0))
+		return "an HTTP/1.1 request needs exactly one Host header";
+	if (ex->n_authorization > 1)
+		return "Authorization may be given once";
+	if (ex->n_content_type > 1)
+		return "Content-Type may be given once";
+	if (nul_escape)
+		return "the path or a query parameter holds %00";
+	return NULL;
 }
 
 static void client_address(struct MHD_Connection *conn, char *out, size_t cap)
@@ -135,6 +316,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct exchang
 	MHD_add_response_header(r, "X-Request-Id", ex->req.request_id);
 	for (int i = 0; i < resp->n_headers; i++)
 		MHD_add_response_header(r, resp->headers[i].key, resp->headers[i].value);
+	if (ex->req.framing_error)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp->status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -168,7 +351,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	struct http_server *s = cls;
-	(void)version;
 	struct exchange *ex = *con_cls;
 	if (!ex && atomic_load(&s->stopping)) {
 		/* Shutting down: a request that arrives now on a kept-alive connection is not in
@@ -193,8 +375,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		ex->req.method = method;
 		ex->req.path = xstrdup(url);
 		ex->body_max = api_body_max(method, url);
-		MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &ex->req);
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, ex);
 		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &ex->req);
+		struct conn_watch *w = watch_of(conn);
+		bool nul_escape = w && w->nul_escape;
+		if (w)
+			w->nul_escape = false;
+		ex->req.framing_error = framing_error(ex, version, nul_escape);
 		client_address(conn, ex->req.remote_addr, sizeof(ex->req.remote_addr));
 		if (ex->req.request_id_in && request_id_ok(ex->req.request_id_in))
 			snprintf(ex->req.request_id, sizeof(ex->req.request_id), "%s",
@@ -204,11 +391,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		atomic_fetch_add(&s->in_flight, 1);
 		metrics_in_flight_add(1);
 		*con_cls = ex;
-		return MHD_YES;
+		/* A request whose framing is wrong is answered now, on this first call, without
+		 * reading its body: its length cannot be trusted (or known, for an unknown
+		 * Transfer-Encoding). MHD closes the connection after such an early answer, which
+		 * is what a refused framing needs. Any other request is answered after its body. */
+		if (!ex->req.framing_error)
+			return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		/* Past the limit keep draining (so the 413 reaches the client) but drop the data. */
-		if (!ex->req.body_too_large) {
+		/* Past the limit keep draining (so the 413 reaches the client) but drop the data;
+		 * after an early answer (a refused framing) drop it too. */
+		if (!ex->req.body_too_large && !ex->handled) {
 			if (ex->req.body_len + *upload_data_size > ex->body_max) {
 				ex->req.body_too_large = true;
 				free(ex->req.body);
@@ -240,6 +433,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	ex->handled = true;
+	/* The whole request is in: from here on the time is the server's (until on_completed). */
+	watch_set_deadline(s, watch_of(conn), 0);
 	bool write = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
 	if (write && s->n_workers > 0) {
 		MHD_suspend_connection(conn);
@@ -290,8 +485,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	struct http_server *s = cls;
-	(void)conn;
 	(void)toe;
+	/* The next request on this kept-alive connection has its own deadline from now. */
+	watch_set_deadline(s, watch_of(conn), mono_us() + s->request_timeout_us);
 	struct exchange *ex = *con_cls;
 	if (!ex)
 		return;
@@ -351,6 +547,8 @@ struct http_server *http_start(struct app *app, const struct config *cfg, const 
 	s->app = app;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
+	s->request_timeout_us = cfg->request_timeout_seconds * 1000000;
+	pthread_mutex_init(&s->watch_lock, NULL);
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 			 MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 	struct MHD_OptionItem opts[] = {
@@ -358,6 +556,8 @@ struct http_server *http_start(struct app *app, const struct config *cfg, const 
 		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
 		{MHD_OPTION_SOCK_ADDR, 0, &sa},
 		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
+		{MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s},
+		{MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape, NULL},
 		{MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->max_connections, NULL},
 		{MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)cfg->per_ip_connections, NULL},
 		{MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->connection_timeout_seconds, NULL},
@@ -373,6 +573,7 @@ struct http_server *http_start(struct app *app, const struct config *cfg, const 
 		log_error("cannot listen on %s (address in use or not available)", listen);
 		pthread_mutex_destroy(&s->mu);
 		pthread_cond_destroy(&s->cv);
+		pthread_mutex_destroy(&s->watch_lock);
 		free(s);
 		return NULL;
 	}
@@ -382,6 +583,9 @@ struct http_server *http_start(struct app *app, const struct config *cfg, const 
 			break;
 		s->n_workers++;
 	}
+	s->watcher_running = pthread_create(&s->watcher, NULL, watch_main, s) == 0;
+	if (!s->watcher_running)
+		log_error("http: cannot start the request deadline thread; requests have no deadline");
 	return s;
 }
 
@@ -410,9 +614,13 @@ void http_stop(struct http_server *s, int64_t grace_ms)
 		usleep(10000);
 	/* Before the daemon: a worker resumes its connection, which needs the daemon alive. */
 	workers_stop(s);
-	MHD_stop_daemon(s->daemon);
+	MHD_stop_daemon(s->daemon); /* closes every connection: the watch list is empty after */
+	atomic_store(&s->watcher_stop, true);
+	if (s->watcher_running)
+		pthread_join(s->watcher, NULL);
 	free(s->workers);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->watch_lock);
 	free(s);
 }
