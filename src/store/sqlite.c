@@ -224,7 +224,9 @@
 	X(ITEM_GET, "SELECT id, order_id, merchant_id, line_no, name, price, qty_milli, unit, vat," \
 		    " total, refunded_qty, refunded_total, refund_of_item FROM order_items"        \
 		    " WHERE merchant_id = ? AND id = ?")                                           \
-	X(ITEM_REFUNDED, "UPDATE order_items SET refunded_qty = ?, refunded_total = ? WHERE id = ?")
+	X(ITEM_REFUNDED, "UPDATE order_items SET refunded_qty = ?, refunded_total = ? WHERE id = ?") \
+	X(TRIGRAM_PROBE, "SELECT count(*) FROM (SELECT 1 FROM client_phone_trigrams"                \
+			 " WHERE merchant_id = ? AND tri = ? LIMIT ?)")
 
 
 #define STMT_ENUM(name, sql) ST_##name,
@@ -239,6 +241,8 @@ struct sq_conn {
 	sqlite3_stmt *stmts[ST__COUNT];
 	/* Client search shapes: [phone pattern kind + 1][email pattern kind + 1], 0 = none. */
 	sqlite3_stmt *search[5][5];
+	/* The same through the phone trigram index: [email pattern kind + 1]. */
+	sqlite3_stmt *search_trigram[5];
 	bool in_tx;
 	bool holds_write; /* this connection holds its store's write_mu */
 };
@@ -447,6 +451,8 @@ static void conn_close(struct sq_conn *c)
 	for (int i = 0; i < 5; i++)
 		for (int j = 0; j < 5; j++)
 			sqlite3_finalize(c->search[i][j]);
+	for (int i = 0; i < 5; i++)
+		sqlite3_finalize(c->search_trigram[i]);
 	sqlite3_close(c->db);
 	free(c);
 }
@@ -1100,39 +1106,123 @@ static int search_bind(sqlite3_stmt *s, int i, const struct pattern *p)
 	return i;
 }
 
+/* A probe counts a trigram's phones up to this many; see pick_trigram. */
+#define TRIGRAM_PROBE_CAP 512
+
+/* Chooses the trigram of an infix phone pattern whose index walk will be short: the first
+ * one held by fewer than TRIGRAM_PROBE_CAP of the merchant's phones (the walk then reads at
+ * most that many entries), else the last one (all are common, so matches are dense enough
+ * for LIMIT to stop the walk early; the last is chosen because a phone's leading digits, its
+ * country and operator code, are the ones shared by many). *empty_out is set when a trigram
+ * is held by no phone: then nothing matches. Returns the index into tri, or -1 on error. */
+static int pick_trigram(struct sq_conn *c, int64_t merchant_id, char tri[][4], size_t n,
+			bool *empty_out, enum store_rc *rc_out)
+{
+	*empty_out = false;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *s = q(c, ST_TRIGRAM_PROBE, "isi", merchant_id, tri[i],
+				    (int64_t)TRIGRAM_PROBE_CAP);
+		enum store_rc rc = step_one(c, s, "client search probe");
+		if (rc != STORE_OK) {
+			*rc_out = rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
+			return -1;
+		}
+		int64_t count = sqlite3_column_int64(s, 0);
+		done(s);
+		if (count == 0) {
+			*empty_out = true;
+			return (int)i;
+		}
+		if (count < TRIGRAM_PROBE_CAP)
+			return (int)i;
+	}
+	return (int)n - 1;
+}
+
+/* The statement of a search whose phone pattern goes through client_phone_trigrams: walk
+ * the chosen trigram's entries in (phone, id) order, the pattern's LIKE deciding on each
+ * entry's phone (equal to the client's: the triggers keep it so), and fetch the clients of
+ * those that match until LIMIT; the order is the index's, no sort. */
+static enum store_rc prepare_trigram_search(struct sq_conn *c, const struct client_query *qr,
+					    int ek, sqlite3_stmt **out)
+{
+	if (c->search_trigram[ek]) {
+		*out = c->search_trigram[ek];
+		return STORE_OK;
+	}
+	struct buf sql;
+	buf_init(&sql);
+	buf_puts(&sql, "SELECT " CLIENT_COLS " FROM (SELECT client_id AS t_id, phone AS t_phone"
+		       " FROM client_phone_trigrams WHERE merchant_id = ? AND tri = ?"
+		       " AND phone LIKE ? ESCAPE '\\') CROSS JOIN clients ON id = t_id"
+		       " WHERE merchant_id = ?");
+	if (qr->email)
+		search_cond(&sql, "email_lc", qr->email);
+	buf_puts(&sql, " ORDER BY t_phone, t_id LIMIT ? OFFSET ?");
+	sqlite3_stmt *s = NULL;
+	int prc = sqlite3_prepare_v3(c->db, sql.data, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+	buf_free(&sql);
+	if (prc != SQLITE_OK)
+		return map_rc(c, prc, "client search");
+	c->search_trigram[ek] = *out = s;
+	return STORE_OK;
+}
+
 static enum store_rc sq_client_search(struct store_conn *base, int64_t merchant_id,
 				      const struct client_query *qr, client_row_fn row, void *ctx)
 {
 	struct sq_conn *c = SQ(base);
 	/* One statement per shape of the query (which patterns, of which kind), prepared once
-	 * per connection. The order follows API.md 2.1 and is served by the index. */
+	 * per connection. The order follows API.md 2.1 and is served by an index: an infix
+	 * phone pattern with a literal run of 3 or more digits by the trigram index, every other
+	 * shape by clients_phone / clients_email (a prefix as a range; a pattern without such a
+	 * run, %12% or %1%2%, is dense, so the walk in phone order meets LIMIT matches soon). */
 	int pk = qr->phone ? (int)qr->phone->kind + 1 : 0;
 	int ek = qr->email ? (int)qr->email->kind + 1 : 0;
-	sqlite3_stmt *s = c->search[pk][ek];
+	char tri[PATTERN_TRIGRAMS_MAX][4];
+	size_t n_tri = qr->phone ? pattern_trigrams(qr->phone, tri, PATTERN_TRIGRAMS_MAX) : 0;
+	sqlite3_stmt *s = NULL;
 	enum store_rc rc = STORE_OK;
-	if (!s) {
-		struct buf sql;
-		buf_init(&sql);
-		buf_puts(&sql, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = ?");
-		if (qr->phone)
-			search_cond(&sql, "phone", qr->phone);
-		if (qr->email)
-			search_cond(&sql, "email_lc", qr->email);
-		buf_puts(&sql, qr->phone   ? " ORDER BY phone, id"
-			       : qr->email ? " ORDER BY email_lc, id"
-					   : " ORDER BY id");
-		buf_puts(&sql, " LIMIT ? OFFSET ?");
-		int prc = sqlite3_prepare_v3(c->db, sql.data, -1, SQLITE_PREPARE_PERSISTENT, &s,
-					     NULL);
-		buf_free(&sql);
-		if (prc != SQLITE_OK)
-			return map_rc(c, prc, "client search");
-		c->search[pk][ek] = s;
-	}
 	int i = 1;
-	sqlite3_bind_int64(s, i++, merchant_id);
-	if (qr->phone)
+	if (n_tri > 0) {
+		bool empty;
+		int t = pick_trigram(c, merchant_id, tri, n_tri, &empty, &rc);
+		if (t < 0)
+			return rc;
+		if (empty)
+			return STORE_OK;
+		rc = prepare_trigram_search(c, qr, ek, &s);
+		if (rc != STORE_OK)
+			return rc;
+		sqlite3_bind_int64(s, i++, merchant_id);
+		sqlite3_bind_text(s, i++, tri[t], -1, SQLITE_TRANSIENT);
 		i = search_bind(s, i, qr->phone);
+		sqlite3_bind_int64(s, i++, merchant_id);
+	} else {
+		s = c->search[pk][ek];
+		if (!s) {
+			struct buf sql;
+			buf_init(&sql);
+			buf_puts(&sql, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = ?");
+			if (qr->phone)
+				search_cond(&sql, "phone", qr->phone);
+			if (qr->email)
+				search_cond(&sql, "email_lc", qr->email);
+			buf_puts(&sql, qr->phone   ? " ORDER BY phone, id"
+				       : qr->email ? " ORDER BY email_lc, id"
+						   : " ORDER BY id");
+			buf_puts(&sql, " LIMIT ? OFFSET ?");
+			int prc = sqlite3_prepare_v3(c->db, sql.data, -1, SQLITE_PREPARE_PERSISTENT,
+						     &s, NULL);
+			buf_free(&sql);
+			if (prc != SQLITE_OK)
+				return map_rc(c, prc, "client search");
+			c->search[pk][ek] = s;
+		}
+		sqlite3_bind_int64(s, i++, merchant_id);
+		if (qr->phone)
+			i = search_bind(s, i, qr->phone);
+	}
 	if (qr->email)
 		i = search_bind(s, i, qr->email);
 	sqlite3_bind_int64(s, i++, qr->limit);
