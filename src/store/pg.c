@@ -1225,6 +1225,8 @@ static void search_params(struct params *p, const struct pattern *pat)
 	}
 }
 
+/* The SQL of a client search of this shape, placeholders $1 (merchant), the patterns, limit,
+ * offset. */
 static void search_sql(struct buf *sql, const struct client_query *qr)
 {
 	int n = 2;
@@ -1233,7 +1235,7 @@ static void search_sql(struct buf *sql, const struct client_query *qr)
 		search_cond(sql, "phone", qr->phone, &n);
 	if (qr->email)
 		search_cond(sql, "email_lc", qr->email, &n);
-	buf_puts(sql, qr->phone	  ? " ORDER BY phone, id"
+	buf_puts(sql, qr->phone   ? " ORDER BY phone, id"
 		      : qr->email ? " ORDER BY email_lc, id"
 				  : " ORDER BY id");
 	buf_printf(sql, " LIMIT $%d OFFSET $%d", n, n + 1);

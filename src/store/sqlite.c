@@ -1116,29 +1116,28 @@ static int search_bind(sqlite3_stmt *s, int i, const struct pattern *p)
  * common, so matches are likely dense enough for LIMIT to stop the walk early. (Common
  * trigrams are those of a phone's leading digits, its country and operator code, which is
  * also why the last rather than the first.) *empty_out is set when a probed trigram is held
- * by no phone: then nothing matches. Returns the index into tri, or -1 on error. */
-static int pick_trigram(struct sq_conn *c, int64_t merchant_id, char tri[][4], size_t n,
-			bool *empty_out, enum store_rc *rc_out)
+ * by no phone: then nothing matches. *pick_out is the index into tri (n > 0). */
+MUST_CHECK static enum store_rc pick_trigram(struct sq_conn *c, int64_t merchant_id,
+					     char tri[][4], size_t n, size_t *pick_out,
+					     bool *empty_out)
 {
 	*empty_out = false;
+	*pick_out = n - 1;
 	for (size_t i = 0; i + 1 < n; i++) {
 		sqlite3_stmt *s = q(c, ST_TRIGRAM_PROBE, "isi", merchant_id, tri[i],
 				    (int64_t)TRIGRAM_PROBE_CAP);
 		enum store_rc rc = step_one(c, s, "client search probe");
-		if (rc != STORE_OK) {
-			*rc_out = rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
-			return -1;
-		}
+		if (rc != STORE_OK) /* count(*) always gives a row: NOT_FOUND cannot be */
+			return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
 		int64_t count = sqlite3_column_int64(s, 0);
 		done(s);
-		if (count == 0) {
-			*empty_out = true;
-			return (int)i;
+		if (count < TRIGRAM_PROBE_CAP) {
+			*pick_out = i;
+			*empty_out = count == 0;
+			break;
 		}
-		if (count < TRIGRAM_PROBE_CAP)
-			return (int)i;
 	}
-	return (int)n - 1;
+	return STORE_OK;
 }
 
 /* The statement of a search whose phone pattern goes through client_phone_trigrams: walk
@@ -1188,8 +1187,9 @@ static enum store_rc sq_client_search(struct store_conn *base, int64_t merchant_
 	int i = 1;
 	if (n_tri > 0) {
 		bool empty;
-		int t = pick_trigram(c, merchant_id, tri, n_tri, &empty, &rc);
-		if (t < 0)
+		size_t t;
+		rc = pick_trigram(c, merchant_id, tri, n_tri, &t, &empty);
+		if (rc != STORE_OK)
 			return rc;
 		if (empty)
 			return STORE_OK;
