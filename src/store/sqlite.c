@@ -1140,10 +1140,30 @@ MUST_CHECK static enum store_rc pick_trigram(struct sq_conn *c, int64_t merchant
 	return STORE_OK;
 }
 
+/* The GLOB form of a LIKE pattern made of digits and '%' only (what a cleaned phone pattern
+ * is): '%' becomes '*'. On such patterns and any value the two match the same strings (no
+ * letters to fold, no escapes, no GLOB metacharacters), and GLOB, which need not fold case,
+ * costs about half as much per index entry (measured on the trigram walk). False, out
+ * unspecified, for any other character: the caller then keeps LIKE's own plan. */
+static bool digits_glob(const struct pattern *p, char out[PATTERN_MAX + 1])
+{
+	size_t n = 0;
+	for (const char *s = p->text; *s; s++) {
+		if (n == PATTERN_MAX || !((*s >= '0' && *s <= '9') || *s == '%'))
+			return false;
+		out[n++] = *s == '%' ? '*' : *s;
+	}
+	out[n] = '\0';
+	return true;
+}
+
 /* The statement of a search whose phone pattern goes through client_phone_trigrams: walk
- * the chosen trigram's entries in (phone, id) order, the pattern's LIKE deciding on each
- * entry's phone (equal to the client's: the triggers keep it so), and fetch the clients of
- * those that match until LIMIT; the order is the index's, no sort. */
+ * the chosen trigram's entries in (phone, id) order, the pattern (as GLOB, see digits_glob)
+ * deciding on each entry's phone (equal to the client's: the triggers keep it so), and fetch
+ * the clients of those that match until LIMIT; the order is the index's, no sort. The
+ * pattern is bound as (? || ''), not as a bare ?: SQLite 3.40 marks a statement whose LIKE or
+ * GLOB pattern is a bare parameter to be prepared again whenever that parameter is bound (for
+ * its prefix optimisation, of no use here), which measured ~25% of this query's time. */
 static enum store_rc prepare_trigram_search(struct sq_conn *c, const struct client_query *qr,
 					    int ek, sqlite3_stmt **out)
 {
@@ -1155,7 +1175,7 @@ static enum store_rc prepare_trigram_search(struct sq_conn *c, const struct clie
 	buf_init(&sql);
 	buf_puts(&sql, "SELECT " CLIENT_COLS " FROM (SELECT client_id AS t_id, phone AS t_phone"
 		       " FROM client_phone_trigrams WHERE merchant_id = ? AND tri = ?"
-		       " AND phone LIKE ? ESCAPE '\\') CROSS JOIN clients ON id = t_id"
+		       " AND phone GLOB (? || '')) CROSS JOIN clients ON id = t_id"
 		       " WHERE merchant_id = ?");
 	if (qr->email)
 		search_cond(&sql, "email_lc", qr->email);
@@ -1180,8 +1200,10 @@ static enum store_rc sq_client_search(struct store_conn *base, int64_t merchant_
 	 * run, %12% or %1%2%, is dense, so the walk in phone order meets LIMIT matches soon). */
 	int pk = qr->phone ? (int)qr->phone->kind + 1 : 0;
 	int ek = qr->email ? (int)qr->email->kind + 1 : 0;
-	char tri[PATTERN_TRIGRAMS_MAX][4];
+	char tri[PATTERN_TRIGRAMS_MAX][4], glob[PATTERN_MAX + 1];
 	size_t n_tri = qr->phone ? pattern_trigrams(qr->phone, tri, PATTERN_TRIGRAMS_MAX) : 0;
+	if (n_tri > 0 && !digits_glob(qr->phone, glob))
+		n_tri = 0;
 	sqlite3_stmt *s = NULL;
 	enum store_rc rc = STORE_OK;
 	int i = 1;
@@ -1198,7 +1220,7 @@ static enum store_rc sq_client_search(struct store_conn *base, int64_t merchant_
 			return rc;
 		sqlite3_bind_int64(s, i++, merchant_id);
 		sqlite3_bind_text(s, i++, tri[t], -1, SQLITE_TRANSIENT);
-		i = search_bind(s, i, qr->phone);
+		sqlite3_bind_text(s, i++, glob, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(s, i++, merchant_id);
 	} else {
 		s = c->search[pk][ek];
