@@ -188,8 +188,8 @@ _everyone_cache = {}
 
 
 def _cached_everyone(api):
-    """The clients of A as the property test starts (it changes none)."""
-    key = id(api)
+    """The clients of A as the property test starts (it changes none), per database."""
+    key = api.env.db
     if key not in _everyone_cache:
         _everyone_cache[key] = everyone(api)
     return _everyone_cache[key]
