@@ -20,10 +20,13 @@
  *              it under 10 points, so the order workload can always spend 1 point;
  *   balances   per client: balance = sum of ledger rows = sum of lots remaining (debt 0),
  *              which `kopilkad check` verifies.
+ *   client_phone_trigrams (SQLite) one row per distinct trigram of each phone, as the
+ *              triggers of migration 9 would write it (PostgreSQL: its GIN index, built last).
  *
  * KEYFILE gets one line per sampled client, "id phone email has_coupon", read by the wrk Lua
  * scripts. SQLite: one transaction, journal off while loading, secondary indexes dropped and
- * rebuilt (CREATE INDEX sorts, far faster than random inserts), WAL restored at the end.
+ * rebuilt (CREATE INDEX sorts, far faster than random inserts), the triggers on clients
+ * dropped and the trigram table filled in key order instead, WAL restored at the end.
  * Deterministic for a given --seed. */
 #define _GNU_SOURCE
 #include <sqlite3.h>
@@ -117,6 +120,114 @@ static void exec(const char *sql)
 	char *err = NULL;
 	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
 		die("%s: %s", sql, err);
+}
+
+/* Client i's phone, 79XXXXXXXXX: a bijection of i below 10^9, so unique and scattered. */
+static void phone_of(long long i, char out[16])
+{
+	snprintf(out, 16, "79%09lld", (long long)(((uint64_t)i * 48271ULL + 12345ULL) % 1000000000ULL));
+}
+
+/* One entry of client_phone_trigrams (merchant 1): the trigram as its value 0..999 (phones
+ * are digits), the phone as a number (all are 11 digits, so numeric order is text order). */
+struct trigram_entry {
+	uint64_t phone;
+	int64_t client_id;
+};
+
+static int trigram_entry_cmp(const void *a, const void *b)
+{
+	const struct trigram_entry *x = a, *y = b;
+	if (x->phone != y->phone)
+		return x->phone < y->phone ? -1 : 1;
+	return (x->client_id > y->client_id) - (x->client_id < y->client_id);
+}
+
+/* Fills client_phone_trigrams for clients 1..n in its key order (merchant, trigram, phone,
+ * id): a counting sort by trigram, each bucket sorted by phone, appended in order, which
+ * SQLite takes far faster than the migration's INSERT ... SELECT ... ORDER BY. The same rows
+ * as the triggers would write: one per distinct trigram of each phone. */
+static void fill_phone_trigrams(long long n)
+{
+	size_t *count = calloc(1001, sizeof(*count));
+	char phone[16];
+	for (int pass = 0; pass < 2; pass++) {
+		struct trigram_entry *entries = NULL;
+		size_t *at = NULL;
+		if (pass == 1) {
+			for (int t = 1; t <= 1000; t++)
+				count[t] += count[t - 1];
+			entries = malloc(count[1000] * sizeof(*entries));
+			at = malloc(1000 * sizeof(*at));
+			memcpy(at, count, 1000 * sizeof(*at));
+			if (!entries || !at)
+				die("out of memory for %zu phone trigrams", count[1000]);
+		}
+		for (long long i = 1; i <= n; i++) {
+			phone_of(i, phone);
+			int seen[16], n_seen = 0;
+			for (int k = 0; phone[k + 2]; k++) {
+				int t = (phone[k] - '0') * 100 + (phone[k + 1] - '0') * 10 +
+					(phone[k + 2] - '0');
+				int dup = 0;
+				for (int d = 0; d < n_seen; d++)
+					dup |= seen[d] == t;
+				if (dup)
+					continue;
+				seen[n_seen++] = t;
+				if (pass == 0)
+					count[t + 1]++;
+				else
+					entries[at[t]++] = (struct trigram_entry){strtoull(phone, NULL, 10), i};
+			}
+		}
+		if (pass == 0)
+			continue;
+		/* 100 rows a statement: the per-statement cost, not the B-tree append, dominates. */
+		enum { BATCH = 100 };
+		char sql[4096];
+		int o = snprintf(sql, sizeof(sql), "INSERT INTO client_phone_trigrams(merchant_id, tri,"
+						    " phone, client_id) VALUES (1,?,?,?)");
+		for (int r = 1; r < BATCH; r++)
+			o += snprintf(sql + o, sizeof(sql) - (size_t)o, ",(1,?,?,?)");
+		sqlite3_stmt *s, *one;
+		if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK ||
+		    sqlite3_prepare_v2(db, "INSERT INTO client_phone_trigrams(merchant_id, tri, phone,"
+					   " client_id) VALUES (1,?,?,?)",
+				       -1, &one, NULL) != SQLITE_OK)
+			die("client_phone_trigrams: %s", sqlite3_errmsg(db));
+		static char tris[1000][4];
+		for (int t = 0; t < 1000; t++) {
+			snprintf(tris[t], sizeof(tris[t]), "%03d", t);
+			qsort(entries + count[t], count[t + 1] - count[t], sizeof(*entries),
+			      trigram_entry_cmp);
+		}
+		static char phones[BATCH][24];
+		int t = 0;
+		for (size_t e = 0; e < count[1000];) {
+			size_t left = count[1000] - e;
+			sqlite3_stmt *st = left >= BATCH ? s : one;
+			int rows = left >= BATCH ? BATCH : 1;
+			for (int r = 0; r < rows; r++, e++) {
+				while (e >= count[t + 1])
+					t++;
+				snprintf(phones[r], sizeof(phones[r]), "%llu",
+					 (unsigned long long)entries[e].phone);
+				sqlite3_bind_text(st, 3 * r + 1, tris[t], 3, SQLITE_STATIC);
+				sqlite3_bind_text(st, 3 * r + 2, phones[r], -1, SQLITE_STATIC);
+				sqlite3_bind_int64(st, 3 * r + 3, entries[e].client_id);
+			}
+			if (sqlite3_step(st) != SQLITE_DONE)
+				die("client_phone_trigrams: %s", sqlite3_errmsg(db));
+			sqlite3_reset(st);
+		}
+		sqlite3_finalize(one);
+		sqlite3_finalize(s);
+		rows_written += (long long)count[1000];
+		free(entries);
+		free(at);
+	}
+	free(count);
 }
 
 static void out_open(void)
@@ -254,8 +365,8 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int64_t now = (int64_t)time(NULL) * 1000;
 
-	char **index_sql = NULL;
-	size_t n_index = 0;
+	char **index_sql = NULL, **trigger_sql = NULL;
+	size_t n_index = 0, n_trigger = 0;
 	if (!pg_mode) {
 		if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
 			die("cannot open %s (run kopilkad init first): %s", path, sqlite3_errmsg(db));
@@ -290,6 +401,27 @@ int main(int argc, char **argv)
 			free(index_name[x]);
 		}
 		free(index_name);
+		/* The triggers that keep client_phone_trigrams would write it row by row in random
+		 * order: drop them for the load, fill the table in key order after it. */
+		sqlite3_prepare_v2(db,
+				   "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+				   " AND tbl_name = 'clients'",
+				   -1, &s, NULL);
+		char **trigger_name = NULL;
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			trigger_sql = realloc(trigger_sql, (n_trigger + 1) * sizeof(*trigger_sql));
+			trigger_name = realloc(trigger_name, (n_trigger + 1) * sizeof(*trigger_name));
+			trigger_name[n_trigger] = strdup((const char *)sqlite3_column_text(s, 0));
+			trigger_sql[n_trigger++] = strdup((const char *)sqlite3_column_text(s, 1));
+		}
+		sqlite3_finalize(s);
+		for (size_t x = 0; x < n_trigger; x++) {
+			char drop[256];
+			snprintf(drop, sizeof(drop), "DROP TRIGGER \"%s\"", trigger_name[x]);
+			exec(drop);
+			free(trigger_name[x]);
+		}
+		free(trigger_name);
 		exec("BEGIN");
 	}
 	out_open();
@@ -316,8 +448,7 @@ int main(int argc, char **argv)
 			k = (int)orders_left;
 		orders_left -= k;
 
-		snprintf(phone, sizeof(phone), "79%09lld",
-			 (long long)(((uint64_t)i * 48271ULL + 12345ULL) % 1000000000ULL));
+		phone_of(i, phone);
 		int f = (int)(rnd() % 20), l = (int)(rnd() % 20), female = f < 10;
 		snprintf(name, sizeof(name), "%s %s%s", first_ru[f], last_ru[l], female ? "а" : "");
 		int has_email = rnd() % 10 != 0;
@@ -488,11 +619,22 @@ int main(int argc, char **argv)
 			free(index_sql[x]);
 		}
 		free(index_sql);
+		if (n_trigger > 0) {
+			fprintf(stderr, "kopilka-gen: filling client_phone_trigrams\n");
+			fill_phone_trigrams(n_clients);
+		}
+		for (size_t x = 0; x < n_trigger; x++) {
+			exec(trigger_sql[x]);
+			free(trigger_sql[x]);
+		}
+		free(trigger_sql);
 		exec("COMMIT");
 		exec("PRAGMA journal_mode = WAL");
 		sqlite3_close(db);
 	} else {
-		printf("\\set ON_ERROR_STOP on\nBEGIN;\n");
+		/* The trigram index (pg_schema.h, migration 9) is built once after the load: GIN
+		 * insertion row by row is slow and leaves a pending list to merge. */
+		printf("\\set ON_ERROR_STOP on\nBEGIN;\nDROP INDEX IF EXISTS clients_phone_trgm;\n");
 		for (int t = 0; t < T__N; t++) {
 			printf("COPY %s(%s) FROM stdin;\n", tbl_name[t], tbl_cols[t]);
 			fflush(stdout);
@@ -510,6 +652,7 @@ int main(int argc, char **argv)
 			printf("SELECT setval(pg_get_serial_sequence('%s', 'id'),"
 			       " (SELECT max(id) FROM %s));\n",
 			       ids[x], ids[x]);
+		printf("CREATE INDEX clients_phone_trgm ON clients USING gin (phone gin_trgm_ops);\n");
 		printf("UPDATE merchants SET order_seq = %lld WHERE id = 1;\nCOMMIT;\nANALYZE;\n",
 		       (long long)order_id);
 	}

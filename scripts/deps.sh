@@ -5,7 +5,8 @@ set -euo pipefail
 
 build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
   libsodium-dev libcmocka-dev libpq-dev curl sqlite3)
-# postgresql: the server scripts/pg-test-cluster.sh starts for the PostgreSQL engine's tests.
+# postgresql: the server scripts/pg-test-cluster.sh starts for the PostgreSQL engine's tests;
+# its postgresql-15 ships the contrib extensions, pg_trgm among them (schema migration 9).
 test_pkgs=(python3 python3-pytest python3-requests python3-hypothesis python3-jsonschema
   chromium postgresql)
 

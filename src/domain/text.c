@@ -217,3 +217,36 @@ bool pattern_compile(const char *in, struct pattern *out)
 	pattern_escape_like(in, len, out->text);
 	return true;
 }
+
+size_t pattern_trigrams(const struct pattern *p, char out[][4], size_t max)
+{
+	if (p->kind != PATTERN_LIKE)
+		return 0;
+	size_t n = 0;
+	char run[3];
+	size_t run_len = 0;
+	for (const char *s = p->text; *s && n < max; s++) {
+		if (*s == '%') {
+			run_len = 0;
+			continue;
+		}
+		if (*s == '\\' && s[1])
+			s++;
+		if (run_len == 3) {
+			run[0] = run[1];
+			run[1] = run[2];
+			run_len = 2;
+		}
+		run[run_len++] = *s;
+		if (run_len < 3)
+			continue;
+		bool seen = false;
+		for (size_t i = 0; i < n && !seen; i++)
+			seen = memcmp(out[i], run, 3) == 0;
+		if (!seen) {
+			memcpy(out[n], run, 3);
+			out[n++][3] = '\0';
+		}
+	}
+	return n;
+}

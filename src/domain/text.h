@@ -59,4 +59,15 @@ struct pattern {
  * PATTERN_MAX. Every character other than '%' matches itself. */
 bool pattern_compile(const char *in, struct pattern *out);
 
+/* Most trigrams pattern_trigrams returns. */
+#define PATTERN_TRIGRAMS_MAX 8
+
+/* The distinct 3-byte substrings of the literal runs of a PATTERN_LIKE pattern (its escapes
+ * undone), in order of appearance, at most max of them, each NUL-terminated in out. Every
+ * value the pattern matches contains each of them, so an index of trigrams can narrow the
+ * candidates before the LIKE itself decides. Returns how many: 0 for another kind or when no
+ * run of literal bytes is 3 long (%12%, %1%2%). Bytes, not characters: meant for ASCII keys
+ * such as phones. */
+size_t pattern_trigrams(const struct pattern *p, char out[][4], size_t max);
+
 #endif

@@ -143,6 +143,44 @@ static const char *const sqlite_migrations[] = {
 	"ALTER TABLE coupon_instances ADD COLUMN shared_instance_id INTEGER;"
 	"ALTER TABLE coupon_instances ADD COLUMN shared_ms INTEGER;"
 	"CREATE INDEX coupon_instances_hold ON coupon_instances(hold_id) WHERE hold_id IS NOT NULL;",
+	/* 9: an ordered trigram index of client phones, so that an infix pattern (%4567%) walks
+	 * only the phones holding one of its trigrams, in (phone, id) order, and stops at LIMIT
+	 * (see sq_client_search). A row per distinct 3-character substring of each phone; kept
+	 * by the triggers on every insert, phone change and delete; filled here for an existing
+	 * database. trigram_positions (1..254) lets a trigger enumerate the substrings without a
+	 * recursive CTE, which trigger bodies cannot hold. */
+	"CREATE TABLE trigram_positions (n INTEGER PRIMARY KEY);"
+	"WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k WHERE n < 254)"
+	" INSERT INTO trigram_positions SELECT n FROM k;"
+	"CREATE TABLE client_phone_trigrams ("
+	" merchant_id INTEGER NOT NULL, tri TEXT NOT NULL, phone TEXT NOT NULL,"
+	" client_id INTEGER NOT NULL, PRIMARY KEY (merchant_id, tri, phone, client_id))"
+	" WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO client_phone_trigrams"
+	" SELECT c.merchant_id, substr(c.phone, p.n, 3), c.phone, c.id"
+	" FROM clients c JOIN trigram_positions p ON p.n <= length(c.phone) - 2"
+	" WHERE c.phone IS NOT NULL ORDER BY 1, 2, 3, 4;"
+	"CREATE TRIGGER clients_trigrams_insert AFTER INSERT ON clients"
+	" WHEN new.phone IS NOT NULL BEGIN"
+	" INSERT OR IGNORE INTO client_phone_trigrams"
+	"  SELECT new.merchant_id, substr(new.phone, n, 3), new.phone, new.id"
+	"  FROM trigram_positions WHERE n <= length(new.phone) - 2;"
+	" END;"
+	"CREATE TRIGGER clients_trigrams_delete AFTER DELETE ON clients"
+	" WHEN old.phone IS NOT NULL BEGIN"
+	" DELETE FROM client_phone_trigrams WHERE merchant_id = old.merchant_id"
+	"  AND phone = old.phone AND client_id = old.id AND tri IN (SELECT substr(old.phone, n, 3)"
+	"  FROM trigram_positions WHERE n <= length(old.phone) - 2);"
+	" END;"
+	"CREATE TRIGGER clients_trigrams_update AFTER UPDATE OF phone, merchant_id ON clients"
+	" WHEN old.phone IS NOT new.phone OR old.merchant_id IS NOT new.merchant_id BEGIN"
+	" DELETE FROM client_phone_trigrams WHERE merchant_id = old.merchant_id"
+	"  AND phone = old.phone AND client_id = old.id AND tri IN (SELECT substr(old.phone, n, 3)"
+	"  FROM trigram_positions WHERE n <= length(old.phone) - 2);"
+	" INSERT OR IGNORE INTO client_phone_trigrams"
+	"  SELECT new.merchant_id, substr(new.phone, n, 3), new.phone, new.id"
+	"  FROM trigram_positions WHERE n <= length(new.phone) - 2 AND new.phone IS NOT NULL;"
+	" END;",
 };
 
 #endif

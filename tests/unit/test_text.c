@@ -315,6 +315,44 @@ static void test_pattern_limits(void **state)
 	assert_false(pattern_compile(in, &p));
 }
 
+/* The trigrams of a pattern's literal runs: what the phone trigram index may narrow by. */
+static void test_pattern_trigrams(void **state)
+{
+	(void)state;
+	struct pattern p;
+	char tri[PATTERN_TRIGRAMS_MAX][4];
+	assert_true(pattern_compile("%4567%", &p));
+	assert_int_equal(pattern_trigrams(&p, tri, PATTERN_TRIGRAMS_MAX), 2);
+	assert_string_equal(tri[0], "456");
+	assert_string_equal(tri[1], "567");
+	/* runs split at every %; a run shorter than 3 gives none */
+	assert_true(pattern_compile("%123%45%678", &p));
+	assert_int_equal(pattern_trigrams(&p, tri, PATTERN_TRIGRAMS_MAX), 2);
+	assert_string_equal(tri[0], "123");
+	assert_string_equal(tri[1], "678");
+	assert_true(pattern_compile("%12%", &p));
+	assert_int_equal(pattern_trigrams(&p, tri, PATTERN_TRIGRAMS_MAX), 0);
+	assert_true(pattern_compile("%1%2%3%", &p));
+	assert_int_equal(pattern_trigrams(&p, tri, PATTERN_TRIGRAMS_MAX), 0);
+	/* distinct only; escapes undone (_ and \ are literal characters) */
+	assert_true(pattern_compile("%1111%", &p));
+	assert_int_equal(pattern_trigrams(&p, tri, PATTERN_TRIGRAMS_MAX), 1);
+	assert_string_equal(tri[0], "111");
+	assert_true(pattern_compile("%a_\\b%", &p));
+	assert_int_equal(pattern_trigrams(&p, tri, PATTERN_TRIGRAMS_MAX), 2);
+	assert_string_equal(tri[0], "a_\\");
+	assert_string_equal(tri[1], "_\\b");
+	/* at most max */
+	assert_true(pattern_compile("%79123456789%", &p));
+	assert_int_equal(pattern_trigrams(&p, tri, 3), 3);
+	assert_string_equal(tri[2], "123");
+	/* other kinds have no trigrams: they use their own index */
+	assert_true(pattern_compile("7912%", &p));
+	assert_int_equal(pattern_trigrams(&p, tri, PATTERN_TRIGRAMS_MAX), 0);
+	assert_true(pattern_compile("79123", &p));
+	assert_int_equal(pattern_trigrams(&p, tri, PATTERN_TRIGRAMS_MAX), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +367,7 @@ int main(void)
 		cmocka_unit_test(test_pattern_prefix),
 		cmocka_unit_test(test_pattern_like),
 		cmocka_unit_test(test_pattern_limits),
+		cmocka_unit_test(test_pattern_trigrams),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
