@@ -424,10 +424,16 @@ static struct sq_conn *conn_open(struct sq_store *st, bool create, char *err_buf
 	}
 	sqlite3_busy_timeout(db, (int)st->opt.busy_timeout_ms);
 	sqlite3_extended_result_codes(db, 1);
-	char pragmas[256];
+	/* cache_size: 8 MiB of pages per connection instead of SQLite's 2 MiB. At 1M clients a
+	 * prefix search's 10 rows are scattered over a 1.5 GB file and with 2 MiB nearly every row
+	 * fetch was a pread (11 per request, callgrind); with 8 MiB the hot pages stay. It costs
+	 * up to 8 MiB of RSS per pooled connection (--threads + 2), touched as the cache fills.
+	 * No mmap_size: each connection maps the file on its own, so touched pages would count
+	 * toward RSS once per connection, unbounded by the 150 MiB target. */
+	char pragmas[320];
 	snprintf(pragmas, sizeof(pragmas),
 		 "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA foreign_keys = ON;"
-		 " PRAGMA temp_store = MEMORY;",
+		 " PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8192;",
 		 strcmp(st->opt.synchronous, "normal") == 0 ? "NORMAL" : "FULL");
 	if (exec_sql(db, pragmas, err_buf, err_len) != STORE_OK) {
 		sqlite3_close(db);
