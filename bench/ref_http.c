@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 	struct MHD_Daemon *d = MHD_start_daemon(
 		flags, (uint16_t)port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &sa,
 		MHD_OPTION_CONNECTION_LIMIT, 1024, MHD_OPTION_CONNECTION_TIMEOUT, 30,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16 * 1024, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
 		threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "ref-http: cannot listen on 127.0.0.1:%d\n", port);

@@ -198,6 +198,103 @@ class RssSampler:
         self.t.join()
 
 
+class RssSeries:
+    """VmRSS of a process every `interval` s, kept as (seconds since start, KiB): the soak."""
+
+    def __init__(self, pid, interval=1.0):
+        self.pid, self.interval, self.samples, self.on = pid, interval, [], True
+        self.t0 = time.time()
+        self.t = threading.Thread(target=self.loop, daemon=True)
+        self.t.start()
+
+    def loop(self):
+        while self.on:
+            try:
+                with open(f"/proc/{self.pid}/status") as f:
+                    for ln in f:
+                        if ln.startswith("VmRSS:"):
+                            self.samples.append((time.time() - self.t0, int(ln.split()[1])))
+            except OSError:
+                return
+            time.sleep(self.interval)
+
+    def close(self):
+        self.on = False
+        self.t.join()
+
+
+def run_soak(kopilkad, db, keys, workdir, seconds, conns=16):
+    """The mix workload for `seconds` in one wrk run, VmRSS sampled every second. Growth is
+    judged after the first minute (page caches, pools and the credential cache fill there):
+    a leak shows as RSS still climbing from minute 1 to the end."""
+    p, base = start_server(kopilkad, db, workdir)
+    idle_kib = 0
+    with open(f"/proc/{p.pid}/status") as f:
+        for ln in f:
+            if ln.startswith("VmRSS:"):
+                idle_kib = int(ln.split()[1])
+    series = RssSeries(p.pid)
+    log(f"soak: mix at {conns} connections for {seconds} s")
+    res = wrk(base, "mix", conns, seconds, keys, f"soak{int(time.time())}")
+    series.close()
+    m = re.search(rb"^process_resident_memory_bytes (\d+)",
+                  http("GET", base + "/metrics", auth=False), re.M)
+    stop(p)
+    s = series.samples
+    if not s:
+        raise SystemExit("soak: no VmRSS samples")
+
+    def at(t):  # the sample nearest to t seconds
+        return min(s, key=lambda x: abs(x[0] - t))[1]
+
+    # One Argon2id (64 MiB, freed right after) runs whenever the cached credential expires,
+    # every --auth-cache-seconds (60): a spike, not growth. So growth compares the medians of
+    # the minute after the first one and of the last minute; the spikes show in the max.
+    settle = min(60, seconds / 5)
+    span = min(60, seconds / 5)
+
+    def median_in(t0, t1):
+        ks = [k for t, k in s if t0 <= t < t1] or [at((t0 + t1) / 2)]
+        return statistics.median(ks)
+
+    end_t = s[-1][0]
+    minutes = [i for i in range(int(end_t // 60) + 1) if any(i * 60 <= t < (i + 1) * 60 for t, _ in s)]
+    soak = {"seconds": seconds, "conns": conns, "workload": "mix", "idle_kib": idle_kib,
+            "start_kib": s[0][1], "settle_s": settle,
+            "settled_kib": median_in(settle, settle + span),
+            "end_kib": median_in(end_t - span, end_t + 1), "last_kib": s[-1][1],
+            "max_kib": max(k for _, k in s),
+            "rss_metric_mib": int(m.group(1)) / 2**20 if m else 0,
+            "rps": res["rps"], "p50_us": res["p50_us"], "p99_us": res["p99_us"],
+            "errors": res["errors"],
+            "per_minute_median_kib": [median_in(i * 60, (i + 1) * 60) for i in minutes],
+            "per_minute_max_kib": [max(k for t, k in s if i * 60 <= t < (i + 1) * 60)
+                                   for i in minutes],
+            "samples": s}
+    soak["growth_kib"] = soak["end_kib"] - soak["start_kib"]
+    soak["growth_after_settle_kib"] = soak["end_kib"] - soak["settled_kib"]
+    log(f"soak: VmRSS start {soak['start_kib'] / 1024:.1f} MiB, median {settle:.0f}-"
+        f"{settle + span:.0f} s {soak['settled_kib'] / 1024:.1f}, median of the last {span:.0f} s "
+        f"{soak['end_kib'] / 1024:.1f}, max {soak['max_kib'] / 1024:.1f} MiB; "
+        f"{res['rps']:,.0f} req/s, errors {res['errors']}")
+    return soak
+
+
+def soak_lines(soak, clients):
+    mib = lambda k: k / 1024  # noqa: E731
+    st, sp = soak["settle_s"], min(60, soak["seconds"] / 5)
+    return [
+        f"Soak: mix at {soak['conns']} connections for {soak['seconds']} s, {clients:,} clients "
+        f"({soak['rps']:,.0f} req/s, p50 {fmt_ms(soak['p50_us'])} ms, p99 "
+        f"{fmt_ms(soak['p99_us'])} ms, errors {soak['errors']}). VmRSS: idle "
+        f"{mib(soak['idle_kib']):.1f} MiB, first sample {mib(soak['start_kib']):.1f}, median "
+        f"{st:.0f}-{st + sp:.0f} s {mib(soak['settled_kib']):.1f}, median of the last {sp:.0f} s "
+        f"{mib(soak['end_kib']):.1f}, max {mib(soak['max_kib']):.1f} MiB; growth after "
+        f"{st:.0f} s {mib(soak['growth_after_settle_kib']):+.1f} MiB. Per minute, median / max: "
+        + ", ".join(f"{mib(a):.1f} / {mib(b):.1f}" for a, b in
+                    zip(soak["per_minute_median_kib"], soak["per_minute_max_kib"])) + " MiB"]
+
+
 # ---- runs ----
 
 def wrk(base, mode, conns, seconds, keys, tag):
@@ -412,6 +509,14 @@ def report(results, meta, out_md):
             f"{mib:.1f} MiB (worst workload: {max(meta['rss_by_workload_kib'], key=meta['rss_by_workload_kib'].get)}; "
             f"/metrics after the runs: {meta.get('rss_metric_mib', 0):.1f} MiB)",
             "< 150 MiB", mib < 150)
+    if meta.get("soak"):
+        sk = meta["soak"]
+        mib = sk["max_kib"] / 1024
+        grow = sk["growth_after_settle_kib"] / 1024
+        tgt(f"memory soak: mix {sk['seconds']} s, max VmRSS / median growth after "
+            f"{sk['settle_s']:.0f} s",
+            f"{mib:.1f} MiB / {grow:+.1f} MiB", "< 150 MiB, no growth",
+            mib < 150 and grow < 5)
     cached = results.get("kopilkad", "settings", 2)
     uncached = results.get("kopilkad-nocache", "settings", 2)
     if cached and uncached:
@@ -424,6 +529,10 @@ def report(results, meta, out_md):
         L.append(f"| PostgreSQL ({meta.get('pg_clients', 0):,} clients): orders/s vs pgbench tps"
                  f" | {pgo:,.0f} vs {pgb:,.0f} ({100 * pgo / pgb:.1f}%); prefix reads "
                  f"{pgr:,.0f} req/s | (reported) | |")
+    L.append("")
+    if meta.get("soak"):
+        L.append("")
+        L += soak_lines(meta["soak"], meta["clients"])
     L.append("")
     L.append(f"ledger check after the runs: {meta.get('check_after', '?')}")
     text = "\n".join(L)
@@ -452,6 +561,13 @@ def main():
                     "(e.g. orders,prefix); the references run as always")
     ap.add_argument("--serve-flag", action="append", default=[], metavar="FLAG",
                     help="an extra kopilkad serve flag, repeatable (e.g. --serve-flag=--threads=16)")
+    ap.add_argument("--soak", type=int, metavar="SECONDS",
+                    help="memory soak: the mix workload for SECONDS at 16 connections, VmRSS "
+                         "sampled every second (default 300 in the full run, 0 in --quick; "
+                         "0 skips it)")
+    ap.add_argument("--soak-only", action="store_true",
+                    help="build, generate the data and run only the soak (no table, no "
+                         "references); result in bench/results/soak.json")
     ap.add_argument("--report-only", metavar="JSON",
                     help="re-print the table of a saved bench/results/*.json, run nothing")
     a = ap.parse_args()
@@ -476,6 +592,9 @@ def main():
         workloads = [w for w in a.workloads.split(",") if w]
     SERVE_FLAGS.extend(f for flag in a.serve_flag for f in flag.split("=", 1))
     pg_clients = a.pg_clients or (20_000 if quick else 100_000)
+    soak_s = a.soak if a.soak is not None else (0 if quick else 300)
+    if a.soak_only and soak_s <= 0:
+        soak_s = 300
     os.makedirs(a.workdir, exist_ok=True)
     results_dir = os.path.join(BENCH, "results")
     os.makedirs(results_dir, exist_ok=True)
@@ -499,6 +618,16 @@ def main():
         kopilkad, tools = build()
         db, keys, meta["gen_s"] = make_sqlite_db(kopilkad, tools, a.workdir, "main", clients,
                                                  orders)
+        if a.soak_only:
+            soak = run_soak(kopilkad, db, keys, a.workdir, soak_s)
+            soak["check_after"] = check(kopilkad, db)
+            soak.update(clients=clients, orders=orders, gen_s=meta["gen_s"],
+                        machine=meta["machine"], when=meta["when"])
+            print("\n".join(soak_lines(soak, clients)))
+            with open(os.path.join(results_dir, "soak.json"), "w") as f:
+                json.dump(soak, f, indent=1)
+            log(f"wrote {os.path.join(results_dir, 'soak.json')}")
+            return
         small_db, small_keys, _ = make_sqlite_db(kopilkad, tools, a.workdir, "small", 10_000,
                                                  20_000)
         counter = [0]
@@ -551,6 +680,8 @@ def main():
         run_matrix(results, "kopilkad-10k", base, small_keys, ["prefix", "orders"], [16], runs,
                    seconds, counter)
         stop(p)
+        if soak_s > 0:
+            meta["soak"] = run_soak(kopilkad, db, keys, a.workdir, soak_s)
         meta["check_after"] = check(kopilkad, db)
 
         if not a.no_pg:

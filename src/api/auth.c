@@ -20,12 +20,23 @@
 #define CACHE_SLOTS 4096
 #define LOCK_SLOTS 8192
 #define KEY_BYTES 16
+/* Credentials being verified at once (a request beyond this verifies on its own). */
+#define FLIGHT_SLOTS 64
 
 struct cache_entry {
 	unsigned char key[KEY_BYTES];
 	bool used;
 	int64_t expires_us;
 	struct who who;
+};
+
+/* A credential whose Argon2 verification is under way: requests with the same credential
+ * that miss the cache meanwhile wait for it instead of running their own (single-flight).
+ * Without it, every request in flight when a cached credential expired ran Argon2 (64 MiB
+ * each): the 150-170 MiB peaks and ~0.5 s stalls of docs/PERFORMANCE.md. */
+struct flight {
+	unsigned char key[KEY_BYTES];
+	bool busy;
 };
 
 struct lock_entry {
@@ -40,6 +51,8 @@ struct auth {
 	unsigned char hash_key[crypto_generichash_KEYBYTES];
 	pthread_mutex_t mu;
 	struct cache_entry cache[CACHE_SLOTS];
+	struct flight flights[FLIGHT_SLOTS];
+	pthread_cond_t flight_done; /* broadcast (with mu) when a flight ends */
 	struct lock_entry logins[LOCK_SLOTS];
 	struct lock_entry addrs[LOCK_SLOTS];
 	sem_t argon_slots;
@@ -62,6 +75,7 @@ struct auth *auth_create(const struct config *cfg)
 	struct auth *a = xcalloc(1, sizeof(*a));
 	crypto_generichash_keygen(a->hash_key);
 	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->flight_done, NULL);
 	sem_init(&a->argon_slots, 0, (unsigned)cfg->argon2_concurrency);
 	char pw[33];
 	random_hex(pw, 16);
@@ -82,6 +96,7 @@ void auth_destroy(struct auth *a)
 	if (!a)
 		return;
 	sem_destroy(&a->argon_slots);
+	pthread_cond_destroy(&a->flight_done);
 	pthread_mutex_destroy(&a->mu);
 	sodium_memzero(a, sizeof(*a));
 	free(a);
@@ -334,6 +349,28 @@ static bool verify(struct auth *a, const char *hash, const char *password)
 	return ok;
 }
 
+/* The flight verifying this credential, or -1. Caller holds mu. */
+static int flight_find(const struct auth *a, const unsigned char key[KEY_BYTES])
+{
+	for (int i = 0; i < FLIGHT_SLOTS; i++)
+		if (a->flights[i].busy && memcmp(a->flights[i].key, key, KEY_BYTES) == 0)
+			return i;
+	return -1;
+}
+
+/* Starts a flight for the credential; -1 when all slots are busy. Caller holds mu. */
+static int flight_claim(struct auth *a, const unsigned char key[KEY_BYTES])
+{
+	for (int i = 0; i < FLIGHT_SLOTS; i++) {
+		if (!a->flights[i].busy) {
+			memcpy(a->flights[i].key, key, KEY_BYTES);
+			a->flights[i].busy = true;
+			return i;
+		}
+	}
+	return -1;
+}
+
 static enum auth_result check_credentials(struct auth *a, struct store_conn *db,
 					  const char *login, char *password, const char *addr,
 					  struct who *who, int64_t *retry_after_s);
@@ -373,8 +410,11 @@ static enum auth_result check_credentials(struct auth *a, struct store_conn *db,
 	keyed(a, "cred", login, password, cred_key);
 	keyed(a, "login", login, NULL, login_key);
 	keyed(a, "addr", addr, NULL, addr_key);
-	int64_t now = mono_us();
+	int flight = -1; /* the flight this request leads, released at cleanup */
+	int64_t now;
 
+again:
+	now = mono_us();
 	pthread_mutex_lock(&a->mu);
 	int64_t wait_login = locked_for(a->logins, login_key, now);
 	int64_t wait_addr = locked_for(a->addrs, addr_key, now);
@@ -392,6 +432,20 @@ static enum auth_result check_credentials(struct auth *a, struct store_conn *db,
 		metrics_add(M_AUTH_CACHE_HITS, 1);
 		result = AUTH_OK;
 		goto cleanup;
+	}
+	if (a->cache_us > 0) {
+		/* Another request is verifying this very credential: wait for it, then look
+		 * again (a cache hit if it matched; if it did not, this request verifies and
+		 * counts its own failure, one at a time per credential). */
+		int other = flight_find(a, cred_key);
+		if (other >= 0) {
+			while (a->flights[other].busy &&
+			       memcmp(a->flights[other].key, cred_key, KEY_BYTES) == 0)
+				pthread_cond_wait(&a->flight_done, &a->mu);
+			pthread_mutex_unlock(&a->mu);
+			goto again;
+		}
+		flight = flight_claim(a, cred_key);
 	}
 	pthread_mutex_unlock(&a->mu);
 
@@ -487,6 +541,12 @@ static enum auth_result check_credentials(struct auth *a, struct store_conn *db,
 	}
 	account_clear(&acc);
 cleanup:
+	if (flight >= 0) {
+		pthread_mutex_lock(&a->mu);
+		a->flights[flight].busy = false;
+		pthread_cond_broadcast(&a->flight_done);
+		pthread_mutex_unlock(&a->mu);
+	}
 	return result;
 }
 

@@ -44,6 +44,9 @@ struct buf {
 void buf_init(struct buf *b);
 void buf_free(struct buf *b);
 void buf_reset(struct buf *b);
+/* Makes room for `extra` more bytes and the NUL after them; b->data may move. For writers
+ * that fill b->data + b->len themselves (the JSON writer), then advance len and terminate. */
+void buf_reserve(struct buf *b, size_t extra);
 void buf_append(struct buf *b, const void *data, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);

@@ -50,18 +50,35 @@ enum store_rc ledger_available(struct store_conn *db, int64_t client_id, enum cu
 	return rc;
 }
 
-/* Reads the client's live lots into a heap array (caller frees). */
+/* Room for the live lots of a first read: clients hold a few lots (2-3 in the benchmark data);
+ * only one who fills it is read again with room for up to LOTS_MAX. Allocating and zeroing
+ * room for 1,024 lots on every spend was ~17% of an order's instructions. */
+#define LOTS_FIRST 16
+
+/* Reads the client's live lots (at most LOTS_MAX) into a heap array (caller frees). */
 static enum store_rc live_lots(struct store_conn *db, int64_t client_id, enum currency cur,
 			       int64_t now, struct lot **lots_out, size_t *n_out)
 {
-	struct lot *lots = xcalloc(LOTS_MAX, sizeof(*lots));
-	enum store_rc rc = STORE(db, lots_spendable, client_id, cur, now, lots, LOTS_MAX, n_out);
-	if (rc != STORE_OK) {
+	size_t cap = LOTS_FIRST;
+	for (;;) {
+		/* lots_spendable fills every entry it counts: no zeroing needed. */
+		struct lot *lots = xmalloc(cap * sizeof(*lots));
+		size_t n = 0;
+		enum store_rc rc =
+			STORE(db, lots_spendable, client_id, cur, now, lots, cap, &n);
+		if (rc != STORE_OK) {
+			free(lots);
+			return rc;
+		}
+		/* Fewer than asked for: that is all of them (the query is LIMIT cap). */
+		if (n < cap || cap == LOTS_MAX) {
+			*lots_out = lots;
+			*n_out = n;
+			return STORE_OK;
+		}
 		free(lots);
-		return rc;
+		cap = cap * 8 < LOTS_MAX ? cap * 8 : LOTS_MAX;
 	}
-	*lots_out = lots;
-	return STORE_OK;
 }
 
 /* Plans taking up to amount from lots; returns what the lots cover. Fills views[i].take. */

@@ -506,14 +506,21 @@ static struct sq_conn *conn_open(struct sq_store *st, bool create, char *err_buf
 	bool read_only = !create && sqlite3_db_readonly(db, "main") == 1;
 	if (read_only && !(db = open_read_only(st->path, db, err_buf, err_len)))
 		return NULL;
+	/* cache_size: 8 MiB of pages per connection instead of SQLite's 2 MiB. At 1M clients a
+	 * prefix search's 10 rows are scattered over a 1.5 GB file and with 2 MiB nearly every row
+	 * fetch was a pread (11 per request, callgrind); with 8 MiB the hot pages stay. It costs
+	 * up to 8 MiB of RSS per connection in use, touched as the cache fills (the pool hands out
+	 * the most recently returned connection first, so only as many as run at once warm up).
+	 * No mmap_size: each connection maps the file on its own, so touched pages would count
+	 * toward RSS once per connection, unbounded by the 150 MiB target. */
 	for (;;) {
 		sqlite3_busy_timeout(db, (int)st->opt.busy_timeout_ms);
 		sqlite3_extended_result_codes(db, 1);
-		char pragmas[256];
+		char pragmas[384];
 		/* journal_mode is a write: a read-only database keeps the mode it has. */
 		snprintf(pragmas, sizeof(pragmas),
 			 "%s PRAGMA synchronous = %s; PRAGMA foreign_keys = ON;"
-			 " PRAGMA temp_store = MEMORY;",
+			 " PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8192;",
 			 read_only ? "" : "PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 67108864;",
 			 strcmp(st->opt.synchronous, "normal") == 0 ? "NORMAL" : "FULL");
 		rc = sqlite3_exec(db, pragmas, NULL, NULL, NULL);

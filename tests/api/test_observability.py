@@ -1,17 +1,20 @@
 """Issue 7: the OpenAPI document matches the server's routes and is served; /docs/ renders it in
 a real browser; /metrics is Prometheus text with route templates for labels; logs are JSON lines
 that never carry secrets; request ids are kept or made; cached credentials skip Argon2."""
+import concurrent.futures
 import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 
 import pytest
 import requests
 
-from conftest import (KOPILKAD, OWNER_A, Session, body_of, free_port, new_phone, run_cli, sale,
+from conftest import (KOPILKAD, OWNER_A, OWNER_B, Session, body_of, free_port, new_phone, run_cli, sale,
                       uniq)
 import openapi_check
 
@@ -245,3 +248,35 @@ def test_contract_check_catches_drift():
             openapi_check.check("GET", url, 200, headers, bad)
     with pytest.raises(openapi_check.ContractError):
         openapi_check.check("GET", url, 418, headers, good)
+
+
+def test_expired_credential_is_verified_once_by_concurrent_requests(env):
+    # Single-flight (src/api/auth.c): when a cached credential expires, the requests in flight
+    # with it wait for the first one's Argon2 verification instead of each running their own
+    # (64 MiB apiece). Before it, 12 concurrent requests ran one verification per server thread.
+    # Merchant B's owner: the test above leaves A's login locked.
+    env.restart("--log-level", "debug", "--auth-cache-seconds", "2", "--threads", "8")
+    try:
+        with Session(OWNER_B) as s:
+            assert s.get(env.url("/loyalty/settings/")).status_code == 200
+        before = count_argon2(env)
+        assert before == 1
+        n = 12
+        sessions = [Session(OWNER_B) for _ in range(n)]
+        for s in sessions:  # open every connection first (healthz needs no auth)
+            assert s.get(env.base.replace("/ext/api/v1", "") + "/healthz").status_code == 200
+        time.sleep(2.3)  # the cached credential has expired now
+        barrier = threading.Barrier(n)
+
+        def one(s):
+            barrier.wait()
+            return s.get(env.url("/loyalty/settings/")).status_code
+
+        with concurrent.futures.ThreadPoolExecutor(n) as pool:
+            codes = list(pool.map(one, sessions))
+        assert codes == [200] * n
+        assert count_argon2(env) - before == 1, "concurrent requests at expiry each ran Argon2"
+        for s in sessions:
+            s.close()
+    finally:
+        env.restart()

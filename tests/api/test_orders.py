@@ -509,3 +509,20 @@ def test_replay_survives_a_restart(env, A):
     changed = json.loads(json.dumps(body))
     changed["amount"] = 3.34
     assert_error(A.post("/fiscal/orders/", changed), 409, code="order_conflict")
+
+
+def test_spend_across_more_lots_than_the_first_read_holds(A):
+    # ledger.c reads a client's live lots with room for 16 first and again with more room only
+    # when that fills: a client with 40 lots must still spend from all of them, soonest first.
+    program(A, new=rule("amount", 1, valid_days=30), customer=rule("amount", 1, valid_days=30))
+    phone = new_phone()
+    for _ in range(40):
+        A.order(sale(phone=phone, items=[item(price=1)]))
+    cid = A.client(phone)["id"]
+    assert A.balance(cid) == 40
+    program(A)  # no accrual from the spending order
+    o = A.order(sale(phone=phone, amount=40, items=[item(price=100)]))
+    assert_money(o["spent"]["amount"], "40")
+    assert A.balance(cid) == 0
+    r = A.order(sale(phone=phone, amount=1, items=[item(price=100)]), status=400)
+    assert_error(r, 400, code="insufficient_funds")

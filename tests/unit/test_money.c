@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -276,6 +277,70 @@ static void test_format(void **state)
 	expect_format(INT64_MIN + 8, 6, "-9223372036854.7758");
 }
 
+/* The printf-based formatter fixed_format replaced, kept here as the reference. */
+static void reference_format(int64_t scaled, int digits, char *out)
+{
+	static const uint64_t pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+	uint64_t magnitude = scaled < 0 ? 0 - (uint64_t)scaled : (uint64_t)scaled;
+	uint64_t whole = magnitude / pow10[digits], frac = magnitude % pow10[digits];
+	int len = snprintf(out, FIXED_FMT_MAX, "%s%llu", scaled < 0 ? "-" : "",
+			   (unsigned long long)whole);
+	if (frac == 0)
+		return;
+	int frac_digits = digits;
+	while (frac % 10 == 0) {
+		frac /= 10;
+		frac_digits--;
+	}
+	snprintf(out + len, (size_t)(FIXED_FMT_MAX - len), ".%0*llu", frac_digits,
+		 (unsigned long long)frac);
+}
+
+/* The hand-written formatter prints exactly what printf did: every digit-pair boundary, the
+ * extremes, and a million pseudo-random values of every magnitude, for digits 0..6. */
+static void test_format_matches_printf(void **state)
+{
+	(void)state;
+	expect_format(INT64_MAX, 0, "9223372036854775807");
+	expect_format(0, 0, "0");
+	expect_format(-123456, 2, "-1234.56");
+	expect_format(-10050, 2, "-100.5");
+	expect_format(99, 0, "99");
+	expect_format(100, 0, "100");
+	expect_format(-9, 0, "-9");
+	expect_format(1099, 2, "10.99");
+	expect_format(100001, 2, "1000.01");
+	char got[FIXED_FMT_MAX], want[FIXED_FMT_MAX];
+	static const int64_t edges[] = {0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 9999, 10000,
+					99999, 100000, 999999, 1000000, INT64_MAX, INT64_MIN,
+					INT64_MAX - 1, INT64_MIN + 1, MONEY_MAX_MINOR};
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	for (int digits = 0; digits <= 6; digits++) {
+		for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+			for (int sign = -1; sign <= 1; sign += 2) {
+				int64_t v = sign < 0 && edges[i] != INT64_MIN ? -edges[i] : edges[i];
+				int len = fixed_format(v, digits, got);
+				reference_format(v, digits, want);
+				assert_string_equal(got, want);
+				assert_int_equal(len, (int)strlen(want));
+			}
+		}
+		for (int i = 0; i < 150000; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+			/* Shift to spread the magnitudes over 1 to 19 digits. */
+			int64_t v = (int64_t)(x >> (x % 61));
+			if (x & 1)
+				v = -v;
+			int len = fixed_format(v, digits, got);
+			reference_format(v, digits, want);
+			if (strcmp(got, want) != 0)
+				fail_msg("%lld digits=%d: got %s, want %s", (long long)v, digits, got,
+					 want);
+			assert_int_equal(len, (int)strlen(want));
+		}
+	}
+}
+
 /* format then parse gives the value back, and the text is what a double would parse to. */
 static void test_format_round_trip(void **state)
 {
@@ -350,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_parse_rejects),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_format_round_trip),
+		cmocka_unit_test(test_format_matches_printf),
 		cmocka_unit_test(test_mul_div),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
