@@ -268,7 +268,10 @@ AUTH_BAD = [
      b64(b"nobody@example.com:x")[8:]),
 ]
 for name, value in AUTH_BAD:
-    add(f"auth-{name}", "401 400", "Authorization that names no account",
+    # 30 KB of header is over the 16 KiB connection pool: libmicrohttpd answers 431 itself
+    big = len(value) > 14000
+    add(f"auth-{name}", "401 400 431 close mhd" if big else "401 400",
+        "Authorization beyond the header limit" if big else "Authorization that names no account",
         req("GET", API + "/clients/1/", None, auth=value.encode("latin-1")))
 add("auth-missing", "401", "no Authorization on an API route",
     req("POST", ORDERS, sale_body(), auth=False))
