@@ -43,8 +43,8 @@ class Model:
 def test_ledger_conserves_under_a_random_mix(env, A):
     rng, seed = seeded("conservation")
     seconds = scale(4, 30)
-    A.settings(active=True, newCustomerSettings=rule("amount", FIRST_POINTS),
-               customerSettings=rule("percentage", PERCENT), maxSpendPercent=100)
+    A.settings(active=True, newCustomerSettings=rule("amount", FIRST_POINTS, valid_days=1),
+               customerSettings=rule("percentage", PERCENT, valid_days=1), maxSpendPercent=100)
     auth = api_key_auth(A, OWNER_A[0])
     phones = [new_phone() for _ in range(CLIENTS)]
     firsts = [A.order(sale(phone=p)) for p in phones]
@@ -198,36 +198,53 @@ def test_ledger_conserves_under_a_random_mix(env, A):
                         problems.append(f"reader: {exc}")
                     return
 
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(WORKERS)]
-    threads.append(threading.Thread(target=reader))
-    t0 = time.monotonic()
-    for t in threads:
-        t.start()
-    time.sleep(seconds)
-    stop.set()
-    for t in threads:
-        t.join(timeout=120)
-    elapsed = time.monotonic() - t0
-    assert not any(t.is_alive() for t in threads), f"seed {seed}: a worker did not stop"
-    assert not problems, f"seed {seed}: {problems[:5]}"
-    ops_done = sum(model.counts.values())
-    print(f"conservation on {env.engine}: {WORKERS} workers for {elapsed:.1f} s, {ops_done} operations "
-          f"({ops_done / elapsed:.0f}/s): {dict(sorted(model.counts.items()))}; "
-          f"{snapshots['checked']} consistent snapshots checked, {snapshots['busy']} too busy")
-    for kind in ("sale", "hold"):
-        assert model.counts.get(kind), f"seed {seed}: no {kind} was acknowledged: {model.counts}"
-    assert snapshots["checked"], f"seed {seed}: the reader never caught a consistent snapshot"
+    def run(seconds, with_reader):
+        stop.clear()
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(WORKERS)]
+        if with_reader:
+            threads.append(threading.Thread(target=reader))
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        time.sleep(seconds)
+        stop.set()
+        for t in threads:
+            t.join(timeout=120)
+        elapsed = time.monotonic() - t0
+        assert not any(t.is_alive() for t in threads), f"seed {seed}: a worker did not stop"
+        assert not problems, f"seed {seed}: {problems[:5]}"
+        ops_done = sum(model.counts.values())
+        print(f"conservation on {env.engine}: {WORKERS} workers for {elapsed:.1f} s, {ops_done} operations "
+              f"in all ({ops_done / elapsed:.0f}/s): {dict(sorted(model.counts.items()))}; "
+              f"{snapshots['checked']} consistent snapshots checked, {snapshots['busy']} too busy")
+        model.counts.clear()
 
-    # Quiet now: every client's ledger, row type by row type, is what the answers said.
-    with LoadSession(auth) as s:
+    def settled(s):
+        """Waits (up to 30 s) for the sweep: every balance equals the sum of its rows."""
+        deadline = time.monotonic() + 30
+        while True:
+            off = [cid for cid in cids if sum(ledger_sums(history(s, env.base, cid)).values(), Decimal(0))
+                   != balance(s, env.base, cid)]
+            if not off:
+                return
+            assert time.monotonic() < deadline, f"seed {seed}: clients {off}: balance != sum of rows after 30 s"
+            time.sleep(0.5)
+
+    def compare(s, expiry):
+        """Quiet: every client's ledger, row type by row type, is what the answers said (the
+        expiry rows, which no answer shows, only after the clock moved on)."""
         for cid in cids:
-            rows = history(s, env.base, cid)
-            sums = ledger_sums(rows)
+            sums = ledger_sums(history(s, env.base, cid))
             for kind in TYPES:
+                if kind == "expire" and expiry:
+                    continue
                 assert sums.get(kind, 0) == model.sums[cid][kind], \
                     f"seed {seed}: client {cid} {kind}: ledger {sums.get(kind, 0)}, answers {model.sums[cid][kind]}"
             bal = balance(s, env.base, cid)
-            assert bal == sum(model.sums[cid].values()), f"seed {seed}: client {cid} balance {bal}"
+            total = sum(sums.values(), Decimal(0))
+            assert bal == total, f"seed {seed}: client {cid} balance {bal}, ledger {sums}"
+            assert bal == sum(model.sums[cid].values()) + (sums.get("expire", 0) if expiry else 0), \
+                f"seed {seed}: client {cid} balance {bal}"
         # A sale refunded to the last item gave back exactly what it accrued and spent, however
         # many partial refunds it took (shares are cumulative and rounded down, API.md 3.3).
         whole = 0
@@ -239,6 +256,39 @@ def test_ledger_conserves_under_a_random_mix(env, A):
                     f"seed {seed}: sale {x['order']['id']}"
                 assert sum(money(o["spent"]["amount"]) for o in rs) == -money(x["order"]["spent"]["amount"]), \
                     f"seed {seed}: sale {x['order']['id']}"
-        print(f"conservation: {whole} sales refunded in full, {len(model.holds)} holds left active")
-    p = env.check()
-    assert p.returncode == 0, f"seed {seed}: kopilkad check:\n{p.stdout}{p.stderr}"
+        print(f"conservation: {whole} sales refunded in full, {len(model.holds)} holds active")
+        p = env.check()
+        assert p.returncode == 0, f"seed {seed}: kopilkad check:\n{p.stdout}{p.stderr}"
+
+    # Phase 1: the mix, with the reader checking snapshots throughout (no lot expires yet).
+    run(seconds, True)
+    assert snapshots["checked"], f"seed {seed}: the reader never caught a consistent snapshot"
+    with LoadSession(auth) as s:
+        compare(s, expiry=False)
+
+    # Phase 2: the clock moves 31 days on: every accrued lot (validDays 1) and every hold left
+    # active (30 days) expires; the sweep writes the expire and release rows. Then the mix again,
+    # now refunding sales whose points went back into expired lots.
+    env.restart("--clock-offset-seconds", str(31 * 86400), "--expire-sweep-seconds", "1")
+    expired_holds = list(model.holds)
+    with model.lock:
+        for cid, _tx, amount in model.holds:
+            model.add(cid, "release", amount)
+        model.holds.clear()
+    with LoadSession(auth) as s:
+        settled(s)
+        compare(s, expiry=True)
+        expired = sum(ledger_sums(history(s, env.base, cid)).get("expire", 0) for cid in cids)
+        assert expired < 0, f"seed {seed}: the clock moved 31 days on and nothing expired"
+        print(f"conservation: {-expired} points expired by the sweep")
+        for cid, tx, _amount in expired_holds[:5]:
+            bal = balance(s, env.base, cid)
+            r = s.post(env.url(WRITE_OFF), json={"transactionId": tx, "fiscalOrderId": uniq("late")})
+            assert r.status_code == 409 and loads(r.text)["code"] == "hold_not_active", describe(r)
+            r = s.post(env.url(CANCEL), json={"transactionId": tx})
+            assert r.status_code == 200 and loads(r.text)["status"] == "expired", describe(r)
+            assert balance(s, env.base, cid) == bal
+    run(scale(3, 15), False)
+    with LoadSession(auth) as s:
+        settled(s)
+        compare(s, expiry=True)
