@@ -1,7 +1,8 @@
-# Issue 4.1, crash safety (API.md 7, 2.4): orders (and holds with an Idempotency-Key) from 16 connections while the server is killed
-# with SIGKILL at random moments and restarted, many times. After every cycle each acknowledged
-# order is still there (its replay answers the identical body), each order left without an answer
-# took effect exactly once when retried, the database is intact and the balances add up.
+# Issue 4.1, crash safety (API.md 7, 2.4): orders, and holds with an Idempotency-Key, from 16
+# connections while the server is killed with SIGKILL at random moments and restarted, many
+# times. After every cycle each acknowledged write is still there (its replay answers the
+# identical body), each one left without an answer took effect exactly once when retried, the
+# database is intact and the balances add up.
 import signal
 import threading
 import time
