@@ -206,7 +206,16 @@ def test_ledger_conserves_under_a_random_mix(env, A):
         t0 = time.monotonic()
         for t in threads:
             t.start()
-        time.sleep(seconds)
+        # `kopilkad check` on the live database, again and again while the load runs: it must
+        # see one consistent state, never a half-written one (README "check").
+        checks = 0
+        while time.monotonic() - t0 < seconds:
+            p = env.check()
+            if p.returncode != 0:
+                problems.append(f"kopilkad check under load ({p.returncode}):\n{p.stdout[-2000:]}{p.stderr[-2000:]}")
+                break
+            checks += 1
+            time.sleep(0.2)
         stop.set()
         for t in threads:
             t.join(timeout=120)
@@ -216,7 +225,8 @@ def test_ledger_conserves_under_a_random_mix(env, A):
         ops_done = sum(model.counts.values())
         print(f"conservation on {env.engine}: {WORKERS} workers for {elapsed:.1f} s, {ops_done} operations "
               f"in all ({ops_done / elapsed:.0f}/s): {dict(sorted(model.counts.items()))}; "
-              f"{snapshots['checked']} consistent snapshots checked, {snapshots['busy']} too busy")
+              f"{snapshots['checked']} consistent snapshots checked, {snapshots['busy']} too busy, "
+              f"{checks} passing kopilkad check runs under load")
         model.counts.clear()
 
     def settled(s):
