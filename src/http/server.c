@@ -22,6 +22,10 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	struct app *app;
 	atomic_int in_flight;
+	/* Of those, the ones whose body is still arriving. libmicrohttpd notices a client that
+	 * gave up mid-body only at the connection timeout, so a stop does not wait for these:
+	 * nothing of them has run, and no answer was promised. */
+	atomic_int receiving;
 	atomic_bool stopping; /* set by http_stop: new requests are refused */
 };
 
@@ -31,6 +35,7 @@ struct exchange {
 	int64_t started_us;
 	size_t body_max; /* the route's body limit (api_body_max) */
 	size_t body_cap; /* bytes allocated for req.body */
+	bool receiving;	 /* counted in http_server.receiving until the handler runs */
 	bool handled;
 };
 
@@ -158,6 +163,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			random_hex(ex->req.request_id, 8);
 		atomic_fetch_add(&s->in_flight, 1);
 		metrics_in_flight_add(1);
+		ex->receiving = true;
+		atomic_fetch_add(&s->receiving, 1);
 		*con_cls = ex;
 		return MHD_YES;
 	}
@@ -189,6 +196,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (ex->handled)
 		return MHD_YES;
 	ex->handled = true;
+	if (ex->receiving) {
+		ex->receiving = false;
+		atomic_fetch_sub(&s->receiving, 1);
+	}
 	struct response resp;
 	response_init(&resp);
 	api_handle(s->app, &ex->req, &resp);
@@ -220,6 +231,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct exchange *ex = *con_cls;
 	if (!ex)
 		return;
+	if (ex->receiving)
+		atomic_fetch_sub(&s->receiving, 1);
 	request_free(&ex->req);
 	free(ex);
 	*con_cls = NULL;
@@ -306,8 +319,11 @@ void http_stop(struct http_server *s, int64_t grace_ms)
 	MHD_socket fd = MHD_quiesce_daemon(s->daemon);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
+	/* Wait for the requests being handled or answered, not for bodies still arriving (see
+	 * receiving): one whose body completes now is handled by its thread, which
+	 * MHD_stop_daemon joins, and gets no answer, so its client retries it. */
 	int64_t deadline = mono_us() + grace_ms * 1000;
-	while (atomic_load(&s->in_flight) > 0 && mono_us() < deadline)
+	while (atomic_load(&s->in_flight) - atomic_load(&s->receiving) > 0 && mono_us() < deadline)
 		usleep(10000);
 	MHD_stop_daemon(s->daemon);
 	free(s);
