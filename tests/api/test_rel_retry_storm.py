@@ -21,14 +21,17 @@ PERCENT = 10
 
 
 def abandoned_post(port, path, auth, body, rng):
-    """POST the whole request on a fresh socket and close it without reading the answer: at
-    once, after a few ms, or with a reset (SO_LINGER 0)."""
+    """POST the request on a fresh socket and close it without reading the answer: at once,
+    after a few ms, with a reset (SO_LINGER 0), or halfway through the body."""
     payload = json.dumps(body).encode()
     cred = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
     head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Basic {cred}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n").encode()
-    mode = rng.choice(("close", "wait", "reset"))
+    mode = rng.choice(("close", "wait", "reset", "half"))
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        if mode == "half":  # gave up mid-body: never an order, and no worker stays stuck on it
+            sock.sendall(head + payload[: len(payload) // 2])
+            return mode
         sock.sendall(head + payload)
         if mode == "wait":
             time.sleep(rng.uniform(0, 0.02))
