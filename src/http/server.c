@@ -51,6 +51,10 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	struct app *app;
 	atomic_int in_flight;
+	/* Of those, the ones whose body is still arriving. libmicrohttpd notices a client that
+	 * gave up mid-body only at the connection timeout, so a stop does not wait for these:
+	 * nothing of them has run, and no answer was promised. */
+	atomic_int receiving;
 	atomic_bool stopping; /* set by http_stop: new requests are refused */
 	/* The write workers and their queue (FIFO of suspended exchanges); guarded by mu. */
 	pthread_t *workers;
@@ -73,6 +77,7 @@ struct exchange {
 	int64_t started_us;
 	size_t body_max; /* the route's body limit (api_body_max) */
 	size_t body_cap; /* bytes allocated for req.body */
+	bool receiving;	 /* counted in http_server.receiving until the handler runs */
 	bool handled;
 	/* A write handed to the workers: its connection is suspended until `answered`. */
 	struct MHD_Connection *conn;
@@ -390,6 +395,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			random_hex(ex->req.request_id, 8);
 		atomic_fetch_add(&s->in_flight, 1);
 		metrics_in_flight_add(1);
+		ex->receiving = true;
+		atomic_fetch_add(&s->receiving, 1);
 		*con_cls = ex;
 		/* A request whose framing is wrong is answered now, on this first call, without
 		 * reading its body: its length cannot be trusted (or known, for an unknown
@@ -433,22 +440,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	ex->handled = true;
+	if (ex->receiving) {
+		ex->receiving = false;
+		atomic_fetch_sub(&s->receiving, 1);
+	}
 	/* The whole request is in: from here on the time is the server's (until on_completed). */
 	watch_set_deadline(s, watch_of(conn), 0);
 	bool write = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
 	if (write && s->n_workers > 0) {
-		MHD_suspend_connection(conn);
-		ex->conn = conn;
-		response_init(&ex->resp);
 		pthread_mutex_lock(&s->mu);
-		if (s->queue_tail)
-			s->queue_tail->next = ex;
-		else
-			s->queue_head = ex;
-		s->queue_tail = ex;
-		pthread_cond_signal(&s->cv);
+		/* Once the workers are stopping (end of a stop), a body completing late is run
+		 * here instead, as without workers. */
+		if (!s->workers_stop) {
+			MHD_suspend_connection(conn);
+			ex->conn = conn;
+			response_init(&ex->resp);
+			if (s->queue_tail)
+				s->queue_tail->next = ex;
+			else
+				s->queue_head = ex;
+			s->queue_tail = ex;
+			pthread_cond_signal(&s->cv);
+			pthread_mutex_unlock(&s->mu);
+			return MHD_YES;
+		}
 		pthread_mutex_unlock(&s->mu);
-		return MHD_YES;
 	}
 	struct response resp;
 	response_init(&resp);
@@ -491,6 +507,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct exchange *ex = *con_cls;
 	if (!ex)
 		return;
+	if (ex->receiving)
+		atomic_fetch_sub(&s->receiving, 1);
 	if (ex->conn) /* answered by a worker, never sent: the client went away */
 		response_free(&ex->resp);
 	request_free(&ex->req);
@@ -614,8 +632,11 @@ void http_stop(struct http_server *s, int64_t grace_ms)
 	MHD_socket fd = MHD_quiesce_daemon(s->daemon);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
+	/* Wait for the requests being handled or answered, not for bodies still arriving (see
+	 * receiving): one whose body completes now is handled by its thread, which
+	 * MHD_stop_daemon joins, and gets no answer, so its client retries it. */
 	int64_t deadline = mono_us() + grace_ms * 1000;
-	while (atomic_load(&s->in_flight) > 0 && mono_us() < deadline)
+	while (atomic_load(&s->in_flight) - atomic_load(&s->receiving) > 0 && mono_us() < deadline)
 		usleep(10000);
 	/* Before the daemon: a worker resumes its connection, which needs the daemon alive. */
 	workers_stop(s);

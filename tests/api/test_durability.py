@@ -109,3 +109,28 @@ def test_crash_under_load_keeps_acknowledged_orders(env, A):
     env.server = Server(env.db, env.tmp, env.server.flags).start()
     check_acknowledged_survived(env, A, cid, acked, unanswered, 100000)
     assert_error(A.post("/fiscal/orders/", sale(phone=phone, amount=10**6)), 400, code="insufficient_funds")
+
+
+def test_sigterm_does_not_wait_for_an_upload_its_client_abandoned(env, A):
+    """A client that sent the headers and half a body, then closed (a POS losing its network
+    mid-request; the retry storm of docs/RELIABILITY.md does it on purpose), is nothing in flight:
+    libmicrohttpd notices it only at the connection timeout (30 s), and SIGTERM used to wait its
+    whole 10 s grace for it before exiting."""
+    import base64
+    import json
+    import socket
+
+    body = json.dumps(sale(ext=uniq("half"))).encode()
+    cred = base64.b64encode(f"{A.auth[0]}:{A.auth[1]}".encode()).decode()
+    head = (f"POST /ext/api/v1/fiscal/orders/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {cred}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    for cut in (0, len(body) // 2):
+        with socket.create_connection(("127.0.0.1", env.server.port), timeout=10) as sock:
+            sock.sendall(head + body[:cut])
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    rc = env.server.stop()
+    seconds = time.monotonic() - t0
+    env.server = Server(env.db, env.tmp, env.server.flags).start()
+    assert rc == 0 and seconds < 5, f"SIGTERM took {seconds:.1f} s (exit {rc}) with abandoned uploads open"
+    body_of(A.get("/loyalty/settings/"))
