@@ -49,6 +49,7 @@ static struct store *open_store(const struct config *cfg, bool create, int pool)
 				    .busy_timeout_ms = cfg->busy_timeout_ms,
 				    .pool_size = pool,
 				    .group_commit_max = (int)cfg->group_commit_max,
+				    .sqlite_memory_mib = cfg->sqlite_memory_mib,
 				    .create = create};
 	char err[256];
 	struct store *st = store_open(cfg->db, &opt, err, sizeof(err));

@@ -89,6 +89,9 @@ static const struct setting settings[] = {
 	{"--group-commit-max", "KOPILKA_GROUP_COMMIT_MAX", INT(group_commit_max), "64", 1, 1024,
 	 NULL, CMD_ALL,
 	 "SQLite: most concurrent writes sharing one commit (1: a commit per write)"},
+	{"--sqlite-memory-mib", "KOPILKA_SQLITE_MEMORY_MIB", INT(sqlite_memory_mib), "64", 0, 65536,
+	 NULL, CMD_ALL,
+	 "SQLite: soft limit of its memory, all connections together (0: none)"},
 };
 
 static char **str_field(struct config *cfg, const struct setting *s)

@@ -43,6 +43,7 @@ struct config {
 	int64_t busy_timeout_ms;
 	int64_t pool_size;
 	int64_t group_commit_max;
+	int64_t sqlite_memory_mib;
 };
 
 /* Which commands a setting applies to (a bit mask). */

@@ -618,6 +618,10 @@ struct store *sqlite_store_open(const char *path, const struct store_options *op
 	pthread_mutex_init(&st->group_mu, NULL);
 	pthread_cond_init(&st->group_cv, NULL);
 	st->group_max = opt->group_commit_max > 0 ? opt->group_commit_max : 1;
+	/* Every pooled connection may grow an 8 MiB page cache (conn_open); the soft heap limit
+	 * bounds all of them together, whatever the pool size, by recycling cache pages. */
+	if (opt->sqlite_memory_mib > 0)
+		sqlite3_soft_heap_limit64(opt->sqlite_memory_mib << 20);
 	int n = opt->pool_size > 0 ? opt->pool_size : 1;
 	pool_init(&st->pool, n);
 	for (int i = 0; i < n; i++) {
