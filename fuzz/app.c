@@ -168,15 +168,38 @@ void fuzz_app_request_free(struct request *req)
 	request_free(req);
 }
 
+/* What no request may cause, whatever it carries: a status outside the API's, a 5xx (with a
+ * working database, an internal error is a defect: every user error is a 4xx, STYLE.md), or a
+ * JSON answer that is not one complete JSON document. */
+static void check_response(const struct request *req, const struct response *resp)
+{
+	const char *why = NULL;
+	if (resp->status < 200 || resp->status > 599)
+		why = "status outside 200..599";
+	else if (resp->status >= 500)
+		why = "a 5xx answer";
+	if (!why && !resp->content_type && resp->status != 204 && resp->body.len > 0) {
+		json_error_t err;
+		json_t *doc = json_loadb(resp->body.data, resp->body.len, 0, &err);
+		if (!doc)
+			why = "an answer that is not JSON";
+		json_decref(doc);
+	}
+	if (!why)
+		return;
+	fprintf(stderr, "fuzz harness: %s: %s %s -> %d\n%.*s\n", why, req->method, req->path,
+		resp->status, (int)(resp->body.len < 2000 ? resp->body.len : 2000),
+		resp->body.data ? resp->body.data : "");
+	abort();
+}
+
 int fuzz_app_call(struct request *req)
 {
 	struct response resp;
 	response_init(&resp);
 	api_handle(&app, req, &resp);
+	check_response(req, &resp);
 	int status = resp.status;
-	/* Every answer is a status the API has and, when JSON, a complete document. */
-	if (status < 200 || status > 599)
-		abort();
 	response_free(&resp);
 	return status;
 }

@@ -19,7 +19,8 @@ void fuzz_app_init(void);
 
 /* Sends one request through api_handle(). req->path and the strings it points to are the
  * caller's, as are the query and the body; body, when not NULL, must have a NUL at body[len]
- * (the transport's guarantee). Returns the status; the response is freed. */
+ * (the transport's guarantee). Returns the status; the response is freed. Aborts (a finding)
+ * on an answer no request may get: a 5xx, a status outside the API's, broken JSON. */
 int fuzz_app_call(struct request *req);
 
 /* A request for method and path (copied) with the owner's credential, a JSON body of len

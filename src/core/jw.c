@@ -4,8 +4,10 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "domain/money.h"
+#include "domain/text.h"
 
 void jw_init(struct jw *w, struct buf *out)
 {
@@ -57,6 +59,16 @@ void jw_arr_end(struct jw *w)
 	close_(w, ']');
 }
 
+/* Bytes of the valid UTF-8 sequence that starts at p (a byte >= 0x80), or 0 when none does
+ * (a stray continuation byte, a truncated, overlong or surrogate sequence, above U+10FFFF). */
+static size_t utf8_sequence(const unsigned char *p)
+{
+	size_t n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2;
+	if (strnlen((const char *)p, n) < n || !text_utf8_valid((const char *)p, n))
+		return 0;
+	return n;
+}
+
 void jw_escape(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -65,6 +77,20 @@ void jw_escape(struct buf *b, const char *s)
 	const unsigned char *run = p;
 	for (; *p; p++) {
 		unsigned char c = *p;
+		if (c >= 0x80) {
+			/* JSON text is UTF-8 (RFC 8259): what is not valid UTF-8 (a method or a header
+			 * echoed in a message, say) is written as U+FFFD, so no input can make an
+			 * answer or a log line that parsers refuse. */
+			size_t n = utf8_sequence(p);
+			if (n > 0) {
+				p += n - 1;
+				continue;
+			}
+			buf_append(b, run, (size_t)(p - run));
+			buf_puts(b, "\\ufffd");
+			run = p + 1;
+			continue;
+		}
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
 		buf_append(b, run, (size_t)(p - run));
