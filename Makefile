@@ -7,8 +7,16 @@ CMAKE_FLAGS += -DKOPILKA_WERROR=ON
 endif
 PYTHON ?= /usr/bin/python3
 PYTEST_ARGS ?=
+# make fuzz: seconds per fuzz target (docs/RELIABILITY.md section 9); make test runs each for
+# FUZZ_CI_SECONDS.
+FUZZ_SECONDS ?= 60
+FUZZ_CI_SECONDS ?= 10
+# The sanitizer builds stop at the first report (-fno-sanitize-recover=all); leaks are reported
+# when a process exits. tests/api/conftest.py adds log_path and fails the test that caused one.
+SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all build deps deps-test run test unit api asan stress clean format
+.PHONY: all build deps deps-test run test unit api asan asan-build stress clean format fuzz \
+	fuzz-coverage valgrind
 
 all: build
 
@@ -34,18 +42,42 @@ unit: build
 api: build
 	KOPILKAD=$(abspath $(BUILD)/kopilkad) $(PYTHON) -m pytest -q tests/api $(PYTEST_ARGS)
 
-test: deps-test build
+# $(call suites,DIR[,ENV]): the unit tests and the black-box suite against the build in DIR.
+define suites
+	cd $(1) && $(2) ctest --output-on-failure
+	KOPILKAD=$(abspath $(1)/kopilkad) $(2) $(PYTHON) -m pytest -q tests/api $(PYTEST_ARGS)
+endef
+
+# What CI runs: both suites on the normal build and on the ASan + UBSan build, a valgrind
+# session, and every fuzz target for FUZZ_CI_SECONDS.
+test: deps-test build asan-build
 	scripts/openapi-lint.sh api/openapi.json
-	cd $(BUILD) && ctest --output-on-failure
-	KOPILKAD=$(abspath $(BUILD)/kopilkad) $(PYTHON) -m pytest -q tests/api $(PYTEST_ARGS)
+	$(call suites,$(BUILD))
+	$(call suites,$(ASAN_BUILD),$(SANITIZER_ENV))
+	$(PYTHON) scripts/valgrind-session.py $(BUILD)/kopilkad
+	scripts/fuzz.sh run $(FUZZ_CI_SECONDS)
 
 # The same suites against an AddressSanitizer + UndefinedBehaviorSanitizer build.
-asan: deps-test
+asan-build: deps-test
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKOPILKA_SANITIZE=ON $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD) -j2
 	@scripts/docs.sh $(ASAN_BUILD)/docs
-	cd $(ASAN_BUILD) && ctest --output-on-failure
-	KOPILKAD=$(abspath $(ASAN_BUILD)/kopilkad) ASAN_OPTIONS=detect_leaks=1 $(PYTHON) -m pytest -q tests/api $(PYTEST_ARGS)
+
+asan: asan-build
+	$(call suites,$(ASAN_BUILD),$(SANITIZER_ENV))
+
+# A short broad session under valgrind memcheck: 0 errors and 0 bytes definitely lost, or it
+# fails (docs/RELIABILITY.md section 10).
+valgrind: deps-test build
+	$(PYTHON) scripts/valgrind-session.py $(BUILD)/kopilkad
+
+# Every libFuzzer target of fuzz/ for FUZZ_SECONDS (default 60) each; fuzz-coverage reports the
+# lines the corpora reach (docs/RELIABILITY.md section 9).
+fuzz: deps-test
+	scripts/fuzz.sh run $(FUZZ_SECONDS)
+
+fuzz-coverage: deps-test
+	scripts/fuzz.sh coverage
 
 # The reliability suite at the full counts of issue 4 (docs/RELIABILITY.md): 50+ crash cycles,
 # the whole retry storm, longer races. make test runs the same tests at a smaller scale.
@@ -56,7 +88,7 @@ format:
 	clang-format -i src/*.c src/*/*.c src/*/*.h tests/unit/*.c
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz build-fuzz-cov
 
 # Benchmarks (bench/run.py; results and how to read them: docs/PERFORMANCE.md).
 # bench: 1M clients, every workload at 1/16/64 connections; bench-quick: 100k clients, 16

@@ -7,8 +7,10 @@ build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite
   libsodium-dev libcmocka-dev libpq-dev curl sqlite3)
 # postgresql: the server scripts/pg-test-cluster.sh starts for the PostgreSQL engine's tests;
 # its postgresql-15 ships the contrib extensions, pg_trgm among them (schema migration 9).
+# clang-14, libclang-rt-14-dev (libFuzzer, the sanitizer runtimes), llvm-14 (llvm-profdata,
+# llvm-cov): the fuzz targets of scripts/fuzz.sh. valgrind: scripts/valgrind-session.sh.
 test_pkgs=(python3 python3-pytest python3-requests python3-hypothesis python3-jsonschema
-  chromium postgresql)
+  chromium postgresql clang-14 libclang-rt-14-dev llvm-14 valgrind)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then want+=("${test_pkgs[@]}"); fi

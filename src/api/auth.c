@@ -265,8 +265,7 @@ static bool normalize_login(const char *raw_login, char *login, size_t login_cap
 	return true;
 }
 
-/* Splits "Basic base64(login:password)" into login (normalized) and password. */
-static bool parse_basic(const char *header, char *login, size_t login_cap, char *password,
+bool auth_parse_basic(const char *header, char *login, size_t login_cap, char *password,
 			size_t password_cap)
 {
 	if (!header || strncasecmp(header, "Basic ", 6) != 0)
@@ -379,7 +378,7 @@ enum auth_result auth_check(struct auth *a, struct store_conn *db, const char *a
 			    const char *addr, struct who *who, int64_t *retry_after_s)
 {
 	char login[EMAIL_MAX + 1], password[512];
-	if (!parse_basic(authorization, login, sizeof(login), password, sizeof(password)))
+	if (!auth_parse_basic(authorization, login, sizeof(login), password, sizeof(password)))
 		return AUTH_MISSING;
 	enum auth_result r = check_credentials(a, db, login, password, addr, who, retry_after_s);
 	sodium_memzero(password, sizeof(password));

@@ -33,6 +33,15 @@ enum auth_result auth_check_pair(struct auth *a, struct store_conn *db, const ch
 				 const char *secret, const char *addr, struct who *who,
 				 int64_t *retry_after_s);
 
+/* Splits an Authorization header value "Basic base64(login:password)" into the login,
+ * normalized as accounts are found by (a lower-cased email or a phone's digits; login_cap
+ * bytes), and the password (password_cap bytes). Pure: no storage, no Argon2. Returns false,
+ * with login and password not meaningful, for a missing or malformed header, bad base64, a NUL
+ * or invalid UTF-8 in the decoded text, no colon, a malformed login or a password that does
+ * not fit. */
+bool auth_parse_basic(const char *header, char *login, size_t login_cap, char *password,
+		      size_t password_cap) MUST_CHECK;
+
 /* Forgets every cached credential of an account (password changed, account removed). */
 void auth_forget_account(struct auth *a, int64_t account_id);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "domain/money.h"
+#include "domain/text.h"
 
 /* Appending one byte or a few through buf_append costs a call and a reserve check each; a
  * response of 10 clients writes ~500 of them. These write into the buffer's room directly,
@@ -99,6 +100,62 @@ void jw_arr_end(struct jw *w)
 	close_(w, ']');
 }
 
+/* Bytes of the valid UTF-8 sequence that starts at p (a byte >= 0x80), or 0 when none does
+ * (a stray continuation byte, a truncated, overlong or surrogate sequence, above U+10FFFF). */
+static size_t utf8_sequence(const unsigned char *p)
+{
+	size_t n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2;
+	if (strnlen((const char *)p, n) < n || !text_utf8_valid((const char *)p, n))
+		return 0;
+	return n;
+}
+
+/* The careful escaper for a string that is not valid UTF-8: each byte that starts no valid
+ * sequence is written as U+FFFD. */
+static void escape_lossy(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	buf_putc(b, '"');
+	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *run = p;
+	for (; *p; p++) {
+		unsigned char c = *p;
+		if (c >= 0x80) {
+			/* JSON text is UTF-8 (RFC 8259): what is not valid UTF-8 (a method or a header
+			 * echoed in a message, say) is written as U+FFFD, so no input can make an
+			 * answer or a log line that parsers refuse. */
+			size_t n = utf8_sequence(p);
+			if (n > 0) {
+				p += n - 1;
+				continue;
+			}
+			buf_append(b, run, (size_t)(p - run));
+			buf_puts(b, "\\ufffd");
+			run = p + 1;
+			continue;
+		}
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_append(b, run, (size_t)(p - run));
+		run = p + 1;
+		switch (c) {
+		case '"': buf_puts(b, "\\\""); break;
+		case '\\': buf_puts(b, "\\\\"); break;
+		case '\n': buf_puts(b, "\\n"); break;
+		case '\r': buf_puts(b, "\\r"); break;
+		case '\t': buf_puts(b, "\\t"); break;
+		case '\b': buf_puts(b, "\\b"); break;
+		case '\f': buf_puts(b, "\\f"); break;
+		default: {
+			char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			buf_append(b, u, 6);
+		}
+		}
+	}
+	buf_append(b, run, (size_t)(p - run));
+	buf_putc(b, '"');
+}
+
 /* Copies runs of safe bytes with one memcpy each; the common string (a name, a phone, a token)
  * is one run and costs one reserve. */
 void jw_escape(struct buf *b, const char *s)
@@ -106,6 +163,13 @@ void jw_escape(struct buf *b, const char *s)
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = safe_run(p);
+	/* JSON text is UTF-8 (RFC 8259): a string that is not (a method or a header echoed in a
+	 * message, say) takes the careful path, so no input can make an answer or a log line
+	 * that parsers refuse. Bytes >= 0x80 count as safe below only because of this check. */
+	if (!text_utf8_valid(s, n + strlen(s + n))) {
+		escape_lossy(b, s);
+		return;
+	}
 	if (!p[n]) {
 		char *d = room(b, n + 2);
 		d[0] = '"';

@@ -40,7 +40,9 @@ void jw_kbool(struct jw *w, const char *key, bool v);
 void jw_knull(struct jw *w, const char *key);
 void jw_kmoney(struct jw *w, const char *key, int64_t minor);
 
-/* Appends s as a JSON string literal (quotes included) to b. */
+/* Appends s as a JSON string literal (quotes included) to b. Always valid JSON and UTF-8:
+ * control characters are escaped, and a byte that does not begin a valid UTF-8 sequence is
+ * written as \ufffd (U+FFFD). */
 void jw_escape(struct buf *b, const char *s);
 
 #endif

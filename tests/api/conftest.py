@@ -513,3 +513,48 @@ def A(env):
 @pytest.fixture
 def B(env):
     return env.b
+
+
+# ---------------------------------------------------------------------------------------------
+# Sanitizer reports (issue 4 item 10). Under an ASan + UBSan build (make asan, make test) every
+# kopilkad the suite starts, server or CLI, writes any AddressSanitizer, LeakSanitizer or
+# UndefinedBehaviorSanitizer report to a file of its own in SANITIZER_LOG_DIR (log_path), so a
+# report cannot hide in a log nobody reads: the test during which one appears fails, and so does
+# the session when one appears later (a leak found when a module's server exits). Harmless for
+# an uninstrumented binary, which never reads these variables.
+SANITIZER_LOG_DIR = tempfile.mkdtemp(prefix="kopilka-sanitizer-")
+for _var, _name in (("ASAN_OPTIONS", "asan"), ("UBSAN_OPTIONS", "ubsan")):
+    _opts = os.environ.get(_var, "")
+    os.environ[_var] = (_opts + ":" if _opts else "") + f"log_path={SANITIZER_LOG_DIR}/{_name}"
+
+
+def _sanitizer_reports(seen):
+    """Reports written since `seen` (a set of file names it updates), as one text."""
+    out = []
+    for name in sorted(os.listdir(SANITIZER_LOG_DIR)):
+        if name in seen:
+            continue
+        seen.add(name)
+        with open(os.path.join(SANITIZER_LOG_DIR, name), encoding="utf-8", errors="replace") as f:
+            out.append(f"--- {name}\n{f.read()[-6000:]}")
+    return "\n".join(out)
+
+
+_SEEN_REPORTS = set()
+
+
+@pytest.fixture(autouse=True)
+def _no_sanitizer_report():
+    yield
+    reports = _sanitizer_reports(_SEEN_REPORTS)
+    if reports:
+        pytest.fail(f"sanitizer report(s) from kopilkad:\n{reports}", pytrace=False)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """After every fixture is torn down (the last servers have exited): a report written since
+    the last test, such as a leak found at a server's exit, fails the run."""
+    reports = _sanitizer_reports(_SEEN_REPORTS)
+    if reports:
+        print(f"\nFAILED: sanitizer report(s) from kopilkad after the tests:\n{reports}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
