@@ -72,6 +72,146 @@ static bool absent(struct call *c, const char *name, bool required, bool *presen
 	return true;
 }
 
+struct body_real {
+	const json_t *value;
+	size_t off, len; /* the number's text in body_reals.text */
+};
+
+struct body_reals {
+	struct body_real *items; /* sorted by value, for bsearch */
+	size_t n, cap;
+	struct buf text;
+	/* The walk did not pair tokens and values one to one: no real is trusted. */
+	bool broken;
+};
+
+/* A JSON number token starting at text[i] (a '-' or a digit outside a string) ends at the
+ * returned index; *real says whether it has a fraction or an exponent (jansson's real). */
+static size_t number_token_end(const char *text, size_t len, size_t i, bool *real)
+{
+	*real = false;
+	for (; i < len; i++) {
+		char ch = text[i];
+		if (ch == '.' || ch == 'e' || ch == 'E')
+			*real = true;
+		else if (!((ch >= '0' && ch <= '9') || ch == '+' || ch == '-'))
+			break;
+	}
+	return i;
+}
+
+/* Appends the reals of v in document order (jansson keeps an object's keys in insertion
+ * order, which is the order of the text; duplicate keys are refused at parsing). */
+static void collect_reals(const json_t *v, const json_t ***out, size_t *n, size_t *cap)
+{
+	if (json_is_real(v)) {
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 16;
+			*out = xrealloc(*out, *cap * sizeof(**out));
+		}
+		(*out)[(*n)++] = v;
+	} else if (json_is_array(v)) {
+		for (size_t i = 0; i < json_array_size(v); i++)
+			collect_reals(json_array_get(v, i), out, n, cap);
+	} else if (json_is_object(v)) {
+		const char *key;
+		json_t *member;
+		json_object_foreach((json_t *)v, key, member)
+			collect_reals(member, out, n, cap);
+	}
+}
+
+static int body_real_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)((const struct body_real *)a)->value;
+	uintptr_t y = (uintptr_t)((const struct body_real *)b)->value;
+	return x < y ? -1 : x > y;
+}
+
+void call_index_reals(struct call *c, const char *text, size_t len)
+{
+	call_free_reals(c);
+	struct body_reals *r = xcalloc(1, sizeof(*r));
+	buf_init(&r->text);
+	bool in_string = false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = text[i];
+		if (in_string) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_string = false;
+			continue;
+		}
+		if (ch == '"') {
+			in_string = true;
+			continue;
+		}
+		if (ch != '-' && !(ch >= '0' && ch <= '9'))
+			continue;
+		bool real;
+		size_t end = number_token_end(text, len, i, &real);
+		if (real) {
+			if (r->n == r->cap) {
+				r->cap = r->cap ? r->cap * 2 : 16;
+				r->items = xrealloc(r->items, r->cap * sizeof(*r->items));
+			}
+			r->items[r->n++] = (struct body_real){NULL, r->text.len, end - i};
+			buf_append(&r->text, text + i, end - i);
+		}
+		i = end - 1;
+	}
+	if (r->n == 0) {
+		buf_free(&r->text);
+		free(r);
+		return;
+	}
+	const json_t **values = NULL;
+	size_t n_values = 0, cap = 0;
+	collect_reals(c->body, &values, &n_values, &cap);
+	if (n_values != r->n) {
+		r->broken = true;
+	} else {
+		/* The same text read the same way: a pair that disagrees means the walk is off. */
+		for (size_t i = 0; i < r->n && !r->broken; i++) {
+			char *token = xstrndup(r->text.data + r->items[i].off, r->items[i].len);
+			r->broken = strtod(token, NULL) != json_real_value(values[i]);
+			free(token);
+			r->items[i].value = values[i];
+		}
+		qsort(r->items, r->n, sizeof(*r->items), body_real_cmp);
+	}
+	if (r->broken)
+		log_warn("request %s: the body's real numbers could not be paired with their text",
+			 c->req->request_id);
+	free(values);
+	c->reals = r;
+}
+
+void call_free_reals(struct call *c)
+{
+	if (!c->reals)
+		return;
+	buf_free(&c->reals->text);
+	free(c->reals->items);
+	free(c->reals);
+	c->reals = NULL;
+}
+
+/* A real of the body read from its text; FIXED_ERR_SYNTAX when its text is not known. */
+static enum fixed_rc real_exact(const struct call *c, const json_t *v, int digits, int64_t bound,
+				int64_t *out)
+{
+	const struct body_reals *r = c->reals;
+	if (!r || r->broken)
+		return FIXED_ERR_SYNTAX;
+	struct body_real key = {.value = v};
+	const struct body_real *hit = bsearch(&key, r->items, r->n, sizeof(*r->items), body_real_cmp);
+	if (!hit)
+		return FIXED_ERR_SYNTAX;
+	return fixed_parse_json(r->text.data + hit->off, hit->len, digits, bound, out);
+}
+
 bool body_fixed(struct call *c, json_t *obj, const char *key, const char *name, bool required,
 		int digits, int64_t min, int64_t max, int64_t *out, bool *present)
 {
@@ -84,9 +224,19 @@ bool body_fixed(struct call *c, json_t *obj, const char *key, const char *name, 
 		return bad(c, name, "must be a number");
 	int64_t bound = llabs(min) > llabs(max) ? llabs(min) : llabs(max);
 	int64_t scaled;
-	enum fixed_rc rc = json_is_integer(v)
-				   ? fixed_from_int(json_integer_value(v), digits, bound, &scaled)
-				   : fixed_from_double(json_real_value(v), digits, bound, &scaled);
+	/* A real is read from the body's text; one whose text is unknown (a document not parsed
+	 * from a request body) goes through fixed_from_double, which is exact for up to 15
+	 * significant digits. */
+	enum fixed_rc rc;
+	if (json_is_integer(v)) {
+		rc = fixed_from_int(json_integer_value(v), digits, bound, &scaled);
+	} else {
+		rc = real_exact(c, v, digits, bound, &scaled);
+		if (rc == FIXED_ERR_SYNTAX && c->reals && c->reals->broken)
+			return bad(c, name, "could not be read exactly; write it as a plain decimal");
+		if (rc == FIXED_ERR_SYNTAX)
+			rc = fixed_from_double(json_real_value(v), digits, bound, &scaled);
+	}
 	char rule[160];
 	char lo[FIXED_FMT_MAX], hi[FIXED_FMT_MAX];
 	fixed_format(min, digits, lo);

@@ -24,6 +24,9 @@ struct call {
 	char ref_token[33]; /* the {ref} segment when it is a token (path_id is then 0) */
 	const char *file; /* the {file} segment of the route, pointing into the path */
 	json_t *body; /* parsed JSON object of a POST/PUT, or NULL */
+	/* The text of body's real numbers, so body_fixed reads money from what the client wrote
+	 * rather than from jansson's double (call_index_reals); NULL when none. */
+	struct body_reals *reals;
 	bool dry_run; /* call_write_tx rolls back even a success: nothing is stored */
 	bool committed; /* set by call_write_tx when fn's effects were committed (not replayed) */
 	/* What an Idempotency-Key is compared by when the body is not JSON (c->body NULL): the
@@ -44,10 +47,18 @@ void call_store_error(struct call *c, enum store_rc rc);
 /* Starts a JSON response with this status and returns a writer on its body. */
 void call_json(struct call *c, int status, struct jw *w);
 
+/* Records the text of every real number (one written with a fraction or an exponent) of the
+ * JSON text that c->body was just parsed from, paired with its json_t in document order, so
+ * body_fixed reads it exactly. Call once after parsing; call_free_reals releases it. */
+void call_index_reals(struct call *c, const char *text, size_t len);
+void call_free_reals(struct call *c);
+
 /* Validation helpers for JSON request bodies. Each reads obj[key]; `name` is the field's full
  * path used in messages ("order.items[0].price"). A missing key or JSON null counts as absent:
  * then *present is false (when present is not NULL) and out keeps its default. On a bad value
  * they write the 400 error and return false. */
+/* body_money and body_fixed read a real number from its text in the body (call_index_reals), so
+ * 1.0000000000000000001 is refused for its fraction digits instead of being taken as 1. */
 bool body_money(struct call *c, json_t *obj, const char *key, const char *name, bool required,
 		bool allow_negative, money_t *out, bool *present) MUST_CHECK;
 bool body_fixed(struct call *c, json_t *obj, const char *key, const char *name, bool required,

@@ -280,7 +280,7 @@ static char *underflow_rewrite(const char *text, size_t len, size_t *out_len)
  * every field's range check refuses, naming the field) and the body parsed again. One too
  * small for a double is rewritten before (underflow_rewrite). Lengths are kept explicitly: a
  * body may hold a NUL byte, which must stay an error, not end the text. */
-static json_t *parse_body(const char *body, size_t len, json_error_t *err)
+static json_t *parse_body(struct call *c, const char *body, size_t len, json_error_t *err)
 {
 	size_t copy_len = 0;
 	char *copy = underflow_rewrite(body, len, &copy_len);
@@ -309,6 +309,10 @@ static json_t *parse_body(const char *body, size_t len, json_error_t *err)
 		copy = buf_steal(&b, &copy_len);
 		doc = json_loadb(copy, copy_len, JSON_REJECT_DUPLICATES, err);
 	}
+	if (doc) {
+		c->body = doc;
+		call_index_reals(c, copy ? copy : body, copy ? copy_len : len);
+	}
 	free(copy);
 	return doc;
 }
@@ -333,7 +337,7 @@ static bool read_body(struct call *c, bool array)
 		return false;
 	}
 	json_error_t err;
-	c->body = parse_body(req->body ? req->body : "", req->body_len, &err);
+	c->body = parse_body(c, req->body ? req->body : "", req->body_len, &err);
 	if (!c->body) {
 		call_error(c, 400, "malformed_json", "request body is not valid JSON: %s at line %d",
 			   err.text, err.line);
@@ -495,6 +499,7 @@ void api_handle(struct app *app, struct request *req, struct response *resp)
 	if (resp->status == 0)
 		call_store_error(c, STORE_ERROR);
 cleanup:
+	call_free_reals(c);
 	json_decref(c->body);
 	app->store->ops->release(c->db);
 }

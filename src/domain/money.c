@@ -1,5 +1,6 @@
 /* Exact decimal conversions between JSON numbers, text and scaled integers; the only place a
- * binary float is looked at, and only to prove which decimal it stands for. */
+ * binary float is looked at, and only to prove which decimal it stands for. A request body's
+ * numbers are read from their text (fixed_parse_json), never through a double. */
 #include "domain/money.h"
 
 #include <assert.h>
@@ -107,6 +108,93 @@ enum fixed_rc fixed_parse(const char *text, int digits, int64_t max_scaled, int6
 	__int128 scaled = whole * scale + frac;
 	if (negative)
 		scaled = -scaled;
+	if (huge || !fixed_in_range(scaled, max_scaled))
+		return FIXED_ERR_RANGE;
+	if (extra_nonzero)
+		return FIXED_ERR_PRECISION;
+	*out = (int64_t)scaled;
+	return FIXED_OK;
+}
+
+/* The k-th digit of a number's mantissa: its integer digits, then its fraction digits. */
+static int fixed_mantissa_digit(const char *int_digits, size_t n_int, const char *frac_digits,
+				size_t k)
+{
+	return (k < n_int ? int_digits[k] : frac_digits[k - n_int]) - '0';
+}
+
+enum fixed_rc fixed_parse_json(const char *text, size_t len, int digits, int64_t max_scaled,
+			       int64_t *out)
+{
+	(void)fixed_scale(digits); /* asserts the range of digits */
+	if (!text)
+		return FIXED_ERR_SYNTAX;
+	size_t i = 0;
+	bool negative = i < len && text[i] == '-';
+	if (negative)
+		i++;
+	if (i >= len || !fixed_is_digit(text[i]))
+		return FIXED_ERR_SYNTAX;
+	const char *int_digits = text + i;
+	if (text[i] == '0')
+		i++;
+	else
+		while (i < len && fixed_is_digit(text[i]))
+			i++;
+	size_t n_int = (size_t)(text + i - int_digits);
+	const char *frac_digits = text + i;
+	size_t n_frac = 0;
+	if (i < len && text[i] == '.') {
+		i++;
+		frac_digits = text + i;
+		if (i >= len || !fixed_is_digit(text[i]))
+			return FIXED_ERR_SYNTAX;
+		while (i < len && fixed_is_digit(text[i]))
+			i++;
+		n_frac = (size_t)(text + i - frac_digits);
+	}
+	/* The exponent saturates at 10^9: far past any digit count a 1 MiB body can hold, so the
+	 * outcome (range or precision) is the same as with the exact exponent. */
+	int64_t exponent = 0;
+	if (i < len && (text[i] == 'e' || text[i] == 'E')) {
+		i++;
+		bool exp_negative = false;
+		if (i < len && (text[i] == '+' || text[i] == '-'))
+			exp_negative = text[i++] == '-';
+		if (i >= len || !fixed_is_digit(text[i]))
+			return FIXED_ERR_SYNTAX;
+		for (; i < len && fixed_is_digit(text[i]); i++)
+			if (exponent < 1000000000)
+				exponent = exponent * 10 + (text[i] - '0');
+		if (exp_negative)
+			exponent = -exponent;
+	}
+	if (i != len)
+		return FIXED_ERR_SYNTAX;
+
+	/* The mantissa's digits with the decimal point moved by the exponent and by `digits`:
+	 * those before `cut` form the scaled integer, every one after it must be 0. */
+	int64_t n_digits = (int64_t)(n_int + n_frac);
+	int64_t cut = (int64_t)n_int + exponent + digits;
+	__int128 whole = 0;
+	bool huge = false, extra_nonzero = false;
+	for (int64_t k = 0; k < n_digits; k++) {
+		int d = fixed_mantissa_digit(int_digits, n_int, frac_digits, (size_t)k);
+		if (k >= cut)
+			extra_nonzero |= d != 0;
+		else if (whole > INT64_MAX)
+			huge = true;
+		else
+			whole = whole * 10 + d;
+	}
+	/* Trailing zeros the exponent adds; a zero mantissa stays zero however many. */
+	for (int64_t k = n_digits; k < cut && whole != 0 && !huge; k++) {
+		if (whole > INT64_MAX)
+			huge = true;
+		else
+			whole *= 10;
+	}
+	__int128 scaled = negative ? -whole : whole;
 	if (huge || !fixed_in_range(scaled, max_scaled))
 		return FIXED_ERR_RANGE;
 	if (extra_nonzero)

@@ -5,6 +5,7 @@
 #define KOPILKA_DOMAIN_MONEY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef int64_t money_t; /* minor units (kopecks); 100 = 1.00 */
@@ -39,6 +40,15 @@ enum fixed_rc fixed_from_int(long long value, int digits, int64_t max_scaled, in
 /* Parses decimal text ("-12", "12.5", "0.05"; no exponent, no spaces, no leading '+'). */
 enum fixed_rc fixed_parse(const char *text, int digits, int64_t max_scaled, int64_t *out)
 	__attribute__((warn_unused_result));
+
+/* Reads one JSON number token exactly (RFC 8259 grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?
+ * ([eE][+-]?[0-9]+)?, nothing before or after; len bytes, no NUL needed) into a scaled integer
+ * with `digits` fraction digits (0..6). Never goes through a double, so 1.0000000000000000001
+ * is FIXED_ERR_PRECISION, 1e2 is 100 and 1E-400 is FIXED_ERR_PRECISION. Any exponent is taken
+ * (saturating): a value whose integer part passes max_scaled is FIXED_ERR_RANGE, which is
+ * reported before a precision error, like fixed_parse. */
+enum fixed_rc fixed_parse_json(const char *text, size_t len, int digits, int64_t max_scaled,
+			       int64_t *out) __attribute__((warn_unused_result));
 
 /* Prints the exact shortest decimal of a scaled value into buf (FIXED_FMT_MAX bytes):
  * 123456,2 -> "1234.56"; 10050,2 -> "100.5"; 1000,2 -> "10"; -5,2 -> "-0.05"; 0 -> "0".

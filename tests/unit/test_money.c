@@ -402,6 +402,117 @@ static void test_mul_div(void **state)
 	assert_int_equal(fixed_mul_div_floor(0, 0, 1), 0);
 }
 
+/* fixed_parse_json: a JSON number token read exactly, never through a double. */
+static void expect_json(const char *text, int digits, int64_t max, int64_t want)
+{
+	int64_t got = -12345;
+	enum fixed_rc rc = fixed_parse_json(text, strlen(text), digits, max, &got);
+	if (rc != FIXED_OK)
+		fail_msg("\"%s\" digits=%d: rc %d, want OK %lld", text, digits, rc, (long long)want);
+	assert_int_equal(got, want);
+}
+
+static void expect_json_rc(const char *text, int digits, int64_t max, enum fixed_rc want)
+{
+	int64_t got = -12345;
+	enum fixed_rc rc = fixed_parse_json(text, strlen(text), digits, max, &got);
+	if (rc != want)
+		fail_msg("\"%s\" digits=%d: rc %d, want %d", text, digits, rc, want);
+	assert_int_equal(got, -12345);
+}
+
+static void test_parse_json_valid(void **state)
+{
+	(void)state;
+	expect_json("0", 2, MONEY_MAX_MINOR, 0);
+	expect_json("-0", 2, MONEY_MAX_MINOR, 0);
+	expect_json("10.10", 2, MONEY_MAX_MINOR, 1010);
+	expect_json("100.50", 2, MONEY_MAX_MINOR, 10050);
+	expect_json("0.29", 2, MONEY_MAX_MINOR, 29);
+	expect_json("-12.5", 2, MONEY_MAX_MINOR, -1250);
+	expect_json("1e1", 2, MONEY_MAX_MINOR, 1000);
+	expect_json("1E2", 2, MONEY_MAX_MINOR, 10000);
+	expect_json("1e+2", 2, MONEY_MAX_MINOR, 10000);
+	expect_json("125e-2", 2, MONEY_MAX_MINOR, 125);
+	expect_json("1.5e-2", 3, QTY_MAX_MILLI, 15);
+	expect_json("0.001e3", 2, MONEY_MAX_MINOR, 100);
+	expect_json("1.00000000000000000000000000", 2, MONEY_MAX_MINOR, 100);
+	expect_json("0e999999999999999999999", 2, MONEY_MAX_MINOR, 0);
+	expect_json("0.000e-999999", 2, MONEY_MAX_MINOR, 0);
+	expect_json("1000000000000", 2, MONEY_MAX_MINOR, MONEY_MAX_MINOR);
+	expect_json("1e12", 2, MONEY_MAX_MINOR, MONEY_MAX_MINOR);
+	expect_json("-1e12", 2, MONEY_MAX_MINOR, -MONEY_MAX_MINOR);
+	expect_json("999999999999.99", 2, MONEY_MAX_MINOR, MONEY_MAX_MINOR - 1);
+	expect_json("1.234", 3, QTY_MAX_MILLI, 1234);
+	expect_json("0.123456", 6, INT64_MAX, 123456);
+	expect_json("9223372036854775807", 0, INT64_MAX, INT64_MAX);
+	expect_json("-9223372036854775807", 0, INT64_MAX, -INT64_MAX);
+	expect_json("922337203685477580.7e1", 0, INT64_MAX, INT64_MAX);
+}
+
+static void test_parse_json_rejects(void **state)
+{
+	(void)state;
+	/* More digits than a double holds: the case a double silently rounded to 1. */
+	expect_json_rc("1.0000000000000000001", 2, MONEY_MAX_MINOR, FIXED_ERR_PRECISION);
+	expect_json_rc("0.1000000000000000000001", 2, MONEY_MAX_MINOR, FIXED_ERR_PRECISION);
+	expect_json_rc("99.99000000000000000000001", 2, MONEY_MAX_MINOR, FIXED_ERR_PRECISION);
+	expect_json_rc("10.001", 2, MONEY_MAX_MINOR, FIXED_ERR_PRECISION);
+	expect_json_rc("1.0001", 3, QTY_MAX_MILLI, FIXED_ERR_PRECISION);
+	expect_json_rc("1E-400", 2, MONEY_MAX_MINOR, FIXED_ERR_PRECISION);
+	expect_json_rc("-1e-300", 2, MONEY_MAX_MINOR, FIXED_ERR_PRECISION);
+	expect_json_rc("1e-3", 2, MONEY_MAX_MINOR, FIXED_ERR_PRECISION);
+	expect_json_rc("5e-1", 0, 10, FIXED_ERR_PRECISION);
+	/* Range before precision, as fixed_parse. */
+	expect_json_rc("1000000000000.01", 2, MONEY_MAX_MINOR, FIXED_ERR_RANGE);
+	expect_json_rc("1000000000000.011", 2, MONEY_MAX_MINOR, FIXED_ERR_RANGE);
+	expect_json_rc("1000000000000.001", 2, MONEY_MAX_MINOR, FIXED_ERR_PRECISION);
+	expect_json_rc("1e300", 2, MONEY_MAX_MINOR, FIXED_ERR_RANGE);
+	expect_json_rc("-1e300", 2, MONEY_MAX_MINOR, FIXED_ERR_RANGE);
+	expect_json_rc("1e999999999999999999999999", 2, MONEY_MAX_MINOR, FIXED_ERR_RANGE);
+	expect_json_rc("123456789012345678901234567890", 2, MONEY_MAX_MINOR, FIXED_ERR_RANGE);
+	expect_json_rc("9223372036854775808", 0, INT64_MAX, FIXED_ERR_RANGE);
+	expect_json_rc("12345678901234567890.5", 2, MONEY_MAX_MINOR, FIXED_ERR_RANGE);
+	/* Not the JSON number grammar. */
+	const char *syntax[] = {"", "-", "+1", "01", "1.", ".5", "1e", "1e+", "1.e2", "0x10",
+				"1 ", " 1", "1.5.5", "--1", "NaN", "Infinity", "1e2.5", "1,5"};
+	for (size_t i = 0; i < sizeof(syntax) / sizeof(*syntax); i++)
+		expect_json_rc(syntax[i], 2, MONEY_MAX_MINOR, FIXED_ERR_SYNTAX);
+	/* The length is explicit: a token inside a longer text ends where len says. */
+	int64_t got = 0;
+	assert_int_equal(fixed_parse_json("12.5}", 4, 2, MONEY_MAX_MINOR, &got), FIXED_OK);
+	assert_int_equal(got, 1250);
+	assert_int_equal(fixed_parse_json(NULL, 0, 2, MONEY_MAX_MINOR, &got), FIXED_ERR_SYNTAX);
+}
+
+/* For plain decimals fixed_parse_json and fixed_parse agree, and for up to 15 significant
+ * digits the double path agrees too. */
+static void test_parse_json_agrees(void **state)
+{
+	(void)state;
+	srand(12);
+	for (int round = 0; round < 20000; round++) {
+		char text[64];
+		int digits = rand() % 4;
+		long long whole = rand() % 1000000;
+		int frac_len = rand() % 5;
+		int n = snprintf(text, sizeof(text), "%s%lld", rand() % 4 == 0 ? "-" : "", whole);
+		if (frac_len > 0) {
+			text[n++] = '.';
+			for (int i = 0; i < frac_len; i++)
+				text[n++] = (char)('0' + rand() % 10);
+			text[n] = '\0';
+		}
+		int64_t a = 0, b = 0, d = 0;
+		enum fixed_rc ra = fixed_parse_json(text, strlen(text), digits, MONEY_MAX_MINOR, &a);
+		enum fixed_rc rb = fixed_parse(text, digits, MONEY_MAX_MINOR, &b);
+		enum fixed_rc rd = fixed_from_double(strtod(text, NULL), digits, MONEY_MAX_MINOR, &d);
+		if (ra != rb || ra != rd || (ra == FIXED_OK && (a != b || a != d)))
+			fail_msg("\"%s\" digits=%d: json %d/%lld parse %d/%lld double %d/%lld", text,
+				 digits, ra, (long long)a, rb, (long long)b, rd, (long long)d);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +524,9 @@ int main(void)
 		cmocka_unit_test(test_from_int),
 		cmocka_unit_test(test_parse_valid),
 		cmocka_unit_test(test_parse_rejects),
+		cmocka_unit_test(test_parse_json_valid),
+		cmocka_unit_test(test_parse_json_rejects),
+		cmocka_unit_test(test_parse_json_agrees),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_format_round_trip),
 		cmocka_unit_test(test_format_matches_printf),
