@@ -1,5 +1,6 @@
 /* libFuzzer target: telling an upload's image type by its first bytes (image_sniff) and
- * checking a stored image's name (image_name_type, the media route's guard against paths):
+ * reading its declared width and height (image_dimensions, bounded), checking a stored image's
+ * name (image_name_type, the media route's guard against paths):
  * a type found has its extension and content type; a name accepted is exactly 32 lowercase hex
  * digits, a dot and that type's extension.
  *
@@ -17,7 +18,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned char *copy = xmalloc(size ? size : 1);
 	memcpy(copy, data, size);
 	enum image_type t = image_sniff(copy, size);
+	unsigned long width = 0, height = 0;
+	enum image_dims_rc dims = image_dimensions(copy, size, t, &width, &height);
 	free(copy);
+	if (dims == IMAGE_DIMS_OK && (t == IMAGE_NONE || width == 0 || height == 0 ||
+				      width > IMAGE_MAX_SIDE || height > IMAGE_MAX_SIDE ||
+				      (long long)width * (long long)height > IMAGE_MAX_PIXELS))
+		abort();
 	if (t != IMAGE_NONE && (!image_extension(t) || !image_content_type(t)))
 		abort();
 

@@ -22,6 +22,25 @@ enum image_type {
  * is VP8, VP8L or VP8X). Anything else, GIF included, is IMAGE_NONE. */
 enum image_type image_sniff(const unsigned char *data, size_t len);
 
+/* Bounds on an image's size in pixels: a header may claim 2^31-1 x 2^31-1, and whoever decodes
+ * the image (a browser, a POS screen) would have to allocate for it. Logos and coupon images
+ * need far less. */
+#define IMAGE_MAX_SIDE 8192
+#define IMAGE_MAX_PIXELS (4096LL * 4096LL) /* 16 megapixels */
+
+enum image_dims_rc {
+	IMAGE_DIMS_OK = 0,
+	IMAGE_DIMS_UNREADABLE, /* no width and height where the format keeps them, or a 0 */
+	IMAGE_DIMS_TOO_LARGE,  /* a side over IMAGE_MAX_SIDE or more than IMAGE_MAX_PIXELS */
+};
+
+/* Reads the width and height an image of `type` (from image_sniff) declares: PNG's IHDR, the
+ * first JPEG start-of-frame marker (segments walked by their lengths, never past len), WebP's
+ * VP8/VP8L/VP8X header. *width and *height are set whenever they were read, also when too
+ * large. */
+enum image_dims_rc image_dimensions(const unsigned char *data, size_t len, enum image_type type,
+				    unsigned long *width, unsigned long *height);
+
 /* "png", "jpg", "webp"; NULL for IMAGE_NONE. */
 const char *image_extension(enum image_type type);
 /* "image/png", "image/jpeg", "image/webp"; NULL for IMAGE_NONE. */

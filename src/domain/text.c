@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 static bool text_is_digit(char c)
 {
@@ -249,4 +250,44 @@ size_t pattern_trigrams(const struct pattern *p, char out[][4], size_t max)
 		}
 	}
 	return n;
+}
+
+bool text_http_url(const char *s)
+{
+	if (!s)
+		return false;
+	const char *rest;
+	if (strncasecmp(s, "https://", 8) == 0)
+		rest = s + 8;
+	else if (strncasecmp(s, "http://", 7) == 0)
+		rest = s + 7;
+	else
+		return false;
+	for (const char *p = s; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+		if (ch <= ' ' || ch == 0x7f || ch == '\\' || ch == '"' || ch == '<' || ch == '>' ||
+		    ch == '`')
+			return false;
+	}
+	size_t authority = strcspn(rest, "/?#");
+	if (authority == 0 || memchr(rest, '@', authority))
+		return false;
+	/* The host, then an optional :port of digits; an IPv6 literal is bracketed. */
+	const char *end = rest + authority;
+	const char *host_end = memchr(rest, ':', authority);
+	if (rest[0] == '[') {
+		const char *close = memchr(rest, ']', authority);
+		if (!close || close == rest + 1 || (close + 1 < end && close[1] != ':'))
+			return false;
+		host_end = close + 1 < end ? close + 1 : NULL;
+	}
+	if (host_end == rest)
+		return false;
+	const char *colon = host_end;
+	if (colon) {
+		for (const char *p = colon + 1; p < rest + authority; p++)
+			if (*p < '0' || *p > '9')
+				return false;
+	}
+	return true;
 }

@@ -28,6 +28,13 @@ bool phone_pattern_clean(const char *in, char *out);
  * control characters. Returns false (out empty) when malformed or too long. */
 bool email_normalize(const char *in, char *out);
 
+/* True when s is an absolute http:// or https:// URL (scheme case-insensitive) with a
+ * non-empty host, no user info (no '@' before the path: "http://bank@evil" misleads) and no
+ * space, control character, backslash, quote or angle bracket anywhere: what a link shown to
+ * people or opened by a browser may be. javascript:, data:, file: and relative URLs are
+ * refused. */
+bool text_http_url(const char *s);
+
 /* Lower-cases ASCII letters in place (the comparison key of an email). */
 void text_ascii_lower(char *s);
 

@@ -107,6 +107,16 @@ static enum store_rc create_client_tx(struct call *c, void *ctx)
 	return rc;
 }
 
+/* An avatar is shown by cabinets and POS screens as a link or an image: an absolute http(s)
+ * URL or nothing ("" clears it), never javascript: or data:. */
+static bool avatar_url_ok(struct call *c, const char *avatar)
+{
+	if (!avatar || !*avatar || text_http_url(avatar))
+		return true;
+	call_error(c, 400, "validation_failed", "avatarUrl: must be an absolute http or https URL");
+	return false;
+}
+
 void clients_create(struct call *c)
 {
 	char phone[PHONE_MAX_DIGITS + 1] = "", email[EMAIL_MAX + 1] = "";
@@ -115,7 +125,8 @@ void clients_create(struct call *c)
 	if (!body_phone(c, c->body, "phone", "phone", phone, &has_phone) ||
 	    !body_email(c, c->body, "email", "email", email, &has_email) ||
 	    !body_string(c, c->body, "name", "name", false, 0, 256, &name) ||
-	    !body_string(c, c->body, "avatarUrl", "avatarUrl", false, 0, 2048, &avatar))
+	    !body_string(c, c->body, "avatarUrl", "avatarUrl", false, 0, 2048, &avatar) ||
+	    !avatar_url_ok(c, avatar))
 		return;
 	if (!has_phone && !has_email) {
 		call_error(c, 400, "validation_failed", "phone: phone or email is required");
@@ -363,7 +374,8 @@ void clients_update(struct call *c)
 	if (!body_phone(c, c->body, "phone", "phone", p.phone, &p.has_phone) ||
 	    !body_email(c, c->body, "email", "email", p.email, &p.has_email) ||
 	    !body_string(c, c->body, "name", "name", false, 0, 256, &p.name) ||
-	    !body_string(c, c->body, "avatarUrl", "avatarUrl", false, 0, 2048, &p.avatar))
+	    !body_string(c, c->body, "avatarUrl", "avatarUrl", false, 0, 2048, &p.avatar) ||
+	    !avatar_url_ok(c, p.avatar))
 		return;
 	call_write_tx(c, client_update_tx, &p);
 }

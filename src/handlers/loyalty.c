@@ -495,6 +495,14 @@ void contact_info_put(struct call *c)
 		size_t max = strcmp(f, "company") == 0 || strcmp(f, "phone") == 0 ? 256 : 2048;
 		if (!body_string(c, c->body, f, f, false, 0, max, &v))
 			return;
+		/* The links are shown on public pages: absolute http(s) URLs only. */
+		bool link = strcmp(f, "company") != 0 && strcmp(f, "phone") != 0 &&
+			    strcmp(f, "email") != 0;
+		if (link && v && *v && !text_http_url(v)) {
+			call_error(c, 400, "validation_failed",
+				   "%s: must be an absolute http or https URL", f);
+			return;
+		}
 		if (strcmp(f, "email") == 0 && v && *v) {
 			char email[EMAIL_MAX + 1];
 			if (!email_normalize(v, email)) {

@@ -8,6 +8,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "domain/money.h"
 #include "domain/text.h"
 #include "handlers/handlers.h"
@@ -324,8 +326,35 @@ static bool write_item_html(void *ctx, const struct order_item *it)
 	return true;
 }
 
+/* The receipt page's only style sheet, inline: the page loads nothing else. */
+static const char page_style[] =
+	"body{font-family:sans-serif;max-width:32em;margin:2em auto;padding:0 1em}"
+	"table{width:100%;border-collapse:collapse}td{padding:.3em 0;border-bottom:1px solid #ddd}"
+	"button{font-size:1.1em;margin:.2em}textarea{width:100%}";
+
+/* Every answer of /r/ (the page, its form's redirect and their errors) forbids framing, so the
+ * reaction form cannot be clickjacked, and allows nothing but the page's own inline style
+ * (by its hash) and a form posting back to this origin. */
+static void page_security_headers(struct call *c)
+{
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(digest, (const unsigned char *)page_style, strlen(page_style));
+	char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+	sodium_bin2base64(b64, sizeof(b64), digest, sizeof(digest), sodium_base64_VARIANT_ORIGINAL);
+	char csp[256];
+	snprintf(csp, sizeof(csp),
+		 "default-src 'none'; style-src 'sha256-%s'; form-action 'self'; "
+		 "frame-ancestors 'none'; base-uri 'none'",
+		 b64);
+	response_header(c->resp, "Content-Security-Policy", csp);
+	response_header(c->resp, "X-Frame-Options", "DENY");
+	response_header(c->resp, "X-Content-Type-Options", "nosniff");
+	response_header(c->resp, "Referrer-Policy", "no-referrer");
+}
+
 void receipt_page(struct call *c)
 {
+	page_security_headers(c);
 	struct order o = {0};
 	if (!receipt_order(c, &o))
 		return;
@@ -349,10 +378,7 @@ void receipt_page(struct call *c)
 		    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 		    "<title>");
 	html_escape(b, company ? company : "Чек");
-	buf_puts(b, "</title><style>body{font-family:sans-serif;max-width:32em;margin:2em auto;"
-		    "padding:0 1em}table{width:100%;border-collapse:collapse}td{padding:.3em 0;"
-		    "border-bottom:1px solid #ddd}button{font-size:1.1em;margin:.2em}"
-		    "textarea{width:100%}</style></head><body>\n<h1>");
+	buf_printf(b, "</title><style>%s</style></head><body>\n<h1>", page_style);
 	html_escape(b, company ? company : "Чек");
 	buf_printf(b, "</h1>\n<p>%s № %lld, %s</p>\n<table>\n",
 		   o.refund ? "Возврат" : "Чек", (long long)o.order_number, date);
@@ -445,6 +471,7 @@ cleanup:
 
 void receipt_react(struct call *c)
 {
+	page_security_headers(c);
 	const struct request *req = c->req;
 	if (req->body_too_large) {
 		call_error(c, 413, "payload_too_large", "request body exceeds %d bytes", API_BODY_MAX);

@@ -70,6 +70,23 @@ bool upload_receive(struct call *c, const char *field, struct upload *up)
 			   field, part.len == 0 ? "; the file is empty" : "");
 		return false;
 	}
+	unsigned long width = 0, height = 0;
+	switch (image_dimensions((const unsigned char *)part.data, part.len, type, &width,
+				 &height)) {
+	case IMAGE_DIMS_OK:
+		break;
+	case IMAGE_DIMS_UNREADABLE:
+		call_error(c, 400, "validation_failed",
+			   "%s: the %s image's width and height cannot be read from its header",
+			   field, image_extension(type));
+		return false;
+	case IMAGE_DIMS_TOO_LARGE:
+		call_error(c, 400, "validation_failed",
+			   "%s: the image is %lu x %lu pixels; it may be at most %d pixels a side and "
+			   "%lld pixels in all",
+			   field, width, height, IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS);
+		return false;
+	}
 	switch (media_save(c->app->media_dir, part.data, part.len, type, up->name)) {
 	case MEDIA_OK:
 		break;

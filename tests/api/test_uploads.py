@@ -27,8 +27,11 @@ def png_image(extra=b""):
 
 
 PNG = png_image()
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + bytes(range(256)) + b"\xff\xd9"
-WEBP = b"RIFF" + struct.pack("<I", 4 + 8 + 14) + b"WEBP" + b"VP8L" + struct.pack("<I", 14) + bytes(14)
+# JPEG: APP0 (JFIF), a baseline frame of 1 x 1 (SOF0: precision, height, width, components),
+# then opaque bytes; WebP: a lossless 1 x 1 header (0x2f, then width-1 and height-1).
+JPEG = (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+        + b"\xff\xc0\x00\x0b\x08\x00\x01\x00\x01\x01\x01\x11\x00" + bytes(range(256)) + b"\xff\xd9")
+WEBP = b"RIFF" + struct.pack("<I", 4 + 8 + 14) + b"WEBP" + b"VP8L" + struct.pack("<I", 14) + b"\x2f" + bytes(13)
 GIF = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
 TYPES = {"png": (PNG, "image/png"), "jpg": (JPEG, "image/jpeg"), "webp": (WEBP, "image/webp")}
 
@@ -387,3 +390,53 @@ def test_media_route_refuses_anything_but_stored_names(env, A):
 def test_media_dir_setting_is_documented():
     out = run_cli("--help").stdout + run_cli("--help").stderr
     assert "--media-dir" in out and "KOPILKA_MEDIA_DIR" in out
+
+
+# ---------------------------------------------------------------------------------------------
+# Declared dimensions (issue 12 B12): a header may claim 2^31-1 x 2^31-1 pixels
+
+def png_of_size(width, height):
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00\xff")) + chunk(b"IEND", b""))
+
+
+def jpeg_of_size(width, height):
+    return (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+            + b"\xff\xc0\x00\x0b\x08" + struct.pack(">HH", height, width) + b"\x01\x01\x11\x00" + b"\xff\xd9")
+
+
+def webp_of_size(width, height):  # VP8X: canvas width-1 and height-1, 24 bits each
+    payload = b"\x00\x00\x00\x00" + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    return b"RIFF" + struct.pack("<I", 4 + 8 + len(payload)) + b"WEBP" + b"VP8X" + struct.pack("<I", len(payload)) + payload
+
+
+@pytest.mark.parametrize("data", [png_of_size(2**31 - 1, 2**31 - 1), png_of_size(8193, 1),
+                                  png_of_size(8192, 8192), jpeg_of_size(65535, 65535),
+                                  webp_of_size(2**24, 2**24), webp_of_size(8192, 4097)],
+                         ids=["png-2^31", "png-8193", "png-64MP", "jpeg-65535", "webp-2^24", "webp-32MP"])
+def test_images_too_large_in_pixels_are_400(env, A, data):
+    before = stored(env)
+    logo_before = body_of(A.get("/loyalty/settings/contact_info/"))["logoPath"]
+    body = assert_error(upload(A, LOGO, data), 400, code="validation_failed", field="logo")
+    assert "pixels" in body["message"]
+    assert stored(env) == before
+    assert body_of(A.get("/loyalty/settings/contact_info/"))["logoPath"] == logo_before
+    coupon = body_of(A.post("/loyalty/coupons/", {"title": "big"}), 201)
+    assert_error(upload(A, f"/loyalty/coupons/{coupon['id']}/image/", data, field="image"), 400,
+                 field="image")
+
+
+@pytest.mark.parametrize("data", [png_of_size(0, 5), jpeg_of_size(5, 0),
+                                  b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"],
+                         ids=["png-0", "jpeg-0", "jpeg-no-frame"])
+def test_images_without_readable_dimensions_are_400(env, A, data):
+    assert_error(upload(A, LOGO, data), 400, code="validation_failed", field="logo")
+
+
+@pytest.mark.parametrize("data", [png_of_size(8192, 2048), jpeg_of_size(4096, 4096), webp_of_size(320, 240)],
+                         ids=["png-8192x2048", "jpeg-16MP", "webp-320x240"])
+def test_images_within_the_bounds_are_taken(env, A, data):
+    info = body_of(upload(A, LOGO, data))
+    assert fetch(env, info["logoPath"]).content == data

@@ -353,6 +353,30 @@ static void test_pattern_trigrams(void **state)
 	assert_int_equal(pattern_trigrams(&p, tri, PATTERN_TRIGRAMS_MAX), 0);
 }
 
+static void test_http_url(void **state)
+{
+	(void)state;
+	const char *good[] = {"http://example.com", "https://example.com/", "HTTPS://Example.com/a?b=c#d",
+			      "https://instagram.com/my.cafe", "http://127.0.0.1:8080/x",
+			      "https://[::1]/", "https://[2001:db8::1]:443/p", "https://пример.рф/путь",
+			      "https://vk.com/club1?w=a%20b", "http://a"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
+		if (!text_http_url(good[i]))
+			fail_msg("refused %s", good[i]);
+	const char *bad[] = {"javascript:alert(1)", "JavaScript:alert(1)", " javascript:alert(1)",
+			     "data:text/html,<b>", "file:///etc/passwd", "//example.com", "/relative",
+			     "example.com", "http:/example.com", "http://", "https:///path",
+			     "http://bank.com@evil.com/", "http://user:pw@host/", "http://host:80a/",
+			     "http://:80/", "https://[::1", "https://[]/", "https://[::1]x/",
+			     "http://exa mple.com", "http://example.com/\n", "http://e.com/\"onclick",
+			     "http://e.com/<script>", "http://e.com\\@evil", "ftp://example.com", "",
+			     "http://e.com/`"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		if (text_http_url(bad[i]))
+			fail_msg("accepted %s", bad[i]);
+	assert_false(text_http_url(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -368,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_pattern_like),
 		cmocka_unit_test(test_pattern_limits),
 		cmocka_unit_test(test_pattern_trigrams),
+		cmocka_unit_test(test_http_url),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
