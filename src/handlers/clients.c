@@ -457,6 +457,18 @@ static enum store_rc share_tx(struct call *c, void *ctx)
 		call_error(c, 404, "not_found", "token: no usable coupon with this share token");
 		goto cleanup;
 	}
+	/* One original yields at most one extra instance: a received one cannot be shared again,
+	 * or two phones sharing back and forth would multiply a coupon without end. */
+	int64_t shared_with = 0, given_id = 0, source_id = 0;
+	if (rc == STORE_OK)
+		rc = STORE(c->db, coupon_share_get, ci.id, &shared_with, &given_id, &source_id);
+	if (rc == STORE_OK && source_id) {
+		call_error(c, 409, "coupon_not_shareable",
+			   "token: this coupon was itself received through a share and cannot be "
+			   "shared again");
+		rc = STORE_NOT_FOUND;
+		goto cleanup;
+	}
 	if (rc == STORE_OK)
 		rc = STORE(c->db, settings_get, merchant, &s);
 	if (rc == STORE_OK)
@@ -472,8 +484,6 @@ static enum store_rc share_tx(struct call *c, void *ctx)
 		rc = STORE_NOT_FOUND;
 		goto cleanup;
 	}
-	int64_t shared_with = 0, given_id = 0;
-	rc = STORE(c->db, coupon_share_get, ci.id, &shared_with, &given_id);
 	if (rc == STORE_OK && shared_with && shared_with != friend.id) {
 		call_error(c, 409, "share_redeemed", "token: this share was already redeemed");
 		rc = STORE_NOT_FOUND;

@@ -206,8 +206,9 @@
 	X(COUPON_SHARE_MARK, "UPDATE coupon_instances SET shared_client_id = $1,"                  \
 			     " shared_instance_id = $2, shared_ms = $3 WHERE id = $4"              \
 			     " AND shared_client_id IS NULL RETURNING id")                         \
-	X(COUPON_SHARE_GET, "SELECT shared_client_id, shared_instance_id FROM coupon_instances"    \
-			    " WHERE id = $1")                                                      \
+	X(COUPON_SHARE_GET, "SELECT ci.shared_client_id, ci.shared_instance_id,"                   \
+			    " (SELECT o.id FROM coupon_instances o WHERE o.shared_instance_id = ci.id" \
+			    " LIMIT 1) FROM coupon_instances ci WHERE ci.id = $1")                 \
 	X(HOLD_CREATE, "INSERT INTO holds(merchant_id, client_id, currency, amount,"               \
 		       " transaction_id, kind, status, created_ms, expires_ms, ended_ms, order_id," \
 		       " fiscal_order_id, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9," \
@@ -1882,7 +1883,7 @@ static enum store_rc pg_coupon_share_mark(struct store_conn *base, int64_t id, i
 }
 
 static enum store_rc pg_coupon_share_get(struct store_conn *base, int64_t id,
-					 int64_t *client_out, int64_t *given_out)
+					 int64_t *client_out, int64_t *given_out, int64_t *source_out)
 {
 	struct pg_conn *c = PG(base);
 	PGresult *r = NULL;
@@ -1891,6 +1892,7 @@ static enum store_rc pg_coupon_share_get(struct store_conn *base, int64_t id,
 		return rc;
 	*client_out = col_i(r, 0, 0);
 	*given_out = col_i(r, 0, 1);
+	*source_out = col_i(r, 0, 2);
 	PQclear(r);
 	return STORE_OK;
 }

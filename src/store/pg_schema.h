@@ -163,6 +163,10 @@ static const char *const pg_migrations[] = {
 	 * the ordered clients_phone walk for each pattern (see pg_client_search). */
 	"CREATE EXTENSION IF NOT EXISTS pg_trgm;"
 	"CREATE INDEX clients_phone_trgm ON clients USING gin (phone gin_trgm_ops);",
+	/* 10: the instance a shared coupon was received for, found from the received one: an
+	 * instance received through a share cannot be shared again (API.md 4.5). */
+	"CREATE INDEX coupon_instances_shared ON coupon_instances(shared_instance_id)"
+	" WHERE shared_instance_id IS NOT NULL;",
 };
 
 #endif

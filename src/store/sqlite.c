@@ -178,8 +178,9 @@
 	X(COUPON_SHARE_MARK, "UPDATE coupon_instances SET shared_client_id = ?,"                   \
 			     " shared_instance_id = ?, shared_ms = ? WHERE id = ?"                 \
 			     " AND shared_client_id IS NULL RETURNING id")                         \
-	X(COUPON_SHARE_GET, "SELECT shared_client_id, shared_instance_id FROM coupon_instances"    \
-			    " WHERE id = ?")                                                       \
+	X(COUPON_SHARE_GET, "SELECT ci.shared_client_id, ci.shared_instance_id,"                   \
+			    " (SELECT o.id FROM coupon_instances o WHERE o.shared_instance_id = ci.id" \
+			    " LIMIT 1) FROM coupon_instances ci WHERE ci.id = ?")                  \
 	X(HOLD_CREATE, "INSERT INTO holds(merchant_id, client_id, currency, amount,"               \
 		       " transaction_id, kind, status, created_ms, expires_ms, ended_ms, order_id," \
 		       " fiscal_order_id, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")         \
@@ -2173,7 +2174,7 @@ static enum store_rc sq_coupon_share_mark(struct store_conn *base, int64_t id, i
 }
 
 static enum store_rc sq_coupon_share_get(struct store_conn *base, int64_t id,
-					 int64_t *client_out, int64_t *given_out)
+					 int64_t *client_out, int64_t *given_out, int64_t *source_out)
 {
 	struct sq_conn *c = SQ(base);
 	sqlite3_stmt *s = q(c, ST_COUPON_SHARE_GET, "i", id);
@@ -2181,6 +2182,7 @@ static enum store_rc sq_coupon_share_get(struct store_conn *base, int64_t id,
 	if (rc == STORE_OK) {
 		*client_out = col_i(s, 0);
 		*given_out = col_i(s, 1);
+		*source_out = col_i(s, 2);
 		done(s);
 	}
 	return rc;

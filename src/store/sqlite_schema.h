@@ -181,6 +181,10 @@ static const char *const sqlite_migrations[] = {
 	"  SELECT new.merchant_id, substr(new.phone, n, 3), new.phone, new.id"
 	"  FROM trigram_positions WHERE n <= length(new.phone) - 2 AND new.phone IS NOT NULL;"
 	" END;",
+	/* 10: the instance a shared coupon was received for, found from the received one: an
+	 * instance received through a share cannot be shared again (API.md 4.5). */
+	"CREATE INDEX coupon_instances_shared ON coupon_instances(shared_instance_id)"
+	" WHERE shared_instance_id IS NOT NULL;",
 };
 
 #endif

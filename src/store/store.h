@@ -467,9 +467,10 @@ struct store_ops {
 	 * given_id. CONFLICT when it was redeemed before. */
 	enum store_rc (*coupon_share_mark)(struct store_conn *c, int64_t id, int64_t client_id,
 					   int64_t given_id, int64_t now);
-	/* Who redeemed an instance's share and the instance they got (0, 0: not redeemed). */
+	/* Who redeemed an instance's share and the instance they got (0, 0: not redeemed), and
+	 * the instance whose share it was given for (0: it was not received through a share). */
 	enum store_rc (*coupon_share_get)(struct store_conn *c, int64_t id, int64_t *client_out,
-					  int64_t *given_out);
+					  int64_t *given_out, int64_t *source_out);
 
 	/* Holds. create: CONFLICT when the transaction id exists. get: by transaction id, of the
 	 * merchant. update: status, ended_ms, order_id and fiscal_order_id of h->id. */

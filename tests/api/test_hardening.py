@@ -85,3 +85,50 @@ def test_contact_links_must_be_http(A, field):
     # "" or null still clears it; company, phone and email are not links
     assert body_of(A.put("/loyalty/settings/contact_info/", {field: ""}))[field] is None
     body_of(A.put("/loyalty/settings/contact_info/", {"company": "Кафе «Ромашка»", "phone": "+7 900 000-00-00"}))
+
+
+# ---- B4: shared coupons do not multiply ----
+
+SHARE = "/coupons/share/redeem/"
+
+
+def usable(A, cid):
+    return body_of(A.get(f"/clients/{cid}/coupons/"))
+
+
+def test_two_phones_sharing_back_and_forth_get_one_extra_coupon(A):
+    """The attack of issue 12 B4: phones P and Q pass each other's shares back and forth. Before
+    the fix every redeem gave a new instance (7 usable after 6 redeems); now the original gives
+    exactly one extra instance and a received instance's shares are refused."""
+    cat = A.catalog_coupon(title="Free coffee")
+    p_phone, q_phone = new_phone(), new_phone()
+    p = A.create_client(phone=p_phone)["id"]
+    q = A.create_client(phone=q_phone)["id"]
+    A.issue(p, cat["id"])
+    phones = {p: p_phone, q: q_phone}
+    redeemed = 0
+    for round_ in range(6):
+        giver, taker = (p, q) if round_ % 2 == 0 else (q, p)
+        for inst in usable(A, giver):
+            for key in ("shareToken", "merchantShareToken"):
+                r = A.put(SHARE, params={"token": inst[key], "phone": phones[taker]})
+                if r.status_code == 200:
+                    redeemed += 1
+                else:
+                    assert r.status_code == 409, r.text
+    n = len(usable(A, p)) + len(usable(A, q))
+    assert n == 2, f"{n} usable instances after {redeemed} redeems"
+    assert len(usable(A, p)) == 1 and len(usable(A, q)) == 1
+    # the received instance's share token names the rule; its own tokens still work for its owner
+    received = usable(A, q)[0]
+    for key in ("shareToken", "merchantShareToken"):
+        assert_error(A.put(SHARE, params={"token": received[key], "phone": new_phone()}), 409,
+                     code="coupon_not_shareable", field="token")
+    found = body_of(A.get("/clients/coupons/", params={"type": "linked", "token": received["token"]}))
+    assert found["client"]["id"] == q
+    # and a third phone gets nothing from either
+    r_phone = new_phone()
+    for cid in (p, q):
+        for inst in usable(A, cid):
+            assert A.put(SHARE, params={"token": inst["shareToken"], "phone": r_phone}).status_code == 409
+    assert body_of(A.get("/clients/", params={"phone": r_phone})) == []
