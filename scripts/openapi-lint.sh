@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Validates the OpenAPI document (default api/openapi.json) against the OpenAPI 3.1 schema with
-# an outside validator, @seriousme/openapi-schema-validator from npm, installed into a cache
-# under build/ on first use. Prints the validator's verdict; exits non-zero when invalid.
+# an outside validator, @seriousme/openapi-schema-validator from npm, then lints it with
+# @redocly/cli (redocly.yaml at the root: the recommended rules less no-path-trailing-slash,
+# since i-bonus's paths end in /) allowing 0 errors; warnings are printed. Both are installed
+# from npm into caches under build/ on first use. Exits non-zero when either finds an error.
 # Usage: scripts/openapi-lint.sh [FILE]
 set -euo pipefail
 
@@ -57,3 +59,45 @@ if [ $rc -ne 0 ] || ! printf '%s' "$output" | grep -Eq '"?valid"?: *true'; then
   exit 1
 fi
 echo "openapi-lint: $file is a valid OpenAPI document"
+
+# @redocly/cli, pinned: 2.77.0 runs on Node.js 20.19+ (later 2.x announce needing Node 22). It
+# needs no install scripts.
+redocly_version=2.77.0
+redocly_pkg=@redocly/cli
+redocly_cache="$root/build/npm/redocly-cli"
+redocly_cli="$redocly_cache/node_modules/$redocly_pkg/bin/cli.js"
+redocly_installed() {
+  local pj="$redocly_cache/node_modules/$redocly_pkg/package.json"
+  [ -f "$pj" ] && [ -f "$redocly_cli" ] || return 1
+  sed -n 's/^[[:space:]]*"version":[[:space:]]*"\([^"]*\)".*/\1/p' "$pj" | head -n 1
+}
+if [ "$(redocly_installed || true)" != "$redocly_version" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "openapi-lint: npm is not installed; it is needed to fetch $redocly_pkg@$redocly_version (run scripts/deps.sh)" >&2
+    exit 1
+  fi
+  mkdir -p "$redocly_cache"
+  log="$redocly_cache/npm-install.log"
+  if ! npm install --no-save --no-audit --no-fund --no-package-lock --ignore-scripts \
+      --prefix "$redocly_cache" "$redocly_pkg@$redocly_version" >"$log" 2>&1; then
+    echo "openapi-lint: npm install $redocly_pkg@$redocly_version failed (log: $log):" >&2
+    tail -n 20 "$log" >&2
+    exit 1
+  fi
+  if [ "$(redocly_installed || true)" != "$redocly_version" ]; then
+    echo "openapi-lint: npm install finished but $redocly_pkg $redocly_version is not in $redocly_cache" >&2
+    exit 1
+  fi
+fi
+# No telemetry or update check: the lint works offline. redocly exits 1 on any error.
+set +e
+output=$(REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+  node "$redocly_cli" lint --config "$root/redocly.yaml" --format stylish "$file" 2>&1)
+rc=$?
+set -e
+printf '%s\n' "$output" | grep -v '^[[:space:]]*$' | grep -v '[╔║╚]' || true
+if [ $rc -ne 0 ]; then
+  echo "openapi-lint: redocly lint found errors in $file" >&2
+  exit 1
+fi
+echo "openapi-lint: redocly lint: 0 errors in $file"

@@ -46,7 +46,7 @@ static const struct route routes[] = {
 	{"POST", B "/clients/{id}/balance/write_off/", client_balance_write_off, ROLE_CASHIER, 0},
 	{"GET", B "/clients/coupons/", client_coupon_lookup, ROLE_CASHIER, 0},
 	{"GET", B "/clients/{ref}/", client_get, ROLE_CASHIER, 0},
-	{"PUT", B "/clients/{id}/", clients_update, ROLE_CASHIER, 0},
+	{"PUT", B "/clients/{ref}/", clients_update, ROLE_CASHIER, 0},
 	{"GET", B "/fiscal/auth/", fiscal_auth, ROLE_CASHIER, 0},
 	{"POST", B "/fiscal/orders/", orders_create, ROLE_CASHIER, 0},
 	{"POST", B "/fiscal/orders/create_test/", orders_create_test, ROLE_CASHIER, 0},

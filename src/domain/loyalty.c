@@ -9,8 +9,11 @@ money_t item_total_minor(money_t price_minor, int64_t qty_milli)
 
 money_t accrual_base_minor(money_t paid_minor, money_t items_total_minor, money_t spent_minor)
 {
+	/* Paid money above the item total (the seed's own example pays 30 for a total of 10) is
+	 * taken, but accrues nothing beyond the total: a 1-rouble sale paid "999999999999" by
+	 * card must not mint points. */
 	if (paid_minor > 0)
-		return paid_minor;
+		return paid_minor < items_total_minor ? paid_minor : items_total_minor;
 	__int128 rest = (__int128)items_total_minor - spent_minor;
 	if (rest <= 0)
 		return 0;

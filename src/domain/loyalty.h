@@ -20,7 +20,8 @@ struct accrual_rule {
 	int64_t amount; /* ACCRUAL_AMOUNT: minor units; ACCRUAL_PERCENTAGE: hundredths of a percent */
 };
 
-/* The base a percentage applies to: card+cash when that is > 0, else the item total less the
+/* The base a percentage applies to: card+cash when that is > 0, but never more than the item
+ * total (paid money above it is accepted and accrues nothing); else the item total less the
  * spent amount (never below 0). */
 money_t accrual_base_minor(money_t paid_minor, money_t items_total_minor, money_t spent_minor);
 

@@ -243,12 +243,17 @@ cleanup:
 	c->db->ops->rollback(c->db);
 }
 
+/* The client a /clients/{ref}/ path names: by token when the segment is one, else by id. */
+static enum store_rc client_by_ref(struct call *c, struct client *cl)
+{
+	return c->ref_token[0] ? STORE(c->db, client_find_token, c->who.merchant_id, c->ref_token, cl)
+			       : STORE(c->db, client_get, c->who.merchant_id, c->path_id[0], cl);
+}
+
 void client_get(struct call *c)
 {
 	struct client cl = {0};
-	enum store_rc rc = c->ref_token[0]
-				   ? STORE(c->db, client_find_token, c->who.merchant_id, c->ref_token, &cl)
-				   : STORE(c->db, client_get, c->who.merchant_id, c->path_id[0], &cl);
+	enum store_rc rc = client_by_ref(c, &cl);
 	if (rc == STORE_NOT_FOUND)
 		call_error(c, 404, "not_found", "client not found");
 	else if (rc != STORE_OK)
@@ -335,9 +340,9 @@ static enum store_rc client_update_tx(struct call *c, void *ctx)
 {
 	struct client_patch *p = ctx;
 	struct client cl = {0};
-	enum store_rc rc = STORE(c->db, client_get, c->who.merchant_id, c->path_id[0], &cl);
+	enum store_rc rc = client_by_ref(c, &cl);
 	if (rc == STORE_NOT_FOUND)
-		call_error(c, 404, "not_found", "client %lld not found", (long long)c->path_id[0]);
+		call_error(c, 404, "not_found", "client not found");
 	if (rc != STORE_OK)
 		goto cleanup;
 	patch_field(c->body, "phone", &cl.phone, p->phone, p->has_phone);
@@ -355,9 +360,10 @@ static enum store_rc client_update_tx(struct call *c, void *ctx)
 			   "a client with this phone or email already exists");
 		goto cleanup;
 	}
+	int64_t id = cl.id;
 	client_clear(&cl);
 	if (rc == STORE_OK)
-		rc = STORE(c->db, client_get, c->who.merchant_id, c->path_id[0], &cl);
+		rc = STORE(c->db, client_get, c->who.merchant_id, id, &cl);
 	if (rc == STORE_OK) {
 		struct jw w;
 		call_json(c, 200, &w);

@@ -200,19 +200,6 @@ static bool parse_order(struct call *c, struct order_req *r)
 	for (size_t i = 0; i < r->n_items; i++)
 		if (!parse_item(c, json_array_get(items, i), i, r))
 			return false;
-	/* Money paid is the accrual base (API.md 2.4 step 4): paying more than the sale is worth
-	 * would mint points out of nothing. A refund's amounts are money given back, not an
-	 * accrual base; they are not bounded here. */
-	if (!r->refund && r->card_minor + r->cash_minor > r->items_total_minor) {
-		char paid[FIXED_FMT_MAX], total[FIXED_FMT_MAX];
-		fixed_format(r->card_minor + r->cash_minor, MONEY_DIGITS, paid);
-		fixed_format(r->items_total_minor, MONEY_DIGITS, total);
-		call_error(c, 400, "validation_failed",
-			   "order.amountCard, order.amountCash: amountCard + amountCash (%s) may not "
-			   "exceed the item total (%s)",
-			   paid, total);
-		return false;
-	}
 	r->currency = -1;
 	if (currency && (r->currency = currency_parse(currency)) < 0) {
 		call_error(c, 400, "validation_failed", "currency: must be \"points\" or \"rubles\"");

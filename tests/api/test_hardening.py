@@ -132,3 +132,29 @@ def test_two_phones_sharing_back_and_forth_get_one_extra_coupon(A):
         for inst in usable(A, cid):
             assert A.put(SHARE, params={"token": inst["shareToken"], "phone": r_phone}).status_code == 409
     assert body_of(A.get("/clients/", params={"phone": r_phone})) == []
+
+
+# ---- C: the OpenAPI document as outside tools read it ----
+
+def test_put_client_by_id_or_token_with_only_a_name(A):
+    """GET and PUT share the path item /clients/{ref}/; PUT takes a partial body (the README's
+    rename example, just a name), and a token names the client as well as an id."""
+    cl = A.create_client(phone=new_phone(), name="Vera")
+    assert body_of(A.put(f"/clients/{cl['id']}/", {"name": "Vera K."}))["name"] == "Vera K."
+    got = body_of(A.put(f"/clients/{cl['token']}/", {"name": "Vera Kim"}))
+    assert got["id"] == cl["id"] and got["name"] == "Vera Kim"
+    assert_error(A.put(f"/clients/{'0' * 32}/", {"name": "x"}), 404)
+
+
+def test_document_shapes_that_generators_accept():
+    import openapi_check
+    doc = openapi_check.DOC
+    assert "/ext/api/v1/clients/{id}/" not in doc["paths"]
+    item = doc["paths"]["/ext/api/v1/clients/{ref}/"]
+    assert {"get", "put"} <= set(item)
+    body = item["put"]["requestBody"]["content"]["application/json"]["schema"]
+    update = doc["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+    assert "anyOf" not in update and "required" not in update
+    balance = doc["components"]["schemas"]["Balance"]
+    assert "prefixItems" not in balance and isinstance(balance["items"], dict)
+    assert balance["minItems"] == balance["maxItems"] == 2

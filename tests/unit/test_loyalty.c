@@ -35,6 +35,11 @@ static void test_accrual_base(void **state)
 	(void)state;
 	assert_int_equal(accrual_base_minor(5000, 9000, 4000), 5000); /* paid wins when > 0 */
 	assert_int_equal(accrual_base_minor(1, 9000, 0), 1);
+	/* Paid above the item total accrues on the total only (issue 12 B10). */
+	assert_int_equal(accrual_base_minor(9001, 9000, 0), 9000);
+	assert_int_equal(accrual_base_minor(3000, 1000, 1000), 1000); /* the seed's example */
+	assert_int_equal(accrual_base_minor(99999999999900, 100, 0), 100);
+	assert_int_equal(accrual_base_minor(500, 0, 0), 0);
 	assert_int_equal(accrual_base_minor(0, 9000, 4000), 5000);
 	assert_int_equal(accrual_base_minor(0, 9000, 0), 9000);
 	assert_int_equal(accrual_base_minor(0, 9000, 9000), 0);
