@@ -19,7 +19,7 @@
 
 static const char *const ids[] = {NULL, "SKU-1", "SKU-2", "42"};
 static const char *const names[] = {"Капучино", " капучино ", "КАПУЧИНО", "Latte",
-				    "latte\t", "Café", "CAFÉ", ""};
+				    "latte\t",	"Café",	      "CAFÉ",	  ""};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -77,7 +77,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (rc == REFUND_MATCH_AMBIGUOUS) {
 			const struct refund_line *a = &lines[err.line], *b = &lines[err.other_line];
-			if (err.line >= n_lines || err.other_line >= n_lines || err.line == err.other_line)
+			if (err.line >= n_lines || err.other_line >= n_lines ||
+			    err.line == err.other_line)
 				abort();
 			bool same_id = (!a->product_id && !b->product_id) ||
 				       (a->product_id && b->product_id &&
@@ -86,7 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    refund_name_equal(a->name, b->name))
 				abort(); /* interchangeable lines are never "ambiguous" */
 		} else if (rc == REFUND_MATCH_QUANTITY) {
-			if (err.line >= n_lines || err.remaining_milli >= items[err.item].qty_milli ||
+			if (err.line >= n_lines ||
+			    err.remaining_milli >= items[err.item].qty_milli ||
 			    err.remaining_milli != lines[err.line].remaining_milli)
 				abort();
 		} else if (rc != REFUND_MATCH_NONE) {

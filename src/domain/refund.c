@@ -198,7 +198,8 @@ static enum refund_match_rc match_one(struct refund_line *lines, size_t n_lines,
 		 * enough left, else report the one with the most left. */
 		size_t most = first;
 		for (size_t l = first; l < n_lines; l++) {
-			if (!fits(&lines[l], item, by) || !interchangeable(&lines[first], &lines[l]))
+			if (!fits(&lines[l], item, by) ||
+			    !interchangeable(&lines[first], &lines[l]))
 				continue;
 			if (lines[l].remaining_milli >= item->qty_milli) {
 				lines[l].remaining_milli -= item->qty_milli;
@@ -222,7 +223,8 @@ enum refund_match_rc refund_match(struct refund_line *lines, size_t n_lines,
 	memset(err, 0, sizeof(*err));
 	for (size_t i = 0; i < n_items; i++) {
 		err->item = i;
-		enum refund_match_rc rc = match_one(lines, n_lines, &items[i], &line_of_item[i], err);
+		enum refund_match_rc rc =
+		    match_one(lines, n_lines, &items[i], &line_of_item[i], err);
 		if (rc != REFUND_MATCH_OK)
 			return rc;
 	}

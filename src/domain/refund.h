@@ -42,10 +42,10 @@ enum refund_match_by {
 
 /* Why an item could not be matched. */
 struct refund_match_error {
-	size_t item;		  /* index of the item at fault */
-	enum refund_match_by by;  /* the last rule tried (NONE) or the one that chose (others) */
-	size_t line, other_line;  /* AMBIGUOUS: two lines that differ; QUANTITY: the line */
-	int64_t remaining_milli;  /* QUANTITY: what remains of that line (after earlier items) */
+	size_t item;		 /* index of the item at fault */
+	enum refund_match_by by; /* the last rule tried (NONE) or the one that chose (others) */
+	size_t line, other_line; /* AMBIGUOUS: two lines that differ; QUANTITY: the line */
+	int64_t remaining_milli; /* QUANTITY: what remains of that line (after earlier items) */
 };
 
 /* Matches every item to one line (line_of_item[i], n_items entries), following API.md 3.3:
@@ -62,7 +62,7 @@ struct refund_match_error {
 enum refund_match_rc refund_match(struct refund_line *lines, size_t n_lines,
 				  const struct refund_item *items, size_t n_items,
 				  size_t *line_of_item, struct refund_match_error *err)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* True when two names are equal once leading and trailing white space is removed and letters
  * are folded to lower case (ASCII, Latin-1, Greek and Cyrillic; other characters compare as

@@ -753,13 +753,13 @@ static money_t refund_share(money_t whole, const struct order *sale)
 /* The same externalId and fd were posted before with other contents. */
 static void seed_refund_conflict(struct call *c, const struct order_req *r)
 {
+	bool has_fd = r->fd && *r->fd;
 	call_error(c, 409, "order_conflict",
-		   "order.fd: a refund of sale %s with %s%s%s was already posted with different "
+		   "order.fd: a refund of sale %s with %s%s was already posted with different "
 		   "contents; a further partial refund of the same sale needs its own order.fd "
 		   "(the fiscal document number of that refund receipt), or kopilka's form (items "
 		   "by \"id\" under a new externalId)",
-		   r->external_id, r->fd && *r->fd ? "fd " : "no fd", r->fd && *r->fd ? r->fd : "",
-		   "");
+		   r->external_id, has_fd ? "fd " : "no fd", has_fd ? r->fd : "");
 }
 
 static enum store_rc refund_tx(struct call *c, void *ctx)
