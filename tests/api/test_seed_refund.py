@@ -4,10 +4,10 @@
 # refund per (externalId, fd). Also "refunded in full" by quantity (B3) and a hold's coupons
 # never revived by a refund (B7). Every module's Env runs `kopilkad check` when it closes.
 import json
-from decimal import Decimal
 
-from conftest import (D, assert_error, assert_money, body_of, describe, new_phone, refund, rule, sale,
-                      uniq)
+from conftest import (D, Env, assert_error, assert_money, body_of, database_for, describe, new_phone, refund,
+                      rule, sale, uniq)
+from schema_undo import undo_migration_10
 from test_seed import SEED_ORDER
 
 ORDERS = "/fiscal/orders/"
@@ -341,40 +341,10 @@ def test_a_refund_never_revives_the_coupons_a_hold_redeemed(A):
 
 # --- migration 10 on a database made before it ------------------------------------------------
 
-V9_ORDERS = (
-    "CREATE TABLE orders_v9 ("
-    " id INTEGER PRIMARY KEY, merchant_id INTEGER NOT NULL REFERENCES merchants(id),"
-    " external_id TEXT NOT NULL, receipt_type INTEGER NOT NULL, order_number INTEGER NOT NULL,"
-    " client_id INTEGER, order_date_ms INTEGER NOT NULL, external_date_ms INTEGER,"
-    " total INTEGER NOT NULL, card INTEGER NOT NULL, cash INTEGER NOT NULL,"
-    " spent_currency INTEGER NOT NULL, spent INTEGER NOT NULL,"
-    " accrued_currency INTEGER NOT NULL, accrued INTEGER NOT NULL, refund_of INTEGER,"
-    " refunded_total INTEGER NOT NULL DEFAULT 0, accrual_taken INTEGER NOT NULL DEFAULT 0,"
-    " spend_returned INTEGER NOT NULL DEFAULT 0, paid_refunded INTEGER NOT NULL DEFAULT 0,"
-    " fully_refunded INTEGER NOT NULL DEFAULT 0, fn TEXT, fd TEXT, comment TEXT,"
-    " public_token TEXT NOT NULL UNIQUE, request_hash TEXT NOT NULL, response TEXT,"
-    " created_by INTEGER, reaction INTEGER NOT NULL DEFAULT 0, customer_comment TEXT,"
-    " UNIQUE (merchant_id, external_id, receipt_type));"
-)
-V9_COLS = ("id, merchant_id, external_id, receipt_type, order_number, client_id, order_date_ms,"
-           " external_date_ms, total, card, cash, spent_currency, spent, accrued_currency, accrued,"
-           " refund_of, refunded_total, accrual_taken, spend_returned, paid_refunded, fully_refunded,"
-           " fn, fd, comment, public_token, request_hash, response, created_by, reaction, customer_comment")
-
-
-def _psql(uri, sql):
-    import subprocess
-    p = subprocess.run(["psql", uri, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
-                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
-    assert p.returncode == 0, p.stderr
-    return p.stdout.strip()
-
-
 def test_a_database_of_version_9_is_migrated(engine, tmp_path, request):
     """Orders and a hold written off under schema 9 (orders unique by externalId and type, the
     hold's coupon tied to the sale): after migration 10 the old orders replay, the sale takes
     two partial seed-form refunds under its externalId, and the hold's coupon stays redeemed."""
-    from conftest import Env, database_for
     env = Env(tmp_path, db=database_for(engine, tmp_path, request), engine=engine)
     try:
         A = env.a
@@ -390,25 +360,8 @@ def test_a_database_of_version_9_is_migrated(engine, tmp_path, request):
         env.server.stop()
         # back to schema 9, as the previous release left it (its write-off tied the coupon to
         # the sale)
-        if engine == "sqlite":
-            import sqlite3
-            conn = sqlite3.connect(env.db)
-            conn.executescript(
-                V9_ORDERS + f"INSERT INTO orders_v9 ({V9_COLS}) SELECT {V9_COLS} FROM orders;"
-                "DROP TABLE orders; ALTER TABLE orders_v9 RENAME TO orders;"
-                "CREATE INDEX orders_client ON orders(client_id);"
-                "CREATE INDEX orders_merchant_date ON orders(merchant_id, order_date_ms);"
-                "ALTER TABLE order_items DROP COLUMN product_id;"
-                f"UPDATE coupon_instances SET redeemed_order_id = {s['id']} WHERE id = {c};"
-                "DELETE FROM schema_version WHERE version > 9;")
-            conn.close()
-        else:
-            _psql(env.db, "ALTER TABLE orders DROP CONSTRAINT orders_external_key;"
-                          " ALTER TABLE orders DROP COLUMN refund_key;"
-                          " ALTER TABLE orders ADD UNIQUE (merchant_id, external_id, receipt_type);"
-                          " ALTER TABLE order_items DROP COLUMN product_id;"
-                          f" UPDATE coupon_instances SET redeemed_order_id = {s['id']} WHERE id = {c};"
-                          " DELETE FROM schema_version WHERE version > 9")
+        undo_migration_10(engine, env.db,
+                          f"UPDATE coupon_instances SET redeemed_order_id = {s['id']} WHERE id = {c};")
         env.restart()
         assert "migrated database schema to version 10" in env.server.log_tail()
         again = A.post(ORDERS, body)
