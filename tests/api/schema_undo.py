@@ -27,6 +27,18 @@ _V9_COLS = ("id, merchant_id, external_id, receipt_type, order_number, client_id
             " fn, fd, comment, public_token, request_hash, response, created_by, reaction, customer_comment")
 
 
+# The statements that undo migration 10 on SQLite, in order (test_lockout.py undoes them all).
+UNDO_10_SQLITE = [
+    _V9_ORDERS.rstrip(";"),
+    f"INSERT INTO orders_v9 ({_V9_COLS}) SELECT {_V9_COLS} FROM orders",
+    "DROP TABLE orders",
+    "ALTER TABLE orders_v9 RENAME TO orders",
+    "CREATE INDEX orders_client ON orders(client_id)",
+    "CREATE INDEX orders_merchant_date ON orders(merchant_id, order_date_ms)",
+    "ALTER TABLE order_items DROP COLUMN product_id",
+]
+
+
 def psql(uri, sql):
     p = subprocess.run(["psql", uri, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
                        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
@@ -39,13 +51,8 @@ def undo_migration_10(engine, db, extra_sql=""):
     if engine == "sqlite":
         conn = sqlite3.connect(db)
         try:
-            conn.executescript(
-                _V9_ORDERS + f"INSERT INTO orders_v9 ({_V9_COLS}) SELECT {_V9_COLS} FROM orders;"
-                "DROP TABLE orders; ALTER TABLE orders_v9 RENAME TO orders;"
-                "CREATE INDEX orders_client ON orders(client_id);"
-                "CREATE INDEX orders_merchant_date ON orders(merchant_id, order_date_ms);"
-                "ALTER TABLE order_items DROP COLUMN product_id;"
-                + extra_sql + "DELETE FROM schema_version WHERE version >= 10;")
+            conn.executescript(";".join(UNDO_10_SQLITE) + ";" + extra_sql
+                               + "DELETE FROM schema_version WHERE version >= 10;")
         finally:
             conn.close()
     else:
