@@ -5,6 +5,9 @@
 # never revived by a refund (B7). Every module's Env runs `kopilkad check` when it closes.
 import json
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from conftest import (D, Env, assert_error, assert_money, body_of, database_for, describe, new_phone, refund,
                       rule, sale, uniq)
 from schema_undo import undo_migration_10
@@ -373,3 +376,52 @@ def test_a_database_of_version_9_is_migrated(engine, tmp_path, request):
         assert A.coupon_ids(cid) == []
     finally:
         env.close()  # kopilkad check
+
+
+# --- property: any sequence of partial seed-form refunds adds up exactly -------------------------
+
+@st.composite
+def sales_and_refunds(draw):
+    """Sale lines (distinct names, some with an Id) and an order in which their quantity (in
+    halves) is refunded, a few halves per receipt."""
+    n = draw(st.integers(1, 3))
+    lines = [{"name": f"line {i}", "price": draw(st.integers(0, 5000)) / 100,
+              "quantity": draw(st.integers(1, 3)), **({"Id": f"P{i}"} if draw(st.booleans()) else {})}
+             for i in range(n)]
+    halves = [i for i, line in enumerate(lines) for _ in range(line["quantity"] * 2)]
+    order = draw(st.permutations(halves))
+    cuts = sorted(set(draw(st.lists(st.integers(1, max(1, len(order) - 1)), max_size=4))))
+    receipts = [order[a:b] for a, b in zip([0] + cuts, cuts + [len(order)]) if order[a:b]]
+    return lines, receipts, draw(st.integers(0, 3000)) / 100, draw(st.integers(1, 20))
+
+
+@settings(max_examples=12, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(case=sales_and_refunds())
+def test_property_partial_seed_refunds_add_up_exactly(A, case):
+    lines, receipts, spend, percent = case
+    total = sum(D(str(line["price"])) * line["quantity"] for line in lines)
+    spend = min(D(str(spend)), total)
+    cid, phone = funded(A, 100, rule("percentage", percent))
+    c = A.issue(cid, A.catalog_coupon()["id"])["id"]
+    ext = uniq("prop")
+    s = A.order(sale(ext=ext, phone=phone, items=lines, amount=float(spend), coupons=[c]))
+    accrued, spent = D(str(s["accrued"]["amount"])), D(str(s["spent"]["amount"]))
+    taken = returned = D(0)
+    for n, receipt in enumerate(receipts):
+        assert A.coupon_ids(cid) == []
+        items = []
+        for i in sorted(set(receipt)):
+            line = lines[i]
+            item = {"name": line["name"].upper(), "price": line["price"], "quantity": receipt.count(i) / 2}
+            if "Id" in line:
+                item["Id"] = line["Id"]
+            items.append(item)
+        r = A.order(seed_refund(ext, items, fd=str(n)))
+        taken -= D(str(r["accrued"]["amount"]))
+        returned -= D(str(r["spent"]["amount"]))
+        assert 0 <= taken <= accrued and 0 <= returned <= spent
+    assert (taken, returned) == (accrued, spent)
+    assert A.balance(cid) == 100
+    assert A.coupon_ids(cid) == [c]
+    assert A.client(phone)["totalPurchases"] == 1
