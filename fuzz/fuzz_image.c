@@ -21,9 +21,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned long width = 0, height = 0;
 	enum image_dims_rc dims = image_dimensions(copy, size, t, &width, &height);
 	free(copy);
-	if (dims == IMAGE_DIMS_OK && (t == IMAGE_NONE || width == 0 || height == 0 ||
-				      width > IMAGE_MAX_SIDE || height > IMAGE_MAX_SIDE ||
-				      (long long)width * (long long)height > IMAGE_MAX_PIXELS))
+	if (dims == IMAGE_DIMS_OK &&
+	    (t == IMAGE_NONE || width == 0 || height == 0 || width > IMAGE_MAX_SIDE ||
+	     height > IMAGE_MAX_SIDE || (long long)width * (long long)height > IMAGE_MAX_PIXELS))
 		abort();
 	if (t != IMAGE_NONE && (!image_extension(t) || !image_content_type(t)))
 		abort();

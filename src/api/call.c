@@ -206,7 +206,8 @@ static enum fixed_rc real_exact(const struct call *c, const json_t *v, int digit
 	if (!r || r->broken)
 		return FIXED_ERR_SYNTAX;
 	struct body_real key = {.value = v};
-	const struct body_real *hit = bsearch(&key, r->items, r->n, sizeof(*r->items), body_real_cmp);
+	const struct body_real *hit =
+	    bsearch(&key, r->items, r->n, sizeof(*r->items), body_real_cmp);
 	if (!hit)
 		return FIXED_ERR_SYNTAX;
 	return fixed_parse_json(r->text.data + hit->off, hit->len, digits, bound, out);
@@ -233,7 +234,8 @@ bool body_fixed(struct call *c, json_t *obj, const char *key, const char *name, 
 	} else {
 		rc = real_exact(c, v, digits, bound, &scaled);
 		if (rc == FIXED_ERR_SYNTAX && c->reals && c->reals->broken)
-			return bad(c, name, "could not be read exactly; write it as a plain decimal");
+			return bad(c, name,
+				   "could not be read exactly; write it as a plain decimal");
 		if (rc == FIXED_ERR_SYNTAX)
 			rc = fixed_from_double(json_real_value(v), digits, bound, &scaled);
 	}

@@ -140,3 +140,18 @@ def test_paid_above_item_total_mints_no_points(A):
     o = A.order(sale(phone=phone, items=[{"name": "Bun", "price": 10, "quantity": 1}], card=6, cash=3))
     assert_money(o["accrued"]["amount"], "0.9")
     assert A.balance(cid) == D("2")
+
+
+def test_numbers_inside_strings_do_not_shift_the_pairing(A):
+    """The scanner skips strings, escaped quotes and backslashes included: numbers written in
+    texts do not count as the body's numbers."""
+    item = {"name": 'Bun "1.5" \\ 2.0000000000000000001 \\"3.25', "price": "@p@", "quantity": 1.5,
+            "vat": 10.0}
+    body = sale(ext=uniq("str"), items=[item, dict(ITEM, name="7.5e1")])
+    body["order"]["comment"] = "1e999 \\\" -0.000000000000000000001"
+    o = body_of(A.post_raw("/fiscal/orders/", literal_body(body, p="12.30")))
+    assert_money(o["items"][0]["price"], "12.3")
+    assert_money(o["totalAmount"], "28.45")
+    r = A.post_raw("/fiscal/orders/", literal_body(dict(body, order=dict(body["order"], externalId=uniq("str"))),
+                                                   p="12.3000000000000000001"))
+    assert_error(r, 400, field="order.items[0].price")
