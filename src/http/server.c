@@ -88,6 +88,10 @@ struct exchange {
 	int n_host, n_content_length, n_transfer_encoding, n_authorization, n_content_type;
 	bool te_not_chunked; /* a Transfer-Encoding other than exactly "chunked" */
 	bool bad_header; /* a name that is not a token, or a value with a control character */
+	/* The line layout check (header_lines_ok): the header block's bounds in MHD's read
+	 * buffer, where the previous line's text ended, and whether a line broke the rule. */
+	uintptr_t block_start, block_end, line_end;
+	bool bad_line;
 };
 
 static struct conn_watch *watch_of(struct MHD_Connection *conn)
@@ -218,12 +222,47 @@ static bool request_id_ok(const char *s)
 	return true;
 }
 
+/* RFC 9112 2.2 and 5.2: every line of the head ends in CRLF, and a header line starting with a
+ * space or tab (obs-fold, the continuation of the previous value) is refused. libmicrohttpd 0.9
+ * takes a bare LF as a line end and folds continuation lines (0.9.75 has no option against
+ * either; 1.0's MHD_OPTION_CLIENT_DISCIPLINE_LVL came later). It parses the head in place in
+ * its read buffer, turning each CR and LF into a NUL, and hands out the request line's strings
+ * and every header's name and value as pointers into that buffer, in the order received. So
+ * the layout shows the line ends without reading a byte: between the end of one line's text
+ * (the version, or a header's value) and the next header's name lie exactly 2 bytes (CR LF; a
+ * bare LF leaves 1), and from the last text to the end of the head
+ * (MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE) exactly 4 (CR LF of the last line, CR LF of the
+ * empty line). A folded header is copied out of the buffer by MHD, so its name or value falls
+ * outside the head, or the gaps change. Called for each header, in order. */
+static void header_line_check(struct exchange *ex, const char *key, const char *value)
+{
+	if (!ex->block_start || ex->bad_line)
+		return;
+	uintptr_t k = (uintptr_t)key, v = (uintptr_t)value;
+	uintptr_t key_end = k + strlen(key), value_end = v + (value ? strlen(value) : 0);
+	/* name, ':' (now NUL), optional spaces, value; all inside the head, after the last line */
+	if (!value || k < ex->block_start || value_end > ex->block_end || k < ex->line_end ||
+	    k - ex->line_end != 2 || v <= key_end)
+		ex->bad_line = true;
+	ex->line_end = value_end;
+}
+
+/* After the last header: what remains of the head is the CR LF of the last line and of the
+ * empty line. */
+static bool header_lines_ok(const struct exchange *ex)
+{
+	if (!ex->block_start)
+		return true; /* the head's size is not known: nothing to compare with */
+	return !ex->bad_line && ex->line_end <= ex->block_end && ex->block_end - ex->line_end == 4;
+}
+
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
 				      const char *value)
 {
 	struct exchange *ex = cls;
 	struct request *req = &ex->req;
 	(void)kind;
+	header_line_check(ex, key, value);
 	if (!value)
 		value = "";
 	if (!header_name_ok(key) || !header_value_ok(value))
@@ -281,6 +320,9 @@ static const char *framing_error(const struct exchange *ex, const char *version,
 		return "Transfer-Encoding: only chunked is understood";
 	if (ex->bad_header)
 		return "a header name is not a token or a header value holds a control character";
+	if (!header_lines_ok(ex))
+		return "every line of the request head must end in CRLF, and a header may not "
+		       "continue on the next line (obs-fold)";
 	if (ex->n_host > 1 || (ex->n_host == 0 && strcmp(version, MHD_HTTP_VERSION_1_1) == 0))
 		return "an HTTP/1.1 request needs exactly one Host header";
 	if (ex->n_authorization > 1)
@@ -380,6 +422,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		ex->req.method = method;
 		ex->req.path = xstrdup(url);
 		ex->body_max = api_body_max(method, url);
+		const union MHD_ConnectionInfo *head =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+		if (head && version) {
+			ex->block_start = (uintptr_t)method;
+			ex->block_end = ex->block_start + head->header_size;
+			ex->line_end = (uintptr_t)version + strlen(version);
+		}
 		MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, ex);
 		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &ex->req);
 		struct conn_watch *w = watch_of(conn);
