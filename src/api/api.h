@@ -78,6 +78,21 @@ void api_handle(struct app *app, struct request *req, struct response *resp);
  * req->body_too_large set. */
 size_t api_body_max(const char *method, const char *path);
 
+/* What the transport calls once a request's head is in and it announces a body, before reading
+ * any of it (issue 12 B5: a body nobody may send must not be held in memory). Answers, with
+ * resp filled and true returned, what the body cannot change: an unknown path (404) or method
+ * (405), a path id that names nothing (404), missing or wrong credentials (401, 429), a role
+ * that may not (403), a declared content_length over the route's limit (413; pass
+ * API_LENGTH_UNKNOWN for a chunked body). false: resp is untouched in substance (status 0);
+ * read the body, then call api_handle, which checks everything again (a credential revoked
+ * while the body arrived is refused then). May run an Argon2 verification (auth_check). */
+#define API_LENGTH_UNKNOWN UINT64_MAX
+bool api_refuse_early(struct app *app, struct request *req, uint64_t content_length,
+		      struct response *resp) MUST_CHECK;
+
+/* Fills resp with the 413 of the request's route (a chunked body that passed its limit). */
+void api_payload_too_large(struct app *app, struct request *req, struct response *resp);
+
 /* The route table's names, "METHOD /pattern", index = struct response.route. */
 const char *const *api_route_names(size_t *n);
 
