@@ -90,7 +90,8 @@ size_t api_body_max(const char *method, const char *path);
 bool api_refuse_early(struct app *app, struct request *req, uint64_t content_length,
 		      struct response *resp) MUST_CHECK;
 
-/* Fills resp with the 413 of the request's route (a chunked body that passed its limit). */
+/* Answers a request whose body passed its route's limit (req->body holds none of it): the
+ * route's own 413, after the checks before the body. */
 void api_payload_too_large(struct app *app, struct request *req, struct response *resp);
 
 /* The route table's names, "METHOD /pattern", index = struct response.route. */

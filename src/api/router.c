@@ -494,12 +494,10 @@ static size_t route_body_max(const struct route *route)
 
 void api_payload_too_large(struct app *app, struct request *req, struct response *resp)
 {
-	struct call call = {.app = app, .req = req, .resp = resp};
-	bool bad_id;
-	const struct route *route = route_find(&call, &bad_id);
-	if (route)
-		call_error(&call, 413, "payload_too_large", "request body exceeds %zu bytes",
-			   route_body_max(route));
+	/* The whole pipeline, as for a body cut short at the limit: the route's own 413 (an
+	 * upload's names its part), after the checks that come before the body. */
+	req->body_too_large = true;
+	api_handle(app, req, resp);
 }
 
 bool api_refuse_early(struct app *app, struct request *req, uint64_t content_length,
@@ -525,8 +523,7 @@ bool api_refuse_early(struct app *app, struct request *req, uint64_t content_len
 		return true;
 	}
 	if (content_length != API_LENGTH_UNKNOWN && content_length > route_body_max(route)) {
-		call_error(c, 413, "payload_too_large", "request body exceeds %zu bytes",
-			   route_body_max(route));
+		api_payload_too_large(app, req, resp);
 		return true;
 	}
 	/* Nothing to say before the body: the call is made again, whole, once it is in. */

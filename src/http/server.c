@@ -417,6 +417,9 @@ static void log_done(struct exchange *ex, struct response *resp)
 static enum MHD_Result refuse_mid_body(struct http_server *s, struct MHD_Connection *conn,
 				       struct exchange *ex)
 {
+	free(ex->req.body);
+	ex->req.body = NULL;
+	ex->req.body_len = 0;
 	struct response resp;
 	response_init(&resp);
 	api_payload_too_large(s->app, &ex->req, &resp);
@@ -448,9 +451,6 @@ static enum MHD_Result refuse_mid_body(struct http_server *s, struct MHD_Connect
 		ex->receiving = false;
 		atomic_fetch_sub(&s->receiving, 1);
 	}
-	free(ex->req.body);
-	ex->req.body = NULL;
-	ex->req.body_len = 0;
 	log_done(ex, &resp);
 	return MHD_NO;
 }
