@@ -19,6 +19,10 @@
  * for the multipart framing and a few small other fields. */
 #define API_UPLOAD_FILE_MAX (2 * 1024 * 1024)
 #define API_UPLOAD_BODY_MAX (API_UPLOAD_FILE_MAX + 64 * 1024)
+/* The public reaction form (POST /r/{token}) takes no credentials, so anyone may send it: its
+ * body (a reaction and a comment of at most 1024 characters, form-encoded: ~12 KB) is held to
+ * this, not to API_BODY_MAX. */
+#define API_FORM_BODY_MAX (64 * 1024)
 #define API_BASE "/ext/api/v1"
 
 struct kv {
@@ -74,7 +78,7 @@ struct app {
 void api_handle(struct app *app, struct request *req, struct response *resp);
 
 /* The most body bytes the transport keeps for this request line: API_UPLOAD_BODY_MAX on the
- * upload routes, API_BODY_MAX everywhere else. Past it the body is dropped and
+ * upload routes, API_FORM_BODY_MAX on the public form, API_BODY_MAX everywhere else. Past it the body is dropped and
  * req->body_too_large set. */
 size_t api_body_max(const char *method, const char *path);
 

@@ -189,9 +189,11 @@ size_t api_body_max(const char *method, const char *path)
 	struct call scratch = {0};
 	bool bad_id;
 	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
-		if ((routes[i].flags & ROUTE_UPLOAD) && strcmp(routes[i].method, method) == 0 &&
+		if ((routes[i].flags & (ROUTE_UPLOAD | ROUTE_FORM)) &&
+		    strcmp(routes[i].method, method) == 0 &&
 		    match(routes[i].pattern, path, &scratch, &bad_id))
-			return API_UPLOAD_BODY_MAX;
+			return (routes[i].flags & ROUTE_UPLOAD) ? API_UPLOAD_BODY_MAX
+								: API_FORM_BODY_MAX;
 	return API_BODY_MAX;
 }
 
@@ -489,7 +491,9 @@ static bool authenticate(struct call *c, const struct route *route)
 /* The most body bytes a route takes. */
 static size_t route_body_max(const struct route *route)
 {
-	return (route->flags & ROUTE_UPLOAD) ? API_UPLOAD_BODY_MAX : API_BODY_MAX;
+	if (route->flags & ROUTE_UPLOAD)
+		return API_UPLOAD_BODY_MAX;
+	return (route->flags & ROUTE_FORM) ? API_FORM_BODY_MAX : API_BODY_MAX;
 }
 
 void api_payload_too_large(struct app *app, struct request *req, struct response *resp)

@@ -143,6 +143,10 @@ def test_a_declared_length_over_the_limit_is_answered_before_the_body(env):
     assert "basic" in a.headers.get("www-authenticate", "").lower()
     assert_answered_at_once(env, head("PUT", API + "/clients/1/", WRONG, "Content-Type: application/json",
                                       "Content-Length: 500000"), 401, "unauthorized")
+    # the public reaction form takes no credentials, so anyone may send it: 64 KiB at most
+    a = assert_answered_at_once(env, head("POST", "/r/" + "0" * 32, "Content-Type: application/x-www-form-urlencoded",
+                                          "Content-Length: 200000"), 413, "payload_too_large")
+    assert str(64 * 1024) in a.json()["message"]
     # a path no route has: 404 before the body too
     assert_answered_at_once(env, head("POST", API + "/no/such/", "Content-Length: 500000"), 404, "not_found")
 
