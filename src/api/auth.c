@@ -560,6 +560,15 @@ again:
 		unsigned char principal_key[KEY_BYTES];
 		char principal_db[crypto_hash_sha256_BYTES * 2 + 1];
 		principal_of(a, known ? &acc : NULL, login, principal_key, principal_db);
+		pthread_mutex_lock(&a->mu);
+		int64_t wait_principal = locked_for(a->logins, principal_key, mono_us());
+		pthread_mutex_unlock(&a->mu);
+		if (wait_principal) { /* locked through another login, or counted in memory */
+			*retry_after_s = wait_principal;
+			metrics_add(M_AUTH_LOCKED_REQUESTS, 1);
+			result = AUTH_LOCKED;
+			goto cleanup;
+		}
 
 		/* The counters every node shares: a lock recorded by another node refuses here
 		 * too, before any Argon2 work. */
@@ -576,8 +585,8 @@ again:
 			}
 		}
 		int64_t until = counters[0].locked_until_ms > counters[1].locked_until_ms
-					? counters[0].locked_until_ms
-					: counters[1].locked_until_ms;
+				    ? counters[0].locked_until_ms
+				    : counters[1].locked_until_ms;
 		if (until > wall) {
 			now = mono_us();
 			pthread_mutex_lock(&a->mu);
@@ -599,14 +608,14 @@ again:
 
 		int64_t key_id = 0;
 		const char *secret = NULL;
+		const char *hash = known ? acc.password_hash : a->dummy_hash;
 		bool ok;
 		if (auth_key_parse(password, &key_id, &secret))
 			ok = verify_key(a, db, key_id, secret, known ? acc.id : 0);
-		else if (known && *matched_hash && acc.password_hash &&
-			 strcmp(matched_hash, acc.password_hash) == 0)
-			ok = true; /* looking again: the password it matched is still the account's */
+		else if (known && *matched_hash && hash && strcmp(matched_hash, hash) == 0)
+			ok = true; /* looking again: it matched this very hash before */
 		else
-			ok = verify(a, known ? acc.password_hash : a->dummy_hash, password) && known;
+			ok = verify(a, hash, password) && known;
 		if (ok && !key_id)
 			snprintf(matched_hash, sizeof(matched_hash), "%s", acc.password_hash);
 
@@ -625,7 +634,7 @@ again:
 							    i == 0 ? principal_key : addr_key,
 							    now + (locked_until[i] - wall) * 1000);
 			} else {
-				/* The database cannot count now: count in memory, this node alone. */
+				/* The database cannot count now: in memory, this node alone. */
 				count_failure(a, a->logins, principal_key, a->login_limit, now);
 				count_failure(a, a->addrs, addr_key, a->addr_limit, now);
 			}
@@ -652,7 +661,7 @@ again:
 		pthread_mutex_unlock(&a->mu);
 		if (current) {
 			if (counters[0].failures > 0) {
-				/* A right password clears the account's failures (not the address's). */
+				/* A right password clears the account's failures only. */
 				struct auth_counter zero = {.window_start_ms = now_ms()};
 				if (STORE(db, begin, true) == STORE_OK &&
 				    STORE(db, auth_counter_put, principal_db, &zero) == STORE_OK &&
