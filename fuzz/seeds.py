@@ -66,6 +66,15 @@ BODIES = [
     ("PUT /employees/2/", {"role": "manager", "password": "another-pass"}),
     ("POST /api_keys/", {}),
     ("POST /api_keys/", {"accountId": 1}),
+    # issue 12 A: items with the POS's product id, and refunds in the seed's form
+    ("POST /fiscal/orders/", {"order": {"externalId": "12345679", "receiptType": "sale", "customerPhone": "79123456789",
+                                         "items": [{"Id": "SKU-1", "name": "Капучино", "price": 150, "quantity": 2},
+                                                   {"productId": 7, "name": "Круассан", "price": 100, "quantity": 1}]}}),
+    ("POST /fiscal/orders/", {"order": {"externalId": "12345679", "receiptType": "refund", "fd": "40211",
+                                         "amountCard": 150,
+                                         "items": [{"Id": "SKU-1", "name": "Капучино", "price": 150, "quantity": 1}]}}),
+    ("POST /fiscal/orders/", {"order": {"externalId": "12345679", "receiptType": "refund", "fd": "40212",
+                                         "items": [{"name": " круассан", "price": 90, "quantity": 1}]}}),
 ]
 
 RAW_BODIES = [

@@ -220,11 +220,22 @@ static enum store_rc hold_end_tx(struct call *c, void *ctx)
 			int64_t order_id = 0;
 			if (r->fiscal_order_id[0]) {
 				rc = STORE(c->db, order_find_external, c->who.merchant_id,
-					   r->fiscal_order_id, false, &o);
+					   r->fiscal_order_id, false, "", &o);
 				order_id = rc == STORE_OK ? o.id : 0;
+				/* A hold links only to a sale of its own client: another
+				 * client's sale (or an anonymous one) is refused (issue 12, B7). */
+				bool foreign = rc == STORE_OK && o.client_id != h.client_id;
 				if (rc == STORE_NOT_FOUND)
 					rc = STORE_OK;
 				order_clear(&o);
+				if (foreign) {
+					call_error(c, 409, "order_not_of_client",
+						   "fiscalOrderId: sale %s is not a sale of the "
+						   "hold's client %lld",
+						   r->fiscal_order_id, (long long)h.client_id);
+					hold_clear(&h);
+					return STORE_NOT_FOUND;
+				}
 			}
 			if (rc == STORE_OK)
 				rc = hold_write_off(c->db, &h, order_id,

@@ -11,6 +11,7 @@
 
 #include "core/metrics.h"
 #include "domain/loyalty.h"
+#include "domain/refund.h"
 #include "domain/text.h"
 #include "handlers/handlers.h"
 #include "service/coupons.h"
@@ -20,6 +21,8 @@
 #define ITEMS_MAX 1000
 #define COUPONS_MAX 100
 #define EXTERNAL_ID_MAX 64
+#define PRODUCT_ID_MAX 64
+#define FD_MAX 64
 
 static const char *const units[] = {"piece", "kg", "g", "L", "ml"};
 
@@ -29,13 +32,18 @@ struct item_req {
 	int64_t qty_milli; /* 0 in a refund item: the rest of the sale item */
 	const char *unit;
 	int64_t vat_hundredths; /* -1: not given */
-	int64_t sale_item_id;	/* refund items */
+	int64_t sale_item_id;	/* refund items in kopilka's form */
+	char product_id[PRODUCT_ID_MAX * 4 + 1]; /* the POS's (items.Id); "": none */
 };
 
 struct order_req {
 	char external_id[EXTERNAL_ID_MAX * 4 + 1];
 	bool refund;
 	bool hub; /* a refund of POST /fiscal_hub/cash_back/refund/ */
+	/* A refund in the seed's form (API.md 3.3): items written like sale items, the sale
+	 * named by externalId, one refund per (externalId, fd): refund_key is "fd:" and the fd. */
+	bool seed_form;
+	char refund_key[FD_MAX * 4 + 4];
 	money_t card_minor, cash_minor;
 	char phone[PHONE_MAX_DIGITS + 1], email[EMAIL_MAX + 1];
 	bool has_phone, has_email;
@@ -61,6 +69,30 @@ static bool parse_external_id(struct call *c, json_t *order, struct order_req *r
 			    r->external_id, sizeof(r->external_id));
 }
 
+/* The POS's product id: the seed's items.Id, also accepted as productId (the name it is
+ * returned under); a string or an integer of 1 to PRODUCT_ID_MAX characters. */
+static bool parse_product_id(struct call *c, json_t *it, size_t i, struct item_req *item)
+{
+	char name[64], other[sizeof(item->product_id)];
+	snprintf(name, sizeof(name), "order.items[%zu].Id", i);
+	if (!body_text_id(c, it, "Id", name, false, PRODUCT_ID_MAX, item->product_id,
+			  sizeof(item->product_id)))
+		return false;
+	snprintf(name, sizeof(name), "order.items[%zu].productId", i);
+	if (!body_text_id(c, it, "productId", name, false, PRODUCT_ID_MAX, other, sizeof(other)))
+		return false;
+	if (other[0] && item->product_id[0] && strcmp(other, item->product_id) != 0) {
+		call_error(c, 400, "validation_failed",
+			   "%s: differs from order.items[%zu].Id; both name the POS's product id, "
+			   "send one",
+			   name, i);
+		return false;
+	}
+	if (!item->product_id[0])
+		memcpy(item->product_id, other, sizeof(other));
+	return true;
+}
+
 static bool parse_item(struct call *c, json_t *it, size_t i, struct order_req *r)
 {
 	struct item_req *item = &r->items[i];
@@ -70,7 +102,28 @@ static bool parse_item(struct call *c, json_t *it, size_t i, struct order_req *r
 		return false;
 	}
 	item->vat_hundredths = -1;
-	if (r->refund) {
+	/* A refund item with `id` (kopilka's item id) is kopilka's form; one without is written
+	 * like a sale item (the seed's form). One refund uses one form. */
+	json_t *kopilka_id = r->refund ? json_object_get(it, "id") : NULL;
+	bool kopilka_form = kopilka_id && !json_is_null(kopilka_id);
+	if (r->refund && i == 0)
+		r->seed_form = !kopilka_form;
+	if (r->refund && kopilka_form == r->seed_form) {
+		call_error(c, 400, "validation_failed",
+			   "order.items[%zu]: a refund lists either kopilka's item ids (\"id\") or "
+			   "items written like sale items (name, price, quantity, Id), not both",
+			   i);
+		return false;
+	}
+	json_t *item_name = json_object_get(it, "name");
+	if (r->refund && !kopilka_form && (!item_name || json_is_null(item_name))) {
+		call_error(c, 400, "validation_failed",
+			   "order.items[%zu].id: is required, unless the item is written like a sale "
+			   "item (order.items[%zu].name, price, quantity)",
+			   i, i);
+		return false;
+	}
+	if (kopilka_form) {
 		snprintf(name, sizeof(name), "order.items[%zu].id", i);
 		if (!body_int(c, it, "id", name, true, 1, INT64_MAX, &item->sale_item_id, NULL))
 			return false;
@@ -113,6 +166,8 @@ static bool parse_item(struct call *c, json_t *it, size_t i, struct order_req *r
 		return false;
 	if (has_vat)
 		item->vat_hundredths = vat;
+	if (!parse_product_id(c, it, i, item))
+		return false;
 	money_t total = item_total_minor(item->price_minor, item->qty_milli);
 	if (total > MONEY_MAX_MINOR || r->items_total_minor + total > MONEY_MAX_MINOR) {
 		call_error(c, 400, "validation_failed", "order.items: the total exceeds 10^12");
@@ -142,6 +197,9 @@ static void request_digest(struct order_req *r)
 			   (long long)it->price_minor, (long long)it->qty_milli,
 			   it->unit ? it->unit : "", (long long)it->vat_hundredths,
 			   (long long)it->sale_item_id);
+		/* Only when given, so that a body without ids keeps the digest it always had. */
+		if (it->product_id[0])
+			buf_printf(&b, "\x1fp%s", it->product_id);
 	}
 	unsigned char digest[crypto_hash_sha256_BYTES];
 	crypto_hash_sha256(digest, (const unsigned char *)b.data, b.len);
@@ -176,7 +234,7 @@ static bool parse_order(struct call *c, struct order_req *r)
 	    !body_email(c, order, "customerEmail", "order.customerEmail", r->email,
 			&r->has_email) ||
 	    !body_string(c, order, "fn", "order.fn", false, 0, 64, &r->fn) ||
-	    !body_string(c, order, "fd", "order.fd", false, 0, 64, &r->fd) ||
+	    !body_string(c, order, "fd", "order.fd", false, 0, FD_MAX, &r->fd) ||
 	    !body_string(c, order, "comment", "order.comment", false, 0, 1024, &r->comment) ||
 	    !body_int(c, order, "externalDate", "order.externalDate", false, 0, INT64_MAX / 2,
 		      &r->external_date_ms, NULL) ||
@@ -221,6 +279,8 @@ static bool parse_order(struct call *c, struct order_req *r)
 		return false;
 	}
 	(void)has_amount;
+	if (r->seed_form)
+		snprintf(r->refund_key, sizeof(r->refund_key), "fd:%s", r->fd ? r->fd : "");
 	request_digest(r);
 	return true;
 }
@@ -288,6 +348,10 @@ static char *render_order(struct call *c, const struct order_view *v)
 		jw_obj_begin(&w);
 		jw_kint(&w, "id", it->id);
 		jw_kstr(&w, "name", it->name);
+		if (it->product_id)
+			jw_kstr(&w, "productId", it->product_id);
+		else
+			jw_knull(&w, "productId");
 		jw_kmoney(&w, "price", it->price_minor);
 		jw_key(&w, "quantity");
 		jw_fixed(&w, it->qty_milli, QTY_DIGITS);
@@ -359,6 +423,7 @@ static enum store_rc insert_order(struct call *c, const struct order_req *r, str
 	o->comment = (char *)r->comment;
 	o->public_token = token;
 	o->request_hash = (char *)r->hash;
+	o->refund_key = (char *)r->refund_key;
 	o->created_by = c->who.account_id;
 	enum store_rc rc = STORE(c->db, order_number_next, c->who.merchant_id, &o->order_number);
 	if (rc == STORE_OK)
@@ -370,6 +435,7 @@ static enum store_rc insert_order(struct call *c, const struct order_req *r, str
 	o->comment = r->comment ? xstrdup(r->comment) : NULL;
 	o->public_token = xstrdup(token);
 	o->request_hash = xstrdup(r->hash);
+	o->refund_key = xstrdup(r->refund_key);
 	return rc;
 }
 
@@ -437,7 +503,8 @@ static enum store_rc sale_tx(struct call *c, void *ctx)
 	struct catalog_coupon cc = {0};
 	int64_t now = now_ms();
 
-	enum store_rc rc = STORE(c->db, order_find_external, merchant, r->external_id, false, &v->o);
+	enum store_rc rc =
+		STORE(c->db, order_find_external, merchant, r->external_id, false, "", &v->o);
 	if (rc == STORE_OK) {
 		replay(c, r, &v->o);
 		goto cleanup;
@@ -516,6 +583,7 @@ static enum store_rc sale_tx(struct call *c, void *ctx)
 		it->qty_milli = r->items[i].qty_milli;
 		snprintf(it->unit, sizeof(it->unit), "%s", r->items[i].unit);
 		it->vat_hundredths = r->items[i].vat_hundredths;
+		it->product_id = r->items[i].product_id[0] ? xstrdup(r->items[i].product_id) : NULL;
 		it->total_minor = item_total_minor(it->price_minor, it->qty_milli);
 		rc = STORE(c->db, item_create, it, &it->id);
 		v->n_items++;
@@ -566,8 +634,132 @@ static enum store_rc refuse_item(struct call *c, const struct order_req *r, size
 		call_error(c, 400, "item_not_refundable", "orderItems: item %lld: %s",
 			   (long long)r->items[i].sale_item_id, why);
 	else
-		call_error(c, 400, "item_not_refundable", "order.items[%zu].id: %s", i, why);
+		call_error(c, 400, "item_not_refundable", "order.items[%zu]%s: %s", i,
+			   r->seed_form ? "" : ".id", why);
 	return STORE_NOT_FOUND;
+}
+
+/* The lines of the sale being refunded, deep copies (order_items clears its rows). */
+struct sale_lines {
+	struct order_item *lines; /* ITEMS_MAX */
+	size_t n;
+};
+
+static bool collect_line(void *ctx, const struct order_item *it)
+{
+	struct sale_lines *sl = ctx;
+	if (sl->n >= ITEMS_MAX)
+		return false;
+	struct order_item *copy = &sl->lines[sl->n++];
+	*copy = *it;
+	copy->name = it->name ? xstrdup(it->name) : NULL;
+	copy->product_id = it->product_id ? xstrdup(it->product_id) : NULL;
+	return true;
+}
+
+/* kopilka's form: each item names a line of the sale by its item id. */
+static enum store_rc match_by_item_id(struct call *c, const struct order_req *r,
+				      const struct sale_lines *sl, size_t *line_of)
+{
+	for (size_t i = 0; i < r->n_items; i++) {
+		size_t k = 0;
+		while (k < sl->n && sl->lines[k].id != r->items[i].sale_item_id)
+			k++;
+		if (k == sl->n) {
+			/* Not a line of this sale: another sale's item, or none at all. */
+			struct order_item other = {0};
+			enum store_rc rc = STORE(c->db, item_get, c->who.merchant_id,
+						 r->items[i].sale_item_id, &other);
+			bool sale_item = rc == STORE_OK && !other.refund_of_item;
+			order_item_clear(&other);
+			if (rc != STORE_OK && rc != STORE_NOT_FOUND)
+				return rc;
+			return refuse_item(c, r, i,
+					   sale_item ? "all items of a refund must come from one sale"
+						     : "no such sale item");
+		}
+		for (size_t j = 0; j < i; j++)
+			if (line_of[j] == k)
+				return refuse_item(c, r, i, "the item is listed twice");
+		line_of[i] = k;
+	}
+	return STORE_OK;
+}
+
+/* The seed's form: each item is matched to a line by domain/refund (API.md 3.3). */
+static enum store_rc match_seed_items(struct call *c, const struct order_req *r,
+				      const struct sale_lines *sl, size_t *line_of)
+{
+	static const char *const by_name[] = {"by Id", "by name and price", "by name"};
+	struct refund_line *lines = xcalloc(sl->n ? sl->n : 1, sizeof(*lines));
+	struct refund_item *items = xcalloc(r->n_items, sizeof(*items));
+	for (size_t k = 0; k < sl->n; k++) {
+		const struct order_item *si = &sl->lines[k];
+		lines[k] = (struct refund_line){si->product_id, si->name, si->price_minor,
+						si->qty_milli - si->refunded_qty_milli};
+	}
+	for (size_t i = 0; i < r->n_items; i++)
+		items[i] = (struct refund_item){r->items[i].product_id, r->items[i].name,
+						r->items[i].price_minor, r->items[i].qty_milli};
+	struct refund_match_error err;
+	enum refund_match_rc m = refund_match(lines, sl->n, items, r->n_items, line_of, &err);
+	enum store_rc rc = STORE_OK;
+	char left[FIXED_FMT_MAX];
+	switch (m) {
+	case REFUND_MATCH_OK:
+		break;
+	case REFUND_MATCH_NONE:
+		call_error(c, 400, "item_not_refundable",
+			   "order.items[%zu]: no line of sale %s matches it (by Id, by name and "
+			   "price, or by a name that only one line has)",
+			   err.item, r->external_id);
+		rc = STORE_NOT_FOUND;
+		break;
+	case REFUND_MATCH_AMBIGUOUS:
+		call_error(c, 400, "item_not_refundable",
+			   "order.items[%zu]: matches lines %zu and %zu of sale %s (%s), which "
+			   "differ; send the line's Id, or its exact name and price",
+			   err.item, err.line + 1, err.other_line + 1, r->external_id,
+			   by_name[err.by]);
+		rc = STORE_NOT_FOUND;
+		break;
+	case REFUND_MATCH_QUANTITY:
+		fixed_format(err.remaining_milli, QTY_DIGITS, left);
+		call_error(c, 400, "item_not_refundable",
+			   "order.items[%zu].quantity: only %s of line %zu of sale %s remain%s to "
+			   "refund",
+			   err.item, left, err.line + 1, r->external_id,
+			   err.remaining_milli < sl->lines[err.line].qty_milli -
+							 sl->lines[err.line].refunded_qty_milli
+				   ? " (after the items before it)"
+				   : "");
+		rc = STORE_NOT_FOUND;
+		break;
+	}
+	free(lines);
+	free(items);
+	return rc;
+}
+
+/* share x of what the sale moved: refunded item total / item total, cumulative; a sale whose
+ * total is 0 moves it all back once it is refunded in full (by quantity), none before. */
+static money_t refund_share(money_t whole, const struct order *sale)
+{
+	if (sale->total_minor > 0)
+		return share_cumulative(whole, sale->refunded_total_minor, sale->total_minor);
+	return sale->fully_refunded ? whole : 0;
+}
+
+/* The same externalId and fd were posted before with other contents. */
+static void seed_refund_conflict(struct call *c, const struct order_req *r)
+{
+	bool has_fd = r->fd && *r->fd;
+	call_error(c, 409, "order_conflict",
+		   "order.fd: a refund of sale %s with %s%s was already posted with different "
+		   "contents; a further partial refund of the same sale needs its own order.fd "
+		   "(the fiscal document number of that refund receipt), or kopilka's form (items "
+		   "by \"id\" under a new externalId)",
+		   r->external_id, has_fd ? "fd " : "no fd", has_fd ? r->fd : "");
 }
 
 static enum store_rc refund_tx(struct call *c, void *ctx)
@@ -575,39 +767,60 @@ static enum store_rc refund_tx(struct call *c, void *ctx)
 	struct order_req *r = ctx;
 	int64_t merchant = c->who.merchant_id;
 	struct order_view *v = xcalloc(1, sizeof(*v));
-	struct order_item *sale_items = xcalloc(r->n_items, sizeof(*sale_items));
+	struct sale_lines sl = {.lines = xcalloc(ITEMS_MAX, sizeof(*sl.lines))};
+	size_t *line_of = xcalloc(r->n_items, sizeof(*line_of));
+	bool *touched = xcalloc(ITEMS_MAX, sizeof(*touched));
 	struct order sale = {0};
 	int64_t now = now_ms();
 
-	enum store_rc rc = STORE(c->db, order_find_external, merchant, r->external_id, true, &v->o);
+	enum store_rc rc = STORE(c->db, order_find_external, merchant, r->external_id, true,
+				 r->refund_key, &v->o);
 	if (rc == STORE_OK) {
-		replay(c, r, &v->o);
+		if (r->seed_form && strcmp(v->o.request_hash, r->hash) != 0)
+			seed_refund_conflict(c, r);
+		else
+			replay(c, r, &v->o);
 		goto cleanup;
 	}
 	if (rc != STORE_NOT_FOUND)
 		goto cleanup;
 	order_clear(&v->o);
 
-	/* Every item must be a sale item of one sale with quantity left to refund. */
+	/* The sale: named by its externalId (the seed's form) or by its first item. */
+	if (r->seed_form) {
+		rc = STORE(c->db, order_find_external, merchant, r->external_id, false, "", &sale);
+		if (rc == STORE_NOT_FOUND) {
+			call_error(c, 404, "not_found",
+				   "order.externalId: no sale %s to refund (a refund written like a "
+				   "sale names its sale by the sale's externalId)",
+				   r->external_id);
+			goto cleanup;
+		}
+	} else {
+		struct order_item first = {0};
+		rc = STORE(c->db, item_get, merchant, r->items[0].sale_item_id, &first);
+		bool sale_item = rc == STORE_OK && !first.refund_of_item;
+		int64_t sale_id = first.order_id;
+		order_item_clear(&first);
+		if (rc == STORE_NOT_FOUND || (rc == STORE_OK && !sale_item)) {
+			rc = refuse_item(c, r, 0, "no such sale item");
+			goto cleanup;
+		}
+		if (rc == STORE_OK)
+			rc = STORE(c->db, order_get, merchant, sale_id, &sale);
+	}
+	if (rc == STORE_OK)
+		rc = STORE(c->db, order_items, merchant, sale.id, collect_line, &sl);
+	if (rc == STORE_OK)
+		rc = r->seed_form ? match_seed_items(c, r, &sl, line_of)
+				  : match_by_item_id(c, r, &sl, line_of);
+	if (rc != STORE_OK)
+		goto cleanup;
+
+	/* Every item takes quantity that remains of its line. */
 	money_t refund_total = 0;
 	for (size_t i = 0; i < r->n_items; i++) {
-		struct order_item *si = &sale_items[i];
-		rc = STORE(c->db, item_get, merchant, r->items[i].sale_item_id, si);
-		if (rc == STORE_NOT_FOUND || (rc == STORE_OK && si->refund_of_item)) {
-			rc = refuse_item(c, r, i, "no such sale item");
-			goto cleanup;
-		}
-		if (rc != STORE_OK)
-			goto cleanup;
-		if (si->order_id != sale_items[0].order_id) {
-			rc = refuse_item(c, r, i, "all items of a refund must come from one sale");
-			goto cleanup;
-		}
-		for (size_t j = 0; j < i; j++)
-			if (sale_items[j].id == si->id) {
-				rc = refuse_item(c, r, i, "the item is listed twice");
-				goto cleanup;
-			}
+		struct order_item *si = &sl.lines[line_of[i]];
 		int64_t left = si->qty_milli - si->refunded_qty_milli;
 		int64_t qty = r->items[i].qty_milli ? r->items[i].qty_milli : left;
 		if (left <= 0) {
@@ -633,6 +846,7 @@ static enum store_rc refund_tx(struct call *c, void *ctx)
 		it->merchant_id = merchant;
 		it->line_no = (int)i + 1;
 		it->name = xstrdup(si->name);
+		it->product_id = si->product_id ? xstrdup(si->product_id) : NULL;
 		it->price_minor = si->price_minor;
 		it->qty_milli = qty;
 		snprintf(it->unit, sizeof(it->unit), "%s", si->unit);
@@ -641,36 +855,31 @@ static enum store_rc refund_tx(struct call *c, void *ctx)
 		it->refund_of_item = si->id;
 		si->refunded_qty_milli = new_qty;
 		si->refunded_total_minor = new_total;
+		touched[line_of[i]] = true;
 		refund_total += it->total_minor;
 	}
-	rc = STORE(c->db, order_get, merchant, sale_items[0].order_id, &sale);
-	if (rc != STORE_OK)
-		goto cleanup;
+
+	/* Refunded in full: every line by quantity, never by money (a line of price 0 counts;
+	 * API.md 3.3). */
+	bool all_lines = sl.n > 0;
+	for (size_t k = 0; k < sl.n; k++)
+		if (sl.lines[k].refunded_qty_milli < sl.lines[k].qty_milli)
+			all_lines = false;
 
 	/* The shares of API.md 3.3, cumulative so partial refunds add up exactly. */
-	money_t refunded_before = sale.refunded_total_minor;
 	sale.refunded_total_minor += refund_total;
+	bool was_full = sale.fully_refunded;
+	sale.fully_refunded = all_lines;
 	money_t paid = sale.card_minor + sale.cash_minor;
-	money_t taken = sale.total_minor > 0 ? share_cumulative(sale.accrued_minor,
-								  sale.refunded_total_minor,
-								  sale.total_minor)
-					     : sale.accrued_minor;
-	money_t returned = sale.total_minor > 0 ? share_cumulative(sale.spent_minor,
-								     sale.refunded_total_minor,
-								     sale.total_minor)
-						: sale.spent_minor;
-	money_t paid_back = sale.total_minor > 0 ? share_cumulative(paid, sale.refunded_total_minor,
-								      sale.total_minor)
-						 : paid;
+	money_t taken = refund_share(sale.accrued_minor, &sale);
+	money_t returned = refund_share(sale.spent_minor, &sale);
+	money_t paid_back = refund_share(paid, &sale);
 	money_t d_taken = taken - sale.accrual_taken_minor;
 	money_t d_returned = returned - sale.spend_returned_minor;
 	money_t d_paid = paid_back - sale.paid_refunded_minor;
 	sale.accrual_taken_minor = taken;
 	sale.spend_returned_minor = returned;
 	sale.paid_refunded_minor = paid_back;
-	bool was_full = sale.fully_refunded;
-	sale.fully_refunded = sale.refunded_total_minor >= sale.total_minor;
-	(void)refunded_before;
 
 	v->o.client_id = sale.client_id;
 	v->o.total_minor = refund_total;
@@ -683,11 +892,11 @@ static enum store_rc refund_tx(struct call *c, void *ctx)
 	for (size_t i = 0; i < v->n_items && rc == STORE_OK; i++) {
 		v->items[i].order_id = v->o.id;
 		rc = STORE(c->db, item_create, &v->items[i], &v->items[i].id);
-		if (rc == STORE_OK)
-			rc = STORE(c->db, item_refunded, sale_items[i].id,
-				   sale_items[i].refunded_qty_milli,
-				   sale_items[i].refunded_total_minor);
 	}
+	for (size_t k = 0; k < sl.n && rc == STORE_OK; k++)
+		if (touched[k])
+			rc = STORE(c->db, item_refunded, sl.lines[k].id, sl.lines[k].refunded_qty_milli,
+				   sl.lines[k].refunded_total_minor);
 	if (rc == STORE_OK)
 		rc = STORE(c->db, order_refund_progress, &sale);
 	if (rc == STORE_OK && sale.client_id) {
@@ -704,6 +913,8 @@ static enum store_rc refund_tx(struct call *c, void *ctx)
 		}
 	}
 	if (rc == STORE_OK && sale.fully_refunded && !was_full) {
+		/* Only what the sale itself redeemed: a hold's coupons are redeemed by the hold
+		 * (service/holds.c) and stay so. */
 		int64_t ids[COUPONS_MAX + 8];
 		size_t n = 0;
 		rc = STORE(c->db, coupons_of_order, sale.id, 0, ids, ARRAY_LEN(ids), &n);
@@ -726,9 +937,11 @@ static enum store_rc refund_tx(struct call *c, void *ctx)
 cleanup:
 	for (size_t i = 0; i < v->n_items; i++)
 		order_item_clear(&v->items[i]);
-	for (size_t i = 0; i < r->n_items; i++)
-		order_item_clear(&sale_items[i]);
-	free(sale_items);
+	for (size_t k = 0; k < sl.n; k++)
+		order_item_clear(&sl.lines[k]);
+	free(sl.lines);
+	free(line_of);
+	free(touched);
 	order_clear(&v->o);
 	order_clear(&sale);
 	free(v);

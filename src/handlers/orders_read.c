@@ -176,6 +176,10 @@ static bool write_item_row(void *ctx, const struct order_item *it)
 	jw_kint(w, "id", it->id);
 	jw_kint(w, "orderId", it->order_id);
 	jw_kstr(w, "name", it->name);
+	if (it->product_id) /* the POS's product id (the seed's items.Id) */
+		jw_kstr(w, "productId", it->product_id);
+	else
+		jw_knull(w, "productId");
 	jw_kmoney(w, "price", it->price_minor);
 	jw_key(w, "quantity");
 	jw_fixed(w, it->qty_milli, QTY_DIGITS);

@@ -31,8 +31,10 @@ enum store_rc hold_write_off(struct store_conn *db, struct hold *h, int64_t orde
 	int64_t ids[HOLD_COUPONS_MAX];
 	size_t n = 0;
 	enum store_rc rc = STORE(db, coupons_of_order, h->id, 2, ids, HOLD_COUPONS_MAX, &n);
+	/* The coupons are the hold's (hold_id), not the order's: redeemed by no order, so that a
+	 * refund of the order it names never makes them usable again (issue 12, B7). */
 	for (size_t i = 0; i < n && rc == STORE_OK; i++)
-		rc = STORE(db, coupon_set_status, ids[i], COUPON_REDEEMED, order_id);
+		rc = STORE(db, coupon_set_status, ids[i], COUPON_REDEEMED, 0);
 	if (rc == STORE_OK)
 		rc = ledger_hold_written_off(db, h);
 	h->status = HOLD_WRITTEN_OFF;

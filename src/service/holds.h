@@ -15,8 +15,9 @@
 enum store_rc hold_place(struct store_conn *db, struct hold *h, const int64_t *coupon_ids,
 			 size_t n_coupons, int64_t now) MUST_CHECK;
 
-/* Makes an active hold final: its coupons become redeemed (by order_id when the write-off names
- * an order of the merchant, 0 otherwise), its points stay spent. */
+/* Makes an active hold final: its coupons become redeemed by the hold (no order: a refund of
+ * the order never revives them), its points stay spent; the hold records order_id (the sale
+ * the write-off names, 0: none) and fiscal_order_id. */
 enum store_rc hold_write_off(struct store_conn *db, struct hold *h, int64_t order_id,
 			     const char *fiscal_order_id, int64_t now) MUST_CHECK;
 

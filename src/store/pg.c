@@ -230,25 +230,26 @@
 			  " JOIN lots l ON l.id = t.lot_id WHERE t.hold_id = $1 ORDER BY t.lot_id" \
 			  " LIMIT $2")                                                             \
 	X(ORDER_FIND_EXT, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = $1"               \
-			  " AND external_id = $2 AND receipt_type = $3")                           \
+			  " AND external_id = $2 AND receipt_type = $3 AND refund_key = $4")       \
 	X(ORDER_GET, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = $1 AND id = $2")       \
 	X(ORDER_BY_TOKEN, "SELECT " ORDER_COLS " FROM orders WHERE public_token = $1")             \
 	X(ORDER_CREATE, "INSERT INTO orders(merchant_id, external_id, receipt_type, order_number," \
 			" client_id, order_date_ms, external_date_ms, total, card, cash,"          \
 			" spent_currency, spent, accrued_currency, accrued, refund_of, fn, fd,"    \
-			" comment, public_token, request_hash, response, created_by)"              \
+			" comment, public_token, request_hash, response, created_by, refund_key)"  \
 			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"    \
-			" $15, $16, $17, $18, $19, $20, $21, $22)"                                 \
+			" $15, $16, $17, $18, $19, $20, $21, $22, $23)"                            \
 			" ON CONFLICT DO NOTHING RETURNING id")                                    \
 	X(ORDER_PROGRESS, "UPDATE orders SET refunded_total = $1, accrual_taken = $2,"             \
 			  " spend_returned = $3, paid_refunded = $4, fully_refunded = $5"          \
 			  " WHERE id = $6")                                                        \
 	X(ORDER_RESPONSE, "UPDATE orders SET response = $1 WHERE id = $2")                         \
 	X(ITEM_CREATE, "INSERT INTO order_items(order_id, merchant_id, line_no, name, price,"      \
-		       " qty_milli, unit, vat, total, refund_of_item)"                             \
-		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id")           \
+		       " qty_milli, unit, vat, total, refund_of_item, product_id)"                 \
+		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id")      \
 	X(ITEM_GET, "SELECT id, order_id, merchant_id, line_no, name, price, qty_milli, unit,"     \
-		    " vat, total, refunded_qty, refunded_total, refund_of_item FROM order_items"   \
+		    " vat, total, refunded_qty, refunded_total, refund_of_item, product_id"        \
+		    " FROM order_items"                                                            \
 		    " WHERE merchant_id = $1 AND id = $2")                                         \
 	X(ORDERS_LIST, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = $1"                  \
 		       " AND order_date_ms >= $2 AND order_date_ms <= $3"                          \
@@ -259,7 +260,8 @@
 		       " AND ($8::text IS NULL OR fd LIKE $8 ESCAPE E'\\\\')"                       \
 		       " ORDER BY order_date_ms DESC, id DESC LIMIT $9 OFFSET $10")                \
 	X(ORDER_ITEMS, "SELECT id, order_id, merchant_id, line_no, name, price, qty_milli, unit,"  \
-		       " vat, total, refunded_qty, refunded_total, refund_of_item FROM order_items"\
+		       " vat, total, refunded_qty, refunded_total, refund_of_item, product_id"     \
+		       " FROM order_items"                                                         \
 		       " WHERE merchant_id = $1 AND order_id = $2 ORDER BY line_no")               \
 	X(ORDER_REACTION, "UPDATE orders SET reaction = $1, customer_comment = $2 WHERE id = $3")  \
 	X(CLIENT_REVIEWS, "UPDATE clients SET positive_reviews = positive_reviews + $1,"           \
@@ -2044,11 +2046,13 @@ static enum store_rc order_one(enum store_rc rc, PGresult *r, struct order *out)
 }
 
 static enum store_rc pg_order_find_external(struct store_conn *base, int64_t merchant_id,
-					    const char *external_id, bool refund, struct order *out)
+					    const char *external_id, bool refund,
+					    const char *refund_key, struct order *out)
 {
 	struct pg_conn *c = PG(base);
 	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_ORDER_FIND_EXT, &r, "isb", merchant_id, external_id, refund);
+	enum store_rc rc = q(c, ST_ORDER_FIND_EXT, &r, "isbs", merchant_id, external_id, refund,
+			     refund_key ? refund_key : "");
 	return order_one(rc, r, out);
 }
 
@@ -2083,12 +2087,13 @@ static enum store_rc pg_order_create(struct store_conn *base, const struct order
 	      "di"
 	      "z"
 	      "ssssss"
-	      "z",
+	      "z"
+	      "s",
 	      o->merchant_id, o->external_id, o->refund, o->order_number, o->client_id,
 	      o->order_date_ms, o->external_date_ms, o->total_minor, o->card_minor, o->cash_minor,
 	      (int)o->spent_currency, o->spent_minor, (int)o->accrued_currency, o->accrued_minor,
 	      o->refund_of, o->fn, o->fd, o->comment, o->public_token, o->request_hash, o->response,
-	      o->created_by);
+	      o->created_by, o->refund_key ? o->refund_key : "");
 	return returned_id(rc, &r, id_out);
 }
 
@@ -2133,6 +2138,7 @@ static enum store_rc pg_item_create(struct store_conn *base, const struct order_
 		param_int(&p, it->refund_of_item);
 	else
 		param_text(&p, NULL);
+	param_text(&p, it->product_id);
 	PGresult *r = NULL;
 	return returned_id(run_prepared(c, name, "ITEM_CREATE", &p, &r), &r, id_out);
 }
@@ -2152,6 +2158,7 @@ static void read_item(const PGresult *r, int row, struct order_item *out)
 	out->refunded_qty_milli = col_i(r, row, 10);
 	out->refunded_total_minor = col_i(r, row, 11);
 	out->refund_of_item = col_i(r, row, 12);
+	out->product_id = col_str(r, row, 13);
 }
 
 static enum store_rc pg_item_get(struct store_conn *base, int64_t merchant_id, int64_t id,

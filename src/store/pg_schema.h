@@ -163,6 +163,18 @@ static const char *const pg_migrations[] = {
 	 * the ordered clients_phone walk for each pattern (see pg_client_search). */
 	"CREATE EXTENSION IF NOT EXISTS pg_trgm;"
 	"CREATE INDEX clients_phone_trgm ON clients USING gin (phone gin_trgm_ops);",
+	/* 10: the POS's product id on order items (the seed's items.Id); refunds in the seed's
+	 * form, one order per (externalId, fd) of the sale they refund (API.md 3.3), so the
+	 * identity of an order gains refund_key. Coupons a written-off hold redeemed are the
+	 * hold's alone, never the order's it named, so a refund of that order cannot bring them
+	 * back (issue 12, B7). */
+	"ALTER TABLE order_items ADD COLUMN product_id TEXT;"
+	"ALTER TABLE orders ADD COLUMN refund_key TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE orders DROP CONSTRAINT orders_merchant_id_external_id_receipt_type_key;"
+	"ALTER TABLE orders ADD CONSTRAINT orders_external_key"
+	" UNIQUE (merchant_id, external_id, receipt_type, refund_key);"
+	"UPDATE coupon_instances SET redeemed_order_id = NULL WHERE status = 1"
+	" AND hold_id IN (SELECT id FROM holds WHERE status = 1);",
 };
 
 #endif

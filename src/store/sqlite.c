@@ -199,14 +199,14 @@
 			  " JOIN lots l ON l.id = t.lot_id WHERE t.hold_id = ? ORDER BY t.lot_id"  \
 			  " LIMIT ?")                                                              \
 	X(ORDER_FIND_EXT, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = ?"                \
-			  " AND external_id = ? AND receipt_type = ?")                             \
+			  " AND external_id = ? AND receipt_type = ? AND refund_key = ?")          \
 	X(ORDER_GET, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = ? AND id = ?")         \
 	X(ORDER_BY_TOKEN, "SELECT " ORDER_COLS " FROM orders WHERE public_token = ?")              \
 	X(ORDER_CREATE, "INSERT INTO orders(merchant_id, external_id, receipt_type, order_number," \
 			" client_id, order_date_ms, external_date_ms, total, card, cash,"          \
 			" spent_currency, spent, accrued_currency, accrued, refund_of, fn, fd,"    \
-			" comment, public_token, request_hash, response, created_by)"              \
-			" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")                   \
+			" comment, public_token, request_hash, response, created_by, refund_key)"  \
+			" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")                 \
 	X(ORDER_PROGRESS, "UPDATE orders SET refunded_total = ?, accrual_taken = ?,"               \
 			  " spend_returned = ?, paid_refunded = ?, fully_refunded = ? WHERE id = ?") \
 	X(ORDERS_LIST, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = ?1"                  \
@@ -217,7 +217,8 @@
 		       " AND (?8 IS NULL OR fd LIKE ?8 ESCAPE '\\')"                               \
 		       " ORDER BY order_date_ms DESC, id DESC LIMIT ?9 OFFSET ?10")                \
 	X(ORDER_ITEMS, "SELECT id, order_id, merchant_id, line_no, name, price, qty_milli, unit,"  \
-		       " vat, total, refunded_qty, refunded_total, refund_of_item FROM order_items"\
+		       " vat, total, refunded_qty, refunded_total, refund_of_item, product_id"     \
+		       " FROM order_items"                                                         \
 		       " WHERE merchant_id = ? AND order_id = ? ORDER BY line_no")                 \
 	X(ORDER_REACTION, "UPDATE orders SET reaction = ?, customer_comment = ? WHERE id = ?")      \
 	X(CLIENT_REVIEWS, "UPDATE clients SET positive_reviews = positive_reviews + ?,"            \
@@ -225,10 +226,11 @@
 			  " negative_reviews = negative_reviews + ? WHERE id = ?")                 \
 	X(ORDER_RESPONSE, "UPDATE orders SET response = ? WHERE id = ?")                           \
 	X(ITEM_CREATE, "INSERT INTO order_items(order_id, merchant_id, line_no, name, price,"      \
-		       " qty_milli, unit, vat, total, refund_of_item)"                             \
-		       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")                                   \
+		       " qty_milli, unit, vat, total, refund_of_item, product_id)"                 \
+		       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")                                \
 	X(ITEM_GET, "SELECT id, order_id, merchant_id, line_no, name, price, qty_milli, unit, vat," \
-		    " total, refunded_qty, refunded_total, refund_of_item FROM order_items"        \
+		    " total, refunded_qty, refunded_total, refund_of_item, product_id"             \
+		    " FROM order_items"                                                            \
 		    " WHERE merchant_id = ? AND id = ?")                                           \
 	X(ITEM_REFUNDED, "UPDATE order_items SET refunded_qty = ?, refunded_total = ? WHERE id = ?") \
 	X(TRIGRAM_PROBE, "SELECT count(*) FROM (SELECT 1 FROM client_phone_trigrams"                \
@@ -571,8 +573,13 @@ static bool migrate(struct sq_conn *c, char *err_buf, size_t err_len)
 {
 	/* A read-only database is served as it is, if it needs no migration. */
 	const char *begin = sqlite3_db_readonly(c->db, "main") == 1 ? "BEGIN" : "BEGIN IMMEDIATE";
-	if (exec_sql(c->db, begin, err_buf, err_len) != STORE_OK)
+	/* A migration that rebuilds a table (SQLite cannot alter a constraint) drops the old one
+	 * while other tables' rows still reference it: foreign keys are off meanwhile (the pragma
+	 * is a no-op inside a transaction) and checked before the commit instead. */
+	if (exec_sql(c->db, "PRAGMA foreign_keys = OFF", err_buf, err_len) != STORE_OK)
 		return false;
+	if (exec_sql(c->db, begin, err_buf, err_len) != STORE_OK)
+		goto fail;
 	if (exec_sql(c->db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
 		     err_buf, err_len) != STORE_OK)
 		goto fail;
@@ -599,11 +606,23 @@ static bool migrate(struct sq_conn *c, char *err_buf, size_t err_len)
 		if (version > 0)
 			log_info("migrated database schema to version %d", v + 1);
 	}
+	if (version < latest) {
+		sqlite3_stmt *fk = NULL;
+		sqlite3_prepare_v2(c->db, "PRAGMA foreign_key_check", -1, &fk, NULL);
+		bool broken = !fk || sqlite3_step(fk) != SQLITE_DONE;
+		sqlite3_finalize(fk);
+		if (broken) {
+			snprintf(err_buf, err_len, "schema migration left a broken foreign key");
+			goto fail;
+		}
+	}
 	if (exec_sql(c->db, "COMMIT", err_buf, err_len) != STORE_OK)
 		goto fail;
+	sqlite3_exec(c->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	return true;
 fail:
 	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(c->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	return false;
 }
 
@@ -1978,10 +1997,13 @@ static enum store_rc order_one(struct sq_conn *c, sqlite3_stmt *s, struct order 
 }
 
 static enum store_rc sq_order_find_external(struct store_conn *base, int64_t merchant_id,
-					    const char *external_id, bool refund, struct order *out)
+					    const char *external_id, bool refund,
+					    const char *refund_key, struct order *out)
 {
 	struct sq_conn *c = SQ(base);
-	return order_one(c, q(c, ST_ORDER_FIND_EXT, "isb", merchant_id, external_id, refund), out);
+	return order_one(c, q(c, ST_ORDER_FIND_EXT, "isbs", merchant_id, external_id, refund,
+			      refund_key ? refund_key : ""),
+			 out);
 }
 
 static enum store_rc sq_order_get(struct store_conn *base, int64_t merchant_id, int64_t id,
@@ -2002,12 +2024,13 @@ static enum store_rc sq_order_create(struct store_conn *base, const struct order
 				     int64_t *id_out)
 {
 	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_ORDER_CREATE, "isbizizi" "ii" "di" "di" "z" "ssssss" "z",
+	sqlite3_stmt *s = q(c, ST_ORDER_CREATE, "isbizizi" "ii" "di" "di" "z" "ssssss" "z" "s",
 			    o->merchant_id, o->external_id, o->refund, o->order_number, o->client_id,
 			    o->order_date_ms, o->external_date_ms, o->total_minor, o->card_minor,
 			    o->cash_minor, (int)o->spent_currency, o->spent_minor,
 			    (int)o->accrued_currency, o->accrued_minor, o->refund_of, o->fn, o->fd,
-			    o->comment, o->public_token, o->request_hash, o->response, o->created_by);
+			    o->comment, o->public_token, o->request_hash, o->response, o->created_by,
+			    o->refund_key ? o->refund_key : "");
 	return last_id(c, exec_stmt(c, s, "order create"), id_out);
 }
 
@@ -2111,6 +2134,10 @@ static enum store_rc sq_item_create(struct store_conn *base, const struct order_
 		sqlite3_bind_int64(s, 10, it->refund_of_item);
 	else
 		sqlite3_bind_null(s, 10);
+	if (it->product_id)
+		sqlite3_bind_text(s, 11, it->product_id, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, 11);
 	return last_id(c, exec_stmt(c, s, "item create"), id_out);
 }
 
@@ -2129,6 +2156,7 @@ static void read_item(sqlite3_stmt *s, struct order_item *out)
 	out->refunded_qty_milli = col_i(s, 10);
 	out->refunded_total_minor = col_i(s, 11);
 	out->refund_of_item = col_i(s, 12);
+	out->product_id = col_str(s, 13);
 }
 
 static enum store_rc sq_item_get(struct store_conn *base, int64_t merchant_id, int64_t id,

@@ -181,6 +181,43 @@ static const char *const sqlite_migrations[] = {
 	"  SELECT new.merchant_id, substr(new.phone, n, 3), new.phone, new.id"
 	"  FROM trigram_positions WHERE n <= length(new.phone) - 2 AND new.phone IS NOT NULL;"
 	" END;",
+	/* 10: the POS's product id on order items (the seed's items.Id); refunds in the seed's
+	 * form, one order per (externalId, fd) of the sale they refund (API.md 3.3), so the
+	 * identity of an order gains refund_key. SQLite cannot change a table's UNIQUE
+	 * constraint: the table is rebuilt (migrate() runs with foreign keys off and checks them
+	 * before it commits). Coupons a written-off hold redeemed are the hold's alone, never the
+	 * order's it named, so a refund of that order cannot bring them back (issue 12, B7). */
+	"ALTER TABLE order_items ADD COLUMN product_id TEXT;"
+	"CREATE TABLE orders_v10 ("
+	" id INTEGER PRIMARY KEY, merchant_id INTEGER NOT NULL REFERENCES merchants(id),"
+	" external_id TEXT NOT NULL, receipt_type INTEGER NOT NULL, order_number INTEGER NOT NULL,"
+	" client_id INTEGER, order_date_ms INTEGER NOT NULL, external_date_ms INTEGER,"
+	" total INTEGER NOT NULL, card INTEGER NOT NULL, cash INTEGER NOT NULL,"
+	" spent_currency INTEGER NOT NULL, spent INTEGER NOT NULL,"
+	" accrued_currency INTEGER NOT NULL, accrued INTEGER NOT NULL, refund_of INTEGER,"
+	" refunded_total INTEGER NOT NULL DEFAULT 0, accrual_taken INTEGER NOT NULL DEFAULT 0,"
+	" spend_returned INTEGER NOT NULL DEFAULT 0, paid_refunded INTEGER NOT NULL DEFAULT 0,"
+	" fully_refunded INTEGER NOT NULL DEFAULT 0, fn TEXT, fd TEXT, comment TEXT,"
+	" public_token TEXT NOT NULL UNIQUE, request_hash TEXT NOT NULL, response TEXT,"
+	" created_by INTEGER, reaction INTEGER NOT NULL DEFAULT 0, customer_comment TEXT,"
+	" refund_key TEXT NOT NULL DEFAULT '',"
+	" UNIQUE (merchant_id, external_id, receipt_type, refund_key));"
+	"INSERT INTO orders_v10 (id, merchant_id, external_id, receipt_type, order_number,"
+	" client_id, order_date_ms, external_date_ms, total, card, cash, spent_currency, spent,"
+	" accrued_currency, accrued, refund_of, refunded_total, accrual_taken, spend_returned,"
+	" paid_refunded, fully_refunded, fn, fd, comment, public_token, request_hash, response,"
+	" created_by, reaction, customer_comment)"
+	" SELECT id, merchant_id, external_id, receipt_type, order_number,"
+	" client_id, order_date_ms, external_date_ms, total, card, cash, spent_currency, spent,"
+	" accrued_currency, accrued, refund_of, refunded_total, accrual_taken, spend_returned,"
+	" paid_refunded, fully_refunded, fn, fd, comment, public_token, request_hash, response,"
+	" created_by, reaction, customer_comment FROM orders;"
+	"DROP TABLE orders;"
+	"ALTER TABLE orders_v10 RENAME TO orders;"
+	"CREATE INDEX orders_client ON orders(client_id);"
+	"CREATE INDEX orders_merchant_date ON orders(merchant_id, order_date_ms);"
+	"UPDATE coupon_instances SET redeemed_order_id = NULL WHERE status = 1"
+	" AND hold_id IN (SELECT id FROM holds WHERE status = 1);",
 };
 
 #endif

@@ -121,12 +121,14 @@ void order_clear(struct order *o)
 	free(o->request_hash);
 	free(o->customer_comment);
 	free(o->response);
+	free(o->refund_key);
 	memset(o, 0, sizeof(*o));
 }
 
 void order_item_clear(struct order_item *i)
 {
 	free(i->name);
+	free(i->product_id);
 	memset(i, 0, sizeof(*i));
 }
 

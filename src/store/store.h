@@ -187,6 +187,9 @@ struct order {
 	money_t refunded_total_minor, accrual_taken_minor, spend_returned_minor, paid_refunded_minor;
 	bool fully_refunded;
 	char *fn, *fd, *comment, *public_token;
+	/* Refunds in the seed's form (API.md 3.3) are one order per (externalId, fd): "fd:" and
+	 * the fd; NULL or "" for sales and kopilka's refunds. Written by order_create only. */
+	char *refund_key;
 	int reaction;		/* 0: none; 1 positive, 2 neutral, 3 negative */
 	char *customer_comment; /* with the reaction */
 	char *request_hash; /* hex digest of the normalized request, for replays */
@@ -207,6 +210,7 @@ struct order_item {
 	int64_t refunded_qty_milli;
 	money_t refunded_total_minor;
 	int64_t refund_of_item; /* refund items: the sale item; 0 for sale items */
+	char *product_id;	/* the POS's product id (the seed's items.Id); NULL: none */
 };
 void order_item_clear(struct order_item *i);
 
@@ -489,15 +493,16 @@ struct store_ops {
 	enum store_rc (*hold_takes_get)(struct store_conn *c, int64_t hold_id, struct lot_take *out,
 					size_t max, size_t *n_out);
 
-	/* Orders. */
+	/* Orders. The order of (merchant, externalId, receiptType, refund_key): refund_key is ""
+	 * but for a refund in the seed's form (see struct order). */
 	enum store_rc (*order_find_external)(struct store_conn *c, int64_t merchant_id,
 					     const char *external_id, bool refund,
-					     struct order *out);
+					     const char *refund_key, struct order *out);
 	enum store_rc (*order_get)(struct store_conn *c, int64_t merchant_id, int64_t id,
 				   struct order *out);
 	/* An order by its public receipt token, whatever its merchant (the public page). */
 	enum store_rc (*order_by_token)(struct store_conn *c, const char *token, struct order *out);
-	/* CONFLICT when (merchant, externalId, receiptType) exists. */
+	/* CONFLICT when (merchant, externalId, receiptType, refund_key) exists. */
 	enum store_rc (*order_create)(struct store_conn *c, const struct order *o, int64_t *id_out);
 	/* Orders matching q, newest first (then by id). */
 	enum store_rc (*orders_list)(struct store_conn *c, int64_t merchant_id,

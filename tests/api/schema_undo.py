@@ -1,0 +1,63 @@
+# Takes a test database back to the schema before a migration, so that a test can show an
+# existing database being migrated (the suite has no binary of an older release). A test that
+# goes back to version N undoes every later migration, newest first.
+import sqlite3
+import subprocess
+
+# Migration 10 (orders.refund_key in the orders' identity, order_items.product_id): undone by
+# rebuilding orders as schema 9 had it.
+_V9_ORDERS = (
+    "CREATE TABLE orders_v9 ("
+    " id INTEGER PRIMARY KEY, merchant_id INTEGER NOT NULL REFERENCES merchants(id),"
+    " external_id TEXT NOT NULL, receipt_type INTEGER NOT NULL, order_number INTEGER NOT NULL,"
+    " client_id INTEGER, order_date_ms INTEGER NOT NULL, external_date_ms INTEGER,"
+    " total INTEGER NOT NULL, card INTEGER NOT NULL, cash INTEGER NOT NULL,"
+    " spent_currency INTEGER NOT NULL, spent INTEGER NOT NULL,"
+    " accrued_currency INTEGER NOT NULL, accrued INTEGER NOT NULL, refund_of INTEGER,"
+    " refunded_total INTEGER NOT NULL DEFAULT 0, accrual_taken INTEGER NOT NULL DEFAULT 0,"
+    " spend_returned INTEGER NOT NULL DEFAULT 0, paid_refunded INTEGER NOT NULL DEFAULT 0,"
+    " fully_refunded INTEGER NOT NULL DEFAULT 0, fn TEXT, fd TEXT, comment TEXT,"
+    " public_token TEXT NOT NULL UNIQUE, request_hash TEXT NOT NULL, response TEXT,"
+    " created_by INTEGER, reaction INTEGER NOT NULL DEFAULT 0, customer_comment TEXT,"
+    " UNIQUE (merchant_id, external_id, receipt_type));"
+)
+_V9_COLS = ("id, merchant_id, external_id, receipt_type, order_number, client_id, order_date_ms,"
+            " external_date_ms, total, card, cash, spent_currency, spent, accrued_currency, accrued,"
+            " refund_of, refunded_total, accrual_taken, spend_returned, paid_refunded, fully_refunded,"
+            " fn, fd, comment, public_token, request_hash, response, created_by, reaction, customer_comment")
+
+
+# The statements that undo migration 10 on SQLite, in order (test_lockout.py undoes them all).
+UNDO_10_SQLITE = [
+    _V9_ORDERS.rstrip(";"),
+    f"INSERT INTO orders_v9 ({_V9_COLS}) SELECT {_V9_COLS} FROM orders",
+    "DROP TABLE orders",
+    "ALTER TABLE orders_v9 RENAME TO orders",
+    "CREATE INDEX orders_client ON orders(client_id)",
+    "CREATE INDEX orders_merchant_date ON orders(merchant_id, order_date_ms)",
+    "ALTER TABLE order_items DROP COLUMN product_id",
+]
+
+
+def psql(uri, sql):
+    p = subprocess.run(["psql", uri, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.strip()
+
+
+def undo_migration_10(engine, db, extra_sql=""):
+    """Back to schema 9 (the server stopped). extra_sql runs in the same step."""
+    if engine == "sqlite":
+        conn = sqlite3.connect(db)
+        try:
+            conn.executescript(";".join(UNDO_10_SQLITE) + ";" + extra_sql
+                               + "DELETE FROM schema_version WHERE version >= 10;")
+        finally:
+            conn.close()
+    else:
+        psql(db, "ALTER TABLE orders DROP CONSTRAINT orders_external_key;"
+                 " ALTER TABLE orders DROP COLUMN refund_key;"
+                 " ALTER TABLE orders ADD UNIQUE (merchant_id, external_id, receipt_type);"
+                 " ALTER TABLE order_items DROP COLUMN product_id;"
+                 + extra_sql + " DELETE FROM schema_version WHERE version >= 10")
