@@ -19,6 +19,10 @@
  * for the multipart framing and a few small other fields. */
 #define API_UPLOAD_FILE_MAX (2 * 1024 * 1024)
 #define API_UPLOAD_BODY_MAX (API_UPLOAD_FILE_MAX + 64 * 1024)
+/* The public reaction form (POST /r/{token}) takes no credentials, so anyone may send it: its
+ * body (a reaction and a comment of at most 1024 characters, form-encoded: ~12 KB) is held to
+ * this, not to API_BODY_MAX. */
+#define API_FORM_BODY_MAX (64 * 1024)
 #define API_BASE "/ext/api/v1"
 
 struct kv {
@@ -74,9 +78,25 @@ struct app {
 void api_handle(struct app *app, struct request *req, struct response *resp);
 
 /* The most body bytes the transport keeps for this request line: API_UPLOAD_BODY_MAX on the
- * upload routes, API_BODY_MAX everywhere else. Past it the body is dropped and
+ * upload routes, API_FORM_BODY_MAX on the public form, API_BODY_MAX everywhere else. Past it the body is dropped and
  * req->body_too_large set. */
 size_t api_body_max(const char *method, const char *path);
+
+/* What the transport calls once a request's head is in and it announces a body, before reading
+ * any of it (issue 12 B5: a body nobody may send must not be held in memory). Answers, with
+ * resp filled and true returned, what the body cannot change: an unknown path (404) or method
+ * (405), a path id that names nothing (404), missing or wrong credentials (401, 429), a role
+ * that may not (403), a declared content_length over the route's limit (413; pass
+ * API_LENGTH_UNKNOWN for a chunked body). false: resp is untouched in substance (status 0);
+ * read the body, then call api_handle, which checks everything again (a credential revoked
+ * while the body arrived is refused then). May run an Argon2 verification (auth_check). */
+#define API_LENGTH_UNKNOWN UINT64_MAX
+bool api_refuse_early(struct app *app, struct request *req, uint64_t content_length,
+		      struct response *resp) MUST_CHECK;
+
+/* Answers a request whose body passed its route's limit (req->body holds none of it): the
+ * route's own 413, after the checks before the body. */
+void api_payload_too_large(struct app *app, struct request *req, struct response *resp);
 
 /* The route table's names, "METHOD /pattern", index = struct response.route. */
 const char *const *api_route_names(size_t *n);

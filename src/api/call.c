@@ -337,18 +337,64 @@ static const char *idem_scope(const struct call *c)
 	return c->resp->route >= 0 && (size_t)c->resp->route < n ? names[c->resp->route] : "";
 }
 
-/* The digest of the parsed body (the same JSON in another layout is the same request), or of
- * the uploaded file when the body is multipart. */
+static int kv_order(const void *a, const void *b)
+{
+	const struct kv *x = *(const struct kv *const *)a, *y = *(const struct kv *const *)b;
+	int by_key = strcmp(x->key, y->key);
+	return by_key ? by_key : strcmp(x->value, y->value);
+}
+
+/* The request's identity under a key (API.md 6): its concrete target and its body. The target
+ * is the route's path with its ids as parsed (so /clients/7 and /clients/007/ are one target,
+ * /clients/4/ another), the query parameters sorted (the credentials of ?login=&api_key=
+ * left out: they name the caller, not the target) and, for a cashier, the caller (a cashier may
+ * not read what another account's request answered, API.md 4.2). Then the parsed body (the
+ * same JSON in another layout is the same request), or the uploaded file when the body is
+ * multipart. All of it is hashed: a digest of 64 hex characters into out. */
 static void idem_hash(const struct call *c, char out[65])
 {
+	json_t *target = json_object();
+	json_object_set_new(target, "route", json_string(idem_scope(c)));
+	json_t *ids = json_array();
+	for (int i = 0; i < c->n_path_ids; i++)
+		json_array_append_new(ids, json_integer(c->path_id[i]));
+	json_object_set_new(target, "ids", ids);
+	if (c->ref_token[0])
+		json_object_set_new(target, "ref", json_string(c->ref_token));
+	if (c->file)
+		json_object_set_new(target, "file", json_string(c->file));
+	const struct kv **pairs = xcalloc(c->req->n_query + 1, sizeof(*pairs));
+	size_t n_pairs = 0;
+	for (size_t i = 0; i < c->req->n_query; i++) {
+		const struct kv *q = &c->req->query[i];
+		if (strcmp(q->key, "login") != 0 && strcmp(q->key, "api_key") != 0)
+			pairs[n_pairs++] = q;
+	}
+	qsort(pairs, n_pairs, sizeof(*pairs), kv_order);
+	json_t *query = json_array();
+	for (size_t i = 0; i < n_pairs; i++)
+		json_array_append_new(query, json_pack("[ss]", pairs[i]->key, pairs[i]->value));
+	free(pairs);
+	json_object_set_new(target, "query", query);
+	if (c->who.role == ROLE_CASHIER)
+		json_object_set_new(target, "account", json_integer(c->who.account_id));
+	char *target_text = json_dumps(target, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(target);
 	char *text = c->body ? json_dumps(c->body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	unsigned char digest[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_state st;
+	crypto_hash_sha256_init(&st);
+	if (target_text)
+		crypto_hash_sha256_update(&st, (const unsigned char *)target_text,
+					  strlen(target_text) + 1);
 	if (text || !c->idem_payload)
-		crypto_hash_sha256(digest, (const unsigned char *)(text ? text : ""),
-				   text ? strlen(text) : 0);
+		crypto_hash_sha256_update(&st, (const unsigned char *)(text ? text : ""),
+					  text ? strlen(text) : 0);
 	else /* an upload: the file itself */
-		crypto_hash_sha256(digest, c->idem_payload, c->idem_payload_len);
+		crypto_hash_sha256_update(&st, c->idem_payload, c->idem_payload_len);
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_final(&st, digest);
 	sodium_bin2hex(out, 65, digest, sizeof(digest));
+	free(target_text);
 	free(text);
 }
 
@@ -367,7 +413,8 @@ static bool idem_replay(struct call *c, const char *hash, enum store_rc *rc)
 		return false;
 	if (strcmp(rec.request_hash, hash) != 0) {
 		call_error(c, 422, "idempotency_key_reused",
-			   "Idempotency-Key: this key was used with another request body");
+			   "Idempotency-Key: this key was used with another request (another "
+			   "target or body)");
 	} else {
 		c->resp->status = rec.status;
 		buf_reset(&c->resp->body);
@@ -380,8 +427,11 @@ static bool idem_replay(struct call *c, const char *hash, enum store_rc *rc)
 
 static enum store_rc idem_store(struct call *c, const char *hash)
 {
+	/* A success may keep another text than it sent: one without the secret it showed. */
+	char *kept = c->idem_answer ? c->idem_answer
+				    : c->resp->body.data ? c->resp->body.data : (char *)"";
 	struct idem_record rec = {.status = c->resp->status,
-				  .body = c->resp->body.data ? c->resp->body.data : "",
+				  .body = kept,
 				  .created_ms = now_ms()};
 	snprintf(rec.request_hash, sizeof(rec.request_hash), "%s", hash);
 	enum store_rc rc = STORE(c->db, idem_put, c->who.merchant_id, idem_scope(c),
@@ -389,7 +439,7 @@ static enum store_rc idem_store(struct call *c, const char *hash)
 	return rc == STORE_CONFLICT ? STORE_OK : rc;
 }
 
-void call_write_tx(struct call *c, tx_fn fn, void *ctx)
+static void write_tx(struct call *c, tx_fn fn, void *ctx)
 {
 	bool idem = c->req->idempotency_key && !c->dry_run;
 	char hash[65] = "";
@@ -404,6 +454,8 @@ void call_write_tx(struct call *c, tx_fn fn, void *ctx)
 		if (rc != STORE_OK)
 			continue;
 		c->resp->status = 0;
+		free(c->idem_answer);
+		c->idem_answer = NULL;
 		/* Writers run one at a time, so a retry racing its first try waits here for it
 		 * and then finds its answer. */
 		if (idem && idem_replay(c, hash, &rc)) {
@@ -443,4 +495,11 @@ void call_write_tx(struct call *c, tx_fn fn, void *ctx)
 		if (idem_store(c, hash) != STORE_OK || STORE(c->db, commit) != STORE_OK)
 			c->db->ops->rollback(c->db);
 	}
+}
+
+void call_write_tx(struct call *c, tx_fn fn, void *ctx)
+{
+	write_tx(c, fn, ctx);
+	free(c->idem_answer);
+	c->idem_answer = NULL;
 }

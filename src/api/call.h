@@ -30,6 +30,10 @@ struct call {
 	 * uploaded file, so a retry with another multipart boundary is the same request. */
 	const void *idem_payload;
 	size_t idem_payload_len;
+	/* Set by a tx_fn whose success shows a secret (a new API key): the text an
+	 * Idempotency-Key keeps and replays instead of the answer sent, so no stored answer holds
+	 * the secret (API.md 6). Owned; call_write_tx frees it. */
+	char *idem_answer;
 };
 
 /* Fills the response with the error body: status, reason phrase, message, path, timestamp and

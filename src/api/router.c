@@ -189,9 +189,11 @@ size_t api_body_max(const char *method, const char *path)
 	struct call scratch = {0};
 	bool bad_id;
 	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
-		if ((routes[i].flags & ROUTE_UPLOAD) && strcmp(routes[i].method, method) == 0 &&
+		if ((routes[i].flags & (ROUTE_UPLOAD | ROUTE_FORM)) &&
+		    strcmp(routes[i].method, method) == 0 &&
 		    match(routes[i].pattern, path, &scratch, &bad_id))
-			return API_UPLOAD_BODY_MAX;
+			return (routes[i].flags & ROUTE_UPLOAD) ? API_UPLOAD_BODY_MAX
+								: API_FORM_BODY_MAX;
 	return API_BODY_MAX;
 }
 
@@ -376,15 +378,16 @@ static void path_sanitize(char *path)
 			*p = '?';
 }
 
-void api_handle(struct app *app, struct request *req, struct response *resp)
+/* What holds before any route is looked at: the framing was accepted by the transport, and the
+ * query is UTF-8 (the path is made printable for error bodies when it is not). false: answered. */
+static bool request_sane(struct call *c)
 {
-	struct call call = {.app = app, .req = req, .resp = resp};
-	struct call *c = &call;
+	struct request *req = c->req;
 	if (!text_utf8_valid(req->path, strlen(req->path)))
 		path_sanitize(req->path);
 	if (req->framing_error) {
 		call_error(c, 400, "malformed_request", "%s", req->framing_error);
-		return;
+		return false;
 	}
 	for (size_t i = 0; i < req->n_query; i++) {
 		const struct kv *q = &req->query[i];
@@ -392,12 +395,21 @@ void api_handle(struct app *app, struct request *req, struct response *resp)
 		    !text_utf8_valid(q->value, strlen(q->value))) {
 			call_error(c, 400, "validation_failed",
 				   "query parameter %zu is not valid UTF-8", i + 1);
-			return;
+			return false;
 		}
 	}
-	const struct route *route = NULL;
+	return true;
+}
+
+/* The route of the request, with its path parameters in c. NULL when none: then the 404, or
+ * the 405 with Allow, is written. *bad_id: a path id that is not a positive integer. */
+static const struct route *route_find(struct call *c, bool *bad_id)
+{
+	struct app *app = c->app;
+	struct request *req = c->req;
+	struct response *resp = c->resp;
 	char allow[128] = "";
-	bool bad_id = false;
+	*bad_id = false;
 	for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
 		bool this_bad;
 		if ((routes[i].flags & ROUTE_METRICS) && app->cfg->metrics_listen &&
@@ -410,10 +422,9 @@ void api_handle(struct app *app, struct request *req, struct response *resp)
 		/* HEAD is answered as GET; the transport sends the headers alone. */
 		const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
 		if (strcmp(routes[i].method, method) == 0) {
-			route = &routes[i];
 			resp->route = (int)i;
-			bad_id = this_bad;
-			break;
+			*bad_id = this_bad;
+			return &routes[i];
 		}
 		if (!strstr(allow, routes[i].method)) {
 			if (*allow)
@@ -421,62 +432,128 @@ void api_handle(struct app *app, struct request *req, struct response *resp)
 			strcat(allow, routes[i].method);
 		}
 	}
-	if (!route) {
-		if (*allow) {
-			response_header(resp, "Allow", allow);
-			call_error(c, 405, "method_not_allowed", "%s is not allowed on %s (allowed: %s)",
-				   req->method, req->path, allow);
-		} else {
-			not_found_path(c);
-		}
-		return;
+	if (*allow) {
+		response_header(resp, "Allow", allow);
+		call_error(c, 405, "method_not_allowed", "%s is not allowed on %s (allowed: %s)",
+			   req->method, req->path, allow);
+	} else {
+		not_found_path(c);
 	}
+	return NULL;
+}
+
+/* Basic auth (or ?login=&api_key= where the route takes it) and the route's role. Fills
+ * c->who; false when the call is answered (401, 429, 403 or a storage error). */
+static bool authenticate(struct call *c, const struct route *route)
+{
+	struct app *app = c->app;
+	struct request *req = c->req;
+	struct response *resp = c->resp;
+	int64_t retry_after = 0;
+	const char *qlogin = request_query(req, "login");
+	const char *qkey = request_query(req, "api_key");
+	bool by_query = (route->flags & ROUTE_QUERY_AUTH) && !req->authorization && qlogin && qkey;
+	enum auth_result ar = by_query ? auth_check_pair(app->auth, c->db, qlogin, qkey,
+							 req->remote_addr, &c->who, &retry_after)
+				       : auth_check(app->auth, c->db, req->authorization,
+						    req->remote_addr, &c->who, &retry_after);
+	switch (ar) {
+	case AUTH_OK:
+		break;
+	case AUTH_MISSING:
+	case AUTH_FAILED:
+		response_header(resp, "WWW-Authenticate",
+				"Basic realm=\"kopilka\", charset=\"UTF-8\"");
+		call_error(c, 401, "unauthorized",
+			   req->authorization || by_query ? "wrong login or password"
+							  : "Authorization header is required");
+		return false;
+	case AUTH_LOCKED: {
+		char secs[24];
+		snprintf(secs, sizeof(secs), "%lld", (long long)retry_after);
+		response_header(resp, "Retry-After", secs);
+		call_error(c, 429, "too_many_requests", "too many failed logins; retry in %lld s",
+			   (long long)retry_after);
+		return false;
+	}
+	case AUTH_ERROR:
+		call_store_error(c, STORE_ERROR);
+		return false;
+	}
+	resp->merchant_id = c->who.merchant_id;
+	if (c->who.role < route->min_role) {
+		call_error(c, 403, "forbidden", "your role may not %s %s", req->method, req->path);
+		return false;
+	}
+	return true;
+}
+
+/* The most body bytes a route takes. */
+static size_t route_body_max(const struct route *route)
+{
+	if (route->flags & ROUTE_UPLOAD)
+		return API_UPLOAD_BODY_MAX;
+	return (route->flags & ROUTE_FORM) ? API_FORM_BODY_MAX : API_BODY_MAX;
+}
+
+void api_payload_too_large(struct app *app, struct request *req, struct response *resp)
+{
+	/* The whole pipeline, as for a body cut short at the limit: the route's own 413 (an
+	 * upload's names its part), after the checks that come before the body. */
+	req->body_too_large = true;
+	api_handle(app, req, resp);
+}
+
+bool api_refuse_early(struct app *app, struct request *req, uint64_t content_length,
+		      struct response *resp)
+{
+	struct call call = {.app = app, .req = req, .resp = resp};
+	struct call *c = &call;
+	bool bad_id;
+	if (!request_sane(c))
+		return true;
+	const struct route *route = route_find(c, &bad_id);
+	if (!route)
+		return true;
+	if (!(route->flags & (ROUTE_PUBLIC | ROUTE_STATIC))) {
+		c->db = app->store->ops->acquire(app->store);
+		bool ok = authenticate(c, route);
+		app->store->ops->release(c->db);
+		if (!ok)
+			return true;
+	}
+	if (bad_id) {
+		call_error(c, 404, "not_found", "no such object: %s", req->path);
+		return true;
+	}
+	if (content_length != API_LENGTH_UNKNOWN && content_length > route_body_max(route)) {
+		api_payload_too_large(app, req, resp);
+		return true;
+	}
+	/* Nothing to say before the body: the call is made again, whole, once it is in. */
+	resp->status = 0;
+	resp->merchant_id = 0;
+	resp->route = -1;
+	return false;
+}
+
+void api_handle(struct app *app, struct request *req, struct response *resp)
+{
+	struct call call = {.app = app, .req = req, .resp = resp};
+	struct call *c = &call;
+	if (!request_sane(c))
+		return;
+	bool bad_id = false;
+	const struct route *route = route_find(c, &bad_id);
+	if (!route)
+		return;
 	if (route->flags & ROUTE_STATIC) {
 		route->handler(c);
 		return;
 	}
 	c->db = app->store->ops->acquire(app->store);
-	if (!(route->flags & ROUTE_PUBLIC)) {
-		int64_t retry_after = 0;
-		const char *qlogin = request_query(req, "login");
-		const char *qkey = request_query(req, "api_key");
-		bool by_query = (route->flags & ROUTE_QUERY_AUTH) && !req->authorization && qlogin &&
-				qkey;
-		enum auth_result ar =
-			by_query ? auth_check_pair(app->auth, c->db, qlogin, qkey, req->remote_addr,
-						   &c->who, &retry_after)
-				 : auth_check(app->auth, c->db, req->authorization, req->remote_addr,
-					      &c->who, &retry_after);
-		switch (ar) {
-		case AUTH_OK:
-			break;
-		case AUTH_MISSING:
-		case AUTH_FAILED:
-			response_header(resp, "WWW-Authenticate",
-					"Basic realm=\"kopilka\", charset=\"UTF-8\"");
-			call_error(c, 401, "unauthorized",
-				   req->authorization || by_query ? "wrong login or password"
-								  : "Authorization header is required");
-			goto cleanup;
-		case AUTH_LOCKED: {
-			char secs[24];
-			snprintf(secs, sizeof(secs), "%lld", (long long)retry_after);
-			response_header(resp, "Retry-After", secs);
-			call_error(c, 429, "too_many_requests",
-				   "too many failed logins; retry in %lld s", (long long)retry_after);
-			goto cleanup;
-		}
-		case AUTH_ERROR:
-			call_store_error(c, STORE_ERROR);
-			goto cleanup;
-		}
-		resp->merchant_id = c->who.merchant_id;
-		if (c->who.role < route->min_role) {
-			call_error(c, 403, "forbidden", "your role may not %s %s", req->method,
-				   req->path);
-			goto cleanup;
-		}
-	}
+	if (!(route->flags & ROUTE_PUBLIC) && !authenticate(c, route))
+		goto cleanup;
 	if (bad_id) {
 		call_error(c, 404, "not_found", "no such object: %s", req->path);
 		goto cleanup;

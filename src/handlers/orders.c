@@ -393,6 +393,15 @@ static enum store_rc finish(struct call *c, struct order_view *v)
 /* An order seen before: replay its answer or refuse a different body. */
 static void replay(struct call *c, const struct order_req *r, const struct order *prev)
 {
+	/* A cashier sees only the orders they created (API.md 4.2): another account's order is
+	 * neither replayed nor described to them, whatever the body. */
+	if (c->who.role == ROLE_CASHIER && prev->created_by != c->who.account_id) {
+		call_error(c, 409, "order_conflict",
+			   "order.externalId: %s order %s was already posted by another account; "
+			   "post this receipt under a new externalId",
+			   r->refund ? "refund" : "sale", r->external_id);
+		return;
+	}
 	if (strcmp(prev->request_hash, r->hash) != 0 || !prev->response) {
 		call_error(c, 409, "order_conflict",
 			   "order.externalId: %s order %s was already posted with different "

@@ -451,7 +451,8 @@ void receipt_react(struct call *c)
 {
 	const struct request *req = c->req;
 	if (req->body_too_large) {
-		call_error(c, 413, "payload_too_large", "request body exceeds %d bytes", API_BODY_MAX);
+		call_error(c, 413, "payload_too_large", "request body exceeds %d bytes",
+			   API_FORM_BODY_MAX);
 		return;
 	}
 	const char *ct = req->content_type ? req->content_type : "";

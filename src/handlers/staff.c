@@ -309,6 +309,17 @@ static enum store_rc key_create_tx(struct call *c, void *ctx)
 		jw_kint(&w, "createdAt", k->created_ms);
 		jw_obj_end(&w);
 		sodium_memzero(key, sizeof(key));
+		/* What an Idempotency-Key keeps and replays: the same without the key. */
+		struct buf kept;
+		buf_init(&kept);
+		jw_init(&w, &kept);
+		jw_obj_begin(&w);
+		jw_kint(&w, "id", k->id);
+		jw_kint(&w, "accountId", k->account_id);
+		jw_kint(&w, "createdAt", k->created_ms);
+		jw_obj_end(&w);
+		free(c->idem_answer);
+		c->idem_answer = buf_steal(&kept, NULL);
 	}
 	sodium_memzero(secret, sizeof(secret));
 	return rc;

@@ -84,10 +84,20 @@ struct exchange {
 	struct exchange *next;
 	struct response resp;
 	atomic_bool answered;
+	/* The check before the body (api_refuse_early) is running on a write worker; its answer,
+	 * if any, is in resp once `answered`. */
+	bool prechecking;
+	int64_t deadline_left_us; /* of the request deadline, paused while prechecking */
+	bool close_after; /* answered before the body: MHD closes the connection after it */
+	uint64_t content_length; /* the declared Content-Length (0: none) */
 	/* Headers that must occur at most once (RFC 9112 3.2, 6.3), counted to refuse smuggling. */
 	int n_host, n_content_length, n_transfer_encoding, n_authorization, n_content_type;
 	bool te_not_chunked; /* a Transfer-Encoding other than exactly "chunked" */
 	bool bad_header; /* a name that is not a token, or a value with a control character */
+	/* The line layout check (header_lines_ok): the header block's bounds in MHD's read
+	 * buffer, where the previous line's text ended, and whether a line broke the rule. */
+	uintptr_t block_start, block_end, line_end;
+	bool bad_line;
 };
 
 static struct conn_watch *watch_of(struct MHD_Connection *conn)
@@ -218,12 +228,47 @@ static bool request_id_ok(const char *s)
 	return true;
 }
 
+/* RFC 9112 2.2 and 5.2: every line of the head ends in CRLF, and a header line starting with a
+ * space or tab (obs-fold, the continuation of the previous value) is refused. libmicrohttpd 0.9
+ * takes a bare LF as a line end and folds continuation lines (0.9.75 has no option against
+ * either; 1.0's MHD_OPTION_CLIENT_DISCIPLINE_LVL came later). It parses the head in place in
+ * its read buffer, turning each CR and LF into a NUL, and hands out the request line's strings
+ * and every header's name and value as pointers into that buffer, in the order received. So
+ * the layout shows the line ends without reading a byte: between the end of one line's text
+ * (the version, or a header's value) and the next header's name lie exactly 2 bytes (CR LF; a
+ * bare LF leaves 1), and from the last text to the end of the head
+ * (MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE) exactly 4 (CR LF of the last line, CR LF of the
+ * empty line). A folded header is copied out of the buffer by MHD, so its name or value falls
+ * outside the head, or the gaps change. Called for each header, in order. */
+static void header_line_check(struct exchange *ex, const char *key, const char *value)
+{
+	if (!ex->block_start || ex->bad_line)
+		return;
+	uintptr_t k = (uintptr_t)key, v = (uintptr_t)value;
+	uintptr_t key_end = k + strlen(key), value_end = v + (value ? strlen(value) : 0);
+	/* name, ':' (now NUL), optional spaces, value; all inside the head, after the last line */
+	if (!value || k < ex->block_start || value_end > ex->block_end || k < ex->line_end ||
+	    k - ex->line_end != 2 || v <= key_end)
+		ex->bad_line = true;
+	ex->line_end = value_end;
+}
+
+/* After the last header: what remains of the head is the CR LF of the last line and of the
+ * empty line. */
+static bool header_lines_ok(const struct exchange *ex)
+{
+	if (!ex->block_start)
+		return true; /* the head's size is not known: nothing to compare with */
+	return !ex->bad_line && ex->line_end <= ex->block_end && ex->block_end - ex->line_end == 4;
+}
+
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
 				      const char *value)
 {
 	struct exchange *ex = cls;
 	struct request *req = &ex->req;
 	(void)kind;
+	header_line_check(ex, key, value);
 	if (!value)
 		value = "";
 	if (!header_name_ok(key) || !header_value_ok(value))
@@ -232,6 +277,8 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 		ex->n_host++;
 	} else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
 		ex->n_content_length++;
+		/* MHD itself refuses a value that is not digits or past 2^64 */
+		ex->content_length = strtoull(value, NULL, 10);
 	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
 		ex->n_transfer_encoding++;
 		if (strcasecmp(value, "chunked") != 0)
@@ -281,6 +328,9 @@ static const char *framing_error(const struct exchange *ex, const char *version,
 		return "Transfer-Encoding: only chunked is understood";
 	if (ex->bad_header)
 		return "a header name is not a token or a header value holds a control character";
+	if (!header_lines_ok(ex))
+		return "every line of the request head must end in CRLF, and a header may not "
+		       "continue on the next line (obs-fold)";
 	if (ex->n_host > 1 || (ex->n_host == 0 && strcmp(version, MHD_HTTP_VERSION_1_1) == 0))
 		return "an HTTP/1.1 request needs exactly one Host header";
 	if (ex->n_authorization > 1)
@@ -321,18 +371,27 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct exchang
 	MHD_add_response_header(r, "X-Request-Id", ex->req.request_id);
 	for (int i = 0; i < resp->n_headers; i++)
 		MHD_add_response_header(r, resp->headers[i].key, resp->headers[i].value);
-	if (ex->req.framing_error)
+	if (ex->req.framing_error || ex->close_after)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp->status, r);
 	MHD_destroy_response(r);
 	return ret;
 }
 
+static void log_done(struct exchange *ex, struct response *resp);
+
 /* Sends a handled request's response, logs it, counts it and frees it. */
 static enum MHD_Result finish(struct MHD_Connection *conn, struct exchange *ex,
 			      struct response *resp)
 {
 	enum MHD_Result ret = send_response(conn, ex, resp);
+	log_done(ex, resp);
+	return ret;
+}
+
+/* Logs and counts an answered request, and frees its response. */
+static void log_done(struct exchange *ex, struct response *resp)
+{
 	int64_t dur_us = mono_us() - ex->started_us;
 	size_t n_routes;
 	const char *const *names = api_route_names(&n_routes);
@@ -348,7 +407,132 @@ static enum MHD_Result finish(struct MHD_Connection *conn, struct exchange *ex,
 	log_access(&entry);
 	metrics_request(resp->route, resp->status, dur_us);
 	response_free(resp);
-	return ret;
+}
+
+/* A chunked body that passed its route's limit (no length was announced, so the check before
+ * the body could not refuse it). MHD 0.9 takes no response while a body is being read
+ * (MHD_queue_response refuses it in that state), so the 413 is written to the socket here,
+ * the sending side shut (FIN after the answer), and MHD told to close the connection (MHD_NO):
+ * nothing more of the body is read. Nothing of this request was sent before. */
+static enum MHD_Result refuse_mid_body(struct http_server *s, struct MHD_Connection *conn,
+				       struct exchange *ex)
+{
+	free(ex->req.body);
+	ex->req.body = NULL;
+	ex->req.body_len = 0;
+	struct response resp;
+	response_init(&resp);
+	api_payload_too_large(s->app, &ex->req, &resp);
+	struct buf wire;
+	buf_init(&wire);
+	char head[512];
+	snprintf(head, sizeof(head),
+		 "HTTP/1.1 %d %s\r\nContent-Type: application/json;charset=UTF-8\r\n"
+		 "X-Request-Id: %s\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n",
+		 resp.status, http_reason(resp.status), ex->req.request_id, resp.body.len);
+	buf_puts(&wire, head);
+	buf_append(&wire, resp.body.data ? resp.body.data : "", resp.body.len);
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (info) {
+		size_t off = 0;
+		while (off < wire.len) {
+			ssize_t n = send(info->connect_fd, wire.data + off, wire.len - off,
+					 MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n <= 0)
+				break; /* the client is gone or not reading: the close says enough */
+			off += (size_t)n;
+		}
+		shutdown(info->connect_fd, SHUT_WR);
+	}
+	buf_free(&wire);
+	ex->handled = true;
+	if (ex->receiving) {
+		ex->receiving = false;
+		atomic_fetch_sub(&s->receiving, 1);
+	}
+	log_done(ex, &resp);
+	return MHD_NO;
+}
+
+/* The request deadline stops while the server checks a request before its body (the time is
+ * the server's, not the client's) and goes on from where it was afterwards. */
+static void watch_pause(struct http_server *s, struct exchange *ex, struct conn_watch *w)
+{
+	ex->deadline_left_us = s->request_timeout_us;
+	if (!w)
+		return;
+	pthread_mutex_lock(&s->watch_lock);
+	if (w->deadline_us)
+		ex->deadline_left_us = w->deadline_us - mono_us();
+	w->deadline_us = 0;
+	pthread_mutex_unlock(&s->watch_lock);
+}
+
+static void watch_go_on(struct http_server *s, struct exchange *ex, struct conn_watch *w)
+{
+	int64_t left = ex->deadline_left_us > 0 ? ex->deadline_left_us : 1;
+	watch_set_deadline(s, w, mono_us() + left);
+}
+
+/* Whether the request announces a body: a Content-Length above 0, or chunked. */
+static bool body_announced(const struct exchange *ex)
+{
+	return ex->content_length > 0 || (ex->n_transfer_encoding && !ex->te_not_chunked);
+}
+
+static uint64_t announced_length(const struct exchange *ex)
+{
+	return ex->n_transfer_encoding ? API_LENGTH_UNKNOWN : ex->content_length;
+}
+
+/* Answers the request now, before its body (api_refuse_early said no): MHD sends it and closes
+ * the connection without reading the body (a response queued before the body does that in
+ * 0.9; here it is wanted). */
+static enum MHD_Result refuse_before_body(struct http_server *s, struct MHD_Connection *conn,
+					  struct exchange *ex)
+{
+	ex->handled = true;
+	ex->close_after = true;
+	if (ex->receiving) {
+		ex->receiving = false;
+		atomic_fetch_sub(&s->receiving, 1);
+	}
+	return finish(conn, ex, &ex->resp);
+}
+
+/* The check before the body of a request that announces one (issue 12 B5): who may not send it,
+ * or what is too big, is answered now and its bytes are never read. A write's check (it may
+ * wait for an Argon2 verification) goes to the write workers like the write itself, with the
+ * connection suspended; a read's runs here, as its authentication would anyway. Returns what
+ * the access handler returns. */
+static enum MHD_Result precheck(struct http_server *s, struct MHD_Connection *conn,
+				struct exchange *ex, const char *method)
+{
+	response_init(&ex->resp);
+	bool write = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+	if (write && s->n_workers > 0) {
+		pthread_mutex_lock(&s->mu);
+		if (!s->workers_stop) {
+			watch_pause(s, ex, watch_of(conn));
+			MHD_suspend_connection(conn);
+			ex->conn = conn;
+			ex->prechecking = true;
+			if (s->queue_tail)
+				s->queue_tail->next = ex;
+			else
+				s->queue_head = ex;
+			s->queue_tail = ex;
+			pthread_cond_signal(&s->cv);
+			pthread_mutex_unlock(&s->mu);
+			return MHD_YES;
+		}
+		pthread_mutex_unlock(&s->mu);
+	}
+	if (api_refuse_early(s->app, &ex->req, announced_length(ex), &ex->resp))
+		return refuse_before_body(s, conn, ex);
+	response_free(&ex->resp);
+	return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -380,6 +564,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		ex->req.method = method;
 		ex->req.path = xstrdup(url);
 		ex->body_max = api_body_max(method, url);
+		const union MHD_ConnectionInfo *head =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+		if (head && version) {
+			ex->block_start = (uintptr_t)method;
+			ex->block_end = ex->block_start + head->header_size;
+			ex->line_end = (uintptr_t)version + strlen(version);
+		}
 		MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, ex);
 		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &ex->req);
 		struct conn_watch *w = watch_of(conn);
@@ -401,19 +592,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		/* A request whose framing is wrong is answered now, on this first call, without
 		 * reading its body: its length cannot be trusted (or known, for an unknown
 		 * Transfer-Encoding). MHD closes the connection after such an early answer, which
-		 * is what a refused framing needs. Any other request is answered after its body. */
+		 * is what a refused framing needs. A request that announces a body is checked
+		 * before it (precheck); any other is answered after its (empty) body. */
 		if (!ex->req.framing_error)
+			return body_announced(ex) ? precheck(s, conn, ex, method) : MHD_YES;
+	}
+	if (ex->prechecking) {
+		/* Called again after a write worker ran the check before the body. */
+		if (!atomic_load(&ex->answered))
 			return MHD_YES;
+		ex->prechecking = false;
+		ex->conn = NULL;
+		atomic_store(&ex->answered, false);
+		if (ex->resp.status)
+			return refuse_before_body(s, conn, ex);
+		response_free(&ex->resp);
+		watch_go_on(s, ex, watch_of(conn));
+		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
 		/* Past the limit keep draining (so the 413 reaches the client) but drop the data;
 		 * after an early answer (a refused framing) drop it too. */
 		if (!ex->req.body_too_large && !ex->handled) {
 			if (ex->req.body_len + *upload_data_size > ex->body_max) {
-				ex->req.body_too_large = true;
-				free(ex->req.body);
-				ex->req.body = NULL;
-				ex->req.body_len = 0;
+				/* Only a chunked body gets here (a declared length over the limit
+				 * was refused before the body): refused as soon as it passes. */
+				return refuse_mid_body(s, conn, ex);
 			} else {
 				/* Grown by doubling: an upload arrives in many small chunks. */
 				size_t need = ex->req.body_len + *upload_data_size + 1;
@@ -490,7 +694,14 @@ static void *write_worker(void *arg)
 			s->queue_tail = NULL;
 		ex->next = NULL;
 		pthread_mutex_unlock(&s->mu);
-		api_handle(s->app, &ex->req, &ex->resp);
+		if (ex->prechecking) {
+			/* the check before the body; resp stays at status 0 when it has nothing
+			 * to say */
+			if (!api_refuse_early(s->app, &ex->req, announced_length(ex), &ex->resp))
+				ex->resp.status = 0;
+		} else {
+			api_handle(s->app, &ex->req, &ex->resp);
+		}
 		struct MHD_Connection *conn = ex->conn;
 		atomic_store(&ex->answered, true);
 		MHD_resume_connection(conn);

@@ -117,3 +117,116 @@ def test_keys_expire_after_seven_days(env, A):
         assert r.json()["id"] != first["id"]
     finally:
         env.restart()
+
+
+# ---- issue 12 B1: the key names one concrete target (API.md 6, amended) ----
+
+def funded(A, points=100):
+    """A client with `points` points in a lot that never expires."""
+    A.settings(active=True, newCustomerSettings=rule("amount", points), customerSettings=rule("amount", 0))
+    cid = A.order(sale(phone=new_phone()))["clientId"]
+    A.settings(newCustomerSettings=rule("amount", 0), active=False)
+    assert A.balance(cid) == points
+    return cid
+
+
+def test_same_key_on_another_client_is_refused_not_replayed(A):
+    one = A.create_client(phone=new_phone(), name="One")
+    four = A.create_client(phone=new_phone(), name="Four")
+    key = uniq("target")
+    first = body_of(A.put(f"/clients/{one['id']}/", {"name": "Renamed"}, headers={"Idempotency-Key": key}))
+    assert first["id"] == one["id"] and first["name"] == "Renamed"
+    r = A.put(f"/clients/{four['id']}/", {"name": "Renamed"}, headers={"Idempotency-Key": key})
+    assert_error(r, 422, code="idempotency_key_reused")
+    assert "Idempotent-Replayed" not in r.headers
+    assert body_of(A.get(f"/clients/{four['id']}/"))["name"] == "Four"  # untouched
+    # the same target, with or without its trailing slash, is the same request: replayed
+    for path in (f"/clients/{one['id']}/", f"/clients/{one['id']}"):
+        again = A.put(path, {"name": "Renamed"}, headers={"Idempotency-Key": key})
+        assert again.status_code == 200 and again.headers.get("Idempotent-Replayed") == "true"
+        assert body_of(again) == first
+
+
+def test_same_key_on_another_clients_write_off_is_refused(A):
+    c1, c2 = funded(A), funded(A)
+    key = uniq("wo")
+    body = {"balance": [{"amount": 10, "currency": "points"}]}
+    body_of(A.post(f"/clients/{c1}/balance/write_off/", body, headers={"Idempotency-Key": key}))
+    assert A.balance(c1) == 90
+    r = A.post(f"/clients/{c2}/balance/write_off/", body, headers={"Idempotency-Key": key})
+    assert_error(r, 422, code="idempotency_key_reused")
+    assert A.balance(c2) == 100 and A.balance(c1) == 90
+    r = A.post(f"/clients/{c1}/balance/write_off", body, headers={"Idempotency-Key": key})
+    assert r.status_code == 200 and r.headers.get("Idempotent-Replayed") == "true"
+    assert A.balance(c1) == 90
+
+
+def test_same_key_on_another_share_token_is_refused(A):
+    cid = A.create_client(phone=new_phone())["id"]
+    cat = A.catalog_coupon(title="Shared under one key")
+    first_coupon, second_coupon = A.issue(cid, cat["id"]), A.issue(cid, cat["id"])
+    friend = new_phone()
+    key = uniq("share")
+    share = "/coupons/share/redeem/"
+    got = body_of(A.put(share, params={"token": first_coupon["shareToken"], "phone": friend},
+                        headers={"Idempotency-Key": key}))
+    r = A.put(share, params={"token": second_coupon["shareToken"], "phone": friend},
+              headers={"Idempotency-Key": key})
+    assert_error(r, 422, code="idempotency_key_reused")
+    # the second share is still unredeemed: a request without the key redeems it
+    other = body_of(A.put(share, params={"token": second_coupon["shareToken"], "phone": friend}))
+    assert other["coupons"]["id"] != got["coupons"]["id"]
+    # the first target again, its parameters in another order: replayed
+    r = A.s.put(A.url(share) + f"?phone={friend}&token={first_coupon['shareToken']}",
+                headers={"Idempotency-Key": key})
+    assert r.status_code == 200 and r.headers.get("Idempotent-Replayed") == "true"
+    assert body_of(r) == got
+
+
+# ---- issue 12 B6: no secret in a stored answer ----
+
+def test_replayed_api_key_answer_holds_no_secret(env, A):
+    key = uniq("apikey")
+    first = A.post("/api_keys/", headers={"Idempotency-Key": key})
+    made = body_of(first, 201)
+    assert made["key"].startswith(f"kpk_{made['id']}_")
+    again = A.post("/api_keys/", headers={"Idempotency-Key": key})
+    kept = body_of(again, 201)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert "key" not in kept and made["key"] not in again.text
+    assert kept == {"id": made["id"], "accountId": made["accountId"], "createdAt": made["createdAt"]}
+    # revoked: the replay still shows no secret, and the key no longer works
+    assert A.delete(f"/api_keys/{made['id']}/").status_code == 204
+    after = A.post("/api_keys/", headers={"Idempotency-Key": key})
+    assert made["key"] not in after.text and "key" not in body_of(after, 201)
+    assert_error(Session((OWNER_A[0], made["key"])).get(env.url("/fiscal/auth/")), 401)
+
+
+# ---- issue 12 B9: a replay never shows a cashier another account's order ----
+
+def cashier(env, A):
+    email = uniq("cashier") + "@example.com"
+    body_of(A.post("/employees/", {"email": email, "password": "cashier-pass", "role": "cashier"}), 201)
+    return Session((email, "cashier-pass"))
+
+
+def test_cashier_cannot_read_anothers_order_by_reposting_it(env, A):
+    owners = sale(phone=new_phone())
+    first = A.order(owners)
+    c = cashier(env, A)
+    r = c.post(env.url("/fiscal/orders/"), json=owners)
+    body = assert_error(r, 409, code="order_conflict", field="order.externalId")
+    assert "Idempotent-Replayed" not in r.headers
+    assert first["publicURL"] not in r.text and first["publicURL"].rsplit("/", 1)[1] not in body["message"]
+    # through an Idempotency-Key the owner used, too
+    key = uniq("owner-key")
+    second = sale(phone=new_phone())
+    made = body_of(A.post("/fiscal/orders/", second, headers={"Idempotency-Key": key}))
+    r = c.post(env.url("/fiscal/orders/"), json=second, headers={"Idempotency-Key": key})
+    assert r.status_code in (409, 422) and made["publicURL"] not in r.text
+    # a cashier's own retry is still replayed, and the owner may replay a cashier's order
+    own = sale(phone=new_phone())
+    mine = body_of(c.post(env.url("/fiscal/orders/"), json=own))
+    again = c.post(env.url("/fiscal/orders/"), json=own)
+    assert body_of(again) == mine and again.headers.get("Idempotent-Replayed") == "true"
+    assert A.order(own) == mine

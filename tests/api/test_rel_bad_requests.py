@@ -306,3 +306,36 @@ def test_keep_alive_connections_get_a_deadline_per_request(benv):
     finally:
         s.close()
     assert answered >= REQUEST_TIMEOUT * 2
+
+
+# Issue 12 B12: obs-fold and bare-LF line ends (RFC 9112 2.2, 5.2). libmicrohttpd 0.9.75 took
+# both: a bare LF as a line end, and a line starting with a space or tab glued onto the header
+# before it, so a proxy that splits the head otherwise saw other headers than kopilka did.
+GOOD_HEAD = ["Host: 127.0.0.1", AUTH_LINE]
+
+
+@pytest.mark.parametrize("data", [
+    # a folded header: its continuation line starts with a space or a tab
+    b"GET /ext/api/v1/fiscal/auth/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Note: one\r\n two\r\n"
+    + AUTH_LINE.encode() + b"\r\n\r\n",
+    b"GET /ext/api/v1/fiscal/auth/ HTTP/1.1\r\nHost: 127.0.0.1\r\n" + AUTH_LINE.encode()
+    + b"\r\nX-Note: one\r\n\ttwo\r\n\r\n",
+    # bare LF: every line, one header line, the request line, the empty line at the end
+    b"GET /ext/api/v1/fiscal/auth/ HTTP/1.1\nHost: 127.0.0.1\n" + AUTH_LINE.encode() + b"\n\n",
+    b"GET /ext/api/v1/fiscal/auth/ HTTP/1.1\r\nHost: 127.0.0.1\n" + AUTH_LINE.encode() + b"\r\n\r\n",
+    b"GET /ext/api/v1/fiscal/auth/ HTTP/1.1\nHost: 127.0.0.1\r\n" + AUTH_LINE.encode() + b"\r\n\r\n",
+    b"GET /ext/api/v1/fiscal/auth/ HTTP/1.1\r\nHost: 127.0.0.1\r\n" + AUTH_LINE.encode() + b"\r\n\n",
+    b"GET /healthz HTTP/1.0\n\r\n",
+], ids=["fold-space", "fold-tab", "lf-everywhere", "lf-one-header", "lf-request-line",
+        "lf-empty-line", "lf-http10-no-headers"])
+def test_obs_fold_and_bare_lf_are_refused(benv, data):
+    assert_refused_and_closed(benv, data, "CRLF")
+
+
+def test_crlf_heads_with_odd_but_valid_spacing_are_served(benv):
+    # the same check passes what RFC 9112 allows: empty values, spaces around a value, a tab
+    data = raw_request("GET", "/ext/api/v1/fiscal/auth/",
+                       GOOD_HEAD + ["X-Empty:", "X-Spaces:   a  b  ", "X-Tab:\tx", "X-Long: " + "y" * 8000])
+    a = exchange(benv.server.port, data, timeout=ANSWER_WITHIN)
+    assert a.kind == "json" and a.status == 200, a
+    assert exchange(benv.server.port, b"\r\nGET /healthz HTTP/1.0\r\n\r\n").status == 200
