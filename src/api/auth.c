@@ -12,6 +12,8 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "core/metrics.h"
@@ -22,6 +24,8 @@
 #define KEY_BYTES 16
 /* Credentials being verified at once (a request beyond this verifies on its own). */
 #define FLIGHT_SLOTS 64
+/* Accounts share an epoch slot by id modulo this: a collision only makes a check look again. */
+#define EPOCH_SLOTS 4096
 
 struct cache_entry {
 	unsigned char key[KEY_BYTES];
@@ -55,10 +59,15 @@ struct auth {
 	pthread_cond_t flight_done; /* broadcast (with mu) when a flight ends */
 	struct lock_entry logins[LOCK_SLOTS];
 	struct lock_entry addrs[LOCK_SLOTS];
+	/* Bumped by every auth_forget_account; forgot_epoch[slot of an account] holds the epoch of
+	 * the latest one for an account of the slot (see check_credentials). */
+	uint64_t epoch;
+	uint64_t forgot_epoch[EPOCH_SLOTS];
 	sem_t argon_slots;
 	char dummy_hash[AUTH_HASH_MAX];
 	int64_t cache_us, window_us, lock_us;
 	int64_t login_limit, addr_limit;
+	char *pause_file; /* --test-auth-pause-file (testing only); NULL: none */
 };
 
 bool auth_hash_password(const char *password, char *out)
@@ -88,6 +97,8 @@ struct auth *auth_create(const struct config *cfg)
 	a->lock_us = cfg->lockout_seconds * 1000000;
 	a->login_limit = cfg->lockout_login_failures;
 	a->addr_limit = cfg->lockout_addr_failures;
+	if (cfg->test_auth_pause_file && *cfg->test_auth_pause_file)
+		a->pause_file = xstrdup(cfg->test_auth_pause_file);
 	return a;
 }
 
@@ -95,6 +106,7 @@ void auth_destroy(struct auth *a)
 {
 	if (!a)
 		return;
+	free(a->pause_file);
 	sem_destroy(&a->argon_slots);
 	pthread_cond_destroy(&a->flight_done);
 	pthread_mutex_destroy(&a->mu);
@@ -323,18 +335,47 @@ void auth_key_digest(const char *secret, char out[65])
 	sodium_bin2hex(out, 65, digest, sizeof(digest));
 }
 
+/* Test hook (--test-auth-pause-file, testing only): while the file exists, a verification that
+ * has run waits before its result is used, at most 60 s. A test makes a check slow at a point
+ * it can see in the log, revokes the credential meanwhile, then lets the check go on: a state
+ * to await instead of a race to win (tests/api/test_staff.py). */
+static void test_pause(const struct auth *a)
+{
+	struct stat st;
+	if (!a->pause_file || stat(a->pause_file, &st) != 0)
+		return;
+	log_warn("auth: test hook: a verification is paused");
+	const struct timespec tick = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+	for (int i = 0; i < 6000 && stat(a->pause_file, &st) == 0; i++)
+		nanosleep(&tick, NULL);
+	log_warn("auth: test hook: the verification goes on");
+}
+
 /* An API key is 128 random bits: a plain SHA-256 is as safe to store as Argon2 would be and
  * costs nothing to check, so keys never wait for Argon2. */
-static bool verify_key(struct store_conn *db, int64_t key_id, const char *secret,
-		       int64_t account_id)
+static bool verify_key(const struct auth *a, struct store_conn *db, int64_t key_id,
+		       const char *secret, int64_t account_id)
 {
 	struct api_key k = {0};
 	char digest[65];
 	auth_key_digest(secret, digest);
-	if (STORE(db, api_key_get, key_id, &k) != STORE_OK)
+	enum store_rc rc = STORE(db, api_key_get, key_id, &k);
+	test_pause(a);
+	if (rc != STORE_OK)
 		return false;
 	bool same = sodium_memcmp(k.hash, digest, 64) == 0;
 	return same && !k.revoked && account_id != 0 && k.account_id == account_id;
+}
+
+/* The parameters of an encoded Argon2 hash ("$argon2id$v=19$m=65536,t=2,p=1"): the hash up to
+ * its salt, nothing secret. */
+static void hash_params(const char *hash, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (int dollars = 0; hash[n]; n++)
+		if (hash[n] == '$' && ++dollars == 4)
+			break;
+	snprintf(out, cap, "%.*s", (int)n, hash);
 }
 
 static bool verify(struct auth *a, const char *hash, const char *password)
@@ -343,8 +384,12 @@ static bool verify(struct auth *a, const char *hash, const char *password)
 	bool ok = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
 	sem_post(&a->argon_slots);
 	metrics_add(M_AUTH_ARGON2, 1);
-	/* Tests count these lines to prove that cached and locked requests skip Argon2. */
-	log_debug("auth: argon2 verification (%s)", ok ? "match" : "no match");
+	/* Tests count these lines to prove that cached and locked requests skip Argon2, and compare
+	 * the parameters to prove that an unknown login costs what a known one does. */
+	char params[64];
+	hash_params(hash, params, sizeof(params));
+	log_debug("auth: argon2 verification (%s; %s)", ok ? "match" : "no match", params);
+	test_pause(a);
 	return ok;
 }
 
@@ -390,7 +435,11 @@ enum auth_result auth_check_pair(struct auth *a, struct store_conn *db, const ch
 				 int64_t *retry_after_s)
 {
 	char login[EMAIL_MAX + 1], password[512];
-	if (strlen(secret) >= sizeof(password) || !*secret ||
+	int64_t key_id;
+	const char *key_secret;
+	/* Only an API key: a password never travels in a query string (it would end up in
+	 * proxies' and browsers' logs), so one there is refused unread, costing no Argon2. */
+	if (strlen(secret) >= sizeof(password) || !auth_key_parse(secret, &key_id, &key_secret) ||
 	    !normalize_login(raw_login, login, sizeof(login)))
 		return AUTH_FAILED;
 	strcpy(password, secret);
@@ -399,7 +448,38 @@ enum auth_result auth_check_pair(struct auth *a, struct store_conn *db, const ch
 	return r;
 }
 
-/* Authenticates a normalized login and its password (the callers wipe it). */
+/* The counter a failure is charged to: the account's own when the login names one (whichever
+ * of its logins was used: email or phone), else the login as given. In memory (key) and in
+ * the database (db, the same on every node). */
+static void principal_of(const struct auth *a, const struct account *acc, const char *login,
+			 unsigned char key[KEY_BYTES], char db[crypto_hash_sha256_BYTES * 2 + 1])
+{
+	if (acc) {
+		char id[24];
+		snprintf(id, sizeof(id), "%lld", (long long)acc->id);
+		keyed(a, "account", id, NULL, key);
+		db_key("account", id, db);
+	} else {
+		keyed(a, "login", login, NULL, key);
+		db_key("login", login, db);
+	}
+}
+
+/* Whether the account's credentials were forgotten (auth_forget_account) after the epoch a
+ * check began in. Caller holds mu. */
+static bool forgotten_since(const struct auth *a, int64_t account_id, uint64_t epoch)
+{
+	return a->forgot_epoch[(uint64_t)account_id % EPOCH_SLOTS] > epoch;
+}
+
+/* Authenticates a normalized login and its password (the callers wipe it).
+ *
+ * Revocation: auth_forget_account runs after the revoking transaction committed and before
+ * its answer is sent, and bumps the account's epoch under mu. A check reads the epoch before it
+ * reads the account and decides under mu that the epoch did not move. So a check either saw
+ * the revocation in the database, or decided (and cached) before the revocation was answered;
+ * one that read the account before and finished after looks again (the role may have changed,
+ * the password or key may be gone). */
 static enum auth_result check_credentials(struct auth *a, struct store_conn *db,
 					  const char *login, char *password, const char *addr,
 					  struct who *who, int64_t *retry_after_s)
@@ -411,6 +491,10 @@ static enum auth_result check_credentials(struct auth *a, struct store_conn *db,
 	keyed(a, "addr", addr, NULL, addr_key);
 	int flight = -1; /* the flight this request leads, released at cleanup */
 	int64_t now;
+	struct account acc = {0};
+	/* The hash this password matched, so that a look again after a change that kept the
+	 * password (a role change, another key revoked) needs no second Argon2 run. */
+	char matched_hash[AUTH_HASH_MAX] = "";
 
 again:
 	now = mono_us();
@@ -426,6 +510,19 @@ again:
 	}
 	struct cache_entry *ce = &a->cache[slot_of(cred_key, CACHE_SLOTS)];
 	if (ce->used && memcmp(ce->key, cred_key, KEY_BYTES) == 0 && ce->expires_us > now) {
+		/* The account may be locked through another of its logins. */
+		struct account hit = {.id = ce->who.account_id};
+		unsigned char account_key[KEY_BYTES];
+		char unused_db[crypto_hash_sha256_BYTES * 2 + 1];
+		principal_of(a, &hit, login, account_key, unused_db);
+		int64_t wait_account = locked_for(a->logins, account_key, now);
+		if (wait_account) {
+			pthread_mutex_unlock(&a->mu);
+			*retry_after_s = wait_account;
+			metrics_add(M_AUTH_LOCKED_REQUESTS, 1);
+			result = AUTH_LOCKED;
+			goto cleanup;
+		}
 		*who = ce->who;
 		pthread_mutex_unlock(&a->mu);
 		metrics_add(M_AUTH_CACHE_HITS, 1);
@@ -448,98 +545,146 @@ again:
 	}
 	pthread_mutex_unlock(&a->mu);
 
-	/* The counters every node shares: a lock recorded by another node refuses here too,
-	 * before any Argon2 work. */
-	char login_db[crypto_hash_sha256_BYTES * 2 + 1], addr_db[crypto_hash_sha256_BYTES * 2 + 1];
-	db_key("login", login, login_db);
-	db_key("addr", addr, addr_db);
-	const char *db_keys[2] = {login_db, addr_db};
-	struct auth_counter counters[2] = {{0}, {0}};
-	int64_t wall = now_ms();
-	for (int i = 0; i < 2; i++) {
-		enum store_rc crc = STORE(db, auth_counter_get, db_keys[i], &counters[i]);
-		if (crc != STORE_OK && crc != STORE_NOT_FOUND) {
+	for (int attempt = 0;; attempt++) {
+		pthread_mutex_lock(&a->mu);
+		uint64_t epoch = a->epoch;
+		pthread_mutex_unlock(&a->mu);
+		int64_t read_us = mono_us(); /* a cached result expires counting from here */
+		account_clear(&acc);
+		enum store_rc rc = STORE(db, account_find_login, login, &acc);
+		if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
 			result = AUTH_ERROR;
 			goto cleanup;
 		}
-	}
-	int64_t until = counters[0].locked_until_ms > counters[1].locked_until_ms
-				? counters[0].locked_until_ms
-				: counters[1].locked_until_ms;
-	if (until > wall) {
+		bool known = rc == STORE_OK;
+		unsigned char principal_key[KEY_BYTES];
+		char principal_db[crypto_hash_sha256_BYTES * 2 + 1];
+		principal_of(a, known ? &acc : NULL, login, principal_key, principal_db);
 		pthread_mutex_lock(&a->mu);
-		for (int i = 0; i < 2; i++)
-			if (counters[i].locked_until_ms > wall)
-				mirror_lock(i == 0 ? a->logins : a->addrs, i == 0 ? login_key : addr_key,
-					    now + (counters[i].locked_until_ms - wall) * 1000);
+		int64_t wait_principal = locked_for(a->logins, principal_key, mono_us());
 		pthread_mutex_unlock(&a->mu);
-		*retry_after_s = (until - wall + 999) / 1000;
-		metrics_add(M_AUTH_LOCKED_REQUESTS, 1);
-		result = AUTH_LOCKED;
-		goto cleanup;
-	}
+		if (wait_principal) { /* locked through another login, or counted in memory */
+			*retry_after_s = wait_principal;
+			metrics_add(M_AUTH_LOCKED_REQUESTS, 1);
+			result = AUTH_LOCKED;
+			goto cleanup;
+		}
 
-	struct account acc = {0};
-	enum store_rc rc = STORE(db, account_find_login, login, &acc);
-	if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
-		result = AUTH_ERROR;
-		goto cleanup;
-	}
-	int64_t key_id = 0;
-	const char *secret = NULL;
-	bool ok = auth_key_parse(password, &key_id, &secret)
-			  ? verify_key(db, key_id, secret, rc == STORE_OK ? acc.id : 0)
-			  : verify(a, rc == STORE_OK ? acc.password_hash : a->dummy_hash, password) &&
-				    rc == STORE_OK;
-	if (ok) {
+		/* The counters every node shares: a lock recorded by another node refuses here
+		 * too, before any Argon2 work. */
+		char addr_db[crypto_hash_sha256_BYTES * 2 + 1];
+		db_key("addr", addr, addr_db);
+		const char *db_keys[2] = {principal_db, addr_db};
+		struct auth_counter counters[2] = {{0}, {0}};
+		int64_t wall = now_ms();
+		for (int i = 0; i < 2; i++) {
+			enum store_rc crc = STORE(db, auth_counter_get, db_keys[i], &counters[i]);
+			if (crc != STORE_OK && crc != STORE_NOT_FOUND) {
+				result = AUTH_ERROR;
+				goto cleanup;
+			}
+		}
+		int64_t until = counters[0].locked_until_ms > counters[1].locked_until_ms
+				    ? counters[0].locked_until_ms
+				    : counters[1].locked_until_ms;
+		if (until > wall) {
+			now = mono_us();
+			pthread_mutex_lock(&a->mu);
+			if (counters[0].locked_until_ms > wall) {
+				int64_t end = now + (counters[0].locked_until_ms - wall) * 1000;
+				mirror_lock(a->logins, principal_key, end);
+				if (known) /* this login string refuses at once next time */
+					mirror_lock(a->logins, login_key, end);
+			}
+			if (counters[1].locked_until_ms > wall)
+				mirror_lock(a->addrs, addr_key,
+					    now + (counters[1].locked_until_ms - wall) * 1000);
+			pthread_mutex_unlock(&a->mu);
+			*retry_after_s = (until - wall + 999) / 1000;
+			metrics_add(M_AUTH_LOCKED_REQUESTS, 1);
+			result = AUTH_LOCKED;
+			goto cleanup;
+		}
+
+		int64_t key_id = 0;
+		const char *secret = NULL;
+		const char *hash = known ? acc.password_hash : a->dummy_hash;
+		bool ok;
+		if (auth_key_parse(password, &key_id, &secret))
+			ok = verify_key(a, db, key_id, secret, known ? acc.id : 0);
+		else if (known && *matched_hash && hash && strcmp(matched_hash, hash) == 0)
+			ok = true; /* looking again: it matched this very hash before */
+		else
+			ok = verify(a, hash, password) && known;
+		if (ok && !key_id)
+			snprintf(matched_hash, sizeof(matched_hash), "%s", acc.password_hash);
+
+		if (!ok) {
+			metrics_add(M_AUTH_FAILURES, 1);
+			const int64_t limits[2] = {a->login_limit, a->addr_limit};
+			int64_t locked_until[2] = {0, 0};
+			enum store_rc frc = db_count_failure(a, db, db_keys, limits, locked_until);
+			wall = now_ms();
+			now = mono_us();
+			pthread_mutex_lock(&a->mu);
+			if (frc == STORE_OK) {
+				for (int i = 0; i < 2; i++)
+					if (locked_until[i] > wall)
+						mirror_lock(i == 0 ? a->logins : a->addrs,
+							    i == 0 ? principal_key : addr_key,
+							    now + (locked_until[i] - wall) * 1000);
+			} else {
+				/* The database cannot count now: in memory, this node alone. */
+				count_failure(a, a->logins, principal_key, a->login_limit, now);
+				count_failure(a, a->addrs, addr_key, a->addr_limit, now);
+			}
+			pthread_mutex_unlock(&a->mu);
+			result = AUTH_FAILED;
+			break;
+		}
+
 		who->account_id = acc.id;
 		who->merchant_id = acc.merchant_id;
 		who->kind = acc.kind;
 		who->role = acc.kind == ACCOUNT_MERCHANT ? ROLE_OWNER : acc.role;
-		if (counters[0].failures > 0) {
-			/* A right password clears the login's failures (not the address's). */
-			struct auth_counter zero = {.window_start_ms = now_ms()};
-			if (STORE(db, begin, true) == STORE_OK &&
-			    STORE(db, auth_counter_put, login_db, &zero) == STORE_OK &&
-			    STORE(db, commit) == STORE_OK)
-				;
-			else
-				db->ops->rollback(db);
-		}
-		now = mono_us();
 		pthread_mutex_lock(&a->mu);
-		if (a->cache_us > 0) {
-			memcpy(ce->key, cred_key, KEY_BYTES);
-			ce->used = true;
-			ce->expires_us = now + a->cache_us;
-			ce->who = *who;
-		}
-		clear_failures(a->logins, login_key);
-		pthread_mutex_unlock(&a->mu);
-		result = AUTH_OK;
-	} else {
-		metrics_add(M_AUTH_FAILURES, 1);
-		const int64_t limits[2] = {a->login_limit, a->addr_limit};
-		int64_t locked_until[2] = {0, 0};
-		enum store_rc frc = db_count_failure(a, db, db_keys, limits, locked_until);
-		wall = now_ms();
-		now = mono_us();
-		pthread_mutex_lock(&a->mu);
-		if (frc == STORE_OK) {
-			for (int i = 0; i < 2; i++)
-				if (locked_until[i] > wall)
-					mirror_lock(i == 0 ? a->logins : a->addrs,
-						    i == 0 ? login_key : addr_key,
-						    now + (locked_until[i] - wall) * 1000);
-		} else {
-			/* The database cannot count now: count in memory, this node alone. */
-			count_failure(a, a->logins, login_key, a->login_limit, now);
-			count_failure(a, a->addrs, addr_key, a->addr_limit, now);
+		bool current = !forgotten_since(a, acc.id, epoch);
+		if (current) {
+			if (a->cache_us > 0) {
+				memcpy(ce->key, cred_key, KEY_BYTES);
+				ce->used = true;
+				ce->expires_us = read_us + a->cache_us;
+				ce->who = *who;
+			}
+			clear_failures(a->logins, principal_key);
 		}
 		pthread_mutex_unlock(&a->mu);
+		if (current) {
+			if (counters[0].failures > 0) {
+				/* A right password clears the account's failures only. */
+				struct auth_counter zero = {.window_start_ms = now_ms()};
+				if (STORE(db, begin, true) == STORE_OK &&
+				    STORE(db, auth_counter_put, principal_db, &zero) == STORE_OK &&
+				    STORE(db, commit) == STORE_OK)
+					;
+				else
+					db->ops->rollback(db);
+			}
+			result = AUTH_OK;
+			break;
+		}
+		memset(who, 0, sizeof(*who));
+		if (attempt == 2) {
+			/* Changed again and again while being checked: refuse, count nothing. */
+			log_warn("auth: an account kept changing while its login was checked");
+			result = AUTH_FAILED;
+			break;
+		}
+		log_info("auth: an account changed while its login was checked; checking again");
 	}
-	account_clear(&acc);
 cleanup:
+	account_clear(&acc);
+	sodium_memzero(matched_hash, sizeof(matched_hash));
 	if (flight >= 0) {
 		pthread_mutex_lock(&a->mu);
 		a->flights[flight].busy = false;
@@ -552,6 +697,8 @@ cleanup:
 void auth_forget_account(struct auth *a, int64_t account_id)
 {
 	pthread_mutex_lock(&a->mu);
+	/* Checks that began before this and have not decided yet will look again. */
+	a->forgot_epoch[(uint64_t)account_id % EPOCH_SLOTS] = ++a->epoch;
 	for (size_t i = 0; i < CACHE_SLOTS; i++)
 		if (a->cache[i].used && a->cache[i].who.account_id == account_id)
 			a->cache[i].used = false;

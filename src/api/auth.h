@@ -27,8 +27,9 @@ void auth_destroy(struct auth *a);
 enum auth_result auth_check(struct auth *a, struct store_conn *db, const char *authorization,
 			    const char *addr, struct who *who, int64_t *retry_after_s);
 
-/* The same for a login and a password or API key given apart (the ?login=&api_key= query
- * parameters of API.md 4.3). A malformed login is AUTH_FAILED. */
+/* The same for a login and an API key given apart (the ?login=&api_key= query parameters of
+ * API.md 4.3). Only an API key is accepted there: a password, a malformed key or a malformed
+ * login is AUTH_FAILED at once (no lookup, no Argon2, no failure counted). */
 enum auth_result auth_check_pair(struct auth *a, struct store_conn *db, const char *raw_login,
 				 const char *secret, const char *addr, struct who *who,
 				 int64_t *retry_after_s);
@@ -42,7 +43,10 @@ enum auth_result auth_check_pair(struct auth *a, struct store_conn *db, const ch
 bool auth_parse_basic(const char *header, char *login, size_t login_cap, char *password,
 		      size_t password_cap) MUST_CHECK;
 
-/* Forgets every cached credential of an account (password changed, account removed). */
+/* Forgets every cached credential of an account (password, role or login changed, account
+ * removed, API key revoked). Call it after the change committed and before it is answered: a
+ * check of that account that began before and has not decided yet then looks again, so no
+ * request is authenticated with the old credential or role after the answer. */
 void auth_forget_account(struct auth *a, int64_t account_id);
 
 /* API keys are "kpk_<id>_<secret: 32 hex>": parse gives the id and points at the secret

@@ -80,6 +80,10 @@ static const struct setting settings[] = {
 	{"--clock-offset-seconds", "KOPILKA_CLOCK_OFFSET_SECONDS", INT(clock_offset_seconds), "0",
 	 -315360000, 315360000, NULL, CMD_SERVE | CMD_CHECK,
 	 "shifts the server's clock (for testing expiry only)"},
+	{"--test-auth-pause-file", "KOPILKA_TEST_AUTH_PAUSE_FILE", STR(test_auth_pause_file), "", 0,
+	 0, NULL, CMD_SERVE,
+	 "testing only: while this file exists, a credential check pauses (up to 60 s) after its "
+	 "Argon2 or key verification, so a test can revoke the credential mid-check; empty: never"},
 	{"--sqlite-synchronous", "KOPILKA_SQLITE_SYNCHRONOUS", STR(sqlite_synchronous), "full", 0, 0,
 	 "full|normal", CMD_ALL, "SQLite durability: full survives power loss"},
 	{"--busy-timeout-ms", "KOPILKA_BUSY_TIMEOUT_MS", INT(busy_timeout_ms), "10000", 0, 600000,

@@ -38,6 +38,7 @@ struct config {
 	int64_t lockout_seconds;
 	int64_t expire_sweep_seconds;
 	int64_t clock_offset_seconds;
+	char *test_auth_pause_file; /* testing only: see the settings table */
 	/* storage */
 	char *sqlite_synchronous;
 	int64_t busy_timeout_ms;

@@ -366,8 +366,16 @@ void fiscal_auth(struct call *c)
 {
 	struct account a = {0};
 	enum store_rc rc = STORE(c->db, account_self, c->who.account_id, &a);
+	if (rc == STORE_NOT_FOUND) {
+		/* Removed after this request was authenticated (or through another node, whose
+		 * cache still held the credential): the credential is no longer valid. */
+		response_header(c->resp, "WWW-Authenticate",
+				"Basic realm=\"kopilka\", charset=\"UTF-8\"");
+		call_error(c, 401, "unauthorized", "wrong login or password");
+		return;
+	}
 	if (rc != STORE_OK) {
-		call_store_error(c, rc == STORE_NOT_FOUND ? STORE_ERROR : rc);
+		call_store_error(c, rc);
 		account_clear(&a);
 		return;
 	}

@@ -260,8 +260,13 @@ def test_query_parameter_auth_on_the_fiscal_hub(env):
     r = anon.post(url, params={"login": OWNER_A[0], "api_key": key},
                   json={"clientId": cid, "currency": "points", "amount": 3})
     h = body_of(r)
-    # the password works as well, like Basic auth
-    r = anon.post(env.url(CANCEL), params={"login": OWNER_A[0].upper(), "api_key": OWNER_A[1]},
+    # only an API key: the account's password is refused there (issue 12 B12), also while the
+    # server remembers it from Basic auth
+    body_of(A.get("/loyalty/settings/"))
+    r = anon.post(env.url(CANCEL), params={"login": OWNER_A[0], "api_key": OWNER_A[1]},
+                  json={"transactionId": h["transactionId"]})
+    assert_error(r, 401, code="unauthorized")
+    r = anon.post(env.url(CANCEL), params={"login": OWNER_A[0].upper(), "api_key": key},
                   json={"transactionId": h["transactionId"]})
     assert body_of(r)["status"] == "cancelled"
     wrong_key = key[:-1] + ("1" if key.endswith("0") else "0")  # never the key itself

@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import (DEFAULT_SERVE_FLAGS, ERROR_KEYS, OWNER_A, REASONS, Env, assert_error, body_of,
-                      database_for, sale, scale)
+from conftest import (DEFAULT_SERVE_FLAGS, ERROR_KEYS, OWNER_A, REASONS, STRESS, Env, assert_error,
+                      body_of, database_for, sale, scale)
 from rawhttp import exchange
 
 CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "bad_requests")
@@ -189,8 +189,8 @@ def test_a_transfer_encoding_other_than_chunked_is_refused_at_once(benv, coding)
     data = raw_request("POST", "/ext/api/v1/clients/",
                        ["Host: 127.0.0.1", AUTH_LINE, "Content-Type: application/json",
                         f"Transfer-Encoding: {coding}"], b'{"phone":')
-    a = assert_refused_and_closed(benv, data, "Transfer-Encoding")
-    assert a.elapsed < 1.5, a
+    a = assert_refused_and_closed(benv, data, "Transfer-Encoding")  # a 400 comes on the headers
+    assert a.elapsed < (1.5 if STRESS else ANSWER_WITHIN), a  # the time: make stress only
 
 
 def test_two_content_lengths_are_refused(benv):
@@ -292,7 +292,8 @@ def test_keep_alive_connections_get_a_deadline_per_request(benv):
     start = time.monotonic()
     answered = 0
     try:
-        while time.monotonic() - start < REQUEST_TIMEOUT + 2:
+        # past the deadline, and at least 4 requests however slow the machine
+        while time.monotonic() - start < REQUEST_TIMEOUT + 2 or answered < REQUEST_TIMEOUT * 2:
             s.sendall(request)
             buf = b""
             while b"\r\n\r\n" not in buf or not buf.endswith(b"]"):

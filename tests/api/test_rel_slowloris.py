@@ -1,8 +1,10 @@
 # Slowloris and the connection limits (issue 4 item 8, docs/RELIABILITY.md section 8): hundreds
 # of connections from 127.0.0.2 trickle a byte each at a time while an honest client on
-# 127.0.0.1 keeps making requests; the honest client's p99 stays under 200 ms, every trickled
+# 127.0.0.1 keeps making requests; every honest request is answered, every trickled
 # connection is closed by the whole-request deadline, and --per-ip-connections and
-# --max-connections do what they say.
+# --max-connections do what they say. The honest client's p99 under 200 ms and the tight
+# bounds on when a connection is cut are timings: checked in `make stress` only
+# (KOPILKA_STRESS=1), so that `make test` passes on a busy machine.
 import select
 import socket
 import threading
@@ -10,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import DEFAULT_SERVE_FLAGS, OWNER_A, Env, body_of, database_for, scale
+from conftest import DEFAULT_SERVE_FLAGS, OWNER_A, STRESS, Env, body_of, database_for, scale
 from rawhttp import exchange
 
 ATTACKER = "127.0.0.2"
@@ -135,7 +137,8 @@ def test_slowloris_does_not_slow_an_honest_client(senv):
     end = time.monotonic() + ATTACK_SECONDS
     n = 0
     try:
-        while time.monotonic() < end:
+        # At least 100 requests however slow the machine (a liveness cap of 120 s more).
+        while time.monotonic() < end or (n < 100 and time.monotonic() < end + 120):
             n += 1
             t = time.monotonic()
             if n % 2:  # a new connection each time: it must still be accepted at once
@@ -164,14 +167,15 @@ def test_slowloris_does_not_slow_an_honest_client(senv):
           f"{len(failures)} failed")
     assert not failures, failures[:5]
     assert len(latencies) >= 100
-    assert p99 < P99_LIMIT, f"honest p99 {p99 * 1000:.1f} ms under slowloris"
+    if STRESS:
+        assert p99 < P99_LIMIT, f"honest p99 {p99 * 1000:.1f} ms under slowloris"
     # The attack was real: the address held its whole allowance, the rest was refused at once.
     assert attack.peak_open >= PER_IP * 0.9
     assert attack.refused_at_once > 0
     # And no trickled connection outlived the deadline by much (without the deadline they
-    # lived for ever: each byte resets the idle timeout).
+    # lived for ever: each byte resets the idle timeout, so only the deadline cuts any).
     assert attack.cut, "the server never closed a trickling connection"
-    assert max(attack.cut) < REQUEST_TIMEOUT + 2.5, max(attack.cut)
+    assert max(attack.cut) < (REQUEST_TIMEOUT + 2.5 if STRESS else 2 * REQUEST_TIMEOUT + 4), max(attack.cut)
     healthy(senv)
 
 
@@ -205,7 +209,8 @@ def test_per_ip_connections_refuses_one_address_only(limited):
     held = [hold(port, "127.0.0.3") for _ in range(3)]
     try:
         over = exchange(port, HEALTHZ, source="127.0.0.3", timeout=5)
-        assert over.kind == "close" and over.elapsed < 1.0, over
+        # refused at once (the held ones never free a slot here: waiting would be a hang)
+        assert over.kind == "close" and over.elapsed < (1.0 if STRESS else REQUEST_TIMEOUT), over
         other = exchange(port, HEALTHZ, source="127.0.0.1", timeout=5)
         assert other.kind == "json" and other.status == 200, other
     finally:

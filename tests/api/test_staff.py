@@ -3,6 +3,8 @@ cell against the server, and must list exactly the server's authenticated routes
 import os
 import re
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -130,3 +132,104 @@ def test_role_matrix_every_cell(env, A):
             else:
                 assert r.status_code != 403, f"{role} refused on {method} {path}: {r.text}"
                 assert r.status_code not in (401, 500), f"{method} {path} as {role}: {r.text}"
+
+
+# --- Revocation while a check is in flight (issue 12 B2) --------------------------------------
+# A check that read the account before a revocation and finished after it must not authenticate
+# (nor put its result into the credential cache). The test hook --test-auth-pause-file holds a
+# verification while the file exists and logs that it does, so the test waits for that state,
+# revokes, waits for the revoking answer, and only then lets the check finish.
+
+PAUSED = "auth: test hook: a verification is paused"
+
+
+@pytest.fixture
+def pausable(env, A, tmp_path):
+    pause = tmp_path / "pause-auth"
+    env.restart("--test-auth-pause-file", str(pause))
+    try:
+        yield pause
+    finally:
+        if pause.exists():
+            pause.unlink()
+        env.restart()
+
+
+def paused_count(env):
+    with open(env.server.log_path, encoding="utf-8", errors="replace") as f:
+        return sum(1 for line in f if PAUSED in line)
+
+
+class InFlight:
+    """A request whose credential check is paused by the test hook, in a thread of its own."""
+
+    def __init__(self, env, pause, auth, method, path, **kw):
+        self.pause, self.answer = pause, None
+        body_of(env.a.get("/loyalty/settings/"))  # the owner's credential is cached: no pause for it
+        before = paused_count(env)
+        pause.write_text("")
+
+        def run():
+            self.answer = Session(auth).request(method, env.url(path), **kw)
+
+        self.thread = threading.Thread(target=run)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while paused_count(env) == before:
+            assert self.thread.is_alive() and time.monotonic() < deadline, "the check never paused"
+            time.sleep(0.02)
+
+    def finish(self):
+        self.pause.unlink()
+        self.thread.join(timeout=60)
+        assert self.answer is not None, "the paused request never finished"
+        return self.answer
+
+
+def owner(env):
+    """The owner on a new connection: the paused check blocks its HTTP thread, and with it every
+    connection that thread serves (a kept-alive one may be among them)."""
+    return Session(OWNER_A)
+
+
+def staff(A, role="manager"):
+    e, body = employee(A, role=role, phone=new_phone())
+    return e, (body["email"], body["password"])
+
+
+@pytest.mark.parametrize("path", ["/clients/", "/fiscal/auth/"])
+def test_a_deleted_employee_in_flight_is_refused(env, A, pausable, path):
+    e, cred = staff(A)
+    flight = InFlight(env, pausable, (cred[0], cred[1]), "GET", path)
+    assert owner(env).delete(env.url(f"/employees/{e['id']}/")).status_code == 204
+    assert_error(flight.finish(), 401, code="unauthorized")  # was 200 (and 500 on /fiscal/auth/)
+    for login in (cred[0], e["phone"]):
+        assert can(env, login, cred[1]) == 401
+
+
+def test_a_password_changed_in_flight_is_refused(env, A, pausable):
+    e, cred = staff(A)
+    flight = InFlight(env, pausable, cred, "GET", "/clients/")
+    body_of(owner(env).put(env.url(f"/employees/{e['id']}/"), json={"password": "staff-pass-new"}))
+    assert_error(flight.finish(), 401, code="unauthorized")
+    assert can(env, *cred) == 401
+    assert can(env, cred[0], "staff-pass-new") == 200
+
+
+def test_a_role_changed_in_flight_takes_effect(env, A, pausable):
+    e, cred = staff(A, role="manager")
+    flight = InFlight(env, pausable, cred, "PUT", "/loyalty/settings/", json={})
+    body_of(owner(env).put(env.url(f"/employees/{e['id']}/"), json={"role": "cashier"}))
+    assert_error(flight.finish(), 403, code="forbidden")  # judged with the new role
+    assert_error(Session(cred).put(env.url("/loyalty/settings/"), json={}), 403, code="forbidden")
+    assert can(env, *cred) == 200  # still a cashier
+
+
+def test_an_api_key_revoked_in_flight_is_refused(env, A, pausable):
+    e, cred = staff(A)
+    key = body_of(A.post("/api_keys/", {"accountId": e["id"]}), 201)["key"]
+    flight = InFlight(env, pausable, (cred[0], key), "GET", "/clients/")
+    assert owner(env).delete(env.url(f"/api_keys/{key.split('_')[1]}/")).status_code == 204
+    assert_error(flight.finish(), 401, code="unauthorized")
+    assert can(env, cred[0], key) == 401
+    assert can(env, *cred) == 200  # the password is untouched
