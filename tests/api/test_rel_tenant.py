@@ -168,7 +168,9 @@ PATH_CASES = {
                           j({"coupons": [ids["instance"]]}))],
     f"GET {P}/clients/{{ref}}/": [lambda own, ids: ("GET", f"/clients/{ids['client']}/", {}),
                                   lambda own, ids: ("GET", f"/clients/{ids['client_token']}/", {})],
-    f"PUT {P}/clients/{{id}}/": [lambda own, ids: ("PUT", f"/clients/{ids['client']}/", j({"name": "taken over"}))],
+    f"PUT {P}/clients/{{ref}}/": [
+        lambda own, ids: ("PUT", f"/clients/{ids['client']}/", j({"name": "taken over"})),
+        lambda own, ids: ("PUT", f"/clients/{ids['client_token']}/", j({"name": "taken over"}))],
     f"GET {P}/fiscal/orders/{{id}}/items/": [lambda own, ids: ("GET", f"/fiscal/orders/{ids['order']}/items/", {})],
     f"POST {P}/fiscal/orders/{{id}}/reaction/": [
         lambda own, ids: ("POST", f"/fiscal/orders/{ids['order']}/reaction/", j({"reaction": "negative"}))],
