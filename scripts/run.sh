@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 BIN=build/kopilkad
 DB=${KOPILKA_DB:-var/kopilka.db}
 LISTEN=${KOPILKA_LISTEN:-127.0.0.1:8080}
+# Receipt links (publicURL) name the address the server is reached at: this one, unless set.
+export KOPILKA_PUBLIC_URL=${KOPILKA_PUBLIC_URL:-http://$LISTEN}
 EMAIL=demo@kopilka.local
 PASSWORD=demo-password
 BASE="http://$LISTEN/ext/api/v1"
