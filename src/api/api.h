@@ -78,8 +78,8 @@ struct app {
 void api_handle(struct app *app, struct request *req, struct response *resp);
 
 /* The most body bytes the transport keeps for this request line: API_UPLOAD_BODY_MAX on the
- * upload routes, API_FORM_BODY_MAX on the public form, API_BODY_MAX everywhere else. Past it the body is dropped and
- * req->body_too_large set. */
+ * upload routes, API_FORM_BODY_MAX on the public form, API_BODY_MAX everywhere else. Past it
+ * the body is dropped and req->body_too_large set. */
 size_t api_body_max(const char *method, const char *path);
 
 /* What the transport calls once a request's head is in and it announces a body, before reading
