@@ -75,6 +75,15 @@ BODIES = [
                                          "items": [{"Id": "SKU-1", "name": "Капучино", "price": 150, "quantity": 1}]}}),
     ("POST /fiscal/orders/", {"order": {"externalId": "12345679", "receiptType": "refund", "fd": "40212",
                                          "items": [{"name": " круассан", "price": 90, "quantity": 1}]}}),
+    # ... against the sale the harness keeps (fuzz/app.c: externalId 1001, Cake 500 x 2), so the
+    # matcher (domain/refund.c) is reached: by name and price, by a unique name, one unmatched
+    ("POST /fiscal/orders/", {"order": {"externalId": "1001", "receiptType": "refund", "fd": "7001",
+                                         "items": [{"name": "cake ", "price": 500, "quantity": 1}]}}),
+    ("POST /fiscal/orders/", {"order": {"externalId": "1001", "receiptType": "refund", "fd": "7002",
+                                         "amountCash": 100,
+                                         "items": [{"name": "CAKE", "price": 450, "quantity": 0.5}]}}),
+    ("POST /fiscal/orders/", {"order": {"externalId": "1001", "receiptType": "refund", "fd": "7003",
+                                         "items": [{"Id": "X-9", "name": "Tea", "price": 10, "quantity": 1}]}}),
 ]
 
 RAW_BODIES = [
