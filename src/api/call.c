@@ -85,21 +85,6 @@ struct body_reals {
 	bool broken;
 };
 
-/* A JSON number token starting at text[i] (a '-' or a digit outside a string) ends at the
- * returned index; *real says whether it has a fraction or an exponent (jansson's real). */
-static size_t number_token_end(const char *text, size_t len, size_t i, bool *real)
-{
-	*real = false;
-	for (; i < len; i++) {
-		char ch = text[i];
-		if (ch == '.' || ch == 'e' || ch == 'E')
-			*real = true;
-		else if (!((ch >= '0' && ch <= '9') || ch == '+' || ch == '-'))
-			break;
-	}
-	return i;
-}
-
 /* Appends the reals of v in document order (jansson keeps an object's keys in insertion
  * order, which is the order of the text; duplicate keys are refused at parsing). */
 static void collect_reals(const json_t *v, const json_t ***out, size_t *n, size_t *cap)
@@ -133,33 +118,20 @@ void call_index_reals(struct call *c, const char *text, size_t len)
 	call_free_reals(c);
 	struct body_reals *r = xcalloc(1, sizeof(*r));
 	buf_init(&r->text);
-	bool in_string = false;
-	for (size_t i = 0; i < len; i++) {
-		char ch = text[i];
-		if (in_string) {
-			if (ch == '\\')
-				i++;
-			else if (ch == '"')
-				in_string = false;
+	size_t pos = 0, start, end;
+	while (text_json_next_number(text, len, &pos, &start, &end)) {
+		/* jansson's real: a fraction or an exponent */
+		bool real = false;
+		for (size_t k = start; k < end && !real; k++)
+			real = text[k] == '.' || text[k] == 'e' || text[k] == 'E';
+		if (!real)
 			continue;
+		if (r->n == r->cap) {
+			r->cap = r->cap ? r->cap * 2 : 16;
+			r->items = xrealloc(r->items, r->cap * sizeof(*r->items));
 		}
-		if (ch == '"') {
-			in_string = true;
-			continue;
-		}
-		if (ch != '-' && !(ch >= '0' && ch <= '9'))
-			continue;
-		bool real;
-		size_t end = number_token_end(text, len, i, &real);
-		if (real) {
-			if (r->n == r->cap) {
-				r->cap = r->cap ? r->cap * 2 : 16;
-				r->items = xrealloc(r->items, r->cap * sizeof(*r->items));
-			}
-			r->items[r->n++] = (struct body_real){NULL, r->text.len, end - i};
-			buf_append(&r->text, text + i, end - i);
-		}
-		i = end - 1;
+		r->items[r->n++] = (struct body_real){NULL, r->text.len, end - start};
+		buf_append(&r->text, text + start, end - start);
 	}
 	if (r->n == 0) {
 		buf_free(&r->text);

@@ -213,13 +213,6 @@ static bool content_type_json(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
-/* A JSON number literal: the characters jansson's grammar allows in one. */
-static bool number_char(char ch)
-{
-	return (ch >= '0' && ch <= '9') || ch == '.' || ch == 'e' || ch == 'E' || ch == '+' ||
-	       ch == '-';
-}
-
 /* jansson reads a number too small for a double (1e-400, 0.000…001) as 0 without a word, so
  * a price of 1e-400 was a price of 0. Such a literal (one with a nonzero digit that reads as
  * 0) is rewritten to 1e-300 with its sign, which every field's check refuses by name (more
@@ -230,31 +223,15 @@ static char *underflow_rewrite(const char *text, size_t len, size_t *out_len)
 	struct buf b;
 	bool changed = false;
 	size_t copied = 0;
-	bool in_string = false;
 	buf_init(&b);
-	for (size_t i = 0; i < len; i++) {
-		char ch = text[i];
-		if (in_string) {
-			if (ch == '\\')
-				i++;
-			else if (ch == '"')
-				in_string = false;
-			continue;
-		}
-		if (ch == '"') {
-			in_string = true;
-			continue;
-		}
-		if (ch != '-' && !(ch >= '0' && ch <= '9'))
-			continue;
-		size_t end = i;
+	size_t pos = 0, i, end;
+	while (text_json_next_number(text, len, &pos, &i, &end)) {
 		bool nonzero = false, in_mantissa = true;
-		while (end < len && number_char(text[end])) {
-			if (text[end] == 'e' || text[end] == 'E')
+		for (size_t k = i; k < end; k++) {
+			if (text[k] == 'e' || text[k] == 'E')
 				in_mantissa = false;
-			else if (in_mantissa && text[end] >= '1' && text[end] <= '9')
+			else if (in_mantissa && text[k] >= '1' && text[k] <= '9')
 				nonzero = true;
-			end++;
 		}
 		if (nonzero) {
 			char *token = xstrndup(text + i, end - i);
@@ -262,12 +239,11 @@ static char *underflow_rewrite(const char *text, size_t len, size_t *out_len)
 			free(token);
 			if (value == 0.0) {
 				buf_append(&b, text + copied, i - copied);
-				buf_puts(&b, ch == '-' ? "-1e-300" : "1e-300");
+				buf_puts(&b, text[i] == '-' ? "-1e-300" : "1e-300");
 				copied = end;
 				changed = true;
 			}
 		}
-		i = end - 1;
 	}
 	if (!changed) {
 		buf_free(&b);
@@ -298,7 +274,7 @@ static json_t *parse_body(struct call *c, const char *body, size_t len, json_err
 		if (end > text_len)
 			break;
 		size_t start = end;
-		while (start > 0 && number_char(text[start - 1]))
+		while (start > 0 && text_json_number_char(text[start - 1]))
 			start--;
 		if (start == end)
 			break;

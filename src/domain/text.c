@@ -291,3 +291,40 @@ bool text_http_url(const char *s)
 	}
 	return true;
 }
+
+bool text_json_number_char(char ch)
+{
+	return (ch >= '0' && ch <= '9') || ch == '.' || ch == 'e' || ch == 'E' || ch == '+' ||
+	       ch == '-';
+}
+
+bool text_json_next_number(const char *text, size_t len, size_t *pos, size_t *start,
+			   size_t *end)
+{
+	bool in_string = false;
+	for (size_t i = *pos; i < len; i++) {
+		char ch = text[i];
+		if (in_string) {
+			if (ch == '\\')
+				i++; /* the escaped character, a quote included */
+			else if (ch == '"')
+				in_string = false;
+			continue;
+		}
+		if (ch == '"') {
+			in_string = true;
+			continue;
+		}
+		if (ch != '-' && !(ch >= '0' && ch <= '9'))
+			continue;
+		size_t e = i;
+		while (e < len && text_json_number_char(text[e]))
+			e++;
+		*start = i;
+		*end = e;
+		*pos = e;
+		return true;
+	}
+	*pos = len;
+	return false;
+}

@@ -77,4 +77,16 @@ bool pattern_compile(const char *in, struct pattern *out);
  * such as phones. */
 size_t pattern_trigrams(const struct pattern *p, char out[][4], size_t max);
 
+/* Whether ch may stand in a JSON number literal as jansson reads one: a digit, '.', 'e', 'E',
+ * '+' or '-'. */
+bool text_json_number_char(char ch);
+
+/* The next number literal of a JSON text (len bytes, NULs allowed) at or after *pos, the
+ * contents of strings skipped: a run of text_json_number_char that starts with '-' or a digit,
+ * in [*start, *end). Returns false when there is none. *pos moves past it, so a loop visits
+ * every number of the text once, in order. Meant for a text jansson accepts; on any other it
+ * still stops within len. Callers must begin at 0 (a position outside any string). */
+bool text_json_next_number(const char *text, size_t len, size_t *pos, size_t *start,
+			   size_t *end);
+
 #endif

@@ -377,6 +377,39 @@ static void test_http_url(void **state)
 	assert_false(text_http_url(NULL));
 }
 
+/* Every number of a JSON text once, in order, and nothing inside its strings. */
+static void test_json_next_number(void **state)
+{
+	(void)state;
+	const char *t = "{\"a\\\"1\":-1.5e3,\"b\":[0,\"2\",3E-2],\"c\":\"x\\\\\",\"d\":7}";
+	const char *want[] = {"-1.5e3", "0", "3E-2", "7"};
+	size_t pos = 0, start, end, n = 0;
+	while (text_json_next_number(t, strlen(t), &pos, &start, &end)) {
+		assert_true(n < 4);
+		assert_int_equal(end - start, strlen(want[n]));
+		assert_memory_equal(t + start, want[n], end - start);
+		n++;
+	}
+	assert_int_equal(n, 4);
+	assert_int_equal(pos, strlen(t));
+	/* a NUL inside the text does not end it; a number at the very end is whole */
+	const char nul[] = {'[', '1', ',', '\0', '2', '5'};
+	pos = 0;
+	assert_true(text_json_next_number(nul, sizeof(nul), &pos, &start, &end));
+	assert_int_equal(start, 1);
+	assert_true(text_json_next_number(nul, sizeof(nul), &pos, &start, &end));
+	assert_int_equal(start, 4);
+	assert_int_equal(end, 6);
+	assert_false(text_json_next_number(nul, sizeof(nul), &pos, &start, &end));
+	/* an unterminated string hides what follows; an escape at the very end stops in bounds */
+	pos = 0;
+	assert_false(text_json_next_number("\"12", 3, &pos, &start, &end));
+	pos = 0;
+	assert_false(text_json_next_number("\"\\", 2, &pos, &start, &end));
+	assert_true(text_json_number_char('e') && text_json_number_char('+'));
+	assert_false(text_json_number_char('x') || text_json_number_char(' '));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_pattern_limits),
 		cmocka_unit_test(test_pattern_trigrams),
 		cmocka_unit_test(test_http_url),
+		cmocka_unit_test(test_json_next_number),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
