@@ -18,6 +18,7 @@
 #include "store/pg.h"
 #include "store/columns.h"
 #include "store/pool.h"
+#include "store/sql.h"
 
 #include <assert.h>
 #include <libpq-fe.h>
@@ -41,48 +42,6 @@
 
 #define STATEMENTS(X)                                                                              \
 	X(PING, "SELECT 1")                                                                        \
-	X(MERCHANT_CREATE, "INSERT INTO merchants(name, created_ms) VALUES ($1, $2) RETURNING id") \
-	X(ACCOUNT_CREATE,                                                                          \
-	  "INSERT INTO accounts(merchant_id, kind, role, email, email_lc, phone,"                  \
-	  " password_hash, first_name, last_name, created_ms, inn, staff_login)"                   \
-	  " VALUES ($1, $2, $3, $4, lower($5::text COLLATE \"C\"), $6, $7, $8, $9,"                \
-	  " $10, $11, $12) ON CONFLICT DO NOTHING RETURNING id")                                   \
-	X(ACCOUNT_FIND, "SELECT " ACCOUNT_COLS " FROM accounts"                                    \
-			" WHERE (email_lc = $1 OR phone = $1) AND NOT deleted")                    \
-	X(ACCOUNT_GET, "SELECT " ACCOUNT_COLS " FROM accounts WHERE merchant_id = $1 AND id = $2"  \
-		       " AND kind = 1 AND NOT deleted")                                            \
-	X(ACCOUNT_SELF, "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = $1 AND NOT deleted")     \
-	X(EMPLOYEES_LIST, "SELECT " ACCOUNT_COLS " FROM accounts WHERE merchant_id = $1"           \
-			  " AND kind = 1 AND NOT deleted ORDER BY id LIMIT $2 OFFSET $3")          \
-	X(ACCOUNT_UPDATE, "UPDATE accounts SET email = $1, email_lc = lower($2::text COLLATE \"C\"),"\
-			  " phone = $3, first_name = $4, last_name = $5, inn = $6, role = $7,"     \
-			  " password_hash = coalesce($8, password_hash),"                          \
-			  " cred_version = cred_version + CASE WHEN $9::text IS NULL THEN 0"       \
-			  " ELSE 1 END WHERE merchant_id = $10 AND id = $11 AND kind = 1"          \
-			  " AND NOT deleted RETURNING id")                                         \
-	X(ACCOUNT_DELETE, "UPDATE accounts SET deleted = true, email = NULL, email_lc = NULL,"     \
-			  " phone = NULL, cred_version = cred_version + 1"                         \
-			  " WHERE merchant_id = $1 AND id = $2 AND kind = 1 AND NOT deleted"       \
-			  " RETURNING id")                                                         \
-	X(KEYS_REVOKE_ACCOUNT, "UPDATE api_keys SET revoked_ms = $1 WHERE account_id = $2"         \
-			       " AND revoked_ms IS NULL")                                          \
-	X(KEY_CREATE, "INSERT INTO api_keys(merchant_id, account_id, key_hash, created_ms)"        \
-		      " VALUES ($1, $2, $3, $4) RETURNING id")                                     \
-	X(KEY_GET, "SELECT id, merchant_id, account_id, key_hash, created_ms, revoked_ms"          \
-		   " FROM api_keys WHERE id = $1")                                                 \
-	X(KEYS_LIST, "SELECT id, merchant_id, account_id, key_hash, created_ms, revoked_ms"        \
-		     " FROM api_keys WHERE merchant_id = $1 AND revoked_ms IS NULL ORDER BY id")   \
-	X(KEY_REVOKE, "UPDATE api_keys SET revoked_ms = $1 WHERE merchant_id = $2 AND id = $3"     \
-		      " AND revoked_ms IS NULL RETURNING id")                                      \
-	X(SETTINGS_GET,                                                                            \
-	  "SELECT active, currency, new_coupon_id, new_type, new_amount,"                          \
-	  " new_valid_days, cust_coupon_id, cust_type, cust_amount, cust_valid_days,"              \
-	  " auto_register, max_spend_percent FROM merchants WHERE id = $1")                        \
-	X(SETTINGS_PUT,                                                                            \
-	  "UPDATE merchants SET active = $1, currency = $2, new_coupon_id = $3,"                   \
-	  " new_type = $4, new_amount = $5, new_valid_days = $6, cust_coupon_id = $7,"             \
-	  " cust_type = $8, cust_amount = $9, cust_valid_days = $10,"                              \
-	  " auto_register = $11, max_spend_percent = $12 WHERE id = $13")                          \
 	X(ORDER_SEQ, "UPDATE merchants SET order_seq = order_seq + 1 WHERE id = $1"                \
 		     " RETURNING order_seq")                                                       \
 	X(CLIENT_GET, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = $1 AND id = $2")    \
@@ -132,45 +91,8 @@
 	X(TAKES_GET, "SELECT t.order_id, t.lot_id, t.taken, t.returned, l.expires_ms"              \
 		     " FROM lot_takes t JOIN lots l ON l.id = t.lot_id WHERE t.order_id = $1"      \
 		     " ORDER BY l.expires_ms DESC NULLS FIRST, l.id DESC LIMIT $2")                \
-	X(IDEM_GET, "SELECT request_hash, status, body, created_ms FROM idempotency"               \
-		    " WHERE merchant_id = $1 AND scope = $2 AND key = $3 AND created_ms >= $4")    \
-	X(IDEM_PUT, "INSERT INTO idempotency(merchant_id, scope, key, request_hash, status, body," \
-		    " created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"      \
-		    " RETURNING 1")                                                                \
-	X(IDEM_PURGE, "DELETE FROM idempotency WHERE created_ms < $1")                             \
-	X(SP_LIST, "SELECT id, merchant_id, region, city, address, phone FROM sale_points"         \
-		   " WHERE merchant_id = $1 ORDER BY id")                                          \
-	X(SP_INSERT, "INSERT INTO sale_points(merchant_id, region, city, address, phone)"          \
-		     " VALUES ($1, $2, $3, $4, $5) RETURNING id")                                  \
-	X(SP_UPDATE, "UPDATE sale_points SET region = $1, city = $2, address = $3, phone = $4"     \
-		     " WHERE merchant_id = $5 AND id = $6 RETURNING id")                           \
-	X(SP_DELETE, "DELETE FROM sale_points WHERE merchant_id = $1 AND id = $2 RETURNING id")    \
-	X(DOC_GET, "SELECT json FROM merchant_documents WHERE merchant_id = $1 AND name = $2")     \
-	X(DOC_PUT, "INSERT INTO merchant_documents(merchant_id, name, json) VALUES ($1, $2, $3)"   \
-		   " ON CONFLICT (merchant_id, name) DO UPDATE SET json = excluded.json")          \
-	X(AUTH_COUNTER_GET, "SELECT failures, window_start_ms, locked_until_ms FROM auth_counters"  \
-			    " WHERE key = $1")                                                     \
-	X(AUTH_COUNTER_PUT, "INSERT INTO auth_counters(key, failures, window_start_ms,"            \
-			    " locked_until_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO UPDATE"\
-			    " SET failures = excluded.failures,"                                   \
-			    " window_start_ms = excluded.window_start_ms,"                         \
-			    " locked_until_ms = excluded.locked_until_ms")                         \
 	X(TAKE_RETURNED, "UPDATE lot_takes SET returned = $1 WHERE order_id = $2"                  \
 			 " AND lot_id = $3")                                                       \
-	X(CATALOG_CREATE, "INSERT INTO coupons(merchant_id, title, header, sub_header,"            \
-			  " short_description, long_description, image_path, style, valid_days,"   \
-			  " valid_until, deleted, created_ms)"                                     \
-			  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"            \
-			  " RETURNING id")                                                         \
-	X(CATALOG_GET, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = $1 AND id = $2")  \
-	X(CATALOG_UPDATE, "UPDATE coupons SET title = $1, header = $2, sub_header = $3,"           \
-			  " short_description = $4, long_description = $5, image_path = $6,"       \
-			  " style = $7, valid_days = $8, valid_until = $9 WHERE merchant_id = $10"  \
-			  " AND id = $11 RETURNING id")                                            \
-	X(CATALOG_DELETE, "UPDATE coupons SET deleted = true WHERE merchant_id = $1 AND id = $2"   \
-			  " RETURNING id")                                                         \
-	X(CATALOG_LIST, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = $1"              \
-			" ORDER BY id LIMIT $2 OFFSET $3")                                         \
 	X(COUPON_ISSUE, "INSERT INTO coupon_instances(merchant_id, client_id, coupon_id, status,"  \
 			" issued_ms, expires_ms, token, share_token, merchant_token,"              \
 			" merchant_share_token, issued_order_id, redeemed_order_id)"               \
@@ -285,6 +207,7 @@ struct pg_conn {
 	PGconn *db;
 	/* What this session has prepared; cleared when the connection is re-established. */
 	bool prepared[ST__COUNT];
+	bool shared_prepared[SQL__COUNT]; /* the shared statements (store/statements.h) */
 	/* Client search shapes: [phone pattern kind + 1][email pattern kind + 1], 0 = none. */
 	bool search_prepared[SEARCH_KINDS][SEARCH_KINDS];
 	bool in_tx;
@@ -299,6 +222,7 @@ struct pg_store {
 };
 
 static const struct store_ops pg_ops;
+static const struct sql_driver pg_sql;
 
 static struct pg_conn *PG(struct store_conn *c)
 {
@@ -550,6 +474,79 @@ static enum store_rc returned_id(enum store_rc rc, PGresult **res, int64_t *id_o
 	return rc;
 }
 
+/* ---- the shared statements' driver (store/sql.h) ----
+ *
+ * The shared SQL is written in this engine's dialect: a statement is prepared under its own
+ * name ("s" and its id) the first time a connection runs it, and its whole result is fetched
+ * at once; next() walks its rows. */
+
+static enum store_rc pgd_run(struct store_conn *base, enum sql_id id, struct sql_res *res,
+			     const char *fmt, va_list ap)
+{
+	struct pg_conn *c = PG(base);
+	char name[16];
+	snprintf(name, sizeof(name), "s%d", (int)id);
+	if (!c->shared_prepared[id]) {
+		enum store_rc rc = prepare(c, name, sql_text[id], sql_name[id]);
+		if (rc != STORE_OK)
+			return rc;
+		c->shared_prepared[id] = true;
+	}
+	struct params p = {0};
+	paramsv(&p, fmt, ap);
+	PGresult *r = NULL;
+	enum store_rc rc = run_prepared(c, name, sql_name[id], &p, &r);
+	if (rc != STORE_OK)
+		return rc;
+	res->handle = r;
+	res->row = -1;
+	res->rows = PQntuples(r);
+	res->changes = strtoll(PQcmdTuples(r), NULL, 10);
+	return STORE_OK;
+}
+
+static bool pgd_next(struct sql_res *res)
+{
+	res->rc = STORE_OK;
+	return ++res->row < res->rows;
+}
+
+static bool pgd_is_null(const struct sql_res *res, int col)
+{
+	return PQgetisnull(res->handle, res->row, col);
+}
+
+static int64_t pgd_int64(const struct sql_res *res, int col)
+{
+	return col_i(res->handle, res->row, col);
+}
+
+static bool pgd_boolean(const struct sql_res *res, int col)
+{
+	return col_b(res->handle, res->row, col);
+}
+
+static const char *pgd_text(const struct sql_res *res, int col)
+{
+	return PQgetisnull(res->handle, res->row, col) ? NULL
+						       : PQgetvalue(res->handle, res->row, col);
+}
+
+static void pgd_close(struct sql_res *res)
+{
+	PQclear(res->handle);
+}
+
+static const struct sql_driver pg_sql = {
+    .run = pgd_run,
+    .next = pgd_next,
+    .is_null = pgd_is_null,
+    .int64 = pgd_int64,
+    .boolean = pgd_boolean,
+    .text = pgd_text,
+    .close = pgd_close,
+};
+
 /* ---- connections and pool ---- */
 
 static void notice_to_log(void *arg, const char *message)
@@ -578,6 +575,7 @@ static bool conn_setup(struct pg_conn *c, char *err_buf, size_t err_len)
 			 (int)strcspn(PQerrorMessage(c->db), "\n"), PQerrorMessage(c->db));
 	PQclear(res);
 	memset(c->prepared, 0, sizeof(c->prepared));
+	memset(c->shared_prepared, 0, sizeof(c->shared_prepared));
 	memset(c->search_prepared, 0, sizeof(c->search_prepared));
 	return ok;
 }
@@ -600,6 +598,7 @@ static struct pg_conn *conn_open(struct pg_store *st, char *err_buf, size_t err_
 	}
 	struct pg_conn *c = xcalloc(1, sizeof(*c));
 	c->base.ops = &pg_ops;
+	c->base.sql = &pg_sql;
 	c->owner = st;
 	c->db = db;
 	if (!conn_setup(c, err_buf, err_len)) {
@@ -852,99 +851,6 @@ static enum store_rc sp_end(struct pg_conn *c, enum store_rc rc)
 
 /* ---- merchants and accounts ---- */
 
-static enum store_rc pg_merchant_create(struct store_conn *base, const char *name, int64_t now,
-					int64_t *id_out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *res = NULL;
-	return returned_id(q(c, ST_MERCHANT_CREATE, &res, "si", name, now), &res, id_out);
-}
-
-static enum store_rc pg_account_create(struct store_conn *base, const struct account *a,
-				       int64_t *id_out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *res = NULL;
-	enum store_rc rc = q(c, ST_ACCOUNT_CREATE, &res, "iddssssssiss", a->merchant_id,
-			     (int)a->kind, (int)a->role, a->email, a->email, a->phone,
-			     a->password_hash, a->first_name, a->last_name, now_ms(), a->inn,
-			     a->staff_login[0] ? a->staff_login : NULL);
-	return returned_id(rc, &res, id_out);
-}
-
-static void read_account(const PGresult *r, int row, struct account *out)
-{
-	out->id = col_i(r, row, 0);
-	out->merchant_id = col_i(r, row, 1);
-	out->kind = (enum account_kind)col_i(r, row, 2);
-	out->role = (enum role)col_i(r, row, 3);
-	out->email = col_str(r, row, 4);
-	out->phone = col_str(r, row, 5);
-	out->password_hash = col_str(r, row, 6);
-	out->first_name = col_str(r, row, 7);
-	out->last_name = col_str(r, row, 8);
-	out->cred_version = col_i(r, row, 9);
-	out->inn = col_str(r, row, 10);
-	col_copy(r, row, 11, out->staff_login, sizeof(out->staff_login));
-	out->created_ms = col_i(r, row, 12);
-}
-
-static enum store_rc account_one(enum store_rc rc, PGresult *r, struct account *out)
-{
-	rc = one_row(rc, &r);
-	if (rc != STORE_OK)
-		return rc;
-	read_account(r, 0, out);
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_account_find_login(struct store_conn *base, const char *login,
-					   struct account *out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_ACCOUNT_FIND, &r, "s", login);
-	return account_one(rc, r, out);
-}
-
-static enum store_rc pg_account_get(struct store_conn *base, int64_t merchant_id, int64_t id,
-				    struct account *out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_ACCOUNT_GET, &r, "ii", merchant_id, id);
-	return account_one(rc, r, out);
-}
-
-static enum store_rc pg_account_self(struct store_conn *base, int64_t id, struct account *out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_ACCOUNT_SELF, &r, "i", id);
-	return account_one(rc, r, out);
-}
-
-static enum store_rc pg_employees_list(struct store_conn *base, int64_t merchant_id,
-				       int64_t offset, int64_t limit, account_row_fn row, void *ctx)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_EMPLOYEES_LIST, &r, "iii", merchant_id, limit, offset);
-	if (rc != STORE_OK)
-		return rc;
-	for (int i = 0, n = PQntuples(r); i < n; i++) {
-		struct account a = {0};
-		read_account(r, i, &a);
-		bool more = row(ctx, &a);
-		account_clear(&a);
-		if (!more)
-			break;
-	}
-	PQclear(r);
-	return STORE_OK;
-}
-
 /* An UPDATE ... RETURNING id: NOT_FOUND when it touched no row. */
 static enum store_rc touched(enum store_rc rc, PGresult *r)
 {
@@ -952,123 +858,6 @@ static enum store_rc touched(enum store_rc rc, PGresult *r)
 	if (rc == STORE_OK)
 		PQclear(r);
 	return rc;
-}
-
-static enum store_rc pg_account_update(struct store_conn *base, const struct account *a)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_ACCOUNT_UPDATE, &r, "ssssssdssii", a->email, a->email, a->phone,
-			     a->first_name, a->last_name, a->inn, (int)a->role, a->password_hash,
-			     a->password_hash, a->merchant_id, a->id);
-	return touched(rc, r);
-}
-
-static enum store_rc pg_account_delete(struct store_conn *base, int64_t merchant_id, int64_t id)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_ACCOUNT_DELETE, &r, "ii", merchant_id, id);
-	rc = touched(rc, r);
-	if (rc == STORE_OK)
-		rc = q(c, ST_KEYS_REVOKE_ACCOUNT, NULL, "ii", now_ms(), id);
-	return rc;
-}
-
-static void read_key(const PGresult *r, int row, struct api_key *k)
-{
-	k->id = col_i(r, row, 0);
-	k->merchant_id = col_i(r, row, 1);
-	k->account_id = col_i(r, row, 2);
-	col_copy(r, row, 3, k->hash, sizeof(k->hash));
-	k->created_ms = col_i(r, row, 4);
-	k->revoked = !PQgetisnull(r, row, 5);
-}
-
-static enum store_rc pg_api_key_create(struct store_conn *base, const struct api_key *k,
-				       int64_t *id_out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_KEY_CREATE, &r, "iisi", k->merchant_id, k->account_id, k->hash,
-			     k->created_ms);
-	return returned_id(rc, &r, id_out);
-}
-
-static enum store_rc pg_api_key_get(struct store_conn *base, int64_t id, struct api_key *out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = one_row(q(c, ST_KEY_GET, &r, "i", id), &r);
-	if (rc != STORE_OK)
-		return rc;
-	read_key(r, 0, out);
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_api_keys_list(struct store_conn *base, int64_t merchant_id,
-				      api_key_row_fn row, void *ctx)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_KEYS_LIST, &r, "i", merchant_id);
-	if (rc != STORE_OK)
-		return rc;
-	for (int i = 0, n = PQntuples(r); i < n; i++) {
-		struct api_key k = {0};
-		read_key(r, i, &k);
-		if (!row(ctx, &k))
-			break;
-	}
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_api_key_revoke(struct store_conn *base, int64_t merchant_id, int64_t id,
-				       int64_t now)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_KEY_REVOKE, &r, "iii", now, merchant_id, id);
-	return touched(rc, r);
-}
-
-static void read_accrual(const PGresult *r, int i, struct accrual_setting *a)
-{
-	a->coupon_id = col_i(r, 0, i);
-	a->rule.type = col_i(r, 0, i + 1) == 0 ? ACCRUAL_AMOUNT : ACCRUAL_PERCENTAGE;
-	a->rule.amount = col_i(r, 0, i + 2);
-	a->valid_days = col_i(r, 0, i + 3);
-}
-
-static enum store_rc pg_settings_get(struct store_conn *base, int64_t merchant_id,
-				     struct loyalty_settings *out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = one_row(q(c, ST_SETTINGS_GET, &r, "i", merchant_id), &r);
-	if (rc != STORE_OK)
-		return rc;
-	out->active = col_b(r, 0, 0);
-	out->currency = col_i(r, 0, 1) == 1 ? CUR_RUBLES : CUR_POINTS;
-	read_accrual(r, 2, &out->new_customer);
-	read_accrual(r, 6, &out->customer);
-	out->auto_register = col_b(r, 0, 10);
-	out->max_spend_percent = col_i(r, 0, 11);
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_settings_put(struct store_conn *base, int64_t merchant_id,
-				     const struct loyalty_settings *st)
-{
-	struct pg_conn *c = PG(base);
-	const struct accrual_setting *n = &st->new_customer, *u = &st->customer;
-	return q(c, ST_SETTINGS_PUT, NULL, "bdzdizzdizbii", st->active, (int)st->currency,
-		 n->coupon_id, (int)n->rule.type, n->rule.amount, n->valid_days, u->coupon_id,
-		 (int)u->rule.type, u->rule.amount, u->valid_days, st->auto_register,
-		 st->max_spend_percent, merchant_id);
 }
 
 static enum store_rc pg_order_number_next(struct store_conn *base, int64_t merchant_id,
@@ -1468,134 +1257,6 @@ static enum store_rc pg_lot_takes_get(struct store_conn *base, int64_t order_id,
 	return rc;
 }
 
-static enum store_rc pg_idem_get(struct store_conn *base, int64_t merchant_id, const char *scope,
-				 const char *key, int64_t not_before_ms, struct idem_record *out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc =
-		one_row(q(c, ST_IDEM_GET, &r, "issi", merchant_id, scope, key, not_before_ms), &r);
-	if (rc != STORE_OK)
-		return rc;
-	col_copy(r, 0, 0, out->request_hash, sizeof(out->request_hash));
-	out->status = (int)col_i(r, 0, 1);
-	out->body = col_str(r, 0, 2);
-	out->created_ms = col_i(r, 0, 3);
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_idem_put(struct store_conn *base, int64_t merchant_id, const char *scope,
-				 const char *key, const struct idem_record *in)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_IDEM_PUT, &r, "isssdsi", merchant_id, scope, key,
-			     in->request_hash, in->status, in->body, in->created_ms);
-	return returned_id(rc, &r, NULL);
-}
-
-static enum store_rc pg_idem_purge(struct store_conn *base, int64_t before_ms, int64_t *n_out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_IDEM_PURGE, &r, "i", before_ms);
-	*n_out = rc == STORE_OK ? strtoll(PQcmdTuples(r), NULL, 10) : 0;
-	if (r)
-		PQclear(r);
-	return rc;
-}
-
-static enum store_rc pg_sale_points_list(struct store_conn *base, int64_t merchant_id,
-					 sale_point_row_fn row, void *ctx)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_SP_LIST, &r, "i", merchant_id);
-	if (rc != STORE_OK)
-		return rc;
-	for (int i = 0, n = PQntuples(r); i < n; i++) {
-		struct sale_point sp = {.id = col_i(r, i, 0),
-					.merchant_id = col_i(r, i, 1),
-					.region = col_str(r, i, 2),
-					.city = col_str(r, i, 3),
-					.address = col_str(r, i, 4),
-					.phone = col_str(r, i, 5)};
-		bool more = row(ctx, &sp);
-		sale_point_clear(&sp);
-		if (!more)
-			break;
-	}
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_sale_point_save(struct store_conn *base, const struct sale_point *sp,
-					int64_t *id_out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	if (sp->id == 0) {
-		enum store_rc rc = q(c, ST_SP_INSERT, &r, "issss", sp->merchant_id, sp->region,
-				     sp->city, sp->address, sp->phone);
-		return returned_id(rc, &r, id_out);
-	}
-	enum store_rc rc = q(c, ST_SP_UPDATE, &r, "ssssii", sp->region, sp->city, sp->address,
-			     sp->phone, sp->merchant_id, sp->id);
-	return touched(rc, r);
-}
-
-static enum store_rc pg_sale_point_delete(struct store_conn *base, int64_t merchant_id, int64_t id)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_SP_DELETE, &r, "ii", merchant_id, id);
-	return touched(rc, r);
-}
-
-static enum store_rc pg_document_get(struct store_conn *base, int64_t merchant_id,
-				     const char *name, char **json_out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = one_row(q(c, ST_DOC_GET, &r, "is", merchant_id, name), &r);
-	if (rc != STORE_OK)
-		return rc;
-	*json_out = col_str(r, 0, 0);
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_document_put(struct store_conn *base, int64_t merchant_id,
-				     const char *name, const char *json)
-{
-	struct pg_conn *c = PG(base);
-	return q(c, ST_DOC_PUT, NULL, "iss", merchant_id, name, json);
-}
-
-static enum store_rc pg_auth_counter_get(struct store_conn *base, const char *key,
-					 struct auth_counter *out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = one_row(q(c, ST_AUTH_COUNTER_GET, &r, "s", key), &r);
-	if (rc != STORE_OK)
-		return rc;
-	out->failures = col_i(r, 0, 0);
-	out->window_start_ms = col_i(r, 0, 1);
-	out->locked_until_ms = col_i(r, 0, 2);
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_auth_counter_put(struct store_conn *base, const char *key,
-					 const struct auth_counter *in)
-{
-	struct pg_conn *c = PG(base);
-	return q(c, ST_AUTH_COUNTER_PUT, NULL, "siii", key, in->failures, in->window_start_ms,
-		 in->locked_until_ms);
-}
-
 static enum store_rc pg_lot_take_returned(struct store_conn *base, int64_t order_id, int64_t lot_id,
 					  money_t returned_minor)
 {
@@ -1604,89 +1265,6 @@ static enum store_rc pg_lot_take_returned(struct store_conn *base, int64_t order
 }
 
 /* ---- coupon catalog ---- */
-
-static void read_catalog(const PGresult *r, int row, struct catalog_coupon *o)
-{
-	o->id = col_i(r, row, 0);
-	o->merchant_id = col_i(r, row, 1);
-	o->title = col_str(r, row, 2);
-	o->header = col_str(r, row, 3);
-	o->sub_header = col_str(r, row, 4);
-	o->short_description = col_str(r, row, 5);
-	o->long_description = col_str(r, row, 6);
-	o->image_path = col_str(r, row, 7);
-	o->style = col_str(r, row, 8);
-	o->valid_days = col_i(r, row, 9);
-	o->valid_until = col_i(r, row, 10);
-	o->deleted = col_b(r, row, 11);
-	o->created_ms = col_i(r, row, 12);
-}
-
-static enum store_rc pg_catalog_create(struct store_conn *base, const struct catalog_coupon *cc,
-				       int64_t *id_out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc =
-	    q(c, ST_CATALOG_CREATE, &r, "issssssszzbi", cc->merchant_id, cc->title, cc->header,
-	      cc->sub_header, cc->short_description, cc->long_description, cc->image_path,
-	      cc->style, cc->valid_days, cc->valid_until, cc->deleted, cc->created_ms);
-	return returned_id(rc, &r, id_out);
-}
-
-static enum store_rc pg_catalog_get(struct store_conn *base, int64_t merchant_id, int64_t id,
-				    struct catalog_coupon *out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = one_row(q(c, ST_CATALOG_GET, &r, "ii", merchant_id, id), &r);
-	if (rc != STORE_OK)
-		return rc;
-	read_catalog(r, 0, out);
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_catalog_update(struct store_conn *base, const struct catalog_coupon *cc)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_CATALOG_UPDATE, &r, "ssssssszzii", cc->title, cc->header,
-			     cc->sub_header, cc->short_description, cc->long_description,
-			     cc->image_path, cc->style, cc->valid_days, cc->valid_until,
-			     cc->merchant_id, cc->id);
-	return touched(rc, r);
-}
-
-static enum store_rc pg_catalog_delete(struct store_conn *base, int64_t merchant_id, int64_t id)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = one_row(q(c, ST_CATALOG_DELETE, &r, "ii", merchant_id, id), &r);
-	if (rc == STORE_OK)
-		PQclear(r);
-	return rc;
-}
-
-static enum store_rc pg_catalog_list(struct store_conn *base, int64_t merchant_id, int64_t offset,
-				     int64_t limit, catalog_row_fn row, void *ctx)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_CATALOG_LIST, &r, "iii", merchant_id, limit, offset);
-	if (rc != STORE_OK)
-		return rc;
-	for (int i = 0, n = PQntuples(r); i < n; i++) {
-		struct catalog_coupon cc = {0};
-		read_catalog(r, i, &cc);
-		bool more = row(ctx, &cc);
-		catalog_coupon_clear(&cc);
-		if (!more)
-			break;
-	}
-	PQclear(r);
-	return STORE_OK;
-}
 
 /* ---- coupon instances ---- */
 
@@ -2341,20 +1919,7 @@ static const struct store_ops pg_ops = {
     .commit = pg_commit,
     .rollback = pg_rollback,
     .ping = pg_ping,
-    .merchant_create = pg_merchant_create,
-    .account_create = pg_account_create,
-    .account_find_login = pg_account_find_login,
-    .account_get = pg_account_get,
-    .account_self = pg_account_self,
-    .employees_list = pg_employees_list,
-    .account_update = pg_account_update,
-    .account_delete = pg_account_delete,
-    .api_key_create = pg_api_key_create,
-    .api_key_get = pg_api_key_get,
-    .api_keys_list = pg_api_keys_list,
-    .api_key_revoke = pg_api_key_revoke,
-    .settings_get = pg_settings_get,
-    .settings_put = pg_settings_put,
+    SQL_SHARED_OPS,
     .order_number_next = pg_order_number_next,
     .client_get = pg_client_get,
     .client_find_phone = pg_client_find_phone,
@@ -2377,21 +1942,6 @@ static const struct store_ops pg_ops = {
     .lot_take_add = pg_lot_take_add,
     .lot_takes_get = pg_lot_takes_get,
     .lot_take_returned = pg_lot_take_returned,
-    .catalog_create = pg_catalog_create,
-    .catalog_get = pg_catalog_get,
-    .auth_counter_get = pg_auth_counter_get,
-    .document_get = pg_document_get,
-    .sale_points_list = pg_sale_points_list,
-    .sale_point_save = pg_sale_point_save,
-    .sale_point_delete = pg_sale_point_delete,
-    .idem_get = pg_idem_get,
-    .idem_put = pg_idem_put,
-    .idem_purge = pg_idem_purge,
-    .document_put = pg_document_put,
-    .auth_counter_put = pg_auth_counter_put,
-    .catalog_delete = pg_catalog_delete,
-    .catalog_update = pg_catalog_update,
-    .catalog_list = pg_catalog_list,
     .coupon_issue = pg_coupon_issue,
     .coupon_get = pg_coupon_get,
     .coupons_usable = pg_coupons_usable,

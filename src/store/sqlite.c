@@ -6,6 +6,7 @@
 #include "store/sqlite.h"
 #include "store/columns.h"
 #include "store/pool.h"
+#include "store/sql.h"
 
 #include <assert.h>
 #include <limits.h>
@@ -34,63 +35,6 @@
 	X(MEMBER_BEGIN, "SAVEPOINT member")                                                        \
 	X(MEMBER_UNDO, "ROLLBACK TO member")                                                       \
 	X(MEMBER_RELEASE, "RELEASE member")                                                        \
-	X(MERCHANT_CREATE, "INSERT INTO merchants(name, created_ms) VALUES (?, ?)")                \
-	X(ACCOUNT_CREATE, "INSERT INTO accounts(merchant_id, kind, role, email, email_lc, phone,"  \
-			  " password_hash, first_name, last_name, created_ms, inn, staff_login)"   \
-			  " VALUES (?, ?, ?, ?, lower(?), ?, ?, ?, ?, ?, ?, ?)")                   \
-	X(ACCOUNT_FIND, "SELECT " ACCOUNT_COLS " FROM accounts"                                    \
-			" WHERE (email_lc = ?1 OR phone = ?1) AND deleted = 0")                    \
-	X(ACCOUNT_GET, "SELECT " ACCOUNT_COLS " FROM accounts WHERE merchant_id = ? AND id = ?"    \
-		       " AND kind = 1 AND deleted = 0")                                            \
-	X(ACCOUNT_SELF, "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ? AND deleted = 0")      \
-	X(EMPLOYEES_LIST, "SELECT " ACCOUNT_COLS " FROM accounts WHERE merchant_id = ?"            \
-			  " AND kind = 1 AND deleted = 0 ORDER BY id LIMIT ? OFFSET ?")            \
-	X(ACCOUNT_UPDATE, "UPDATE accounts SET email = ?, email_lc = lower(?), phone = ?,"         \
-			  " first_name = ?, last_name = ?, inn = ?, role = ?,"                     \
-			  " password_hash = coalesce(?, password_hash),"                           \
-			  " cred_version = cred_version + (? IS NOT NULL)"                         \
-			  " WHERE merchant_id = ? AND id = ? AND kind = 1 AND deleted = 0"         \
-			  " RETURNING id")                                                         \
-	X(ACCOUNT_DELETE, "UPDATE accounts SET deleted = 1, email = NULL, email_lc = NULL,"        \
-			  " phone = NULL, cred_version = cred_version + 1"                         \
-			  " WHERE merchant_id = ? AND id = ? AND kind = 1 AND deleted = 0"         \
-			  " RETURNING id")                                                         \
-	X(KEYS_REVOKE_ACCOUNT, "UPDATE api_keys SET revoked_ms = ? WHERE account_id = ?"           \
-			       " AND revoked_ms IS NULL")                                          \
-	X(KEY_CREATE, "INSERT INTO api_keys(merchant_id, account_id, key_hash, created_ms)"        \
-		      " VALUES (?, ?, ?, ?)")                                                      \
-	X(KEY_GET, "SELECT id, merchant_id, account_id, key_hash, created_ms, revoked_ms"          \
-		   " FROM api_keys WHERE id = ?")                                                  \
-	X(KEYS_LIST, "SELECT id, merchant_id, account_id, key_hash, created_ms, revoked_ms"        \
-		     " FROM api_keys WHERE merchant_id = ? AND revoked_ms IS NULL ORDER BY id")    \
-	X(KEY_REVOKE, "UPDATE api_keys SET revoked_ms = ? WHERE merchant_id = ? AND id = ?"        \
-		      " AND revoked_ms IS NULL RETURNING id")                                      \
-	X(SETTINGS_GET, "SELECT active, currency, new_coupon_id, new_type, new_amount,"            \
-			" new_valid_days, cust_coupon_id, cust_type, cust_amount, cust_valid_days," \
-			" auto_register, max_spend_percent FROM merchants WHERE id = ?")           \
-	X(SETTINGS_PUT, "UPDATE merchants SET active = ?, currency = ?, new_coupon_id = ?,"        \
-			" new_type = ?, new_amount = ?, new_valid_days = ?, cust_coupon_id = ?,"   \
-			" cust_type = ?, cust_amount = ?, cust_valid_days = ?, auto_register = ?," \
-			" max_spend_percent = ? WHERE id = ?")                                     \
-	X(IDEM_GET, "SELECT request_hash, status, body, created_ms FROM idempotency"               \
-		    " WHERE merchant_id = ? AND scope = ? AND key = ? AND created_ms >= ?")        \
-	X(IDEM_PUT, "INSERT INTO idempotency(merchant_id, scope, key, request_hash, status, body," \
-		    " created_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1")   \
-	X(IDEM_PURGE, "DELETE FROM idempotency WHERE created_ms < ?")                              \
-	X(SP_LIST, "SELECT id, merchant_id, region, city, address, phone FROM sale_points"         \
-		   " WHERE merchant_id = ? ORDER BY id")                                           \
-	X(SP_INSERT, "INSERT INTO sale_points(merchant_id, region, city, address, phone)"          \
-		     " VALUES (?, ?, ?, ?, ?)")                                                    \
-	X(SP_UPDATE, "UPDATE sale_points SET region = ?, city = ?, address = ?, phone = ?"         \
-		     " WHERE merchant_id = ? AND id = ? RETURNING id")                             \
-	X(SP_DELETE, "DELETE FROM sale_points WHERE merchant_id = ? AND id = ? RETURNING id")      \
-	X(DOC_GET, "SELECT json FROM merchant_documents WHERE merchant_id = ? AND name = ?")       \
-	X(DOC_PUT, "INSERT OR REPLACE INTO merchant_documents(merchant_id, name, json)"            \
-		   " VALUES (?, ?, ?)")                                                            \
-	X(AUTH_COUNTER_GET, "SELECT failures, window_start_ms, locked_until_ms FROM auth_counters"  \
-			    " WHERE key = ?")                                                      \
-	X(AUTH_COUNTER_PUT, "INSERT OR REPLACE INTO auth_counters(key, failures, window_start_ms," \
-			    " locked_until_ms) VALUES (?, ?, ?, ?)")                               \
 	X(ORDER_SEQ, "UPDATE merchants SET order_seq = order_seq + 1 WHERE id = ?"                 \
 		     " RETURNING order_seq")                                                       \
 	X(CLIENT_GET, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = ? AND id = ?")     \
@@ -134,18 +78,6 @@
 		     " FROM lot_takes t JOIN lots l ON l.id = t.lot_id WHERE t.order_id = ?"       \
 		     " ORDER BY l.expires_ms IS NULL DESC, l.expires_ms DESC, l.id DESC LIMIT ?")  \
 	X(TAKE_RETURNED, "UPDATE lot_takes SET returned = ? WHERE order_id = ? AND lot_id = ?")    \
-	X(CATALOG_CREATE, "INSERT INTO coupons(merchant_id, title, header, sub_header,"            \
-			  " short_description, long_description, image_path, style, valid_days,"   \
-			  " valid_until, deleted, created_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")   \
-	X(CATALOG_GET, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = ? AND id = ?")   \
-	X(CATALOG_UPDATE, "UPDATE coupons SET title = ?, header = ?, sub_header = ?,"              \
-			  " short_description = ?, long_description = ?, image_path = ?, style = ?," \
-			  " valid_days = ?, valid_until = ? WHERE merchant_id = ? AND id = ?"        \
-			  " RETURNING id")                                                         \
-	X(CATALOG_DELETE, "UPDATE coupons SET deleted = 1 WHERE merchant_id = ? AND id = ?"        \
-			  " RETURNING id")                                                         \
-	X(CATALOG_LIST, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = ?"               \
-			" ORDER BY id LIMIT ? OFFSET ?")                                           \
 	X(COUPON_ISSUE, "INSERT INTO coupon_instances(merchant_id, client_id, coupon_id, status,"  \
 			" issued_ms, expires_ms, token, share_token, merchant_token,"              \
 			" merchant_share_token, issued_order_id, redeemed_order_id)"               \
@@ -248,6 +180,7 @@ struct sq_conn {
 	struct sq_store *owner;
 	sqlite3 *db;
 	sqlite3_stmt *stmts[ST__COUNT];
+	sqlite3_stmt *shared[SQL__COUNT]; /* the shared statements (store/statements.h) */
 	/* Client search shapes: [phone pattern kind + 1][email pattern kind + 1], 0 = none. */
 	sqlite3_stmt *search[5][5];
 	/* The same through the phone trigram index: [email pattern kind + 1]. */
@@ -296,6 +229,7 @@ struct sq_store {
 };
 
 static const struct store_ops sqlite_ops;
+static const struct sql_driver sqlite_sql;
 
 /* Maps an SQLite result code to the interface's. Logs what is unexpected. */
 static enum store_rc map_rc(struct sq_conn *c, int rc, const char *what)
@@ -440,6 +374,103 @@ static struct sq_conn *SQ(struct store_conn *c)
 	return own->writing ? own->writing : own;
 }
 
+/* ---- the shared statements' driver (store/sql.h) ----
+ *
+ * The shared SQL is PostgreSQL's dialect. What SQLite spells differently is adapted here and
+ * only here: placeholders `$N` become `?N` as each statement is prepared, and the collation
+ * "C" (PostgreSQL's bytewise one, named in `lower(... COLLATE "C")`) is registered on every
+ * connection as a bytewise comparison (conn_open). */
+
+static int collate_bytes(void *arg, int la, const void *a, int lb, const void *b)
+{
+	(void)arg;
+	int n = memcmp(a, b, (size_t)(la < lb ? la : lb));
+	return n ? n : la - lb;
+}
+
+static sqlite3_stmt *shared_stmt(struct sq_conn *c, enum sql_id id)
+{
+	sqlite3_stmt *s = c->shared[id];
+	if (s)
+		return s;
+	char *sql = xstrdup(sql_text[id]);
+	bool quoted = false; /* inside a string literal: left as written */
+	for (char *p = sql; *p; p++) {
+		if (*p == '\'')
+			quoted = !quoted;
+		else if (!quoted && *p == '$' && p[1] >= '0' && p[1] <= '9')
+			*p = '?';
+	}
+	int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+	if (rc != SQLITE_OK) {
+		/* The SQL is ours; failing to prepare it is a programming error. */
+		log_error("sqlite: cannot prepare %s: %s", sql_name[id], sqlite3_errmsg(c->db));
+		abort();
+	}
+	free(sql);
+	c->shared[id] = s;
+	return s;
+}
+
+static enum store_rc sqd_run(struct store_conn *base, enum sql_id id, struct sql_res *res,
+			     const char *fmt, va_list ap)
+{
+	sqlite3_stmt *s = shared_stmt(SQ(base), id);
+	bindv(s, fmt, ap);
+	res->handle = s;
+	return STORE_OK;
+}
+
+static bool sqd_next(struct sql_res *res)
+{
+	struct sq_conn *c = SQ(res->conn);
+	int rc = sqlite3_step(res->handle);
+	if (rc == SQLITE_ROW)
+		return true;
+	if (rc == SQLITE_DONE) {
+		res->rc = STORE_OK;
+		res->changes = sqlite3_changes64(c->db);
+	} else {
+		res->rc = map_rc(c, rc, sql_name[res->id]);
+	}
+	return false;
+}
+
+static bool sqd_is_null(const struct sql_res *res, int col)
+{
+	return sqlite3_column_type(res->handle, col) == SQLITE_NULL;
+}
+
+static int64_t sqd_int64(const struct sql_res *res, int col)
+{
+	return sqlite3_column_int64(res->handle, col);
+}
+
+static bool sqd_boolean(const struct sql_res *res, int col)
+{
+	return sqlite3_column_int64(res->handle, col) != 0;
+}
+
+static const char *sqd_text(const struct sql_res *res, int col)
+{
+	return (const char *)sqlite3_column_text(res->handle, col);
+}
+
+static void sqd_close(struct sql_res *res)
+{
+	done(res->handle);
+}
+
+static const struct sql_driver sqlite_sql = {
+    .run = sqd_run,
+    .next = sqd_next,
+    .is_null = sqd_is_null,
+    .int64 = sqd_int64,
+    .boolean = sqd_boolean,
+    .text = sqd_text,
+    .close = sqd_close,
+};
+
 /* ---- connections and pool ---- */
 
 static enum store_rc exec_sql(sqlite3 *db, const char *sql, char *err_buf, size_t err_len)
@@ -552,8 +583,10 @@ static struct sq_conn *conn_open(struct sq_store *st, bool create, char *err_buf
 	}
 	struct sq_conn *c = xcalloc(1, sizeof(*c));
 	c->base.ops = &sqlite_ops;
+	c->base.sql = &sqlite_sql;
 	c->owner = st;
 	c->db = db;
+	sqlite3_create_collation_v2(db, "C", SQLITE_UTF8, NULL, collate_bytes, NULL);
 	return c;
 }
 
@@ -561,6 +594,8 @@ static void conn_close(struct sq_conn *c)
 {
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(c->stmts[i]);
+	for (int i = 0; i < SQL__COUNT; i++)
+		sqlite3_finalize(c->shared[i]);
 	for (int i = 0; i < 5; i++)
 		for (int j = 0; j < 5; j++)
 			sqlite3_finalize(c->search[i][j]);
@@ -870,92 +905,6 @@ static enum store_rc last_id(struct sq_conn *c, enum store_rc rc, int64_t *id_ou
 	return rc;
 }
 
-static enum store_rc sq_merchant_create(struct store_conn *base, const char *name, int64_t now,
-					int64_t *id_out)
-{
-	struct sq_conn *c = SQ(base);
-	return last_id(c, exec_stmt(c, q(c, ST_MERCHANT_CREATE, "si", name, now), "merchant"),
-		       id_out);
-}
-
-static enum store_rc sq_account_create(struct store_conn *base, const struct account *a,
-				       int64_t *id_out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_ACCOUNT_CREATE, "iddssssssiss", a->merchant_id, (int)a->kind,
-			    (int)a->role, a->email, a->email, a->phone, a->password_hash,
-			    a->first_name, a->last_name, now_ms(), a->inn,
-			    a->staff_login[0] ? a->staff_login : NULL);
-	return last_id(c, exec_stmt(c, s, "account create"), id_out);
-}
-
-static void read_account(sqlite3_stmt *s, struct account *out)
-{
-	out->id = col_i(s, 0);
-	out->merchant_id = col_i(s, 1);
-	out->kind = (enum account_kind)col_i(s, 2);
-	out->role = (enum role)col_i(s, 3);
-	out->email = col_str(s, 4);
-	out->phone = col_str(s, 5);
-	out->password_hash = col_str(s, 6);
-	out->first_name = col_str(s, 7);
-	out->last_name = col_str(s, 8);
-	out->cred_version = col_i(s, 9);
-	out->inn = col_str(s, 10);
-	col_copy(s, 11, out->staff_login, sizeof(out->staff_login));
-	out->created_ms = col_i(s, 12);
-}
-
-static enum store_rc account_one(struct sq_conn *c, sqlite3_stmt *s, struct account *out)
-{
-	enum store_rc rc = step_one(c, s, "account");
-	if (rc != STORE_OK)
-		return rc;
-	read_account(s, out);
-	done(s);
-	return STORE_OK;
-}
-
-static enum store_rc sq_account_find_login(struct store_conn *base, const char *login,
-					   struct account *out)
-{
-	struct sq_conn *c = SQ(base);
-	return account_one(c, q(c, ST_ACCOUNT_FIND, "s", login), out);
-}
-
-static enum store_rc sq_account_get(struct store_conn *base, int64_t merchant_id, int64_t id,
-				    struct account *out)
-{
-	struct sq_conn *c = SQ(base);
-	return account_one(c, q(c, ST_ACCOUNT_GET, "ii", merchant_id, id), out);
-}
-
-static enum store_rc sq_account_self(struct store_conn *base, int64_t id, struct account *out)
-{
-	struct sq_conn *c = SQ(base);
-	return account_one(c, q(c, ST_ACCOUNT_SELF, "i", id), out);
-}
-
-static enum store_rc sq_employees_list(struct store_conn *base, int64_t merchant_id,
-				       int64_t offset, int64_t limit, account_row_fn row, void *ctx)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_EMPLOYEES_LIST, "iii", merchant_id, limit, offset);
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct account a = {0};
-		read_account(s, &a);
-		bool more = row(ctx, &a);
-		account_clear(&a);
-		if (!more) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	done(s);
-	return rc == SQLITE_DONE ? STORE_OK : map_rc(c, rc, "employees list");
-}
-
 /* Runs an UPDATE ... RETURNING id: NOT_FOUND when it touched no row. */
 static enum store_rc update_returning(struct sq_conn *c, sqlite3_stmt *s, const char *what)
 {
@@ -963,243 +912,6 @@ static enum store_rc update_returning(struct sq_conn *c, sqlite3_stmt *s, const 
 	if (rc == STORE_OK)
 		done(s);
 	return rc;
-}
-
-static enum store_rc sq_account_update(struct store_conn *base, const struct account *a)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_ACCOUNT_UPDATE, "ssssssdssii", a->email, a->email, a->phone,
-			    a->first_name, a->last_name, a->inn, (int)a->role, a->password_hash,
-			    a->password_hash, a->merchant_id, a->id);
-	return update_returning(c, s, "account update");
-}
-
-static enum store_rc sq_account_delete(struct store_conn *base, int64_t merchant_id, int64_t id)
-{
-	struct sq_conn *c = SQ(base);
-	enum store_rc rc = update_returning(c, q(c, ST_ACCOUNT_DELETE, "ii", merchant_id, id),
-					    "account delete");
-	if (rc == STORE_OK)
-		rc = exec_stmt(c, q(c, ST_KEYS_REVOKE_ACCOUNT, "ii", now_ms(), id), "keys revoke");
-	return rc;
-}
-
-static void read_key(sqlite3_stmt *s, struct api_key *k)
-{
-	k->id = col_i(s, 0);
-	k->merchant_id = col_i(s, 1);
-	k->account_id = col_i(s, 2);
-	col_copy(s, 3, k->hash, sizeof(k->hash));
-	k->created_ms = col_i(s, 4);
-	k->revoked = sqlite3_column_type(s, 5) != SQLITE_NULL;
-}
-
-static enum store_rc sq_api_key_create(struct store_conn *base, const struct api_key *k,
-				       int64_t *id_out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_KEY_CREATE, "iisi", k->merchant_id, k->account_id, k->hash,
-			    k->created_ms);
-	return last_id(c, exec_stmt(c, s, "key create"), id_out);
-}
-
-static enum store_rc sq_api_key_get(struct store_conn *base, int64_t id, struct api_key *out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_KEY_GET, "i", id);
-	enum store_rc rc = step_one(c, s, "key get");
-	if (rc != STORE_OK)
-		return rc;
-	read_key(s, out);
-	done(s);
-	return STORE_OK;
-}
-
-static enum store_rc sq_api_keys_list(struct store_conn *base, int64_t merchant_id,
-				      api_key_row_fn row, void *ctx)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_KEYS_LIST, "i", merchant_id);
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct api_key k = {0};
-		read_key(s, &k);
-		if (!row(ctx, &k)) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	done(s);
-	return rc == SQLITE_DONE ? STORE_OK : map_rc(c, rc, "keys list");
-}
-
-static enum store_rc sq_api_key_revoke(struct store_conn *base, int64_t merchant_id, int64_t id,
-				       int64_t now)
-{
-	struct sq_conn *c = SQ(base);
-	return update_returning(c, q(c, ST_KEY_REVOKE, "iii", now, merchant_id, id), "key revoke");
-}
-
-static void read_accrual(sqlite3_stmt *s, int i, struct accrual_setting *a)
-{
-	a->coupon_id = col_i(s, i);
-	a->rule.type = col_i(s, i + 1) == 0 ? ACCRUAL_AMOUNT : ACCRUAL_PERCENTAGE;
-	a->rule.amount = col_i(s, i + 2);
-	a->valid_days = col_i(s, i + 3);
-}
-
-static enum store_rc sq_settings_get(struct store_conn *base, int64_t merchant_id,
-				     struct loyalty_settings *out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_SETTINGS_GET, "i", merchant_id);
-	enum store_rc rc = step_one(c, s, "settings get");
-	if (rc != STORE_OK)
-		return rc;
-	out->active = col_i(s, 0) != 0;
-	out->currency = col_i(s, 1) == 1 ? CUR_RUBLES : CUR_POINTS;
-	read_accrual(s, 2, &out->new_customer);
-	read_accrual(s, 6, &out->customer);
-	out->auto_register = col_i(s, 10) != 0;
-	out->max_spend_percent = col_i(s, 11);
-	done(s);
-	return STORE_OK;
-}
-
-static enum store_rc sq_settings_put(struct store_conn *base, int64_t merchant_id,
-				     const struct loyalty_settings *st)
-{
-	struct sq_conn *c = SQ(base);
-	const struct accrual_setting *n = &st->new_customer, *u = &st->customer;
-	sqlite3_stmt *s = q(c, ST_SETTINGS_PUT, "bdzdizzdizbii", st->active, (int)st->currency,
-			    n->coupon_id, (int)n->rule.type, n->rule.amount, n->valid_days,
-			    u->coupon_id, (int)u->rule.type, u->rule.amount, u->valid_days,
-			    st->auto_register, st->max_spend_percent, merchant_id);
-	return exec_stmt(c, s, "settings put");
-}
-
-static enum store_rc sq_idem_get(struct store_conn *base, int64_t merchant_id, const char *scope,
-				 const char *key, int64_t not_before_ms, struct idem_record *out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_IDEM_GET, "issi", merchant_id, scope, key, not_before_ms);
-	enum store_rc rc = step_one(c, s, "idempotency get");
-	if (rc != STORE_OK)
-		return rc;
-	col_copy(s, 0, out->request_hash, sizeof(out->request_hash));
-	out->status = (int)col_i(s, 1);
-	out->body = col_str(s, 2);
-	out->created_ms = col_i(s, 3);
-	done(s);
-	return STORE_OK;
-}
-
-static enum store_rc sq_idem_put(struct store_conn *base, int64_t merchant_id, const char *scope,
-				 const char *key, const struct idem_record *in)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_IDEM_PUT, "isssdsi", merchant_id, scope, key, in->request_hash,
-			    in->status, in->body, in->created_ms);
-	enum store_rc rc = step_one(c, s, "idempotency put");
-	if (rc == STORE_OK)
-		done(s);
-	return rc == STORE_NOT_FOUND ? STORE_CONFLICT : rc;
-}
-
-static enum store_rc sq_idem_purge(struct store_conn *base, int64_t before_ms, int64_t *n_out)
-{
-	struct sq_conn *c = SQ(base);
-	enum store_rc rc = exec_stmt(c, q(c, ST_IDEM_PURGE, "i", before_ms), "idempotency purge");
-	*n_out = rc == STORE_OK ? sqlite3_changes(c->db) : 0;
-	return rc;
-}
-
-static enum store_rc sq_sale_points_list(struct store_conn *base, int64_t merchant_id,
-					 sale_point_row_fn row, void *ctx)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_SP_LIST, "i", merchant_id);
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct sale_point sp = {.id = col_i(s, 0),
-					.merchant_id = col_i(s, 1),
-					.region = col_str(s, 2),
-					.city = col_str(s, 3),
-					.address = col_str(s, 4),
-					.phone = col_str(s, 5)};
-		bool more = row(ctx, &sp);
-		sale_point_clear(&sp);
-		if (!more) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	done(s);
-	return rc == SQLITE_DONE ? STORE_OK : map_rc(c, rc, "sale points");
-}
-
-static enum store_rc sq_sale_point_save(struct store_conn *base, const struct sale_point *sp,
-					int64_t *id_out)
-{
-	struct sq_conn *c = SQ(base);
-	if (sp->id == 0)
-		return last_id(c, exec_stmt(c, q(c, ST_SP_INSERT, "issss", sp->merchant_id,
-						 sp->region, sp->city, sp->address, sp->phone),
-					 "sale point insert"),
-			       id_out);
-	return update_returning(c, q(c, ST_SP_UPDATE, "ssssii", sp->region, sp->city, sp->address,
-				     sp->phone, sp->merchant_id, sp->id),
-				"sale point update");
-}
-
-static enum store_rc sq_sale_point_delete(struct store_conn *base, int64_t merchant_id, int64_t id)
-{
-	struct sq_conn *c = SQ(base);
-	return update_returning(c, q(c, ST_SP_DELETE, "ii", merchant_id, id), "sale point delete");
-}
-
-static enum store_rc sq_document_get(struct store_conn *base, int64_t merchant_id,
-				     const char *name, char **json_out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_DOC_GET, "is", merchant_id, name);
-	enum store_rc rc = step_one(c, s, "document get");
-	if (rc != STORE_OK)
-		return rc;
-	*json_out = col_str(s, 0);
-	done(s);
-	return STORE_OK;
-}
-
-static enum store_rc sq_document_put(struct store_conn *base, int64_t merchant_id,
-				     const char *name, const char *json)
-{
-	struct sq_conn *c = SQ(base);
-	return exec_stmt(c, q(c, ST_DOC_PUT, "iss", merchant_id, name, json), "document put");
-}
-
-static enum store_rc sq_auth_counter_get(struct store_conn *base, const char *key,
-					 struct auth_counter *out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_AUTH_COUNTER_GET, "s", key);
-	enum store_rc rc = step_one(c, s, "auth counter get");
-	if (rc != STORE_OK)
-		return rc;
-	out->failures = col_i(s, 0);
-	out->window_start_ms = col_i(s, 1);
-	out->locked_until_ms = col_i(s, 2);
-	done(s);
-	return STORE_OK;
-}
-
-static enum store_rc sq_auth_counter_put(struct store_conn *base, const char *key,
-					 const struct auth_counter *in)
-{
-	struct sq_conn *c = SQ(base);
-	return exec_stmt(c, q(c, ST_AUTH_COUNTER_PUT, "siii", key, in->failures,
-			      in->window_start_ms, in->locked_until_ms),
-			 "auth counter put");
 }
 
 static enum store_rc sq_order_number_next(struct store_conn *base, int64_t merchant_id,
@@ -1691,90 +1403,6 @@ static enum store_rc sq_lot_take_returned(struct store_conn *base, int64_t order
 }
 
 /* ---- coupon catalog ---- */
-
-static void read_catalog(sqlite3_stmt *s, struct catalog_coupon *o)
-{
-	o->id = col_i(s, 0);
-	o->merchant_id = col_i(s, 1);
-	o->title = col_str(s, 2);
-	o->header = col_str(s, 3);
-	o->sub_header = col_str(s, 4);
-	o->short_description = col_str(s, 5);
-	o->long_description = col_str(s, 6);
-	o->image_path = col_str(s, 7);
-	o->style = col_str(s, 8);
-	o->valid_days = col_i(s, 9);
-	o->valid_until = col_i(s, 10);
-	o->deleted = col_i(s, 11) != 0;
-	o->created_ms = col_i(s, 12);
-}
-
-static enum store_rc sq_catalog_create(struct store_conn *base, const struct catalog_coupon *cc,
-				       int64_t *id_out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_CATALOG_CREATE, "issssssszzbi", cc->merchant_id, cc->title,
-			    cc->header, cc->sub_header, cc->short_description,
-			    cc->long_description, cc->image_path, cc->style, cc->valid_days,
-			    cc->valid_until, cc->deleted, cc->created_ms);
-	return last_id(c, exec_stmt(c, s, "catalog create"), id_out);
-}
-
-static enum store_rc sq_catalog_get(struct store_conn *base, int64_t merchant_id, int64_t id,
-				    struct catalog_coupon *out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_CATALOG_GET, "ii", merchant_id, id);
-	enum store_rc rc = step_one(c, s, "catalog get");
-	if (rc != STORE_OK)
-		return rc;
-	read_catalog(s, out);
-	done(s);
-	return STORE_OK;
-}
-
-static enum store_rc sq_catalog_update(struct store_conn *base, const struct catalog_coupon *cc)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_CATALOG_UPDATE, "ssssssszzii", cc->title, cc->header,
-			    cc->sub_header, cc->short_description, cc->long_description,
-			    cc->image_path, cc->style, cc->valid_days, cc->valid_until,
-			    cc->merchant_id, cc->id);
-	enum store_rc rc = step_one(c, s, "catalog update");
-	if (rc == STORE_OK)
-		done(s);
-	return rc;
-}
-
-static enum store_rc sq_catalog_delete(struct store_conn *base, int64_t merchant_id, int64_t id)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_CATALOG_DELETE, "ii", merchant_id, id);
-	enum store_rc rc = step_one(c, s, "catalog delete");
-	if (rc == STORE_OK)
-		done(s);
-	return rc;
-}
-
-static enum store_rc sq_catalog_list(struct store_conn *base, int64_t merchant_id,
-				     int64_t offset, int64_t limit, catalog_row_fn row, void *ctx)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_CATALOG_LIST, "iii", merchant_id, limit, offset);
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct catalog_coupon cc = {0};
-		read_catalog(s, &cc);
-		bool more = row(ctx, &cc);
-		catalog_coupon_clear(&cc);
-		if (!more) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	done(s);
-	return rc == SQLITE_DONE ? STORE_OK : map_rc(c, rc, "catalog list");
-}
 
 /* ---- coupon instances ---- */
 
@@ -2427,31 +2055,8 @@ static const struct store_ops sqlite_ops = {
 	.commit = sq_commit,
 	.rollback = sq_rollback,
 	.ping = sq_ping,
-	.merchant_create = sq_merchant_create,
-	.account_create = sq_account_create,
-	.account_find_login = sq_account_find_login,
-	.account_get = sq_account_get,
-	.account_self = sq_account_self,
-	.employees_list = sq_employees_list,
-	.account_update = sq_account_update,
-	.account_delete = sq_account_delete,
-	.api_key_create = sq_api_key_create,
-	.api_key_get = sq_api_key_get,
-	.api_keys_list = sq_api_keys_list,
-	.api_key_revoke = sq_api_key_revoke,
-	.settings_get = sq_settings_get,
-	.settings_put = sq_settings_put,
+	SQL_SHARED_OPS,
 	.order_number_next = sq_order_number_next,
-	.auth_counter_get = sq_auth_counter_get,
-	.document_get = sq_document_get,
-	.sale_points_list = sq_sale_points_list,
-	.sale_point_save = sq_sale_point_save,
-	.sale_point_delete = sq_sale_point_delete,
-	.idem_get = sq_idem_get,
-	.idem_put = sq_idem_put,
-	.idem_purge = sq_idem_purge,
-	.document_put = sq_document_put,
-	.auth_counter_put = sq_auth_counter_put,
 	.client_get = sq_client_get,
 	.client_find_phone = sq_client_find_phone,
 	.client_find_email = sq_client_find_email,
@@ -2473,11 +2078,6 @@ static const struct store_ops sqlite_ops = {
 	.lot_take_add = sq_lot_take_add,
 	.lot_takes_get = sq_lot_takes_get,
 	.lot_take_returned = sq_lot_take_returned,
-	.catalog_create = sq_catalog_create,
-	.catalog_get = sq_catalog_get,
-	.catalog_list = sq_catalog_list,
-	.catalog_delete = sq_catalog_delete,
-	.catalog_update = sq_catalog_update,
 	.coupon_issue = sq_coupon_issue,
 	.coupon_get = sq_coupon_get,
 	.coupons_usable = sq_coupons_usable,

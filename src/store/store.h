@@ -537,8 +537,11 @@ struct store {
 	const struct store_ops *ops;
 };
 
+struct sql_driver;
 struct store_conn {
 	const struct store_ops *ops;
+	/* The primitives the operations written once (store/sql.h) run on. */
+	const struct sql_driver *sql;
 };
 
 struct store_options {

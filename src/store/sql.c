@@ -1,0 +1,140 @@
+/* The engine-independent half of the SQL layer (store/sql.h): the statement table and the
+ * helpers the shared operations use, each a few calls of the connection's driver. */
+#include "store/sql.h"
+
+#include <stdio.h>
+
+#include "core/util.h"
+
+#define SQL_TEXT(name, sql) sql,
+#define SQL_NAME(name, sql) #name,
+const char *const sql_text[SQL__COUNT] = {SQL_STATEMENTS(SQL_TEXT)};
+const char *const sql_name[SQL__COUNT] = {SQL_STATEMENTS(SQL_NAME)};
+
+static enum store_rc run(struct store_conn *c, enum sql_id id, struct sql_res *res,
+			 const char *fmt, va_list ap)
+{
+	*res = (struct sql_res){.conn = c, .id = id};
+	return c->sql->run(c, id, res, fmt, ap);
+}
+
+enum store_rc sql_query(struct store_conn *c, enum sql_id id, struct sql_res *res, const char *fmt,
+			...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	enum store_rc rc = run(c, id, res, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* Steps a run statement to its first row: OK with it current, or NOT_FOUND / the error with
+ * the statement closed. */
+static enum store_rc first_row(struct sql_res *res, enum store_rc rc)
+{
+	if (rc != STORE_OK)
+		return rc;
+	if (sql_next(res))
+		return STORE_OK;
+	rc = res->rc == STORE_OK ? STORE_NOT_FOUND : res->rc;
+	sql_close(res);
+	return rc;
+}
+
+enum store_rc sql_row(struct store_conn *c, enum sql_id id, struct sql_res *res, const char *fmt,
+		      ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	enum store_rc rc = run(c, id, res, fmt, ap);
+	va_end(ap);
+	return first_row(res, rc);
+}
+
+enum store_rc sql_exec(struct store_conn *c, enum sql_id id, int64_t *changes, const char *fmt,
+		       ...)
+{
+	struct sql_res res;
+	va_list ap;
+	va_start(ap, fmt);
+	enum store_rc rc = run(c, id, &res, fmt, ap);
+	va_end(ap);
+	if (rc == STORE_OK) {
+		while (sql_next(&res))
+			;
+		rc = res.rc;
+		if (changes)
+			*changes = rc == STORE_OK ? res.changes : 0;
+		sql_close(&res);
+	}
+	return rc;
+}
+
+enum store_rc sql_insert(struct store_conn *c, enum sql_id id, int64_t *id_out, const char *fmt,
+			 ...)
+{
+	struct sql_res res;
+	va_list ap;
+	va_start(ap, fmt);
+	enum store_rc rc = first_row(&res, run(c, id, &res, fmt, ap));
+	va_end(ap);
+	if (rc == STORE_NOT_FOUND)
+		return STORE_CONFLICT;
+	if (rc == STORE_OK) {
+		if (id_out)
+			*id_out = sql_int(&res, 0);
+		sql_close(&res);
+	}
+	return rc;
+}
+
+enum store_rc sql_touch(struct store_conn *c, enum sql_id id, const char *fmt, ...)
+{
+	struct sql_res res;
+	va_list ap;
+	va_start(ap, fmt);
+	enum store_rc rc = first_row(&res, run(c, id, &res, fmt, ap));
+	va_end(ap);
+	if (rc == STORE_OK)
+		sql_close(&res);
+	return rc;
+}
+
+bool sql_next(struct sql_res *res)
+{
+	return res->conn->sql->next(res);
+}
+
+void sql_close(struct sql_res *res)
+{
+	if (res->handle)
+		res->conn->sql->close(res);
+	res->handle = NULL;
+}
+
+int64_t sql_int(const struct sql_res *res, int col)
+{
+	return res->conn->sql->int64(res, col);
+}
+
+bool sql_bool(const struct sql_res *res, int col)
+{
+	return res->conn->sql->boolean(res, col);
+}
+
+bool sql_null(const struct sql_res *res, int col)
+{
+	return res->conn->sql->is_null(res, col);
+}
+
+char *sql_str(const struct sql_res *res, int col)
+{
+	const char *t = res->conn->sql->text(res, col);
+	return t ? xstrdup(t) : NULL;
+}
+
+void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap)
+{
+	const char *t = res->conn->sql->text(res, col);
+	snprintf(dst, cap, "%s", t ? t : "");
+}

@@ -1,0 +1,165 @@
+/* The SQL layer under the storage interface: operations written once (store/sql_*.c) over a
+ * driver of a few primitives that each engine gives (sqlite.c, pg.c).
+ *
+ * An operation names a statement of the one table (store/statements.h), binds its arguments
+ * by a format and reads the rows through a cursor; it never sees an engine type. The model
+ * is Dovecot's lib-sql (a query, then a result walked row by row), with statements prepared
+ * once per connection as before:
+ *
+ *   struct sql_res r;
+ *   enum store_rc rc = sql_row(c, SQL_ACCOUNT_SELF, &r, "i", id);
+ *   if (rc != STORE_OK)
+ *           return rc;           // NOT_FOUND, or the mapped error; r already closed
+ *   read_account(&r, out);
+ *   sql_close(&r);
+ *
+ * The dialect is PostgreSQL's with `$N` placeholders; what SQLite spells differently is made
+ * to match in its driver, in one place (sqlite.c, "the shared statements' driver"): `$N`
+ * becomes `?N`, and the collation "C" used by `lower(... COLLATE "C")` is registered as a
+ * bytewise one. SQL that cannot be written for both stays in its engine for now.
+ *
+ * Argument formats (as the engines' own): 'i' int64, 'z' int64 with 0 as NULL, 's' text (NULL
+ * as NULL), 'b' bool as 0/1, 'd' int (enum). */
+#ifndef KOPILKA_STORE_SQL_H
+#define KOPILKA_STORE_SQL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/statements.h"
+#include "store/store.h"
+
+/* A statement's result, walked with sql_next. Engines keep their handle in it; the caller
+ * sees only the functions below. */
+struct sql_res {
+	struct store_conn *conn;
+	void *handle;	 /* sqlite3_stmt * or PGresult * */
+	int row, rows;	 /* PostgreSQL: the current row and the row count */
+	enum sql_id id;
+	enum store_rc rc; /* after sql_next returned false: STORE_OK at the end, else the error */
+	int64_t changes;  /* rows the statement wrote, once it has run to its end */
+};
+
+/* What an engine gives the shared operations. */
+struct sql_driver {
+	/* Binds the arguments to statement id (prepared on this connection the first time) and
+	 * runs it, or readies it to run on the first next(). On failure res holds nothing. */
+	enum store_rc (*run)(struct store_conn *c, enum sql_id id, struct sql_res *res,
+			     const char *fmt, va_list ap);
+	/* The next row: true with it current; false at the end or on an error (res->rc). */
+	bool (*next)(struct sql_res *res);
+	bool (*is_null)(const struct sql_res *res, int col);
+	int64_t (*int64)(const struct sql_res *res, int col);
+	bool (*boolean)(const struct sql_res *res, int col);
+	/* The column's text, valid until the next row or close; NULL for SQL NULL. */
+	const char *(*text)(const struct sql_res *res, int col);
+	/* Ends the statement (resets it, or frees the result). Safe on a closed or failed res. */
+	void (*close)(struct sql_res *res);
+};
+
+/* Runs statement id; its rows come through sql_next. Always sql_close res after OK. */
+enum store_rc sql_query(struct store_conn *c, enum sql_id id, struct sql_res *res, const char *fmt,
+			...) __attribute__((warn_unused_result));
+/* A statement expected to return at most one row: STORE_OK with the row current (read it,
+ * then sql_close), or STORE_NOT_FOUND / an error with res already closed. */
+enum store_rc sql_row(struct store_conn *c, enum sql_id id, struct sql_res *res, const char *fmt,
+		      ...) __attribute__((warn_unused_result));
+/* Runs a statement to its end, rows ignored; *changes (when not NULL): the rows it wrote. */
+enum store_rc sql_exec(struct store_conn *c, enum sql_id id, int64_t *changes, const char *fmt,
+		       ...) __attribute__((warn_unused_result));
+/* INSERT ... [ON CONFLICT DO NOTHING] RETURNING id: no row back is STORE_CONFLICT (a
+ * uniqueness rule refused it). id_out may be NULL. */
+enum store_rc sql_insert(struct store_conn *c, enum sql_id id, int64_t *id_out, const char *fmt,
+			 ...) __attribute__((warn_unused_result));
+/* UPDATE / DELETE ... RETURNING id: no row back is STORE_NOT_FOUND. */
+enum store_rc sql_touch(struct store_conn *c, enum sql_id id, const char *fmt, ...)
+    __attribute__((warn_unused_result));
+
+bool sql_next(struct sql_res *res);
+void sql_close(struct sql_res *res);
+/* At the end of the rows (sql_next false): OK, or what ended them. */
+static inline enum store_rc sql_end(const struct sql_res *res)
+{
+	return res->rc;
+}
+
+/* Columns of the current row. */
+int64_t sql_int(const struct sql_res *res, int col);
+bool sql_bool(const struct sql_res *res, int col);
+bool sql_null(const struct sql_res *res, int col);
+char *sql_str(const struct sql_res *res, int col); /* a copy the caller frees; NULL for NULL */
+void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NULL as "" */
+
+/* The operations written once, by aggregate: merchants, accounts, keys and lockout counters
+ * (sql_accounts.c); settings, sale points, documents and Idempotency-Key records
+ * (sql_merchant.c); the coupon catalog (sql_catalog.c). Each engine's ops table includes
+ * SQL_SHARED_OPS so a new shared operation is listed here once. */
+#define SQL_SHARED_OPS                                                                             \
+	.merchant_create = sql_merchant_create, .account_create = sql_account_create,             \
+	.account_find_login = sql_account_find_login, .account_get = sql_account_get,            \
+	.account_self = sql_account_self, .employees_list = sql_employees_list,                  \
+	.account_update = sql_account_update, .account_delete = sql_account_delete,              \
+	.api_key_create = sql_api_key_create, .api_key_get = sql_api_key_get,                    \
+	.api_keys_list = sql_api_keys_list, .api_key_revoke = sql_api_key_revoke,                \
+	.auth_counter_get = sql_auth_counter_get, .auth_counter_put = sql_auth_counter_put,      \
+	.settings_get = sql_settings_get, .settings_put = sql_settings_put,                      \
+	.sale_points_list = sql_sale_points_list, .sale_point_save = sql_sale_point_save,        \
+	.sale_point_delete = sql_sale_point_delete, .document_get = sql_document_get,            \
+	.document_put = sql_document_put, .idem_get = sql_idem_get, .idem_put = sql_idem_put,     \
+	.idem_purge = sql_idem_purge, .catalog_create = sql_catalog_create,                      \
+	.catalog_get = sql_catalog_get, .catalog_list = sql_catalog_list,                        \
+	.catalog_delete = sql_catalog_delete, .catalog_update = sql_catalog_update
+
+enum store_rc sql_merchant_create(struct store_conn *c, const char *name, int64_t now,
+				  int64_t *id_out);
+enum store_rc sql_account_create(struct store_conn *c, const struct account *a, int64_t *id_out);
+enum store_rc sql_account_find_login(struct store_conn *c, const char *login, struct account *out);
+enum store_rc sql_account_get(struct store_conn *c, int64_t merchant_id, int64_t id,
+			      struct account *out);
+enum store_rc sql_account_self(struct store_conn *c, int64_t id, struct account *out);
+enum store_rc sql_employees_list(struct store_conn *c, int64_t merchant_id, int64_t offset,
+				 int64_t limit, account_row_fn row, void *ctx);
+enum store_rc sql_account_update(struct store_conn *c, const struct account *a);
+enum store_rc sql_account_delete(struct store_conn *c, int64_t merchant_id, int64_t id);
+enum store_rc sql_api_key_create(struct store_conn *c, const struct api_key *k, int64_t *id_out);
+enum store_rc sql_api_key_get(struct store_conn *c, int64_t id, struct api_key *out);
+enum store_rc sql_api_keys_list(struct store_conn *c, int64_t merchant_id, api_key_row_fn row,
+				void *ctx);
+enum store_rc sql_api_key_revoke(struct store_conn *c, int64_t merchant_id, int64_t id,
+				 int64_t now);
+enum store_rc sql_auth_counter_get(struct store_conn *c, const char *key,
+				   struct auth_counter *out);
+enum store_rc sql_auth_counter_put(struct store_conn *c, const char *key,
+				   const struct auth_counter *in);
+
+enum store_rc sql_settings_get(struct store_conn *c, int64_t merchant_id,
+			       struct loyalty_settings *out);
+enum store_rc sql_settings_put(struct store_conn *c, int64_t merchant_id,
+			       const struct loyalty_settings *st);
+enum store_rc sql_sale_points_list(struct store_conn *c, int64_t merchant_id,
+				   sale_point_row_fn row, void *ctx);
+enum store_rc sql_sale_point_save(struct store_conn *c, const struct sale_point *sp,
+				  int64_t *id_out);
+enum store_rc sql_sale_point_delete(struct store_conn *c, int64_t merchant_id, int64_t id);
+enum store_rc sql_document_get(struct store_conn *c, int64_t merchant_id, const char *name,
+			       char **json_out);
+enum store_rc sql_document_put(struct store_conn *c, int64_t merchant_id, const char *name,
+			       const char *json);
+enum store_rc sql_idem_get(struct store_conn *c, int64_t merchant_id, const char *scope,
+			   const char *key, int64_t not_before_ms, struct idem_record *out);
+enum store_rc sql_idem_put(struct store_conn *c, int64_t merchant_id, const char *scope,
+			   const char *key, const struct idem_record *in);
+enum store_rc sql_idem_purge(struct store_conn *c, int64_t before_ms, int64_t *n_out);
+
+enum store_rc sql_catalog_create(struct store_conn *c, const struct catalog_coupon *cc,
+				 int64_t *id_out);
+enum store_rc sql_catalog_get(struct store_conn *c, int64_t merchant_id, int64_t id,
+			      struct catalog_coupon *out);
+enum store_rc sql_catalog_update(struct store_conn *c, const struct catalog_coupon *cc);
+enum store_rc sql_catalog_delete(struct store_conn *c, int64_t merchant_id, int64_t id);
+enum store_rc sql_catalog_list(struct store_conn *c, int64_t merchant_id, int64_t offset,
+			       int64_t limit, catalog_row_fn row, void *ctx);
+
+#endif

@@ -1,0 +1,180 @@
+/* Merchants, accounts, API keys and lockout counters: the operations of store.h written once
+ * for both engines over the SQL driver (store/sql.h). */
+#include "store/sql.h"
+
+#include "core/util.h"
+
+enum store_rc sql_merchant_create(struct store_conn *c, const char *name, int64_t now,
+				  int64_t *id_out)
+{
+	return sql_insert(c, SQL_MERCHANT_CREATE, id_out, "si", name, now);
+}
+
+/* ---- accounts ---- */
+
+/* The row of ACCOUNT_COLS. */
+static void read_account(const struct sql_res *r, struct account *out)
+{
+	out->id = sql_int(r, 0);
+	out->merchant_id = sql_int(r, 1);
+	out->kind = (enum account_kind)sql_int(r, 2);
+	out->role = (enum role)sql_int(r, 3);
+	out->email = sql_str(r, 4);
+	out->phone = sql_str(r, 5);
+	out->password_hash = sql_str(r, 6);
+	out->first_name = sql_str(r, 7);
+	out->last_name = sql_str(r, 8);
+	out->cred_version = sql_int(r, 9);
+	out->inn = sql_str(r, 10);
+	sql_copy(r, 11, out->staff_login, sizeof(out->staff_login));
+	out->created_ms = sql_int(r, 12);
+}
+
+/* The one account a statement run by sql_row found. */
+static enum store_rc account_one(enum store_rc rc, struct sql_res *r, struct account *out)
+{
+	if (rc != STORE_OK)
+		return rc;
+	read_account(r, out);
+	sql_close(r);
+	return STORE_OK;
+}
+
+enum store_rc sql_account_create(struct store_conn *c, const struct account *a, int64_t *id_out)
+{
+	return sql_insert(c, SQL_ACCOUNT_CREATE, id_out, "iddssssssiss", a->merchant_id,
+			  (int)a->kind, (int)a->role, a->email, a->email, a->phone,
+			  a->password_hash, a->first_name, a->last_name, now_ms(), a->inn,
+			  a->staff_login[0] ? a->staff_login : NULL);
+}
+
+enum store_rc sql_account_find_login(struct store_conn *c, const char *login, struct account *out)
+{
+	struct sql_res r;
+	return account_one(sql_row(c, SQL_ACCOUNT_FIND, &r, "s", login), &r, out);
+}
+
+enum store_rc sql_account_get(struct store_conn *c, int64_t merchant_id, int64_t id,
+			      struct account *out)
+{
+	struct sql_res r;
+	return account_one(sql_row(c, SQL_ACCOUNT_GET, &r, "ii", merchant_id, id), &r, out);
+}
+
+enum store_rc sql_account_self(struct store_conn *c, int64_t id, struct account *out)
+{
+	struct sql_res r;
+	return account_one(sql_row(c, SQL_ACCOUNT_SELF, &r, "i", id), &r, out);
+}
+
+enum store_rc sql_employees_list(struct store_conn *c, int64_t merchant_id, int64_t offset,
+				 int64_t limit, account_row_fn row, void *ctx)
+{
+	struct sql_res r;
+	enum store_rc rc = sql_query(c, SQL_EMPLOYEES_LIST, &r, "iii", merchant_id, limit, offset);
+	if (rc != STORE_OK)
+		return rc;
+	while (sql_next(&r)) {
+		struct account a = {0};
+		read_account(&r, &a);
+		bool more = row(ctx, &a);
+		account_clear(&a);
+		if (!more)
+			break;
+	}
+	rc = sql_end(&r);
+	sql_close(&r);
+	return rc;
+}
+
+enum store_rc sql_account_update(struct store_conn *c, const struct account *a)
+{
+	return sql_touch(c, SQL_ACCOUNT_UPDATE, "ssssssdssii", a->email, a->email, a->phone,
+			 a->first_name, a->last_name, a->inn, (int)a->role, a->password_hash,
+			 a->password_hash, a->merchant_id, a->id);
+}
+
+enum store_rc sql_account_delete(struct store_conn *c, int64_t merchant_id, int64_t id)
+{
+	enum store_rc rc = sql_touch(c, SQL_ACCOUNT_DELETE, "ii", merchant_id, id);
+	if (rc == STORE_OK)
+		rc = sql_exec(c, SQL_KEYS_REVOKE_ACCOUNT, NULL, "ii", now_ms(), id);
+	return rc;
+}
+
+/* ---- API keys ---- */
+
+/* The row of KEY_COLS. */
+static void read_key(const struct sql_res *r, struct api_key *k)
+{
+	k->id = sql_int(r, 0);
+	k->merchant_id = sql_int(r, 1);
+	k->account_id = sql_int(r, 2);
+	sql_copy(r, 3, k->hash, sizeof(k->hash));
+	k->created_ms = sql_int(r, 4);
+	k->revoked = !sql_null(r, 5);
+}
+
+enum store_rc sql_api_key_create(struct store_conn *c, const struct api_key *k, int64_t *id_out)
+{
+	return sql_insert(c, SQL_KEY_CREATE, id_out, "iisi", k->merchant_id, k->account_id,
+			  k->hash, k->created_ms);
+}
+
+enum store_rc sql_api_key_get(struct store_conn *c, int64_t id, struct api_key *out)
+{
+	struct sql_res r;
+	enum store_rc rc = sql_row(c, SQL_KEY_GET, &r, "i", id);
+	if (rc != STORE_OK)
+		return rc;
+	read_key(&r, out);
+	sql_close(&r);
+	return STORE_OK;
+}
+
+enum store_rc sql_api_keys_list(struct store_conn *c, int64_t merchant_id, api_key_row_fn row,
+				void *ctx)
+{
+	struct sql_res r;
+	enum store_rc rc = sql_query(c, SQL_KEYS_LIST, &r, "i", merchant_id);
+	if (rc != STORE_OK)
+		return rc;
+	while (sql_next(&r)) {
+		struct api_key k = {0};
+		read_key(&r, &k);
+		if (!row(ctx, &k))
+			break;
+	}
+	rc = sql_end(&r);
+	sql_close(&r);
+	return rc;
+}
+
+enum store_rc sql_api_key_revoke(struct store_conn *c, int64_t merchant_id, int64_t id,
+				 int64_t now)
+{
+	return sql_touch(c, SQL_KEY_REVOKE, "iii", now, merchant_id, id);
+}
+
+/* ---- lockout counters ---- */
+
+enum store_rc sql_auth_counter_get(struct store_conn *c, const char *key,
+				   struct auth_counter *out)
+{
+	struct sql_res r;
+	enum store_rc rc = sql_row(c, SQL_AUTH_COUNTER_GET, &r, "s", key);
+	if (rc != STORE_OK)
+		return rc;
+	out->failures = sql_int(&r, 0);
+	out->window_start_ms = sql_int(&r, 1);
+	out->locked_until_ms = sql_int(&r, 2);
+	sql_close(&r);
+	return STORE_OK;
+}
+
+enum store_rc sql_auth_counter_put(struct store_conn *c, const char *key,
+				   const struct auth_counter *in)
+{
+	return sql_exec(c, SQL_AUTH_COUNTER_PUT, NULL, "siii", key, in->failures,
+			in->window_start_ms, in->locked_until_ms);
+}

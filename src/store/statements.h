@@ -1,0 +1,103 @@
+/* Every statement of the shared operations (store/sql_*.c), written once in PostgreSQL's
+ * dialect with $N placeholders; the SQLite driver takes the same text (see store/sql.h for
+ * what it adapts). A statement is named SQL_<NAME> where an operation runs it. */
+#ifndef KOPILKA_STORE_STATEMENTS_H
+#define KOPILKA_STORE_STATEMENTS_H
+
+#include "store/columns.h"
+
+#define KEY_COLS "id, merchant_id, account_id, key_hash, created_ms, revoked_ms"
+
+/* lower() of ASCII letters only, as on SQLite, whatever the PostgreSQL database's locale. */
+#define LOWER_ASCII(p) "lower(CAST(" p " AS TEXT) COLLATE \"C\")"
+
+#define SQL_STATEMENTS(X)                                                                          \
+	/* merchants, accounts, keys, lockout counters (sql_accounts.c) */                          \
+	X(MERCHANT_CREATE, "INSERT INTO merchants(name, created_ms) VALUES ($1, $2) RETURNING id") \
+	X(ACCOUNT_CREATE, "INSERT INTO accounts(merchant_id, kind, role, email, email_lc, phone,"  \
+			  " password_hash, first_name, last_name, created_ms, inn, staff_login)"   \
+			  " VALUES ($1, $2, $3, $4, " LOWER_ASCII("$5") ", $6, $7, $8, $9, $10,"   \
+			  " $11, $12) ON CONFLICT DO NOTHING RETURNING id")                        \
+	X(ACCOUNT_FIND, "SELECT " ACCOUNT_COLS " FROM accounts"                                    \
+			" WHERE (email_lc = $1 OR phone = $1) AND NOT deleted")                    \
+	X(ACCOUNT_GET, "SELECT " ACCOUNT_COLS " FROM accounts WHERE merchant_id = $1 AND id = $2"  \
+		       " AND kind = 1 AND NOT deleted")                                            \
+	X(ACCOUNT_SELF, "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = $1 AND NOT deleted")     \
+	X(EMPLOYEES_LIST, "SELECT " ACCOUNT_COLS " FROM accounts WHERE merchant_id = $1"           \
+			  " AND kind = 1 AND NOT deleted ORDER BY id LIMIT $2 OFFSET $3")          \
+	X(ACCOUNT_UPDATE, "UPDATE accounts SET email = $1, email_lc = " LOWER_ASCII("$2") ","      \
+			  " phone = $3, first_name = $4, last_name = $5, inn = $6, role = $7,"     \
+			  " password_hash = coalesce($8, password_hash),"                          \
+			  " cred_version = cred_version + CASE WHEN CAST($9 AS TEXT) IS NULL"      \
+			  " THEN 0 ELSE 1 END WHERE merchant_id = $10 AND id = $11 AND kind = 1"   \
+			  " AND NOT deleted RETURNING id")                                         \
+	X(ACCOUNT_DELETE, "UPDATE accounts SET deleted = true, email = NULL, email_lc = NULL,"     \
+			  " phone = NULL, cred_version = cred_version + 1"                         \
+			  " WHERE merchant_id = $1 AND id = $2 AND kind = 1 AND NOT deleted"       \
+			  " RETURNING id")                                                         \
+	X(KEYS_REVOKE_ACCOUNT, "UPDATE api_keys SET revoked_ms = $1 WHERE account_id = $2"         \
+			       " AND revoked_ms IS NULL")                                          \
+	X(KEY_CREATE, "INSERT INTO api_keys(merchant_id, account_id, key_hash, created_ms)"        \
+		      " VALUES ($1, $2, $3, $4) RETURNING id")                                     \
+	X(KEY_GET, "SELECT " KEY_COLS " FROM api_keys WHERE id = $1")                              \
+	X(KEYS_LIST, "SELECT " KEY_COLS " FROM api_keys WHERE merchant_id = $1"                    \
+		     " AND revoked_ms IS NULL ORDER BY id")                                        \
+	X(KEY_REVOKE, "UPDATE api_keys SET revoked_ms = $1 WHERE merchant_id = $2 AND id = $3"     \
+		      " AND revoked_ms IS NULL RETURNING id")                                      \
+	X(AUTH_COUNTER_GET, "SELECT failures, window_start_ms, locked_until_ms FROM auth_counters"  \
+			    " WHERE key = $1")                                                     \
+	X(AUTH_COUNTER_PUT, "INSERT INTO auth_counters(key, failures, window_start_ms,"            \
+			    " locked_until_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO UPDATE"\
+			    " SET failures = excluded.failures,"                                   \
+			    " window_start_ms = excluded.window_start_ms,"                         \
+			    " locked_until_ms = excluded.locked_until_ms")                         \
+	/* settings, sale points, documents, Idempotency-Key records (sql_merchant.c) */          \
+	X(SETTINGS_GET, "SELECT active, currency, new_coupon_id, new_type, new_amount,"            \
+			" new_valid_days, cust_coupon_id, cust_type, cust_amount, cust_valid_days," \
+			" auto_register, max_spend_percent FROM merchants WHERE id = $1")          \
+	X(SETTINGS_PUT, "UPDATE merchants SET active = $1, currency = $2, new_coupon_id = $3,"     \
+			" new_type = $4, new_amount = $5, new_valid_days = $6,"                    \
+			" cust_coupon_id = $7, cust_type = $8, cust_amount = $9,"                  \
+			" cust_valid_days = $10, auto_register = $11, max_spend_percent = $12"     \
+			" WHERE id = $13")                                                         \
+	X(SP_LIST, "SELECT id, merchant_id, region, city, address, phone FROM sale_points"         \
+		   " WHERE merchant_id = $1 ORDER BY id")                                          \
+	X(SP_INSERT, "INSERT INTO sale_points(merchant_id, region, city, address, phone)"          \
+		     " VALUES ($1, $2, $3, $4, $5) RETURNING id")                                  \
+	X(SP_UPDATE, "UPDATE sale_points SET region = $1, city = $2, address = $3, phone = $4"     \
+		     " WHERE merchant_id = $5 AND id = $6 RETURNING id")                           \
+	X(SP_DELETE, "DELETE FROM sale_points WHERE merchant_id = $1 AND id = $2 RETURNING id")    \
+	X(DOC_GET, "SELECT json FROM merchant_documents WHERE merchant_id = $1 AND name = $2")     \
+	X(DOC_PUT, "INSERT INTO merchant_documents(merchant_id, name, json) VALUES ($1, $2, $3)"   \
+		   " ON CONFLICT (merchant_id, name) DO UPDATE SET json = excluded.json")          \
+	X(IDEM_GET, "SELECT request_hash, status, body, created_ms FROM idempotency"               \
+		    " WHERE merchant_id = $1 AND scope = $2 AND key = $3 AND created_ms >= $4")    \
+	X(IDEM_PUT, "INSERT INTO idempotency(merchant_id, scope, key, request_hash, status, body," \
+		    " created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"      \
+		    " RETURNING 1")                                                                \
+	X(IDEM_PURGE, "DELETE FROM idempotency WHERE created_ms < $1")                             \
+	/* the coupon catalog (sql_catalog.c) */                                                   \
+	X(CATALOG_CREATE, "INSERT INTO coupons(merchant_id, title, header, sub_header,"            \
+			  " short_description, long_description, image_path, style, valid_days,"   \
+			  " valid_until, deleted, created_ms)"                                     \
+			  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"            \
+			  " RETURNING id")                                                         \
+	X(CATALOG_GET, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = $1 AND id = $2")  \
+	X(CATALOG_UPDATE, "UPDATE coupons SET title = $1, header = $2, sub_header = $3,"           \
+			  " short_description = $4, long_description = $5, image_path = $6,"       \
+			  " style = $7, valid_days = $8, valid_until = $9 WHERE merchant_id = $10"  \
+			  " AND id = $11 RETURNING id")                                            \
+	X(CATALOG_DELETE, "UPDATE coupons SET deleted = true WHERE merchant_id = $1 AND id = $2"   \
+			  " RETURNING id")                                                         \
+	X(CATALOG_LIST, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = $1"              \
+			" ORDER BY id LIMIT $2 OFFSET $3")
+
+#define SQL_ENUM(name, sql) SQL_##name,
+enum sql_id { SQL_STATEMENTS(SQL_ENUM) SQL__COUNT };
+#undef SQL_ENUM
+
+/* The text and the name (for logs) of each statement. */
+extern const char *const sql_text[SQL__COUNT];
+extern const char *const sql_name[SQL__COUNT];
+
+#endif
