@@ -93,44 +93,6 @@
 		     " ORDER BY l.expires_ms DESC NULLS FIRST, l.id DESC LIMIT $2")                \
 	X(TAKE_RETURNED, "UPDATE lot_takes SET returned = $1 WHERE order_id = $2"                  \
 			 " AND lot_id = $3")                                                       \
-	X(COUPON_ISSUE, "INSERT INTO coupon_instances(merchant_id, client_id, coupon_id, status,"  \
-			" issued_ms, expires_ms, token, share_token, merchant_token,"              \
-			" merchant_share_token, issued_order_id, redeemed_order_id)"               \
-			" VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $9, $10, NULL)"               \
-			" ON CONFLICT DO NOTHING RETURNING id")                                    \
-	X(CODE_CLAIM, "INSERT INTO coupon_codes(merchant_id, code, instance_id)"                   \
-		      " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING instance_id")         \
-	X(CODES_FREE, "DELETE FROM coupon_codes WHERE instance_id = $1")                           \
-	X(COUPON_OWNER, "SELECT merchant_id, merchant_token, merchant_share_token"                 \
-			" FROM coupon_instances WHERE id = $1")                                    \
-	X(COUPON_BY_TOKEN, "SELECT id FROM coupon_instances WHERE merchant_id = $1 AND token = $2") \
-	X(COUPON_BY_SHARE, "SELECT id FROM coupon_instances WHERE merchant_id = $1"             \
-			   " AND share_token = $2")                                                 \
-	X(COUPON_BY_CODE, "SELECT instance_id FROM coupon_codes WHERE merchant_id = $1"         \
-			  " AND code = $2")                                                         \
-	X(COUPON_GET, "SELECT " INSTANCE_COLS " FROM coupon_instances i JOIN coupons c"            \
-		      " ON c.id = i.coupon_id WHERE i.merchant_id = $1 AND i.id = $2")             \
-	X(COUPONS_USABLE, "SELECT " INSTANCE_COLS " FROM coupon_instances i JOIN coupons c"        \
-			  " ON c.id = i.coupon_id WHERE i.merchant_id = $1 AND i.client_id = $2"   \
-			  " AND i.status = 0 AND (i.expires_ms IS NULL OR i.expires_ms >= $3)"     \
-			  " ORDER BY i.id")                                                        \
-	X(COUPON_STATUS, "UPDATE coupon_instances SET status = $1, redeemed_order_id = $2"         \
-			 " WHERE id = $3")                                                         \
-	X(COUPON_CODES_SET, "UPDATE coupon_instances SET merchant_token = $1,"                     \
-			    " merchant_share_token = $2 WHERE id = $3")                            \
-	X(COUPONS_REDEEMED_BY, "SELECT id FROM coupon_instances WHERE redeemed_order_id = $1"      \
-			       " ORDER BY id LIMIT $2")                                            \
-	X(COUPONS_ISSUED_BY, "SELECT id FROM coupon_instances WHERE issued_order_id = $1"          \
-			     " ORDER BY id LIMIT $2")                                              \
-	X(COUPON_SET_HOLD, "UPDATE coupon_instances SET hold_id = $1 WHERE id = $2")               \
-	X(COUPONS_OF_HOLD, "SELECT id FROM coupon_instances WHERE hold_id = $1 ORDER BY id"        \
-			   " LIMIT $2")                                                            \
-	X(COUPON_SHARE_MARK, "UPDATE coupon_instances SET shared_client_id = $1,"                  \
-			     " shared_instance_id = $2, shared_ms = $3 WHERE id = $4"              \
-			     " AND shared_client_id IS NULL RETURNING id")                         \
-	X(COUPON_SHARE_GET, "SELECT ci.shared_client_id, ci.shared_instance_id,"                   \
-			    " (SELECT o.id FROM coupon_instances o WHERE o.shared_instance_id = ci.id" \
-			    " LIMIT 1) FROM coupon_instances ci WHERE ci.id = $1")                 \
 	X(HOLD_CREATE, "INSERT INTO holds(merchant_id, client_id, currency, amount,"               \
 		       " transaction_id, kind, status, created_ms, expires_ms, ended_ms, order_id," \
 		       " fiscal_order_id, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9," \
@@ -537,6 +499,13 @@ static void pgd_close(struct sql_res *res)
 	PQclear(res->handle);
 }
 
+static enum store_rc pgd_savepoint(struct store_conn *base, enum sql_savepoint op)
+{
+	static const char *const sql[] = {"SAVEPOINT op", "ROLLBACK TO SAVEPOINT op",
+					  "RELEASE SAVEPOINT op"};
+	return exec_simple(PG(base), sql[op], "savepoint", NULL);
+}
+
 static const struct sql_driver pg_sql = {
     .run = pgd_run,
     .next = pgd_next,
@@ -545,6 +514,7 @@ static const struct sql_driver pg_sql = {
     .boolean = pgd_boolean,
     .text = pgd_text,
     .close = pgd_close,
+    .savepoint = pgd_savepoint,
 };
 
 /* ---- connections and pool ---- */
@@ -828,28 +798,7 @@ static enum store_rc pg_ping(struct store_conn *base)
 	return rc;
 }
 
-/* A savepoint around an operation of several statements that must leave nothing behind when
- * it answers CONFLICT. sp_end undoes to it on CONFLICT; after RETRY or ERROR the transaction
- * is aborted and the caller rolls it all back. */
-static enum store_rc sp_begin(struct pg_conn *c)
-{
-	return exec_simple(c, "SAVEPOINT op", "savepoint", NULL);
-}
-
-static enum store_rc sp_end(struct pg_conn *c, enum store_rc rc)
-{
-	if (rc == STORE_CONFLICT) {
-		enum store_rc undo =
-		    exec_simple(c, "ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op",
-				"rollback to savepoint", NULL);
-		return undo == STORE_OK ? rc : undo;
-	}
-	if (rc == STORE_OK)
-		return exec_simple(c, "RELEASE SAVEPOINT op", "release savepoint", NULL);
-	return rc;
-}
-
-/* ---- merchants and accounts ---- */
+/* ---- statement helpers; the order counter ---- */
 
 /* An UPDATE ... RETURNING id: NOT_FOUND when it touched no row. */
 static enum store_rc touched(enum store_rc rc, PGresult *r)
@@ -1264,218 +1213,7 @@ static enum store_rc pg_lot_take_returned(struct store_conn *base, int64_t order
 	return q(c, ST_TAKE_RETURNED, NULL, "iii", returned_minor, order_id, lot_id);
 }
 
-/* ---- coupon catalog ---- */
-
-/* ---- coupon instances ---- */
-
-static void read_instance(const PGresult *r, int row, struct coupon_instance *o)
-{
-	o->id = col_i(r, row, 0);
-	o->merchant_id = col_i(r, row, 1);
-	o->client_id = col_i(r, row, 2);
-	o->coupon_id = col_i(r, row, 3);
-	o->status = (enum coupon_status)col_i(r, row, 4);
-	o->issued_ms = col_i(r, row, 5);
-	o->expires_ms = col_i(r, row, 6);
-	col_copy(r, row, 7, o->token, sizeof(o->token));
-	col_copy(r, row, 8, o->share_token, sizeof(o->share_token));
-	col_copy(r, row, 9, o->merchant_token, sizeof(o->merchant_token));
-	col_copy(r, row, 10, o->merchant_share_token, sizeof(o->merchant_share_token));
-	o->issued_order_id = col_i(r, row, 11);
-	o->redeemed_order_id = col_i(r, row, 12);
-	o->catalog.title = col_str(r, row, 13);
-	o->catalog.header = col_str(r, row, 14);
-	o->catalog.sub_header = col_str(r, row, 15);
-	o->catalog.short_description = col_str(r, row, 16);
-	o->catalog.long_description = col_str(r, row, 17);
-}
-
-/* Claims both codes for the instance. A code already in use answers CONFLICT without an
- * error (ON CONFLICT DO NOTHING), so the transaction goes on; as in SQLite, a first code
- * claimed before the second clashed stays claimed (the callers free or undo it). */
-static enum store_rc claim_codes(struct pg_conn *c, int64_t merchant_id, int64_t id,
-				 const char *code, const char *share_code)
-{
-	PGresult *r = NULL;
-	enum store_rc rc =
-	    returned_id(q(c, ST_CODE_CLAIM, &r, "isi", merchant_id, code, id), &r, NULL);
-	if (rc == STORE_OK)
-		rc = returned_id(q(c, ST_CODE_CLAIM, &r, "isi", merchant_id, share_code, id), &r,
-				 NULL);
-	return rc;
-}
-
-static enum store_rc pg_coupon_issue(struct store_conn *base, const struct coupon_instance *ci,
-				     int64_t *id_out)
-{
-	struct pg_conn *c = PG(base);
-	if (strcmp(ci->merchant_token, ci->merchant_share_token) == 0)
-		return STORE_CONFLICT;
-	/* A savepoint, so that a code conflict leaves no instance behind. */
-	enum store_rc rc = sp_begin(c);
-	if (rc != STORE_OK)
-		return rc;
-	int64_t id = 0;
-	PGresult *r = NULL;
-	rc = returned_id(q(c, ST_COUPON_ISSUE, &r, "iiiizssssz", ci->merchant_id, ci->client_id,
-			   ci->coupon_id, ci->issued_ms, ci->expires_ms, ci->token, ci->share_token,
-			   ci->merchant_token, ci->merchant_share_token, ci->issued_order_id),
-			 &r, &id);
-	if (rc == STORE_OK)
-		rc = claim_codes(c, ci->merchant_id, id, ci->merchant_token,
-				 ci->merchant_share_token);
-	rc = sp_end(c, rc);
-	if (rc == STORE_OK && id_out)
-		*id_out = id;
-	return rc;
-}
-
-static enum store_rc pg_coupon_get(struct store_conn *base, int64_t merchant_id, int64_t id,
-				   struct coupon_instance *out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = one_row(q(c, ST_COUPON_GET, &r, "ii", merchant_id, id), &r);
-	if (rc != STORE_OK)
-		return rc;
-	read_instance(r, 0, out);
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_coupon_find_token(struct store_conn *base, int64_t merchant_id, int kind,
-					  const char *token, int64_t *id_out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum stmt_id id = kind == 0 ? ST_COUPON_BY_TOKEN : kind == 1 ? ST_COUPON_BY_SHARE
-								   : ST_COUPON_BY_CODE;
-	enum store_rc rc = one_row(q(c, id, &r, "is", merchant_id, token), &r);
-	if (rc != STORE_OK)
-		return rc;
-	*id_out = col_i(r, 0, 0);
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_coupons_usable(struct store_conn *base, int64_t merchant_id,
-				       int64_t client_id, int64_t now, coupon_row_fn row, void *ctx)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_COUPONS_USABLE, &r, "iii", merchant_id, client_id, now);
-	if (rc != STORE_OK)
-		return rc;
-	for (int i = 0, n = PQntuples(r); i < n; i++) {
-		struct coupon_instance ci = {0};
-		read_instance(r, i, &ci);
-		bool more = row(ctx, &ci);
-		coupon_instance_clear(&ci);
-		if (!more)
-			break;
-	}
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_coupon_set_codes(struct store_conn *base, int64_t id, const char *code,
-					 const char *share_code)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = one_row(q(c, ST_COUPON_OWNER, &r, "i", id), &r);
-	if (rc != STORE_OK)
-		return rc;
-	int64_t merchant_id = col_i(r, 0, 0);
-	PQclear(r);
-	if (strcmp(code, share_code) == 0)
-		return STORE_CONFLICT;
-	/* All or nothing: a clash leaves the instance's old codes as they were. */
-	rc = sp_begin(c);
-	if (rc != STORE_OK)
-		return rc;
-	rc = q(c, ST_CODES_FREE, NULL, "i", id);
-	if (rc == STORE_OK)
-		rc = claim_codes(c, merchant_id, id, code, share_code);
-	if (rc == STORE_OK)
-		rc = q(c, ST_COUPON_CODES_SET, NULL, "ssi", code, share_code, id);
-	return sp_end(c, rc);
-}
-
-static enum store_rc pg_coupon_set_status(struct store_conn *base, int64_t id,
-					  enum coupon_status status, int64_t redeemed_order_id)
-{
-	struct pg_conn *c = PG(base);
-	enum store_rc rc = q(c, ST_COUPON_STATUS, NULL, "dzi", (int)status, redeemed_order_id, id);
-	if (rc != STORE_OK)
-		return rc;
-	if (status != COUPON_ISSUED)
-		return q(c, ST_CODES_FREE, NULL, "i", id);
-	/* Usable again: its codes must be unique among the usable ones once more. On CONFLICT
-	 * the status stays ISSUED and the caller draws new codes (coupon_set_codes). */
-	PGresult *r = NULL;
-	rc = one_row(q(c, ST_COUPON_OWNER, &r, "i", id), &r);
-	if (rc != STORE_OK)
-		return rc;
-	int64_t merchant_id = col_i(r, 0, 0);
-	char code[7], share_code[7];
-	col_copy(r, 0, 1, code, sizeof(code));
-	col_copy(r, 0, 2, share_code, sizeof(share_code));
-	PQclear(r);
-	return claim_codes(c, merchant_id, id, code, share_code);
-}
-
-static enum store_rc pg_coupons_of_order(struct store_conn *base, int64_t order_id, int by,
-					 int64_t *ids, size_t max, size_t *n_out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	size_t n = 0;
-	enum stmt_id id = by == 2 ? ST_COUPONS_OF_HOLD
-			  : by == 1 ? ST_COUPONS_ISSUED_BY
-				    : ST_COUPONS_REDEEMED_BY;
-	enum store_rc rc = q(c, id, &r, "ii", order_id, (int64_t)max);
-	if (rc == STORE_OK) {
-		for (int i = 0, rows = PQntuples(r); i < rows && n < max; i++)
-			ids[n++] = col_i(r, i, 0);
-		PQclear(r);
-	}
-	*n_out = n;
-	return rc;
-}
-
 /* ---- holds ---- */
-
-static enum store_rc pg_coupon_set_hold(struct store_conn *base, int64_t id, int64_t hold_id)
-{
-	struct pg_conn *c = PG(base);
-	return q(c, ST_COUPON_SET_HOLD, NULL, "zi", hold_id, id);
-}
-
-static enum store_rc pg_coupon_share_mark(struct store_conn *base, int64_t id, int64_t client_id,
-					  int64_t given_id, int64_t now)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_COUPON_SHARE_MARK, &r, "iiii", client_id, given_id, now, id);
-	rc = touched(rc, r);
-	return rc == STORE_NOT_FOUND ? STORE_CONFLICT : rc;
-}
-
-static enum store_rc pg_coupon_share_get(struct store_conn *base, int64_t id,
-					 int64_t *client_out, int64_t *given_out, int64_t *source_out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = one_row(q(c, ST_COUPON_SHARE_GET, &r, "i", id), &r);
-	if (rc != STORE_OK)
-		return rc;
-	*client_out = col_i(r, 0, 0);
-	*given_out = col_i(r, 0, 1);
-	*source_out = col_i(r, 0, 2);
-	PQclear(r);
-	return STORE_OK;
-}
 
 static void read_hold(const PGresult *r, int row, struct hold *h)
 {
@@ -1942,16 +1680,6 @@ static const struct store_ops pg_ops = {
     .lot_take_add = pg_lot_take_add,
     .lot_takes_get = pg_lot_takes_get,
     .lot_take_returned = pg_lot_take_returned,
-    .coupon_issue = pg_coupon_issue,
-    .coupon_get = pg_coupon_get,
-    .coupons_usable = pg_coupons_usable,
-    .coupon_find_token = pg_coupon_find_token,
-    .coupon_set_status = pg_coupon_set_status,
-    .coupon_set_codes = pg_coupon_set_codes,
-    .coupons_of_order = pg_coupons_of_order,
-    .coupon_set_hold = pg_coupon_set_hold,
-    .coupon_share_mark = pg_coupon_share_mark,
-    .coupon_share_get = pg_coupon_share_get,
     .hold_create = pg_hold_create,
     .hold_get = pg_hold_get,
     .hold_update = pg_hold_update,

@@ -100,6 +100,24 @@ enum store_rc sql_touch(struct store_conn *c, enum sql_id id, const char *fmt, .
 	return rc;
 }
 
+enum store_rc sql_sp_begin(struct store_conn *c)
+{
+	return c->sql->savepoint(c, SQL_SP_BEGIN);
+}
+
+enum store_rc sql_sp_end(struct store_conn *c, enum store_rc rc)
+{
+	if (rc == STORE_CONFLICT || rc == STORE_NOT_FOUND) {
+		enum store_rc undo = c->sql->savepoint(c, SQL_SP_UNDO);
+		if (undo == STORE_OK)
+			undo = c->sql->savepoint(c, SQL_SP_RELEASE);
+		return undo == STORE_OK ? rc : undo;
+	}
+	if (rc == STORE_OK)
+		return c->sql->savepoint(c, SQL_SP_RELEASE);
+	return rc;
+}
+
 bool sql_next(struct sql_res *res)
 {
 	return res->conn->sql->next(res);

@@ -31,6 +31,8 @@
 #include "store/statements.h"
 #include "store/store.h"
 
+enum sql_savepoint { SQL_SP_BEGIN, SQL_SP_UNDO, SQL_SP_RELEASE };
+
 /* A statement's result, walked with sql_next. Engines keep their handle in it; the caller
  * sees only the functions below. */
 struct sql_res {
@@ -57,6 +59,8 @@ struct sql_driver {
 	const char *(*text)(const struct sql_res *res, int col);
 	/* Ends the statement (resets it, or frees the result). Safe on a closed or failed res. */
 	void (*close)(struct sql_res *res);
+	/* The one savepoint of an operation (see sql_sp_begin). */
+	enum store_rc (*savepoint)(struct store_conn *c, enum sql_savepoint op);
 };
 
 /* Runs statement id; its rows come through sql_next. Always sql_close res after OK. */
@@ -77,6 +81,13 @@ enum store_rc sql_insert(struct store_conn *c, enum sql_id id, int64_t *id_out, 
 enum store_rc sql_touch(struct store_conn *c, enum sql_id id, const char *fmt, ...)
     __attribute__((warn_unused_result));
 
+/* A savepoint around an operation of several statements that must leave nothing behind when
+ * it answers CONFLICT or NOT_FOUND: sql_sp_end undoes to it then, and releases it on OK.
+ * After RETRY, FULL or ERROR it leaves it: the transaction is rolled back whole by the
+ * caller (in PostgreSQL an error has aborted it already). */
+enum store_rc sql_sp_begin(struct store_conn *c) __attribute__((warn_unused_result));
+enum store_rc sql_sp_end(struct store_conn *c, enum store_rc rc);
+
 bool sql_next(struct sql_res *res);
 void sql_close(struct sql_res *res);
 /* At the end of the rows (sql_next false): OK, or what ended them. */
@@ -94,7 +105,8 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 
 /* The operations written once, by aggregate: merchants, accounts, keys and lockout counters
  * (sql_accounts.c); settings, sale points, documents and Idempotency-Key records
- * (sql_merchant.c); the coupon catalog (sql_catalog.c). Each engine's ops table includes
+ * (sql_merchant.c); the coupon catalog (sql_catalog.c); coupon instances and their codes
+ * (sql_coupons.c). Each engine's ops table includes
  * SQL_SHARED_OPS so a new shared operation is listed here once. */
 #define SQL_SHARED_OPS                                                                             \
 	.merchant_create = sql_merchant_create, .account_create = sql_account_create,             \
@@ -110,7 +122,12 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 	.document_put = sql_document_put, .idem_get = sql_idem_get, .idem_put = sql_idem_put,     \
 	.idem_purge = sql_idem_purge, .catalog_create = sql_catalog_create,                      \
 	.catalog_get = sql_catalog_get, .catalog_list = sql_catalog_list,                        \
-	.catalog_delete = sql_catalog_delete, .catalog_update = sql_catalog_update
+	.catalog_delete = sql_catalog_delete, .catalog_update = sql_catalog_update,              \
+	.coupon_issue = sql_coupon_issue, .coupon_get = sql_coupon_get,                          \
+	.coupons_usable = sql_coupons_usable, .coupon_find_token = sql_coupon_find_token,        \
+	.coupon_set_status = sql_coupon_set_status, .coupon_set_codes = sql_coupon_set_codes,    \
+	.coupons_of_order = sql_coupons_of_order, .coupon_set_hold = sql_coupon_set_hold,        \
+	.coupon_share_mark = sql_coupon_share_mark, .coupon_share_get = sql_coupon_share_get
 
 enum store_rc sql_merchant_create(struct store_conn *c, const char *name, int64_t now,
 				  int64_t *id_out);
@@ -161,5 +178,25 @@ enum store_rc sql_catalog_update(struct store_conn *c, const struct catalog_coup
 enum store_rc sql_catalog_delete(struct store_conn *c, int64_t merchant_id, int64_t id);
 enum store_rc sql_catalog_list(struct store_conn *c, int64_t merchant_id, int64_t offset,
 			       int64_t limit, catalog_row_fn row, void *ctx);
+
+enum store_rc sql_coupon_issue(struct store_conn *c, const struct coupon_instance *ci,
+			       int64_t *id_out);
+enum store_rc sql_coupon_get(struct store_conn *c, int64_t merchant_id, int64_t id,
+			     struct coupon_instance *out);
+enum store_rc sql_coupon_find_token(struct store_conn *c, int64_t merchant_id, int kind,
+				    const char *token, int64_t *id_out);
+enum store_rc sql_coupons_usable(struct store_conn *c, int64_t merchant_id, int64_t client_id,
+				 int64_t now, coupon_row_fn row, void *ctx);
+enum store_rc sql_coupon_set_codes(struct store_conn *c, int64_t id, const char *code,
+				   const char *share_code);
+enum store_rc sql_coupon_set_status(struct store_conn *c, int64_t id, enum coupon_status status,
+				    int64_t redeemed_order_id);
+enum store_rc sql_coupons_of_order(struct store_conn *c, int64_t order_id, int by, int64_t *ids,
+				   size_t max, size_t *n_out);
+enum store_rc sql_coupon_set_hold(struct store_conn *c, int64_t id, int64_t hold_id);
+enum store_rc sql_coupon_share_mark(struct store_conn *c, int64_t id, int64_t client_id,
+				    int64_t given_id, int64_t now);
+enum store_rc sql_coupon_share_get(struct store_conn *c, int64_t id, int64_t *client_out,
+				   int64_t *given_out, int64_t *source_out);
 
 #endif

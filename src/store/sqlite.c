@@ -78,41 +78,6 @@
 		     " FROM lot_takes t JOIN lots l ON l.id = t.lot_id WHERE t.order_id = ?"       \
 		     " ORDER BY l.expires_ms IS NULL DESC, l.expires_ms DESC, l.id DESC LIMIT ?")  \
 	X(TAKE_RETURNED, "UPDATE lot_takes SET returned = ? WHERE order_id = ? AND lot_id = ?")    \
-	X(COUPON_ISSUE, "INSERT INTO coupon_instances(merchant_id, client_id, coupon_id, status,"  \
-			" issued_ms, expires_ms, token, share_token, merchant_token,"              \
-			" merchant_share_token, issued_order_id, redeemed_order_id)"               \
-			" VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, NULL)")                         \
-	X(CODE_CLAIM, "INSERT INTO coupon_codes(merchant_id, code, instance_id) VALUES (?, ?, ?)")  \
-	X(CODES_FREE, "DELETE FROM coupon_codes WHERE instance_id = ?")                            \
-	X(COUPON_OWNER, "SELECT merchant_id, merchant_token, merchant_share_token"                 \
-			" FROM coupon_instances WHERE id = ?")                                     \
-	X(COUPON_BY_TOKEN, "SELECT id FROM coupon_instances WHERE merchant_id = ? AND token = ?") \
-	X(COUPON_BY_SHARE, "SELECT id FROM coupon_instances WHERE merchant_id = ?"             \
-			   " AND share_token = ?")                                                 \
-	X(COUPON_BY_CODE, "SELECT instance_id FROM coupon_codes WHERE merchant_id = ?"         \
-			  " AND code = ?")                                                         \
-	X(COUPON_GET, "SELECT " INSTANCE_COLS " FROM coupon_instances i JOIN coupons c"            \
-		      " ON c.id = i.coupon_id WHERE i.merchant_id = ? AND i.id = ?")               \
-	X(COUPONS_USABLE, "SELECT " INSTANCE_COLS " FROM coupon_instances i JOIN coupons c"        \
-			  " ON c.id = i.coupon_id WHERE i.merchant_id = ? AND i.client_id = ?"     \
-			  " AND i.status = 0 AND (i.expires_ms IS NULL OR i.expires_ms >= ?)"      \
-			  " ORDER BY i.id")                                                        \
-	X(COUPON_STATUS, "UPDATE coupon_instances SET status = ?, redeemed_order_id = ?"           \
-			 " WHERE id = ?")                                                          \
-	X(COUPON_CODES_SET, "UPDATE coupon_instances SET merchant_token = ?,"                      \
-			    " merchant_share_token = ? WHERE id = ?")                              \
-	X(COUPONS_REDEEMED_BY, "SELECT id FROM coupon_instances WHERE redeemed_order_id = ?"       \
-			       " ORDER BY id LIMIT ?")                                             \
-	X(COUPONS_ISSUED_BY, "SELECT id FROM coupon_instances WHERE issued_order_id = ?"           \
-			     " ORDER BY id LIMIT ?")                                               \
-	X(COUPON_SET_HOLD, "UPDATE coupon_instances SET hold_id = ? WHERE id = ?")                 \
-	X(COUPONS_OF_HOLD, "SELECT id FROM coupon_instances WHERE hold_id = ? ORDER BY id LIMIT ?") \
-	X(COUPON_SHARE_MARK, "UPDATE coupon_instances SET shared_client_id = ?,"                   \
-			     " shared_instance_id = ?, shared_ms = ? WHERE id = ?"                 \
-			     " AND shared_client_id IS NULL RETURNING id")                         \
-	X(COUPON_SHARE_GET, "SELECT ci.shared_client_id, ci.shared_instance_id,"                   \
-			    " (SELECT o.id FROM coupon_instances o WHERE o.shared_instance_id = ci.id" \
-			    " LIMIT 1) FROM coupon_instances ci WHERE ci.id = ?")                  \
 	X(HOLD_CREATE, "INSERT INTO holds(merchant_id, client_id, currency, amount,"               \
 		       " transaction_id, kind, status, created_ms, expires_ms, ended_ms, order_id," \
 		       " fiscal_order_id, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")         \
@@ -461,6 +426,13 @@ static void sqd_close(struct sql_res *res)
 	done(res->handle);
 }
 
+static enum store_rc sqd_savepoint(struct store_conn *base, enum sql_savepoint op)
+{
+	static const enum stmt_id ids[] = {ST_SAVEPOINT, ST_SAVEPOINT_UNDO, ST_SAVEPOINT_RELEASE};
+	struct sq_conn *c = SQ(base);
+	return exec_stmt(c, stmt(c, ids[op]), "savepoint");
+}
+
 static const struct sql_driver sqlite_sql = {
     .run = sqd_run,
     .next = sqd_next,
@@ -469,6 +441,7 @@ static const struct sql_driver sqlite_sql = {
     .boolean = sqd_boolean,
     .text = sqd_text,
     .close = sqd_close,
+    .savepoint = sqd_savepoint,
 };
 
 /* ---- connections and pool ---- */
@@ -896,7 +869,7 @@ static enum store_rc sq_ping(struct store_conn *base)
 	return rc;
 }
 
-/* ---- merchants and accounts ---- */
+/* ---- statement helpers; the order counter ---- */
 
 static enum store_rc last_id(struct sq_conn *c, enum store_rc rc, int64_t *id_out)
 {
@@ -1402,183 +1375,6 @@ static enum store_rc sq_lot_take_returned(struct store_conn *base, int64_t order
 			 "lot take returned");
 }
 
-/* ---- coupon catalog ---- */
-
-/* ---- coupon instances ---- */
-
-static void read_instance(sqlite3_stmt *s, struct coupon_instance *o)
-{
-	o->id = col_i(s, 0);
-	o->merchant_id = col_i(s, 1);
-	o->client_id = col_i(s, 2);
-	o->coupon_id = col_i(s, 3);
-	o->status = (enum coupon_status)col_i(s, 4);
-	o->issued_ms = col_i(s, 5);
-	o->expires_ms = col_i(s, 6);
-	col_copy(s, 7, o->token, sizeof(o->token));
-	col_copy(s, 8, o->share_token, sizeof(o->share_token));
-	col_copy(s, 9, o->merchant_token, sizeof(o->merchant_token));
-	col_copy(s, 10, o->merchant_share_token, sizeof(o->merchant_share_token));
-	o->issued_order_id = col_i(s, 11);
-	o->redeemed_order_id = col_i(s, 12);
-	o->catalog.title = col_str(s, 13);
-	o->catalog.header = col_str(s, 14);
-	o->catalog.sub_header = col_str(s, 15);
-	o->catalog.short_description = col_str(s, 16);
-	o->catalog.long_description = col_str(s, 17);
-}
-
-static enum store_rc claim_codes(struct sq_conn *c, int64_t merchant_id, int64_t id,
-				 const char *code, const char *share_code)
-{
-	enum store_rc rc =
-		exec_stmt(c, q(c, ST_CODE_CLAIM, "isi", merchant_id, code, id), "code claim");
-	if (rc == STORE_OK)
-		rc = exec_stmt(c, q(c, ST_CODE_CLAIM, "isi", merchant_id, share_code, id),
-			       "code claim");
-	return rc;
-}
-
-static enum store_rc sq_coupon_issue(struct store_conn *base, const struct coupon_instance *ci,
-				     int64_t *id_out)
-{
-	struct sq_conn *c = SQ(base);
-	if (strcmp(ci->merchant_token, ci->merchant_share_token) == 0)
-		return STORE_CONFLICT;
-	sqlite3_stmt *s = q(c, ST_COUPON_ISSUE, "iiiizssssz", ci->merchant_id, ci->client_id,
-			    ci->coupon_id, ci->issued_ms, ci->expires_ms, ci->token,
-			    ci->share_token, ci->merchant_token, ci->merchant_share_token,
-			    ci->issued_order_id);
-	/* A savepoint, so that a code conflict leaves no instance behind. */
-	if (exec_stmt(c, stmt(c, ST_SAVEPOINT), "savepoint") != STORE_OK) {
-		done(s);
-		return STORE_ERROR;
-	}
-	int64_t id = 0;
-	enum store_rc rc = last_id(c, exec_stmt(c, s, "coupon issue"), &id);
-	if (rc == STORE_OK)
-		rc = claim_codes(c, ci->merchant_id, id, ci->merchant_token,
-				 ci->merchant_share_token);
-	if (rc != STORE_OK)
-		exec_stmt(c, stmt(c, ST_SAVEPOINT_UNDO), "rollback to savepoint");
-	exec_stmt(c, stmt(c, ST_SAVEPOINT_RELEASE), "release savepoint");
-	if (rc == STORE_OK && id_out)
-		*id_out = id;
-	return rc;
-}
-
-static enum store_rc sq_coupon_get(struct store_conn *base, int64_t merchant_id, int64_t id,
-				   struct coupon_instance *out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_COUPON_GET, "ii", merchant_id, id);
-	enum store_rc rc = step_one(c, s, "coupon get");
-	if (rc != STORE_OK)
-		return rc;
-	read_instance(s, out);
-	done(s);
-	return STORE_OK;
-}
-
-static enum store_rc sq_coupon_find_token(struct store_conn *base, int64_t merchant_id, int kind,
-					  const char *token, int64_t *id_out)
-{
-	struct sq_conn *c = SQ(base);
-	enum stmt_id id = kind == 0 ? ST_COUPON_BY_TOKEN : kind == 1 ? ST_COUPON_BY_SHARE
-								   : ST_COUPON_BY_CODE;
-	sqlite3_stmt *s = q(c, id, "is", merchant_id, token);
-	enum store_rc rc = step_one(c, s, "coupon by token");
-	if (rc != STORE_OK)
-		return rc;
-	*id_out = col_i(s, 0);
-	done(s);
-	return STORE_OK;
-}
-
-static enum store_rc sq_coupons_usable(struct store_conn *base, int64_t merchant_id,
-				       int64_t client_id, int64_t now, coupon_row_fn row, void *ctx)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_COUPONS_USABLE, "iii", merchant_id, client_id, now);
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct coupon_instance ci = {0};
-		read_instance(s, &ci);
-		bool more = row(ctx, &ci);
-		coupon_instance_clear(&ci);
-		if (!more) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	done(s);
-	return rc == SQLITE_DONE ? STORE_OK : map_rc(c, rc, "coupons usable");
-}
-
-static enum store_rc sq_coupon_set_codes(struct store_conn *base, int64_t id, const char *code,
-					 const char *share_code)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_COUPON_OWNER, "i", id);
-	enum store_rc rc = step_one(c, s, "coupon owner");
-	if (rc != STORE_OK)
-		return rc;
-	int64_t merchant_id = col_i(s, 0);
-	done(s);
-	if (strcmp(code, share_code) == 0)
-		return STORE_CONFLICT;
-	rc = exec_stmt(c, q(c, ST_CODES_FREE, "i", id), "codes free");
-	if (rc == STORE_OK)
-		rc = claim_codes(c, merchant_id, id, code, share_code);
-	if (rc == STORE_OK)
-		rc = exec_stmt(c, q(c, ST_COUPON_CODES_SET, "ssi", code, share_code, id),
-			       "coupon codes");
-	return rc;
-}
-
-static enum store_rc sq_coupon_set_status(struct store_conn *base, int64_t id,
-					  enum coupon_status status, int64_t redeemed_order_id)
-{
-	struct sq_conn *c = SQ(base);
-	enum store_rc rc = exec_stmt(
-		c, q(c, ST_COUPON_STATUS, "dzi", (int)status, redeemed_order_id, id), "coupon status");
-	if (rc != STORE_OK)
-		return rc;
-	if (status != COUPON_ISSUED)
-		return exec_stmt(c, q(c, ST_CODES_FREE, "i", id), "codes free");
-	/* Usable again: its codes must be unique among the usable ones once more. */
-	sqlite3_stmt *s = q(c, ST_COUPON_OWNER, "i", id);
-	rc = step_one(c, s, "coupon owner");
-	if (rc != STORE_OK)
-		return rc;
-	int64_t merchant_id = col_i(s, 0);
-	char code[7], share_code[7];
-	col_copy(s, 1, code, sizeof(code));
-	col_copy(s, 2, share_code, sizeof(share_code));
-	done(s);
-	return claim_codes(c, merchant_id, id, code, share_code);
-}
-
-static enum store_rc sq_coupons_of_order(struct store_conn *base, int64_t order_id, int by,
-					 int64_t *ids, size_t max, size_t *n_out)
-{
-	struct sq_conn *c = SQ(base);
-	enum stmt_id id = by == 2 ? ST_COUPONS_OF_HOLD
-			  : by == 1 ? ST_COUPONS_ISSUED_BY
-				    : ST_COUPONS_REDEEMED_BY;
-	sqlite3_stmt *s = q(c, id, "ii", order_id, (int64_t)max);
-	size_t n = 0;
-	int rc;
-	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW)
-		ids[n++] = col_i(s, 0);
-	enum store_rc out = STORE_OK;
-	if (n < max && rc != SQLITE_DONE)
-		out = map_rc(c, rc, "coupons of order");
-	done(s);
-	*n_out = n;
-	return out;
-}
-
 /* ---- orders ---- */
 
 static void read_order(sqlite3_stmt *s, struct order *o)
@@ -1811,38 +1607,6 @@ static enum store_rc sq_item_refunded(struct store_conn *base, int64_t id,
 }
 
 /* ---- holds ---- */
-
-static enum store_rc sq_coupon_set_hold(struct store_conn *base, int64_t id, int64_t hold_id)
-{
-	struct sq_conn *c = SQ(base);
-	return exec_stmt(c, q(c, ST_COUPON_SET_HOLD, "zi", hold_id, id), "coupon hold");
-}
-
-static enum store_rc sq_coupon_share_mark(struct store_conn *base, int64_t id, int64_t client_id,
-					  int64_t given_id, int64_t now)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_COUPON_SHARE_MARK, "iiii", client_id, given_id, now, id);
-	enum store_rc rc = step_one(c, s, "coupon share");
-	if (rc == STORE_OK)
-		done(s);
-	return rc == STORE_NOT_FOUND ? STORE_CONFLICT : rc;
-}
-
-static enum store_rc sq_coupon_share_get(struct store_conn *base, int64_t id,
-					 int64_t *client_out, int64_t *given_out, int64_t *source_out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_COUPON_SHARE_GET, "i", id);
-	enum store_rc rc = step_one(c, s, "coupon share get");
-	if (rc == STORE_OK) {
-		*client_out = col_i(s, 0);
-		*given_out = col_i(s, 1);
-		*source_out = col_i(s, 2);
-		done(s);
-	}
-	return rc;
-}
 
 static void read_hold(sqlite3_stmt *s, struct hold *h)
 {
@@ -2078,16 +1842,6 @@ static const struct store_ops sqlite_ops = {
 	.lot_take_add = sq_lot_take_add,
 	.lot_takes_get = sq_lot_takes_get,
 	.lot_take_returned = sq_lot_take_returned,
-	.coupon_issue = sq_coupon_issue,
-	.coupon_get = sq_coupon_get,
-	.coupons_usable = sq_coupons_usable,
-	.coupon_find_token = sq_coupon_find_token,
-	.coupon_set_status = sq_coupon_set_status,
-	.coupon_set_codes = sq_coupon_set_codes,
-	.coupons_of_order = sq_coupons_of_order,
-	.coupon_set_hold = sq_coupon_set_hold,
-	.coupon_share_mark = sq_coupon_share_mark,
-	.coupon_share_get = sq_coupon_share_get,
 	.hold_create = sq_hold_create,
 	.hold_get = sq_hold_get,
 	.hold_update = sq_hold_update,

@@ -90,7 +90,46 @@
 	X(CATALOG_DELETE, "UPDATE coupons SET deleted = true WHERE merchant_id = $1 AND id = $2"   \
 			  " RETURNING id")                                                         \
 	X(CATALOG_LIST, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = $1"              \
-			" ORDER BY id LIMIT $2 OFFSET $3")
+			" ORDER BY id LIMIT $2 OFFSET $3")                                         \
+	/* coupon instances and their codes (sql_coupons.c) */                                     \
+	X(COUPON_ISSUE, "INSERT INTO coupon_instances(merchant_id, client_id, coupon_id, status,"  \
+			" issued_ms, expires_ms, token, share_token, merchant_token,"              \
+			" merchant_share_token, issued_order_id, redeemed_order_id)"               \
+			" VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $9, $10, NULL)"               \
+			" ON CONFLICT DO NOTHING RETURNING id")                                    \
+	X(CODE_CLAIM, "INSERT INTO coupon_codes(merchant_id, code, instance_id)"                   \
+		      " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING instance_id")         \
+	X(CODES_FREE, "DELETE FROM coupon_codes WHERE instance_id = $1")                           \
+	X(COUPON_OWNER, "SELECT merchant_id, merchant_token, merchant_share_token"                 \
+			" FROM coupon_instances WHERE id = $1")                                    \
+	X(COUPON_BY_TOKEN, "SELECT id FROM coupon_instances WHERE merchant_id = $1 AND token = $2") \
+	X(COUPON_BY_SHARE, "SELECT id FROM coupon_instances WHERE merchant_id = $1"                \
+			   " AND share_token = $2")                                                \
+	X(COUPON_BY_CODE, "SELECT instance_id FROM coupon_codes WHERE merchant_id = $1"            \
+			  " AND code = $2")                                                        \
+	X(COUPON_GET, "SELECT " INSTANCE_COLS " FROM coupon_instances i JOIN coupons c"            \
+		      " ON c.id = i.coupon_id WHERE i.merchant_id = $1 AND i.id = $2")             \
+	X(COUPONS_USABLE, "SELECT " INSTANCE_COLS " FROM coupon_instances i JOIN coupons c"        \
+			  " ON c.id = i.coupon_id WHERE i.merchant_id = $1 AND i.client_id = $2"   \
+			  " AND i.status = 0 AND (i.expires_ms IS NULL OR i.expires_ms >= $3)"     \
+			  " ORDER BY i.id")                                                        \
+	X(COUPON_STATUS, "UPDATE coupon_instances SET status = $1, redeemed_order_id = $2"         \
+			 " WHERE id = $3")                                                         \
+	X(COUPON_CODES_SET, "UPDATE coupon_instances SET merchant_token = $1,"                     \
+			    " merchant_share_token = $2 WHERE id = $3")                            \
+	X(COUPONS_REDEEMED_BY, "SELECT id FROM coupon_instances WHERE redeemed_order_id = $1"      \
+			       " ORDER BY id LIMIT $2")                                            \
+	X(COUPONS_ISSUED_BY, "SELECT id FROM coupon_instances WHERE issued_order_id = $1"          \
+			     " ORDER BY id LIMIT $2")                                              \
+	X(COUPON_SET_HOLD, "UPDATE coupon_instances SET hold_id = $1 WHERE id = $2")               \
+	X(COUPONS_OF_HOLD, "SELECT id FROM coupon_instances WHERE hold_id = $1 ORDER BY id"        \
+			   " LIMIT $2")                                                            \
+	X(COUPON_SHARE_MARK, "UPDATE coupon_instances SET shared_client_id = $1,"                  \
+			     " shared_instance_id = $2, shared_ms = $3 WHERE id = $4"              \
+			     " AND shared_client_id IS NULL RETURNING id")                         \
+	X(COUPON_SHARE_GET, "SELECT ci.shared_client_id, ci.shared_instance_id,"                   \
+			    " (SELECT o.id FROM coupon_instances o WHERE o.shared_instance_id = ci.id" \
+			    " LIMIT 1) FROM coupon_instances ci WHERE ci.id = $1")
 
 #define SQL_ENUM(name, sql) SQL_##name,
 enum sql_id { SQL_STATEMENTS(SQL_ENUM) SQL__COUNT };
