@@ -44,23 +44,6 @@
 	X(PING, "SELECT 1")                                                                        \
 	X(ORDER_SEQ, "UPDATE merchants SET order_seq = order_seq + 1 WHERE id = $1"                \
 		     " RETURNING order_seq")                                                       \
-	X(CLIENT_GET, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = $1 AND id = $2")    \
-	X(CLIENT_FIND_PHONE, "SELECT " CLIENT_COLS " FROM clients"                                 \
-			     " WHERE merchant_id = $1 AND phone = $2")                             \
-	X(CLIENT_FIND_EMAIL, "SELECT " CLIENT_COLS " FROM clients"                                 \
-			     " WHERE merchant_id = $1 AND email_lc = $2")                          \
-	X(CLIENT_FIND_TOKEN, "SELECT " CLIENT_COLS " FROM clients"                                 \
-			     " WHERE merchant_id = $1 AND token = $2")                             \
-	X(LEDGER_LIST, "SELECT id, merchant_id, client_id, currency, amount, type, order_id,"      \
-		       " hold_id, created_ms FROM ledger WHERE client_id = $1 AND created_ms >= $2"\
-		       " AND created_ms <= $3 ORDER BY created_ms DESC, id DESC LIMIT $4 OFFSET $5")\
-	X(CLIENT_CREATE, "INSERT INTO clients(merchant_id, email, email_lc, phone, name,"          \
-			 " avatar_url, token, created_ms) VALUES ($1, $2,"                         \
-			 " lower($3::text COLLATE \"C\"), $4, $5, $6, $7, $8)"                     \
-			 " ON CONFLICT DO NOTHING RETURNING id")                                   \
-	X(CLIENT_UPDATE, "UPDATE clients SET email = $1, email_lc = lower($2::text COLLATE \"C\"),"\
-			 " phone = $3, name = $4, avatar_url = $5 WHERE merchant_id = $6 AND id = $7"\
-			 " RETURNING id")                                                          \
 	X(CLIENT_STATS, "UPDATE clients SET total_purchases = total_purchases + $1,"               \
 			" paid_purchases = paid_purchases + $2, total_amount = total_amount + $3," \
 			" paid_amount = paid_amount + $4 WHERE id = $5")                           \
@@ -800,15 +783,6 @@ static enum store_rc pg_ping(struct store_conn *base)
 
 /* ---- statement helpers; the order counter ---- */
 
-/* An UPDATE ... RETURNING id: NOT_FOUND when it touched no row. */
-static enum store_rc touched(enum store_rc rc, PGresult *r)
-{
-	rc = one_row(rc, &r);
-	if (rc == STORE_OK)
-		PQclear(r);
-	return rc;
-}
-
 static enum store_rc pg_order_number_next(struct store_conn *base, int64_t merchant_id,
 					  int64_t *number_out)
 {
@@ -823,117 +797,6 @@ static enum store_rc pg_order_number_next(struct store_conn *base, int64_t merch
 }
 
 /* ---- clients ---- */
-
-static void read_client(const PGresult *r, int row, struct client *out)
-{
-	out->id = col_i(r, row, 0);
-	out->merchant_id = col_i(r, row, 1);
-	out->email = col_str(r, row, 2);
-	out->phone = col_str(r, row, 3);
-	out->name = col_str(r, row, 4);
-	out->avatar_url = col_str(r, row, 5);
-	col_copy(r, row, 6, out->token, sizeof(out->token));
-	out->paid_purchases = col_i(r, row, 7);
-	out->total_purchases = col_i(r, row, 8);
-	out->total_amount_minor = col_i(r, row, 9);
-	out->paid_amount_minor = col_i(r, row, 10);
-	out->positive_reviews = col_i(r, row, 11);
-	out->neutral_reviews = col_i(r, row, 12);
-	out->negative_reviews = col_i(r, row, 13);
-	out->created_ms = col_i(r, row, 14);
-}
-
-static enum store_rc client_one(enum store_rc rc, PGresult *r, struct client *out)
-{
-	rc = one_row(rc, &r);
-	if (rc != STORE_OK)
-		return rc;
-	read_client(r, 0, out);
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_client_get(struct store_conn *base, int64_t merchant_id, int64_t id,
-				   struct client *out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_CLIENT_GET, &r, "ii", merchant_id, id);
-	return client_one(rc, r, out);
-}
-
-static enum store_rc pg_client_find_phone(struct store_conn *base, int64_t merchant_id,
-					  const char *phone, struct client *out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_CLIENT_FIND_PHONE, &r, "is", merchant_id, phone);
-	return client_one(rc, r, out);
-}
-
-static enum store_rc pg_client_find_token(struct store_conn *base, int64_t merchant_id,
-					  const char *token, struct client *out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_CLIENT_FIND_TOKEN, &r, "is", merchant_id, token);
-	return client_one(rc, r, out);
-}
-
-static enum store_rc pg_ledger_list(struct store_conn *base, int64_t client_id, int64_t from,
-				    int64_t to, int64_t offset, int64_t limit, ledger_row_fn row,
-				    void *ctx)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_LEDGER_LIST, &r, "iiiii", client_id, from, to, limit, offset);
-	if (rc != STORE_OK)
-		return rc;
-	for (int i = 0, n = PQntuples(r); i < n; i++) {
-		struct ledger_entry e = {.id = col_i(r, i, 0),
-					 .merchant_id = col_i(r, i, 1),
-					 .client_id = col_i(r, i, 2),
-					 .currency = col_i(r, i, 3) == 1 ? CUR_RUBLES : CUR_POINTS,
-					 .amount_minor = col_i(r, i, 4),
-					 .type = (enum ledger_type)col_i(r, i, 5),
-					 .order_id = col_i(r, i, 6),
-					 .hold_id = col_i(r, i, 7),
-					 .created_ms = col_i(r, i, 8)};
-		if (!row(ctx, &e))
-			break;
-	}
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_client_update(struct store_conn *base, const struct client *cl)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_CLIENT_UPDATE, &r, "sssssii", cl->email, cl->email, cl->phone,
-			     cl->name, cl->avatar_url, cl->merchant_id, cl->id);
-	return touched(rc, r);
-}
-
-static enum store_rc pg_client_find_email(struct store_conn *base, int64_t merchant_id,
-					  const char *email_lc, struct client *out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_CLIENT_FIND_EMAIL, &r, "is", merchant_id, email_lc);
-	return client_one(rc, r, out);
-}
-
-static enum store_rc pg_client_create(struct store_conn *base, const struct client *cl,
-				      int64_t *id_out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc =
-	    q(c, ST_CLIENT_CREATE, &r, "issssssi", cl->merchant_id, cl->email, cl->email, cl->phone,
-	      cl->name, cl->avatar_url, cl->token, cl->created_ms);
-	return returned_id(rc, &r, id_out);
-}
 
 /* Appends one search condition on column col (of the "C" collation) for a compiled pattern,
  * numbering its placeholders from *n. */
@@ -1034,7 +897,7 @@ static enum store_rc pg_client_search(struct store_conn *base, int64_t merchant_
 		return rc;
 	for (int i = 0, n = PQntuples(r); i < n; i++) {
 		struct client cl = {0};
-		read_client(r, i, &cl);
+		sql_read_client(&(struct sql_res){.conn = base, .handle = r, .row = i}, &cl);
 		bool more = row(ctx, &cl);
 		client_clear(&cl);
 		if (!more)
@@ -1659,13 +1522,6 @@ static const struct store_ops pg_ops = {
     .ping = pg_ping,
     SQL_SHARED_OPS,
     .order_number_next = pg_order_number_next,
-    .client_get = pg_client_get,
-    .client_find_phone = pg_client_find_phone,
-    .client_find_email = pg_client_find_email,
-    .client_find_token = pg_client_find_token,
-    .client_update = pg_client_update,
-    .ledger_list = pg_ledger_list,
-    .client_create = pg_client_create,
     .client_search = pg_client_search,
     .client_stats_add = pg_client_stats_add,
     .balance_get = pg_balance_get,

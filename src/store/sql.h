@@ -105,8 +105,8 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 
 /* The operations written once, by aggregate: merchants, accounts, keys and lockout counters
  * (sql_accounts.c); settings, sale points, documents and Idempotency-Key records
- * (sql_merchant.c); the coupon catalog (sql_catalog.c); coupon instances and their codes
- * (sql_coupons.c). Each engine's ops table includes
+ * (sql_merchant.c); clients and their ledger (sql_clients.c); the coupon catalog
+ * (sql_catalog.c); coupon instances and their codes (sql_coupons.c). Each engine's ops table includes
  * SQL_SHARED_OPS so a new shared operation is listed here once. */
 #define SQL_SHARED_OPS                                                                             \
 	.merchant_create = sql_merchant_create, .account_create = sql_account_create,             \
@@ -127,7 +127,11 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 	.coupons_usable = sql_coupons_usable, .coupon_find_token = sql_coupon_find_token,        \
 	.coupon_set_status = sql_coupon_set_status, .coupon_set_codes = sql_coupon_set_codes,    \
 	.coupons_of_order = sql_coupons_of_order, .coupon_set_hold = sql_coupon_set_hold,        \
-	.coupon_share_mark = sql_coupon_share_mark, .coupon_share_get = sql_coupon_share_get
+	.coupon_share_mark = sql_coupon_share_mark, .coupon_share_get = sql_coupon_share_get,    \
+	.client_get = sql_client_get, .client_find_phone = sql_client_find_phone,                \
+	.client_find_email = sql_client_find_email, .client_find_token = sql_client_find_token,  \
+	.client_create = sql_client_create, .client_update = sql_client_update,                  \
+	.ledger_list = sql_ledger_list
 
 enum store_rc sql_merchant_create(struct store_conn *c, const char *name, int64_t now,
 				  int64_t *id_out);
@@ -178,6 +182,21 @@ enum store_rc sql_catalog_update(struct store_conn *c, const struct catalog_coup
 enum store_rc sql_catalog_delete(struct store_conn *c, int64_t merchant_id, int64_t id);
 enum store_rc sql_catalog_list(struct store_conn *c, int64_t merchant_id, int64_t offset,
 			       int64_t limit, catalog_row_fn row, void *ctx);
+
+/* The row of CLIENT_COLS (also read by the engines' client_search). */
+void sql_read_client(const struct sql_res *r, struct client *out);
+enum store_rc sql_client_get(struct store_conn *c, int64_t merchant_id, int64_t id,
+			     struct client *out);
+enum store_rc sql_client_find_phone(struct store_conn *c, int64_t merchant_id, const char *phone,
+				    struct client *out);
+enum store_rc sql_client_find_email(struct store_conn *c, int64_t merchant_id,
+				    const char *email_lc, struct client *out);
+enum store_rc sql_client_find_token(struct store_conn *c, int64_t merchant_id, const char *token,
+				    struct client *out);
+enum store_rc sql_client_create(struct store_conn *c, const struct client *cl, int64_t *id_out);
+enum store_rc sql_client_update(struct store_conn *c, const struct client *cl);
+enum store_rc sql_ledger_list(struct store_conn *c, int64_t client_id, int64_t from, int64_t to,
+			      int64_t offset, int64_t limit, ledger_row_fn row, void *ctx);
 
 enum store_rc sql_coupon_issue(struct store_conn *c, const struct coupon_instance *ci,
 			       int64_t *id_out);

@@ -37,20 +37,6 @@
 	X(MEMBER_RELEASE, "RELEASE member")                                                        \
 	X(ORDER_SEQ, "UPDATE merchants SET order_seq = order_seq + 1 WHERE id = ?"                 \
 		     " RETURNING order_seq")                                                       \
-	X(CLIENT_GET, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = ? AND id = ?")     \
-	X(CLIENT_FIND_PHONE, "SELECT " CLIENT_COLS " FROM clients"                                 \
-			     " WHERE merchant_id = ? AND phone = ?")                               \
-	X(CLIENT_FIND_EMAIL, "SELECT " CLIENT_COLS " FROM clients"                                 \
-			     " WHERE merchant_id = ? AND email_lc = ?")                            \
-	X(CLIENT_FIND_TOKEN, "SELECT " CLIENT_COLS " FROM clients"                                 \
-			     " WHERE merchant_id = ? AND token = ?")                               \
-	X(LEDGER_LIST, "SELECT id, merchant_id, client_id, currency, amount, type, order_id,"      \
-		       " hold_id, created_ms FROM ledger WHERE client_id = ? AND created_ms >= ?"  \
-		       " AND created_ms <= ? ORDER BY created_ms DESC, id DESC LIMIT ? OFFSET ?")  \
-	X(CLIENT_CREATE, "INSERT INTO clients(merchant_id, email, email_lc, phone, name,"          \
-			 " avatar_url, token, created_ms) VALUES (?, ?, lower(?), ?, ?, ?, ?, ?)") \
-	X(CLIENT_UPDATE, "UPDATE clients SET email = ?, email_lc = lower(?), phone = ?, name = ?,"  \
-			 " avatar_url = ? WHERE merchant_id = ? AND id = ? RETURNING id")          \
 	X(CLIENT_STATS, "UPDATE clients SET total_purchases = total_purchases + ?,"                \
 			" paid_purchases = paid_purchases + ?, total_amount = total_amount + ?,"   \
 			" paid_amount = paid_amount + ? WHERE id = ?")                             \
@@ -878,15 +864,6 @@ static enum store_rc last_id(struct sq_conn *c, enum store_rc rc, int64_t *id_ou
 	return rc;
 }
 
-/* Runs an UPDATE ... RETURNING id: NOT_FOUND when it touched no row. */
-static enum store_rc update_returning(struct sq_conn *c, sqlite3_stmt *s, const char *what)
-{
-	enum store_rc rc = step_one(c, s, what);
-	if (rc == STORE_OK)
-		done(s);
-	return rc;
-}
-
 static enum store_rc sq_order_number_next(struct store_conn *base, int64_t merchant_id,
 					  int64_t *number_out)
 {
@@ -901,106 +878,6 @@ static enum store_rc sq_order_number_next(struct store_conn *base, int64_t merch
 }
 
 /* ---- clients ---- */
-
-static void read_client(sqlite3_stmt *s, struct client *out)
-{
-	out->id = col_i(s, 0);
-	out->merchant_id = col_i(s, 1);
-	out->email = col_str(s, 2);
-	out->phone = col_str(s, 3);
-	out->name = col_str(s, 4);
-	out->avatar_url = col_str(s, 5);
-	col_copy(s, 6, out->token, sizeof(out->token));
-	out->paid_purchases = col_i(s, 7);
-	out->total_purchases = col_i(s, 8);
-	out->total_amount_minor = col_i(s, 9);
-	out->paid_amount_minor = col_i(s, 10);
-	out->positive_reviews = col_i(s, 11);
-	out->neutral_reviews = col_i(s, 12);
-	out->negative_reviews = col_i(s, 13);
-	out->created_ms = col_i(s, 14);
-}
-
-static enum store_rc client_one(struct sq_conn *c, sqlite3_stmt *s, struct client *out)
-{
-	enum store_rc rc = step_one(c, s, "client get");
-	if (rc != STORE_OK)
-		return rc;
-	read_client(s, out);
-	done(s);
-	return STORE_OK;
-}
-
-static enum store_rc sq_client_get(struct store_conn *base, int64_t merchant_id, int64_t id,
-				   struct client *out)
-{
-	struct sq_conn *c = SQ(base);
-	return client_one(c, q(c, ST_CLIENT_GET, "ii", merchant_id, id), out);
-}
-
-static enum store_rc sq_client_find_phone(struct store_conn *base, int64_t merchant_id,
-					  const char *phone, struct client *out)
-{
-	struct sq_conn *c = SQ(base);
-	return client_one(c, q(c, ST_CLIENT_FIND_PHONE, "is", merchant_id, phone), out);
-}
-
-static enum store_rc sq_client_find_email(struct store_conn *base, int64_t merchant_id,
-					  const char *email_lc, struct client *out)
-{
-	struct sq_conn *c = SQ(base);
-	return client_one(c, q(c, ST_CLIENT_FIND_EMAIL, "is", merchant_id, email_lc), out);
-}
-
-static enum store_rc sq_client_find_token(struct store_conn *base, int64_t merchant_id,
-					  const char *token, struct client *out)
-{
-	struct sq_conn *c = SQ(base);
-	return client_one(c, q(c, ST_CLIENT_FIND_TOKEN, "is", merchant_id, token), out);
-}
-
-static enum store_rc sq_ledger_list(struct store_conn *base, int64_t client_id, int64_t from,
-				    int64_t to, int64_t offset, int64_t limit, ledger_row_fn row,
-				    void *ctx)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_LEDGER_LIST, "iiiii", client_id, from, to, limit, offset);
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct ledger_entry e = {.id = col_i(s, 0),
-					 .merchant_id = col_i(s, 1),
-					 .client_id = col_i(s, 2),
-					 .currency = col_i(s, 3) == 1 ? CUR_RUBLES : CUR_POINTS,
-					 .amount_minor = col_i(s, 4),
-					 .type = (enum ledger_type)col_i(s, 5),
-					 .order_id = col_i(s, 6),
-					 .hold_id = col_i(s, 7),
-					 .created_ms = col_i(s, 8)};
-		if (!row(ctx, &e)) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	done(s);
-	return rc == SQLITE_DONE ? STORE_OK : map_rc(c, rc, "ledger list");
-}
-
-static enum store_rc sq_client_update(struct store_conn *base, const struct client *cl)
-{
-	struct sq_conn *c = SQ(base);
-	return update_returning(c, q(c, ST_CLIENT_UPDATE, "sssssii", cl->email, cl->email,
-				     cl->phone, cl->name, cl->avatar_url, cl->merchant_id, cl->id),
-				"client update");
-}
-
-static enum store_rc sq_client_create(struct store_conn *base, const struct client *cl,
-				      int64_t *id_out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_CLIENT_CREATE, "issssssi", cl->merchant_id, cl->email, cl->email,
-			    cl->phone, cl->name, cl->avatar_url, cl->token, cl->created_ms);
-	return last_id(c, exec_stmt(c, s, "client create"), id_out);
-}
 
 /* Appends one search condition on column col for a compiled pattern; binds come in order. */
 static void search_cond(struct buf *sql, const char *col, const struct pattern *p)
@@ -1184,9 +1061,10 @@ static enum store_rc sq_client_search(struct store_conn *base, int64_t merchant_
 	sqlite3_bind_int64(s, i++, qr->limit);
 	sqlite3_bind_int64(s, i++, qr->offset);
 	int src;
+	struct sql_res res = {.conn = base, .handle = s};
 	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
 		struct client cl = {0};
-		read_client(s, &cl);
+		sql_read_client(&res, &cl);
 		bool more = row(ctx, &cl);
 		client_clear(&cl);
 		if (!more)
@@ -1821,13 +1699,6 @@ static const struct store_ops sqlite_ops = {
 	.ping = sq_ping,
 	SQL_SHARED_OPS,
 	.order_number_next = sq_order_number_next,
-	.client_get = sq_client_get,
-	.client_find_phone = sq_client_find_phone,
-	.client_find_email = sq_client_find_email,
-	.client_find_token = sq_client_find_token,
-	.client_update = sq_client_update,
-	.ledger_list = sq_ledger_list,
-	.client_create = sq_client_create,
 	.client_search = sq_client_search,
 	.client_stats_add = sq_client_stats_add,
 	.balance_get = sq_balance_get,

@@ -91,6 +91,24 @@
 			  " RETURNING id")                                                         \
 	X(CATALOG_LIST, "SELECT " CATALOG_COLS " FROM coupons WHERE merchant_id = $1"              \
 			" ORDER BY id LIMIT $2 OFFSET $3")                                         \
+	/* clients and their ledger (sql_clients.c) */                                             \
+	X(CLIENT_GET, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = $1 AND id = $2")    \
+	X(CLIENT_FIND_PHONE, "SELECT " CLIENT_COLS " FROM clients"                                 \
+			     " WHERE merchant_id = $1 AND phone = $2")                             \
+	X(CLIENT_FIND_EMAIL, "SELECT " CLIENT_COLS " FROM clients"                                 \
+			     " WHERE merchant_id = $1 AND email_lc = $2")                          \
+	X(CLIENT_FIND_TOKEN, "SELECT " CLIENT_COLS " FROM clients"                                 \
+			     " WHERE merchant_id = $1 AND token = $2")                             \
+	X(CLIENT_CREATE, "INSERT INTO clients(merchant_id, email, email_lc, phone, name,"          \
+			 " avatar_url, token, created_ms) VALUES ($1, $2, " LOWER_ASCII("$3") ","  \
+			 " $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id")               \
+	X(CLIENT_UPDATE, "UPDATE clients SET email = $1, email_lc = " LOWER_ASCII("$2") ","        \
+			 " phone = $3, name = $4, avatar_url = $5 WHERE merchant_id = $6"          \
+			 " AND id = $7 RETURNING id")                                              \
+	X(LEDGER_LIST, "SELECT id, merchant_id, client_id, currency, amount, type, order_id,"      \
+		       " hold_id, created_ms FROM ledger WHERE client_id = $1"                     \
+		       " AND created_ms >= $2 AND created_ms <= $3"                                \
+		       " ORDER BY created_ms DESC, id DESC LIMIT $4 OFFSET $5")                    \
 	/* coupon instances and their codes (sql_coupons.c) */                                     \
 	X(COUPON_ISSUE, "INSERT INTO coupon_instances(merchant_id, client_id, coupon_id, status,"  \
 			" issued_ms, expires_ms, token, share_token, merchant_token,"              \

@@ -1,0 +1,105 @@
+/* Clients and their ledger: the operations of store.h written once for both engines over the
+ * SQL driver (store/sql.h). The search (client_search) stays in each engine: its SQL is built
+ * per pattern shape and SQLite's uses its own trigram table; it reads rows with
+ * sql_read_client like everything here. */
+#include "store/sql.h"
+
+#include "core/util.h"
+
+void sql_read_client(const struct sql_res *r, struct client *out)
+{
+	out->id = sql_int(r, 0);
+	out->merchant_id = sql_int(r, 1);
+	out->email = sql_str(r, 2);
+	out->phone = sql_str(r, 3);
+	out->name = sql_str(r, 4);
+	out->avatar_url = sql_str(r, 5);
+	sql_copy(r, 6, out->token, sizeof(out->token));
+	out->paid_purchases = sql_int(r, 7);
+	out->total_purchases = sql_int(r, 8);
+	out->total_amount_minor = sql_int(r, 9);
+	out->paid_amount_minor = sql_int(r, 10);
+	out->positive_reviews = sql_int(r, 11);
+	out->neutral_reviews = sql_int(r, 12);
+	out->negative_reviews = sql_int(r, 13);
+	out->created_ms = sql_int(r, 14);
+}
+
+/* The one client a statement run by sql_row found. */
+static enum store_rc client_one(enum store_rc rc, struct sql_res *r, struct client *out)
+{
+	if (rc != STORE_OK)
+		return rc;
+	sql_read_client(r, out);
+	sql_close(r);
+	return STORE_OK;
+}
+
+enum store_rc sql_client_get(struct store_conn *c, int64_t merchant_id, int64_t id,
+			     struct client *out)
+{
+	struct sql_res r;
+	return client_one(sql_row(c, SQL_CLIENT_GET, &r, "ii", merchant_id, id), &r, out);
+}
+
+enum store_rc sql_client_find_phone(struct store_conn *c, int64_t merchant_id, const char *phone,
+				    struct client *out)
+{
+	struct sql_res r;
+	return client_one(sql_row(c, SQL_CLIENT_FIND_PHONE, &r, "is", merchant_id, phone), &r,
+			  out);
+}
+
+enum store_rc sql_client_find_email(struct store_conn *c, int64_t merchant_id,
+				    const char *email_lc, struct client *out)
+{
+	struct sql_res r;
+	return client_one(sql_row(c, SQL_CLIENT_FIND_EMAIL, &r, "is", merchant_id, email_lc), &r,
+			  out);
+}
+
+enum store_rc sql_client_find_token(struct store_conn *c, int64_t merchant_id, const char *token,
+				    struct client *out)
+{
+	struct sql_res r;
+	return client_one(sql_row(c, SQL_CLIENT_FIND_TOKEN, &r, "is", merchant_id, token), &r,
+			  out);
+}
+
+enum store_rc sql_client_create(struct store_conn *c, const struct client *cl, int64_t *id_out)
+{
+	return sql_insert(c, SQL_CLIENT_CREATE, id_out, "issssssi", cl->merchant_id, cl->email,
+			  cl->email, cl->phone, cl->name, cl->avatar_url, cl->token, cl->created_ms);
+}
+
+enum store_rc sql_client_update(struct store_conn *c, const struct client *cl)
+{
+	return sql_touch(c, SQL_CLIENT_UPDATE, "sssssii", cl->email, cl->email, cl->phone,
+			 cl->name, cl->avatar_url, cl->merchant_id, cl->id);
+}
+
+enum store_rc sql_ledger_list(struct store_conn *c, int64_t client_id, int64_t from, int64_t to,
+			      int64_t offset, int64_t limit, ledger_row_fn row, void *ctx)
+{
+	struct sql_res r;
+	enum store_rc rc =
+	    sql_query(c, SQL_LEDGER_LIST, &r, "iiiii", client_id, from, to, limit, offset);
+	if (rc != STORE_OK)
+		return rc;
+	while (sql_next(&r)) {
+		struct ledger_entry e = {.id = sql_int(&r, 0),
+					 .merchant_id = sql_int(&r, 1),
+					 .client_id = sql_int(&r, 2),
+					 .currency = sql_int(&r, 3) == 1 ? CUR_RUBLES : CUR_POINTS,
+					 .amount_minor = sql_int(&r, 4),
+					 .type = (enum ledger_type)sql_int(&r, 5),
+					 .order_id = sql_int(&r, 6),
+					 .hold_id = sql_int(&r, 7),
+					 .created_ms = sql_int(&r, 8)};
+		if (!row(ctx, &e))
+			break;
+	}
+	rc = sql_end(&r);
+	sql_close(&r);
+	return rc;
+}
