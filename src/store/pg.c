@@ -97,10 +97,6 @@
 	X(HOLD_TAKES_GET, "SELECT t.hold_id, t.lot_id, t.taken, l.expires_ms FROM hold_takes t"    \
 			  " JOIN lots l ON l.id = t.lot_id WHERE t.hold_id = $1 ORDER BY t.lot_id" \
 			  " LIMIT $2")                                                             \
-	X(ORDER_FIND_EXT, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = $1"               \
-			  " AND external_id = $2 AND receipt_type = $3 AND refund_key = $4")       \
-	X(ORDER_GET, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = $1 AND id = $2")       \
-	X(ORDER_BY_TOKEN, "SELECT " ORDER_COLS " FROM orders WHERE public_token = $1")             \
 	X(ORDER_CREATE, "INSERT INTO orders(merchant_id, external_id, receipt_type, order_number," \
 			" client_id, order_date_ms, external_date_ms, total, card, cash,"          \
 			" spent_currency, spent, accrued_currency, accrued, refund_of, fn, fd,"    \
@@ -108,35 +104,10 @@
 			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"    \
 			" $15, $16, $17, $18, $19, $20, $21, $22, $23)"                            \
 			" ON CONFLICT DO NOTHING RETURNING id")                                    \
-	X(ORDER_PROGRESS, "UPDATE orders SET refunded_total = $1, accrual_taken = $2,"             \
-			  " spend_returned = $3, paid_refunded = $4, fully_refunded = $5"          \
-			  " WHERE id = $6")                                                        \
 	X(ORDER_RESPONSE, "UPDATE orders SET response = $1 WHERE id = $2")                         \
 	X(ITEM_CREATE, "INSERT INTO order_items(order_id, merchant_id, line_no, name, price,"      \
 		       " qty_milli, unit, vat, total, refund_of_item, product_id)"                 \
-		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id")      \
-	X(ITEM_GET, "SELECT id, order_id, merchant_id, line_no, name, price, qty_milli, unit,"     \
-		    " vat, total, refunded_qty, refunded_total, refund_of_item, product_id"        \
-		    " FROM order_items"                                                            \
-		    " WHERE merchant_id = $1 AND id = $2")                                         \
-	X(ORDERS_LIST, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = $1"                  \
-		       " AND order_date_ms >= $2 AND order_date_ms <= $3"                          \
-		       " AND ($4::bigint IS NULL OR client_id = $4)"                               \
-		       " AND ($5::bigint IS NULL OR receipt_type = $5)"                            \
-		       " AND ($6::bigint IS NULL OR created_by = $6)"                              \
-		       " AND ($7::text IS NULL OR fn LIKE $7 ESCAPE E'\\\\')"                       \
-		       " AND ($8::text IS NULL OR fd LIKE $8 ESCAPE E'\\\\')"                       \
-		       " ORDER BY order_date_ms DESC, id DESC LIMIT $9 OFFSET $10")                \
-	X(ORDER_ITEMS, "SELECT id, order_id, merchant_id, line_no, name, price, qty_milli, unit,"  \
-		       " vat, total, refunded_qty, refunded_total, refund_of_item, product_id"     \
-		       " FROM order_items"                                                         \
-		       " WHERE merchant_id = $1 AND order_id = $2 ORDER BY line_no")               \
-	X(ORDER_REACTION, "UPDATE orders SET reaction = $1, customer_comment = $2 WHERE id = $3")  \
-	X(CLIENT_REVIEWS, "UPDATE clients SET positive_reviews = positive_reviews + $1,"           \
-			  " neutral_reviews = neutral_reviews + $2,"                               \
-			  " negative_reviews = negative_reviews + $3 WHERE id = $4")               \
-	X(ITEM_REFUNDED, "UPDATE order_items SET refunded_qty = $1, refunded_total = $2"           \
-			 " WHERE id = $3")
+		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id")
 
 
 #define STMT_ENUM(name, sql) ST_##name,
@@ -1182,79 +1153,6 @@ static enum store_rc pg_hold_takes_get(struct store_conn *base, int64_t hold_id,
 
 /* ---- orders ---- */
 
-static void read_order(const PGresult *r, int row, struct order *o)
-{
-	o->id = col_i(r, row, 0);
-	o->merchant_id = col_i(r, row, 1);
-	o->external_id = col_str(r, row, 2);
-	o->refund = col_i(r, row, 3) != 0;
-	o->order_number = col_i(r, row, 4);
-	o->client_id = col_i(r, row, 5);
-	o->order_date_ms = col_i(r, row, 6);
-	o->external_date_ms = col_i(r, row, 7);
-	o->total_minor = col_i(r, row, 8);
-	o->card_minor = col_i(r, row, 9);
-	o->cash_minor = col_i(r, row, 10);
-	o->spent_currency = col_i(r, row, 11) == 1 ? CUR_RUBLES : CUR_POINTS;
-	o->spent_minor = col_i(r, row, 12);
-	o->accrued_currency = col_i(r, row, 13) == 1 ? CUR_RUBLES : CUR_POINTS;
-	o->accrued_minor = col_i(r, row, 14);
-	o->refund_of = col_i(r, row, 15);
-	o->refunded_total_minor = col_i(r, row, 16);
-	o->accrual_taken_minor = col_i(r, row, 17);
-	o->spend_returned_minor = col_i(r, row, 18);
-	o->paid_refunded_minor = col_i(r, row, 19);
-	o->fully_refunded = col_b(r, row, 20);
-	o->fn = col_str(r, row, 21);
-	o->fd = col_str(r, row, 22);
-	o->comment = col_str(r, row, 23);
-	o->public_token = col_str(r, row, 24);
-	o->request_hash = col_str(r, row, 25);
-	o->response = col_str(r, row, 26);
-	o->created_by = col_i(r, row, 27);
-	o->reaction = (int)col_i(r, row, 28);
-	o->customer_comment = col_str(r, row, 29);
-}
-
-static enum store_rc order_one(enum store_rc rc, PGresult *r, struct order *out)
-{
-	rc = one_row(rc, &r);
-	if (rc != STORE_OK)
-		return rc;
-	read_order(r, 0, out);
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_order_find_external(struct store_conn *base, int64_t merchant_id,
-					    const char *external_id, bool refund,
-					    const char *refund_key, struct order *out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_ORDER_FIND_EXT, &r, "isbs", merchant_id, external_id, refund,
-			     refund_key ? refund_key : "");
-	return order_one(rc, r, out);
-}
-
-static enum store_rc pg_order_get(struct store_conn *base, int64_t merchant_id, int64_t id,
-				  struct order *out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_ORDER_GET, &r, "ii", merchant_id, id);
-	return order_one(rc, r, out);
-}
-
-static enum store_rc pg_order_by_token(struct store_conn *base, const char *token,
-				       struct order *out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_ORDER_BY_TOKEN, &r, "s", token);
-	return order_one(rc, r, out);
-}
-
 static enum store_rc pg_order_create(struct store_conn *base, const struct order *o,
 				     int64_t *id_out)
 {
@@ -1276,14 +1174,6 @@ static enum store_rc pg_order_create(struct store_conn *base, const struct order
 	      o->refund_of, o->fn, o->fd, o->comment, o->public_token, o->request_hash, o->response,
 	      o->created_by, o->refund_key ? o->refund_key : "");
 	return returned_id(rc, &r, id_out);
-}
-
-static enum store_rc pg_order_refund_progress(struct store_conn *base, const struct order *sale)
-{
-	struct pg_conn *c = PG(base);
-	return q(c, ST_ORDER_PROGRESS, NULL, "iiiibi", sale->refunded_total_minor,
-		 sale->accrual_taken_minor, sale->spend_returned_minor, sale->paid_refunded_minor,
-		 sale->fully_refunded, sale->id);
 }
 
 static enum store_rc pg_order_set_response(struct store_conn *base, int64_t id,
@@ -1322,121 +1212,6 @@ static enum store_rc pg_item_create(struct store_conn *base, const struct order_
 	param_text(&p, it->product_id);
 	PGresult *r = NULL;
 	return returned_id(run_prepared(c, name, "ITEM_CREATE", &p, &r), &r, id_out);
-}
-
-static void read_item(const PGresult *r, int row, struct order_item *out)
-{
-	out->id = col_i(r, row, 0);
-	out->order_id = col_i(r, row, 1);
-	out->merchant_id = col_i(r, row, 2);
-	out->line_no = (int)col_i(r, row, 3);
-	out->name = col_str(r, row, 4);
-	out->price_minor = col_i(r, row, 5);
-	out->qty_milli = col_i(r, row, 6);
-	col_copy(r, row, 7, out->unit, sizeof(out->unit));
-	out->vat_hundredths = PQgetisnull(r, row, 8) ? -1 : col_i(r, row, 8);
-	out->total_minor = col_i(r, row, 9);
-	out->refunded_qty_milli = col_i(r, row, 10);
-	out->refunded_total_minor = col_i(r, row, 11);
-	out->refund_of_item = col_i(r, row, 12);
-	out->product_id = col_str(r, row, 13);
-}
-
-static enum store_rc pg_item_get(struct store_conn *base, int64_t merchant_id, int64_t id,
-				 struct order_item *out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = one_row(q(c, ST_ITEM_GET, &r, "ii", merchant_id, id), &r);
-	if (rc != STORE_OK)
-		return rc;
-	read_item(r, 0, out);
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_orders_list(struct store_conn *base, int64_t merchant_id,
-				    const struct order_query *oq, order_row_fn row, void *ctx)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	struct params p = {0};
-	param_int(&p, merchant_id);
-	param_int(&p, oq->from_ms);
-	param_int(&p, oq->to_ms);
-	if (oq->client_id)
-		param_int(&p, oq->client_id);
-	else
-		param_text(&p, NULL);
-	if (oq->receipt_type >= 0)
-		param_int(&p, oq->receipt_type);
-	else
-		param_text(&p, NULL);
-	if (oq->created_by)
-		param_int(&p, oq->created_by);
-	else
-		param_text(&p, NULL);
-	param_text(&p, oq->fn_like);
-	param_text(&p, oq->fd_like);
-	param_int(&p, oq->limit);
-	param_int(&p, oq->offset);
-	char name[16];
-	enum store_rc rc = ensure_prepared(c, ST_ORDERS_LIST, name);
-	if (rc == STORE_OK)
-		rc = run_prepared(c, name, "orders list", &p, &r);
-	if (rc != STORE_OK)
-		return rc;
-	for (int i = 0, n = PQntuples(r); i < n; i++) {
-		struct order o = {0};
-		read_order(r, i, &o);
-		bool more = row(ctx, &o);
-		order_clear(&o);
-		if (!more)
-			break;
-	}
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_order_items(struct store_conn *base, int64_t merchant_id,
-				    int64_t order_id, item_row_fn row, void *ctx)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_ORDER_ITEMS, &r, "ii", merchant_id, order_id);
-	if (rc != STORE_OK)
-		return rc;
-	for (int i = 0, n = PQntuples(r); i < n; i++) {
-		struct order_item it = {0};
-		read_item(r, i, &it);
-		bool more = row(ctx, &it);
-		order_item_clear(&it);
-		if (!more)
-			break;
-	}
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_order_set_reaction(struct store_conn *base, int64_t order_id,
-					   int reaction, const char *comment)
-{
-	struct pg_conn *c = PG(base);
-	return q(c, ST_ORDER_REACTION, NULL, "dsi", reaction, comment, order_id);
-}
-
-static enum store_rc pg_client_reviews_add(struct store_conn *base, int64_t client_id,
-					   int64_t d_pos, int64_t d_neu, int64_t d_neg)
-{
-	struct pg_conn *c = PG(base);
-	return q(c, ST_CLIENT_REVIEWS, NULL, "iiii", d_pos, d_neu, d_neg, client_id);
-}
-
-static enum store_rc pg_item_refunded(struct store_conn *base, int64_t id,
-				      int64_t refunded_qty_milli, money_t refunded_total_minor)
-{
-	struct pg_conn *c = PG(base);
-	return q(c, ST_ITEM_REFUNDED, NULL, "iii", refunded_qty_milli, refunded_total_minor, id);
 }
 
 /* ---- check ---- */
@@ -1542,18 +1317,8 @@ static const struct store_ops pg_ops = {
     .holds_expired = pg_holds_expired,
     .holds_expired_sum = pg_holds_expired_sum,
     .hold_takes_get = pg_hold_takes_get,
-    .order_find_external = pg_order_find_external,
-    .order_get = pg_order_get,
-    .order_by_token = pg_order_by_token,
     .order_create = pg_order_create,
-    .order_refund_progress = pg_order_refund_progress,
     .order_set_response = pg_order_set_response,
-    .orders_list = pg_orders_list,
-    .order_items = pg_order_items,
-    .order_set_reaction = pg_order_set_reaction,
-    .client_reviews_add = pg_client_reviews_add,
     .item_create = pg_item_create,
-    .item_get = pg_item_get,
-    .item_refunded = pg_item_refunded,
     .check = pg_check,
 };

@@ -105,8 +105,9 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 
 /* The operations written once, by aggregate: merchants, accounts, keys and lockout counters
  * (sql_accounts.c); settings, sale points, documents and Idempotency-Key records
- * (sql_merchant.c); clients and their ledger (sql_clients.c); the coupon catalog
- * (sql_catalog.c); coupon instances and their codes (sql_coupons.c). Each engine's ops table includes
+ * (sql_merchant.c); clients and their ledger (sql_clients.c); orders and items read and
+ * updated after the fact (sql_orders.c); the coupon catalog (sql_catalog.c); coupon
+ * instances and their codes (sql_coupons.c). Each engine's ops table includes
  * SQL_SHARED_OPS so a new shared operation is listed here once. */
 #define SQL_SHARED_OPS                                                                             \
 	.merchant_create = sql_merchant_create, .account_create = sql_account_create,             \
@@ -131,7 +132,11 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 	.client_get = sql_client_get, .client_find_phone = sql_client_find_phone,                \
 	.client_find_email = sql_client_find_email, .client_find_token = sql_client_find_token,  \
 	.client_create = sql_client_create, .client_update = sql_client_update,                  \
-	.ledger_list = sql_ledger_list
+	.ledger_list = sql_ledger_list, .order_find_external = sql_order_find_external,          \
+	.order_get = sql_order_get, .order_by_token = sql_order_by_token,                        \
+	.orders_list = sql_orders_list, .order_refund_progress = sql_order_refund_progress,      \
+	.order_set_reaction = sql_order_set_reaction, .client_reviews_add = sql_client_reviews_add, \
+	.order_items = sql_order_items, .item_get = sql_item_get, .item_refunded = sql_item_refunded
 
 enum store_rc sql_merchant_create(struct store_conn *c, const char *name, int64_t now,
 				  int64_t *id_out);
@@ -197,6 +202,26 @@ enum store_rc sql_client_create(struct store_conn *c, const struct client *cl, i
 enum store_rc sql_client_update(struct store_conn *c, const struct client *cl);
 enum store_rc sql_ledger_list(struct store_conn *c, int64_t client_id, int64_t from, int64_t to,
 			      int64_t offset, int64_t limit, ledger_row_fn row, void *ctx);
+
+enum store_rc sql_order_find_external(struct store_conn *c, int64_t merchant_id,
+				      const char *external_id, bool refund, const char *refund_key,
+				      struct order *out);
+enum store_rc sql_order_get(struct store_conn *c, int64_t merchant_id, int64_t id,
+			    struct order *out);
+enum store_rc sql_order_by_token(struct store_conn *c, const char *token, struct order *out);
+enum store_rc sql_orders_list(struct store_conn *c, int64_t merchant_id,
+			      const struct order_query *oq, order_row_fn row, void *ctx);
+enum store_rc sql_order_refund_progress(struct store_conn *c, const struct order *sale);
+enum store_rc sql_order_set_reaction(struct store_conn *c, int64_t order_id, int reaction,
+				     const char *comment);
+enum store_rc sql_client_reviews_add(struct store_conn *c, int64_t client_id, int64_t d_pos,
+				     int64_t d_neu, int64_t d_neg);
+enum store_rc sql_order_items(struct store_conn *c, int64_t merchant_id, int64_t order_id,
+			      item_row_fn row, void *ctx);
+enum store_rc sql_item_get(struct store_conn *c, int64_t merchant_id, int64_t id,
+			   struct order_item *out);
+enum store_rc sql_item_refunded(struct store_conn *c, int64_t id, int64_t refunded_qty_milli,
+				money_t refunded_total_minor);
 
 enum store_rc sql_coupon_issue(struct store_conn *c, const struct coupon_instance *ci,
 			       int64_t *id_out);

@@ -82,41 +82,15 @@
 	X(HOLD_TAKES_GET, "SELECT t.hold_id, t.lot_id, t.taken, l.expires_ms FROM hold_takes t"    \
 			  " JOIN lots l ON l.id = t.lot_id WHERE t.hold_id = ? ORDER BY t.lot_id"  \
 			  " LIMIT ?")                                                              \
-	X(ORDER_FIND_EXT, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = ?"                \
-			  " AND external_id = ? AND receipt_type = ? AND refund_key = ?")          \
-	X(ORDER_GET, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = ? AND id = ?")         \
-	X(ORDER_BY_TOKEN, "SELECT " ORDER_COLS " FROM orders WHERE public_token = ?")              \
 	X(ORDER_CREATE, "INSERT INTO orders(merchant_id, external_id, receipt_type, order_number," \
 			" client_id, order_date_ms, external_date_ms, total, card, cash,"          \
 			" spent_currency, spent, accrued_currency, accrued, refund_of, fn, fd,"    \
 			" comment, public_token, request_hash, response, created_by, refund_key)"  \
 			" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")                 \
-	X(ORDER_PROGRESS, "UPDATE orders SET refunded_total = ?, accrual_taken = ?,"               \
-			  " spend_returned = ?, paid_refunded = ?, fully_refunded = ? WHERE id = ?") \
-	X(ORDERS_LIST, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = ?1"                  \
-		       " AND order_date_ms >= ?2 AND order_date_ms <= ?3"                          \
-		       " AND (?4 IS NULL OR client_id = ?4) AND (?5 IS NULL OR receipt_type = ?5)" \
-		       " AND (?6 IS NULL OR created_by = ?6)"                                      \
-		       " AND (?7 IS NULL OR fn LIKE ?7 ESCAPE '\\')"                               \
-		       " AND (?8 IS NULL OR fd LIKE ?8 ESCAPE '\\')"                               \
-		       " ORDER BY order_date_ms DESC, id DESC LIMIT ?9 OFFSET ?10")                \
-	X(ORDER_ITEMS, "SELECT id, order_id, merchant_id, line_no, name, price, qty_milli, unit,"  \
-		       " vat, total, refunded_qty, refunded_total, refund_of_item, product_id"     \
-		       " FROM order_items"                                                         \
-		       " WHERE merchant_id = ? AND order_id = ? ORDER BY line_no")                 \
-	X(ORDER_REACTION, "UPDATE orders SET reaction = ?, customer_comment = ? WHERE id = ?")      \
-	X(CLIENT_REVIEWS, "UPDATE clients SET positive_reviews = positive_reviews + ?,"            \
-			  " neutral_reviews = neutral_reviews + ?,"                                \
-			  " negative_reviews = negative_reviews + ? WHERE id = ?")                 \
 	X(ORDER_RESPONSE, "UPDATE orders SET response = ? WHERE id = ?")                           \
 	X(ITEM_CREATE, "INSERT INTO order_items(order_id, merchant_id, line_no, name, price,"      \
 		       " qty_milli, unit, vat, total, refund_of_item, product_id)"                 \
 		       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")                                \
-	X(ITEM_GET, "SELECT id, order_id, merchant_id, line_no, name, price, qty_milli, unit, vat," \
-		    " total, refunded_qty, refunded_total, refund_of_item, product_id"             \
-		    " FROM order_items"                                                            \
-		    " WHERE merchant_id = ? AND id = ?")                                           \
-	X(ITEM_REFUNDED, "UPDATE order_items SET refunded_qty = ?, refunded_total = ? WHERE id = ?") \
 	X(TRIGRAM_PROBE, "SELECT count(*) FROM (SELECT 1 FROM client_phone_trigrams"                \
 			 " WHERE merchant_id = ? AND tri = ? LIMIT ?)")
 
@@ -1255,74 +1229,6 @@ static enum store_rc sq_lot_take_returned(struct store_conn *base, int64_t order
 
 /* ---- orders ---- */
 
-static void read_order(sqlite3_stmt *s, struct order *o)
-{
-	o->id = col_i(s, 0);
-	o->merchant_id = col_i(s, 1);
-	o->external_id = col_str(s, 2);
-	o->refund = col_i(s, 3) != 0;
-	o->order_number = col_i(s, 4);
-	o->client_id = col_i(s, 5);
-	o->order_date_ms = col_i(s, 6);
-	o->external_date_ms = col_i(s, 7);
-	o->total_minor = col_i(s, 8);
-	o->card_minor = col_i(s, 9);
-	o->cash_minor = col_i(s, 10);
-	o->spent_currency = col_i(s, 11) == 1 ? CUR_RUBLES : CUR_POINTS;
-	o->spent_minor = col_i(s, 12);
-	o->accrued_currency = col_i(s, 13) == 1 ? CUR_RUBLES : CUR_POINTS;
-	o->accrued_minor = col_i(s, 14);
-	o->refund_of = col_i(s, 15);
-	o->refunded_total_minor = col_i(s, 16);
-	o->accrual_taken_minor = col_i(s, 17);
-	o->spend_returned_minor = col_i(s, 18);
-	o->paid_refunded_minor = col_i(s, 19);
-	o->fully_refunded = col_i(s, 20) != 0;
-	o->fn = col_str(s, 21);
-	o->fd = col_str(s, 22);
-	o->comment = col_str(s, 23);
-	o->public_token = col_str(s, 24);
-	o->request_hash = col_str(s, 25);
-	o->response = col_str(s, 26);
-	o->created_by = col_i(s, 27);
-	o->reaction = (int)col_i(s, 28);
-	o->customer_comment = col_str(s, 29);
-}
-
-static enum store_rc order_one(struct sq_conn *c, sqlite3_stmt *s, struct order *out)
-{
-	enum store_rc rc = step_one(c, s, "order get");
-	if (rc != STORE_OK)
-		return rc;
-	read_order(s, out);
-	done(s);
-	return STORE_OK;
-}
-
-static enum store_rc sq_order_find_external(struct store_conn *base, int64_t merchant_id,
-					    const char *external_id, bool refund,
-					    const char *refund_key, struct order *out)
-{
-	struct sq_conn *c = SQ(base);
-	return order_one(c, q(c, ST_ORDER_FIND_EXT, "isbs", merchant_id, external_id, refund,
-			      refund_key ? refund_key : ""),
-			 out);
-}
-
-static enum store_rc sq_order_get(struct store_conn *base, int64_t merchant_id, int64_t id,
-				  struct order *out)
-{
-	struct sq_conn *c = SQ(base);
-	return order_one(c, q(c, ST_ORDER_GET, "ii", merchant_id, id), out);
-}
-
-static enum store_rc sq_order_by_token(struct store_conn *base, const char *token,
-				       struct order *out)
-{
-	struct sq_conn *c = SQ(base);
-	return order_one(c, q(c, ST_ORDER_BY_TOKEN, "s", token), out);
-}
-
 static enum store_rc sq_order_create(struct store_conn *base, const struct order *o,
 				     int64_t *id_out)
 {
@@ -1337,77 +1243,6 @@ static enum store_rc sq_order_create(struct store_conn *base, const struct order
 	return last_id(c, exec_stmt(c, s, "order create"), id_out);
 }
 
-static enum store_rc sq_order_refund_progress(struct store_conn *base, const struct order *sale)
-{
-	struct sq_conn *c = SQ(base);
-	return exec_stmt(c, q(c, ST_ORDER_PROGRESS, "iiiibi", sale->refunded_total_minor,
-			      sale->accrual_taken_minor, sale->spend_returned_minor,
-			      sale->paid_refunded_minor, sale->fully_refunded, sale->id),
-			 "order progress");
-}
-
-static void read_item(sqlite3_stmt *s, struct order_item *out);
-
-static enum store_rc sq_orders_list(struct store_conn *base, int64_t merchant_id,
-				    const struct order_query *oq, order_row_fn row, void *ctx)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_ORDERS_LIST, "iiizzzssii", merchant_id, oq->from_ms, oq->to_ms,
-			    oq->client_id, (int64_t)(oq->receipt_type + 1), oq->created_by,
-			    oq->fn_like, oq->fd_like, oq->limit, oq->offset);
-	/* receipt_type is bound as type + 1 through 'z' (0: any); undo that here. */
-	if (oq->receipt_type >= 0)
-		sqlite3_bind_int(s, 5, oq->receipt_type);
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct order o = {0};
-		read_order(s, &o);
-		bool more = row(ctx, &o);
-		order_clear(&o);
-		if (!more) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	done(s);
-	return rc == SQLITE_DONE ? STORE_OK : map_rc(c, rc, "orders list");
-}
-
-static enum store_rc sq_order_items(struct store_conn *base, int64_t merchant_id,
-				    int64_t order_id, item_row_fn row, void *ctx)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_ORDER_ITEMS, "ii", merchant_id, order_id);
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct order_item it = {0};
-		read_item(s, &it);
-		bool more = row(ctx, &it);
-		order_item_clear(&it);
-		if (!more) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	done(s);
-	return rc == SQLITE_DONE ? STORE_OK : map_rc(c, rc, "order items");
-}
-
-static enum store_rc sq_order_set_reaction(struct store_conn *base, int64_t order_id,
-					   int reaction, const char *comment)
-{
-	struct sq_conn *c = SQ(base);
-	return exec_stmt(c, q(c, ST_ORDER_REACTION, "dsi", reaction, comment, order_id),
-			 "order reaction");
-}
-
-static enum store_rc sq_client_reviews_add(struct store_conn *base, int64_t client_id,
-					   int64_t d_pos, int64_t d_neu, int64_t d_neg)
-{
-	struct sq_conn *c = SQ(base);
-	return exec_stmt(c, q(c, ST_CLIENT_REVIEWS, "iiii", d_pos, d_neu, d_neg, client_id),
-			 "client reviews");
-}
 
 static enum store_rc sq_order_set_response(struct store_conn *base, int64_t id,
 					   const char *response)
@@ -1442,46 +1277,6 @@ static enum store_rc sq_item_create(struct store_conn *base, const struct order_
 	else
 		sqlite3_bind_null(s, 11);
 	return last_id(c, exec_stmt(c, s, "item create"), id_out);
-}
-
-static void read_item(sqlite3_stmt *s, struct order_item *out)
-{
-	out->id = col_i(s, 0);
-	out->order_id = col_i(s, 1);
-	out->merchant_id = col_i(s, 2);
-	out->line_no = (int)col_i(s, 3);
-	out->name = col_str(s, 4);
-	out->price_minor = col_i(s, 5);
-	out->qty_milli = col_i(s, 6);
-	col_copy(s, 7, out->unit, sizeof(out->unit));
-	out->vat_hundredths = sqlite3_column_type(s, 8) == SQLITE_NULL ? -1 : col_i(s, 8);
-	out->total_minor = col_i(s, 9);
-	out->refunded_qty_milli = col_i(s, 10);
-	out->refunded_total_minor = col_i(s, 11);
-	out->refund_of_item = col_i(s, 12);
-	out->product_id = col_str(s, 13);
-}
-
-static enum store_rc sq_item_get(struct store_conn *base, int64_t merchant_id, int64_t id,
-				 struct order_item *out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_ITEM_GET, "ii", merchant_id, id);
-	enum store_rc rc = step_one(c, s, "item get");
-	if (rc != STORE_OK)
-		return rc;
-	read_item(s, out);
-	done(s);
-	return STORE_OK;
-}
-
-static enum store_rc sq_item_refunded(struct store_conn *base, int64_t id,
-				      int64_t refunded_qty_milli, money_t refunded_total_minor)
-{
-	struct sq_conn *c = SQ(base);
-	return exec_stmt(c, q(c, ST_ITEM_REFUNDED, "iii", refunded_qty_milli, refunded_total_minor,
-			      id),
-			 "item refunded");
 }
 
 /* ---- holds ---- */
@@ -1719,18 +1514,8 @@ static const struct store_ops sqlite_ops = {
 	.holds_expired = sq_holds_expired,
 	.holds_expired_sum = sq_holds_expired_sum,
 	.hold_takes_get = sq_hold_takes_get,
-	.order_find_external = sq_order_find_external,
-	.order_get = sq_order_get,
-	.order_by_token = sq_order_by_token,
 	.order_create = sq_order_create,
-	.order_refund_progress = sq_order_refund_progress,
 	.order_set_response = sq_order_set_response,
-	.orders_list = sq_orders_list,
-	.order_items = sq_order_items,
-	.order_set_reaction = sq_order_set_reaction,
-	.client_reviews_add = sq_client_reviews_add,
 	.item_create = sq_item_create,
-	.item_get = sq_item_get,
-	.item_refunded = sq_item_refunded,
 	.check = sq_check,
 };

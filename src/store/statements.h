@@ -8,6 +8,10 @@
 
 #define KEY_COLS "id, merchant_id, account_id, key_hash, created_ms, revoked_ms"
 
+#define ITEM_COLS                                                                                  \
+	"id, order_id, merchant_id, line_no, name, price, qty_milli, unit, vat, total,"            \
+	" refunded_qty, refunded_total, refund_of_item, product_id"
+
 /* lower() of ASCII letters only, as on SQLite, whatever the PostgreSQL database's locale. */
 #define LOWER_ASCII(p) "lower(CAST(" p " AS TEXT) COLLATE \"C\")"
 
@@ -109,6 +113,33 @@
 		       " hold_id, created_ms FROM ledger WHERE client_id = $1"                     \
 		       " AND created_ms >= $2 AND created_ms <= $3"                                \
 		       " ORDER BY created_ms DESC, id DESC LIMIT $4 OFFSET $5")                    \
+	/* orders and items read and updated after the fact (sql_orders.c) */                      \
+	X(ORDER_FIND_EXT, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = $1"               \
+			  " AND external_id = $2 AND receipt_type = $3 AND refund_key = $4")       \
+	X(ORDER_GET, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = $1 AND id = $2")       \
+	X(ORDER_BY_TOKEN, "SELECT " ORDER_COLS " FROM orders WHERE public_token = $1")             \
+	X(ORDER_PROGRESS, "UPDATE orders SET refunded_total = $1, accrual_taken = $2,"             \
+			  " spend_returned = $3, paid_refunded = $4, fully_refunded = $5"          \
+			  " WHERE id = $6")                                                        \
+	/* Every condition but the merchant and the dates is optional: NULL (receipt type: -1)    \
+	 * matches any. */                                                                         \
+	X(ORDERS_LIST, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = $1"                  \
+		       " AND order_date_ms >= $2 AND order_date_ms <= $3"                          \
+		       " AND (CAST($4 AS BIGINT) IS NULL OR client_id = $4)"                       \
+		       " AND ($5 < 0 OR receipt_type = $5)"                                        \
+		       " AND (CAST($6 AS BIGINT) IS NULL OR created_by = $6)"                      \
+		       " AND (CAST($7 AS TEXT) IS NULL OR fn LIKE $7 ESCAPE '\\')"                \
+		       " AND (CAST($8 AS TEXT) IS NULL OR fd LIKE $8 ESCAPE '\\')"                \
+		       " ORDER BY order_date_ms DESC, id DESC LIMIT $9 OFFSET $10")                \
+	X(ORDER_ITEMS, "SELECT " ITEM_COLS " FROM order_items"                                     \
+		       " WHERE merchant_id = $1 AND order_id = $2 ORDER BY line_no")               \
+	X(ITEM_GET, "SELECT " ITEM_COLS " FROM order_items WHERE merchant_id = $1 AND id = $2")    \
+	X(ITEM_REFUNDED, "UPDATE order_items SET refunded_qty = $1, refunded_total = $2"           \
+			 " WHERE id = $3")                                                         \
+	X(ORDER_REACTION, "UPDATE orders SET reaction = $1, customer_comment = $2 WHERE id = $3")  \
+	X(CLIENT_REVIEWS, "UPDATE clients SET positive_reviews = positive_reviews + $1,"           \
+			  " neutral_reviews = neutral_reviews + $2,"                               \
+			  " negative_reviews = negative_reviews + $3 WHERE id = $4")               \
 	/* coupon instances and their codes (sql_coupons.c) */                                     \
 	X(COUPON_ISSUE, "INSERT INTO coupon_instances(merchant_id, client_id, coupon_id, status,"  \
 			" issued_ms, expires_ms, token, share_token, merchant_token,"              \
