@@ -76,27 +76,7 @@
 		     " ORDER BY l.expires_ms DESC NULLS FIRST, l.id DESC LIMIT $2")                \
 	X(TAKE_RETURNED, "UPDATE lot_takes SET returned = $1 WHERE order_id = $2"                  \
 			 " AND lot_id = $3")                                                       \
-	X(HOLD_CREATE, "INSERT INTO holds(merchant_id, client_id, currency, amount,"               \
-		       " transaction_id, kind, status, created_ms, expires_ms, ended_ms, order_id," \
-		       " fiscal_order_id, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9," \
-		       " $10, $11, $12, $13) ON CONFLICT DO NOTHING RETURNING id")                 \
-	X(HOLD_GET, "SELECT " HOLD_COLS " FROM holds WHERE merchant_id = $1"                       \
-		    " AND transaction_id = $2")                                                    \
-	X(HOLD_UPDATE, "UPDATE holds SET status = $1, ended_ms = $2, order_id = $3,"               \
-		       " fiscal_order_id = $4 WHERE id = $5")                                      \
-	X(HOLDS_EXPIRED_CLIENT, "SELECT " HOLD_COLS " FROM holds WHERE client_id = $1"             \
-				" AND status = 0 AND expires_ms <= $2 ORDER BY expires_ms, id"     \
-				" LIMIT $3")                                                       \
-	X(HOLDS_EXPIRED_ALL, "SELECT " HOLD_COLS " FROM holds WHERE status = 0"                    \
-			     " AND expires_ms <= $1 ORDER BY expires_ms, id LIMIT $2")             \
-	X(HOLDS_EXPIRED_SUM, "SELECT coalesce(sum(t.taken), 0) FROM holds h"                       \
-			     " JOIN hold_takes t ON t.hold_id = h.id JOIN lots l ON l.id = t.lot_id" \
-			     " WHERE h.client_id = $1 AND h.currency = $2 AND h.status = 0"        \
-			     " AND h.expires_ms <= $3 AND (l.expires_ms IS NULL OR l.expires_ms > $3)") \
 	X(HOLD_TAKE_ADD, "INSERT INTO hold_takes(hold_id, lot_id, taken) VALUES ($1, $2, $3)")      \
-	X(HOLD_TAKES_GET, "SELECT t.hold_id, t.lot_id, t.taken, l.expires_ms FROM hold_takes t"    \
-			  " JOIN lots l ON l.id = t.lot_id WHERE t.hold_id = $1 ORDER BY t.lot_id" \
-			  " LIMIT $2")                                                             \
 	X(ORDER_CREATE, "INSERT INTO orders(merchant_id, external_id, receipt_type, order_number," \
 			" client_id, order_date_ms, external_date_ms, total, card, cash,"          \
 			" spent_currency, spent, accrued_currency, accrued, refund_of, fn, fd,"    \
@@ -348,16 +328,6 @@ static bool col_b(const PGresult *r, int row, int col)
 {
 	const char *v = PQgetvalue(r, row, col);
 	return v[0] == 't' || v[0] == '1';
-}
-
-static char *col_str(const PGresult *r, int row, int col)
-{
-	return PQgetisnull(r, row, col) ? NULL : xstrdup(PQgetvalue(r, row, col));
-}
-
-static void col_copy(const PGresult *r, int row, int col, char *dst, size_t cap)
-{
-	snprintf(dst, cap, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
 }
 
 /* One-row results: STORE_OK with *out holding the row (the caller PQclear()s it), or
@@ -1047,110 +1017,6 @@ static enum store_rc pg_lot_take_returned(struct store_conn *base, int64_t order
 	return q(c, ST_TAKE_RETURNED, NULL, "iii", returned_minor, order_id, lot_id);
 }
 
-/* ---- holds ---- */
-
-static void read_hold(const PGresult *r, int row, struct hold *h)
-{
-	h->id = col_i(r, row, 0);
-	h->merchant_id = col_i(r, row, 1);
-	h->client_id = col_i(r, row, 2);
-	h->currency = (enum currency)col_i(r, row, 3);
-	h->amount_minor = col_i(r, row, 4);
-	col_copy(r, row, 5, h->transaction_id, sizeof(h->transaction_id));
-	h->kind = (enum hold_kind)col_i(r, row, 6);
-	h->status = (enum hold_status)col_i(r, row, 7);
-	h->created_ms = col_i(r, row, 8);
-	h->expires_ms = col_i(r, row, 9);
-	h->ended_ms = col_i(r, row, 10);
-	h->order_id = col_i(r, row, 11);
-	h->fiscal_order_id = col_str(r, row, 12);
-	h->created_by = col_i(r, row, 13);
-}
-
-static enum store_rc pg_hold_create(struct store_conn *base, const struct hold *h,
-				    int64_t *id_out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_HOLD_CREATE, &r, "iidisddiizzsz", h->merchant_id, h->client_id,
-			     (int)h->currency, h->amount_minor, h->transaction_id, (int)h->kind,
-			     (int)h->status, h->created_ms, h->expires_ms, h->ended_ms, h->order_id,
-			     h->fiscal_order_id, h->created_by);
-	return returned_id(rc, &r, id_out);
-}
-
-static enum store_rc pg_hold_get(struct store_conn *base, int64_t merchant_id,
-				 const char *transaction_id, struct hold *out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc =
-		one_row(q(c, ST_HOLD_GET, &r, "is", merchant_id, transaction_id), &r);
-	if (rc != STORE_OK)
-		return rc;
-	read_hold(r, 0, out);
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_hold_update(struct store_conn *base, const struct hold *h)
-{
-	struct pg_conn *c = PG(base);
-	return q(c, ST_HOLD_UPDATE, NULL, "dzzsi", (int)h->status, h->ended_ms, h->order_id,
-		 h->fiscal_order_id, h->id);
-}
-
-static enum store_rc pg_holds_expired(struct store_conn *base, int64_t client_id, int64_t now,
-				      struct hold *out, size_t max, size_t *n_out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	size_t n = 0;
-	enum store_rc rc = client_id ? q(c, ST_HOLDS_EXPIRED_CLIENT, &r, "iii", client_id, now,
-					 (int64_t)max)
-				     : q(c, ST_HOLDS_EXPIRED_ALL, &r, "ii", now, (int64_t)max);
-	if (rc == STORE_OK) {
-		for (int i = 0, rows = PQntuples(r); i < rows && n < max; i++)
-			read_hold(r, i, &out[n++]);
-		PQclear(r);
-	}
-	*n_out = n;
-	return rc;
-}
-
-static enum store_rc pg_holds_expired_sum(struct store_conn *base, int64_t client_id,
-					  enum currency cur, int64_t now, money_t *sum_out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc =
-		one_row(q(c, ST_HOLDS_EXPIRED_SUM, &r, "idi", client_id, (int)cur, now), &r);
-	if (rc != STORE_OK)
-		return rc;
-	*sum_out = col_i(r, 0, 0);
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_hold_takes_get(struct store_conn *base, int64_t hold_id,
-				       struct lot_take *out, size_t max, size_t *n_out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	size_t n = 0;
-	enum store_rc rc = q(c, ST_HOLD_TAKES_GET, &r, "ii", hold_id, (int64_t)max);
-	if (rc == STORE_OK) {
-		for (int i = 0, rows = PQntuples(r); i < rows && n < max; i++, n++)
-			out[n] = (struct lot_take){.hold_id = col_i(r, i, 0),
-						   .lot_id = col_i(r, i, 1),
-						   .taken_minor = col_i(r, i, 2),
-						   .lot_expires_ms = col_i(r, i, 3)};
-		PQclear(r);
-	}
-	*n_out = n;
-	return rc;
-}
-
 /* ---- orders ---- */
 
 static enum store_rc pg_order_create(struct store_conn *base, const struct order *o,
@@ -1311,12 +1177,6 @@ static const struct store_ops pg_ops = {
     .lot_take_add = pg_lot_take_add,
     .lot_takes_get = pg_lot_takes_get,
     .lot_take_returned = pg_lot_take_returned,
-    .hold_create = pg_hold_create,
-    .hold_get = pg_hold_get,
-    .hold_update = pg_hold_update,
-    .holds_expired = pg_holds_expired,
-    .holds_expired_sum = pg_holds_expired_sum,
-    .hold_takes_get = pg_hold_takes_get,
     .order_create = pg_order_create,
     .order_set_response = pg_order_set_response,
     .item_create = pg_item_create,

@@ -106,7 +106,7 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 /* The operations written once, by aggregate: merchants, accounts, keys and lockout counters
  * (sql_accounts.c); settings, sale points, documents and Idempotency-Key records
  * (sql_merchant.c); clients and their ledger (sql_clients.c); orders and items read and
- * updated after the fact (sql_orders.c); the coupon catalog (sql_catalog.c); coupon
+ * updated after the fact (sql_orders.c); holds (sql_holds.c); the coupon catalog (sql_catalog.c); coupon
  * instances and their codes (sql_coupons.c). Each engine's ops table includes
  * SQL_SHARED_OPS so a new shared operation is listed here once. */
 #define SQL_SHARED_OPS                                                                             \
@@ -136,7 +136,11 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 	.order_get = sql_order_get, .order_by_token = sql_order_by_token,                        \
 	.orders_list = sql_orders_list, .order_refund_progress = sql_order_refund_progress,      \
 	.order_set_reaction = sql_order_set_reaction, .client_reviews_add = sql_client_reviews_add, \
-	.order_items = sql_order_items, .item_get = sql_item_get, .item_refunded = sql_item_refunded
+	.order_items = sql_order_items, .item_get = sql_item_get,                                \
+	.item_refunded = sql_item_refunded, .hold_create = sql_hold_create,                      \
+	.hold_get = sql_hold_get, .hold_update = sql_hold_update,                                \
+	.holds_expired = sql_holds_expired, .holds_expired_sum = sql_holds_expired_sum,          \
+	.hold_takes_get = sql_hold_takes_get
 
 enum store_rc sql_merchant_create(struct store_conn *c, const char *name, int64_t now,
 				  int64_t *id_out);
@@ -222,6 +226,17 @@ enum store_rc sql_item_get(struct store_conn *c, int64_t merchant_id, int64_t id
 			   struct order_item *out);
 enum store_rc sql_item_refunded(struct store_conn *c, int64_t id, int64_t refunded_qty_milli,
 				money_t refunded_total_minor);
+
+enum store_rc sql_hold_create(struct store_conn *c, const struct hold *h, int64_t *id_out);
+enum store_rc sql_hold_get(struct store_conn *c, int64_t merchant_id, const char *transaction_id,
+			   struct hold *out);
+enum store_rc sql_hold_update(struct store_conn *c, const struct hold *h);
+enum store_rc sql_holds_expired(struct store_conn *c, int64_t client_id, int64_t now,
+				struct hold *out, size_t max, size_t *n_out);
+enum store_rc sql_holds_expired_sum(struct store_conn *c, int64_t client_id, enum currency cur,
+				    int64_t now, money_t *sum_out);
+enum store_rc sql_hold_takes_get(struct store_conn *c, int64_t hold_id, struct lot_take *out,
+				 size_t max, size_t *n_out);
 
 enum store_rc sql_coupon_issue(struct store_conn *c, const struct coupon_instance *ci,
 			       int64_t *id_out);

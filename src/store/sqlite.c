@@ -64,24 +64,7 @@
 		     " FROM lot_takes t JOIN lots l ON l.id = t.lot_id WHERE t.order_id = ?"       \
 		     " ORDER BY l.expires_ms IS NULL DESC, l.expires_ms DESC, l.id DESC LIMIT ?")  \
 	X(TAKE_RETURNED, "UPDATE lot_takes SET returned = ? WHERE order_id = ? AND lot_id = ?")    \
-	X(HOLD_CREATE, "INSERT INTO holds(merchant_id, client_id, currency, amount,"               \
-		       " transaction_id, kind, status, created_ms, expires_ms, ended_ms, order_id," \
-		       " fiscal_order_id, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")         \
-	X(HOLD_GET, "SELECT " HOLD_COLS " FROM holds WHERE merchant_id = ? AND transaction_id = ?") \
-	X(HOLD_UPDATE, "UPDATE holds SET status = ?, ended_ms = ?, order_id = ?,"                  \
-		       " fiscal_order_id = ? WHERE id = ?")                                        \
-	X(HOLDS_EXPIRED_CLIENT, "SELECT " HOLD_COLS " FROM holds WHERE client_id = ?"              \
-				" AND status = 0 AND expires_ms <= ? ORDER BY expires_ms, id LIMIT ?") \
-	X(HOLDS_EXPIRED_ALL, "SELECT " HOLD_COLS " FROM holds WHERE status = 0"                    \
-			     " AND expires_ms <= ? ORDER BY expires_ms, id LIMIT ?")               \
-	X(HOLDS_EXPIRED_SUM, "SELECT coalesce(sum(t.taken), 0) FROM holds h"                       \
-			     " JOIN hold_takes t ON t.hold_id = h.id JOIN lots l ON l.id = t.lot_id" \
-			     " WHERE h.client_id = ?1 AND h.currency = ?2 AND h.status = 0"        \
-			     " AND h.expires_ms <= ?3 AND (l.expires_ms IS NULL OR l.expires_ms > ?3)") \
 	X(HOLD_TAKE_ADD, "INSERT INTO hold_takes(hold_id, lot_id, taken) VALUES (?, ?, ?)")         \
-	X(HOLD_TAKES_GET, "SELECT t.hold_id, t.lot_id, t.taken, l.expires_ms FROM hold_takes t"    \
-			  " JOIN lots l ON l.id = t.lot_id WHERE t.hold_id = ? ORDER BY t.lot_id"  \
-			  " LIMIT ?")                                                              \
 	X(ORDER_CREATE, "INSERT INTO orders(merchant_id, external_id, receipt_type, order_number," \
 			" client_id, order_date_ms, external_date_ms, total, card, cash,"          \
 			" spent_currency, spent, accrued_currency, accrued, refund_of, fn, fd,"    \
@@ -272,18 +255,6 @@ static void done(sqlite3_stmt *s)
 {
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-}
-
-static char *col_str(sqlite3_stmt *s, int i)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-	return t ? xstrdup((const char *)t) : NULL;
-}
-
-static void col_copy(sqlite3_stmt *s, int i, char *dst, size_t cap)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-	snprintf(dst, cap, "%s", t ? (const char *)t : "");
 }
 
 static int64_t col_i(sqlite3_stmt *s, int i)
@@ -1279,115 +1250,6 @@ static enum store_rc sq_item_create(struct store_conn *base, const struct order_
 	return last_id(c, exec_stmt(c, s, "item create"), id_out);
 }
 
-/* ---- holds ---- */
-
-static void read_hold(sqlite3_stmt *s, struct hold *h)
-{
-	h->id = col_i(s, 0);
-	h->merchant_id = col_i(s, 1);
-	h->client_id = col_i(s, 2);
-	h->currency = (enum currency)col_i(s, 3);
-	h->amount_minor = col_i(s, 4);
-	col_copy(s, 5, h->transaction_id, sizeof(h->transaction_id));
-	h->kind = (enum hold_kind)col_i(s, 6);
-	h->status = (enum hold_status)col_i(s, 7);
-	h->created_ms = col_i(s, 8);
-	h->expires_ms = col_i(s, 9);
-	h->ended_ms = col_i(s, 10);
-	h->order_id = col_i(s, 11);
-	h->fiscal_order_id = col_str(s, 12);
-	h->created_by = col_i(s, 13);
-}
-
-static enum store_rc sq_hold_create(struct store_conn *base, const struct hold *h,
-				    int64_t *id_out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_HOLD_CREATE, "iidisddiizzsz", h->merchant_id, h->client_id,
-			    (int)h->currency, h->amount_minor, h->transaction_id, (int)h->kind,
-			    (int)h->status, h->created_ms, h->expires_ms, h->ended_ms, h->order_id,
-			    h->fiscal_order_id, h->created_by);
-	enum store_rc rc = exec_stmt(c, s, "hold create");
-	if (rc == STORE_OK)
-		*id_out = sqlite3_last_insert_rowid(c->db);
-	return rc;
-}
-
-static enum store_rc sq_hold_get(struct store_conn *base, int64_t merchant_id,
-				 const char *transaction_id, struct hold *out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_HOLD_GET, "is", merchant_id, transaction_id);
-	enum store_rc rc = step_one(c, s, "hold get");
-	if (rc == STORE_OK) {
-		read_hold(s, out);
-		done(s);
-	}
-	return rc;
-}
-
-static enum store_rc sq_hold_update(struct store_conn *base, const struct hold *h)
-{
-	struct sq_conn *c = SQ(base);
-	return exec_stmt(c, q(c, ST_HOLD_UPDATE, "dzzsi", (int)h->status, h->ended_ms, h->order_id,
-			      h->fiscal_order_id, h->id),
-			 "hold update");
-}
-
-static enum store_rc sq_holds_expired(struct store_conn *base, int64_t client_id, int64_t now,
-				      struct hold *out, size_t max, size_t *n_out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = client_id ? q(c, ST_HOLDS_EXPIRED_CLIENT, "iii", client_id, now,
-					(int64_t)max)
-				    : q(c, ST_HOLDS_EXPIRED_ALL, "ii", now, (int64_t)max);
-	size_t n = 0;
-	int rc;
-	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW)
-		read_hold(s, &out[n++]);
-	enum store_rc out_rc = STORE_OK;
-	if (n < max && rc != SQLITE_DONE)
-		out_rc = map_rc(c, rc, "holds expired");
-	done(s);
-	*n_out = n;
-	return out_rc;
-}
-
-static enum store_rc sq_holds_expired_sum(struct store_conn *base, int64_t client_id,
-					  enum currency cur, int64_t now, money_t *sum_out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_HOLDS_EXPIRED_SUM, "idi", client_id, (int)cur, now);
-	enum store_rc rc = step_one(c, s, "holds expired sum");
-	if (rc == STORE_OK) {
-		*sum_out = col_i(s, 0);
-		done(s);
-	}
-	return rc;
-}
-
-static enum store_rc sq_hold_takes_get(struct store_conn *base, int64_t hold_id,
-				       struct lot_take *out, size_t max, size_t *n_out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_HOLD_TAKES_GET, "ii", hold_id, (int64_t)max);
-	size_t n = 0;
-	int rc;
-	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		out[n] = (struct lot_take){.hold_id = col_i(s, 0),
-					   .lot_id = col_i(s, 1),
-					   .taken_minor = col_i(s, 2),
-					   .lot_expires_ms = col_i(s, 3)};
-		n++;
-	}
-	enum store_rc out_rc = STORE_OK;
-	if (n < max && rc != SQLITE_DONE)
-		out_rc = map_rc(c, rc, "hold takes");
-	done(s);
-	*n_out = n;
-	return out_rc;
-}
-
 /* ---- check ---- */
 
 /* Each query returns one row per violation as a single text column describing it. */
@@ -1508,12 +1370,6 @@ static const struct store_ops sqlite_ops = {
 	.lot_take_add = sq_lot_take_add,
 	.lot_takes_get = sq_lot_takes_get,
 	.lot_take_returned = sq_lot_take_returned,
-	.hold_create = sq_hold_create,
-	.hold_get = sq_hold_get,
-	.hold_update = sq_hold_update,
-	.holds_expired = sq_holds_expired,
-	.holds_expired_sum = sq_holds_expired_sum,
-	.hold_takes_get = sq_hold_takes_get,
 	.order_create = sq_order_create,
 	.order_set_response = sq_order_set_response,
 	.item_create = sq_item_create,

@@ -140,6 +140,28 @@
 	X(CLIENT_REVIEWS, "UPDATE clients SET positive_reviews = positive_reviews + $1,"           \
 			  " neutral_reviews = neutral_reviews + $2,"                               \
 			  " negative_reviews = negative_reviews + $3 WHERE id = $4")               \
+	/* holds (sql_holds.c) */                                                                  \
+	X(HOLD_CREATE, "INSERT INTO holds(merchant_id, client_id, currency, amount,"               \
+		       " transaction_id, kind, status, created_ms, expires_ms, ended_ms, order_id," \
+		       " fiscal_order_id, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9," \
+		       " $10, $11, $12, $13) ON CONFLICT DO NOTHING RETURNING id")                 \
+	X(HOLD_GET, "SELECT " HOLD_COLS " FROM holds WHERE merchant_id = $1"                       \
+		    " AND transaction_id = $2")                                                    \
+	X(HOLD_UPDATE, "UPDATE holds SET status = $1, ended_ms = $2, order_id = $3,"               \
+		       " fiscal_order_id = $4 WHERE id = $5")                                      \
+	X(HOLDS_EXPIRED_CLIENT, "SELECT " HOLD_COLS " FROM holds WHERE client_id = $1"             \
+				" AND status = 0 AND expires_ms <= $2 ORDER BY expires_ms, id"     \
+				" LIMIT $3")                                                       \
+	X(HOLDS_EXPIRED_ALL, "SELECT " HOLD_COLS " FROM holds WHERE status = 0"                    \
+			     " AND expires_ms <= $1 ORDER BY expires_ms, id LIMIT $2")             \
+	X(HOLDS_EXPIRED_SUM, "SELECT coalesce(sum(t.taken), 0) FROM holds h"                       \
+			     " JOIN hold_takes t ON t.hold_id = h.id JOIN lots l ON l.id = t.lot_id" \
+			     " WHERE h.client_id = $1 AND h.currency = $2 AND h.status = 0"        \
+			     " AND h.expires_ms <= $3"                                             \
+			     " AND (l.expires_ms IS NULL OR l.expires_ms > $3)")                   \
+	X(HOLD_TAKES_GET, "SELECT t.hold_id, t.lot_id, t.taken, l.expires_ms FROM hold_takes t"    \
+			  " JOIN lots l ON l.id = t.lot_id WHERE t.hold_id = $1 ORDER BY t.lot_id" \
+			  " LIMIT $2")                                                             \
 	/* coupon instances and their codes (sql_coupons.c) */                                     \
 	X(COUPON_ISSUE, "INSERT INTO coupon_instances(merchant_id, client_id, coupon_id, status,"  \
 			" issued_ms, expires_ms, token, share_token, merchant_token,"              \
