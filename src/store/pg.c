@@ -1080,77 +1080,6 @@ static enum store_rc pg_item_create(struct store_conn *base, const struct order_
 	return returned_id(run_prepared(c, name, "ITEM_CREATE", &p, &r), &r, id_out);
 }
 
-/* ---- check ---- */
-
-/* Each query returns one row per violation as a single text column describing it; the same
- * invariants as the SQLite engine's (PostgreSQL has no integrity_check to add). */
-static const char *const check_queries[] = {
-    "SELECT format('client %s %s: balance %s but ledger rows sum to %s', b.client_id,"
-    " CASE b.currency WHEN 0 THEN 'points' ELSE 'rubles' END, b.balance,"
-    " (SELECT coalesce(sum(amount), 0) FROM ledger l WHERE l.client_id = b.client_id"
-    "  AND l.currency = b.currency))"
-    " FROM balances b WHERE b.balance <> (SELECT coalesce(sum(amount), 0) FROM ledger l"
-    " WHERE l.client_id = b.client_id AND l.currency = b.currency)",
-    "SELECT format('client %s %s: balance %s but lots sum to %s less debt %s', b.client_id,"
-    " CASE b.currency WHEN 0 THEN 'points' ELSE 'rubles' END, b.balance,"
-    " (SELECT coalesce(sum(remaining), 0) FROM lots l WHERE l.client_id = b.client_id"
-    "  AND l.currency = b.currency), b.debt)"
-    " FROM balances b WHERE b.balance <> (SELECT coalesce(sum(remaining), 0) FROM lots l"
-    " WHERE l.client_id = b.client_id AND l.currency = b.currency) - b.debt",
-    "SELECT format('client %s %s: ledger rows without a balance', l.client_id,"
-    " CASE l.currency WHEN 0 THEN 'points' ELSE 'rubles' END) FROM ledger l"
-    " WHERE NOT EXISTS (SELECT 1 FROM balances b WHERE b.client_id = l.client_id"
-    " AND b.currency = l.currency) GROUP BY l.client_id, l.currency",
-    "SELECT format('lot %s: remaining %s outside 0..%s', id, remaining, original) FROM lots"
-    " WHERE remaining < 0 OR remaining > original",
-    "SELECT format('client %s: negative debt %s or hold %s', client_id, debt, held)"
-    " FROM balances WHERE debt < 0 OR held < 0",
-    "SELECT format('coupon %s: redeemed without an order or a written-off hold of its"
-    " merchant', i.id) FROM coupon_instances i WHERE i.status = 1 AND NOT EXISTS"
-    " (SELECT 1 FROM orders o WHERE o.id = i.redeemed_order_id"
-    " AND o.merchant_id = i.merchant_id) AND NOT EXISTS (SELECT 1 FROM holds h"
-    " WHERE h.id = i.hold_id AND h.merchant_id = i.merchant_id AND h.status = 1)",
-    "SELECT format('coupon %s: held without an active hold of its client', i.id)"
-    " FROM coupon_instances i WHERE i.status = 3 AND NOT EXISTS (SELECT 1 FROM holds h"
-    " WHERE h.id = i.hold_id AND h.client_id = i.client_id AND h.status = 0)",
-    "SELECT format('client %s %s: held %s but active holds sum to %s', b.client_id,"
-    " CASE b.currency WHEN 0 THEN 'points' ELSE 'rubles' END, b.held,"
-    " (SELECT coalesce(sum(amount), 0) FROM holds h WHERE h.client_id = b.client_id"
-    "  AND h.currency = b.currency AND h.status = 0))"
-    " FROM balances b WHERE b.held <> (SELECT coalesce(sum(amount), 0) FROM holds h"
-    " WHERE h.client_id = b.client_id AND h.currency = b.currency AND h.status = 0)",
-    "SELECT format('hold %s: took %s from lots for an amount of %s', h.id,"
-    " (SELECT coalesce(sum(taken), 0) FROM hold_takes t WHERE t.hold_id = h.id), h.amount)"
-    " FROM holds h WHERE h.status IN (0, 1) AND h.amount <> (SELECT coalesce(sum(taken), 0)"
-    " FROM hold_takes t WHERE t.hold_id = h.id)",
-    "SELECT format('lot take of order %s from lot %s: returned %s outside 0..%s', order_id,"
-    " lot_id, returned, taken) FROM lot_takes WHERE returned < 0 OR returned > taken",
-    "SELECT format('order %s: refunded more than it had (%s of %s)', id, refunded_total,"
-    " total) FROM orders WHERE refunded_total > total OR accrual_taken > accrued"
-    " OR spend_returned > spent",
-};
-
-static enum store_rc pg_check(struct store_conn *base, int64_t now, store_report_fn report,
-			      void *ctx, int64_t *problems_out)
-{
-	struct pg_conn *c = PG(base);
-	(void)now;
-	int64_t problems = 0;
-	for (size_t i = 0; i < ARRAY_LEN(check_queries); i++) {
-		PGresult *r = NULL;
-		enum store_rc rc = exec_simple(c, check_queries[i], "check", &r);
-		if (rc != STORE_OK)
-			return rc;
-		for (int row = 0, n = PQntuples(r); row < n; row++) {
-			problems++;
-			report(ctx, PQgetvalue(r, row, 0));
-		}
-		PQclear(r);
-	}
-	*problems_out = problems;
-	return STORE_OK;
-}
-
 static const struct store_ops pg_ops = {
     .name = "postgres",
     .close = pg_close,
@@ -1180,5 +1109,4 @@ static const struct store_ops pg_ops = {
     .order_create = pg_order_create,
     .order_set_response = pg_order_set_response,
     .item_create = pg_item_create,
-    .check = pg_check,
 };

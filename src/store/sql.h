@@ -61,6 +61,10 @@ struct sql_driver {
 	void (*close)(struct sql_res *res);
 	/* The one savepoint of an operation (see sql_sp_begin). */
 	enum store_rc (*savepoint)(struct store_conn *c, enum sql_savepoint op);
+	/* Invariants of this engine's own structures, after the shared ones (sql_check); each
+	 * broken one reported, counted in *problems_out. NULL: none. */
+	enum store_rc (*check_more)(struct store_conn *c, store_report_fn report, void *ctx,
+				    int64_t *problems_out);
 };
 
 /* Runs statement id; its rows come through sql_next. Always sql_close res after OK. */
@@ -107,7 +111,7 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
  * (sql_accounts.c); settings, sale points, documents and Idempotency-Key records
  * (sql_merchant.c); clients and their ledger (sql_clients.c); orders and items read and
  * updated after the fact (sql_orders.c); holds (sql_holds.c); the coupon catalog (sql_catalog.c); coupon
- * instances and their codes (sql_coupons.c). Each engine's ops table includes
+ * instances and their codes (sql_coupons.c); the invariants of `check` (sql_check.c). Each engine's ops table includes
  * SQL_SHARED_OPS so a new shared operation is listed here once. */
 #define SQL_SHARED_OPS                                                                             \
 	.merchant_create = sql_merchant_create, .account_create = sql_account_create,             \
@@ -140,7 +144,7 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 	.item_refunded = sql_item_refunded, .hold_create = sql_hold_create,                      \
 	.hold_get = sql_hold_get, .hold_update = sql_hold_update,                                \
 	.holds_expired = sql_holds_expired, .holds_expired_sum = sql_holds_expired_sum,          \
-	.hold_takes_get = sql_hold_takes_get
+	.hold_takes_get = sql_hold_takes_get, .check = sql_check
 
 enum store_rc sql_merchant_create(struct store_conn *c, const char *name, int64_t now,
 				  int64_t *id_out);
@@ -257,5 +261,8 @@ enum store_rc sql_coupon_share_mark(struct store_conn *c, int64_t id, int64_t cl
 				    int64_t given_id, int64_t now);
 enum store_rc sql_coupon_share_get(struct store_conn *c, int64_t id, int64_t *client_out,
 				   int64_t *given_out, int64_t *source_out);
+
+enum store_rc sql_check(struct store_conn *c, int64_t now, store_report_fn report, void *ctx,
+			int64_t *problems_out);
 
 #endif

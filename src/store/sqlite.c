@@ -138,6 +138,8 @@ struct sq_store {
 
 static const struct store_ops sqlite_ops;
 static const struct sql_driver sqlite_sql;
+static enum store_rc sq_check_more(struct store_conn *base, store_report_fn report, void *ctx,
+				   int64_t *problems_out);
 
 /* Maps an SQLite result code to the interface's. Logs what is unexpected. */
 static enum store_rc map_rc(struct sq_conn *c, int rc, const char *what)
@@ -373,6 +375,7 @@ static const struct sql_driver sqlite_sql = {
     .text = sqd_text,
     .close = sqd_close,
     .savepoint = sqd_savepoint,
+    .check_more = sq_check_more,
 };
 
 /* ---- connections and pool ---- */
@@ -1252,51 +1255,9 @@ static enum store_rc sq_item_create(struct store_conn *base, const struct order_
 
 /* ---- check ---- */
 
-/* Each query returns one row per violation as a single text column describing it. */
+/* SQLite's own invariants, after the shared ones (store/sql_check.c); each query returns one
+ * row per violation as a single text column describing it. */
 static const char *const check_queries[] = {
-	"SELECT printf('client %d %s: balance %d but ledger rows sum to %d', b.client_id,"
-	" CASE b.currency WHEN 0 THEN 'points' ELSE 'rubles' END, b.balance,"
-	" (SELECT coalesce(sum(amount), 0) FROM ledger l WHERE l.client_id = b.client_id"
-	"  AND l.currency = b.currency))"
-	" FROM balances b WHERE b.balance <> (SELECT coalesce(sum(amount), 0) FROM ledger l"
-	" WHERE l.client_id = b.client_id AND l.currency = b.currency)",
-	"SELECT printf('client %d %s: balance %d but lots sum to %d less debt %d', b.client_id,"
-	" CASE b.currency WHEN 0 THEN 'points' ELSE 'rubles' END, b.balance,"
-	" (SELECT coalesce(sum(remaining), 0) FROM lots l WHERE l.client_id = b.client_id"
-	"  AND l.currency = b.currency), b.debt)"
-	" FROM balances b WHERE b.balance <> (SELECT coalesce(sum(remaining), 0) FROM lots l"
-	" WHERE l.client_id = b.client_id AND l.currency = b.currency) - b.debt",
-	"SELECT printf('client %d %s: ledger rows without a balance', l.client_id,"
-	" CASE l.currency WHEN 0 THEN 'points' ELSE 'rubles' END) FROM ledger l"
-	" WHERE NOT EXISTS (SELECT 1 FROM balances b WHERE b.client_id = l.client_id"
-	" AND b.currency = l.currency) GROUP BY l.client_id, l.currency",
-	"SELECT printf('lot %d: remaining %d outside 0..%d', id, remaining, original) FROM lots"
-	" WHERE remaining < 0 OR remaining > original",
-	"SELECT printf('client %d: negative debt %d or hold %d', client_id, debt, held)"
-	" FROM balances WHERE debt < 0 OR held < 0",
-	"SELECT printf('coupon %d: redeemed without an order or a written-off hold of its"
-	" merchant', i.id) FROM coupon_instances i WHERE i.status = 1 AND NOT EXISTS"
-	" (SELECT 1 FROM orders o WHERE o.id = i.redeemed_order_id"
-	" AND o.merchant_id = i.merchant_id) AND NOT EXISTS (SELECT 1 FROM holds h"
-	" WHERE h.id = i.hold_id AND h.merchant_id = i.merchant_id AND h.status = 1)",
-	"SELECT printf('coupon %d: held without an active hold of its client', i.id)"
-	" FROM coupon_instances i WHERE i.status = 3 AND NOT EXISTS (SELECT 1 FROM holds h"
-	" WHERE h.id = i.hold_id AND h.client_id = i.client_id AND h.status = 0)",
-	"SELECT printf('client %d %s: held %d but active holds sum to %d', b.client_id,"
-	" CASE b.currency WHEN 0 THEN 'points' ELSE 'rubles' END, b.held,"
-	" (SELECT coalesce(sum(amount), 0) FROM holds h WHERE h.client_id = b.client_id"
-	"  AND h.currency = b.currency AND h.status = 0))"
-	" FROM balances b WHERE b.held <> (SELECT coalesce(sum(amount), 0) FROM holds h"
-	" WHERE h.client_id = b.client_id AND h.currency = b.currency AND h.status = 0)",
-	"SELECT printf('hold %d: took %d from lots for an amount of %d', h.id,"
-	" (SELECT coalesce(sum(taken), 0) FROM hold_takes t WHERE t.hold_id = h.id), h.amount)"
-	" FROM holds h WHERE h.status IN (0, 1) AND h.amount <> (SELECT coalesce(sum(taken), 0)"
-	" FROM hold_takes t WHERE t.hold_id = h.id)",
-	"SELECT printf('lot take of order %d from lot %d: returned %d outside 0..%d', order_id,"
-	" lot_id, returned, taken) FROM lot_takes WHERE returned < 0 OR returned > taken",
-	"SELECT printf('order %d: refunded more than it had (%d of %d)', id, refunded_total, total)"
-	" FROM orders WHERE refunded_total > total OR accrual_taken > accrued"
-	" OR spend_returned > spent",
 	/* client_phone_trigrams holds exactly the distinct trigrams of every client's phone (the
 	 * infix search trusts it to find every match). Compared as a count and a checksum of
 	 * (merchant, client, trigram, phone) over both sides, two scans without lookups (about
@@ -1321,11 +1282,10 @@ static const char *const check_queries[] = {
 	" WHERE integrity_check <> 'ok'",
 };
 
-static enum store_rc sq_check(struct store_conn *base, int64_t now, store_report_fn report,
-			      void *ctx, int64_t *problems_out)
+static enum store_rc sq_check_more(struct store_conn *base, store_report_fn report, void *ctx,
+				   int64_t *problems_out)
 {
 	struct sq_conn *c = SQ(base);
-	(void)now;
 	int64_t problems = 0;
 	for (size_t i = 0; i < ARRAY_LEN(check_queries); i++) {
 		sqlite3_stmt *s = NULL;
@@ -1373,5 +1333,4 @@ static const struct store_ops sqlite_ops = {
 	.order_create = sq_order_create,
 	.order_set_response = sq_order_set_response,
 	.item_create = sq_item_create,
-	.check = sq_check,
 };

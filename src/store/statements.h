@@ -15,6 +15,10 @@
 /* lower() of ASCII letters only, as on SQLite, whatever the PostgreSQL database's locale. */
 #define LOWER_ASCII(p) "lower(CAST(" p " AS TEXT) COLLATE \"C\")"
 
+/* check's messages: a value as text; a balance row's currency by name. */
+#define T(x) "CAST(" x " AS TEXT)"
+#define CUR(t) "CASE " t ".currency WHEN 0 THEN 'points' ELSE 'rubles' END"
+
 #define SQL_STATEMENTS(X)                                                                          \
 	/* merchants, accounts, keys, lockout counters (sql_accounts.c) */                          \
 	X(MERCHANT_CREATE, "INSERT INTO merchants(name, created_ms) VALUES ($1, $2) RETURNING id") \
@@ -162,6 +166,67 @@
 	X(HOLD_TAKES_GET, "SELECT t.hold_id, t.lot_id, t.taken, l.expires_ms FROM hold_takes t"    \
 			  " JOIN lots l ON l.id = t.lot_id WHERE t.hold_id = $1 ORDER BY t.lot_id" \
 			  " LIMIT $2")                                                             \
+	/* check: one row per broken invariant, a text naming it (sql_check.c) */                 \
+	X(CHECK_BALANCE_LEDGER, "SELECT 'client ' || " T("b.client_id") " || ' ' || " CUR("b")     \
+				" || ': balance ' || " T("b.balance") " || ' but ledger rows sum to '" \
+				" || " T("(SELECT coalesce(sum(amount), 0) FROM ledger l"          \
+				 " WHERE l.client_id = b.client_id AND l.currency = b.currency)")  \
+				" FROM balances b WHERE b.balance <> (SELECT coalesce(sum(amount), 0)" \
+				" FROM ledger l WHERE l.client_id = b.client_id"                   \
+				" AND l.currency = b.currency)")                                   \
+	X(CHECK_BALANCE_LOTS, "SELECT 'client ' || " T("b.client_id") " || ' ' || " CUR("b")       \
+			      " || ': balance ' || " T("b.balance") " || ' but lots sum to ' || "  \
+			      T("(SELECT coalesce(sum(remaining), 0) FROM lots l"                  \
+				" WHERE l.client_id = b.client_id AND l.currency = b.currency)")   \
+			      " || ' less debt ' || " T("b.debt")                                  \
+			      " FROM balances b WHERE b.balance <> (SELECT coalesce(sum(remaining),"\
+			      " 0) FROM lots l WHERE l.client_id = b.client_id"                    \
+			      " AND l.currency = b.currency) - b.debt")                            \
+	X(CHECK_LEDGER_UNBALANCED, "SELECT 'client ' || " T("l.client_id") " || ' ' || " CUR("l")  \
+				   " || ': ledger rows without a balance' FROM ledger l"           \
+				   " WHERE NOT EXISTS (SELECT 1 FROM balances b"                   \
+				   " WHERE b.client_id = l.client_id AND b.currency = l.currency)" \
+				   " GROUP BY l.client_id, l.currency")                            \
+	X(CHECK_LOT_RANGE, "SELECT 'lot ' || " T("id") " || ': remaining ' || " T("remaining")     \
+			   " || ' outside 0..' || " T("original") " FROM lots"                     \
+			   " WHERE remaining < 0 OR remaining > original")                         \
+	X(CHECK_NEGATIVE, "SELECT 'client ' || " T("client_id") " || ': negative debt ' || "       \
+			  T("debt") " || ' or hold ' || " T("held")                                \
+			  " FROM balances WHERE debt < 0 OR held < 0")                             \
+	X(CHECK_COUPON_REDEEMED, "SELECT 'coupon ' || " T("i.id") " || ': redeemed without an"     \
+				 " order or a written-off hold of its merchant'"                   \
+				 " FROM coupon_instances i WHERE i.status = 1 AND NOT EXISTS"      \
+				 " (SELECT 1 FROM orders o WHERE o.id = i.redeemed_order_id"       \
+				 " AND o.merchant_id = i.merchant_id) AND NOT EXISTS"              \
+				 " (SELECT 1 FROM holds h WHERE h.id = i.hold_id"                  \
+				 " AND h.merchant_id = i.merchant_id AND h.status = 1)")           \
+	X(CHECK_COUPON_HELD, "SELECT 'coupon ' || " T("i.id") " || ': held without an active hold" \
+			     " of its client' FROM coupon_instances i WHERE i.status = 3"          \
+			     " AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.id = i.hold_id"       \
+			     " AND h.client_id = i.client_id AND h.status = 0)")                   \
+	X(CHECK_HELD_SUM, "SELECT 'client ' || " T("b.client_id") " || ' ' || " CUR("b")           \
+			  " || ': held ' || " T("b.held") " || ' but active holds sum to ' || "    \
+			  T("(SELECT coalesce(sum(amount), 0) FROM holds h"                        \
+			    " WHERE h.client_id = b.client_id AND h.currency = b.currency"         \
+			    " AND h.status = 0)")                                                  \
+			  " FROM balances b WHERE b.held <> (SELECT coalesce(sum(amount), 0)"      \
+			  " FROM holds h WHERE h.client_id = b.client_id"                          \
+			  " AND h.currency = b.currency AND h.status = 0)")                        \
+	X(CHECK_HOLD_TAKES, "SELECT 'hold ' || " T("h.id") " || ': took ' || "                     \
+			    T("(SELECT coalesce(sum(taken), 0) FROM hold_takes t"                  \
+			      " WHERE t.hold_id = h.id)")                                          \
+			    " || ' from lots for an amount of ' || " T("h.amount")                 \
+			    " FROM holds h WHERE h.status IN (0, 1) AND h.amount <>"               \
+			    " (SELECT coalesce(sum(taken), 0) FROM hold_takes t"                   \
+			    " WHERE t.hold_id = h.id)")                                            \
+	X(CHECK_TAKE_RETURNED, "SELECT 'lot take of order ' || " T("order_id") " || ' from lot ' || " \
+			       T("lot_id") " || ': returned ' || " T("returned")                   \
+			       " || ' outside 0..' || " T("taken")                                 \
+			       " FROM lot_takes WHERE returned < 0 OR returned > taken")           \
+	X(CHECK_ORDER_REFUNDED, "SELECT 'order ' || " T("id") " || ': refunded more than it had ('" \
+				" || " T("refunded_total") " || ' of ' || " T("total") " || ')'"   \
+				" FROM orders WHERE refunded_total > total"                        \
+				" OR accrual_taken > accrued OR spend_returned > spent")           \
 	/* coupon instances and their codes (sql_coupons.c) */                                     \
 	X(COUPON_ISSUE, "INSERT INTO coupon_instances(merchant_id, client_id, coupon_id, status,"  \
 			" issued_ms, expires_ms, token, share_token, merchant_token,"              \
