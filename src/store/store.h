@@ -294,243 +294,243 @@ struct store_ops {
 
 	/* A transaction. write=true takes the write lock at once. After any error other than
 	 * NOT_FOUND/CONFLICT inside a transaction, roll back. */
-	enum store_rc (*begin)(struct store_conn *c, bool write);
-	enum store_rc (*commit)(struct store_conn *c);
+	enum store_rc (*begin)(struct store_conn *c, bool write) MUST_CHECK;
+	enum store_rc (*commit)(struct store_conn *c) MUST_CHECK;
 	void (*rollback)(struct store_conn *c);
 	/* A trivial query: is the database there? */
-	enum store_rc (*ping)(struct store_conn *c);
+	enum store_rc (*ping)(struct store_conn *c) MUST_CHECK;
 
 	/* Merchants and accounts. */
 	enum store_rc (*merchant_create)(struct store_conn *c, const char *name, int64_t now,
-					 int64_t *id_out);
+					 int64_t *id_out) MUST_CHECK;
 	/* CONFLICT when the email or phone is another account's login. */
 	enum store_rc (*account_create)(struct store_conn *c, const struct account *a,
-					int64_t *id_out);
+					int64_t *id_out) MUST_CHECK;
 	/* A merchant's employee account (not deleted). */
 	enum store_rc (*account_get)(struct store_conn *c, int64_t merchant_id, int64_t id,
-				     struct account *out);
+				     struct account *out) MUST_CHECK;
 	/* Any account (owner or employee, not deleted) by id: the caller's own. */
-	enum store_rc (*account_self)(struct store_conn *c, int64_t id, struct account *out);
+	enum store_rc (*account_self)(struct store_conn *c, int64_t id, struct account *out) MUST_CHECK;
 	/* The merchant's employees (not deleted), by id. */
 	enum store_rc (*employees_list)(struct store_conn *c, int64_t merchant_id, int64_t offset,
-					int64_t limit, account_row_fn row, void *ctx);
+					int64_t limit, account_row_fn row, void *ctx) MUST_CHECK;
 	/* Writes email, phone, names, inn and role of a->id (of a->merchant_id), and the password
 	 * hash when a->password_hash is not NULL (bumping cred_version). CONFLICT when the email
 	 * or phone is another account's login; NOT_FOUND when there is no such employee. */
-	enum store_rc (*account_update)(struct store_conn *c, const struct account *a);
+	enum store_rc (*account_update)(struct store_conn *c, const struct account *a) MUST_CHECK;
 	/* Deletes an employee: its logins are freed, its keys revoked, its rows (orders it made)
 	 * keep pointing at it. NOT_FOUND when there is no such employee. */
-	enum store_rc (*account_delete)(struct store_conn *c, int64_t merchant_id, int64_t id);
+	enum store_rc (*account_delete)(struct store_conn *c, int64_t merchant_id, int64_t id) MUST_CHECK;
 	enum store_rc (*api_key_create)(struct store_conn *c, const struct api_key *k,
-					int64_t *id_out);
-	enum store_rc (*api_key_get)(struct store_conn *c, int64_t id, struct api_key *out);
+					int64_t *id_out) MUST_CHECK;
+	enum store_rc (*api_key_get)(struct store_conn *c, int64_t id, struct api_key *out) MUST_CHECK;
 	/* The merchant's keys that are not revoked, by id. */
 	enum store_rc (*api_keys_list)(struct store_conn *c, int64_t merchant_id,
-				       api_key_row_fn row, void *ctx);
+				       api_key_row_fn row, void *ctx) MUST_CHECK;
 	/* NOT_FOUND when the key is not the merchant's or already revoked. */
 	enum store_rc (*api_key_revoke)(struct store_conn *c, int64_t merchant_id, int64_t id,
-					int64_t now);
+					int64_t now) MUST_CHECK;
 	/* login: a lower-cased email or a phone's digits. */
 	enum store_rc (*account_find_login)(struct store_conn *c, const char *login,
-					    struct account *out);
+					    struct account *out) MUST_CHECK;
 	enum store_rc (*settings_get)(struct store_conn *c, int64_t merchant_id,
-				      struct loyalty_settings *out);
+				      struct loyalty_settings *out) MUST_CHECK;
 	enum store_rc (*settings_put)(struct store_conn *c, int64_t merchant_id,
-				      const struct loyalty_settings *s);
+				      const struct loyalty_settings *s) MUST_CHECK;
 	/* Lockout counters, keyed by a digest naming a login or an address. get: NOT_FOUND when
 	 * there is none; put: insert or replace. */
 	enum store_rc (*auth_counter_get)(struct store_conn *c, const char *key,
-					  struct auth_counter *out);
+					  struct auth_counter *out) MUST_CHECK;
 	enum store_rc (*auth_counter_put)(struct store_conn *c, const char *key,
-					  const struct auth_counter *in);
+					  const struct auth_counter *in) MUST_CHECK;
 	/* Small settings documents of a merchant (the write-off rules, the contact info), stored
 	 * as validated JSON text by name. get: NOT_FOUND when never written; *json_out is the
 	 * caller's to free. put: insert or replace. */
 	enum store_rc (*document_get)(struct store_conn *c, int64_t merchant_id, const char *name,
-				      char **json_out);
+				      char **json_out) MUST_CHECK;
 	enum store_rc (*document_put)(struct store_conn *c, int64_t merchant_id, const char *name,
-				      const char *json);
+				      const char *json) MUST_CHECK;
 	/* Idempotency-Key records, scoped by merchant, "METHOD route" and key. get: NOT_FOUND
 	 * when none newer than not_before_ms; put: CONFLICT when one exists. */
 	enum store_rc (*idem_get)(struct store_conn *c, int64_t merchant_id, const char *scope,
-				  const char *key, int64_t not_before_ms, struct idem_record *out);
+				  const char *key, int64_t not_before_ms, struct idem_record *out) MUST_CHECK;
 	enum store_rc (*idem_put)(struct store_conn *c, int64_t merchant_id, const char *scope,
-				  const char *key, const struct idem_record *in);
+				  const char *key, const struct idem_record *in) MUST_CHECK;
 	/* Deletes records created before before_ms; *n_out: how many. */
-	enum store_rc (*idem_purge)(struct store_conn *c, int64_t before_ms, int64_t *n_out);
+	enum store_rc (*idem_purge)(struct store_conn *c, int64_t before_ms, int64_t *n_out) MUST_CHECK;
 	/* Sale points by id. save: id 0 inserts (*id_out set), else updates (NOT_FOUND when not
 	 * the merchant's). */
 	enum store_rc (*sale_points_list)(struct store_conn *c, int64_t merchant_id,
-					  sale_point_row_fn row, void *ctx);
+					  sale_point_row_fn row, void *ctx) MUST_CHECK;
 	enum store_rc (*sale_point_save)(struct store_conn *c, const struct sale_point *sp,
-					 int64_t *id_out);
-	enum store_rc (*sale_point_delete)(struct store_conn *c, int64_t merchant_id, int64_t id);
+					 int64_t *id_out) MUST_CHECK;
+	enum store_rc (*sale_point_delete)(struct store_conn *c, int64_t merchant_id, int64_t id) MUST_CHECK;
 	/* The next order number of a merchant (a counter that only grows). */
 	enum store_rc (*order_number_next)(struct store_conn *c, int64_t merchant_id,
-					   int64_t *number_out);
+					   int64_t *number_out) MUST_CHECK;
 
 	/* Clients. Phone is digits; email lookups take the lower-cased email. */
 	enum store_rc (*client_get)(struct store_conn *c, int64_t merchant_id, int64_t id,
-				    struct client *out);
+				    struct client *out) MUST_CHECK;
 	enum store_rc (*client_find_phone)(struct store_conn *c, int64_t merchant_id,
-					   const char *phone, struct client *out);
+					   const char *phone, struct client *out) MUST_CHECK;
 	enum store_rc (*client_find_email)(struct store_conn *c, int64_t merchant_id,
-					   const char *email_lc, struct client *out);
+					   const char *email_lc, struct client *out) MUST_CHECK;
 	enum store_rc (*client_find_token)(struct store_conn *c, int64_t merchant_id,
-					   const char *token, struct client *out);
+					   const char *token, struct client *out) MUST_CHECK;
 	/* CONFLICT when phone, email or token is taken within the merchant. */
 	enum store_rc (*client_create)(struct store_conn *c, const struct client *cl,
-				       int64_t *id_out);
+				       int64_t *id_out) MUST_CHECK;
 	/* Writes email, phone, name and avatar of cl->id (of cl->merchant_id). CONFLICT when the
 	 * phone or email is another client's; NOT_FOUND when there is no such client. */
-	enum store_rc (*client_update)(struct store_conn *c, const struct client *cl);
+	enum store_rc (*client_update)(struct store_conn *c, const struct client *cl) MUST_CHECK;
 	/* Calls row for each match in the order of API.md 2.1 until it returns false. */
 	enum store_rc (*client_search)(struct store_conn *c, int64_t merchant_id,
-				       const struct client_query *q, client_row_fn row, void *ctx);
+				       const struct client_query *q, client_row_fn row, void *ctx) MUST_CHECK;
 	/* Adds the deltas to a client's statistics. */
 	enum store_rc (*client_stats_add)(struct store_conn *c, int64_t client_id,
 					  int64_t d_total, int64_t d_paid, money_t d_total_amount,
-					  money_t d_paid_amount);
+					  money_t d_paid_amount) MUST_CHECK;
 
 	/* Balances, lots, ledger. */
 	enum store_rc (*balance_get)(struct store_conn *c, int64_t client_id, enum currency cur,
-				     struct balance *out);
+				     struct balance *out) MUST_CHECK;
 	enum store_rc (*balance_add)(struct store_conn *c, int64_t merchant_id, int64_t client_id,
 				     enum currency cur, money_t d_balance, money_t d_debt,
-				     money_t d_held);
+				     money_t d_held) MUST_CHECK;
 	/* Sum of the client's lots of that currency not expired at now. */
 	enum store_rc (*lots_unexpired_sum)(struct store_conn *c, int64_t client_id,
-					    enum currency cur, int64_t now, money_t *sum_out);
+					    enum currency cur, int64_t now, money_t *sum_out) MUST_CHECK;
 	/* The client's lots with remaining > 0 not expired at now, soonest-expiring first
 	 * (never-expiring last), at most max; *n_out is how many were written. */
 	enum store_rc (*lots_spendable)(struct store_conn *c, int64_t client_id,
 					enum currency cur, int64_t now, struct lot *out, size_t max,
-					size_t *n_out);
-	enum store_rc (*lot_get)(struct store_conn *c, int64_t lot_id, struct lot *out);
+					size_t *n_out) MUST_CHECK;
+	enum store_rc (*lot_get)(struct store_conn *c, int64_t lot_id, struct lot *out) MUST_CHECK;
 	enum store_rc (*lot_create)(struct store_conn *c, int64_t merchant_id, const struct lot *l,
-				    int64_t *id_out);
-	enum store_rc (*lot_add)(struct store_conn *c, int64_t lot_id, money_t delta);
+				    int64_t *id_out) MUST_CHECK;
+	enum store_rc (*lot_add)(struct store_conn *c, int64_t lot_id, money_t delta) MUST_CHECK;
 	/* Lots with remaining > 0 whose expiry is <= now, oldest first, at most max. */
 	enum store_rc (*lots_expired)(struct store_conn *c, int64_t now, struct lot *out,
-				      size_t max, size_t *n_out);
-	enum store_rc (*ledger_add)(struct store_conn *c, const struct ledger_entry *e);
+				      size_t max, size_t *n_out) MUST_CHECK;
+	enum store_rc (*ledger_add)(struct store_conn *c, const struct ledger_entry *e) MUST_CHECK;
 	/* A client's ledger rows with from <= created_ms <= to, newest first (then by id). */
 	enum store_rc (*ledger_list)(struct store_conn *c, int64_t client_id, int64_t from,
 				     int64_t to, int64_t offset, int64_t limit, ledger_row_fn row,
-				     void *ctx);
+				     void *ctx) MUST_CHECK;
 	/* Records a take of an order, or of a hold when t->hold_id is set. */
-	enum store_rc (*lot_take_add)(struct store_conn *c, const struct lot_take *t);
+	enum store_rc (*lot_take_add)(struct store_conn *c, const struct lot_take *t) MUST_CHECK;
 	/* The lots an order's spend took from, latest-expiring first, at most max. */
 	enum store_rc (*lot_takes_get)(struct store_conn *c, int64_t order_id, struct lot_take *out,
-				       size_t max, size_t *n_out);
+				       size_t max, size_t *n_out) MUST_CHECK;
 	enum store_rc (*lot_take_returned)(struct store_conn *c, int64_t order_id, int64_t lot_id,
-					   money_t returned_minor);
+					   money_t returned_minor) MUST_CHECK;
 
 	/* Coupon catalog. */
 	enum store_rc (*catalog_create)(struct store_conn *c, const struct catalog_coupon *cc,
-					int64_t *id_out);
+					int64_t *id_out) MUST_CHECK;
 	enum store_rc (*catalog_get)(struct store_conn *c, int64_t merchant_id, int64_t id,
-				     struct catalog_coupon *out);
+				     struct catalog_coupon *out) MUST_CHECK;
 	enum store_rc (*catalog_list)(struct store_conn *c, int64_t merchant_id, int64_t offset,
-				      int64_t limit, catalog_row_fn row, void *ctx);
+				      int64_t limit, catalog_row_fn row, void *ctx) MUST_CHECK;
 	/* Writes the texts, image path, style and validity of cc->id (of cc->merchant_id).
 	 * NOT_FOUND when it is not this merchant's. Issued instances keep their expiry. */
-	enum store_rc (*catalog_update)(struct store_conn *c, const struct catalog_coupon *cc);
+	enum store_rc (*catalog_update)(struct store_conn *c, const struct catalog_coupon *cc) MUST_CHECK;
 	/* Marks a catalog coupon deleted (no new issues; issued ones live on). NOT_FOUND when
 	 * it is not this merchant's. */
-	enum store_rc (*catalog_delete)(struct store_conn *c, int64_t merchant_id, int64_t id);
+	enum store_rc (*catalog_delete)(struct store_conn *c, int64_t merchant_id, int64_t id) MUST_CHECK;
 
 	/* Coupon instances. CONFLICT when a token or a 6-digit code is already in use among the
 	 * merchant's usable coupons (draw new ones and try again). */
 	enum store_rc (*coupon_issue)(struct store_conn *c, const struct coupon_instance *ci,
-				      int64_t *id_out);
+				      int64_t *id_out) MUST_CHECK;
 	enum store_rc (*coupon_get)(struct store_conn *c, int64_t merchant_id, int64_t id,
-				    struct coupon_instance *out);
+				    struct coupon_instance *out) MUST_CHECK;
 	/* The instance a scanned token names: kind 0 its token, 1 its shareToken, 2 either of
 	 * its 6-digit codes (codes name usable instances only). NOT_FOUND when none. */
 	enum store_rc (*coupon_find_token)(struct store_conn *c, int64_t merchant_id, int kind,
-					   const char *token, int64_t *id_out);
+					   const char *token, int64_t *id_out) MUST_CHECK;
 	/* The client's usable coupons at now (issued, not expired), by id. */
 	enum store_rc (*coupons_usable)(struct store_conn *c, int64_t merchant_id,
 					int64_t client_id, int64_t now, coupon_row_fn row,
-					void *ctx);
+					void *ctx) MUST_CHECK;
 	/* Sets status and redeemed order (0 clears it). Leaving ISSUED frees the 6-digit codes;
 	 * returning to ISSUED claims them again (CONFLICT when taken meanwhile). */
 	enum store_rc (*coupon_set_status)(struct store_conn *c, int64_t id,
-					   enum coupon_status status, int64_t redeemed_order_id);
+					   enum coupon_status status, int64_t redeemed_order_id) MUST_CHECK;
 	/* Replaces both 6-digit codes of an instance (after a CONFLICT on re-claiming). */
 	enum store_rc (*coupon_set_codes)(struct store_conn *c, int64_t id, const char *code,
-					  const char *share_code);
+					  const char *share_code) MUST_CHECK;
 	/* Ids of the instances an order redeemed (by=0) or issued (by=1), or a hold reserved
 	 * or redeemed (by=2, order_id being the hold's id), at most max. */
 	enum store_rc (*coupons_of_order)(struct store_conn *c, int64_t order_id, int by,
-					  int64_t *ids, size_t max, size_t *n_out);
+					  int64_t *ids, size_t max, size_t *n_out) MUST_CHECK;
 	/* Ties an instance to a hold (0 unties it). */
-	enum store_rc (*coupon_set_hold)(struct store_conn *c, int64_t id, int64_t hold_id);
+	enum store_rc (*coupon_set_hold)(struct store_conn *c, int64_t id, int64_t hold_id) MUST_CHECK;
 	/* Records that a shared instance was redeemed by a friend (client) who got instance
 	 * given_id. CONFLICT when it was redeemed before. */
 	enum store_rc (*coupon_share_mark)(struct store_conn *c, int64_t id, int64_t client_id,
-					   int64_t given_id, int64_t now);
+					   int64_t given_id, int64_t now) MUST_CHECK;
 	/* Who redeemed an instance's share and the instance they got (0, 0: not redeemed), and
 	 * the instance whose share it was given for (0: it was not received through a share). */
 	enum store_rc (*coupon_share_get)(struct store_conn *c, int64_t id, int64_t *client_out,
-					  int64_t *given_out, int64_t *source_out);
+					  int64_t *given_out, int64_t *source_out) MUST_CHECK;
 
 	/* Holds. create: CONFLICT when the transaction id exists. get: by transaction id, of the
 	 * merchant. update: status, ended_ms, order_id and fiscal_order_id of h->id. */
-	enum store_rc (*hold_create)(struct store_conn *c, const struct hold *h, int64_t *id_out);
+	enum store_rc (*hold_create)(struct store_conn *c, const struct hold *h, int64_t *id_out) MUST_CHECK;
 	enum store_rc (*hold_get)(struct store_conn *c, int64_t merchant_id,
-				  const char *transaction_id, struct hold *out);
-	enum store_rc (*hold_update)(struct store_conn *c, const struct hold *h);
+				  const char *transaction_id, struct hold *out) MUST_CHECK;
+	enum store_rc (*hold_update)(struct store_conn *c, const struct hold *h) MUST_CHECK;
 	/* ACTIVE holds whose expiry is <= now, of one client (client_id > 0) or of all, oldest
 	 * first, at most max (the caller clears each). */
 	enum store_rc (*holds_expired)(struct store_conn *c, int64_t client_id, int64_t now,
-				       struct hold *out, size_t max, size_t *n_out);
+				       struct hold *out, size_t max, size_t *n_out) MUST_CHECK;
 	/* What the client's expired but not yet released holds of that currency took from lots
 	 * that are unexpired at now: the points a read must count as released. */
 	enum store_rc (*holds_expired_sum)(struct store_conn *c, int64_t client_id,
-					   enum currency cur, int64_t now, money_t *sum_out);
+					   enum currency cur, int64_t now, money_t *sum_out) MUST_CHECK;
 	/* The lots a hold took from, at most max (order_id 0, returned 0 in each). */
 	enum store_rc (*hold_takes_get)(struct store_conn *c, int64_t hold_id, struct lot_take *out,
-					size_t max, size_t *n_out);
+					size_t max, size_t *n_out) MUST_CHECK;
 
 	/* Orders. The order of (merchant, externalId, receiptType, refund_key): refund_key is ""
 	 * but for a refund in the seed's form (see struct order). */
 	enum store_rc (*order_find_external)(struct store_conn *c, int64_t merchant_id,
 					     const char *external_id, bool refund,
-					     const char *refund_key, struct order *out);
+					     const char *refund_key, struct order *out) MUST_CHECK;
 	enum store_rc (*order_get)(struct store_conn *c, int64_t merchant_id, int64_t id,
-				   struct order *out);
+				   struct order *out) MUST_CHECK;
 	/* An order by its public receipt token, whatever its merchant (the public page). */
-	enum store_rc (*order_by_token)(struct store_conn *c, const char *token, struct order *out);
+	enum store_rc (*order_by_token)(struct store_conn *c, const char *token, struct order *out) MUST_CHECK;
 	/* CONFLICT when (merchant, externalId, receiptType, refund_key) exists. */
-	enum store_rc (*order_create)(struct store_conn *c, const struct order *o, int64_t *id_out);
+	enum store_rc (*order_create)(struct store_conn *c, const struct order *o, int64_t *id_out) MUST_CHECK;
 	/* Orders matching q, newest first (then by id). */
 	enum store_rc (*orders_list)(struct store_conn *c, int64_t merchant_id,
-				     const struct order_query *q, order_row_fn row, void *ctx);
+				     const struct order_query *q, order_row_fn row, void *ctx) MUST_CHECK;
 	/* An order's items by line. */
 	enum store_rc (*order_items)(struct store_conn *c, int64_t merchant_id, int64_t order_id,
-				     item_row_fn row, void *ctx);
+				     item_row_fn row, void *ctx) MUST_CHECK;
 	/* Records the customer's reaction (1..3) and comment on an order. */
 	enum store_rc (*order_set_reaction)(struct store_conn *c, int64_t order_id, int reaction,
-					    const char *comment);
+					    const char *comment) MUST_CHECK;
 	/* Adds to a client's review counts. */
 	enum store_rc (*client_reviews_add)(struct store_conn *c, int64_t client_id, int64_t d_pos,
-					    int64_t d_neu, int64_t d_neg);
+					    int64_t d_neu, int64_t d_neg) MUST_CHECK;
 	/* Stores the refund progress of a sale (the cumulative fields and fully_refunded). */
-	enum store_rc (*order_refund_progress)(struct store_conn *c, const struct order *sale);
-	enum store_rc (*order_set_response)(struct store_conn *c, int64_t id, const char *response);
+	enum store_rc (*order_refund_progress)(struct store_conn *c, const struct order *sale) MUST_CHECK;
+	enum store_rc (*order_set_response)(struct store_conn *c, int64_t id, const char *response) MUST_CHECK;
 	enum store_rc (*item_create)(struct store_conn *c, const struct order_item *it,
-				     int64_t *id_out);
+				     int64_t *id_out) MUST_CHECK;
 	enum store_rc (*item_get)(struct store_conn *c, int64_t merchant_id, int64_t id,
-				  struct order_item *out);
+				  struct order_item *out) MUST_CHECK;
 	enum store_rc (*item_refunded)(struct store_conn *c, int64_t id, int64_t refunded_qty_milli,
-				       money_t refunded_total_minor);
+				       money_t refunded_total_minor) MUST_CHECK;
 
 	/* Verifies the ledger invariants of API.md 3.1; reports each violation. *problems_out
 	 * counts them. */
 	enum store_rc (*check)(struct store_conn *c, int64_t now, store_report_fn report, void *ctx,
-			       int64_t *problems_out);
+			       int64_t *problems_out) MUST_CHECK;
 };
 
 struct store {
