@@ -3,7 +3,7 @@
 #define KOPILKA_HANDLERS_VIEWS_H
 
 #include "core/jw.h"
-#include "store/store.h"
+#include "domain/model.h"
 
 /* Client of API.md 2.1. */
 void view_client(struct jw *w, const struct client *cl);
