@@ -196,7 +196,7 @@ static enum store_rc issue_tx(struct call *c, void *ctx)
 	}
 	int64_t id = 0;
 	if (rc == STORE_OK)
-		rc = coupon_issue(c->db, &cc, c->path_id[0], 0, now, &id);
+		rc = coupon_issue_new(c->db, &cc, c->path_id[0], 0, now, &id);
 	if (rc == STORE_OK)
 		rc = STORE(c->db, coupon_get, c->who.merchant_id, id, &ci);
 	if (rc == STORE_OK) {
@@ -250,7 +250,7 @@ static enum store_rc client_by_ref(struct call *c, struct client *cl)
 			       : STORE(c->db, client_get, c->who.merchant_id, c->path_id[0], cl);
 }
 
-void client_get(struct call *c)
+void client_view(struct call *c)
 {
 	struct client cl = {0};
 	enum store_rc rc = client_by_ref(c, &cl);
@@ -505,7 +505,7 @@ static enum store_rc share_tx(struct call *c, void *ctx)
 			goto cleanup;
 		}
 		if (rc == STORE_OK)
-			rc = coupon_issue(c->db, &cc, friend.id, 0, now, &given_id);
+			rc = coupon_issue_new(c->db, &cc, friend.id, 0, now, &given_id);
 		if (rc == STORE_OK)
 			rc = STORE(c->db, coupon_share_mark, ci.id, friend.id, given_id, now);
 	}

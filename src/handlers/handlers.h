@@ -12,7 +12,7 @@ void client_coupons_list(struct call *c);
 void client_coupons_issue(struct call *c);
 void client_balance(struct call *c);
 void client_balance_history(struct call *c);
-void client_get(struct call *c);
+void client_view(struct call *c);
 void client_coupon_lookup(struct call *c);
 void clients_update(struct call *c);
 void coupon_share_redeem(struct call *c);
@@ -38,7 +38,7 @@ void holds_cancel(struct call *c);
 void client_balance_write_off(struct call *c);
 
 /* orders_read.c */
-void orders_list(struct call *c);
+void fiscal_orders_get(struct call *c);
 void order_items_list(struct call *c);
 void order_reaction(struct call *c);
 void receipt_page(struct call *c);
@@ -50,11 +50,11 @@ void fiscal_auth(struct call *c);
 /* loyalty.c */
 void loyalty_settings_get(struct call *c);
 void loyalty_settings_put(struct call *c);
-void catalog_list(struct call *c);
-void catalog_create(struct call *c);
-void catalog_get(struct call *c);
-void catalog_delete(struct call *c);
-void catalog_update(struct call *c);
+void catalog_coupons_get(struct call *c);
+void catalog_coupons_post(struct call *c);
+void catalog_coupon_get(struct call *c);
+void catalog_coupon_delete(struct call *c);
+void catalog_coupon_put(struct call *c);
 void write_off_rules_get(struct call *c);
 void write_off_rules_put(struct call *c);
 void contact_info_get(struct call *c);
@@ -67,11 +67,11 @@ void sale_points_get(struct call *c);
 void sale_points_put(struct call *c);
 
 /* staff.c: employees and API keys (owner only) */
-void employees_list(struct call *c);
+void employees_get(struct call *c);
 void employees_create(struct call *c);
 void employee_update(struct call *c);
 void employee_delete(struct call *c);
-void api_keys_list(struct call *c);
+void api_keys_get(struct call *c);
 void api_keys_create(struct call *c);
 void api_keys_delete(struct call *c);
 

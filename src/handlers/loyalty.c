@@ -142,7 +142,7 @@ static bool write_catalog_row(void *ctx, const struct catalog_coupon *cc)
 	return true;
 }
 
-void catalog_list(struct call *c)
+void catalog_coupons_get(struct call *c)
 {
 	int64_t offset, limit;
 	if (!query_paging(c, &offset, &limit))
@@ -219,7 +219,7 @@ static bool catalog_fields(struct call *c, struct catalog_coupon *cc, bool creat
 	return true;
 }
 
-void catalog_create(struct call *c)
+void catalog_coupons_post(struct call *c)
 {
 	struct catalog_coupon cc = {.merchant_id = c->who.merchant_id, .created_ms = now_ms()};
 	/* The strings are borrowed from the body: this struct is never cleared. */
@@ -269,14 +269,14 @@ cleanup:
 }
 
 /* PUT /loyalty/coupons/{id}/: the fields given replace the stored ones. */
-void catalog_update(struct call *c)
+void catalog_coupon_put(struct call *c)
 {
 	struct catalog_coupon upd = {0};
 	if (catalog_fields(c, &upd, false))
 		call_write_tx(c, catalog_update_tx, &upd);
 }
 
-void catalog_get(struct call *c)
+void catalog_coupon_get(struct call *c)
 {
 	struct catalog_coupon cc = {0};
 	enum store_rc rc = STORE(c->db, catalog_get, c->who.merchant_id, c->path_id[0], &cc);
@@ -312,7 +312,7 @@ static enum store_rc catalog_delete_tx(struct call *c, void *ctx)
 	return rc;
 }
 
-void catalog_delete(struct call *c)
+void catalog_coupon_delete(struct call *c)
 {
 	call_write_tx(c, catalog_delete_tx, NULL);
 }

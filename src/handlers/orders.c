@@ -610,7 +610,7 @@ static enum store_rc sale_tx(struct call *c, void *ctx)
 	if (rc == STORE_OK && s.active && cl.id && rule->coupon_id) {
 		rc = STORE(c->db, catalog_get, merchant, rule->coupon_id, &cc);
 		if (rc == STORE_OK && coupon_issuable(&cc, now))
-			rc = coupon_issue(c->db, &cc, cl.id, v->o.id, now,
+			rc = coupon_issue_new(c->db, &cc, cl.id, v->o.id, now,
 					  &v->issued[v->n_issued++]);
 		else if (rc == STORE_NOT_FOUND)
 			rc = STORE_OK; /* the rule's coupon is gone: the sale still stands */

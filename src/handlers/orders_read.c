@@ -122,7 +122,7 @@ static bool query_like(struct call *c, const char *key, char *out, size_t cap, c
 	return true;
 }
 
-void orders_list(struct call *c)
+void fiscal_orders_get(struct call *c)
 {
 	struct order_query q = {.receipt_type = -1};
 	char fn[160], fd[160];

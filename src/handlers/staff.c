@@ -23,7 +23,7 @@ static bool write_employee_row(void *ctx, const struct account *a)
 	return true;
 }
 
-void employees_list(struct call *c)
+void employees_get(struct call *c)
 {
 	int64_t offset, limit;
 	if (!query_paging(c, &offset, &limit))
@@ -266,7 +266,7 @@ static bool write_key_row(void *ctx, const struct api_key *k)
 	return true;
 }
 
-void api_keys_list(struct call *c)
+void api_keys_get(struct call *c)
 {
 	struct jw w;
 	call_json(c, 200, &w);

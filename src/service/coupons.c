@@ -22,7 +22,7 @@ static void draw_codes(char code[7], char share_code[7])
 	} while (strcmp(code, share_code) == 0);
 }
 
-enum store_rc coupon_issue(struct store_conn *db, const struct catalog_coupon *cc,
+enum store_rc coupon_issue_new(struct store_conn *db, const struct catalog_coupon *cc,
 			   int64_t client_id, int64_t order_id, int64_t now, int64_t *id_out)
 {
 	struct coupon_instance ci = {.merchant_id = cc->merchant_id,

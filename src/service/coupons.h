@@ -10,7 +10,7 @@ bool coupon_issuable(const struct catalog_coupon *cc, int64_t now);
 
 /* Issues cc to a client; order_id (0: none) is the sale that issued it. Its expiry is the
  * earlier of now + validDays and validUntil. Draws new codes while they collide. */
-enum store_rc coupon_issue(struct store_conn *db, const struct catalog_coupon *cc,
+enum store_rc coupon_issue_new(struct store_conn *db, const struct catalog_coupon *cc,
 			   int64_t client_id, int64_t order_id, int64_t now, int64_t *id_out)
 	MUST_CHECK;
 
