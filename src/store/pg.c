@@ -83,8 +83,11 @@
 	  " new_type = $4, new_amount = $5, new_valid_days = $6, cust_coupon_id = $7,"             \
 	  " cust_type = $8, cust_amount = $9, cust_valid_days = $10,"                              \
 	  " auto_register = $11, max_spend_percent = $12 WHERE id = $13")                          \
-	X(ORDER_SEQ, "UPDATE merchants SET order_seq = order_seq + 1 WHERE id = $1"                \
-		     " RETURNING order_seq")                                                       \
+	X(ORDER_SEQ, "SELECT nextval(('order_seq_' || $1::bigint)::regclass)")                     \
+	X(CLIENT_LOCK, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = $1 AND id = $2"    \
+		       " FOR NO KEY UPDATE")                                                       \
+	X(ORDER_LOCK, "SELECT 1 FROM orders WHERE merchant_id = $1 AND id = $2 FOR NO KEY UPDATE") \
+	X(KEY_LOCK, "SELECT pg_advisory_xact_lock(hashtextextended($2 || chr(10) || $3, $1))")     \
 	X(CLIENT_GET, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = $1 AND id = $2")    \
 	X(CLIENT_FIND_PHONE, "SELECT " CLIENT_COLS " FROM clients"                                 \
 			     " WHERE merchant_id = $1 AND phone = $2")                             \
@@ -759,18 +762,26 @@ static void pg_pool_stats(struct store *base, int *size, int *in_use)
 
 /* ---- transactions ---- */
 
-static enum store_rc pg_begin(struct store_conn *base, bool write)
+static enum store_rc pg_begin(struct store_conn *base, int kind)
 {
 	struct pg_conn *c = PG(base);
 	assert(!c->in_tx);
 	/* LOCK TABLE takes no snapshot, so the writer's snapshot is taken after it holds the
 	 * lock and sees every write committed before (PostgreSQL's documented way to lock
-	 * before reading at REPEATABLE READ or SERIALIZABLE). */
-	enum store_rc rc = exec_simple(c,
-				       write ? "BEGIN ISOLATION LEVEL SERIALIZABLE;"
-					       " LOCK TABLE write_lock IN EXCLUSIVE MODE"
-					     : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-				       "begin", NULL);
+	 * before reading at REPEATABLE READ or SERIALIZABLE). A row writer takes write_lock in
+	 * ROW EXCLUSIVE mode, which row writers share and an EXCLUSIVE writer waits for (and
+	 * is waited for by), and reads at READ COMMITTED: each statement sees what committed
+	 * before it, so what it reads after its row lock is the locked rows as they are. */
+	static const char *const sql[] = {
+	    [STORE_TX_READ] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+	    [STORE_TX_WRITE] = "BEGIN ISOLATION LEVEL SERIALIZABLE;"
+			       " LOCK TABLE write_lock IN EXCLUSIVE MODE",
+	    [STORE_TX_ROWS] = "BEGIN ISOLATION LEVEL READ COMMITTED;"
+			      " LOCK TABLE write_lock IN ROW EXCLUSIVE MODE",
+	};
+	assert(kind >= STORE_TX_READ && kind <= STORE_TX_ROWS);
+	bool write = kind != STORE_TX_READ;
+	enum store_rc rc = exec_simple(c, sql[kind], "begin", NULL);
 	if (rc != STORE_OK) {
 		/* The caller rolls back only what began: end a half-begun transaction here. */
 		PGTransactionStatusType ts = PQtransactionStatus(c->db);
@@ -1085,6 +1096,36 @@ static enum store_rc pg_order_number_next(struct store_conn *base, int64_t merch
 }
 
 /* ---- clients ---- */
+
+static enum store_rc client_one(enum store_rc rc, PGresult *r, struct client *out);
+
+/* Row locks (store.h): FOR NO KEY UPDATE, so that rows referencing the locked one (their
+ * foreign keys take KEY SHARE) are still inserted by others. */
+static enum store_rc pg_client_lock(struct store_conn *base, int64_t merchant_id, int64_t id,
+				    struct client *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_CLIENT_LOCK, &r, "ii", merchant_id, id);
+	if (out)
+		return client_one(rc, r, out);
+	return touched(rc, r);
+}
+
+static enum store_rc pg_order_lock(struct store_conn *base, int64_t merchant_id, int64_t id)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = q(c, ST_ORDER_LOCK, &r, "ii", merchant_id, id);
+	return touched(rc, r);
+}
+
+static enum store_rc pg_key_lock(struct store_conn *base, int64_t merchant_id, const char *scope,
+				 const char *key)
+{
+	struct pg_conn *c = PG(base);
+	return q(c, ST_KEY_LOCK, NULL, "iss", merchant_id, scope, key);
+}
 
 static void read_client(const PGresult *r, int row, struct client *out)
 {
@@ -2357,6 +2398,9 @@ static const struct store_ops pg_ops = {
     .settings_put = pg_settings_put,
     .order_number_next = pg_order_number_next,
     .client_get = pg_client_get,
+    .client_lock = pg_client_lock,
+    .order_lock = pg_order_lock,
+    .key_lock = pg_key_lock,
     .client_find_phone = pg_client_find_phone,
     .client_find_email = pg_client_find_email,
     .client_find_token = pg_client_find_token,
