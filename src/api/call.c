@@ -563,7 +563,7 @@ static enum store_rc idem_store(struct call *c, const char *hash)
 	return rc == STORE_CONFLICT ? STORE_OK : rc;
 }
 
-static void write_tx(struct call *c, tx_fn fn, void *ctx)
+static void write_tx(struct call *c, tx_fn fn, void *ctx, enum store_tx kind)
 {
 	bool idem = c->req->idempotency_key && !c->dry_run;
 	char hash[65] = "";
@@ -574,15 +574,18 @@ static void write_tx(struct call *c, tx_fn fn, void *ctx)
 	for (int attempt = 0; attempt < 5 && rc == STORE_RETRY; attempt++) {
 		if (attempt > 0)
 			metrics_add(M_DB_RETRIES, 1);
-		rc = STORE(c->db, begin, true);
+		rc = STORE(c->db, begin, kind);
 		if (rc != STORE_OK)
 			continue;
 		c->resp->status = 0;
 		free(c->idem_answer);
 		c->idem_answer = NULL;
-		/* Writers run one at a time, so a retry racing its first try waits here for it
-		 * and then finds its answer. */
-		if (idem && idem_replay(c, hash, &rc)) {
+		/* A retry racing its first try waits here for it and then finds its answer: writers
+		 * run one at a time, or a row writer locks the key first. */
+		if (idem && kind == STORE_TX_ROWS)
+			rc = STORE(c->db, key_lock, c->who.merchant_id, idem_scope(c),
+				   c->req->idempotency_key);
+		if (rc == STORE_OK && idem && idem_replay(c, hash, &rc)) {
 			/* The stored answer may be that of a write still waiting for its group's
 			 * commit (SQLite group commit): replay it only once that is durable. */
 			if (STORE(c->db, commit) != STORE_OK) {
@@ -615,7 +618,7 @@ static void write_tx(struct call *c, tx_fn fn, void *ctx)
 	}
 	/* A refusal by a business rule changed nothing; its answer is stored on its own so that a
 	 * retry gets the same refusal. */
-	if (rc != STORE_OK && idem && idem_storable(c) && STORE(c->db, begin, true) == STORE_OK) {
+	if (rc != STORE_OK && idem && idem_storable(c) && STORE(c->db, begin, kind) == STORE_OK) {
 		if (idem_store(c, hash) != STORE_OK || STORE(c->db, commit) != STORE_OK)
 			c->db->ops->rollback(c->db);
 	}
@@ -623,7 +626,14 @@ static void write_tx(struct call *c, tx_fn fn, void *ctx)
 
 void call_write_tx(struct call *c, tx_fn fn, void *ctx)
 {
-	write_tx(c, fn, ctx);
+	write_tx(c, fn, ctx, STORE_TX_WRITE);
+	free(c->idem_answer);
+	c->idem_answer = NULL;
+}
+
+void call_write_tx_rows(struct call *c, tx_fn fn, void *ctx)
+{
+	write_tx(c, fn, ctx, STORE_TX_ROWS);
 	free(c->idem_answer);
 	c->idem_answer = NULL;
 }

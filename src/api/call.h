@@ -108,5 +108,9 @@ bool query_paging(struct call *c, int64_t *offset, int64_t *limit) MUST_CHECK;
  * tells afterwards whether fn's effects were committed (false for a replayed answer). */
 typedef enum store_rc (*tx_fn)(struct call *c, void *ctx);
 void call_write_tx(struct call *c, tx_fn fn, void *ctx);
+/* The same for a write that locks the rows it reads to decide (store.h, STORE_TX_ROWS): on
+ * PostgreSQL it runs beside other such writes. fn locks the client(s) or order it concerns
+ * before reading their state; the Idempotency-Key is locked here. */
+void call_write_tx_rows(struct call *c, tx_fn fn, void *ctx);
 
 #endif

@@ -139,7 +139,7 @@ void clients_create(struct call *c)
 			    .avatar_url = avatar && *avatar ? (char *)avatar : NULL,
 			    .created_ms = now_ms()};
 	random_hex(cl.token, 16);
-	call_write_tx(c, create_client_tx, &cl);
+	call_write_tx_rows(c, create_client_tx, &cl);
 }
 
 static bool write_coupon_row(void *ctx, const struct coupon_instance *ci)
@@ -215,7 +215,7 @@ void client_coupons_issue(struct call *c)
 	int64_t coupon_id;
 	if (!body_int(c, c->body, "couponId", "couponId", true, 1, INT64_MAX, &coupon_id, NULL))
 		return;
-	call_write_tx(c, issue_tx, &coupon_id);
+	call_write_tx_rows(c, issue_tx, &coupon_id);
 }
 
 void client_balance(struct call *c)
@@ -341,6 +341,13 @@ static enum store_rc client_update_tx(struct call *c, void *ctx)
 	struct client_patch *p = ctx;
 	struct client cl = {0};
 	enum store_rc rc = client_by_ref(c, &cl);
+	if (rc == STORE_OK) {
+		/* Patched as it is now, locked: two updates of one client do not lose each other's
+		 * fields. */
+		int64_t id = cl.id;
+		client_clear(&cl);
+		rc = STORE(c->db, client_lock, c->who.merchant_id, id, &cl);
+	}
 	if (rc == STORE_NOT_FOUND)
 		call_error(c, 404, "not_found", "client not found");
 	if (rc != STORE_OK)
@@ -383,7 +390,7 @@ void clients_update(struct call *c)
 	    !body_string(c, c->body, "avatarUrl", "avatarUrl", false, 0, 2048, &p.avatar) ||
 	    !avatar_url_ok(c, p.avatar))
 		return;
-	call_write_tx(c, client_update_tx, &p);
+	call_write_tx_rows(c, client_update_tx, &p);
 }
 
 /* GET /clients/coupons/?type=linked|shared|merchant&token=T: a scanned coupon and its client
@@ -455,6 +462,15 @@ static enum store_rc share_tx(struct call *c, void *ctx)
 	enum store_rc rc = STORE(c->db, coupon_find_token, merchant, r->code ? 2 : 1, r->token, &id);
 	if (rc == STORE_OK)
 		rc = STORE(c->db, coupon_get, merchant, id, &ci);
+	if (rc == STORE_OK) {
+		/* The owner locked, the coupon is read again as it is now: two shares of one
+		 * coupon run one after the other (the friend is locked by find_customer). */
+		int64_t owner = ci.client_id;
+		coupon_instance_clear(&ci);
+		rc = STORE(c->db, client_lock, merchant, owner, NULL);
+		if (rc == STORE_OK)
+			rc = STORE(c->db, coupon_get, merchant, id, &ci);
+	}
 	/* A 6-digit code must be this coupon's share code, not its own code. */
 	if (rc == STORE_OK && ((r->code && strcmp(ci.merchant_share_token, r->token) != 0) ||
 			       ci.status != COUPON_ISSUED || (ci.expires_ms && ci.expires_ms < now)))
@@ -564,5 +580,5 @@ void coupon_share_redeem(struct call *c)
 			   "name: must be 1 to 256 characters of UTF-8 text");
 		return;
 	}
-	call_write_tx(c, share_tx, &r);
+	call_write_tx_rows(c, share_tx, &r);
 }

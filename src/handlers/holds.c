@@ -98,7 +98,8 @@ static enum store_rc settle_client(struct call *c, int64_t client_id, const char
 				   int64_t now)
 {
 	struct client cl = {0};
-	enum store_rc rc = STORE(c->db, client_get, c->who.merchant_id, client_id, &cl);
+	/* Locked: its balance, holds and coupons stay as read until commit. */
+	enum store_rc rc = STORE(c->db, client_lock, c->who.merchant_id, client_id, &cl);
 	client_clear(&cl);
 	if (rc == STORE_NOT_FOUND) {
 		call_error(c, 404, "not_found", "%s: client %lld not found", field,
@@ -177,7 +178,7 @@ void holds_create(struct call *c)
 			   "(couponIds)");
 		return;
 	}
-	call_write_tx(c, hold_tx, &r);
+	call_write_tx_rows(c, hold_tx, &r);
 }
 
 /* ---- write-off and cancel ---- */
@@ -194,6 +195,15 @@ static enum store_rc hold_end_tx(struct call *c, void *ctx)
 	int64_t now = now_ms();
 	struct hold h = {0};
 	enum store_rc rc = STORE(c->db, hold_get, c->who.merchant_id, r->transaction_id, &h);
+	if (rc == STORE_OK) {
+		/* Its client locked, the hold is read again as it is now: two ends of one hold
+		 * run one after the other. */
+		int64_t client_id = h.client_id;
+		hold_clear(&h);
+		rc = STORE(c->db, client_lock, c->who.merchant_id, client_id, NULL);
+		if (rc == STORE_OK)
+			rc = STORE(c->db, hold_get, c->who.merchant_id, r->transaction_id, &h);
+	}
 	if (rc == STORE_NOT_FOUND) {
 		call_error(c, 404, "not_found", "transactionId: hold %s not found",
 			   r->transaction_id);
@@ -282,7 +292,7 @@ static void hold_end(struct call *c, bool cancel)
 				     FISCAL_ORDER_ID_MAX, r.fiscal_order_id,
 				     sizeof(r.fiscal_order_id)))
 		return;
-	call_write_tx(c, hold_end_tx, &r);
+	call_write_tx_rows(c, hold_end_tx, &r);
 }
 
 void holds_write_off(struct call *c)
@@ -421,5 +431,5 @@ void client_balance_write_off(struct call *c)
 			   "balance: nothing to write off (give an amount above 0 or coupons)");
 		return;
 	}
-	call_write_tx(c, write_off_tx, &r);
+	call_write_tx_rows(c, write_off_tx, &r);
 }

@@ -437,6 +437,10 @@ static enum store_rc insert_order(struct call *c, const struct order_req *r, str
 	enum store_rc rc = STORE(c->db, order_number_next, c->who.merchant_id, &o->order_number);
 	if (rc == STORE_OK)
 		rc = STORE(c->db, order_create, o, &o->id);
+	/* The same order written meanwhile by a concurrent request (its externalId was not found
+	 * at the start; on PostgreSQL the insert waited for it): run again, and replay it. */
+	if (rc == STORE_CONFLICT)
+		rc = STORE_RETRY;
 	/* The borrowed strings must not be freed by order_clear: take copies. */
 	o->external_id = xstrdup(r->external_id);
 	o->fn = r->fn ? xstrdup(r->fn) : NULL;
@@ -446,6 +450,18 @@ static enum store_rc insert_order(struct call *c, const struct order_req *r, str
 	o->request_hash = xstrdup(r->hash);
 	o->refund_key = xstrdup(r->refund_key);
 	return rc;
+}
+
+/* Locks the order's identity (externalId, receipt type, the seed refund's key) before it is
+ * looked up: of two identical orders racing each other the second waits for the first, then
+ * finds it and replays it (rather than deciding on what the first changed, e.g. a refund
+ * refused as already refunded). */
+static enum store_rc lock_identity(struct call *c, const struct order_req *r)
+{
+	char key[sizeof(r->external_id) + sizeof(r->refund_key) + 1];
+	snprintf(key, sizeof(key), "%s\n%s", r->external_id, r->refund ? r->refund_key : "");
+	return STORE(c->db, key_lock, c->who.merchant_id, r->refund ? "order:refund" : "order:sale",
+		     key);
 }
 
 /* ---- sales ---- */
@@ -462,6 +478,14 @@ enum store_rc find_customer(struct call *c, const char *phone, const char *email
 		rc = STORE(c->db, client_find_phone, c->who.merchant_id, phone, cl);
 	if (rc == STORE_NOT_FOUND && email)
 		rc = STORE(c->db, client_find_email, c->who.merchant_id, email_lc, cl);
+	if (rc == STORE_OK) {
+		/* Locked, then read again: what this write decides from (balance, purchases,
+		 * coupons) is the client's as it is now, and no other write changes it until
+		 * commit. */
+		int64_t id = cl->id;
+		client_clear(cl);
+		return STORE(c->db, client_lock, c->who.merchant_id, id, cl);
+	}
 	if (rc != STORE_NOT_FOUND)
 		return rc;
 	if (!auto_register) {
@@ -484,8 +508,10 @@ enum store_rc find_customer(struct call *c, const char *phone, const char *email
 		rc = STORE(c->db, client_create, &fresh, &id);
 	}
 	if (rc == STORE_OK)
-		rc = STORE(c->db, client_get, c->who.merchant_id, id, cl);
-	return rc;
+		rc = STORE(c->db, client_lock, c->who.merchant_id, id, cl);
+	/* Registered meanwhile by a concurrent write (on PostgreSQL the insert waited for it):
+	 * run again, and find the client. */
+	return rc == STORE_CONFLICT ? STORE_RETRY : rc;
 }
 
 enum store_rc check_coupons(struct call *c, const char *field, const int64_t *ids, size_t n,
@@ -512,8 +538,9 @@ static enum store_rc sale_tx(struct call *c, void *ctx)
 	struct catalog_coupon cc = {0};
 	int64_t now = now_ms();
 
-	enum store_rc rc =
-		STORE(c->db, order_find_external, merchant, r->external_id, false, "", &v->o);
+	enum store_rc rc = lock_identity(c, r);
+	if (rc == STORE_OK)
+		rc = STORE(c->db, order_find_external, merchant, r->external_id, false, "", &v->o);
 	if (rc == STORE_OK) {
 		replay(c, r, &v->o);
 		goto cleanup;
@@ -771,6 +798,23 @@ static void seed_refund_conflict(struct call *c, const struct order_req *r)
 		   r->external_id, has_fd ? "fd " : "no fd", has_fd ? r->fd : "");
 }
 
+/* Locks the sale's client (its balance and lots) and the sale (its refund progress), then
+ * reads the sale again as it is now: concurrent refunds of one sale run one after the other. */
+static enum store_rc lock_sale(struct call *c, struct order *sale)
+{
+	int64_t merchant = c->who.merchant_id, id = sale->id;
+	enum store_rc rc = STORE_OK;
+	if (sale->client_id)
+		rc = STORE(c->db, client_lock, merchant, sale->client_id, NULL);
+	if (rc == STORE_OK)
+		rc = STORE(c->db, order_lock, merchant, id);
+	if (rc == STORE_OK) {
+		order_clear(sale);
+		rc = STORE(c->db, order_get, merchant, id, sale);
+	}
+	return rc;
+}
+
 static enum store_rc refund_tx(struct call *c, void *ctx)
 {
 	struct order_req *r = ctx;
@@ -782,8 +826,10 @@ static enum store_rc refund_tx(struct call *c, void *ctx)
 	struct order sale = {0};
 	int64_t now = now_ms();
 
-	enum store_rc rc = STORE(c->db, order_find_external, merchant, r->external_id, true,
-				 r->refund_key, &v->o);
+	enum store_rc rc = lock_identity(c, r);
+	if (rc == STORE_OK)
+		rc = STORE(c->db, order_find_external, merchant, r->external_id, true, r->refund_key,
+			   &v->o);
 	if (rc == STORE_OK) {
 		if (r->seed_form && strcmp(v->o.request_hash, r->hash) != 0)
 			seed_refund_conflict(c, r);
@@ -818,6 +864,8 @@ static enum store_rc refund_tx(struct call *c, void *ctx)
 		if (rc == STORE_OK)
 			rc = STORE(c->db, order_get, merchant, sale_id, &sale);
 	}
+	if (rc == STORE_OK)
+		rc = lock_sale(c, &sale);
 	if (rc == STORE_OK)
 		rc = STORE(c->db, order_items, merchant, sale.id, collect_line, &sl);
 	if (rc == STORE_OK)
@@ -965,14 +1013,14 @@ void orders_create_test(struct call *c)
 	struct order_req *r = xcalloc(1, sizeof(*r));
 	c->dry_run = true;
 	if (parse_order(c, r))
-		call_write_tx(c, r->refund ? refund_tx : sale_tx, r);
+		call_write_tx_rows(c, r->refund ? refund_tx : sale_tx, r);
 	free(r);
 }
 
 /* Runs a parsed order and counts what it did. */
 static void run_order(struct call *c, struct order_req *r)
 {
-	call_write_tx(c, r->refund ? refund_tx : sale_tx, r);
+	call_write_tx_rows(c, r->refund ? refund_tx : sale_tx, r);
 	bool replayed = c->resp->n_headers > 0 &&
 			strcmp(c->resp->headers[0].key, "Idempotent-Replayed") == 0;
 	if (c->resp->status == 200 && replayed) {

@@ -42,8 +42,11 @@
 
 #define STATEMENTS(X)                                                                              \
 	X(PING, "SELECT 1")                                                                        \
-	X(ORDER_SEQ, "UPDATE merchants SET order_seq = order_seq + 1 WHERE id = $1"                \
-		     " RETURNING order_seq")                                                       \
+	X(ORDER_SEQ, "SELECT nextval(('order_seq_' || $1::bigint)::regclass)")                     \
+	X(CLIENT_LOCK, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = $1 AND id = $2"    \
+		       " FOR NO KEY UPDATE")                                                       \
+	X(ORDER_LOCK, "SELECT 1 FROM orders WHERE merchant_id = $1 AND id = $2 FOR NO KEY UPDATE") \
+	X(KEY_LOCK, "SELECT pg_advisory_xact_lock(hashtextextended($2 || chr(10) || $3, $1))")     \
 	X(CLIENT_STATS, "UPDATE clients SET total_purchases = total_purchases + $1,"               \
 			" paid_purchases = paid_purchases + $2, total_amount = total_amount + $3," \
 			" paid_amount = paid_amount + $4 WHERE id = $5")                           \
@@ -652,18 +655,26 @@ static void pg_pool_stats(struct store *base, int *size, int *in_use)
 
 /* ---- transactions ---- */
 
-static enum store_rc pg_begin(struct store_conn *base, bool write)
+static enum store_rc pg_begin(struct store_conn *base, int kind)
 {
 	struct pg_conn *c = PG(base);
 	assert(!c->in_tx);
 	/* LOCK TABLE takes no snapshot, so the writer's snapshot is taken after it holds the
 	 * lock and sees every write committed before (PostgreSQL's documented way to lock
-	 * before reading at REPEATABLE READ or SERIALIZABLE). */
-	enum store_rc rc = exec_simple(c,
-				       write ? "BEGIN ISOLATION LEVEL SERIALIZABLE;"
-					       " LOCK TABLE write_lock IN EXCLUSIVE MODE"
-					     : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-				       "begin", NULL);
+	 * before reading at REPEATABLE READ or SERIALIZABLE). A row writer takes write_lock in
+	 * ROW EXCLUSIVE mode, which row writers share and an EXCLUSIVE writer waits for (and
+	 * is waited for by), and reads at READ COMMITTED: each statement sees what committed
+	 * before it, so what it reads after its row lock is the locked rows as they are. */
+	static const char *const sql[] = {
+	    [STORE_TX_READ] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+	    [STORE_TX_WRITE] = "BEGIN ISOLATION LEVEL SERIALIZABLE;"
+			       " LOCK TABLE write_lock IN EXCLUSIVE MODE",
+	    [STORE_TX_ROWS] = "BEGIN ISOLATION LEVEL READ COMMITTED;"
+			      " LOCK TABLE write_lock IN ROW EXCLUSIVE MODE",
+	};
+	assert(kind >= STORE_TX_READ && kind <= STORE_TX_ROWS);
+	bool write = kind != STORE_TX_READ;
+	enum store_rc rc = exec_simple(c, sql[kind], "begin", NULL);
 	if (rc != STORE_OK) {
 		/* The caller rolls back only what began: end a half-begun transaction here. */
 		PGTransactionStatusType ts = PQtransactionStatus(c->db);
@@ -738,6 +749,39 @@ static enum store_rc pg_order_number_next(struct store_conn *base, int64_t merch
 }
 
 /* ---- clients ---- */
+
+/* Row locks (store.h): FOR NO KEY UPDATE, so that rows referencing the locked one (their
+ * foreign keys take KEY SHARE) are still inserted by others. */
+static enum store_rc pg_client_lock(struct store_conn *base, int64_t merchant_id, int64_t id,
+				    struct client *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = one_row(q(c, ST_CLIENT_LOCK, &r, "ii", merchant_id, id), &r);
+	if (rc != STORE_OK)
+		return rc;
+	if (out)
+		sql_read_client(&(struct sql_res){.conn = base, .handle = r, .row = 0}, out);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static enum store_rc pg_order_lock(struct store_conn *base, int64_t merchant_id, int64_t id)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = one_row(q(c, ST_ORDER_LOCK, &r, "ii", merchant_id, id), &r);
+	if (rc == STORE_OK)
+		PQclear(r);
+	return rc;
+}
+
+static enum store_rc pg_key_lock(struct store_conn *base, int64_t merchant_id, const char *scope,
+				 const char *key)
+{
+	struct pg_conn *c = PG(base);
+	return q(c, ST_KEY_LOCK, NULL, "iss", merchant_id, scope, key);
+}
 
 /* Appends one search condition on column col (of the "C" collation) for a compiled pattern,
  * numbering its placeholders from *n. */
@@ -1092,6 +1136,9 @@ static const struct store_ops pg_ops = {
     .ping = pg_ping,
     SQL_SHARED_OPS,
     .order_number_next = pg_order_number_next,
+    .client_lock = pg_client_lock,
+    .order_lock = pg_order_lock,
+    .key_lock = pg_key_lock,
     .client_search = pg_client_search,
     .client_stats_add = pg_client_stats_add,
     .balance_get = pg_balance_get,

@@ -6,7 +6,8 @@
  * phone and email_lc use the "C" collation, so that their unique indexes order by bytes as
  * SQLite's BINARY does (ORDER BY phone, id matches) and serve the prefix ranges and LIKE
  * patterns of the client search; write_lock is an empty table that every write transaction
- * locks first (see pg.c: it is PostgreSQL's BEGIN IMMEDIATE). */
+ * locks first (see pg.c: EXCLUSIVE for a writer that runs alone, ROW EXCLUSIVE for the row
+ * writers that run side by side); order numbers come from a sequence per merchant. */
 #ifndef KOPILKA_STORE_PG_SCHEMA_H
 #define KOPILKA_STORE_PG_SCHEMA_H
 
@@ -179,6 +180,17 @@ static const char *const pg_migrations[] = {
 	 * instance received through a share cannot be shared again (API.md 4.5). */
 	"CREATE INDEX coupon_instances_shared ON coupon_instances(shared_instance_id)"
 	" WHERE shared_instance_id IS NOT NULL;",
+	/* 12: order numbers from a sequence per merchant (order_seq_<id>, made with the merchant
+	 * by a trigger), not from merchants.order_seq: nextval locks nothing until commit, so
+	 * the orders of one merchant no longer wait for each other's commit (a rolled-back write
+	 * leaves a gap). Each sequence goes on from the merchant's counter. */
+	"CREATE FUNCTION order_seq_create() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+	" EXECUTE format('CREATE SEQUENCE order_seq_%s', NEW.id); RETURN NEW; END $$;"
+	"CREATE TRIGGER merchants_order_seq AFTER INSERT ON merchants"
+	" FOR EACH ROW EXECUTE FUNCTION order_seq_create();"
+	"DO $$ DECLARE m record; BEGIN FOR m IN SELECT id, order_seq FROM merchants LOOP"
+	" EXECUTE format('CREATE SEQUENCE order_seq_%s START WITH %s', m.id, m.order_seq + 1);"
+	" END LOOP; END $$;",
 };
 
 #endif

@@ -691,11 +691,11 @@ static void writer_leave(struct sq_conn *c)
 	}
 }
 
-static enum store_rc sq_begin(struct store_conn *base, bool write)
+static enum store_rc sq_begin(struct store_conn *base, int kind)
 {
 	struct sq_conn *c = (struct sq_conn *)base;
 	assert(!c->in_tx);
-	if (!write) {
+	if (kind == STORE_TX_READ) {
 		enum store_rc rc = exec_stmt(c, stmt(c, ST_BEGIN_READ), "begin");
 		c->in_tx = rc == STORE_OK;
 		return rc;
@@ -826,6 +826,26 @@ static enum store_rc sq_order_number_next(struct store_conn *base, int64_t merch
 }
 
 /* ---- clients ---- */
+
+/* Writers run one at a time: a row lock is the write lock already held. */
+static enum store_rc sq_client_lock(struct store_conn *base, int64_t merchant_id, int64_t id,
+				    struct client *out)
+{
+	return out ? sql_client_get(base, merchant_id, id, out) : STORE_OK;
+}
+
+static enum store_rc sq_order_lock(struct store_conn *base, int64_t merchant_id, int64_t id)
+{
+	(void)base, (void)merchant_id, (void)id;
+	return STORE_OK;
+}
+
+static enum store_rc sq_key_lock(struct store_conn *base, int64_t merchant_id, const char *scope,
+				 const char *key)
+{
+	(void)base, (void)merchant_id, (void)scope, (void)key;
+	return STORE_OK;
+}
 
 /* Appends one search condition on column col for a compiled pattern; binds come in order. */
 static void search_cond(struct buf *sql, const char *col, const struct pattern *p)
@@ -1311,6 +1331,9 @@ static const struct store_ops sqlite_ops = {
 	.release = sq_release,
 	.pool_stats = sq_pool_stats,
 	.begin = sq_begin,
+	.client_lock = sq_client_lock,
+	.order_lock = sq_order_lock,
+	.key_lock = sq_key_lock,
 	.commit = sq_commit,
 	.rollback = sq_rollback,
 	.ping = sq_ping,

@@ -3,9 +3,14 @@
  * no engine type leaks above this header.
  *
  * Model: a `struct store` is an opened database with a bounded pool of connections. A request
- * borrows one `struct store_conn`, runs its reads and writes inside begin/commit (writes
- * take the write lock at begin, so a read-then-write never races another writer), and gives
- * it back. Every operation is scoped by merchant id where the data is a merchant's, so tenant
+ * borrows one `struct store_conn`, runs its reads and writes inside begin/commit, and gives it
+ * back. A STORE_TX_WRITE transaction takes the write lock at begin, so a read-then-write never
+ * races another writer. A STORE_TX_ROWS transaction (the money workflows: orders, holds,
+ * write-offs, shares) runs beside other such writers on PostgreSQL and must lock what it reads
+ * to decide a write: client_lock before reading a client's balance, lots, holds or coupons,
+ * order_lock before reading a sale's refund progress, key_lock before looking up an
+ * Idempotency-Key; uniqueness (externalId, phone, keys) is left to unique constraints, which
+ * answer CONFLICT. On SQLite every writer is serialized and the locks are no-ops. Every operation is scoped by merchant id where the data is a merchant's, so tenant
  * isolation is a property of the queries, not of the callers' care. Amounts are minor units.
  *
  * Results: STORE_OK; STORE_NOT_FOUND (no such row for this merchant); STORE_CONFLICT (a
@@ -22,6 +27,10 @@
 #include "core/util.h"
 #include "domain/model.h"
 #include "domain/text.h"
+
+/* What a transaction does: reads only; writes under the write lock (one writer at a time);
+ * writes that lock the rows they touch (see the model above). */
+enum store_tx { STORE_TX_READ = 0, STORE_TX_WRITE = 1, STORE_TX_ROWS = 2 };
 
 enum store_rc {
 	STORE_OK = 0,
@@ -91,9 +100,20 @@ struct store_ops {
 	/* Pool figures for /metrics: connections in all, and borrowed now. */
 	void (*pool_stats)(struct store *st, int *size, int *in_use);
 
-	/* A transaction. write=true takes the write lock at once. After any error other than
-	 * NOT_FOUND/CONFLICT inside a transaction, roll back. */
-	enum store_rc (*begin)(struct store_conn *c, bool write) MUST_CHECK;
+	/* A transaction of a kind of enum store_tx (false/true read as READ/WRITE). After any
+	 * error other than NOT_FOUND/CONFLICT inside a transaction, roll back. */
+	enum store_rc (*begin)(struct store_conn *c, int kind) MUST_CHECK;
+	/* Row locks of a STORE_TX_ROWS transaction, held to its end (no-ops on SQLite, whose
+	 * writers run one at a time). client_lock locks a client of the merchant and, when out
+	 * is not NULL, reads it as it is now (NOT_FOUND: no such client of the merchant; with
+	 * out NULL the caller knows the client exists);
+	 * order_lock locks an order; key_lock locks an (Idempotency-Key) name of the merchant. */
+	enum store_rc (*client_lock)(struct store_conn *c, int64_t merchant_id, int64_t id,
+				     struct client *out) MUST_CHECK;
+	enum store_rc (*order_lock)(struct store_conn *c, int64_t merchant_id,
+				    int64_t id) MUST_CHECK;
+	enum store_rc (*key_lock)(struct store_conn *c, int64_t merchant_id, const char *scope,
+				  const char *key) MUST_CHECK;
 	enum store_rc (*commit)(struct store_conn *c) MUST_CHECK;
 	void (*rollback)(struct store_conn *c);
 	/* A trivial query: is the database there? */
@@ -164,7 +184,8 @@ struct store_ops {
 	enum store_rc (*sale_point_save)(struct store_conn *c, const struct sale_point *sp,
 					 int64_t *id_out) MUST_CHECK;
 	enum store_rc (*sale_point_delete)(struct store_conn *c, int64_t merchant_id, int64_t id) MUST_CHECK;
-	/* The next order number of a merchant (a counter that only grows). */
+	/* The next order number of a merchant (a counter that only grows; on PostgreSQL a
+	 * sequence per merchant, so a rolled-back write leaves a gap). */
 	enum store_rc (*order_number_next)(struct store_conn *c, int64_t merchant_id,
 					   int64_t *number_out) MUST_CHECK;
 

@@ -43,6 +43,17 @@ UNDO_10_SQLITE = [
 # statement on both engines.
 UNDO_11 = ["DROP INDEX coupon_instances_shared"]
 
+# Migration 12 on PostgreSQL (order numbers from a sequence per merchant): each merchant's
+# counter takes the number its sequence reached, the sequences and their trigger go.
+UNDO_12_PG = [
+    "DO $$ DECLARE m record; BEGIN FOR m IN SELECT id FROM merchants LOOP"
+    " EXECUTE format('UPDATE merchants SET order_seq = (SELECT CASE WHEN is_called THEN last_value"
+    " ELSE last_value - 1 END FROM order_seq_%s) WHERE id = %s', m.id, m.id);"
+    " EXECUTE format('DROP SEQUENCE order_seq_%s', m.id); END LOOP; END $$",
+    "DROP TRIGGER merchants_order_seq ON merchants",
+    "DROP FUNCTION order_seq_create()",
+]
+
 
 def psql(uri, sql):
     p = subprocess.run(["psql", uri, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
@@ -52,8 +63,8 @@ def psql(uri, sql):
 
 
 def undo_migration_10(engine, db, extra_sql=""):
-    """Back to schema 9 (the server stopped), migration 11 undone first. extra_sql runs in the
-    same step."""
+    """Back to schema 9 (the server stopped), the later migrations undone first. extra_sql runs
+    in the same step."""
     if engine == "sqlite":
         conn = sqlite3.connect(db)
         try:
@@ -62,7 +73,7 @@ def undo_migration_10(engine, db, extra_sql=""):
         finally:
             conn.close()
     else:
-        psql(db, ";".join(UNDO_11) + ";"
+        psql(db, ";".join(UNDO_12_PG + UNDO_11) + ";"
                  " ALTER TABLE orders DROP CONSTRAINT orders_external_key;"
                  " ALTER TABLE orders DROP COLUMN refund_key;"
                  " ALTER TABLE orders ADD UNIQUE (merchant_id, external_id, receipt_type);"
