@@ -33,6 +33,25 @@ void call_error(struct call *c, int status, const char *code, const char *fmt, .
 	jw_obj_end(&w);
 }
 
+enum store_rc call_outcome(struct call *c, const struct outcome *o)
+{
+	static const int status[] = {[OUTCOME_INVALID] = 400,
+				     [OUTCOME_NOT_FOUND] = 404,
+				     [OUTCOME_CONFLICT] = 409};
+	switch (o->kind) {
+	case OUTCOME_OK:
+		return STORE_OK;
+	case OUTCOME_STORE:
+		return o->rc;
+	case OUTCOME_INVALID:
+	case OUTCOME_NOT_FOUND:
+	case OUTCOME_CONFLICT:
+		break;
+	}
+	call_error(c, status[o->kind], o->code, "%s", o->message);
+	return o->keep_writes ? STORE_OK : STORE_NOT_FOUND;
+}
+
 void call_store_error(struct call *c, enum store_rc rc)
 {
 	if (rc == STORE_RETRY || rc == STORE_FULL)

@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "core/jw.h"
+#include "service/outcome.h"
 
 struct who {
 	int64_t account_id, merchant_id;
@@ -47,6 +48,12 @@ void call_error(struct call *c, int status, const char *code, const char *fmt, .
 /* The error for a storage failure that is not the caller's fault: 503 when the database is
  * busy, full or read-only (retry later), 500 otherwise. Never reveals internals. */
 void call_store_error(struct call *c, enum store_rc rc);
+
+/* The one place a workflow's outcome (service/outcome.h) becomes HTTP. OK: returns STORE_OK
+ * and leaves the answer to the caller. A refusal: writes its error (OUTCOME_INVALID 400,
+ * NOT_FOUND 404, CONFLICT 409) and returns STORE_NOT_FOUND, so that a write transaction rolls
+ * back keeping that answer (STORE_OK when the outcome keeps its writes: they commit with it). A storage failure: returns its rc (call_write_tx answers it). */
+enum store_rc call_outcome(struct call *c, const struct outcome *o);
 
 /* Starts a JSON response with this status and returns a writer on its body. */
 void call_json(struct call *c, int status, struct jw *w);

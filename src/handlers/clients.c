@@ -5,6 +5,7 @@
 #include "domain/text.h"
 #include "handlers/handlers.h"
 #include "handlers/views.h"
+#include "service/clients.h"
 #include "service/coupons.h"
 #include "service/ledger.h"
 
@@ -464,7 +465,7 @@ static enum store_rc share_tx(struct call *c, void *ctx)
 		rc = STORE(c->db, coupon_get, merchant, id, &ci);
 	if (rc == STORE_OK) {
 		/* The owner locked, the coupon is read again as it is now: two shares of one
-		 * coupon run one after the other (the friend is locked by find_customer). */
+		 * coupon run one after the other (the friend is locked by client_find_or_register). */
 		int64_t owner = ci.client_id;
 		coupon_instance_clear(&ci);
 		rc = STORE(c->db, client_lock, merchant, owner, NULL);
@@ -493,10 +494,14 @@ static enum store_rc share_tx(struct call *c, void *ctx)
 	}
 	if (rc == STORE_OK)
 		rc = STORE(c->db, settings_get, merchant, &s);
-	if (rc == STORE_OK)
-		rc = find_customer(c, r->phone[0] ? r->phone : NULL, r->email[0] ? r->email : NULL,
-				   r->name, s.auto_register, r->phone[0] ? "phone" : "email",
-				   &friend);
+	if (rc == STORE_OK) {
+		struct outcome o = {0};
+		if (!client_find_or_register(c->db, merchant, r->phone[0] ? r->phone : NULL,
+					     r->email[0] ? r->email : NULL, r->name,
+					     s.auto_register, r->phone[0] ? "phone" : "email",
+					     &friend, &o))
+			rc = call_outcome(c, &o);
+	}
 	if (rc != STORE_OK)
 		goto cleanup;
 	if (friend.id == ci.client_id) {

@@ -21,15 +21,6 @@ void coupon_share_redeem(struct call *c);
 void orders_create(struct call *c);
 void orders_create_test(struct call *c);
 void hub_refund(struct call *c);
-/* Finds the client by phone, else email (either may be NULL), registering an unknown one
- * (with name) when auto_register allows; otherwise 404 unknown_customer naming field. */
-enum store_rc find_customer(struct call *c, const char *phone, const char *email,
-			    const char *name, bool auto_register, const char *field,
-			    struct client *cl);
-/* Writes the 400 coupon_not_active naming field[i] and returns STORE_NOT_FOUND when one of ids
- * is not a usable coupon of the client; STORE_OK when all are. */
-enum store_rc check_coupons(struct call *c, const char *field, const int64_t *ids, size_t n,
-			    int64_t client_id, int64_t now);
 
 /* holds.c: two-phase spends (API.md 4.3) and direct write-offs (4.1) */
 void holds_create(struct call *c);

@@ -77,41 +77,6 @@ static int parse_currency(struct call *c, json_t *obj, const char *name)
 	return v;
 }
 
-/* Refuses a spend the client cannot cover (400 insufficient_funds, as an order does). */
-static enum store_rc check_funds(struct call *c, int64_t client_id, enum currency cur,
-				 money_t amount, const char *field, int64_t now)
-{
-	money_t available = 0;
-	enum store_rc rc = ledger_available(c->db, client_id, cur, now, &available);
-	if (rc != STORE_OK || amount <= available)
-		return rc;
-	char have[FIXED_FMT_MAX];
-	fixed_format(available < 0 ? 0 : available, MONEY_DIGITS, have);
-	call_error(c, 400, "insufficient_funds", "%s: the customer has only %s %s available", field,
-		   have, currency_name(cur));
-	return STORE_NOT_FOUND;
-}
-
-/* The client of the request (404 naming the field when it is not the merchant's); its expired
- * holds are released first, so what they reserved counts again. */
-static enum store_rc settle_client(struct call *c, int64_t client_id, const char *field,
-				   int64_t now)
-{
-	struct client cl = {0};
-	/* Locked: its balance, holds and coupons stay as read until commit. */
-	enum store_rc rc = STORE(c->db, client_lock, c->who.merchant_id, client_id, &cl);
-	client_clear(&cl);
-	if (rc == STORE_NOT_FOUND) {
-		call_error(c, 404, "not_found", "%s: client %lld not found", field,
-			   (long long)client_id);
-		return rc;
-	}
-	size_t n = 0;
-	if (rc == STORE_OK)
-		rc = holds_release_expired(c->db, client_id, now, 64, &n);
-	return rc;
-}
-
 /* ---- POST /fiscal_hub/cash_back/hold/ ---- */
 
 struct hold_req {
@@ -127,35 +92,20 @@ static enum store_rc hold_tx(struct call *c, void *ctx)
 {
 	const struct hold_req *r = ctx;
 	int64_t now = now_ms();
-	enum store_rc rc = settle_client(c, r->client_id, "clientId", now);
-	enum currency cur = (enum currency)r->currency;
-	if (rc == STORE_OK && r->currency == CURRENCY_COUNT) {
-		struct loyalty_settings s;
-		rc = STORE(c->db, settings_get, c->who.merchant_id, &s);
-		cur = s.currency;
-	}
-	if (rc == STORE_OK)
-		rc = check_funds(c, r->client_id, cur, r->amount_minor, "amount", now);
-	if (rc == STORE_OK)
-		rc = check_coupons(c, "couponIds", r->coupons, r->n_coupons, r->client_id, now);
-	if (rc != STORE_OK)
-		return rc;
-	struct hold h = {.merchant_id = c->who.merchant_id,
-			 .client_id = r->client_id,
-			 .currency = cur,
-			 .amount_minor = r->amount_minor,
-			 .kind = HOLD_TWO_PHASE,
-			 .status = HOLD_ACTIVE,
-			 .created_ms = now,
-			 .expires_ms = r->expires_ms ? r->expires_ms
-						     : now + HOLD_DEFAULT_DAYS * MS_PER_DAY,
-			 .created_by = c->who.account_id};
-	random_uuid(h.transaction_id);
-	rc = hold_place(c->db, &h, r->coupons, r->n_coupons, now);
-	if (rc == STORE_OK)
+	struct hold_request req = {.merchant_id = c->who.merchant_id,
+				   .account_id = c->who.account_id,
+				   .client_id = r->client_id,
+				   .currency = r->currency,
+				   .amount_minor = r->amount_minor,
+				   .expires_ms = r->expires_ms,
+				   .coupons = r->coupons,
+				   .n_coupons = r->n_coupons};
+	struct hold h = {0};
+	struct outcome o = {0};
+	if (hold_reserve(c->db, &req, now, &h, &o))
 		answer_hold(c, &h, now);
 	hold_clear(&h);
-	return rc;
+	return call_outcome(c, &o);
 }
 
 void holds_create(struct call *c)
@@ -193,81 +143,20 @@ static enum store_rc hold_end_tx(struct call *c, void *ctx)
 {
 	const struct hold_end_req *r = ctx;
 	int64_t now = now_ms();
+	struct hold_end_request req = {.merchant_id = c->who.merchant_id,
+				       .transaction_id = r->transaction_id,
+				       .fiscal_order_id =
+					   r->fiscal_order_id[0] ? r->fiscal_order_id : NULL,
+				       .cancel = r->cancel};
 	struct hold h = {0};
-	enum store_rc rc = STORE(c->db, hold_get, c->who.merchant_id, r->transaction_id, &h);
-	if (rc == STORE_OK) {
-		/* Its client locked, the hold is read again as it is now: two ends of one hold
-		 * run one after the other. */
-		int64_t client_id = h.client_id;
-		hold_clear(&h);
-		rc = STORE(c->db, client_lock, c->who.merchant_id, client_id, NULL);
-		if (rc == STORE_OK)
-			rc = STORE(c->db, hold_get, c->who.merchant_id, r->transaction_id, &h);
-	}
-	if (rc == STORE_NOT_FOUND) {
-		call_error(c, 404, "not_found", "transactionId: hold %s not found",
-			   r->transaction_id);
-		return rc;
-	}
-	if (rc != STORE_OK)
-		return rc;
-	/* An expired hold is released now, in this transaction: its `release` row is written
-	 * whatever the answer. */
-	if (h.status == HOLD_ACTIVE && hold_status_at(&h, now) == HOLD_EXPIRED)
-		rc = hold_release(c->db, &h, HOLD_EXPIRED, now);
-	const char *verb = r->cancel ? "cancelled" : "written off";
-	if (rc != STORE_OK) {
-		/* storage failure: nothing to answer */
-	} else if (h.kind == HOLD_DIRECT) {
-		call_error(c, 409, "hold_not_active",
-			   "transactionId: %s is a write-off, not a hold; it cannot be %s",
-			   r->transaction_id, verb);
-	} else if (h.status == HOLD_ACTIVE) {
-		if (r->cancel) {
-			rc = hold_release(c->db, &h, HOLD_CANCELLED, now);
-		} else {
-			struct order o = {0};
-			int64_t order_id = 0;
-			if (r->fiscal_order_id[0]) {
-				rc = STORE(c->db, order_find_external, c->who.merchant_id,
-					   r->fiscal_order_id, false, "", &o);
-				order_id = rc == STORE_OK ? o.id : 0;
-				/* A hold links only to a sale of its own client: another
-				 * client's sale (or an anonymous one) is refused (issue 12, B7). */
-				bool foreign = rc == STORE_OK && o.client_id != h.client_id;
-				if (rc == STORE_NOT_FOUND)
-					rc = STORE_OK;
-				order_clear(&o);
-				if (foreign) {
-					call_error(c, 409, "order_not_of_client",
-						   "fiscalOrderId: sale %s is not a sale of the "
-						   "hold's client %lld",
-						   r->fiscal_order_id, (long long)h.client_id);
-					hold_clear(&h);
-					return STORE_NOT_FOUND;
-				}
-			}
-			if (rc == STORE_OK)
-				rc = hold_write_off(c->db, &h, order_id,
-						    r->fiscal_order_id[0] ? r->fiscal_order_id
-									  : NULL,
-						    now);
-		}
-		if (rc == STORE_OK)
-			answer_hold(c, &h, now);
-	} else if ((h.status == HOLD_WRITTEN_OFF) == !r->cancel) {
-		/* Done before (a cancel also when the hold expired): the same answer again. */
+	struct outcome o = {0};
+	if (hold_end(c->db, &req, now, &h, &o))
 		answer_hold(c, &h, now);
-	} else {
-		static const char *const was[] = {"", "written off", "cancelled", "released by its expiry"};
-		call_error(c, 409, "hold_not_active", "transactionId: the hold was %s; it cannot be %s",
-			   was[h.status], verb);
-	}
 	hold_clear(&h);
-	return rc;
+	return call_outcome(c, &o);
 }
 
-static void hold_end(struct call *c, bool cancel)
+static void end_hold(struct call *c, bool cancel)
 {
 	struct hold_end_req r = {.cancel = cancel};
 	const char *tx = NULL;
@@ -297,12 +186,12 @@ static void hold_end(struct call *c, bool cancel)
 
 void holds_write_off(struct call *c)
 {
-	hold_end(c, false);
+	end_hold(c, false);
 }
 
 void holds_cancel(struct call *c)
 {
-	hold_end(c, true);
+	end_hold(c, true);
 }
 
 /* ---- POST /clients/{id}/balance/write_off/ ---- */
@@ -317,55 +206,28 @@ static enum store_rc write_off_tx(struct call *c, void *ctx)
 {
 	const struct write_off_req *r = ctx;
 	int64_t client_id = c->path_id[0], now = now_ms();
-	struct hold made[CURRENCY_COUNT];
-	size_t n_made = 0;
-	enum store_rc rc = settle_client(c, client_id, "id", now);
-	for (int cur = 0; cur < CURRENCY_COUNT && rc == STORE_OK; cur++) {
-		char field[32];
-		snprintf(field, sizeof(field), "balance[%s]", currency_name((enum currency)cur));
-		rc = check_funds(c, client_id, (enum currency)cur, r->amount_minor[cur], field, now);
-	}
-	if (rc == STORE_OK)
-		rc = check_coupons(c, "coupons", r->coupons, r->n_coupons, client_id, now);
-	/* One written-off hold per currency spent; the coupons go with the first (or with a hold
-	 * of no amount when only coupons are redeemed). */
-	for (int cur = 0; cur < CURRENCY_COUNT && rc == STORE_OK; cur++) {
-		bool last = cur == CURRENCY_COUNT - 1;
-		if (r->amount_minor[cur] == 0 && !(last && n_made == 0))
-			continue;
-		struct hold *h = &made[n_made++];
-		*h = (struct hold){.merchant_id = c->who.merchant_id,
-				   .client_id = client_id,
-				   .currency = (enum currency)cur,
-				   .amount_minor = r->amount_minor[cur],
-				   .kind = HOLD_DIRECT,
-				   .status = HOLD_WRITTEN_OFF,
-				   .created_ms = now,
-				   .expires_ms = now,
-				   .ended_ms = now,
-				   .created_by = c->who.account_id};
-		random_uuid(h->transaction_id);
-		bool with_coupons = n_made == 1;
-		rc = hold_place(c->db, h, with_coupons ? r->coupons : NULL,
-				with_coupons ? r->n_coupons : 0, now);
-	}
-	money_t after[CURRENCY_COUNT] = {0};
-	for (int cur = 0; cur < CURRENCY_COUNT && rc == STORE_OK; cur++)
-		rc = ledger_available(c->db, client_id, (enum currency)cur, now, &after[cur]);
-	if (rc == STORE_OK) {
+	struct write_off_request req = {.merchant_id = c->who.merchant_id,
+					.account_id = c->who.account_id,
+					.client_id = client_id,
+					.coupons = r->coupons,
+					.n_coupons = r->n_coupons};
+	memcpy(req.amount_minor, r->amount_minor, sizeof(req.amount_minor));
+	struct write_off_result res = {0};
+	struct outcome o = {0};
+	if (balance_write_off(c->db, &req, now, &res, &o)) {
 		struct jw w;
 		call_json(c, 200, &w);
 		jw_obj_begin(&w);
 		jw_kint(&w, "clientId", client_id);
 		jw_key(&w, "writtenOff");
 		jw_arr_begin(&w);
-		for (size_t i = 0; i < n_made; i++) {
-			if (made[i].amount_minor == 0)
+		for (size_t i = 0; i < res.n_made; i++) {
+			if (res.made[i].amount_minor == 0)
 				continue;
 			jw_obj_begin(&w);
-			jw_kmoney(&w, "amount", made[i].amount_minor);
-			jw_kstr(&w, "currency", currency_name(made[i].currency));
-			jw_kstr(&w, "transactionId", made[i].transaction_id);
+			jw_kmoney(&w, "amount", res.made[i].amount_minor);
+			jw_kstr(&w, "currency", currency_name(res.made[i].currency));
+			jw_kstr(&w, "transactionId", res.made[i].transaction_id);
 			jw_obj_end(&w);
 		}
 		jw_arr_end(&w);
@@ -375,12 +237,12 @@ static enum store_rc write_off_tx(struct call *c, void *ctx)
 			jw_int(&w, r->coupons[i]);
 		jw_arr_end(&w);
 		jw_key(&w, "balance");
-		view_balance(&w, after);
+		view_balance(&w, res.available);
 		jw_obj_end(&w);
 	}
-	for (size_t i = 0; i < n_made; i++)
-		hold_clear(&made[i]);
-	return rc;
+	for (size_t i = 0; i < res.n_made; i++)
+		hold_clear(&res.made[i]);
+	return call_outcome(c, &o);
 }
 
 void client_balance_write_off(struct call *c)

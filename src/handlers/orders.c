@@ -14,6 +14,7 @@
 #include "domain/refund.h"
 #include "domain/text.h"
 #include "handlers/handlers.h"
+#include "service/clients.h"
 #include "service/coupons.h"
 #include "service/holds.h"
 #include "service/ledger.h"
@@ -466,68 +467,6 @@ static enum store_rc lock_identity(struct call *c, const struct order_req *r)
 
 /* ---- sales ---- */
 
-enum store_rc find_customer(struct call *c, const char *phone, const char *email,
-			    const char *name, bool auto_register, const char *field,
-			    struct client *cl)
-{
-	enum store_rc rc = STORE_NOT_FOUND;
-	char email_lc[EMAIL_MAX + 1];
-	snprintf(email_lc, sizeof(email_lc), "%s", email ? email : "");
-	text_ascii_lower(email_lc);
-	if (phone)
-		rc = STORE(c->db, client_find_phone, c->who.merchant_id, phone, cl);
-	if (rc == STORE_NOT_FOUND && email)
-		rc = STORE(c->db, client_find_email, c->who.merchant_id, email_lc, cl);
-	if (rc == STORE_OK) {
-		/* Locked, then read again: what this write decides from (balance, purchases,
-		 * coupons) is the client's as it is now, and no other write changes it until
-		 * commit. */
-		int64_t id = cl->id;
-		client_clear(cl);
-		return STORE(c->db, client_lock, c->who.merchant_id, id, cl);
-	}
-	if (rc != STORE_NOT_FOUND)
-		return rc;
-	if (!auto_register) {
-		call_error(c, 404, "unknown_customer",
-			   "%s: no client with this phone or email, and autoRegisterClients is off",
-			   field);
-		return STORE_NOT_FOUND;
-	}
-	struct client fresh = {.merchant_id = c->who.merchant_id,
-			       .phone = (char *)phone,
-			       .email = (char *)email,
-			       .name = (char *)name,
-			       .created_ms = now_ms()};
-	random_hex(fresh.token, 16);
-	int64_t id = 0;
-	rc = STORE(c->db, client_create, &fresh, &id);
-	if (rc == STORE_CONFLICT && phone && email) {
-		/* The email belongs to nobody found above but clashed: register by phone alone. */
-		fresh.email = NULL;
-		rc = STORE(c->db, client_create, &fresh, &id);
-	}
-	if (rc == STORE_OK)
-		rc = STORE(c->db, client_lock, c->who.merchant_id, id, cl);
-	/* Registered meanwhile by a concurrent write (on PostgreSQL the insert waited for it):
-	 * run again, and find the client. */
-	return rc == STORE_CONFLICT ? STORE_RETRY : rc;
-}
-
-enum store_rc check_coupons(struct call *c, const char *field, const int64_t *ids, size_t n,
-			    int64_t client_id, int64_t now)
-{
-	ptrdiff_t bad = -1;
-	enum store_rc rc =
-		coupons_check_usable(c->db, c->who.merchant_id, client_id, ids, n, now, &bad);
-	if (rc != STORE_OK || bad < 0)
-		return rc;
-	call_error(c, 400, "coupon_not_active",
-		   "%s[%td]: coupon %lld is not an active coupon of this customer", field, bad,
-		   (long long)ids[bad]);
-	return STORE_NOT_FOUND;
-}
-
 static enum store_rc sale_tx(struct call *c, void *ctx)
 {
 	struct order_req *r = ctx;
@@ -536,6 +475,7 @@ static enum store_rc sale_tx(struct call *c, void *ctx)
 	struct client cl = {0};
 	struct loyalty_settings s;
 	struct catalog_coupon cc = {0};
+	struct outcome o = {0};
 	int64_t now = now_ms();
 
 	enum store_rc rc = lock_identity(c, r);
@@ -553,10 +493,12 @@ static enum store_rc sale_tx(struct call *c, void *ctx)
 		goto cleanup;
 	enum currency spend_cur = r->currency >= 0 ? (enum currency)r->currency : s.currency;
 	if (r->has_phone || r->has_email) {
-		rc = find_customer(c, r->has_phone ? r->phone : NULL, r->has_email ? r->email : NULL,
-				   NULL, s.auto_register, "order.customerPhone", &cl);
-		if (rc != STORE_OK)
+		if (!client_find_or_register(c->db, merchant, r->has_phone ? r->phone : NULL,
+					     r->has_email ? r->email : NULL, NULL,
+					     s.auto_register, "order.customerPhone", &cl, &o)) {
+			rc = call_outcome(c, &o);
 			goto cleanup;
+		}
 	}
 	if (cl.id && (r->amount_minor > 0 || r->n_coupons > 0)) {
 		/* What expired holds reserved is the client's again (API.md 4.3). */
@@ -566,17 +508,8 @@ static enum store_rc sale_tx(struct call *c, void *ctx)
 			goto cleanup;
 	}
 	if (r->amount_minor > 0) {
-		money_t available = 0;
-		rc = ledger_available(c->db, cl.id, spend_cur, now, &available);
-		if (rc != STORE_OK)
-			goto cleanup;
-		if (r->amount_minor > available) {
-			char have[FIXED_FMT_MAX];
-			fixed_format(available < 0 ? 0 : available, MONEY_DIGITS, have);
-			call_error(c, 400, "insufficient_funds",
-				   "amount: the customer has only %s %s available", have,
-				   currency_name(spend_cur));
-			rc = STORE_NOT_FOUND;
+		if (!ledger_require(c->db, cl.id, spend_cur, r->amount_minor, "amount", now, &o)) {
+			rc = call_outcome(c, &o);
 			goto cleanup;
 		}
 		if (r->amount_minor * 100 > r->items_total_minor * s.max_spend_percent) {
@@ -588,9 +521,11 @@ static enum store_rc sale_tx(struct call *c, void *ctx)
 			goto cleanup;
 		}
 	}
-	rc = check_coupons(c, "coupons", r->coupons, r->n_coupons, cl.id, now);
-	if (rc != STORE_OK)
+	if (!coupons_require_usable(c->db, merchant, cl.id, "coupons", r->coupons, r->n_coupons,
+				    now, &o)) {
+		rc = call_outcome(c, &o);
 		goto cleanup;
+	}
 
 	/* Accrual is decided before the row is written: it is part of the order. */
 	money_t accrued = 0;

@@ -76,3 +76,17 @@ enum store_rc coupons_check_usable(struct store_conn *db, int64_t merchant_id,
 	}
 	return STORE_OK;
 }
+
+bool coupons_require_usable(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+			    const char *field, const int64_t *ids, size_t n, int64_t now,
+			    struct outcome *o)
+{
+	ptrdiff_t bad = -1;
+	if (!outcome_store(o, coupons_check_usable(db, merchant_id, client_id, ids, n, now, &bad)))
+		return false;
+	if (bad < 0)
+		return true;
+	return outcome_refuse(o, OUTCOME_INVALID, "coupon_not_active",
+			      "%s[%td]: coupon %lld is not an active coupon of this customer",
+			      field, bad, (long long)ids[bad]);
+}

@@ -3,6 +3,7 @@
 #ifndef KOPILKA_SERVICE_COUPONS_H
 #define KOPILKA_SERVICE_COUPONS_H
 
+#include "service/outcome.h"
 #include "store/store.h"
 
 /* True when the catalog coupon may be issued at now (not deleted, validUntil not passed). */
@@ -19,6 +20,12 @@ enum store_rc coupon_issue_new(struct store_conn *db, const struct catalog_coupo
 enum store_rc coupons_check_usable(struct store_conn *db, int64_t merchant_id,
 				   int64_t client_id, const int64_t *ids, size_t n, int64_t now,
 				   ptrdiff_t *bad_out) MUST_CHECK;
+
+/* The rule of every redeem (an order's coupons, a hold, a write-off): each of ids is a usable
+ * coupon of the client; else 400 coupon_not_active naming field[i]. */
+bool coupons_require_usable(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+			    const char *field, const int64_t *ids, size_t n, int64_t now,
+			    struct outcome *o) MUST_CHECK;
 
 /* Makes a redeemed instance usable again, with new codes if its old ones were taken. */
 enum store_rc coupon_reactivate(struct store_conn *db, int64_t instance_id) MUST_CHECK;

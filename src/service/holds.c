@@ -1,7 +1,10 @@
 /* Holds (see holds.h). */
 #include "service/holds.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+
+#include "core/util.h"
 
 #include "service/coupons.h"
 #include "service/ledger.h"
@@ -91,4 +94,166 @@ const char *hold_status_name(enum hold_status s)
 {
 	static const char *const names[] = {"active", "written_off", "cancelled", "expired"};
 	return names[s];
+}
+
+/* ---- the workflows ---- */
+
+/* The client of the request, locked (its balance, holds and coupons stay as read until
+ * commit); 404 naming field when it is not the merchant's. Its expired holds are released
+ * first, so what they reserved counts again. */
+static bool settle_client(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+			  const char *field, int64_t now, struct outcome *o)
+{
+	struct client cl = {0};
+	enum store_rc rc = STORE(db, client_lock, merchant_id, client_id, &cl);
+	client_clear(&cl);
+	if (rc == STORE_NOT_FOUND)
+		return outcome_refuse(o, OUTCOME_NOT_FOUND, "not_found", "%s: client %lld not found",
+				      field, (long long)client_id);
+	size_t n = 0;
+	if (rc == STORE_OK)
+		rc = holds_release_expired(db, client_id, now, 64, &n);
+	return outcome_store(o, rc);
+}
+
+bool hold_reserve(struct store_conn *db, const struct hold_request *r, int64_t now,
+		  struct hold *out, struct outcome *o)
+{
+	if (!settle_client(db, r->merchant_id, r->client_id, "clientId", now, o))
+		return false;
+	enum currency cur = (enum currency)r->currency;
+	if (r->currency == CURRENCY_COUNT) {
+		struct loyalty_settings s;
+		if (!outcome_store(o, STORE(db, settings_get, r->merchant_id, &s)))
+			return false;
+		cur = s.currency;
+	}
+	if (!ledger_require(db, r->client_id, cur, r->amount_minor, "amount", now, o) ||
+	    !coupons_require_usable(db, r->merchant_id, r->client_id, "couponIds", r->coupons,
+				    r->n_coupons, now, o))
+		return false;
+	*out = (struct hold){.merchant_id = r->merchant_id,
+			     .client_id = r->client_id,
+			     .currency = cur,
+			     .amount_minor = r->amount_minor,
+			     .kind = HOLD_TWO_PHASE,
+			     .status = HOLD_ACTIVE,
+			     .created_ms = now,
+			     .expires_ms = r->expires_ms ? r->expires_ms
+							 : now + HOLD_DEFAULT_DAYS * MS_PER_DAY,
+			     .created_by = r->account_id};
+	random_uuid(out->transaction_id);
+	return outcome_store(o, hold_place(db, out, r->coupons, r->n_coupons, now));
+}
+
+/* The sale a write-off names (0: none named or no such sale): refused when it is another
+ * client's (issue 12, B7). */
+static bool written_off_for(struct store_conn *db, const struct hold_end_request *r,
+			    const struct hold *h, int64_t *order_id, struct outcome *o)
+{
+	*order_id = 0;
+	if (!r->fiscal_order_id)
+		return true;
+	struct order sale = {0};
+	enum store_rc rc =
+	    STORE(db, order_find_external, r->merchant_id, r->fiscal_order_id, false, "", &sale);
+	bool foreign = rc == STORE_OK && sale.client_id != h->client_id;
+	if (rc == STORE_OK)
+		*order_id = sale.id;
+	order_clear(&sale);
+	if (foreign)
+		return outcome_refuse(o, OUTCOME_CONFLICT, "order_not_of_client",
+				      "fiscalOrderId: sale %s is not a sale of the hold's client %lld",
+				      r->fiscal_order_id, (long long)h->client_id);
+	return outcome_store(o, rc == STORE_NOT_FOUND ? STORE_OK : rc);
+}
+
+bool hold_end(struct store_conn *db, const struct hold_end_request *r, int64_t now,
+	      struct hold *out, struct outcome *o)
+{
+	struct hold *h = out;
+	enum store_rc rc = STORE(db, hold_get, r->merchant_id, r->transaction_id, h);
+	if (rc == STORE_OK) {
+		/* Its client locked, the hold is read again as it is now: two ends of one hold
+		 * run one after the other. */
+		int64_t client_id = h->client_id;
+		hold_clear(h);
+		rc = STORE(db, client_lock, r->merchant_id, client_id, NULL);
+		if (rc == STORE_OK)
+			rc = STORE(db, hold_get, r->merchant_id, r->transaction_id, h);
+	}
+	if (rc == STORE_NOT_FOUND)
+		return outcome_refuse(o, OUTCOME_NOT_FOUND, "not_found",
+				      "transactionId: hold %s not found", r->transaction_id);
+	if (!outcome_store(o, rc))
+		return false;
+	/* An expired hold is released now, in this transaction: its `release` row is written
+	 * whatever the answer. */
+	if (h->status == HOLD_ACTIVE && hold_status_at(h, now) == HOLD_EXPIRED) {
+		if (!outcome_store(o, hold_release(db, h, HOLD_EXPIRED, now)))
+			return false;
+		o->keep_writes = true;
+	}
+	const char *verb = r->cancel ? "cancelled" : "written off";
+	if (h->kind == HOLD_DIRECT)
+		return outcome_refuse(o, OUTCOME_CONFLICT, "hold_not_active",
+				      "transactionId: %s is a write-off, not a hold; it cannot be %s",
+				      r->transaction_id, verb);
+	if (h->status == HOLD_ACTIVE) {
+		if (r->cancel)
+			return outcome_store(o, hold_release(db, h, HOLD_CANCELLED, now));
+		int64_t order_id = 0;
+		return written_off_for(db, r, h, &order_id, o) &&
+		       outcome_store(o, hold_write_off(db, h, order_id, r->fiscal_order_id, now));
+	}
+	if ((h->status == HOLD_WRITTEN_OFF) == !r->cancel)
+		return true; /* done before (a cancel also when it expired): the same answer */
+	static const char *const was[] = {"", "written off", "cancelled", "released by its expiry"};
+	return outcome_refuse(o, OUTCOME_CONFLICT, "hold_not_active",
+			      "transactionId: the hold was %s; it cannot be %s", was[h->status],
+			      verb);
+}
+
+bool balance_write_off(struct store_conn *db, const struct write_off_request *r, int64_t now,
+		       struct write_off_result *res, struct outcome *o)
+{
+	res->n_made = 0;
+	if (!settle_client(db, r->merchant_id, r->client_id, "id", now, o))
+		return false;
+	for (int cur = 0; cur < CURRENCY_COUNT; cur++) {
+		char field[32];
+		snprintf(field, sizeof(field), "balance[%s]", currency_name((enum currency)cur));
+		if (!ledger_require(db, r->client_id, (enum currency)cur, r->amount_minor[cur], field,
+				    now, o))
+			return false;
+	}
+	if (!coupons_require_usable(db, r->merchant_id, r->client_id, "coupons", r->coupons,
+				    r->n_coupons, now, o))
+		return false;
+	for (int cur = 0; cur < CURRENCY_COUNT; cur++) {
+		bool last = cur == CURRENCY_COUNT - 1;
+		if (r->amount_minor[cur] == 0 && !(last && res->n_made == 0))
+			continue;
+		struct hold *h = &res->made[res->n_made++];
+		*h = (struct hold){.merchant_id = r->merchant_id,
+				   .client_id = r->client_id,
+				   .currency = (enum currency)cur,
+				   .amount_minor = r->amount_minor[cur],
+				   .kind = HOLD_DIRECT,
+				   .status = HOLD_WRITTEN_OFF,
+				   .created_ms = now,
+				   .expires_ms = now,
+				   .ended_ms = now,
+				   .created_by = r->account_id};
+		random_uuid(h->transaction_id);
+		bool with_coupons = res->n_made == 1;
+		if (!outcome_store(o, hold_place(db, h, with_coupons ? r->coupons : NULL,
+						 with_coupons ? r->n_coupons : 0, now)))
+			return false;
+	}
+	for (int cur = 0; cur < CURRENCY_COUNT; cur++)
+		if (!outcome_store(o, ledger_available(db, r->client_id, (enum currency)cur, now,
+						       &res->available[cur])))
+			return false;
+	return true;
 }

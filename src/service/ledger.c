@@ -7,6 +7,23 @@
  * the first ones, which the available-balance check makes a rare, refused case. */
 #define LOTS_MAX 1024
 
+bool ledger_require(struct store_conn *db, int64_t client_id, enum currency cur, money_t amount,
+		    const char *field, int64_t now, struct outcome *o)
+{
+	if (amount <= 0)
+		return true;
+	money_t available = 0;
+	if (!outcome_store(o, ledger_available(db, client_id, cur, now, &available)))
+		return false;
+	if (amount <= available)
+		return true;
+	char have[FIXED_FMT_MAX];
+	fixed_format(available < 0 ? 0 : available, MONEY_DIGITS, have);
+	return outcome_refuse(o, OUTCOME_INVALID, "insufficient_funds",
+			      "%s: the customer has only %s %s available", field, have,
+			      currency_name(cur));
+}
+
 /* Writes a ledger row and moves the balance with it (and the debt and held amounts). */
 static enum store_rc add_row(struct store_conn *db, const struct ledger_entry *e, money_t d_debt,
 			     money_t d_held)

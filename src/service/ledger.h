@@ -5,6 +5,7 @@
 #ifndef KOPILKA_SERVICE_LEDGER_H
 #define KOPILKA_SERVICE_LEDGER_H
 
+#include "service/outcome.h"
 #include "store/store.h"
 
 #define MS_PER_DAY 86400000LL
@@ -13,6 +14,12 @@
  * plus what expired holds not yet released took from unexpired lots (may be negative). */
 enum store_rc ledger_available(struct store_conn *db, int64_t client_id, enum currency cur,
 			       int64_t now, money_t *available_out) MUST_CHECK;
+
+/* The rule every spend obeys (an order's points, a hold, a write-off): amount must not pass
+ * what the client can spend now (ledger_available). Refused as 400 insufficient_funds naming
+ * field and what the client has. */
+bool ledger_require(struct store_conn *db, int64_t client_id, enum currency cur, money_t amount,
+		    const char *field, int64_t now, struct outcome *o) MUST_CHECK;
 
 /* Takes amount from the client's lots, soonest-expiring first, recording what came from
  * which lot under order_id. The caller has checked the amount against ledger_available;

@@ -1,0 +1,54 @@
+/* Finding or registering the customer of a write (see clients.h). */
+#include "service/clients.h"
+
+#include <stdio.h>
+
+#include "core/util.h"
+#include "domain/text.h"
+
+bool client_find_or_register(struct store_conn *db, int64_t merchant_id, const char *phone,
+			     const char *email, const char *name, bool auto_register,
+			     const char *field, struct client *cl, struct outcome *o)
+{
+	enum store_rc rc = STORE_NOT_FOUND;
+	char email_lc[EMAIL_MAX + 1];
+	snprintf(email_lc, sizeof(email_lc), "%s", email ? email : "");
+	text_ascii_lower(email_lc);
+	if (phone)
+		rc = STORE(db, client_find_phone, merchant_id, phone, cl);
+	if (rc == STORE_NOT_FOUND && email)
+		rc = STORE(db, client_find_email, merchant_id, email_lc, cl);
+	if (rc == STORE_OK) {
+		/* Locked, then read again: what this write decides from (balance, purchases,
+		 * coupons) is the client's as it is now, and no other write changes it until
+		 * commit. */
+		int64_t id = cl->id;
+		client_clear(cl);
+		return outcome_store(o, STORE(db, client_lock, merchant_id, id, cl));
+	}
+	if (rc != STORE_NOT_FOUND)
+		return outcome_store(o, rc);
+	if (!auto_register)
+		return outcome_refuse(o, OUTCOME_NOT_FOUND, "unknown_customer",
+				      "%s: no client with this phone or email, and "
+				      "autoRegisterClients is off",
+				      field);
+	struct client fresh = {.merchant_id = merchant_id,
+			       .phone = (char *)phone,
+			       .email = (char *)email,
+			       .name = (char *)name,
+			       .created_ms = now_ms()};
+	random_hex(fresh.token, 16);
+	int64_t id = 0;
+	rc = STORE(db, client_create, &fresh, &id);
+	if (rc == STORE_CONFLICT && phone && email) {
+		/* The email belongs to nobody found above but clashed: register by phone alone. */
+		fresh.email = NULL;
+		rc = STORE(db, client_create, &fresh, &id);
+	}
+	if (rc == STORE_OK)
+		rc = STORE(db, client_lock, merchant_id, id, cl);
+	/* Registered meanwhile by a concurrent write (on PostgreSQL the insert waited for it):
+	 * run again, and find the client. */
+	return outcome_store(o, rc == STORE_CONFLICT ? STORE_RETRY : rc);
+}

@@ -1,0 +1,18 @@
+/* Finding the customer a write concerns, registering them when the program allows it. No
+ * HTTP here. */
+#ifndef KOPILKA_SERVICE_CLIENTS_H
+#define KOPILKA_SERVICE_CLIENTS_H
+
+#include "service/outcome.h"
+#include "store/store.h"
+
+/* The merchant's client with this phone, else this email (either may be NULL), locked and read
+ * as it is now into *cl (store.h, client_lock): what the write decides from stays as read
+ * until commit. Unknown: registered when auto_register (with name; by phone alone when the
+ * email clashes), else refused as 404 unknown_customer naming field. A client registered
+ * meanwhile by a concurrent write is STORE_RETRY: the caller's transaction runs again. */
+bool client_find_or_register(struct store_conn *db, int64_t merchant_id, const char *phone,
+			     const char *email, const char *name, bool auto_register,
+			     const char *field, struct client *cl, struct outcome *o) MUST_CHECK;
+
+#endif
