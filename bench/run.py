@@ -363,7 +363,50 @@ def ref_sqlite(results, tools, db, keys, runs, seconds):
 
 # ---- PostgreSQL ----
 
-def run_pg(results, kopilkad, tools, workdir, clients, orders, runs, seconds, conns):
+def wrk_nodes(bases, mode, conns, seconds, keys, tag):
+    """wrk against several nodes at once, the connections split between them: the sum of
+    their req/s, the worst of their latencies."""
+    outs = [None] * len(bases)
+
+    def one(i):
+        outs[i] = wrk(bases[i], mode, conns // len(bases), seconds, keys, f"{tag}n{i}")
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(bases))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    res = {"rps": sum(o["rps"] for o in outs), "errors": sum(o["errors"] for o in outs)}
+    for k in ("p50_us", "p99_us"):
+        res[k] = max(o[k] for o in outs)
+    return res
+
+
+def run_pg_nodes(results, label, kopilkad, uri, workdir, keys, nodes, runs, seconds, conns,
+                 counter):
+    """Orders at conns connections through each count of nodes on the one database."""
+    for n in nodes:
+        procs = [start_server(kopilkad, uri, workdir) for _ in range(n)]
+        name = label if n == 1 else f"{label}-{n}nodes"
+        try:
+            for i in range(runs):
+                counter[0] += 1
+                res = wrk_nodes([b for _, b in procs], "orders", conns, seconds, keys,
+                                f"{int(time.time())}x{counter[0]}")
+                results.add(name, "orders", conns, res)
+                log(f"{name:18s} orders c={conns} run {i + 1}: {res['rps']:9.1f} req/s"
+                    f"  p50 {res['p50_us'] / 1000:7.2f} ms  p99 {res['p99_us'] / 1000:8.2f} ms"
+                    f"  errors {res['errors']}")
+        finally:
+            for p, _ in procs:
+                stop(p)
+
+
+def run_pg(results, kopilkad, tools, workdir, clients, orders, runs, seconds, conns,
+           nodes=(1,), old=None, orders_only=False):
+    """The PostgreSQL part. nodes: the node counts the orders run through (beside 1); old: a
+    kopilkad binary of an earlier schema measured first on the same data (it creates the
+    database; the binary under test then migrates it)."""
     global pg_dir
     pg_dir = "/tmp/kopilka-bench-pg"
     if os.path.isdir(pg_dir):
@@ -374,7 +417,7 @@ def run_pg(results, kopilkad, tools, workdir, clients, orders, runs, seconds, co
     log(f"PostgreSQL cluster at {uri}")
     m = re.match(r"postgresql://(\w+)@([\d.]+):(\d+)/(\w+)", uri)
     user, host, port = m.group(1), m.group(2), m.group(3)
-    sh([kopilkad, "init", "--db", uri, "--email", EMAIL, "--password", PASSWORD],
+    sh([old or kopilkad, "init", "--db", uri, "--email", EMAIL, "--password", PASSWORD],
        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     keys = os.path.join(workdir, "pg.keys")
     t = time.time()
@@ -387,14 +430,22 @@ def run_pg(results, kopilkad, tools, workdir, clients, orders, runs, seconds, co
     if gen.returncode != 0:
         raise SystemExit("kopilka-gen --pg failed")
     log(f"PostgreSQL load: {clients} clients, {orders} orders in {time.time() - t:.1f} s")
+    counter = [0]
+    if old:
+        check(old, uri)
+        run_pg_nodes(results, "kopilkad-pg-old", old, uri, workdir, keys, nodes, runs, seconds,
+                     conns, counter)
+        check(old, uri)
     check(kopilkad, uri)
     p, base = start_server(kopilkad, uri, workdir)
-    counter = [0]
     try:
-        run_matrix(results, "kopilkad-pg", base, keys, ["prefix", "balance", "orders"], [conns],
+        run_matrix(results, "kopilkad-pg", base, keys,
+                   ["orders"] if orders_only else ["prefix", "balance", "orders"], [conns],
                    runs, seconds, counter)
     finally:
         stop(p)
+    run_pg_nodes(results, "kopilkad-pg", kopilkad, uri, workdir, keys,
+                 [n for n in nodes if n != 1], runs, seconds, conns, counter)
     check(kopilkad, uri)
     sh(["createdb", "-h", host, "-p", port, "-U", user, "pgbench"])
     pgb_uri = f"postgresql://{user}@{host}:{port}/pgbench"
@@ -418,6 +469,30 @@ def cleanup_pg():
 
 
 # ---- report ----
+
+def pg_report(results, meta, pg_clients, out_md):
+    """The table of --pg-only: orders/s at 16 connections beside pgbench's tps of the run."""
+    pgb = results.get("pgbench", "tpcb", 16)
+    L = [f"kopilka PostgreSQL orders — {meta['when']} — {meta['machine']}",
+         f"{pg_clients:,} clients; medians of {meta['runs']} runs of {meta['seconds']} s; "
+         f"kopilkad {' '.join(SERVE_FLAGS)}", "",
+         "| system | workload | conns | req/s | p50 ms | p99 ms | errors | vs pgbench tps |",
+         "|---|---|---:|---:|---:|---:|---:|---|"]
+    for (system, wl, c), runs in sorted(results.rows.items()):
+        rps = results.get(system, wl, c)
+        ref = f"{100 * rps / pgb:.1f}%" if pgb and system != "pgbench" else ""
+        L.append(f"| {system} | {wl} | {c} | {rps:,.0f} | "
+                 f"{fmt_ms(results.get(system, wl, c, 'p50_us'))} | "
+                 f"{fmt_ms(results.get(system, wl, c, 'p99_us'))} | "
+                 f"{sum(r.get('errors', 0) for r in runs)} | {ref} |")
+    print("\n".join(L))
+    with open(out_md, "w") as f:
+        f.write("\n".join(L) + "\n")
+    with open(out_md.replace(".md", ".json"), "w") as f:
+        json.dump({"meta": meta, "runs": {f"{k[0]}|{k[1]}|{k[2]}": v
+                                          for k, v in results.rows.items()}}, f, indent=1)
+    log(f"wrote {out_md}")
+
 
 def fmt_ms(us):
     return "—" if us is None or us != us else f"{us / 1000:.2f}"
@@ -557,6 +632,15 @@ def main():
                     help="where the databases go (a few GB for the full run)")
     ap.add_argument("--no-pg", action="store_true", help="skip the PostgreSQL part")
     ap.add_argument("--pg-clients", type=int)
+    ap.add_argument("--pg-only", action="store_true",
+                    help="only the PostgreSQL orders (and pgbench), a short table; with --quick "
+                         "sizes")
+    ap.add_argument("--pg-nodes", default="1",
+                    help="comma-separated node counts the PostgreSQL orders run through, the "
+                         "connections split between the nodes (e.g. 1,2)")
+    ap.add_argument("--pg-old", metavar="KOPILKAD",
+                    help="an earlier kopilkad binary measured first on the same PostgreSQL "
+                         "data (e.g. main's), for a before/after in one invocation")
     ap.add_argument("--workloads", help="comma-separated subset of the SQLite workloads to run "
                     "(e.g. orders,prefix); the references run as always")
     ap.add_argument("--serve-flag", action="append", default=[], metavar="FLAG",
@@ -616,6 +700,12 @@ def main():
     try:
         ensure_tools(not a.no_pg)
         kopilkad, tools = build()
+        if a.pg_only:
+            pg_nodes = [int(n) for n in a.pg_nodes.split(",") if n]
+            run_pg(results, kopilkad, tools, a.workdir, pg_clients, 2 * pg_clients, runs,
+                   seconds, 16, pg_nodes, a.pg_old, orders_only=True)
+            pg_report(results, meta, pg_clients, os.path.join(results_dir, "bench-pg.md"))
+            return
         db, keys, meta["gen_s"] = make_sqlite_db(kopilkad, tools, a.workdir, "main", clients,
                                                  orders)
         if a.soak_only:

@@ -763,8 +763,8 @@ static enum store_rc refund_tx(struct call *c, void *ctx)
 
 	enum store_rc rc = lock_identity(c, r);
 	if (rc == STORE_OK)
-		rc = STORE(c->db, order_find_external, merchant, r->external_id, true, r->refund_key,
-			   &v->o);
+		rc = STORE(c->db, order_find_external, merchant, r->external_id, true,
+			   r->refund_key, &v->o);
 	if (rc == STORE_OK) {
 		if (r->seed_form && strcmp(v->o.request_hash, r->hash) != 0)
 			seed_refund_conflict(c, r);

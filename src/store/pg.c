@@ -1,12 +1,22 @@
 /* PostgreSQL engine of the storage interface (see store.h and pg.h).
  *
  * Each pooled connection prepares a statement the first time it runs it and keeps it for its
- * life; parameters travel as text. Write transactions are SERIALIZABLE and start by locking
- * the empty table write_lock in EXCLUSIVE mode before their first read: the lock is taken
- * before the snapshot, so writers run one at a time on fresh data, exactly as under SQLite's
- * BEGIN IMMEDIATE, and do not fail each other with serialization errors on the hot rows (the
- * merchant's order counter, a client's balance). SERIALIZABLE stays as the safety net; what
- * it still reports (40001, 40P01) and a lock wait past --busy-timeout-ms become STORE_RETRY.
+ * life; parameters travel as text. Writes are of two kinds (store.h enum store_tx).
+ * STORE_TX_ROWS, the money writes (orders, refunds, holds, write-offs, shares): READ COMMITTED,
+ * the empty table write_lock taken in ROW EXCLUSIVE mode (which they share), and row locks on
+ * what they decide from, taken before reading it: the client (client_lock, FOR NO KEY UPDATE,
+ * so others still insert rows that reference it), the refunded sale (order_lock), the order's
+ * identity and the Idempotency-Key (key_lock, a transaction advisory lock). Each statement
+ * reads what committed before it, so what follows a lock reads the locked rows as they are,
+ * and writes of different clients run side by side on a node and across nodes. Why not
+ * SERIALIZABLE with row locks: a row lock on a client another write updated after our
+ * snapshot fails with 40001, and the predicate locks of small tables fail unrelated clients;
+ * every contended client would cost a rerun. Order numbers come from a sequence per merchant
+ * (schema 12), never a row that every order of the merchant would lock until commit.
+ * STORE_TX_WRITE, every other write: SERIALIZABLE after write_lock in EXCLUSIVE mode, taken
+ * before the snapshot, so it runs alone on fresh data as under SQLite's BEGIN IMMEDIATE, after
+ * the row writers in flight. What still fails (40001, 40P01, a lock wait past
+ * --busy-timeout-ms) becomes STORE_RETRY, and the caller reruns the whole write.
  * Reads that need one consistent view run REPEATABLE READ READ ONLY and never wait for writers.
  *
  * In PostgreSQL an error aborts the whole transaction, while callers rely on an operation
