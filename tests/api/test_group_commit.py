@@ -125,3 +125,34 @@ def test_writes_run_off_the_http_threads(env, A):
         assert A.balance(cid) == 1000 - 160
     finally:
         env.restart()
+
+
+def wal_pages(db):
+    """The -wal file's size in frames (24-byte frame headers after a 32-byte file header)."""
+    import os
+    import sqlite3
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        page = con.execute("PRAGMA page_size").fetchone()[0]
+    size = os.path.getsize(db + "-wal") if os.path.exists(db + "-wal") else 0
+    return max(0, size - 32) // (page + 24)
+
+
+def test_wal_stays_bounded_with_checkpoints_off_the_commit_path(env, A):
+    """The writer no longer checkpoints inside its COMMIT; a thread beside it does, once the
+    WAL passes 1,000 pages, and the writer itself past 4,000: after a burst that writes far
+    more than that, the WAL file (whose size is its high-water mark) is still within it."""
+    if env.engine != "sqlite":
+        pytest.skip("the WAL and its checkpoints are the SQLite engine's")
+    samples, _ = parse_metrics(Session().get(metrics_url(env)).text)
+    ckpts0 = value(samples, "kopilka_db_checkpoints_total")
+    phone, _ = funded_client(A, 100000)
+    # One order at a time: each is its own commit, so each appends all the pages it touched.
+    with Session(A.auth) as s:
+        for i in range(700):
+            r = s.post(env.url("/fiscal/orders/"),
+                       json=sale(ext=uniq("wal"), phone=phone, amount=1,
+                                 items=[{"name": f"w{i}", "price": 5, "quantity": 1}]))
+            assert r.status_code == 200, r.text
+    samples, _ = parse_metrics(Session().get(metrics_url(env)).text)
+    assert value(samples, "kopilka_db_checkpoints_total") > ckpts0
+    assert wal_pages(env.db) <= 4000 + 64, wal_pages(env.db)
