@@ -299,7 +299,8 @@ struct sq_store {
 	 * behind that group waited for it (measured: +11 % orders/s and p99 26 -> 14 ms without
 	 * it). The writer instead reports the WAL's size after each commit (wal_hook) and a
 	 * thread of its own, on its own connection, runs PASSIVE checkpoints beside the
-	 * writers once the WAL passes WAL_CKPT_PAGES. Should the WAL still pass WAL_HARD_PAGES
+	 * writers once the WAL passes WAL_CKPT_PAGES, the bulk beside them and the short tail
+	 * between two groups (so the WAL starts over; see ckpt_main). Should the WAL still pass WAL_HARD_PAGES
 	 * (the thread starved, or behind readers), the writer checkpoints itself after waking
 	 * its group, as SQLite did: the WAL stays bounded either way. Closing the store stops
 	 * the thread before the last connection closes, which checkpoints the whole WAL. */
@@ -313,10 +314,13 @@ struct sq_store {
 	struct sq_conn *ckpt_conn;
 };
 
-/* WAL sizes, in pages, that start a background checkpoint (SQLite's own default for
- * wal_autocheckpoint) and that make the writer checkpoint inline. */
-#define WAL_CKPT_PAGES 1000
-#define WAL_HARD_PAGES 4000
+/* WAL sizes, in pages, that start a background checkpoint and that make the writer checkpoint
+ * inline. 4x SQLite's wal_autocheckpoint: a longer WAL lets a checkpoint copy a page written
+ * by many commits once and takes the tail's sync under write_mu a quarter as often (measured
+ * on 2 busy vCPUs: ~10 % more orders/s than at 1,000 pages). 8,000 pages of 4 KiB stay under
+ * journal_size_limit (64 MiB). */
+#define WAL_CKPT_PAGES 4000
+#define WAL_HARD_PAGES 8000
 
 static const struct store_ops sqlite_ops;
 
@@ -671,10 +675,18 @@ static int wal_grew(void *arg, sqlite3 *db, const char *name, int pages)
 	return SQLITE_OK;
 }
 
+static enum store_rc group_finish(struct sq_store *st, enum store_rc rc);
+
+/* One checkpoint pass on the thread's connection. */
+static void ckpt_pass(struct sq_store *st)
+{
+	sqlite3_wal_checkpoint_v2(st->ckpt_conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	metrics_add(M_DB_CHECKPOINTS, 1);
+}
+
 static void *ckpt_main(void *arg)
 {
 	struct sq_store *st = arg;
-	sqlite3 *db = st->ckpt_conn->db;
 	pthread_mutex_lock(&st->ckpt_mu);
 	for (;;) {
 		while (!st->ckpt_wanted && !st->ckpt_stop)
@@ -683,16 +695,19 @@ static void *ckpt_main(void *arg)
 			break;
 		st->ckpt_wanted = false;
 		pthread_mutex_unlock(&st->ckpt_mu);
-		/* Frames committed meanwhile are copied by the next pass; a few passes catch up
-		 * with the writers, so the next write transaction can start the WAL over. */
-		for (int pass = 0; pass < 4; pass++) {
-			int log = 0, done = 0;
-			int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
-							   &done);
-			metrics_add(M_DB_CHECKPOINTS, 1);
-			if (rc != SQLITE_OK || log <= 0 || done >= log)
-				break;
-		}
+		/* The WAL starts over only when a write transaction begins on a WAL whose every
+		 * frame is in the database. Under steady writes a pass beside the writers never
+		 * gets there: the group open meanwhile commits more. So the bulk is copied beside
+		 * the writers, then the short tail with write_mu held, after committing the group
+		 * it may find open (its members have all released their savepoints and wait for
+		 * that COMMIT); the next group's BEGIN then reuses the WAL from its start. */
+		ckpt_pass(st);
+		pthread_mutex_lock(&st->write_mu);
+		if (st->group_open && st->group_size > 0)
+			group_finish(st, STORE_OK);
+		if (!st->group_open)
+			ckpt_pass(st);
+		pthread_mutex_unlock(&st->write_mu);
 		pthread_mutex_lock(&st->ckpt_mu);
 	}
 	pthread_mutex_unlock(&st->ckpt_mu);
