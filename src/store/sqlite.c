@@ -300,17 +300,18 @@ struct sq_store {
 	 * it). The writer instead reports the WAL's size after each commit (wal_hook) and a
 	 * thread of its own, on its own connection, runs PASSIVE checkpoints beside the
 	 * writers once the WAL passes WAL_CKPT_PAGES, the bulk beside them and the short tail
-	 * between two groups (so the WAL starts over; see ckpt_main). Should the WAL still pass WAL_HARD_PAGES
-	 * (the thread starved, or behind readers), the writer checkpoints itself after waking
-	 * its group, as SQLite did: the WAL stays bounded either way. Closing the store stops
-	 * the thread before the last connection closes, which checkpoints the whole WAL. */
+	 * between two groups (so the WAL starts over; see ckpt_main). Should the WAL still pass
+	 * WAL_HARD_PAGES (the thread starved, or behind readers), the writer checkpoints itself
+	 * after waking its group, as SQLite did: the WAL stays bounded either way. Closing the
+	 * store stops the thread before the last connection closes, which checkpoints the whole
+	 * WAL. */
 	pthread_t ckpt_thread;
-	bool ckpt_running;		/* the thread was started */
-	pthread_mutex_t ckpt_mu;	/* guards ckpt_wanted, ckpt_stop; with ckpt_cv */
+	bool ckpt_running;	 /* the thread was started */
+	pthread_mutex_t ckpt_mu; /* guards ckpt_wanted, ckpt_stop; with ckpt_cv */
 	pthread_cond_t ckpt_cv;
 	bool ckpt_wanted;
 	bool ckpt_stop;
-	bool ckpt_inline;		/* guarded by write_mu: the WAL passed WAL_HARD_PAGES */
+	bool ckpt_inline; /* guarded by write_mu: the WAL passed WAL_HARD_PAGES */
 	struct sq_conn *ckpt_conn;
 };
 
@@ -364,6 +365,7 @@ static sqlite3_stmt *stmt(struct sq_conn *c, enum stmt_id id)
 		}
 		c->stmts[id] = s;
 	}
+	metrics_add(M_DB_STATEMENTS, 1);
 	return s;
 }
 
