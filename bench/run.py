@@ -525,8 +525,11 @@ def report(results, meta, out_md):
         ref = ""
         if system in ("kopilkad", "kopilkad-10k") and wl not in ("orders", "mix") and http16.get(c):
             ref = f"{100 * rps / http16[c]:.1f}% of bare HTTP"
-        if system == "kopilkad" and wl == "orders" and raw16:
+        if system in ("kopilkad", "kopilkad-base") and wl == "orders" and raw16:
             ref = f"{100 * rps / raw16:.1f}% of raw SQLite ×16, {100 * rps / raw1:.0f}% of ×1"
+        old = results.get("kopilkad-base", wl, c)
+        if system == "kopilkad" and old:
+            ref = (ref + "; " if ref else "") + f"{rps / old:.2f}× the baseline"
         if system == "kopilkad-pg" and wl == "orders" and results.get("pgbench", "tpcb", c):
             pgb = results.get("pgbench", "tpcb", c)
             ref = f"{100 * rps / pgb:.1f}% of pgbench tps"
@@ -560,7 +563,17 @@ def report(results, meta, out_md):
     if od and raw16:
         r = od / raw16
         tgt("orders/s vs raw SQLite 16 per commit", f"{100 * r:.1f}% ({od:,.0f} vs {raw16:,.0f})",
-            ">= 60%", r >= 0.6)
+            ">= 80%", r >= 0.8)
+    old = results.get("kopilkad-base", "orders", 16)
+    if od and old:
+        r = od / old
+        tgt("orders/s vs the baseline binary (same invocation)",
+            f"{r:.2f}x ({od:,.0f} vs {old:,.0f}; p99 "
+            f"{results.get('kopilkad', 'orders', 16, 'p99_us') / 1000:.2f} vs "
+            f"{results.get('kopilkad-base', 'orders', 16, 'p99_us') / 1000:.2f} ms)",
+            ">= 1.6x", r >= 1.6)
+        p99 = results.get("kopilkad", "orders", 16, "p99_us")
+        tgt("order p99 at 16 connections", f"{p99 / 1000:.2f} ms", "< 15 ms", p99 < 15000)
     small = results.get("kopilkad-10k", "prefix", 16, "p50_us")
     big = results.get("kopilkad", "prefix", 16, "p50_us")
     if small and big:
@@ -652,6 +665,13 @@ def main():
     ap.add_argument("--soak-only", action="store_true",
                     help="build, generate the data and run only the soak (no table, no "
                          "references); result in bench/results/soak.json")
+    ap.add_argument("--baseline-bin", metavar="PATH",
+                    help="another kopilkad (e.g. main's) run beside the new one in this "
+                         "invocation: on its own copy of the generated database, run for run "
+                         "after the new one; the table gains its rows and new/old ratios")
+    ap.add_argument("--no-extras", action="store_true",
+                    help="only the --workloads matrix and ref-sqlite: no bare-HTTP reference, "
+                         "settings/auth, 10k-client, soak or PostgreSQL parts")
     ap.add_argument("--report-only", metavar="JSON",
                     help="re-print the table of a saved bench/results/*.json, run nothing")
     a = ap.parse_args()
@@ -718,6 +738,34 @@ def main():
                 json.dump(soak, f, indent=1)
             log(f"wrote {os.path.join(results_dir, 'soak.json')}")
             return
+        base_db = None
+        if a.baseline_bin:
+            meta["baseline_bin"] = os.path.abspath(a.baseline_bin)
+            base_db = os.path.join(a.workdir, "baseline.db")
+            for suffix in ("-wal", "-shm"):
+                if os.path.exists(base_db + suffix):
+                    os.remove(base_db + suffix)
+            shutil.copyfile(db, base_db)
+        if a.no_extras:
+            soak_s = 0
+            meta["no_extras"] = True
+            counter = [0]
+            p, base = start_server(kopilkad, db, a.workdir)
+            bp, bbase = (start_server(a.baseline_bin, base_db, a.workdir) if base_db
+                         else (None, None))
+            for i in range(runs):
+                run_matrix(results, "kopilkad", base, keys, workloads, conns_list, 1, seconds,
+                           counter, first_run=i)
+                if bp:
+                    run_matrix(results, "kopilkad-base", bbase, keys, workloads, conns_list, 1,
+                               seconds, counter, first_run=i)
+            stop(p)
+            if bp:
+                stop(bp)
+                meta["check_after_baseline"] = check(a.baseline_bin, base_db)
+            ref_sqlite(results, tools, db, keys, runs, seconds)
+            meta["check_after"] = check(kopilkad, db)
+            return
         small_db, small_keys, _ = make_sqlite_db(kopilkad, tools, a.workdir, "small", 10_000,
                                                  20_000)
         counter = [0]
@@ -741,6 +789,11 @@ def main():
                     f"p50 {res['p50_us'] / 1000:7.2f} ms  p99 {res['p99_us'] / 1000:8.2f} ms")
             run_matrix(results, "kopilkad", base, keys, workloads, conns_list, 1, seconds,
                        counter, first_run=i)
+            if base_db:
+                bp, bbase = start_server(a.baseline_bin, base_db, a.workdir)
+                run_matrix(results, "kopilkad-base", bbase, keys, workloads, conns_list, 1,
+                           seconds, counter, first_run=i)
+                stop(bp)
         run_matrix(results, "kopilkad", base, keys, ["settings"], [2], runs, seconds, counter)
         rss.close()
         rss_sampler = None
@@ -780,6 +833,11 @@ def main():
                    seconds, 16)
     finally:
         cleanup()
+        if a.no_extras and results.rows:
+            meta["wall_s"] = round(time.time() - t_start, 1)
+            report(results, meta, os.path.join(results_dir, f"{meta['mode']}-no-extras.md"))
+    if a.no_extras:
+        return
     meta["wall_s"] = round(time.time() - t_start, 1)
     log(f"total wall time {meta['wall_s']} s")
     report(results, meta, os.path.join(results_dir, f"{meta['mode']}.md"))

@@ -216,6 +216,15 @@ void metrics_render(struct buf *out, const struct metrics_gauges *g)
 		load(&counters[M_DB_ROLLBACKS]));
 	counter(out, "kopilka_db_retries_total", "Write transactions retried after a conflict.",
 		load(&counters[M_DB_RETRIES]));
+	counter(out, "kopilka_db_checkpoints_total",
+		"SQLite WAL checkpoints run beside the writers (off the commit path).",
+		load(&counters[M_DB_CHECKPOINTS]));
+	counter(out, "kopilka_db_checkpoints_inline_total",
+		"SQLite WAL checkpoints the writer ran itself (the WAL passed its hard bound).",
+		load(&counters[M_DB_CHECKPOINTS_INLINE]));
+	counter(out, "kopilka_db_statements_total",
+		"Prepared SQL statements the SQLite engine ran (0 on PostgreSQL).",
+		load(&counters[M_DB_STATEMENTS]));
 	buf_puts(out, "# HELP kopilka_db_commit_duration_seconds Time of each commit.\n"
 		      "# TYPE kopilka_db_commit_duration_seconds histogram\n");
 	histogram(out, "kopilka_db_commit_duration_seconds", "", commit_buckets,

@@ -476,6 +476,8 @@ static enum store_rc sale_tx(struct call *c, void *ctx)
 	struct loyalty_settings s;
 	struct catalog_coupon cc = {0};
 	struct outcome o = {0};
+	/* The spending client's balance and lots, read once for the check and the spend. */
+	struct ledger_read rd = {0};
 	int64_t now = now_ms();
 
 	enum store_rc rc = lock_identity(c, r);
@@ -508,7 +510,8 @@ static enum store_rc sale_tx(struct call *c, void *ctx)
 			goto cleanup;
 	}
 	if (r->amount_minor > 0) {
-		if (!ledger_require(c->db, cl.id, spend_cur, r->amount_minor, "amount", now, &o)) {
+		if (!ledger_require(c->db, cl.id, spend_cur, r->amount_minor, "amount", now, &rd,
+				    &o)) {
 			rc = call_outcome(c, &o);
 			goto cleanup;
 		}
@@ -560,15 +563,15 @@ static enum store_rc sale_tx(struct call *c, void *ctx)
 		v->n_items++;
 	}
 	if (rc == STORE_OK && r->amount_minor > 0)
-		rc = ledger_spend(c->db, merchant, cl.id, spend_cur, r->amount_minor, v->o.id, now);
+		rc = ledger_spend_read(c->db, merchant, &rd, r->amount_minor, v->o.id);
 	for (size_t i = 0; i < r->n_coupons && rc == STORE_OK; i++) {
 		rc = STORE(c->db, coupon_set_status, r->coupons[i], COUPON_REDEEMED, v->o.id);
 		v->redeemed[v->n_redeemed++] = r->coupons[i];
 	}
 	if (rc == STORE_OK && accrued > 0)
-		rc = ledger_accrue(c->db, merchant, cl.id, s.currency, accrued,
-				   rule->valid_days ? now + rule->valid_days * MS_PER_DAY : 0,
-				   v->o.id, now);
+		rc = ledger_accrue_read(c->db, merchant, cl.id, s.currency, accrued,
+					rule->valid_days ? now + rule->valid_days * MS_PER_DAY : 0,
+					v->o.id, now, r->amount_minor > 0 ? &rd : NULL);
 	if (rc == STORE_OK && s.active && cl.id && rule->coupon_id) {
 		rc = STORE(c->db, catalog_get, merchant, rule->coupon_id, &cc);
 		if (rc == STORE_OK && coupon_issuable(&cc, now))
@@ -587,6 +590,7 @@ static enum store_rc sale_tx(struct call *c, void *ctx)
 	r->moved_in_minor = accrued;
 	r->moved_out_minor = r->amount_minor;
 cleanup:
+	ledger_read_clear(&rd);
 	for (size_t i = 0; i < v->n_items; i++)
 		order_item_clear(&v->items[i]);
 	order_clear(&v->o);

@@ -128,7 +128,7 @@ bool hold_reserve(struct store_conn *db, const struct hold_request *r, int64_t n
 			return false;
 		cur = s.currency;
 	}
-	if (!ledger_require(db, r->client_id, cur, r->amount_minor, "amount", now, o) ||
+	if (!ledger_require(db, r->client_id, cur, r->amount_minor, "amount", now, NULL, o) ||
 	    !coupons_require_usable(db, r->merchant_id, r->client_id, "couponIds", r->coupons,
 				    r->n_coupons, now, o))
 		return false;
@@ -224,7 +224,7 @@ bool balance_write_off(struct store_conn *db, const struct write_off_request *r,
 		char field[32];
 		snprintf(field, sizeof(field), "balance[%s]", currency_name((enum currency)cur));
 		if (!ledger_require(db, r->client_id, (enum currency)cur, r->amount_minor[cur], field,
-				    now, o))
+				    now, NULL, o))
 			return false;
 	}
 	if (!coupons_require_usable(db, r->merchant_id, r->client_id, "coupons", r->coupons,

@@ -8,12 +8,13 @@
 #define LOTS_MAX 1024
 
 bool ledger_require(struct store_conn *db, int64_t client_id, enum currency cur, money_t amount,
-		    const char *field, int64_t now, struct outcome *o)
+		    const char *field, int64_t now, struct ledger_read *rd, struct outcome *o)
 {
 	if (amount <= 0)
 		return true;
 	money_t available = 0;
-	if (!outcome_store(o, ledger_available(db, client_id, cur, now, &available)))
+	if (!outcome_store(o, rd ? ledger_available_read(db, client_id, cur, now, &available, rd)
+				 : ledger_available(db, client_id, cur, now, &available)))
 		return false;
 	if (amount <= available)
 		return true;
@@ -99,7 +100,7 @@ static enum store_rc live_lots(struct store_conn *db, int64_t client_id, enum cu
 }
 
 /* Plans taking up to amount from lots; returns what the lots cover. Fills views[i].take. */
-static money_t plan_takes(struct lot *lots, size_t n, struct lot_view *views, money_t amount)
+static money_t plan_takes(const struct lot *lots, size_t n, struct lot_view *views, money_t amount)
 {
 	money_t left = amount;
 	for (size_t i = 0; i < n; i++) {
@@ -122,18 +123,13 @@ static money_t plan_takes(struct lot *lots, size_t n, struct lot_view *views, mo
 	return covered;
 }
 
-/* Takes amount from the lots soonest-expiring first, recording the takes under the order or
- * the hold of e, and writes e (amount -amount). */
-static enum store_rc take_from_lots(struct store_conn *db, struct ledger_entry *e, money_t amount,
-				    money_t d_held)
+/* Takes amount from the lots given (soonest-expiring first), recording the takes under the
+ * order or the hold of e, and writes e (amount -amount). */
+static enum store_rc take_from(struct store_conn *db, struct ledger_entry *e, money_t amount,
+			       money_t d_held, const struct lot *lots, size_t n)
 {
-	int64_t client_id = e->client_id, order_id = e->order_id, now = e->created_ms;
-	enum currency cur = e->currency;
-	struct lot *lots = NULL;
-	size_t n = 0;
-	enum store_rc rc = live_lots(db, client_id, cur, now, &lots, &n);
-	if (rc != STORE_OK)
-		return rc;
+	int64_t order_id = e->order_id;
+	enum store_rc rc = STORE_OK;
 	struct lot_view *views = xcalloc(n ? n : 1, sizeof(*views));
 	if (plan_takes(lots, n, views, amount) < amount) {
 		rc = STORE_CONFLICT;
@@ -155,8 +151,65 @@ static enum store_rc take_from_lots(struct store_conn *db, struct ledger_entry *
 		rc = add_row(db, e, 0, d_held);
 cleanup:
 	free(views);
+	return rc;
+}
+
+/* take_from the client's live lots, read now. */
+static enum store_rc take_from_lots(struct store_conn *db, struct ledger_entry *e, money_t amount,
+				    money_t d_held)
+{
+	struct lot *lots = NULL;
+	size_t n = 0;
+	enum store_rc rc = live_lots(db, e->client_id, e->currency, e->created_ms, &lots, &n);
+	if (rc == STORE_OK)
+		rc = take_from(db, e, amount, d_held, lots, n);
 	free(lots);
 	return rc;
+}
+
+enum store_rc ledger_available_read(struct store_conn *db, int64_t client_id, enum currency cur,
+				    int64_t now, money_t *available_out, struct ledger_read *rd)
+{
+	*rd = (struct ledger_read){.client_id = client_id, .cur = cur, .now = now};
+	enum store_rc rc = STORE(db, balance_get, client_id, cur, &rd->balance);
+	if (rc == STORE_OK)
+		rc = live_lots(db, client_id, cur, now, &rd->lots, &rd->n_lots);
+	if (rc != STORE_OK)
+		return rc;
+	money_t lots = 0;
+	if (rd->n_lots < LOTS_MAX) { /* every live lot: the same rows lots_unexpired_sum adds */
+		for (size_t i = 0; i < rd->n_lots; i++)
+			lots += rd->lots[i].remaining_minor;
+	} else {
+		rc = STORE(db, lots_unexpired_sum, client_id, cur, now, &lots);
+	}
+	money_t released = 0;
+	if (rc == STORE_OK && rd->balance.held_minor > 0)
+		rc = STORE(db, holds_expired_sum, client_id, cur, now, &released);
+	if (rc == STORE_OK)
+		*available_out = lots - rd->balance.debt_minor + released;
+	return rc;
+}
+
+void ledger_read_clear(struct ledger_read *rd)
+{
+	free(rd->lots);
+	rd->lots = NULL;
+	rd->n_lots = 0;
+}
+
+enum store_rc ledger_spend_read(struct store_conn *db, int64_t merchant_id,
+				const struct ledger_read *rd, money_t amount, int64_t order_id)
+{
+	if (amount <= 0)
+		return STORE_OK;
+	struct ledger_entry e = {.merchant_id = merchant_id,
+				 .client_id = rd->client_id,
+				 .currency = rd->cur,
+				 .type = LEDGER_SPEND,
+				 .order_id = order_id,
+				 .created_ms = rd->now};
+	return take_from(db, &e, amount, 0, rd->lots, rd->n_lots);
 }
 
 enum store_rc ledger_spend(struct store_conn *db, int64_t merchant_id, int64_t client_id,
@@ -222,17 +275,12 @@ enum store_rc ledger_release(struct store_conn *db, const struct hold *h, int64_
 	return rc;
 }
 
-enum store_rc ledger_accrue(struct store_conn *db, int64_t merchant_id, int64_t client_id,
-			    enum currency cur, money_t amount, int64_t expires_ms, int64_t order_id,
-			    int64_t now)
+/* ledger_accrue given the client's current debt. */
+static enum store_rc accrue_with_debt(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+				      enum currency cur, money_t amount, int64_t expires_ms,
+				      int64_t order_id, int64_t now, money_t debt)
 {
-	if (amount <= 0)
-		return STORE_OK;
-	struct balance b;
-	enum store_rc rc = STORE(db, balance_get, client_id, cur, &b);
-	if (rc != STORE_OK)
-		return rc;
-	money_t pay_debt = b.debt_minor < amount ? b.debt_minor : amount;
+	money_t pay_debt = debt < amount ? debt : amount;
 	if (amount - pay_debt > 0) {
 		struct lot l = {.merchant_id = merchant_id,
 				.client_id = client_id,
@@ -241,12 +289,38 @@ enum store_rc ledger_accrue(struct store_conn *db, int64_t merchant_id, int64_t 
 				.original_minor = amount - pay_debt,
 				.expires_ms = expires_ms,
 				.order_id = order_id};
-		rc = STORE(db, lot_create, merchant_id, &l, NULL);
+		enum store_rc rc = STORE(db, lot_create, merchant_id, &l, NULL);
 		if (rc != STORE_OK)
 			return rc;
 	}
 	return add_entry(db, merchant_id, client_id, cur, amount, LEDGER_ACCRUAL, order_id, now,
 			 -pay_debt);
+}
+
+enum store_rc ledger_accrue(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+			    enum currency cur, money_t amount, int64_t expires_ms, int64_t order_id,
+			    int64_t now)
+{
+	return ledger_accrue_read(db, merchant_id, client_id, cur, amount, expires_ms, order_id,
+				  now, NULL);
+}
+
+enum store_rc ledger_accrue_read(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+				 enum currency cur, money_t amount, int64_t expires_ms,
+				 int64_t order_id, int64_t now, const struct ledger_read *rd)
+{
+	if (amount <= 0)
+		return STORE_OK;
+	struct balance b;
+	if (rd && rd->client_id == client_id && rd->cur == cur) {
+		b = rd->balance;
+	} else {
+		enum store_rc rc = STORE(db, balance_get, client_id, cur, &b);
+		if (rc != STORE_OK)
+			return rc;
+	}
+	return accrue_with_debt(db, merchant_id, client_id, cur, amount, expires_ms, order_id, now,
+				b.debt_minor);
 }
 
 enum store_rc ledger_take_back(struct store_conn *db, int64_t merchant_id, int64_t client_id,

@@ -15,11 +15,45 @@
 enum store_rc ledger_available(struct store_conn *db, int64_t client_id, enum currency cur,
 			       int64_t now, money_t *available_out) MUST_CHECK;
 
+/* What a sale read of one client and currency, for the steps after it in the same
+ * transaction: the balance row and the live lots (soonest-expiring first), so that
+ * ledger_spend_read and ledger_accrue_read need not read them again. Valid only while nothing
+ * else moves that client's lots or balance in between. */
+struct ledger_read {
+	int64_t client_id;
+	enum currency cur;
+	int64_t now;
+	struct balance balance;
+	struct lot *lots; /* heap; ledger_read_clear frees it */
+	size_t n_lots;
+};
+
+/* ledger_available that keeps what it read in *rd (lots read once: their sum is the
+ * available amount's lots part). */
+enum store_rc ledger_available_read(struct store_conn *db, int64_t client_id, enum currency cur,
+				    int64_t now, money_t *available_out,
+				    struct ledger_read *rd) MUST_CHECK;
+void ledger_read_clear(struct ledger_read *rd);
+
+/* ledger_spend from the lots in rd (read by ledger_available_read at the same `now`). */
+enum store_rc ledger_spend_read(struct store_conn *db, int64_t merchant_id,
+				const struct ledger_read *rd, money_t amount,
+				int64_t order_id) MUST_CHECK;
+
+/* ledger_accrue with the debt known from rd when rd is of this client and currency (a spend
+ * does not move debt), else read. */
+enum store_rc ledger_accrue_read(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+				 enum currency cur, money_t amount, int64_t expires_ms,
+				 int64_t order_id, int64_t now,
+				 const struct ledger_read *rd) MUST_CHECK;
+
 /* The rule every spend obeys (an order's points, a hold, a write-off): amount must not pass
  * what the client can spend now (ledger_available). Refused as 400 insufficient_funds naming
- * field and what the client has. */
+ * field and what the client has. With rd (not NULL), what it read is kept there for the
+ * spend that follows (ledger_available_read). */
 bool ledger_require(struct store_conn *db, int64_t client_id, enum currency cur, money_t amount,
-		    const char *field, int64_t now, struct outcome *o) MUST_CHECK;
+		    const char *field, int64_t now, struct ledger_read *rd,
+		    struct outcome *o) MUST_CHECK;
 
 /* Takes amount from the client's lots, soonest-expiring first, recording what came from
  * which lot under order_id. The caller has checked the amount against ledger_available;

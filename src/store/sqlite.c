@@ -134,7 +134,35 @@ struct sq_store {
 	_Atomic int queued;		/* writers waiting for write_mu */
 	pthread_mutex_t group_mu;	/* guards gc_member.done/rc; with group_cv */
 	pthread_cond_t group_cv;
+
+	/* Checkpoints off the commit path. SQLite's automatic checkpoint runs inside the COMMIT
+	 * that crosses wal_autocheckpoint pages, with write_mu held, so every writer queued
+	 * behind that group waited for it (measured: +11 % orders/s and p99 26 -> 14 ms without
+	 * it). The writer instead reports the WAL's size after each commit (wal_hook) and a
+	 * thread of its own, on its own connection, runs PASSIVE checkpoints beside the
+	 * writers once the WAL passes WAL_CKPT_PAGES, the bulk beside them and the short tail
+	 * between two groups (so the WAL starts over; see ckpt_main). Should the WAL still pass
+	 * WAL_HARD_PAGES (the thread starved, or behind readers), the writer checkpoints itself
+	 * after waking its group, as SQLite did: the WAL stays bounded either way. Closing the
+	 * store stops the thread before the last connection closes, which checkpoints the whole
+	 * WAL. */
+	pthread_t ckpt_thread;
+	bool ckpt_running;	 /* the thread was started */
+	pthread_mutex_t ckpt_mu; /* guards ckpt_wanted, ckpt_stop; with ckpt_cv */
+	pthread_cond_t ckpt_cv;
+	bool ckpt_wanted;
+	bool ckpt_stop;
+	bool ckpt_inline; /* guarded by write_mu: the WAL passed WAL_HARD_PAGES */
+	struct sq_conn *ckpt_conn;
 };
+
+/* WAL sizes, in pages, that start a background checkpoint and that make the writer checkpoint
+ * inline. 4x SQLite's wal_autocheckpoint: a longer WAL lets a checkpoint copy a page written
+ * by many commits once and takes the tail's sync under write_mu a quarter as often (measured
+ * on 2 busy vCPUs: ~10 % more orders/s than at 1,000 pages). 8,000 pages of 4 KiB stay under
+ * journal_size_limit (64 MiB). */
+#define WAL_CKPT_PAGES 4000
+#define WAL_HARD_PAGES 8000
 
 static const struct store_ops sqlite_ops;
 static const struct sql_driver sqlite_sql;
@@ -181,6 +209,7 @@ static sqlite3_stmt *stmt(struct sq_conn *c, enum stmt_id id)
 		}
 		c->stmts[id] = s;
 	}
+	metrics_add(M_DB_STATEMENTS, 1);
 	return s;
 }
 
@@ -569,6 +598,101 @@ fail:
 	return false;
 }
 
+/* ---- checkpoints (see struct sq_store) ---- */
+
+/* The writer's wal_hook: called after each of its commits with the WAL's size in pages. */
+static int wal_grew(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	(void)db;
+	(void)name;
+	struct sq_store *st = arg;
+	if (pages < WAL_CKPT_PAGES)
+		return SQLITE_OK;
+	if (pages >= WAL_HARD_PAGES)
+		st->ckpt_inline = true; /* write_mu is held: group_finish runs it */
+	pthread_mutex_lock(&st->ckpt_mu);
+	if (!st->ckpt_wanted) {
+		st->ckpt_wanted = true;
+		pthread_cond_signal(&st->ckpt_cv);
+	}
+	pthread_mutex_unlock(&st->ckpt_mu);
+	return SQLITE_OK;
+}
+
+static enum store_rc group_finish(struct sq_store *st, enum store_rc rc);
+
+/* One checkpoint pass on the thread's connection. */
+static void ckpt_pass(struct sq_store *st)
+{
+	sqlite3_wal_checkpoint_v2(st->ckpt_conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	metrics_add(M_DB_CHECKPOINTS, 1);
+}
+
+static void *ckpt_main(void *arg)
+{
+	struct sq_store *st = arg;
+	pthread_mutex_lock(&st->ckpt_mu);
+	for (;;) {
+		while (!st->ckpt_wanted && !st->ckpt_stop)
+			pthread_cond_wait(&st->ckpt_cv, &st->ckpt_mu);
+		if (st->ckpt_stop)
+			break;
+		st->ckpt_wanted = false;
+		pthread_mutex_unlock(&st->ckpt_mu);
+		/* The WAL starts over only when a write transaction begins on a WAL whose every
+		 * frame is in the database. Under steady writes a pass beside the writers never
+		 * gets there: the group open meanwhile commits more. So the bulk is copied beside
+		 * the writers, then the short tail with write_mu held, after committing the group
+		 * it may find open (its members have all released their savepoints and wait for
+		 * that COMMIT); the next group's BEGIN then reuses the WAL from its start. */
+		ckpt_pass(st);
+		pthread_mutex_lock(&st->write_mu);
+		if (st->group_open && st->group_size > 0)
+			group_finish(st, STORE_OK);
+		if (!st->group_open)
+			ckpt_pass(st);
+		pthread_mutex_unlock(&st->write_mu);
+		pthread_mutex_lock(&st->ckpt_mu);
+	}
+	pthread_mutex_unlock(&st->ckpt_mu);
+	return NULL;
+}
+
+/* Starts the checkpoint thread and moves the writer's checkpoints to it; without it (a
+ * read-only database, no thread) the writer keeps SQLite's automatic checkpoint. */
+static void ckpt_start(struct sq_store *st)
+{
+	if (sqlite3_db_readonly(st->writer->db, "main") == 1)
+		return;
+	char err[256];
+	st->ckpt_conn = conn_open(st, false, err, sizeof(err));
+	if (!st->ckpt_conn || sqlite3_db_readonly(st->ckpt_conn->db, "main") == 1)
+		goto keep_auto;
+	if (pthread_create(&st->ckpt_thread, NULL, ckpt_main, st) != 0)
+		goto keep_auto;
+	st->ckpt_running = true;
+	sqlite3_wal_hook(st->writer->db, wal_grew, st); /* replaces wal_autocheckpoint */
+	return;
+keep_auto:
+	if (st->ckpt_conn)
+		conn_close(st->ckpt_conn);
+	st->ckpt_conn = NULL;
+}
+
+static void ckpt_stop(struct sq_store *st)
+{
+	if (!st->ckpt_running)
+		return;
+	pthread_mutex_lock(&st->ckpt_mu);
+	st->ckpt_stop = true;
+	pthread_cond_signal(&st->ckpt_cv);
+	pthread_mutex_unlock(&st->ckpt_mu);
+	pthread_join(st->ckpt_thread, NULL);
+	st->ckpt_running = false;
+	if (st->writer)
+		sqlite3_wal_hook(st->writer->db, NULL, NULL);
+}
+
 struct store *sqlite_store_open(const char *path, const struct store_options *opt, char *err_buf,
 				size_t err_len)
 {
@@ -579,6 +703,8 @@ struct store *sqlite_store_open(const char *path, const struct store_options *op
 	pthread_mutex_init(&st->write_mu, NULL);
 	pthread_mutex_init(&st->group_mu, NULL);
 	pthread_cond_init(&st->group_cv, NULL);
+	pthread_mutex_init(&st->ckpt_mu, NULL);
+	pthread_cond_init(&st->ckpt_cv, NULL);
 	st->group_max = opt->group_commit_max > 0 ? opt->group_commit_max : 1;
 	/* Every pooled connection may grow an 8 MiB page cache (conn_open); the soft heap limit
 	 * bounds all of them together, whatever the pool size, by recycling cache pages. */
@@ -599,6 +725,7 @@ struct store *sqlite_store_open(const char *path, const struct store_options *op
 	st->writer = conn_open(st, false, err_buf, err_len);
 	if (!st->writer)
 		goto fail;
+	ckpt_start(st);
 	return &st->base;
 fail:
 	sqlite_ops.close(&st->base);
@@ -608,6 +735,9 @@ fail:
 static void sq_close(struct store *base)
 {
 	struct sq_store *st = (struct sq_store *)base;
+	ckpt_stop(st);
+	if (st->ckpt_conn)
+		conn_close(st->ckpt_conn);
 	for (int i = 0; i < st->pool.n_all; i++)
 		conn_close((struct sq_conn *)st->pool.all[i]);
 	if (st->writer)
@@ -617,6 +747,8 @@ static void sq_close(struct store *base)
 	pthread_mutex_destroy(&st->write_mu);
 	pthread_mutex_destroy(&st->group_mu);
 	pthread_cond_destroy(&st->group_cv);
+	pthread_mutex_destroy(&st->ckpt_mu);
+	pthread_cond_destroy(&st->ckpt_cv);
 	free(st);
 }
 
@@ -661,11 +793,12 @@ static enum store_rc group_finish(struct sq_store *st, enum store_rc rc)
 	}
 	if (rc != STORE_OK && !sqlite3_get_autocommit(w->db))
 		exec_stmt(w, stmt(w, ST_ROLLBACK), "rollback");
-	/* After a full disk: no commit succeeds, so no automatic checkpoint runs and the WAL keeps
+	/* After a full disk: no commit succeeds, so no checkpoint is asked for and the WAL keeps
 	 * what it holds; move it into the database now, so the WAL is reused from its start (and
-	 * cut to journal_size_limit) once space returns. */
-	if (rc == STORE_FULL)
-		sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	 * cut to journal_size_limit) once space returns. Likewise once the WAL passed
+	 * WAL_HARD_PAGES with the checkpoint thread behind (see struct sq_store). */
+	bool ckpt_now = rc == STORE_FULL || st->ckpt_inline;
+	st->ckpt_inline = false;
 	st->group_open = false;
 	struct gc_member *m = st->group_members;
 	st->group_members = NULL;
@@ -677,6 +810,11 @@ static enum store_rc group_finish(struct sq_store *st, enum store_rc rc)
 	}
 	pthread_cond_broadcast(&st->group_cv);
 	pthread_mutex_unlock(&st->group_mu);
+	/* After its members are answered: their writes are durable, a checkpoint adds nothing. */
+	if (ckpt_now) {
+		sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		metrics_add(M_DB_CHECKPOINTS_INLINE, 1);
+	}
 	return rc;
 }
 
