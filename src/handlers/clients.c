@@ -455,94 +455,23 @@ struct share_req {
 static enum store_rc share_tx(struct call *c, void *ctx)
 {
 	const struct share_req *r = ctx;
-	int64_t merchant = c->who.merchant_id, now = now_ms(), id = 0;
-	struct coupon_instance ci = {0}, given = {0};
+	struct share_request req = {.merchant_id = c->who.merchant_id,
+				    .token = r->token,
+				    .code = r->code,
+				    .phone = r->phone[0] ? r->phone : NULL,
+				    .email = r->email[0] ? r->email : NULL,
+				    .name = r->name};
 	struct client friend = {0};
-	struct catalog_coupon cc = {0};
-	struct loyalty_settings s;
-	enum store_rc rc = STORE(c->db, coupon_find_token, merchant, r->code ? 2 : 1, r->token, &id);
-	if (rc == STORE_OK)
-		rc = STORE(c->db, coupon_get, merchant, id, &ci);
-	if (rc == STORE_OK) {
-		/* The owner locked, the coupon is read again as it is now: two shares of one
-		 * coupon run one after the other (the friend is locked by client_find_or_register). */
-		int64_t owner = ci.client_id;
-		coupon_instance_clear(&ci);
-		rc = STORE(c->db, client_lock, merchant, owner, NULL);
-		if (rc == STORE_OK)
-			rc = STORE(c->db, coupon_get, merchant, id, &ci);
-	}
-	/* A 6-digit code must be this coupon's share code, not its own code. */
-	if (rc == STORE_OK && ((r->code && strcmp(ci.merchant_share_token, r->token) != 0) ||
-			       ci.status != COUPON_ISSUED || (ci.expires_ms && ci.expires_ms < now)))
-		rc = STORE_NOT_FOUND;
-	if (rc == STORE_NOT_FOUND) {
-		call_error(c, 404, "not_found", "token: no usable coupon with this share token");
-		goto cleanup;
-	}
-	/* One original yields at most one extra instance: a received one cannot be shared again,
-	 * or two phones sharing back and forth would multiply a coupon without end. */
-	int64_t shared_with = 0, given_id = 0, source_id = 0;
-	if (rc == STORE_OK)
-		rc = STORE(c->db, coupon_share_get, ci.id, &shared_with, &given_id, &source_id);
-	if (rc == STORE_OK && source_id) {
-		call_error(c, 409, "coupon_not_shareable",
-			   "token: this coupon was itself received through a share and cannot be "
-			   "shared again");
-		rc = STORE_NOT_FOUND;
-		goto cleanup;
-	}
-	if (rc == STORE_OK)
-		rc = STORE(c->db, settings_get, merchant, &s);
-	if (rc == STORE_OK) {
-		struct outcome o = {0};
-		if (!client_find_or_register(c->db, merchant, r->phone[0] ? r->phone : NULL,
-					     r->email[0] ? r->email : NULL, r->name,
-					     s.auto_register, r->phone[0] ? "phone" : "email",
-					     &friend, &o))
-			rc = call_outcome(c, &o);
-	}
-	if (rc != STORE_OK)
-		goto cleanup;
-	if (friend.id == ci.client_id) {
-		call_error(c, 400, "validation_failed",
-			   "%s: the coupon's owner cannot redeem its own share",
-			   r->phone[0] ? "phone" : "email");
-		rc = STORE_NOT_FOUND;
-		goto cleanup;
-	}
-	if (rc == STORE_OK && shared_with && shared_with != friend.id) {
-		call_error(c, 409, "share_redeemed", "token: this share was already redeemed");
-		rc = STORE_NOT_FOUND;
-		goto cleanup;
-	}
-	if (rc == STORE_OK && !shared_with) { /* else: the same friend again, the same answer */
-		rc = STORE(c->db, catalog_get, merchant, ci.coupon_id, &cc);
-		if (rc == STORE_OK && !coupon_issuable(&cc, now)) {
-			call_error(c, 400, "coupon_not_active",
-				   "token: the catalog coupon %lld is deleted or past its validUntil",
-				   (long long)cc.id);
-			rc = STORE_NOT_FOUND;
-			goto cleanup;
-		}
-		if (rc == STORE_OK)
-			rc = coupon_issue_new(c->db, &cc, friend.id, 0, now, &given_id);
-		if (rc == STORE_OK)
-			rc = STORE(c->db, coupon_share_mark, ci.id, friend.id, given_id, now);
-	}
-	if (rc == STORE_OK)
-		rc = STORE(c->db, coupon_get, merchant, given_id, &given);
-	if (rc == STORE_OK) {
+	struct coupon_instance given = {0};
+	struct outcome o = {0};
+	if (coupon_share_accept(c->db, &req, now_ms(), &friend, &given, &o)) {
 		struct jw w;
 		call_json(c, 200, &w);
 		view_client_coupon(&w, &friend, &given);
 	}
-cleanup:
-	coupon_instance_clear(&ci);
 	coupon_instance_clear(&given);
 	client_clear(&friend);
-	catalog_coupon_clear(&cc);
-	return rc;
+	return call_outcome(c, &o);
 }
 
 void coupon_share_redeem(struct call *c)

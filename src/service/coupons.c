@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "service/clients.h"
 #include "service/ledger.h"
 
 /* Attempts at drawing codes that are free; with a million codes per merchant a collision
@@ -89,4 +90,74 @@ bool coupons_require_usable(struct store_conn *db, int64_t merchant_id, int64_t 
 	return outcome_refuse(o, OUTCOME_INVALID, "coupon_not_active",
 			      "%s[%td]: coupon %lld is not an active coupon of this customer",
 			      field, bad, (long long)ids[bad]);
+}
+
+/* The coupon a share token names, its owner locked and the coupon read again as it is now: two
+ * shares of one coupon run one after the other. 404 unless it is usable. */
+static bool shared_coupon(struct store_conn *db, const struct share_request *r, int64_t now,
+			  struct coupon_instance *ci, struct outcome *o)
+{
+	int64_t id = 0;
+	enum store_rc rc = STORE(db, coupon_find_token, r->merchant_id, r->code ? 2 : 1, r->token,
+				 &id);
+	if (rc == STORE_OK)
+		rc = STORE(db, coupon_get, r->merchant_id, id, ci);
+	if (rc == STORE_OK) {
+		int64_t owner = ci->client_id;
+		coupon_instance_clear(ci);
+		rc = STORE(db, client_lock, r->merchant_id, owner, NULL);
+		if (rc == STORE_OK)
+			rc = STORE(db, coupon_get, r->merchant_id, id, ci);
+	}
+	/* A 6-digit code must be this coupon's share code, not its own code. */
+	if (rc == STORE_OK && ((r->code && strcmp(ci->merchant_share_token, r->token) != 0) ||
+			       ci->status != COUPON_ISSUED || (ci->expires_ms && ci->expires_ms < now)))
+		rc = STORE_NOT_FOUND;
+	if (rc == STORE_NOT_FOUND)
+		return outcome_refuse(o, OUTCOME_NOT_FOUND, "not_found",
+				      "token: no usable coupon with this share token");
+	return outcome_store(o, rc);
+}
+
+bool coupon_share_accept(struct store_conn *db, const struct share_request *r, int64_t now,
+			 struct client *friend, struct coupon_instance *given, struct outcome *o)
+{
+	const char *friend_field = r->phone ? "phone" : "email";
+	struct coupon_instance ci = {0};
+	struct catalog_coupon cc = {0};
+	struct loyalty_settings s;
+	int64_t shared_with = 0, given_id = 0, source_id = 0;
+	bool ok = shared_coupon(db, r, now, &ci, o) &&
+		  outcome_store(o, STORE(db, coupon_share_get, ci.id, &shared_with, &given_id,
+					 &source_id));
+	/* One original yields at most one extra instance: a received one cannot be shared again,
+	 * or two phones sharing back and forth would multiply a coupon without end. */
+	if (ok && source_id)
+		ok = outcome_refuse(o, OUTCOME_CONFLICT, "coupon_not_shareable",
+				    "token: this coupon was itself received through a share and "
+				    "cannot be shared again");
+	ok = ok && outcome_store(o, STORE(db, settings_get, r->merchant_id, &s)) &&
+	     client_find_or_register(db, r->merchant_id, r->phone, r->email, r->name,
+				     s.auto_register, friend_field, friend, o);
+	if (ok && friend->id == ci.client_id)
+		ok = outcome_refuse(o, OUTCOME_INVALID, "validation_failed",
+				    "%s: the coupon's owner cannot redeem its own share",
+				    friend_field);
+	if (ok && shared_with && shared_with != friend->id)
+		ok = outcome_refuse(o, OUTCOME_CONFLICT, "share_redeemed",
+				    "token: this share was already redeemed");
+	if (ok && !shared_with) { /* else: the same friend again, the same answer */
+		ok = outcome_store(o, STORE(db, catalog_get, r->merchant_id, ci.coupon_id, &cc));
+		if (ok && !coupon_issuable(&cc, now))
+			ok = outcome_refuse(o, OUTCOME_INVALID, "coupon_not_active",
+					    "token: the catalog coupon %lld is deleted or past its "
+					    "validUntil",
+					    (long long)cc.id);
+		ok = ok && outcome_store(o, coupon_issue_new(db, &cc, friend->id, 0, now, &given_id)) &&
+		     outcome_store(o, STORE(db, coupon_share_mark, ci.id, friend->id, given_id, now));
+	}
+	ok = ok && outcome_store(o, STORE(db, coupon_get, r->merchant_id, given_id, given));
+	coupon_instance_clear(&ci);
+	catalog_coupon_clear(&cc);
+	return ok;
 }

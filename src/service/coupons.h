@@ -30,4 +30,21 @@ bool coupons_require_usable(struct store_conn *db, int64_t merchant_id, int64_t 
 /* Makes a redeemed instance usable again, with new codes if its old ones were taken. */
 enum store_rc coupon_reactivate(struct store_conn *db, int64_t instance_id) MUST_CHECK;
 
+struct share_request {
+	int64_t merchant_id;
+	const char *token; /* a shareToken, or (code) a merchantShareToken */
+	bool code;
+	const char *phone, *email, *name; /* the friend; phone or email not NULL */
+};
+
+/* A friend redeems a coupon shared with them (API.md 4.5): one extra instance per original,
+ * issued to the friend (found, or registered when the program allows). Refused: 404 for no
+ * usable coupon with that token, 409 coupon_not_shareable for an instance itself received
+ * through a share, 409 share_redeemed when another friend took it, 400 for the owner's own
+ * share or a catalog coupon no longer issuable. The same friend again gets the same instance.
+ * *friend and *given: for the answer (the caller clears them). */
+bool coupon_share_accept(struct store_conn *db, const struct share_request *r, int64_t now,
+			 struct client *friend, struct coupon_instance *given,
+			 struct outcome *o) MUST_CHECK;
+
 #endif
