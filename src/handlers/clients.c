@@ -182,33 +182,16 @@ void client_coupons_list(struct call *c)
 static enum store_rc issue_tx(struct call *c, void *ctx)
 {
 	int64_t coupon_id = *(int64_t *)ctx;
-	int64_t now = now_ms();
-	if (!client_exists(c, c->path_id[0]))
-		return STORE_NOT_FOUND;
-	struct catalog_coupon cc = {0};
 	struct coupon_instance ci = {0};
-	enum store_rc rc = STORE(c->db, catalog_get, c->who.merchant_id, coupon_id, &cc);
-	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && !coupon_issuable(&cc, now))) {
-		call_error(c, 400, "coupon_not_issuable",
-			   "couponId: coupon %lld does not exist, is deleted or has expired",
-			   (long long)coupon_id);
-		rc = STORE_NOT_FOUND;
-		goto cleanup;
-	}
-	int64_t id = 0;
-	if (rc == STORE_OK)
-		rc = coupon_issue_new(c->db, &cc, c->path_id[0], 0, now, &id);
-	if (rc == STORE_OK)
-		rc = STORE(c->db, coupon_get, c->who.merchant_id, id, &ci);
-	if (rc == STORE_OK) {
+	struct outcome o = {0};
+	if (coupon_issue_to(c->db, c->who.merchant_id, c->path_id[0], coupon_id, now_ms(), &ci,
+			    &o)) {
 		struct jw w;
 		call_json(c, 201, &w);
 		view_coupon_instance(&w, &ci);
 	}
-cleanup:
-	catalog_coupon_clear(&cc);
 	coupon_instance_clear(&ci);
-	return rc;
+	return call_outcome(c, &o);
 }
 
 void client_coupons_issue(struct call *c)

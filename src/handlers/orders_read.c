@@ -13,6 +13,7 @@
 #include "domain/money.h"
 #include "domain/text.h"
 #include "handlers/handlers.h"
+#include "service/orders.h"
 #include "handlers/views.h"
 
 static const char *const reactions[] = {NULL, "positive", "neutral", "negative"};
@@ -220,21 +221,6 @@ struct reaction_req {
 	const char *comment;
 };
 
-/* Records a reaction on an order; the client's review counts follow it (a changed one moves
- * from one count to the other). */
-static enum store_rc apply_reaction(struct call *c, const struct order *o, int reaction,
-				    const char *comment)
-{
-	enum store_rc rc = STORE(c->db, order_set_reaction, o->id, reaction, comment);
-	if (rc == STORE_OK && o->client_id && o->reaction != reaction) {
-		int64_t d[4] = {0, 0, 0, 0};
-		d[o->reaction] -= 1;
-		d[reaction] += 1;
-		rc = STORE(c->db, client_reviews_add, o->client_id, d[1], d[2], d[3]);
-	}
-	return rc;
-}
-
 static enum store_rc reaction_tx(struct call *c, void *ctx)
 {
 	struct reaction_req *r = ctx;
@@ -242,7 +228,7 @@ static enum store_rc reaction_tx(struct call *c, void *ctx)
 	enum store_rc rc = STORE_NOT_FOUND;
 	if (!load_order(c, &o))
 		goto cleanup;
-	rc = apply_reaction(c, &o, r->reaction, r->comment);
+	rc = order_react(c->db, &o, r->reaction, r->comment);
 	order_clear(&o);
 	if (rc == STORE_OK)
 		rc = STORE(c->db, order_get, c->who.merchant_id, c->path_id[0], &o);
@@ -459,7 +445,7 @@ static enum store_rc receipt_react_tx(struct call *c, void *ctx)
 				    : "this receipt already has the customer's reaction");
 		goto cleanup;
 	}
-	rc = apply_reaction(c, &o, r->reaction, r->comment);
+	rc = order_react(c->db, &o, r->reaction, r->comment);
 	if (rc == STORE_OK) {
 		char location[64];
 		snprintf(location, sizeof(location), "/r/%s", o.public_token);

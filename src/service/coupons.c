@@ -161,3 +161,30 @@ bool coupon_share_accept(struct store_conn *db, const struct share_request *r, i
 	catalog_coupon_clear(&cc);
 	return ok;
 }
+
+bool coupon_issue_to(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+		     int64_t coupon_id, int64_t now, struct coupon_instance *ci, struct outcome *o)
+{
+	struct client cl = {0};
+	enum store_rc rc = STORE(db, client_get, merchant_id, client_id, &cl);
+	client_clear(&cl);
+	if (rc == STORE_NOT_FOUND)
+		return outcome_refuse(o, OUTCOME_NOT_FOUND, "not_found", "client %lld not found",
+				      (long long)client_id);
+	if (!outcome_store(o, rc))
+		return false;
+	struct catalog_coupon cc = {0};
+	rc = STORE(db, catalog_get, merchant_id, coupon_id, &cc);
+	int64_t id = 0;
+	bool ok;
+	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && !coupon_issuable(&cc, now)))
+		ok = outcome_refuse(o, OUTCOME_INVALID, "coupon_not_issuable",
+				    "couponId: coupon %lld does not exist, is deleted or has expired",
+				    (long long)coupon_id);
+	else
+		ok = outcome_store(o, rc) &&
+		     outcome_store(o, coupon_issue_new(db, &cc, client_id, 0, now, &id)) &&
+		     outcome_store(o, STORE(db, coupon_get, merchant_id, id, ci));
+	catalog_coupon_clear(&cc);
+	return ok;
+}

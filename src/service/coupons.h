@@ -30,6 +30,13 @@ bool coupons_require_usable(struct store_conn *db, int64_t merchant_id, int64_t 
 /* Makes a redeemed instance usable again, with new codes if its old ones were taken. */
 enum store_rc coupon_reactivate(struct store_conn *db, int64_t instance_id) MUST_CHECK;
 
+/* Issues catalog coupon coupon_id to the merchant's client (POST /clients/{id}/coupons/):
+ * 404 when there is no such client, 400 coupon_not_issuable when the coupon does not exist,
+ * is deleted or has expired. *ci: the instance issued (the caller clears it). */
+bool coupon_issue_to(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+		     int64_t coupon_id, int64_t now, struct coupon_instance *ci,
+		     struct outcome *o) MUST_CHECK;
+
 struct share_request {
 	int64_t merchant_id;
 	const char *token; /* a shareToken, or (code) a merchantShareToken */
