@@ -56,51 +56,7 @@
 	X(CLIENT_LOCK, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = $1 AND id = $2"    \
 		       " FOR NO KEY UPDATE")                                                       \
 	X(ORDER_LOCK, "SELECT 1 FROM orders WHERE merchant_id = $1 AND id = $2 FOR NO KEY UPDATE") \
-	X(KEY_LOCK, "SELECT pg_advisory_xact_lock(hashtextextended($2 || chr(10) || $3, $1))")     \
-	X(CLIENT_STATS, "UPDATE clients SET total_purchases = total_purchases + $1,"               \
-			" paid_purchases = paid_purchases + $2, total_amount = total_amount + $3," \
-			" paid_amount = paid_amount + $4 WHERE id = $5")                           \
-	X(BALANCE_GET, "SELECT balance, debt, held FROM balances"                                  \
-		       " WHERE client_id = $1 AND currency = $2")                                  \
-	X(BALANCE_ADD, "INSERT INTO balances AS b(merchant_id, client_id, currency, balance,"      \
-		       " debt, held) VALUES ($1, $2, $3, $4, $5, $6)"                              \
-		       " ON CONFLICT (client_id, currency) DO UPDATE"                              \
-		       " SET balance = b.balance + excluded.balance,"                              \
-		       " debt = b.debt + excluded.debt, held = b.held + excluded.held")            \
-	X(LOTS_SUM, "SELECT coalesce(sum(remaining), 0) FROM lots WHERE client_id = $1"            \
-		    " AND currency = $2 AND remaining > 0"                                         \
-		    " AND (expires_ms IS NULL OR expires_ms > $3)")                                \
-	X(LOTS_SPENDABLE, "SELECT " LOT_COLS " FROM lots WHERE client_id = $1 AND currency = $2"   \
-			  " AND remaining > 0 AND (expires_ms IS NULL OR expires_ms > $3)"         \
-			  " ORDER BY expires_ms ASC NULLS LAST, id LIMIT $4")                      \
-	X(LOT_GET, "SELECT " LOT_COLS " FROM lots WHERE id = $1")                                  \
-	X(LOT_CREATE, "INSERT INTO lots(merchant_id, client_id, currency, remaining, original,"    \
-		      " expires_ms, order_id, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)" \
-		      " RETURNING id")                                                             \
-	X(LOT_ADD, "UPDATE lots SET remaining = remaining + $1 WHERE id = $2")                     \
-	X(LOTS_EXPIRED, "SELECT " LOT_COLS " FROM lots WHERE remaining > 0"                        \
-			" AND expires_ms <= $1 ORDER BY expires_ms, id LIMIT $2")                  \
-	X(LEDGER_ADD, "INSERT INTO ledger(merchant_id, client_id, currency, amount, type,"         \
-		      " order_id, hold_id, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")   \
-	X(TAKE_ADD, "INSERT INTO lot_takes(order_id, lot_id, taken, returned)"                     \
-		    " VALUES ($1, $2, $3, $4)")                                                    \
-	X(TAKES_GET, "SELECT t.order_id, t.lot_id, t.taken, t.returned, l.expires_ms"              \
-		     " FROM lot_takes t JOIN lots l ON l.id = t.lot_id WHERE t.order_id = $1"      \
-		     " ORDER BY l.expires_ms DESC NULLS FIRST, l.id DESC LIMIT $2")                \
-	X(TAKE_RETURNED, "UPDATE lot_takes SET returned = $1 WHERE order_id = $2"                  \
-			 " AND lot_id = $3")                                                       \
-	X(HOLD_TAKE_ADD, "INSERT INTO hold_takes(hold_id, lot_id, taken) VALUES ($1, $2, $3)")      \
-	X(ORDER_CREATE, "INSERT INTO orders(merchant_id, external_id, receipt_type, order_number," \
-			" client_id, order_date_ms, external_date_ms, total, card, cash,"          \
-			" spent_currency, spent, accrued_currency, accrued, refund_of, fn, fd,"    \
-			" comment, public_token, request_hash, response, created_by, refund_key)"  \
-			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"    \
-			" $15, $16, $17, $18, $19, $20, $21, $22, $23)"                            \
-			" ON CONFLICT DO NOTHING RETURNING id")                                    \
-	X(ORDER_RESPONSE, "UPDATE orders SET response = $1 WHERE id = $2")                         \
-	X(ITEM_CREATE, "INSERT INTO order_items(order_id, merchant_id, line_no, name, price,"      \
-		       " qty_milli, unit, vat, total, refund_of_item, product_id)"                 \
-		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id")
+	X(KEY_LOCK, "SELECT pg_advisory_xact_lock(hashtextextended($2 || chr(10) || $3, $1))")
 
 
 #define STMT_ENUM(name, sql) ST_##name,
@@ -216,7 +172,8 @@ static void param_text(struct params *p, const char *t)
 	p->values[p->n++] = t; /* NULL is SQL NULL */
 }
 
-/* Adds parameters by a format: 'i' int64, 'z' int64 with 0 as NULL, 's' text (NULL as NULL),
+/* Adds parameters by a format: 'i' int64, 'z' int64 with 0 as NULL, 'n' int64 with a negative
+ * value as NULL, 's' text (NULL as NULL),
  * 'b' bool as 1/0 (boolean columns take it as well as integer ones), 'd' int (enum). */
 static void paramsv(struct params *p, const char *fmt, va_list ap)
 {
@@ -228,6 +185,14 @@ static void paramsv(struct params *p, const char *fmt, va_list ap)
 		case 'z': {
 			int64_t v = va_arg(ap, int64_t);
 			if (v)
+				param_int(p, v);
+			else
+				param_text(p, NULL);
+			break;
+		}
+		case 'n': {
+			int64_t v = va_arg(ap, int64_t);
+			if (v >= 0)
 				param_int(p, v);
 			else
 				param_text(p, NULL);
@@ -355,22 +320,6 @@ static enum store_rc one_row(enum store_rc rc, PGresult **res)
 		return STORE_NOT_FOUND;
 	}
 	return STORE_OK;
-}
-
-/* For INSERT ... [ON CONFLICT DO NOTHING] RETURNING id: no row back means a uniqueness rule
- * refused the row. Takes the result by address, like one_row, so that a call can be nested
- * in the argument list (argument evaluation order is unspecified). */
-static enum store_rc returned_id(enum store_rc rc, PGresult **res, int64_t *id_out)
-{
-	if (rc != STORE_OK)
-		return rc;
-	if (PQntuples(*res) == 0)
-		rc = STORE_CONFLICT;
-	else if (id_out)
-		*id_out = col_i(*res, 0, 0);
-	PQclear(*res);
-	*res = NULL;
-	return rc;
 }
 
 /* ---- the shared statements' driver (store/sql.h) ----
@@ -743,7 +692,7 @@ static enum store_rc pg_ping(struct store_conn *base)
 	return rc;
 }
 
-/* ---- statement helpers; the order counter ---- */
+/* ---- the order counter ---- */
 
 static enum store_rc pg_order_number_next(struct store_conn *base, int64_t merchant_id,
 					  int64_t *number_out)
@@ -758,7 +707,7 @@ static enum store_rc pg_order_number_next(struct store_conn *base, int64_t merch
 	return STORE_OK;
 }
 
-/* ---- clients ---- */
+/* ---- clients: row locks, the search ---- */
 
 /* Row locks (store.h): FOR NO KEY UPDATE, so that rows referencing the locked one (their
  * foreign keys take KEY SHARE) are still inserted by others. */
@@ -902,238 +851,6 @@ static enum store_rc pg_client_search(struct store_conn *base, int64_t merchant_
 	return STORE_OK;
 }
 
-static enum store_rc pg_client_stats_add(struct store_conn *base, int64_t client_id,
-					 int64_t d_total, int64_t d_paid, money_t d_total_amount,
-					 money_t d_paid_amount)
-{
-	struct pg_conn *c = PG(base);
-	return q(c, ST_CLIENT_STATS, NULL, "iiiii", d_total, d_paid, d_total_amount, d_paid_amount,
-		 client_id);
-}
-
-/* ---- balances, lots, ledger ---- */
-
-static enum store_rc pg_balance_get(struct store_conn *base, int64_t client_id, enum currency cur,
-				    struct balance *out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	memset(out, 0, sizeof(*out));
-	enum store_rc rc = one_row(q(c, ST_BALANCE_GET, &r, "id", client_id, (int)cur), &r);
-	if (rc == STORE_NOT_FOUND)
-		return STORE_OK; /* no row yet: all zero */
-	if (rc != STORE_OK)
-		return rc;
-	out->balance_minor = col_i(r, 0, 0);
-	out->debt_minor = col_i(r, 0, 1);
-	out->held_minor = col_i(r, 0, 2);
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_balance_add(struct store_conn *base, int64_t merchant_id, int64_t client_id,
-				    enum currency cur, money_t d_balance, money_t d_debt,
-				    money_t d_held)
-{
-	struct pg_conn *c = PG(base);
-	return q(c, ST_BALANCE_ADD, NULL, "iidiii", merchant_id, client_id, (int)cur, d_balance,
-		 d_debt, d_held);
-}
-
-static enum store_rc pg_lots_unexpired_sum(struct store_conn *base, int64_t client_id,
-					   enum currency cur, int64_t now, money_t *sum_out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = one_row(q(c, ST_LOTS_SUM, &r, "idi", client_id, (int)cur, now), &r);
-	if (rc != STORE_OK)
-		return rc;
-	*sum_out = col_i(r, 0, 0);
-	PQclear(r);
-	return STORE_OK;
-}
-
-static void read_lot(const PGresult *r, int row, struct lot *l)
-{
-	l->id = col_i(r, row, 0);
-	l->merchant_id = col_i(r, row, 1);
-	l->client_id = col_i(r, row, 2);
-	l->currency = col_i(r, row, 3) == 1 ? CUR_RUBLES : CUR_POINTS;
-	l->remaining_minor = col_i(r, row, 4);
-	l->original_minor = col_i(r, row, 5);
-	l->expires_ms = col_i(r, row, 6);
-	l->order_id = col_i(r, row, 7);
-}
-
-static enum store_rc read_lots(enum store_rc rc, PGresult *r, struct lot *out, size_t max,
-			       size_t *n_out)
-{
-	size_t n = 0;
-	if (rc == STORE_OK) {
-		for (int i = 0, rows = PQntuples(r); i < rows && n < max; i++)
-			read_lot(r, i, &out[n++]);
-		PQclear(r);
-	}
-	*n_out = n;
-	return rc;
-}
-
-static enum store_rc pg_lots_spendable(struct store_conn *base, int64_t client_id,
-				       enum currency cur, int64_t now, struct lot *out, size_t max,
-				       size_t *n_out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc =
-	    q(c, ST_LOTS_SPENDABLE, &r, "idii", client_id, (int)cur, now, (int64_t)max);
-	return read_lots(rc, r, out, max, n_out);
-}
-
-static enum store_rc pg_lot_get(struct store_conn *base, int64_t lot_id, struct lot *out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = one_row(q(c, ST_LOT_GET, &r, "i", lot_id), &r);
-	if (rc != STORE_OK)
-		return rc;
-	read_lot(r, 0, out);
-	PQclear(r);
-	return STORE_OK;
-}
-
-static enum store_rc pg_lot_create(struct store_conn *base, int64_t merchant_id,
-				   const struct lot *l, int64_t *id_out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc =
-	    q(c, ST_LOT_CREATE, &r, "iidiizzi", merchant_id, l->client_id, (int)l->currency,
-	      l->remaining_minor, l->original_minor, l->expires_ms, l->order_id, now_ms());
-	return returned_id(rc, &r, id_out);
-}
-
-static enum store_rc pg_lot_add(struct store_conn *base, int64_t lot_id, money_t delta)
-{
-	struct pg_conn *c = PG(base);
-	return q(c, ST_LOT_ADD, NULL, "ii", delta, lot_id);
-}
-
-static enum store_rc pg_lots_expired(struct store_conn *base, int64_t now, struct lot *out,
-				     size_t max, size_t *n_out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = q(c, ST_LOTS_EXPIRED, &r, "ii", now, (int64_t)max);
-	return read_lots(rc, r, out, max, n_out);
-}
-
-static enum store_rc pg_ledger_add(struct store_conn *base, const struct ledger_entry *e)
-{
-	struct pg_conn *c = PG(base);
-	return q(c, ST_LEDGER_ADD, NULL, "iididzzi", e->merchant_id, e->client_id, (int)e->currency,
-		 e->amount_minor, (int)e->type, e->order_id, e->hold_id, e->created_ms);
-}
-
-static enum store_rc pg_lot_take_add(struct store_conn *base, const struct lot_take *t)
-{
-	struct pg_conn *c = PG(base);
-	if (t->hold_id)
-		return q(c, ST_HOLD_TAKE_ADD, NULL, "iii", t->hold_id, t->lot_id, t->taken_minor);
-	return q(c, ST_TAKE_ADD, NULL, "iiii", t->order_id, t->lot_id, t->taken_minor,
-		 t->returned_minor);
-}
-
-static enum store_rc pg_lot_takes_get(struct store_conn *base, int64_t order_id,
-				      struct lot_take *out, size_t max, size_t *n_out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	size_t n = 0;
-	enum store_rc rc = q(c, ST_TAKES_GET, &r, "ii", order_id, (int64_t)max);
-	if (rc == STORE_OK) {
-		for (int i = 0, rows = PQntuples(r); i < rows && n < max; i++, n++) {
-			out[n].order_id = col_i(r, i, 0);
-			out[n].lot_id = col_i(r, i, 1);
-			out[n].taken_minor = col_i(r, i, 2);
-			out[n].returned_minor = col_i(r, i, 3);
-			out[n].lot_expires_ms = col_i(r, i, 4);
-		}
-		PQclear(r);
-	}
-	*n_out = n;
-	return rc;
-}
-
-static enum store_rc pg_lot_take_returned(struct store_conn *base, int64_t order_id, int64_t lot_id,
-					  money_t returned_minor)
-{
-	struct pg_conn *c = PG(base);
-	return q(c, ST_TAKE_RETURNED, NULL, "iii", returned_minor, order_id, lot_id);
-}
-
-/* ---- orders ---- */
-
-static enum store_rc pg_order_create(struct store_conn *base, const struct order *o,
-				     int64_t *id_out)
-{
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc =
-	    q(c, ST_ORDER_CREATE, &r,
-	      "isbizizi"
-	      "ii"
-	      "di"
-	      "di"
-	      "z"
-	      "ssssss"
-	      "z"
-	      "s",
-	      o->merchant_id, o->external_id, o->refund, o->order_number, o->client_id,
-	      o->order_date_ms, o->external_date_ms, o->total_minor, o->card_minor, o->cash_minor,
-	      (int)o->spent_currency, o->spent_minor, (int)o->accrued_currency, o->accrued_minor,
-	      o->refund_of, o->fn, o->fd, o->comment, o->public_token, o->request_hash, o->response,
-	      o->created_by, o->refund_key ? o->refund_key : "");
-	return returned_id(rc, &r, id_out);
-}
-
-static enum store_rc pg_order_set_response(struct store_conn *base, int64_t id,
-					   const char *response)
-{
-	struct pg_conn *c = PG(base);
-	return q(c, ST_ORDER_RESPONSE, NULL, "si", response, id);
-}
-
-static enum store_rc pg_item_create(struct store_conn *base, const struct order_item *it,
-				    int64_t *id_out)
-{
-	struct pg_conn *c = PG(base);
-	char name[16];
-	enum store_rc rc = ensure_prepared(c, ST_ITEM_CREATE, name);
-	if (rc != STORE_OK)
-		return rc;
-	/* vat: NULL when not given (-1), which 'z' cannot say since 0 is a valid rate. */
-	struct params p = {0};
-	param_int(&p, it->order_id);
-	param_int(&p, it->merchant_id);
-	param_int(&p, it->line_no);
-	param_text(&p, it->name);
-	param_int(&p, it->price_minor);
-	param_int(&p, it->qty_milli);
-	param_text(&p, it->unit);
-	if (it->vat_hundredths >= 0)
-		param_int(&p, it->vat_hundredths);
-	else
-		param_text(&p, NULL);
-	param_int(&p, it->total_minor);
-	if (it->refund_of_item)
-		param_int(&p, it->refund_of_item);
-	else
-		param_text(&p, NULL);
-	param_text(&p, it->product_id);
-	PGresult *r = NULL;
-	return returned_id(run_prepared(c, name, "ITEM_CREATE", &p, &r), &r, id_out);
-}
-
 static const struct store_ops pg_ops = {
     .name = "postgres",
     .close = pg_close,
@@ -1150,20 +867,4 @@ static const struct store_ops pg_ops = {
     .order_lock = pg_order_lock,
     .key_lock = pg_key_lock,
     .client_search = pg_client_search,
-    .client_stats_add = pg_client_stats_add,
-    .balance_get = pg_balance_get,
-    .balance_add = pg_balance_add,
-    .lots_unexpired_sum = pg_lots_unexpired_sum,
-    .lots_spendable = pg_lots_spendable,
-    .lot_get = pg_lot_get,
-    .lot_create = pg_lot_create,
-    .lot_add = pg_lot_add,
-    .lots_expired = pg_lots_expired,
-    .ledger_add = pg_ledger_add,
-    .lot_take_add = pg_lot_take_add,
-    .lot_takes_get = pg_lot_takes_get,
-    .lot_take_returned = pg_lot_take_returned,
-    .order_create = pg_order_create,
-    .order_set_response = pg_order_set_response,
-    .item_create = pg_item_create,
 };

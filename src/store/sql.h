@@ -18,8 +18,8 @@
  * becomes `?N`, and the collation "C" used by `lower(... COLLATE "C")` is registered as a
  * bytewise one. SQL that cannot be written for both stays in its engine for now.
  *
- * Argument formats (as the engines' own): 'i' int64, 'z' int64 with 0 as NULL, 's' text (NULL
- * as NULL), 'b' bool as 0/1, 'd' int (enum). */
+ * Argument formats (as the engines' own): 'i' int64, 'z' int64 with 0 as NULL, 'n' int64 with
+ * a negative value as NULL, 's' text (NULL as NULL), 'b' bool as 0/1, 'd' int (enum). */
 #ifndef KOPILKA_STORE_SQL_H
 #define KOPILKA_STORE_SQL_H
 
@@ -109,8 +109,8 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 
 /* The operations written once, by aggregate: merchants, accounts, keys and lockout counters
  * (sql_accounts.c); settings, sale points, documents and Idempotency-Key records
- * (sql_merchant.c); clients and their ledger (sql_clients.c); orders and items read and
- * updated after the fact (sql_orders.c); holds (sql_holds.c); the coupon catalog (sql_catalog.c); coupon
+ * (sql_merchant.c); clients and their ledger (sql_clients.c); balances, lots, ledger rows
+ * and takes (sql_ledger.c); orders and items (sql_orders.c); holds (sql_holds.c); the coupon catalog (sql_catalog.c); coupon
  * instances and their codes (sql_coupons.c); the invariants of `check` (sql_check.c). Each engine's ops table includes
  * SQL_SHARED_OPS so a new shared operation is listed here once. */
 #define SQL_SHARED_OPS                                                                             \
@@ -144,7 +144,15 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 	.item_refunded = sql_item_refunded, .hold_create = sql_hold_create,                      \
 	.hold_get = sql_hold_get, .hold_update = sql_hold_update,                                \
 	.holds_expired = sql_holds_expired, .holds_expired_sum = sql_holds_expired_sum,          \
-	.hold_takes_get = sql_hold_takes_get, .check = sql_check
+	.hold_takes_get = sql_hold_takes_get, .check = sql_check,                                \
+	.client_stats_add = sql_client_stats_add, .balance_get = sql_balance_get,                \
+	.balance_add = sql_balance_add, .lots_unexpired_sum = sql_lots_unexpired_sum,            \
+	.lots_spendable = sql_lots_spendable, .lot_get = sql_lot_get,                            \
+	.lot_create = sql_lot_create, .lot_add = sql_lot_add, .lots_expired = sql_lots_expired,  \
+	.ledger_add = sql_ledger_add, .lot_take_add = sql_lot_take_add,                          \
+	.lot_takes_get = sql_lot_takes_get, .lot_take_returned = sql_lot_take_returned,          \
+	.order_create = sql_order_create, .order_set_response = sql_order_set_response,          \
+	.item_create = sql_item_create
 
 enum store_rc sql_merchant_create(struct store_conn *c, const char *name, int64_t now,
 				  int64_t *id_out);
@@ -230,6 +238,32 @@ enum store_rc sql_item_get(struct store_conn *c, int64_t merchant_id, int64_t id
 			   struct order_item *out);
 enum store_rc sql_item_refunded(struct store_conn *c, int64_t id, int64_t refunded_qty_milli,
 				money_t refunded_total_minor);
+
+enum store_rc sql_client_stats_add(struct store_conn *c, int64_t client_id, int64_t d_total,
+				   int64_t d_paid, money_t d_total_amount, money_t d_paid_amount);
+enum store_rc sql_balance_get(struct store_conn *c, int64_t client_id, enum currency cur,
+			      struct balance *out);
+enum store_rc sql_balance_add(struct store_conn *c, int64_t merchant_id, int64_t client_id,
+			      enum currency cur, money_t d_balance, money_t d_debt, money_t d_held);
+enum store_rc sql_lots_unexpired_sum(struct store_conn *c, int64_t client_id, enum currency cur,
+				     int64_t now, money_t *sum_out);
+enum store_rc sql_lots_spendable(struct store_conn *c, int64_t client_id, enum currency cur,
+				 int64_t now, struct lot *out, size_t max, size_t *n_out);
+enum store_rc sql_lots_expired(struct store_conn *c, int64_t now, struct lot *out, size_t max,
+			       size_t *n_out);
+enum store_rc sql_lot_get(struct store_conn *c, int64_t lot_id, struct lot *out);
+enum store_rc sql_lot_create(struct store_conn *c, int64_t merchant_id, const struct lot *l,
+			     int64_t *id_out);
+enum store_rc sql_lot_add(struct store_conn *c, int64_t lot_id, money_t delta);
+enum store_rc sql_ledger_add(struct store_conn *c, const struct ledger_entry *e);
+enum store_rc sql_lot_take_add(struct store_conn *c, const struct lot_take *t);
+enum store_rc sql_lot_takes_get(struct store_conn *c, int64_t order_id, struct lot_take *out,
+				size_t max, size_t *n_out);
+enum store_rc sql_lot_take_returned(struct store_conn *c, int64_t order_id, int64_t lot_id,
+				    money_t returned_minor);
+enum store_rc sql_order_create(struct store_conn *c, const struct order *o, int64_t *id_out);
+enum store_rc sql_order_set_response(struct store_conn *c, int64_t id, const char *response);
+enum store_rc sql_item_create(struct store_conn *c, const struct order_item *it, int64_t *id_out);
 
 enum store_rc sql_hold_create(struct store_conn *c, const struct hold *h, int64_t *id_out);
 enum store_rc sql_hold_get(struct store_conn *c, int64_t merchant_id, const char *transaction_id,

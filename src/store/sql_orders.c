@@ -1,7 +1,7 @@
-/* Orders and their items, read and updated after the fact (refund progress, reactions): the
- * operations of store.h written once for both engines over the SQL driver (store/sql.h).
- * Writing a new order (order_create, item_create, order_set_response, order_number_next)
- * stays in each engine for now, beside the write path it is tuned with. */
+/* Orders and their items: the operations of store.h written once for both engines over the
+ * SQL driver (store/sql.h). The order number (order_number_next) stays in each engine: a
+ * counter row on SQLite, whose writers are serialized anyway; a sequence per merchant on
+ * PostgreSQL, so that orders of one merchant do not wait for each other's commit. */
 #include "store/sql.h"
 
 #include "core/util.h"
@@ -171,4 +171,36 @@ enum store_rc sql_item_refunded(struct store_conn *c, int64_t id, int64_t refund
 {
 	return sql_exec(c, SQL_ITEM_REFUNDED, NULL, "iii", refunded_qty_milli,
 			refunded_total_minor, id);
+}
+
+enum store_rc sql_order_create(struct store_conn *c, const struct order *o, int64_t *id_out)
+{
+	return sql_insert(c, SQL_ORDER_CREATE, id_out,
+			  "isbizizi"
+			  "ii"
+			  "di"
+			  "di"
+			  "z"
+			  "ssssss"
+			  "z"
+			  "s",
+			  o->merchant_id, o->external_id, o->refund, o->order_number, o->client_id,
+			  o->order_date_ms, o->external_date_ms, o->total_minor, o->card_minor,
+			  o->cash_minor, (int)o->spent_currency, o->spent_minor,
+			  (int)o->accrued_currency, o->accrued_minor, o->refund_of, o->fn, o->fd,
+			  o->comment, o->public_token, o->request_hash, o->response, o->created_by,
+			  o->refund_key ? o->refund_key : "");
+}
+
+enum store_rc sql_order_set_response(struct store_conn *c, int64_t id, const char *response)
+{
+	return sql_exec(c, SQL_ORDER_RESPONSE, NULL, "si", response, id);
+}
+
+enum store_rc sql_item_create(struct store_conn *c, const struct order_item *it, int64_t *id_out)
+{
+	/* vat: 'n', NULL when not given (-1); 0 is a valid rate. */
+	return sql_insert(c, SQL_ITEM_CREATE, id_out, "iidsiisnizs", it->order_id, it->merchant_id,
+			  it->line_no, it->name, it->price_minor, it->qty_milli, it->unit,
+			  it->vat_hundredths, it->total_minor, it->refund_of_item, it->product_id);
 }

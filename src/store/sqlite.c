@@ -37,43 +37,6 @@
 	X(MEMBER_RELEASE, "RELEASE member")                                                        \
 	X(ORDER_SEQ, "UPDATE merchants SET order_seq = order_seq + 1 WHERE id = ?"                 \
 		     " RETURNING order_seq")                                                       \
-	X(CLIENT_STATS, "UPDATE clients SET total_purchases = total_purchases + ?,"                \
-			" paid_purchases = paid_purchases + ?, total_amount = total_amount + ?,"   \
-			" paid_amount = paid_amount + ? WHERE id = ?")                             \
-	X(BALANCE_GET, "SELECT balance, debt, held FROM balances"                                  \
-		       " WHERE client_id = ? AND currency = ?")                                    \
-	X(BALANCE_ADD, "INSERT INTO balances(merchant_id, client_id, currency, balance, debt, held)" \
-		       " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (client_id, currency) DO UPDATE"    \
-		       " SET balance = balance + excluded.balance, debt = debt + excluded.debt,"   \
-		       " held = held + excluded.held")                                             \
-	X(LOTS_SUM, "SELECT coalesce(sum(remaining), 0) FROM lots WHERE client_id = ?"             \
-		    " AND currency = ? AND remaining > 0 AND (expires_ms IS NULL OR expires_ms > ?)") \
-	X(LOTS_SPENDABLE, "SELECT " LOT_COLS " FROM lots WHERE client_id = ? AND currency = ?"     \
-			  " AND remaining > 0 AND (expires_ms IS NULL OR expires_ms > ?)"          \
-			  " ORDER BY expires_ms IS NULL, expires_ms, id LIMIT ?")                  \
-	X(LOT_GET, "SELECT " LOT_COLS " FROM lots WHERE id = ?")                                   \
-	X(LOT_CREATE, "INSERT INTO lots(merchant_id, client_id, currency, remaining, original,"    \
-		      " expires_ms, order_id, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")        \
-	X(LOT_ADD, "UPDATE lots SET remaining = remaining + ? WHERE id = ?")                       \
-	X(LOTS_EXPIRED, "SELECT " LOT_COLS " FROM lots WHERE remaining > 0"                        \
-			" AND expires_ms <= ? ORDER BY expires_ms, id LIMIT ?")                    \
-	X(LEDGER_ADD, "INSERT INTO ledger(merchant_id, client_id, currency, amount, type,"         \
-		      " order_id, hold_id, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")           \
-	X(TAKE_ADD, "INSERT INTO lot_takes(order_id, lot_id, taken, returned) VALUES (?, ?, ?, ?)") \
-	X(TAKES_GET, "SELECT t.order_id, t.lot_id, t.taken, t.returned, l.expires_ms"              \
-		     " FROM lot_takes t JOIN lots l ON l.id = t.lot_id WHERE t.order_id = ?"       \
-		     " ORDER BY l.expires_ms IS NULL DESC, l.expires_ms DESC, l.id DESC LIMIT ?")  \
-	X(TAKE_RETURNED, "UPDATE lot_takes SET returned = ? WHERE order_id = ? AND lot_id = ?")    \
-	X(HOLD_TAKE_ADD, "INSERT INTO hold_takes(hold_id, lot_id, taken) VALUES (?, ?, ?)")         \
-	X(ORDER_CREATE, "INSERT INTO orders(merchant_id, external_id, receipt_type, order_number," \
-			" client_id, order_date_ms, external_date_ms, total, card, cash,"          \
-			" spent_currency, spent, accrued_currency, accrued, refund_of, fn, fd,"    \
-			" comment, public_token, request_hash, response, created_by, refund_key)"  \
-			" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")                 \
-	X(ORDER_RESPONSE, "UPDATE orders SET response = ? WHERE id = ?")                           \
-	X(ITEM_CREATE, "INSERT INTO order_items(order_id, merchant_id, line_no, name, price,"      \
-		       " qty_milli, unit, vat, total, refund_of_item, product_id)"                 \
-		       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")                                \
 	X(TRIGRAM_PROBE, "SELECT count(*) FROM (SELECT 1 FROM client_phone_trigrams"                \
 			 " WHERE merchant_id = ? AND tri = ? LIMIT ?)")
 
@@ -213,7 +176,8 @@ static sqlite3_stmt *stmt(struct sq_conn *c, enum stmt_id id)
 	return s;
 }
 
-/* Binds arguments by a format: 'i' int64, 'z' int64 with 0 as NULL, 's' text (NULL as NULL),
+/* Binds arguments by a format: 'i' int64, 'z' int64 with 0 as NULL, 'n' int64 with a negative
+ * value as NULL, 's' text (NULL as NULL),
  * 'b' bool as 0/1, 'd' int (enum). */
 static void bindv(sqlite3_stmt *s, const char *fmt, va_list ap)
 {
@@ -225,6 +189,14 @@ static void bindv(sqlite3_stmt *s, const char *fmt, va_list ap)
 		case 'z': {
 			int64_t v = va_arg(ap, int64_t);
 			if (v)
+				sqlite3_bind_int64(s, i, v);
+			else
+				sqlite3_bind_null(s, i);
+			break;
+		}
+		case 'n': {
+			int64_t v = va_arg(ap, int64_t);
+			if (v >= 0)
 				sqlite3_bind_int64(s, i, v);
 			else
 				sqlite3_bind_null(s, i);
@@ -941,14 +913,7 @@ static enum store_rc sq_ping(struct store_conn *base)
 	return rc;
 }
 
-/* ---- statement helpers; the order counter ---- */
-
-static enum store_rc last_id(struct sq_conn *c, enum store_rc rc, int64_t *id_out)
-{
-	if (rc == STORE_OK && id_out)
-		*id_out = sqlite3_last_insert_rowid(c->db);
-	return rc;
-}
+/* ---- the order counter ---- */
 
 static enum store_rc sq_order_number_next(struct store_conn *base, int64_t merchant_id,
 					  int64_t *number_out)
@@ -963,7 +928,7 @@ static enum store_rc sq_order_number_next(struct store_conn *base, int64_t merch
 	return STORE_OK;
 }
 
-/* ---- clients ---- */
+/* ---- clients: row locks, the search ---- */
 
 /* Writers run one at a time: a row lock is the write lock already held. */
 static enum store_rc sq_client_lock(struct store_conn *base, int64_t merchant_id, int64_t id,
@@ -1182,234 +1147,6 @@ static enum store_rc sq_client_search(struct store_conn *base, int64_t merchant_
 	return rc;
 }
 
-static enum store_rc sq_client_stats_add(struct store_conn *base, int64_t client_id,
-					 int64_t d_total, int64_t d_paid, money_t d_total_amount,
-					 money_t d_paid_amount)
-{
-	struct sq_conn *c = SQ(base);
-	return exec_stmt(c, q(c, ST_CLIENT_STATS, "iiiii", d_total, d_paid, d_total_amount,
-			      d_paid_amount, client_id),
-			 "client stats");
-}
-
-/* ---- balances, lots, ledger ---- */
-
-static enum store_rc sq_balance_get(struct store_conn *base, int64_t client_id, enum currency cur,
-				    struct balance *out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_BALANCE_GET, "id", client_id, (int)cur);
-	memset(out, 0, sizeof(*out));
-	enum store_rc rc = step_one(c, s, "balance get");
-	if (rc == STORE_NOT_FOUND)
-		return STORE_OK; /* no row yet: all zero */
-	if (rc != STORE_OK)
-		return rc;
-	out->balance_minor = col_i(s, 0);
-	out->debt_minor = col_i(s, 1);
-	out->held_minor = col_i(s, 2);
-	done(s);
-	return STORE_OK;
-}
-
-static enum store_rc sq_balance_add(struct store_conn *base, int64_t merchant_id,
-				    int64_t client_id, enum currency cur, money_t d_balance,
-				    money_t d_debt, money_t d_held)
-{
-	struct sq_conn *c = SQ(base);
-	return exec_stmt(c, q(c, ST_BALANCE_ADD, "iidiii", merchant_id, client_id, (int)cur,
-			      d_balance, d_debt, d_held),
-			 "balance add");
-}
-
-static enum store_rc sq_lots_unexpired_sum(struct store_conn *base, int64_t client_id,
-					   enum currency cur, int64_t now, money_t *sum_out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_LOTS_SUM, "idi", client_id, (int)cur, now);
-	enum store_rc rc = step_one(c, s, "lots sum");
-	if (rc != STORE_OK)
-		return rc;
-	*sum_out = col_i(s, 0);
-	done(s);
-	return STORE_OK;
-}
-
-static void read_lot(sqlite3_stmt *s, struct lot *l)
-{
-	l->id = col_i(s, 0);
-	l->merchant_id = col_i(s, 1);
-	l->client_id = col_i(s, 2);
-	l->currency = col_i(s, 3) == 1 ? CUR_RUBLES : CUR_POINTS;
-	l->remaining_minor = col_i(s, 4);
-	l->original_minor = col_i(s, 5);
-	l->expires_ms = col_i(s, 6);
-	l->order_id = col_i(s, 7);
-}
-
-static enum store_rc read_lots(struct sq_conn *c, sqlite3_stmt *s, struct lot *out, size_t max,
-			       size_t *n_out, const char *what)
-{
-	size_t n = 0;
-	int rc;
-	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW)
-		read_lot(s, &out[n++]);
-	enum store_rc out_rc = STORE_OK;
-	if (n < max && rc != SQLITE_DONE)
-		out_rc = map_rc(c, rc, what);
-	done(s);
-	*n_out = n;
-	return out_rc;
-}
-
-static enum store_rc sq_lots_spendable(struct store_conn *base, int64_t client_id,
-				       enum currency cur, int64_t now, struct lot *out, size_t max,
-				       size_t *n_out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_LOTS_SPENDABLE, "idii", client_id, (int)cur, now, (int64_t)max);
-	return read_lots(c, s, out, max, n_out, "lots spendable");
-}
-
-static enum store_rc sq_lot_get(struct store_conn *base, int64_t lot_id, struct lot *out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_LOT_GET, "i", lot_id);
-	enum store_rc rc = step_one(c, s, "lot get");
-	if (rc != STORE_OK)
-		return rc;
-	read_lot(s, out);
-	done(s);
-	return STORE_OK;
-}
-
-static enum store_rc sq_lot_create(struct store_conn *base, int64_t merchant_id,
-				   const struct lot *l, int64_t *id_out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_LOT_CREATE, "iidiizzi", merchant_id, l->client_id,
-			    (int)l->currency, l->remaining_minor, l->original_minor, l->expires_ms,
-			    l->order_id, now_ms());
-	return last_id(c, exec_stmt(c, s, "lot create"), id_out);
-}
-
-static enum store_rc sq_lot_add(struct store_conn *base, int64_t lot_id, money_t delta)
-{
-	struct sq_conn *c = SQ(base);
-	return exec_stmt(c, q(c, ST_LOT_ADD, "ii", delta, lot_id), "lot add");
-}
-
-static enum store_rc sq_lots_expired(struct store_conn *base, int64_t now, struct lot *out,
-				     size_t max, size_t *n_out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_LOTS_EXPIRED, "ii", now, (int64_t)max);
-	return read_lots(c, s, out, max, n_out, "lots expired");
-}
-
-static enum store_rc sq_ledger_add(struct store_conn *base, const struct ledger_entry *e)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_LEDGER_ADD, "iididzzi", e->merchant_id, e->client_id,
-			    (int)e->currency, e->amount_minor, (int)e->type, e->order_id,
-			    e->hold_id, e->created_ms);
-	return exec_stmt(c, s, "ledger add");
-}
-
-static enum store_rc sq_lot_take_add(struct store_conn *base, const struct lot_take *t)
-{
-	struct sq_conn *c = SQ(base);
-	if (t->hold_id)
-		return exec_stmt(c, q(c, ST_HOLD_TAKE_ADD, "iii", t->hold_id, t->lot_id,
-				      t->taken_minor),
-				 "hold take");
-	return exec_stmt(c, q(c, ST_TAKE_ADD, "iiii", t->order_id, t->lot_id, t->taken_minor,
-			      t->returned_minor),
-			 "lot take");
-}
-
-static enum store_rc sq_lot_takes_get(struct store_conn *base, int64_t order_id,
-				      struct lot_take *out, size_t max, size_t *n_out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_TAKES_GET, "ii", order_id, (int64_t)max);
-	size_t n = 0;
-	int rc;
-	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		out[n].order_id = col_i(s, 0);
-		out[n].lot_id = col_i(s, 1);
-		out[n].taken_minor = col_i(s, 2);
-		out[n].returned_minor = col_i(s, 3);
-		out[n].lot_expires_ms = col_i(s, 4);
-		n++;
-	}
-	enum store_rc out_rc = STORE_OK;
-	if (n < max && rc != SQLITE_DONE)
-		out_rc = map_rc(c, rc, "lot takes");
-	done(s);
-	*n_out = n;
-	return out_rc;
-}
-
-static enum store_rc sq_lot_take_returned(struct store_conn *base, int64_t order_id,
-					  int64_t lot_id, money_t returned_minor)
-{
-	struct sq_conn *c = SQ(base);
-	return exec_stmt(c, q(c, ST_TAKE_RETURNED, "iii", returned_minor, order_id, lot_id),
-			 "lot take returned");
-}
-
-/* ---- orders ---- */
-
-static enum store_rc sq_order_create(struct store_conn *base, const struct order *o,
-				     int64_t *id_out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_ORDER_CREATE, "isbizizi" "ii" "di" "di" "z" "ssssss" "z" "s",
-			    o->merchant_id, o->external_id, o->refund, o->order_number, o->client_id,
-			    o->order_date_ms, o->external_date_ms, o->total_minor, o->card_minor,
-			    o->cash_minor, (int)o->spent_currency, o->spent_minor,
-			    (int)o->accrued_currency, o->accrued_minor, o->refund_of, o->fn, o->fd,
-			    o->comment, o->public_token, o->request_hash, o->response, o->created_by,
-			    o->refund_key ? o->refund_key : "");
-	return last_id(c, exec_stmt(c, s, "order create"), id_out);
-}
-
-
-static enum store_rc sq_order_set_response(struct store_conn *base, int64_t id,
-					   const char *response)
-{
-	struct sq_conn *c = SQ(base);
-	return exec_stmt(c, q(c, ST_ORDER_RESPONSE, "si", response, id), "order response");
-}
-
-static enum store_rc sq_item_create(struct store_conn *base, const struct order_item *it,
-				    int64_t *id_out)
-{
-	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = stmt(c, ST_ITEM_CREATE);
-	sqlite3_bind_int64(s, 1, it->order_id);
-	sqlite3_bind_int64(s, 2, it->merchant_id);
-	sqlite3_bind_int(s, 3, it->line_no);
-	sqlite3_bind_text(s, 4, it->name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 5, it->price_minor);
-	sqlite3_bind_int64(s, 6, it->qty_milli);
-	sqlite3_bind_text(s, 7, it->unit, -1, SQLITE_TRANSIENT);
-	if (it->vat_hundredths >= 0)
-		sqlite3_bind_int64(s, 8, it->vat_hundredths);
-	else
-		sqlite3_bind_null(s, 8);
-	sqlite3_bind_int64(s, 9, it->total_minor);
-	if (it->refund_of_item)
-		sqlite3_bind_int64(s, 10, it->refund_of_item);
-	else
-		sqlite3_bind_null(s, 10);
-	if (it->product_id)
-		sqlite3_bind_text(s, 11, it->product_id, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, 11);
-	return last_id(c, exec_stmt(c, s, "item create"), id_out);
-}
 
 /* ---- check ---- */
 
@@ -1478,20 +1215,4 @@ static const struct store_ops sqlite_ops = {
 	SQL_SHARED_OPS,
 	.order_number_next = sq_order_number_next,
 	.client_search = sq_client_search,
-	.client_stats_add = sq_client_stats_add,
-	.balance_get = sq_balance_get,
-	.balance_add = sq_balance_add,
-	.lots_unexpired_sum = sq_lots_unexpired_sum,
-	.lots_spendable = sq_lots_spendable,
-	.lot_get = sq_lot_get,
-	.lot_create = sq_lot_create,
-	.lot_add = sq_lot_add,
-	.lots_expired = sq_lots_expired,
-	.ledger_add = sq_ledger_add,
-	.lot_take_add = sq_lot_take_add,
-	.lot_takes_get = sq_lot_takes_get,
-	.lot_take_returned = sq_lot_take_returned,
-	.order_create = sq_order_create,
-	.order_set_response = sq_order_set_response,
-	.item_create = sq_item_create,
 };

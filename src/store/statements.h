@@ -117,7 +117,52 @@
 		       " hold_id, created_ms FROM ledger WHERE client_id = $1"                     \
 		       " AND created_ms >= $2 AND created_ms <= $3"                                \
 		       " ORDER BY created_ms DESC, id DESC LIMIT $4 OFFSET $5")                    \
-	/* orders and items read and updated after the fact (sql_orders.c) */                      \
+	/* balances, lots, ledger rows, takes, purchase statistics (sql_ledger.c) */               \
+	X(CLIENT_STATS, "UPDATE clients SET total_purchases = total_purchases + $1,"               \
+			" paid_purchases = paid_purchases + $2, total_amount = total_amount + $3," \
+			" paid_amount = paid_amount + $4 WHERE id = $5")                           \
+	X(BALANCE_GET, "SELECT balance, debt, held FROM balances"                                  \
+		       " WHERE client_id = $1 AND currency = $2")                                  \
+	X(BALANCE_ADD, "INSERT INTO balances AS b(merchant_id, client_id, currency, balance,"      \
+		       " debt, held) VALUES ($1, $2, $3, $4, $5, $6)"                              \
+		       " ON CONFLICT (client_id, currency) DO UPDATE"                              \
+		       " SET balance = b.balance + excluded.balance,"                              \
+		       " debt = b.debt + excluded.debt, held = b.held + excluded.held")            \
+	X(LOTS_SUM, "SELECT coalesce(sum(remaining), 0) FROM lots WHERE client_id = $1"            \
+		    " AND currency = $2 AND remaining > 0"                                         \
+		    " AND (expires_ms IS NULL OR expires_ms > $3)")                                \
+	X(LOTS_SPENDABLE, "SELECT " LOT_COLS " FROM lots WHERE client_id = $1 AND currency = $2"   \
+			  " AND remaining > 0 AND (expires_ms IS NULL OR expires_ms > $3)"         \
+			  " ORDER BY expires_ms ASC NULLS LAST, id LIMIT $4")                      \
+	X(LOT_GET, "SELECT " LOT_COLS " FROM lots WHERE id = $1")                                  \
+	X(LOT_CREATE, "INSERT INTO lots(merchant_id, client_id, currency, remaining, original,"    \
+		      " expires_ms, order_id, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)" \
+		      " RETURNING id")                                                             \
+	X(LOT_ADD, "UPDATE lots SET remaining = remaining + $1 WHERE id = $2")                     \
+	X(LOTS_EXPIRED, "SELECT " LOT_COLS " FROM lots WHERE remaining > 0"                        \
+			" AND expires_ms <= $1 ORDER BY expires_ms, id LIMIT $2")                  \
+	X(LEDGER_ADD, "INSERT INTO ledger(merchant_id, client_id, currency, amount, type,"         \
+		      " order_id, hold_id, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")   \
+	X(TAKE_ADD, "INSERT INTO lot_takes(order_id, lot_id, taken, returned)"                     \
+		    " VALUES ($1, $2, $3, $4)")                                                    \
+	X(TAKES_GET, "SELECT t.order_id, t.lot_id, t.taken, t.returned, l.expires_ms"              \
+		     " FROM lot_takes t JOIN lots l ON l.id = t.lot_id WHERE t.order_id = $1"      \
+		     " ORDER BY l.expires_ms DESC NULLS FIRST, l.id DESC LIMIT $2")                \
+	X(TAKE_RETURNED, "UPDATE lot_takes SET returned = $1 WHERE order_id = $2"                  \
+			 " AND lot_id = $3")                                                       \
+	X(HOLD_TAKE_ADD, "INSERT INTO hold_takes(hold_id, lot_id, taken) VALUES ($1, $2, $3)")      \
+	/* orders and items (sql_orders.c) */                                                      \
+	X(ORDER_CREATE, "INSERT INTO orders(merchant_id, external_id, receipt_type, order_number," \
+			" client_id, order_date_ms, external_date_ms, total, card, cash,"          \
+			" spent_currency, spent, accrued_currency, accrued, refund_of, fn, fd,"    \
+			" comment, public_token, request_hash, response, created_by, refund_key)"  \
+			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"    \
+			" $15, $16, $17, $18, $19, $20, $21, $22, $23)"                            \
+			" ON CONFLICT DO NOTHING RETURNING id")                                    \
+	X(ORDER_RESPONSE, "UPDATE orders SET response = $1 WHERE id = $2")                         \
+	X(ITEM_CREATE, "INSERT INTO order_items(order_id, merchant_id, line_no, name, price,"      \
+		       " qty_milli, unit, vat, total, refund_of_item, product_id)"                 \
+		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id")      \
 	X(ORDER_FIND_EXT, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = $1"               \
 			  " AND external_id = $2 AND receipt_type = $3 AND refund_key = $4")       \
 	X(ORDER_GET, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = $1 AND id = $2")       \
