@@ -1,6 +1,6 @@
-/* The column lists both storage engines select, in the order their row readers (read_client,
- * read_order, ...) take the columns. One list per row type, shared, so the two engines cannot
- * drift apart; a new column goes here, in both schemas' migrations and in both readers. */
+/* The column map of each entity: the columns its statements (store/statements.h) select, in
+ * the order its one row reader in store/sql_*.c (read_account, sql_read_client, ...) takes
+ * them. A new column goes here, in both schemas' migrations and in that reader. */
 #ifndef KOPILKA_STORE_COLUMNS_H
 #define KOPILKA_STORE_COLUMNS_H
 
