@@ -223,7 +223,7 @@ void metrics_render(struct buf *out, const struct metrics_gauges *g)
 		"SQLite WAL checkpoints the writer ran itself (the WAL passed its hard bound).",
 		load(&counters[M_DB_CHECKPOINTS_INLINE]));
 	counter(out, "kopilka_db_statements_total",
-		"Prepared SQL statements the SQLite engine ran (0 on PostgreSQL).",
+		"SQL statements the storage engine ran (prepared ones, both engines).",
 		load(&counters[M_DB_STATEMENTS]));
 	buf_puts(out, "# HELP kopilka_db_commit_duration_seconds Time of each commit.\n"
 		      "# TYPE kopilka_db_commit_duration_seconds histogram\n");

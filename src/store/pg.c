@@ -289,6 +289,7 @@ static enum store_rc q(struct pg_conn *c, enum stmt_id id, PGresult **out, const
 	enum store_rc rc = ensure_prepared(c, id, name);
 	if (rc != STORE_OK)
 		return rc;
+	metrics_add(M_DB_STATEMENTS, 1);
 	struct params p = {0};
 	va_list ap;
 	va_start(ap, fmt);

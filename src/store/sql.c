@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "core/metrics.h"
 #include "core/util.h"
 
 #define SQL_TEXT(name, sql) sql,
@@ -15,6 +16,7 @@ static enum store_rc run(struct store_conn *c, enum sql_id id, struct sql_res *r
 			 const char *fmt, va_list ap)
 {
 	*res = (struct sql_res){.conn = c, .id = id};
+	metrics_add(M_DB_STATEMENTS, 1);
 	return c->sql->run(c, id, res, fmt, ap);
 }
 
