@@ -16,7 +16,7 @@ FUZZ_CI_SECONDS ?= 10
 SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 .PHONY: all build deps deps-test run test unit api asan asan-build stress clean format fuzz \
-	fuzz-coverage valgrind
+	fuzz-coverage valgrind format-check
 
 all: build
 
@@ -84,8 +84,16 @@ fuzz-coverage: deps-test
 stress: deps-test build
 	KOPILKA_STRESS=1 KOPILKAD=$(abspath $(BUILD)/kopilkad) $(PYTHON) -m pytest -q tests/api/test_rel_*.py $(PYTEST_ARGS)
 
-format:
-	clang-format -i src/*.c src/*/*.c src/*/*.h tests/unit/*.c
+# The C sources held to .clang-format: make format rewrites them, make format-check fails on
+# any line clang-format would change.
+CLANG_FORMAT ?= clang-format-14
+FORMAT_FILES = $(wildcard src/*.c src/*/*.c src/*/*.h tests/unit/*.c fuzz/*.c fuzz/*.h bench/*.c)
+
+format: deps-test
+	$(CLANG_FORMAT) -i $(FORMAT_FILES)
+
+format-check: deps-test
+	$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz build-fuzz-cov

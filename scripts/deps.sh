@@ -9,8 +9,9 @@ build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite
 # its postgresql-15 ships the contrib extensions, pg_trgm among them (schema migration 9).
 # clang-14, libclang-rt-14-dev (libFuzzer, the sanitizer runtimes), llvm-14 (llvm-profdata,
 # llvm-cov): the fuzz targets of scripts/fuzz.sh. valgrind: scripts/valgrind-session.sh.
+# clang-format-14: make format-check (run by make test) and make format.
 test_pkgs=(python3 python3-pytest python3-requests python3-hypothesis python3-jsonschema
-  chromium postgresql clang-14 libclang-rt-14-dev llvm-14 valgrind)
+  chromium postgresql clang-14 libclang-rt-14-dev llvm-14 valgrind clang-format-14)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then want+=("${test_pkgs[@]}"); fi
