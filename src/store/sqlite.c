@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "store/sqlite_schema.h"
+#include "store/sqlite_search.h"
 
 /* Every statement the engine runs, prepared once per connection. */
 #define STATEMENTS(X)                                                                              \
@@ -36,9 +37,7 @@
 	X(MEMBER_UNDO, "ROLLBACK TO member")                                                       \
 	X(MEMBER_RELEASE, "RELEASE member")                                                        \
 	X(ORDER_SEQ, "UPDATE merchants SET order_seq = order_seq + 1 WHERE id = ?"                 \
-		     " RETURNING order_seq")                                                       \
-	X(TRIGRAM_PROBE, "SELECT count(*) FROM (SELECT 1 FROM client_phone_trigrams"                \
-			 " WHERE merchant_id = ? AND tri = ? LIMIT ?)")
+		     " RETURNING order_seq")
 
 
 #define STMT_ENUM(name, sql) ST_##name,
@@ -52,10 +51,7 @@ struct sq_conn {
 	sqlite3 *db;
 	sqlite3_stmt *stmts[ST__COUNT];
 	sqlite3_stmt *shared[SQL__COUNT]; /* the shared statements (store/statements.h) */
-	/* Client search shapes: [phone pattern kind + 1][email pattern kind + 1], 0 = none. */
-	sqlite3_stmt *search[5][5];
-	/* The same through the phone trigram index: [email pattern kind + 1]. */
-	sqlite3_stmt *search_trigram[5];
+	struct sq_search *search; /* the client search's statements (sqlite_search.c) */
 	bool in_tx;
 	bool holds_write; /* this connection holds its store's write_mu */
 	/* While a write transaction of this borrower is open: the store's writer connection, on
@@ -133,7 +129,7 @@ static enum store_rc sq_check_more(struct store_conn *base, store_report_fn repo
 				   int64_t *problems_out);
 
 /* Maps an SQLite result code to the interface's. Logs what is unexpected. */
-static enum store_rc map_rc(struct sq_conn *c, int rc, const char *what)
+enum store_rc sqlite_map_rc(sqlite3 *db, int rc, const char *what)
 {
 	switch (rc & 0xff) {
 	case SQLITE_OK:
@@ -144,16 +140,16 @@ static enum store_rc map_rc(struct sq_conn *c, int rc, const char *what)
 		return STORE_CONFLICT;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
-		log_warn("sqlite: %s: database busy (%s)", what, sqlite3_errmsg(c->db));
+		log_warn("sqlite: %s: database busy (%s)", what, sqlite3_errmsg(db));
 		return STORE_RETRY;
 	case SQLITE_FULL:
 	case SQLITE_READONLY:
 	case SQLITE_CANTOPEN:
 	case SQLITE_IOERR:
-		log_error("sqlite: %s: %s", what, sqlite3_errmsg(c->db));
+		log_error("sqlite: %s: %s", what, sqlite3_errmsg(db));
 		return STORE_FULL;
 	default:
-		log_error("sqlite: %s: %s (%d)", what, sqlite3_errmsg(c->db), rc);
+		log_error("sqlite: %s: %s (%d)", what, sqlite3_errmsg(db), rc);
 		return STORE_ERROR;
 	}
 }
@@ -220,35 +216,11 @@ static void bindv(sqlite3_stmt *s, const char *fmt, va_list ap)
 	}
 }
 
-/* Prepares (cached), binds and returns the statement ready to step. */
-static sqlite3_stmt *q(struct sq_conn *c, enum stmt_id id, const char *fmt, ...)
-{
-	sqlite3_stmt *s = stmt(c, id);
-	va_list ap;
-	va_start(ap, fmt);
-	bindv(s, fmt, ap);
-	va_end(ap);
-	return s;
-}
-
 /* Runs a statement that returns no rows; resets it. */
 static enum store_rc exec_stmt(struct sq_conn *c, sqlite3_stmt *s, const char *what)
 {
 	int rc = sqlite3_step(s);
-	enum store_rc out = rc == SQLITE_DONE ? STORE_OK : map_rc(c, rc, what);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return out;
-}
-
-/* Steps a statement expected to return at most one row: STORE_OK with the row current (the
- * caller reads columns, then calls done()), STORE_NOT_FOUND (statement already reset). */
-static enum store_rc step_one(struct sq_conn *c, sqlite3_stmt *s, const char *what)
-{
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		return STORE_OK;
-	enum store_rc out = rc == SQLITE_DONE ? STORE_NOT_FOUND : map_rc(c, rc, what);
+	enum store_rc out = rc == SQLITE_DONE ? STORE_OK : sqlite_map_rc(c->db, rc, what);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return out;
@@ -258,11 +230,6 @@ static void done(sqlite3_stmt *s)
 {
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-}
-
-static int64_t col_i(sqlite3_stmt *s, int i)
-{
-	return sqlite3_column_int64(s, i);
 }
 
 /* The connection an operation runs on: the writer while the borrower's write transaction is
@@ -330,7 +297,7 @@ static bool sqd_next(struct sql_res *res)
 		res->rc = STORE_OK;
 		res->changes = sqlite3_changes64(c->db);
 	} else {
-		res->rc = map_rc(c, rc, sql_name[res->id]);
+		res->rc = sqlite_map_rc(c->db, rc, sql_name[res->id]);
 	}
 	return false;
 }
@@ -504,11 +471,7 @@ static void conn_close(struct sq_conn *c)
 		sqlite3_finalize(c->stmts[i]);
 	for (int i = 0; i < SQL__COUNT; i++)
 		sqlite3_finalize(c->shared[i]);
-	for (int i = 0; i < 5; i++)
-		for (int j = 0; j < 5; j++)
-			sqlite3_finalize(c->search[i][j]);
-	for (int i = 0; i < 5; i++)
-		sqlite3_finalize(c->search_trigram[i]);
+	sq_search_free(c->search);
 	sqlite3_close(c->db);
 	free(c);
 }
@@ -907,10 +870,9 @@ static enum store_rc sq_ping(struct store_conn *base)
 {
 	struct sq_conn *c = SQ(base);
 	sqlite3_stmt *s = stmt(c, ST_PING);
-	enum store_rc rc = step_one(c, s, "ping");
-	if (rc == STORE_OK)
-		done(s);
-	return rc;
+	int rc = sqlite3_step(s);
+	done(s);
+	return rc == SQLITE_ROW ? STORE_OK : sqlite_map_rc(c->db, rc, "ping");
 }
 
 /* ---- the order counter ---- */
@@ -919,16 +881,18 @@ static enum store_rc sq_order_number_next(struct store_conn *base, int64_t merch
 					  int64_t *number_out)
 {
 	struct sq_conn *c = SQ(base);
-	sqlite3_stmt *s = q(c, ST_ORDER_SEQ, "i", merchant_id);
-	enum store_rc rc = step_one(c, s, "order number");
-	if (rc != STORE_OK)
-		return rc;
-	*number_out = col_i(s, 0);
+	sqlite3_stmt *s = stmt(c, ST_ORDER_SEQ);
+	sqlite3_bind_int64(s, 1, merchant_id);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*number_out = sqlite3_column_int64(s, 0);
 	done(s);
-	return STORE_OK;
+	return rc == SQLITE_ROW	   ? STORE_OK
+	       : rc == SQLITE_DONE ? STORE_NOT_FOUND
+				   : sqlite_map_rc(c->db, rc, "order number");
 }
 
-/* ---- clients: row locks, the search ---- */
+/* ---- clients: row locks, the search (sqlite_search.c) ---- */
 
 /* Writers run one at a time: a row lock is the write lock already held. */
 static enum store_rc sq_client_lock(struct store_conn *base, int64_t merchant_id, int64_t id,
@@ -950,251 +914,41 @@ static enum store_rc sq_key_lock(struct store_conn *base, int64_t merchant_id, c
 	return STORE_OK;
 }
 
-/* Appends one search condition on column col for a compiled pattern; binds come in order. */
-static void search_cond(struct buf *sql, const char *col, const struct pattern *p)
-{
-	switch (p->kind) {
-	case PATTERN_EXACT:
-		buf_printf(sql, " AND %s = ?", col);
-		break;
-	case PATTERN_PREFIX:
-		buf_printf(sql, " AND %s >= ? AND %s < ?", col, col);
-		break;
-	case PATTERN_ALL:
-		buf_printf(sql, " AND %s IS NOT NULL", col);
-		break;
-	case PATTERN_LIKE:
-		buf_printf(sql, " AND %s LIKE ? ESCAPE '\\'", col);
-		break;
-	}
-}
-
-static int search_bind(sqlite3_stmt *s, int i, const struct pattern *p)
-{
-	switch (p->kind) {
-	case PATTERN_EXACT:
-	case PATTERN_LIKE:
-		sqlite3_bind_text(s, i++, p->text, -1, SQLITE_TRANSIENT);
-		break;
-	case PATTERN_PREFIX:
-		sqlite3_bind_text(s, i++, p->text, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, i++, p->upper, -1, SQLITE_TRANSIENT);
-		break;
-	case PATTERN_ALL:
-		break;
-	}
-	return i;
-}
-
-/* A probe counts a trigram's phones up to this many; see pick_trigram. Measured at 1M
- * clients: a probe of 512 cost more than the walk it was to shorten (~0.15 ms). */
-#define TRIGRAM_PROBE_CAP 64
-
-/* Chooses the trigram of an infix phone pattern whose index walk will be short: the first
- * one held by fewer than TRIGRAM_PROBE_CAP of the merchant's phones (the walk then reads at
- * most that many entries), else the last one, which is not probed: all the others are
- * common, so matches are likely dense enough for LIMIT to stop the walk early. (Common
- * trigrams are those of a phone's leading digits, its country and operator code, which is
- * also why the last rather than the first.) *empty_out is set when a probed trigram is held
- * by no phone: then nothing matches. *pick_out is the index into tri (n > 0). */
-MUST_CHECK static enum store_rc pick_trigram(struct sq_conn *c, int64_t merchant_id,
-					     char tri[][4], size_t n, size_t *pick_out,
-					     bool *empty_out)
-{
-	*empty_out = false;
-	*pick_out = n - 1;
-	for (size_t i = 0; i + 1 < n; i++) {
-		sqlite3_stmt *s = q(c, ST_TRIGRAM_PROBE, "isi", merchant_id, tri[i],
-				    (int64_t)TRIGRAM_PROBE_CAP);
-		enum store_rc rc = step_one(c, s, "client search probe");
-		if (rc != STORE_OK) /* count(*) always gives a row: NOT_FOUND cannot be */
-			return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
-		int64_t count = sqlite3_column_int64(s, 0);
-		done(s);
-		if (count < TRIGRAM_PROBE_CAP) {
-			*pick_out = i;
-			*empty_out = count == 0;
-			break;
-		}
-	}
-	return STORE_OK;
-}
-
-/* The GLOB form of a LIKE pattern made of digits and '%' only (what a cleaned phone pattern
- * is): '%' becomes '*'. On such patterns and any value the two match the same strings (no
- * letters to fold, no escapes, no GLOB metacharacters), and GLOB, which need not fold case,
- * costs about half as much per index entry (measured on the trigram walk). False, out
- * unspecified, for any other character: the caller then keeps LIKE's own plan. */
-static bool digits_glob(const struct pattern *p, char out[PATTERN_MAX + 1])
-{
-	size_t n = 0;
-	for (const char *s = p->text; *s; s++) {
-		if (n == PATTERN_MAX || !((*s >= '0' && *s <= '9') || *s == '%'))
-			return false;
-		out[n++] = *s == '%' ? '*' : *s;
-	}
-	out[n] = '\0';
-	return true;
-}
-
-/* The statement of a search whose phone pattern goes through client_phone_trigrams: walk
- * the chosen trigram's entries in (phone, id) order, the pattern (as GLOB, see digits_glob)
- * deciding on each entry's phone (equal to the client's: the triggers keep it so), and fetch
- * the clients of those that match until LIMIT; the order is the index's, no sort. The
- * pattern is bound as (? || ''), not as a bare ?: SQLite 3.40 marks a statement whose LIKE or
- * GLOB pattern is a bare parameter to be prepared again whenever that parameter is bound (for
- * its prefix optimisation, of no use here), which measured ~25% of this query's time. */
-static enum store_rc prepare_trigram_search(struct sq_conn *c, const struct client_query *qr,
-					    int ek, sqlite3_stmt **out)
-{
-	if (c->search_trigram[ek]) {
-		*out = c->search_trigram[ek];
-		return STORE_OK;
-	}
-	struct buf sql;
-	buf_init(&sql);
-	buf_puts(&sql, "SELECT " CLIENT_COLS " FROM (SELECT client_id AS t_id, phone AS t_phone"
-		       " FROM client_phone_trigrams WHERE merchant_id = ? AND tri = ?"
-		       " AND phone GLOB (? || '')) CROSS JOIN clients ON id = t_id"
-		       " WHERE merchant_id = ?");
-	if (qr->email)
-		search_cond(&sql, "email_lc", qr->email);
-	buf_puts(&sql, " ORDER BY t_phone, t_id LIMIT ? OFFSET ?");
-	sqlite3_stmt *s = NULL;
-	int prc = sqlite3_prepare_v3(c->db, sql.data, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
-	buf_free(&sql);
-	if (prc != SQLITE_OK)
-		return map_rc(c, prc, "client search");
-	c->search_trigram[ek] = *out = s;
-	return STORE_OK;
-}
-
 static enum store_rc sq_client_search(struct store_conn *base, int64_t merchant_id,
 				      const struct client_query *qr, client_row_fn row, void *ctx)
 {
 	struct sq_conn *c = SQ(base);
-	/* One statement per shape of the query (which patterns, of which kind), prepared once
-	 * per connection. The order follows API.md 2.1 and is served by an index: an infix
-	 * phone pattern with a literal run of 3 or more digits by the trigram index, every other
-	 * shape by clients_phone / clients_email (a prefix as a range; a pattern without such a
-	 * run, %12% or %1%2%, is dense, so the walk in phone order meets LIMIT matches soon). */
-	int pk = qr->phone ? (int)qr->phone->kind + 1 : 0;
-	int ek = qr->email ? (int)qr->email->kind + 1 : 0;
-	char tri[PATTERN_TRIGRAMS_MAX][4], glob[PATTERN_MAX + 1];
-	size_t n_tri = qr->phone ? pattern_trigrams(qr->phone, tri, PATTERN_TRIGRAMS_MAX) : 0;
-	if (n_tri > 0 && !digits_glob(qr->phone, glob))
-		n_tri = 0;
-	sqlite3_stmt *s = NULL;
-	enum store_rc rc = STORE_OK;
-	int i = 1;
-	if (n_tri > 0) {
-		bool empty;
-		size_t t;
-		rc = pick_trigram(c, merchant_id, tri, n_tri, &t, &empty);
-		if (rc != STORE_OK)
-			return rc;
-		if (empty)
-			return STORE_OK;
-		rc = prepare_trigram_search(c, qr, ek, &s);
-		if (rc != STORE_OK)
-			return rc;
-		sqlite3_bind_int64(s, i++, merchant_id);
-		sqlite3_bind_text(s, i++, tri[t], -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, i++, glob, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(s, i++, merchant_id);
-	} else {
-		s = c->search[pk][ek];
-		if (!s) {
-			struct buf sql;
-			buf_init(&sql);
-			buf_puts(&sql, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = ?");
-			if (qr->phone)
-				search_cond(&sql, "phone", qr->phone);
-			if (qr->email)
-				search_cond(&sql, "email_lc", qr->email);
-			buf_puts(&sql, qr->phone   ? " ORDER BY phone, id"
-				       : qr->email ? " ORDER BY email_lc, id"
-						   : " ORDER BY id");
-			buf_puts(&sql, " LIMIT ? OFFSET ?");
-			int prc = sqlite3_prepare_v3(c->db, sql.data, -1, SQLITE_PREPARE_PERSISTENT,
-						     &s, NULL);
-			buf_free(&sql);
-			if (prc != SQLITE_OK)
-				return map_rc(c, prc, "client search");
-			c->search[pk][ek] = s;
-		}
-		sqlite3_bind_int64(s, i++, merchant_id);
-		if (qr->phone)
-			i = search_bind(s, i, qr->phone);
-	}
-	if (qr->email)
-		i = search_bind(s, i, qr->email);
-	sqlite3_bind_int64(s, i++, qr->limit);
-	sqlite3_bind_int64(s, i++, qr->offset);
-	int src;
-	struct sql_res res = {.conn = base, .handle = s};
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-		struct client cl = {0};
-		sql_read_client(&res, &cl);
-		bool more = row(ctx, &cl);
-		client_clear(&cl);
-		if (!more)
-			break;
-	}
-	if (src != SQLITE_ROW && src != SQLITE_DONE)
-		rc = map_rc(c, src, "client search");
-	done(s);
-	return rc;
+	return sq_search_run(c->db, &c->search, base, merchant_id, qr, row, ctx);
 }
-
 
 /* ---- check ---- */
 
-/* SQLite's own invariants, after the shared ones (store/sql_check.c); each query returns one
- * row per violation as a single text column describing it. */
-static const char *const check_queries[] = {
-	/* client_phone_trigrams holds exactly the distinct trigrams of every client's phone (the
-	 * infix search trusts it to find every match). Compared as a count and a checksum of
-	 * (merchant, client, trigram, phone) over both sides, two scans without lookups (about
-	 * 15 s at 1M clients, where row-by-row lookups took 30 s); each row's trigram must also
-	 * occur in its phone. A position counts on the clients side only where its trigram
-	 * first occurs in the phone, as the table keeps one row per distinct trigram. */
-	"SELECT printf('phone search index: %d rows (checksum %d) where the phones of clients give"
-	" %d (checksum %d)', t.n, t.h, c.n, c.h) FROM"
-	" (SELECT count(*) AS n, coalesce(sum(((client_id % 1000003) * 1000"
-	"  + cast(tri AS INTEGER)) % 1000000007 * ((cast(phone AS INTEGER) + merchant_id)"
-	"  % 1000003 + 1) % 1000000007), 0) AS h FROM client_phone_trigrams) t,"
-	" (SELECT count(*) AS n, coalesce(sum(((c.id % 1000003) * 1000"
-	"  + cast(substr(c.phone, p.n, 3) AS INTEGER)) % 1000000007"
-	"  * ((cast(c.phone AS INTEGER) + c.merchant_id) % 1000003 + 1) % 1000000007), 0) AS h"
-	"  FROM clients c INDEXED BY clients_phone JOIN trigram_positions p"
-	"  ON p.n <= length(c.phone) - 2 WHERE c.phone IS NOT NULL"
-	"  AND instr(c.phone, substr(c.phone, p.n, 3)) = p.n) c"
-	" WHERE t.n <> c.n OR t.h <> c.h",
-	"SELECT printf('phone search index: trigram %s is not in phone %s of client %d', tri,"
-	" phone, client_id) FROM client_phone_trigrams WHERE instr(phone, tri) = 0",
-	"SELECT printf('integrity: %s', integrity_check) FROM pragma_integrity_check"
-	" WHERE integrity_check <> 'ok'",
-};
-
+/* SQLite's own invariants, after the shared ones (store/sql_check.c): the phone trigram table
+ * (sqlite_search.c) and the file's integrity. */
 static enum store_rc sq_check_more(struct store_conn *base, store_report_fn report, void *ctx,
 				   int64_t *problems_out)
 {
 	struct sq_conn *c = SQ(base);
 	int64_t problems = 0;
-	for (size_t i = 0; i < ARRAY_LEN(check_queries); i++) {
-		sqlite3_stmt *s = NULL;
-		int rc = sqlite3_prepare_v2(c->db, check_queries[i], -1, &s, NULL);
-		if (rc != SQLITE_OK)
-			return map_rc(c, rc, "check");
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-			problems++;
-			report(ctx, (const char *)sqlite3_column_text(s, 0));
-		}
-		sqlite3_finalize(s);
-		if (rc != SQLITE_DONE)
-			return map_rc(c, rc, "check");
+	enum store_rc rc = sq_search_check(c->db, report, ctx, &problems);
+	if (rc != STORE_OK)
+		return rc;
+	sqlite3_stmt *s = NULL;
+	int src = sqlite3_prepare_v2(c->db,
+				     "SELECT integrity_check FROM pragma_integrity_check"
+				     " WHERE integrity_check <> 'ok'",
+				     -1, &s, NULL);
+	if (src != SQLITE_OK)
+		return sqlite_map_rc(c->db, src, "check");
+	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		char line[1024];
+		snprintf(line, sizeof(line), "integrity: %s", (const char *)sqlite3_column_text(s, 0));
+		problems++;
+		report(ctx, line);
 	}
+	sqlite3_finalize(s);
+	if (src != SQLITE_DONE)
+		return sqlite_map_rc(c->db, src, "check");
 	*problems_out = problems;
 	return STORE_OK;
 }

@@ -230,3 +230,34 @@ def test_an_existing_database_gets_its_index_filled(engine, tmp_path, request):
             assert _psql(env.db, "SELECT count(*) FROM pg_indexes WHERE indexname = 'clients_phone_trgm'") == "1"
     finally:
         env.close()  # kopilkad check: the filled index agrees with the phones
+
+
+def test_check_reports_a_trigram_table_that_disagrees_with_the_phones(tmp_path, request):
+    """kopilkad check holds client_phone_trigrams (SQLite's infix index) to the clients' phones:
+    a missing row and a row whose trigram is not in its phone are each reported, and the check
+    fails; undone, it passes again."""
+    env = Env(tmp_path, db=database_for("sqlite", tmp_path, request), engine="sqlite")
+    try:
+        made = env.a.create_client(phone="79851234567")
+        env.server.stop()
+        import sqlite3
+        with sqlite3.connect(env.db) as conn:
+            conn.execute("DELETE FROM client_phone_trigrams WHERE client_id = ? AND tri = '234'",
+                         (made["id"],))
+            conn.execute("INSERT INTO client_phone_trigrams(merchant_id, tri, phone, client_id)"
+                         " SELECT merchant_id, '000', phone, id FROM clients WHERE id = ?",
+                         (made["id"],))
+        p = env.check()
+        out = p.stdout + p.stderr
+        assert p.returncode != 0, out
+        assert "phone search index: trigram 000 is not in phone 79851234567" in out, out
+        assert re.search(r"phone search index: \d+ rows \(checksum -?\d+\) where the phones of"
+                         r" clients give \d+", out), out
+        with sqlite3.connect(env.db) as conn:
+            conn.execute("DELETE FROM client_phone_trigrams WHERE tri = '000'")
+            conn.execute("INSERT INTO client_phone_trigrams(merchant_id, tri, phone, client_id)"
+                         " SELECT merchant_id, '234', phone, id FROM clients WHERE id = ?",
+                         (made["id"],))
+        env.restart()
+    finally:
+        env.close()  # kopilkad check passes again
