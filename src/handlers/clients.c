@@ -328,9 +328,7 @@ static enum store_rc client_update_tx(struct call *c, void *ctx)
 	if (rc == STORE_OK) {
 		/* Patched as it is now, locked: two updates of one client do not lose each other's
 		 * fields. */
-		int64_t id = cl.id;
-		client_clear(&cl);
-		rc = STORE(c->db, client_lock, c->who.merchant_id, id, &cl);
+		rc = STORE(c->db, client_lock, c->who.merchant_id, cl.id, &cl);
 	}
 	if (rc == STORE_NOT_FOUND)
 		call_error(c, 404, "not_found", "client not found");

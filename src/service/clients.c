@@ -19,12 +19,10 @@ bool client_find_or_register(struct store_conn *db, int64_t merchant_id, const c
 	if (rc == STORE_NOT_FOUND && email)
 		rc = STORE(db, client_find_email, merchant_id, email_lc, cl);
 	if (rc == STORE_OK) {
-		/* Locked, then read again: what this write decides from (balance, purchases,
-		 * coupons) is the client's as it is now, and no other write changes it until
-		 * commit. */
-		int64_t id = cl->id;
-		client_clear(cl);
-		return outcome_store(o, STORE(db, client_lock, merchant_id, id, cl));
+		/* Locked, then as it is now (read again where writers run side by side): what
+		 * this write decides from (balance, purchases, coupons) is the client's as it is
+		 * now, and no other write changes it until commit. */
+		return outcome_store(o, STORE(db, client_lock, merchant_id, cl->id, cl));
 	}
 	if (rc != STORE_NOT_FOUND)
 		return outcome_store(o, rc);

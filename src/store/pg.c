@@ -720,8 +720,10 @@ static enum store_rc pg_client_lock(struct store_conn *base, int64_t merchant_id
 	enum store_rc rc = one_row(q(c, ST_CLIENT_LOCK, &r, "ii", merchant_id, id), &r);
 	if (rc != STORE_OK)
 		return rc;
-	if (out)
+	if (out) {
+		client_clear(out);
 		sql_read_client(&(struct sql_res){.conn = base, .handle = r, .row = 0}, out);
+	}
 	PQclear(r);
 	return STORE_OK;
 }

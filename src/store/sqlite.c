@@ -894,11 +894,15 @@ static enum store_rc sq_order_number_next(struct store_conn *base, int64_t merch
 
 /* ---- clients: row locks, the search (sqlite_search.c) ---- */
 
-/* Writers run one at a time: a row lock is the write lock already held. */
+/* Writers run one at a time: a row lock is the write lock already held, and a client read
+ * earlier in this transaction (out->id is set) is current. */
 static enum store_rc sq_client_lock(struct store_conn *base, int64_t merchant_id, int64_t id,
 				    struct client *out)
 {
-	return out ? sql_client_get(base, merchant_id, id, out) : STORE_OK;
+	if (!out || out->id == id)
+		return STORE_OK;
+	client_clear(out);
+	return sql_client_get(base, merchant_id, id, out);
 }
 
 static enum store_rc sq_order_lock(struct store_conn *base, int64_t merchant_id, int64_t id)

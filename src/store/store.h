@@ -105,8 +105,10 @@ struct store_ops {
 	enum store_rc (*begin)(struct store_conn *c, int kind) MUST_CHECK;
 	/* Row locks of a STORE_TX_ROWS transaction, held to its end (no-ops on SQLite, whose
 	 * writers run one at a time). client_lock locks a client of the merchant and, when out
-	 * is not NULL, reads it as it is now (NOT_FOUND: no such client of the merchant; with
-	 * out NULL the caller knows the client exists);
+	 * is not NULL, makes *out the client as it is now (NOT_FOUND: no such client of the
+	 * merchant; with out NULL the caller knows the client exists). *out is either zeroed or
+	 * this client as read earlier in this transaction: an engine whose writers run one at a
+	 * time keeps that as it is (it is current), another clears it and reads it again;
 	 * order_lock locks an order; key_lock locks an (Idempotency-Key) name of the merchant. */
 	enum store_rc (*client_lock)(struct store_conn *c, int64_t merchant_id, int64_t id,
 				     struct client *out) MUST_CHECK;
