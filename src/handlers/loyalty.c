@@ -8,6 +8,7 @@
 #include "handlers/upload.h"
 #include "handlers/views.h"
 #include "service/coupons.h"
+#include "service/settings.h"
 
 #define VALID_DAYS_MAX 36500
 
@@ -24,9 +25,8 @@ void loyalty_settings_get(struct call *c)
 	view_settings(&w, &s);
 }
 
-/* Merges one accrual object of the body into a; false after writing a 400. */
-static bool merge_accrual(struct call *c, json_t *obj, const char *key,
-			  struct accrual_setting *a)
+/* Parses one accrual object of the body into a patch; false after writing a 400. */
+static bool parse_accrual(struct call *c, json_t *obj, const char *key, struct accrual_patch *a)
 {
 	json_t *o = NULL;
 	if (!body_object(c, obj, key, key, false, &o))
@@ -39,10 +39,11 @@ static bool merge_accrual(struct call *c, json_t *obj, const char *key,
 	if (!body_string(c, o, "type", name, false, 1, 32, &type))
 		return false;
 	if (type) {
+		a->has_type = true;
 		if (strcmp(type, "amount") == 0)
-			a->rule.type = ACCRUAL_AMOUNT;
+			a->type = ACCRUAL_AMOUNT;
 		else if (strcmp(type, "percentage") == 0)
-			a->rule.type = ACCRUAL_PERCENTAGE;
+			a->type = ACCRUAL_PERCENTAGE;
 		else {
 			call_error(c, 400, "validation_failed",
 				   "%s: must be \"amount\" or \"percentage\"", name);
@@ -50,90 +51,63 @@ static bool merge_accrual(struct call *c, json_t *obj, const char *key,
 		}
 	}
 	snprintf(name, sizeof(name), "%s.amount", key);
-	if (!body_money(c, o, "amount", name, false, false, &a->rule.amount, NULL))
+	if (!body_money(c, o, "amount", name, false, false, &a->amount, &a->has_amount))
 		return false;
-	if (a->rule.type == ACCRUAL_PERCENTAGE && a->rule.amount > 10000) {
-		call_error(c, 400, "validation_failed", "%s: a percentage must be 0 to 100", name);
-		return false;
-	}
 	snprintf(name, sizeof(name), "%s.couponId", key);
 	json_t *cv = json_object_get(o, "couponId");
 	if (cv && json_is_null(cv))
-		a->coupon_id = 0;
-	else if (!body_int(c, o, "couponId", name, false, 1, INT64_MAX, &a->coupon_id, NULL))
+		a->has_coupon = true, a->coupon_id = 0;
+	else if (!body_int(c, o, "couponId", name, false, 1, INT64_MAX, &a->coupon_id,
+			   &a->has_coupon))
 		return false;
 	snprintf(name, sizeof(name), "%s.validDays", key);
 	json_t *dv = json_object_get(o, "validDays");
 	if (dv && json_is_null(dv))
-		a->valid_days = 0;
+		a->has_valid_days = true, a->valid_days = 0;
 	else if (!body_int(c, o, "validDays", name, false, 1, VALID_DAYS_MAX, &a->valid_days,
-			   NULL))
+			   &a->has_valid_days))
 		return false;
 	return true;
 }
 
-/* The catalog coupon a rule issues must exist, be this merchant's and not be deleted. */
-static enum store_rc check_rule_coupon(struct call *c, const char *key,
-				       const struct accrual_setting *a)
-{
-	if (!a->coupon_id)
-		return STORE_OK;
-	struct catalog_coupon cc = {0};
-	enum store_rc rc = STORE(c->db, catalog_get, c->who.merchant_id, a->coupon_id, &cc);
-	bool deleted = cc.deleted;
-	catalog_coupon_clear(&cc);
-	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && deleted)) {
-		call_error(c, 400, "validation_failed",
-			   "%s.couponId: coupon %lld does not exist or is deleted", key,
-			   (long long)a->coupon_id);
-		return STORE_NOT_FOUND;
-	}
-	return rc;
-}
-
 static enum store_rc settings_put_tx(struct call *c, void *ctx)
 {
-	(void)ctx;
+	const struct settings_patch *p = ctx;
 	struct loyalty_settings s;
-	enum store_rc rc = STORE(c->db, settings_get, c->who.merchant_id, &s);
-	if (rc != STORE_OK)
-		return rc;
+	struct outcome o = {0};
+	if (settings_change(c->db, c->who.merchant_id, p, &s, &o)) {
+		struct jw w;
+		call_json(c, 200, &w);
+		view_settings(&w, &s);
+	}
+	return call_outcome(c, &o);
+}
+
+void loyalty_settings_put(struct call *c)
+{
+	struct settings_patch p = {0};
 	json_t *b = c->body;
 	const char *currency = NULL;
-	if (!body_bool(c, b, "active", "active", false, &s.active, NULL) ||
+	if (!body_bool(c, b, "active", "active", false, &p.active, &p.has_active) ||
 	    !body_string(c, b, "currency", "currency", false, 1, 16, &currency) ||
-	    !merge_accrual(c, b, "newCustomerSettings", &s.new_customer) ||
-	    !merge_accrual(c, b, "customerSettings", &s.customer) ||
-	    !body_bool(c, b, "autoRegisterClients", "autoRegisterClients", false, &s.auto_register,
-		       NULL) ||
+	    !parse_accrual(c, b, "newCustomerSettings", &p.new_customer) ||
+	    !parse_accrual(c, b, "customerSettings", &p.customer) ||
+	    !body_bool(c, b, "autoRegisterClients", "autoRegisterClients", false, &p.auto_register,
+		       &p.has_auto_register) ||
 	    !body_int(c, b, "maxSpendPercent", "maxSpendPercent", false, 1, 100,
-		      &s.max_spend_percent, NULL))
-		return STORE_NOT_FOUND;
+		      &p.max_spend_percent, &p.has_max_spend))
+		return;
 	if (currency) {
 		int cur = currency_parse(currency);
 		if (cur < 0) {
 			call_error(c, 400, "validation_failed",
 				   "currency: must be \"points\" or \"rubles\"");
-			return STORE_NOT_FOUND;
+			return;
 		}
-		s.currency = (enum currency)cur;
+		p.has_currency = true;
+		p.currency = (enum currency)cur;
 	}
-	rc = check_rule_coupon(c, "newCustomerSettings", &s.new_customer);
-	if (rc == STORE_OK)
-		rc = check_rule_coupon(c, "customerSettings", &s.customer);
-	if (rc == STORE_OK)
-		rc = STORE(c->db, settings_put, c->who.merchant_id, &s);
-	if (rc == STORE_OK) {
-		struct jw w;
-		call_json(c, 200, &w);
-		view_settings(&w, &s);
-	}
-	return rc;
-}
-
-void loyalty_settings_put(struct call *c)
-{
-	call_write_tx(c, settings_put_tx, NULL);
+	call_write_tx(c, settings_put_tx, &p);
 }
 
 static bool write_catalog_row(void *ctx, const struct catalog_coupon *cc)

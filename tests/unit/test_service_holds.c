@@ -11,53 +11,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/util.h"
 #include "service/holds.h"
 #include "service/ledger.h"
 #include "store/store.h"
+#include "store_fixture.h"
 
 #define MINOR(units) ((money_t)(units) * 100)
 
 struct fixture {
-	char dir[64], path[96];
-	struct store *st;
+	struct store_fixture db;
 	struct store_conn *c;
 	int64_t merchant_id, client_id, other_client_id;
 	int64_t now;
 };
 
-static int64_t new_client(struct fixture *f, const char *phone)
-{
-	struct client cl = {.merchant_id = f->merchant_id, .phone = (char *)phone};
-	snprintf(cl.token, sizeof(cl.token), "t%s", phone);
-	int64_t id = 0;
-	assert_int_equal(STORE(f->c, client_create, &cl, &id), STORE_OK);
-	return id;
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kopilka-unit-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/k.db", f->dir);
-	struct store_options opt = {.synchronous = "normal",
-				    .busy_timeout_ms = 1000,
-				    .pool_size = 2,
-				    .group_commit_max = 1,
-				    .create = true};
-	char err[256] = "";
-	f->st = store_open(f->path, &opt, err, sizeof(err));
-	if (!f->st)
-		fail_msg("store_open: %s", err);
-	f->c = f->st->ops->acquire(f->st);
-	f->now = now_ms();
-	assert_int_equal(STORE(f->c, begin, true), STORE_OK);
-	assert_int_equal(STORE(f->c, merchant_create, "Cafe", f->now, &f->merchant_id), STORE_OK);
-	f->client_id = new_client(f, "79990000001");
-	f->other_client_id = new_client(f, "79990000002");
+	store_fixture_open(&f->db);
+	f->c = f->db.c;
+	f->merchant_id = f->db.merchant_id;
+	f->now = f->db.now;
+	f->client_id = store_fixture_client(&f->db, "79990000001");
+	f->other_client_id = store_fixture_client(&f->db, "79990000002");
 	assert_int_equal(ledger_accrue(f->c, f->merchant_id, f->client_id, CUR_POINTS, MINOR(100),
 				       0, 0, f->now),
 			 STORE_OK);
@@ -68,16 +46,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	f->c->ops->rollback(f->c);
-	f->c->ops->release(f->c);
-	f->st->ops->close(f->st);
-	char p[128];
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	rmdir(f->dir);
+	store_fixture_close(&f->db);
 	free(f);
 	return 0;
 }
