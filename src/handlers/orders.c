@@ -21,9 +21,16 @@ static const char *const units[] = {"piece", "kg", "g", "L", "ml"};
 /* A parsed order and, once it ran, what it moved: counted in the metrics after its commit. */
 struct order_call {
 	struct order_request req;
+	struct order_item_request *items; /* heap, req.n_items: what req.items points to */
 	money_t items_total_minor; /* while parsing: the sum so far, held to 10^12 */
 	money_t moved_in_minor, moved_out_minor;
 };
+
+static void order_call_free(struct order_call *oc)
+{
+	free(oc->items);
+	free(oc);
+}
 
 /* ---- parsing ---- */
 
@@ -61,7 +68,7 @@ static bool parse_product_id(struct call *c, json_t *it, size_t i, struct order_
 static bool parse_item(struct call *c, json_t *it, size_t i, struct order_call *oc)
 {
 	struct order_request *r = &oc->req;
-	struct order_item_request *item = &r->items[i];
+	struct order_item_request *item = &oc->items[i];
 	char name[64];
 	if (!json_is_object(it)) {
 		call_error(c, 400, "validation_failed", "order.items[%zu]: must be an object", i);
@@ -192,6 +199,7 @@ static bool parse_order(struct call *c, struct order_call *oc)
 			   ORDER_ITEMS_MAX);
 		return false;
 	}
+	r->items = oc->items = xcalloc(r->n_items, sizeof(*oc->items));
 	for (size_t i = 0; i < r->n_items; i++)
 		if (!parse_item(c, json_array_get(items, i), i, oc))
 			return false;
@@ -367,7 +375,7 @@ void orders_create_test(struct call *c)
 	c->dry_run = true;
 	if (parse_order(c, oc))
 		post_order(c, oc);
-	free(oc);
+	order_call_free(oc);
 }
 
 /* Runs a parsed order and counts what it did. */
@@ -394,7 +402,7 @@ void orders_create(struct call *c)
 	struct order_call *oc = xcalloc(1, sizeof(*oc));
 	if (parse_order(c, oc))
 		run_order(c, oc);
-	free(oc);
+	order_call_free(oc);
 }
 
 static int compare_ids(const void *a, const void *b)
@@ -437,12 +445,13 @@ void hub_refund(struct call *c)
 	r->hub = true;
 	r->currency = -1;
 	r->n_items = n;
+	r->items = oc->items = xcalloc(n, sizeof(*oc->items));
 	for (size_t i = 0; i < n; i++) {
-		r->items[i].sale_item_id = ids[i];
-		r->items[i].vat_hundredths = -1;
+		oc->items[i].sale_item_id = ids[i];
+		oc->items[i].vat_hundredths = -1;
 	}
 	run_order(c, oc);
 cleanup:
 	free(ids);
-	free(oc);
+	order_call_free(oc);
 }

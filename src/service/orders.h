@@ -44,8 +44,9 @@ struct order_request {
 	money_t card_minor, cash_minor;
 	const char *fn, *fd, *comment; /* borrowed; NULL: absent */
 	int64_t external_date_ms;      /* 0: not given */
-	struct order_item_request items[ORDER_ITEMS_MAX];
-	size_t n_items; /* >= 1 */
+	/* Borrowed: n_items of them, 1 to ORDER_ITEMS_MAX. */
+	const struct order_item_request *items;
+	size_t n_items;
 
 	/* A sale's: the customer (phone or email; neither: anonymous, which spends nothing) and
 	 * what it pays with points and coupons. */

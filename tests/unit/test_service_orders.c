@@ -129,25 +129,46 @@ static enum coupon_status coupon_status(struct fixture *f, int64_t id)
 	return s;
 }
 
-/* A sale to the client paid card_minor by card; items added by add_item. Heap: free it. */
-static struct order_request *sale_req(struct fixture *f, const char *external_id,
-				      money_t card_minor)
+/* Heap requests for the tests, with room for 8 items: free_req frees one. */
+static struct order_request *new_req(struct fixture *f, const char *external_id)
 {
 	struct order_request *r = calloc(1, sizeof(*r));
+	r->items = calloc(8, sizeof(*r->items));
 	r->merchant_id = f->merchant_id;
 	r->account_id = 1;
 	snprintf(r->external_id, sizeof(r->external_id), "%s", external_id);
+	r->currency = -1;
+	return r;
+}
+
+static void free_req(struct order_request *r)
+{
+	free((void *)r->items);
+	free(r);
+}
+
+/* Item i of a request made by new_req, to change (the workflows only read it). */
+static struct order_item_request *item(struct order_request *r, size_t i)
+{
+	assert_true(i < 8);
+	return (struct order_item_request *)&r->items[i];
+}
+
+/* A sale to the client paid card_minor by card; items added by add_item. */
+static struct order_request *sale_req(struct fixture *f, const char *external_id,
+				      money_t card_minor)
+{
+	struct order_request *r = new_req(f, external_id);
 	snprintf(r->phone, sizeof(r->phone), "%s", PHONE);
 	r->has_phone = true;
 	r->card_minor = card_minor;
-	r->currency = -1;
 	return r;
 }
 
 static void add_item(struct order_request *r, const char *name, money_t price_minor,
 		     int64_t qty_milli)
 {
-	struct order_item_request *it = &r->items[r->n_items++];
+	struct order_item_request *it = item(r, r->n_items++);
 	it->name = name;
 	it->price_minor = price_minor;
 	it->qty_milli = qty_milli;
@@ -155,21 +176,17 @@ static void add_item(struct order_request *r, const char *name, money_t price_mi
 	it->vat_hundredths = -1;
 }
 
-/* A refund in kopilka's form; items added by add_refund_item (quantity 0: the rest). Heap. */
+/* A refund in kopilka's form; items added by add_refund_item (quantity 0: the rest). */
 static struct order_request *refund_req(struct fixture *f, const char *external_id)
 {
-	struct order_request *r = calloc(1, sizeof(*r));
-	r->merchant_id = f->merchant_id;
-	r->account_id = 1;
-	snprintf(r->external_id, sizeof(r->external_id), "%s", external_id);
+	struct order_request *r = new_req(f, external_id);
 	r->refund = true;
-	r->currency = -1;
 	return r;
 }
 
 static void add_refund_item(struct order_request *r, int64_t sale_item_id, int64_t qty_milli)
 {
-	struct order_item_request *it = &r->items[r->n_items++];
+	struct order_item_request *it = item(r, r->n_items++);
 	it->sale_item_id = sale_item_id;
 	it->qty_milli = qty_milli;
 	it->vat_hundredths = -1;
@@ -224,7 +241,7 @@ static void test_sale_accrues_by_the_program(void **state)
 	assert_int_equal(cl.total_purchases, 2);
 	assert_int_equal(cl.paid_amount_minor, MINOR(400));
 	client_clear(&cl);
-	free(r);
+	free_req(r);
 }
 
 /* Spending more than the client has: insufficient_funds naming amount; no order, no spend. */
@@ -243,7 +260,7 @@ static void test_sale_insufficient_funds(void **state)
 	order_result_clear(&res);
 	assert_false(order_exists(f, "S-1", false, ""));
 	assert_int_equal(available(f), MINOR(100));
-	free(r);
+	free_req(r);
 }
 
 /* At most max_spend_percent of the item total in points: 50.01 of 100 is refused as
@@ -269,7 +286,7 @@ static void test_sale_spend_limit(void **state)
 	assert_int_equal(res.order.accrued_minor, MINOR(5)); /* 10 % of the 50 paid by card */
 	assert_int_equal(available(f), MINOR(55));
 	order_result_clear(&res);
-	free(r);
+	free_req(r);
 }
 
 /* The same sale again replays it and writes nothing; other contents, or another account's
@@ -307,7 +324,7 @@ static void test_sale_replay(void **state)
 	assert_non_null(strstr(o.message, "different contents"));
 	order_result_clear(&res);
 	assert_int_equal(available(f), MINOR(110));
-	free(r);
+	free_req(r);
 }
 
 /* A sale of two items (60 + 40) paid 50 by card and 50 in points, with a coupon redeemed:
@@ -351,7 +368,7 @@ static void test_refund_by_item(void **state)
 	assert_int_equal(coupon_status(f, issued), COUPON_ISSUED);
 	order_result_clear(&res);
 
-	q->items[0].sale_item_id = sale.items[1].id;
+	item(q, 0)->sale_item_id = sale.items[1].id;
 	snprintf(q->external_id, sizeof(q->external_id), "R-2");
 	refund_ok(f, q, &res);
 	assert_int_equal(res.order.spent_minor, MINOR(20));
@@ -361,8 +378,8 @@ static void test_refund_by_item(void **state)
 	assert_int_equal(coupon_status(f, issued), COUPON_REVOKED);
 	order_result_clear(&res);
 	order_result_clear(&sale);
-	free(q);
-	free(r);
+	free_req(q);
+	free_req(r);
 }
 
 /* More than was sold, an item refunded already, another sale's item or none: each
@@ -374,12 +391,12 @@ static void test_refund_more_than_sold(void **state)
 	add_item(r, "Bun", MINOR(10), 3000);
 	struct order_result sale = {0};
 	sale_ok(f, r, &sale);
-	int64_t item = sale.items[0].id;
+	int64_t bun = sale.items[0].id;
 	order_result_clear(&sale);
 	money_t before = available(f);
 
 	struct order_request *q = refund_req(f, "R-1");
-	add_refund_item(q, item, 3001);
+	add_refund_item(q, bun, 3001);
 	struct order_result res = {0};
 	struct outcome o = {0};
 	assert_false(order_refund(f->c, q, f->now, &res, &o));
@@ -389,7 +406,7 @@ static void test_refund_more_than_sold(void **state)
 	assert_false(order_exists(f, "R-1", true, ""));
 	assert_int_equal(available(f), before);
 
-	q->items[0].qty_milli = 2000;
+	item(q, 0)->qty_milli = 2000;
 	refund_ok(f, q, &res);
 	order_result_clear(&res);
 	snprintf(q->external_id, sizeof(q->external_id), "R-2");
@@ -399,7 +416,7 @@ static void test_refund_more_than_sold(void **state)
 	assert_non_null(strstr(o.message, "only 1 remain"));
 	order_result_clear(&res);
 
-	q->items[0].qty_milli = 0;
+	item(q, 0)->qty_milli = 0;
 	refund_ok(f, q, &res);
 	order_result_clear(&res);
 	snprintf(q->external_id, sizeof(q->external_id), "R-3");
@@ -409,15 +426,15 @@ static void test_refund_more_than_sold(void **state)
 	assert_non_null(strstr(o.message, "already refunded"));
 	order_result_clear(&res);
 
-	q->items[0].sale_item_id = item + 1000;
+	item(q, 0)->sale_item_id = bun + 1000;
 	o = (struct outcome){0};
 	assert_false(order_refund(f->c, q, f->now, &res, &o));
 	assert_refused(&o, OUTCOME_INVALID, "item_not_refundable", "order.items[0].id");
 	assert_non_null(strstr(o.message, "no such sale item"));
 	order_result_clear(&res);
 	assert_false(order_exists(f, "R-3", true, ""));
-	free(q);
-	free(r);
+	free_req(q);
+	free_req(r);
 }
 
 /* The seed's form: items written like sale items, the sale named by its externalId, one refund
@@ -454,14 +471,14 @@ static void test_refund_seed_form(void **state)
 	order_result_clear(&res);
 	assert_int_equal(available(f), MINOR(106));
 
-	q->items[0].name = "Latte";
-	q->items[0].price_minor = MINOR(30);
+	item(q, 0)->name = "Latte";
+	item(q, 0)->price_minor = MINOR(30);
 	assert_false(order_refund(f->c, q, f->now, &res, &o));
 	assert_refused(&o, OUTCOME_CONFLICT, "order_conflict", "order.fd");
 	order_result_clear(&res);
 
 	q->fd = "502";
-	q->items[0].name = "Bagel";
+	item(q, 0)->name = "Bagel";
 	o = (struct outcome){0};
 	assert_false(order_refund(f->c, q, f->now, &res, &o));
 	assert_refused(&o, OUTCOME_INVALID, "item_not_refundable", "order.items[0]");
@@ -473,8 +490,8 @@ static void test_refund_seed_form(void **state)
 	assert_refused(&o, OUTCOME_NOT_FOUND, "not_found", "order.externalId");
 	order_result_clear(&res);
 	assert_int_equal(available(f), MINOR(106));
-	free(q);
-	free(r);
+	free_req(q);
+	free_req(r);
 }
 
 int main(void)
