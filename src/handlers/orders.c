@@ -22,7 +22,7 @@ static const char *const units[] = {"piece", "kg", "g", "L", "ml"};
 struct order_call {
 	struct order_request req;
 	struct order_item_request *items; /* heap, req.n_items: what req.items points to */
-	money_t items_total_minor; /* while parsing: the sum so far, held to 10^12 */
+	money_t items_total_minor;	  /* while parsing: the sum so far, held to 10^12 */
 	money_t moved_in_minor, moved_out_minor;
 };
 
@@ -357,7 +357,8 @@ static enum store_rc order_tx(struct call *c, void *ctx)
 	return rc;
 }
 
-/* Runs a parsed order in a write transaction as the caller, the test or the real one. */
+/* Runs a parsed order (posted, or tried by orders_create_test) in one write transaction, as
+ * the caller's account. */
 static void post_order(struct call *c, struct order_call *oc)
 {
 	oc->req.merchant_id = c->who.merchant_id;
