@@ -47,7 +47,8 @@ void store_fixture_close(struct store_fixture *f)
 
 int64_t store_fixture_client(struct store_fixture *f, const char *phone)
 {
-	struct client cl = {.merchant_id = f->merchant_id, .phone = (char *)phone};
+	struct client cl = {
+	    .merchant_id = f->merchant_id, .phone = (char *)phone, .created_ms = f->now};
 	snprintf(cl.token, sizeof(cl.token), "t%s", phone);
 	int64_t id = 0;
 	assert_int_equal(STORE(f->c, client_create, &cl, &id), STORE_OK);
