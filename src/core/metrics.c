@@ -222,6 +222,10 @@ void metrics_render(struct buf *out, const struct metrics_gauges *g)
 	counter(out, "kopilka_db_checkpoints_inline_total",
 		"SQLite WAL checkpoints the writer ran itself (the WAL passed its hard bound).",
 		load(&counters[M_DB_CHECKPOINTS_INLINE]));
+	counter(out, "kopilka_db_wal_syncs_total",
+		"SQLite WAL syncs after committed groups, outside the writer lock "
+		"(--sqlite-synchronous full).",
+		load(&counters[M_DB_WAL_SYNCS]));
 	counter(out, "kopilka_db_statements_total",
 		"SQL statements the storage engine ran (prepared ones, both engines).",
 		load(&counters[M_DB_STATEMENTS]));

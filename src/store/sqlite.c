@@ -16,7 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/metrics.h"
@@ -80,11 +83,12 @@ struct sq_store {
 	 * `writer`, as a SAVEPOINT inside a transaction (`group_open`) that several writers
 	 * share: a writer that finishes while others queue on write_mu releases its savepoint
 	 * and hands the open transaction on; the last of the group (no one queued, or
-	 * group_max members) COMMITs once, with one WAL sync, and wakes every member with the
-	 * outcome. No member returns before that COMMIT succeeded, so an acknowledged write is
-	 * durable; if the COMMIT (or a statement that takes the whole transaction with it)
-	 * fails, every member gets the error. A member that rolls back undoes only its own
-	 * savepoint. Fields below but `queued` are guarded by write_mu. */
+	 * group_max members) COMMITs once and, after one WAL sync (below), wakes every member
+	 * with the outcome. No member returns before that COMMIT succeeded and was synced, so
+	 * an acknowledged write is durable; if the COMMIT (or a statement that takes the whole
+	 * transaction with it) or the sync fails, every member gets the error. A member that
+	 * rolls back undoes only its own savepoint. Fields below but `queued`, `wal_mu`,
+	 * `wal_fd` and `sync_failed` are guarded by write_mu. */
 	struct sq_conn *writer;
 	int group_max;
 	bool group_open;		/* BEGIN IMMEDIATE done on writer, COMMIT not yet */
@@ -93,6 +97,25 @@ struct sq_store {
 	_Atomic int queued;		/* writers waiting for write_mu */
 	pthread_mutex_t group_mu;	/* guards gc_member.done/rc; with group_cv */
 	pthread_cond_t group_cv;
+
+	/* The WAL sync outside write_mu. With --sqlite-synchronous full, SQLite's own FULL
+	 * mode syncs the WAL inside each COMMIT, with write_mu held, so the next group waited
+	 * for the disk too. Every connection runs synchronous=NORMAL instead (the COMMIT only
+	 * writes the group's frames; a checkpoint still syncs the WAL before copying it), and
+	 * the thread that ended a group syncs the WAL itself after releasing write_mu, while the
+	 * next group runs, and only then wakes the members: a 2xx still waits for its frames on
+	 * disk. A sync covers every frame written before it, so a later group's sync also
+	 * covers an earlier one still syncing, and WAL recovery keeps a prefix of the commits:
+	 * durability stays in commit order. The members of finished groups wait in `settle`
+	 * (guarded by write_mu) until the thread that releases write_mu takes them
+	 * (write_unlock). A failed sync fails its members and every later write (`sync_failed`:
+	 * the kernel may have dropped the pages it could not write; restart to recover). */
+	bool sync_wal;		     /* --sqlite-synchronous full */
+	pthread_mutex_t wal_mu;	     /* guards wal_fd, held through a sync */
+	int wal_fd;		     /* the -wal file, opened on the first sync; -1 before */
+	struct gc_member *settle;    /* members of ended groups, answered at write_unlock */
+	bool settle_sync;	     /* one of those groups committed: sync before answering */
+	_Atomic bool sync_failed;
 
 	/* Checkpoints off the commit path. SQLite's automatic checkpoint runs inside the COMMIT
 	 * that crosses wal_autocheckpoint pages, with write_mu held, so every writer queued
@@ -426,12 +449,13 @@ static struct sq_conn *conn_open(struct sq_store *st, bool create, char *err_buf
 		sqlite3_busy_timeout(db, (int)st->opt.busy_timeout_ms);
 		sqlite3_extended_result_codes(db, 1);
 		char pragmas[384];
-		/* journal_mode is a write: a read-only database keeps the mode it has. */
+		/* journal_mode is a write: a read-only database keeps the mode it has.
+		 * synchronous = NORMAL whatever --sqlite-synchronous says: "full" is kept by the
+		 * WAL sync after each group (struct sq_store, write_unlock), not by SQLite. */
 		snprintf(pragmas, sizeof(pragmas),
-			 "%s PRAGMA synchronous = %s; PRAGMA foreign_keys = ON;"
+			 "%s PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
 			 " PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8192;",
-			 read_only ? "" : "PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 67108864;",
-			 strcmp(st->opt.synchronous, "normal") == 0 ? "NORMAL" : "FULL");
+			 read_only ? "" : "PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 67108864;");
 		rc = sqlite3_exec(db, pragmas, NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
 			break;
@@ -555,6 +579,7 @@ static int wal_grew(void *arg, sqlite3 *db, const char *name, int pages)
 }
 
 static enum store_rc group_finish(struct sq_store *st, enum store_rc rc);
+static void write_unlock(struct sq_store *st);
 
 /* One checkpoint pass on the thread's connection. */
 static void ckpt_pass(struct sq_store *st)
@@ -586,7 +611,7 @@ static void *ckpt_main(void *arg)
 			group_finish(st, STORE_OK);
 		if (!st->group_open)
 			ckpt_pass(st);
-		pthread_mutex_unlock(&st->write_mu);
+		write_unlock(st);
 		pthread_mutex_lock(&st->ckpt_mu);
 	}
 	pthread_mutex_unlock(&st->ckpt_mu);
@@ -641,6 +666,9 @@ struct store *sqlite_store_open(const char *path, const struct store_options *op
 	pthread_mutex_init(&st->ckpt_mu, NULL);
 	pthread_cond_init(&st->ckpt_cv, NULL);
 	st->group_max = opt->group_commit_max > 0 ? opt->group_commit_max : 1;
+	st->sync_wal = strcmp(opt->synchronous, "normal") != 0;
+	st->wal_fd = -1;
+	pthread_mutex_init(&st->wal_mu, NULL);
 	/* Every pooled connection may grow an 8 MiB page cache (conn_open); the soft heap limit
 	 * bounds all of them together, whatever the pool size, by recycling cache pages. */
 	if (opt->sqlite_memory_mib > 0)
@@ -678,6 +706,9 @@ static void sq_close(struct store *base)
 	if (st->writer)
 		conn_close(st->writer);
 	pool_destroy(&st->pool);
+	if (st->wal_fd >= 0)
+		close(st->wal_fd);
+	pthread_mutex_destroy(&st->wal_mu);
 	free(st->path);
 	pthread_mutex_destroy(&st->write_mu);
 	pthread_mutex_destroy(&st->group_mu);
@@ -714,7 +745,8 @@ static void sq_pool_stats(struct store *base, int *size, int *in_use)
 /* ---- transactions and group commit (see struct sq_store) ---- */
 
 /* Ends the group's transaction (COMMIT, or ROLLBACK when `rc` is already a failure) and
- * wakes every member with the outcome. Called with write_mu held. */
+ * hands its members, with the outcome, to the write_unlock that follows. Called with
+ * write_mu held. */
 static enum store_rc group_finish(struct sq_store *st, enum store_rc rc)
 {
 	struct sq_conn *w = st->writer;
@@ -738,19 +770,80 @@ static enum store_rc group_finish(struct sq_store *st, enum store_rc rc)
 	struct gc_member *m = st->group_members;
 	st->group_members = NULL;
 	st->group_size = 0;
-	pthread_mutex_lock(&st->group_mu);
-	for (; m; m = m->next) {
+	/* Answered once write_mu is released and the WAL synced (write_unlock). */
+	while (m) {
+		struct gc_member *next = m->next;
 		m->rc = rc;
-		m->done = true;
+		m->next = st->settle;
+		st->settle = m;
+		m = next;
 	}
-	pthread_cond_broadcast(&st->group_cv);
-	pthread_mutex_unlock(&st->group_mu);
-	/* After its members are answered: their writes are durable, a checkpoint adds nothing. */
+	if (rc == STORE_OK)
+		st->settle_sync = st->sync_wal;
 	if (ckpt_now) {
 		sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		metrics_add(M_DB_CHECKPOINTS_INLINE, 1);
 	}
 	return rc;
+}
+
+/* Makes the WAL's frames durable: fdatasync of the -wal file (what SQLite's FULL mode does
+ * at each COMMIT), through a descriptor of our own, opened again should the file have been
+ * replaced. Any thread; no lock needed. */
+static bool wal_sync(struct sq_store *st)
+{
+	char wal[PATH_MAX];
+	snprintf(wal, sizeof(wal), "%s-wal", st->path);
+	bool ok = true;
+	/* One sync at a time: a second one waiting here is covered by the first only in part
+	 * (frames written after it began), so it still runs, on the same descriptor. */
+	pthread_mutex_lock(&st->wal_mu);
+	struct stat now, held;
+	if (st->wal_fd < 0 || stat(wal, &now) != 0 || fstat(st->wal_fd, &held) != 0 ||
+	    now.st_ino != held.st_ino || now.st_dev != held.st_dev) {
+		if (st->wal_fd >= 0)
+			close(st->wal_fd);
+		st->wal_fd = open(wal, O_RDWR | O_CLOEXEC);
+		if (st->wal_fd < 0) {
+			log_error("sqlite: cannot open %s to sync it: %s; writes are refused until a "
+				  "restart",
+				  wal, strerror(errno));
+			ok = false;
+		}
+	}
+	if (ok && fdatasync(st->wal_fd) != 0) {
+		log_error("sqlite: fdatasync %s: %s; writes are refused until a restart", wal,
+			  strerror(errno));
+		ok = false;
+	}
+	pthread_mutex_unlock(&st->wal_mu);
+	if (ok)
+		metrics_add(M_DB_WAL_SYNCS, 1);
+	return ok;
+}
+
+/* Releases write_mu; then answers the members of the groups that ended under it, after
+ * syncing the WAL when one committed (see struct sq_store). */
+static void write_unlock(struct sq_store *st)
+{
+	struct gc_member *m = st->settle;
+	bool sync = st->settle_sync;
+	st->settle = NULL;
+	st->settle_sync = false;
+	pthread_mutex_unlock(&st->write_mu);
+	if (!m)
+		return;
+	bool synced = !sync || wal_sync(st);
+	if (!synced)
+		st->sync_failed = true;
+	pthread_mutex_lock(&st->group_mu);
+	for (; m; m = m->next) {
+		if (!synced && m->rc == STORE_OK)
+			m->rc = STORE_FULL;
+		m->done = true;
+	}
+	pthread_cond_broadcast(&st->group_cv);
+	pthread_mutex_unlock(&st->group_mu);
 }
 
 /* Leaves the writer to whoever queues next: the borrower's transaction is over for it. */
@@ -760,7 +853,7 @@ static void writer_leave(struct sq_conn *c)
 	c->writing = NULL;
 	if (c->holds_write) {
 		c->holds_write = false;
-		pthread_mutex_unlock(&c->owner->write_mu);
+		write_unlock(c->owner);
 	}
 }
 
@@ -775,6 +868,8 @@ static enum store_rc sq_begin(struct store_conn *base, int kind)
 	}
 	struct sq_store *st = c->owner;
 	struct sq_conn *w = st->writer;
+	if (st->sync_failed)
+		return STORE_FULL; /* a WAL sync failed (struct sq_store) */
 	st->queued++;
 	pthread_mutex_lock(&st->write_mu);
 	st->queued--;

@@ -183,3 +183,41 @@ def test_a_sale_reads_the_balance_and_the_lots_once(env, A):
     # the lots again for the spend and the accrual (a lots sum, then the lots) made it 24;
     # reading the client again as it is locked (only PostgreSQL's writers need it), 23.
     assert ran <= 22, ran
+
+
+def test_every_committed_group_syncs_the_wal_before_it_answers(env, A):
+    """--sqlite-synchronous full (the default) is kept by kopilkad, not SQLite: each group that
+    commits syncs the WAL once, outside the writer lock, before its members answer; under
+    concurrency the groups still share syncs. With --sqlite-synchronous normal nothing is
+    synced (SQLite's checkpoints still sync before copying)."""
+    if env.engine != "sqlite":
+        pytest.skip("the WAL sync is the SQLite engine's")
+
+    def syncs():
+        samples, _ = parse_metrics(Session().get(metrics_url(env)).text)
+        return value(samples, "kopilka_db_wal_syncs_total")
+
+    phone, _ = funded_client(A, 1000)
+    # One at a time: every order is a group of one, committed and synced on its own.
+    commits0, _ = commit_figures(env)
+    syncs0 = syncs()
+    for _ in range(20):
+        A.order(sale(ext=uniq("ws"), phone=phone, amount=1, items=[{"name": "s", "price": 5, "quantity": 1}]))
+    commits, _ = commit_figures(env)
+    assert commits - commits0 >= 20
+    assert syncs() - syncs0 == commits - commits0
+    # Concurrently: no more syncs than commits, fewer than writes.
+    commits0, writes0 = commit_figures(env)
+    syncs0 = syncs()
+    bodies = [sale(ext=uniq("wsp"), phone=phone, items=[{"name": "g", "price": 5, "quantity": 1}], amount=1)
+              for _ in range(160)]
+    assert all(r.status_code == 200 for _, r in post_in_parallel(env, A, bodies))
+    commits, writes = commit_figures(env)
+    assert syncs() - syncs0 == commits - commits0 < writes - writes0
+    env.restart("--sqlite-synchronous", "normal")
+    try:
+        syncs0 = syncs()
+        A.order(sale(ext=uniq("wsn"), phone=phone, amount=1, items=[{"name": "s", "price": 5, "quantity": 1}]))
+        assert syncs() == syncs0 == 0
+    finally:
+        env.restart()
