@@ -50,6 +50,7 @@
 
 /* Every statement the engine runs, prepared once per connection. */
 
+/* clang-format off */
 #define STATEMENTS(X)                                                                              \
 	X(PING, "SELECT 1")                                                                        \
 	X(ORDER_SEQ, "SELECT nextval(('order_seq_' || $1::bigint)::regclass)")                     \
@@ -59,6 +60,7 @@
 	X(KEY_LOCK, "SELECT pg_advisory_xact_lock(hashtextextended($2 || chr(10) || $3, $1))")
 
 
+/* clang-format on */
 #define STMT_ENUM(name, sql) ST_##name,
 #define STMT_SQL(name, sql) sql,
 #define STMT_NAME(name, sql) #name,

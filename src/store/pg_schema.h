@@ -11,6 +11,7 @@
 #ifndef KOPILKA_STORE_PG_SCHEMA_H
 #define KOPILKA_STORE_PG_SCHEMA_H
 
+/* clang-format off */
 static const char *const pg_migrations[] = {
 	/* 1: the seed API: merchants, accounts, clients, ledger, coupons, orders. */
 	"CREATE TABLE write_lock (unused boolean);"
@@ -192,5 +193,6 @@ static const char *const pg_migrations[] = {
 	" EXECUTE format('CREATE SEQUENCE order_seq_%s START WITH %s', m.id, m.order_seq + 1);"
 	" END LOOP; END $$;",
 };
+/* clang-format on */
 
 #endif

@@ -3,6 +3,7 @@
 #ifndef KOPILKA_STORE_SQLITE_SCHEMA_H
 #define KOPILKA_STORE_SQLITE_SCHEMA_H
 
+/* clang-format off */
 static const char *const sqlite_migrations[] = {
 	/* 1: the seed API: merchants, accounts, clients, ledger, coupons, orders. */
 	"CREATE TABLE merchants ("
@@ -223,5 +224,6 @@ static const char *const sqlite_migrations[] = {
 	"CREATE INDEX coupon_instances_shared ON coupon_instances(shared_instance_id)"
 	" WHERE shared_instance_id IS NOT NULL;",
 };
+/* clang-format on */
 
 #endif

@@ -251,6 +251,7 @@ enum store_rc sq_search_run(sqlite3 *db, struct sq_search **cache, struct store_
 
 /* The invariants of client_phone_trigrams; each query returns one row per violation as a single
  * text column describing it. */
+/* clang-format off */
 static const char *const check_queries[] = {
     /* client_phone_trigrams holds exactly the distinct trigrams of every client's phone (the
      * infix search trusts it to find every match). Compared as a count and a checksum of
@@ -273,6 +274,7 @@ static const char *const check_queries[] = {
     "SELECT printf('phone search index: trigram %s is not in phone %s of client %d', tri,"
     " phone, client_id) FROM client_phone_trigrams WHERE instr(phone, tri) = 0",
 };
+/* clang-format on */
 
 enum store_rc sq_search_check(sqlite3 *db, store_report_fn report, void *ctx, int64_t *problems)
 {

@@ -19,6 +19,7 @@
 #define T(x) "CAST(" x " AS TEXT)"
 #define CUR(t) "CASE " t ".currency WHEN 0 THEN 'points' ELSE 'rubles' END"
 
+/* clang-format off */
 #define SQL_STATEMENTS(X)                                                                          \
 	/* merchants, accounts, keys, lockout counters (sql_accounts.c) */                          \
 	X(MERCHANT_CREATE, "INSERT INTO merchants(name, created_ms) VALUES ($1, $2) RETURNING id") \
@@ -312,6 +313,7 @@
 			    " (SELECT o.id FROM coupon_instances o WHERE o.shared_instance_id = ci.id" \
 			    " LIMIT 1) FROM coupon_instances ci WHERE ci.id = $1")
 
+/* clang-format on */
 #define SQL_ENUM(name, sql) SQL_##name,
 enum sql_id { SQL_STATEMENTS(SQL_ENUM) SQL__COUNT };
 #undef SQL_ENUM
