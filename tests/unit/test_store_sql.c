@@ -12,15 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/util.h"
 #include "store/store.h"
+#include "store_fixture.h"
 
 struct fixture {
-	char dir[64];
-	char path[96];
-	struct store *st;
+	struct store_fixture db;
 	struct store_conn *c;
 	int64_t merchant_id, client_id, coupon_id;
 };
@@ -28,24 +26,10 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kopilka-unit-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/k.db", f->dir);
-	struct store_options opt = {.synchronous = "normal",
-				    .busy_timeout_ms = 1000,
-				    .pool_size = 2,
-				    .group_commit_max = 1,
-				    .create = true};
-	char err[256] = "";
-	f->st = store_open(f->path, &opt, err, sizeof(err));
-	if (!f->st)
-		fail_msg("store_open: %s", err);
-	f->c = f->st->ops->acquire(f->st);
-	assert_int_equal(STORE(f->c, begin, true), STORE_OK);
-	assert_int_equal(STORE(f->c, merchant_create, "Cafe", now_ms(), &f->merchant_id), STORE_OK);
-	struct client cl = {.merchant_id = f->merchant_id, .phone = "79990000001"};
-	snprintf(cl.token, sizeof(cl.token), "t1");
-	assert_int_equal(STORE(f->c, client_create, &cl, &f->client_id), STORE_OK);
+	store_fixture_open(&f->db);
+	f->c = f->db.c;
+	f->merchant_id = f->db.merchant_id;
+	f->client_id = store_fixture_client(&f->db, "79990000001");
 	struct catalog_coupon cc = {.merchant_id = f->merchant_id, .title = "Coffee", .style = "{}"};
 	assert_int_equal(STORE(f->c, catalog_create, &cc, &f->coupon_id), STORE_OK);
 	*state = f;
@@ -55,16 +39,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	STORE(f->c, rollback);
-	f->c->ops->release(f->c);
-	f->st->ops->close(f->st);
-	char wal[128], shm[128];
-	snprintf(wal, sizeof(wal), "%s-wal", f->path);
-	snprintf(shm, sizeof(shm), "%s-shm", f->path);
-	unlink(f->path);
-	unlink(wal);
-	unlink(shm);
-	rmdir(f->dir);
+	store_fixture_close(&f->db);
 	free(f);
 	return 0;
 }
