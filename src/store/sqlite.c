@@ -26,6 +26,7 @@
 #include "store/sqlite_schema.h"
 #include "store/sqlite_search.h"
 
+/* clang-format off */
 /* Every statement the engine runs, prepared once per connection. */
 #define STATEMENTS(X)                                                                              \
 	X(BEGIN_READ, "BEGIN")                                                                     \
@@ -43,6 +44,7 @@
 		     " RETURNING order_seq")
 
 
+/* clang-format on */
 #define STMT_ENUM(name, sql) ST_##name,
 #define STMT_SQL(name, sql) sql,
 enum stmt_id { STATEMENTS(STMT_ENUM) ST__COUNT };
@@ -136,6 +138,7 @@ struct sq_store {
 	bool ckpt_stop;
 	bool ckpt_inline; /* guarded by write_mu: the WAL passed WAL_HARD_PAGES */
 	struct sq_conn *ckpt_conn;
+	int ckpt_db_fd; /* the database file, synced after a pass beside the writers */
 };
 
 /* WAL sizes, in pages, that start a background checkpoint and that make the writer checkpoint
@@ -606,6 +609,12 @@ static void *ckpt_main(void *arg)
 		 * it may find open (its members have all released their savepoints and wait for
 		 * that COMMIT); the next group's BEGIN then reuses the WAL from its start. */
 		ckpt_pass(st);
+		/* A pass that did not reach the WAL's end leaves the pages it copied unsynced, and
+		 * the tail's pass would sync them all with write_mu held (measured: 25-60 ms per
+		 * checkpoint, the orders' p99). Synced here, beside the writers, the tail's sync
+		 * has only the tail's pages left. */
+		if (st->ckpt_db_fd >= 0 && fdatasync(st->ckpt_db_fd) != 0)
+			log_warn("sqlite: fdatasync %s: %s", st->path, strerror(errno));
 		pthread_mutex_lock(&st->write_mu);
 		if (st->group_open && st->group_size > 0)
 			group_finish(st, STORE_OK);
@@ -628,6 +637,7 @@ static void ckpt_start(struct sq_store *st)
 	st->ckpt_conn = conn_open(st, false, err, sizeof(err));
 	if (!st->ckpt_conn || sqlite3_db_readonly(st->ckpt_conn->db, "main") == 1)
 		goto keep_auto;
+	st->ckpt_db_fd = open(st->path, O_RDWR | O_CLOEXEC);
 	if (pthread_create(&st->ckpt_thread, NULL, ckpt_main, st) != 0)
 		goto keep_auto;
 	st->ckpt_running = true;
@@ -637,6 +647,9 @@ keep_auto:
 	if (st->ckpt_conn)
 		conn_close(st->ckpt_conn);
 	st->ckpt_conn = NULL;
+	if (st->ckpt_db_fd >= 0)
+		close(st->ckpt_db_fd);
+	st->ckpt_db_fd = -1;
 }
 
 static void ckpt_stop(struct sq_store *st)
@@ -649,6 +662,9 @@ static void ckpt_stop(struct sq_store *st)
 	pthread_mutex_unlock(&st->ckpt_mu);
 	pthread_join(st->ckpt_thread, NULL);
 	st->ckpt_running = false;
+	if (st->ckpt_db_fd >= 0)
+		close(st->ckpt_db_fd);
+	st->ckpt_db_fd = -1;
 	if (st->writer)
 		sqlite3_wal_hook(st->writer->db, NULL, NULL);
 }
@@ -668,6 +684,7 @@ struct store *sqlite_store_open(const char *path, const struct store_options *op
 	st->group_max = opt->group_commit_max > 0 ? opt->group_commit_max : 1;
 	st->sync_wal = strcmp(opt->synchronous, "normal") != 0;
 	st->wal_fd = -1;
+	st->ckpt_db_fd = -1;
 	pthread_mutex_init(&st->wal_mu, NULL);
 	/* Every pooled connection may grow an 8 MiB page cache (conn_open); the soft heap limit
 	 * bounds all of them together, whatever the pool size, by recycling cache pages. */
