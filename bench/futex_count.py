@@ -1,0 +1,132 @@
+#!/usr/bin/python3
+"""Futex calls per request of kopilkad: a lock that threads contend for shows up as futex
+system calls (an uncontended pthread mutex never enters the kernel), so their count per request
+says how often the read path meets another thread on a shared lock (docs/PERFORMANCE.md,
+"Reads without process-wide locks").
+
+Starts `kopilkad serve` on a bench database, warms it up with bench/readload, then counts the
+futex calls of every thread of the server while readload sends exactly --requests requests:
+with `strace -f -c -e trace=futex -p PID` (what the issue asked for; ptrace stops every system
+call, so the server runs several times slower and is preempted more often) and with
+`perf stat -e syscalls:sys_enter_futex -p PID` (a kernel counter, the server at full speed).
+Prints one line per run and the median. Every process it starts is stopped by its PID.
+
+  bench/futex_count.py --kopilkad build-bench/kopilkad --readload build-bench/readload \\
+      --db /tmp/kopilka-bench/bench.db [--requests 20000] [--conns 16] [--runs 3] [-- serve flags]
+"""
+import argparse
+import base64
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+AUTH = "Basic " + base64.b64encode(b"owner@bench.local:bench-password").decode()
+SERVE_FLAGS = ["--threads", "8", "--lockout-addr-failures", "1000000"]
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def stop(p, sig=signal.SIGTERM):
+    if p.poll() is None:
+        p.send_signal(sig)
+        try:
+            p.wait(60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def load(args, port, n):
+    r = subprocess.run([args.readload, "--port", str(port), "--conns", str(args.conns),
+                        "--requests", str(n), "--auth", AUTH, "--path", args.path],
+                       capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        raise SystemExit(f"readload failed: {r.stdout} {r.stderr}")
+    return dict(zip(r.stdout.split()[::2], map(float, r.stdout.split()[1::2])))
+
+
+def counter(tool, pid, out_path):
+    if tool == "strace":
+        cmd = ["strace", "-f", "-c", "-e", "trace=futex", "-o", out_path, "-p", str(pid)]
+    else:
+        cmd = ["perf", "stat", "-x", ",", "-e", "syscalls:sys_enter_futex", "-o", out_path,
+               "-p", str(pid)]
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.5)  # attached to every thread before the first request
+    return p
+
+
+def futex_calls(tool, out_path):
+    text = open(out_path).read()
+    if tool == "strace":
+        m = re.search(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?futex$", text, re.M)
+        return int(m.group(1)) if m else 0
+    m = re.search(r"^(\d+),,syscalls:sys_enter_futex", text, re.M)
+    if not m:
+        raise SystemExit(f"no perf figure in {out_path}: {text}")
+    return int(m.group(1))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--kopilkad", required=True)
+    ap.add_argument("--readload", required=True)
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--requests", type=int, default=20000)
+    ap.add_argument("--conns", type=int, default=16)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--tools", default="strace,perf")
+    ap.add_argument("--path", default="/ext/api/v1/clients/?phone=79{nn}%25&limit=10")
+    ap.add_argument("serve_flags", nargs="*")
+    args = ap.parse_args()
+    port = free_port()
+    cmd = [args.kopilkad, "serve", "--db", args.db, "--listen", f"127.0.0.1:{port}",
+           "--access-log", "/dev/null"] + SERVE_FLAGS + args.serve_flags
+    print("$ " + " ".join(cmd), file=sys.stderr)
+    srv = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
+                break
+            except Exception:
+                time.sleep(0.1)
+        load(args, port, max(args.requests // 5, args.conns))  # warm-up: caches, credentials
+        out = f"/tmp/futex_count.{os.getpid()}.txt"
+        for tool in args.tools.split(","):
+            per_req = []
+            for run in range(args.runs):
+                p = counter(tool, srv.pid, out)
+                res = load(args, port, args.requests)
+                stop(p, signal.SIGINT)
+                calls = futex_calls(tool, out)
+                per_req.append(calls / args.requests)
+                print(f"{tool} run {run + 1}: {calls} futex calls / {args.requests} requests"
+                      f" = {calls / args.requests:.3f} per request ({res['rps']:.0f} req/s"
+                      f" while counted)", flush=True)
+            print(f"{tool}: median {statistics.median(per_req):.3f} futex calls per request",
+                  flush=True)
+        # The rate without a counter attached, as context.
+        rates = [load(args, port, args.requests)["rps"] for _ in range(args.runs)]
+        print(f"req/s uncounted: {' '.join(f'{r:.0f}' for r in rates)}"
+              f" (median {statistics.median(rates):.0f})")
+        if os.path.exists(out):
+            os.remove(out)
+    finally:
+        stop(srv)
+
+
+if __name__ == "__main__":
+    main()
