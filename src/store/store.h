@@ -371,8 +371,8 @@ struct store_options {
 	/* SQLite: at most this many concurrent write transactions share one commit (1: each
 	 * commits alone). */
 	int group_commit_max;
-	/* SQLite: soft limit of the process's SQLite heap in MiB (page caches shed pages past
-	 * it); 0: none. */
+	/* SQLite: the page caches of all the process's connections together, in MiB, a soft
+	 * bound (store/sqlite_pcache.h); 0: none. */
 	int64_t sqlite_memory_mib;
 	bool create; /* create the database when it does not exist (init) */
 };
