@@ -36,9 +36,9 @@ struct options {
 struct worker {
 	const struct options *opt;
 	int index;
-	long requests;	/* to send */
-	long non2xx;	/* answered, but not 2xx */
-	bool failed;	/* the connection broke; the rest of its requests were not sent */
+	long requests;	 /* to send */
+	long non2xx;	 /* answered, but not 2xx */
+	bool failed;	 /* the connection broke; the rest of its requests were not sent */
 	int64_t *lat_us; /* one per request sent */
 	long n_lat;
 };
@@ -162,9 +162,8 @@ static void *run(void *arg)
 	char path[1024], req[2048];
 	for (long i = 0; i < w->requests; i++) {
 		make_path(opt->path, &rng, path, sizeof(path));
-		int len = snprintf(req, sizeof(req),
-				   "GET %s HTTP/1.1\r\nHost: %s:%d\r\n%s%s%s\r\n", path, opt->host,
-				   opt->port, opt->auth ? "Authorization: " : "",
+		int len = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s:%d\r\n%s%s%s\r\n",
+				   path, opt->host, opt->port, opt->auth ? "Authorization: " : "",
 				   opt->auth ? opt->auth : "", opt->auth ? "\r\n" : "");
 		if (len < 0 || (size_t)len >= sizeof(req)) {
 			w->failed = true;
@@ -263,8 +262,7 @@ int main(int argc, char **argv)
 	printf("requests %ld non2xx %ld failed_conns %ld seconds %.3f rps %.0f p50_us %lld "
 	       "p99_us %lld\n",
 	       sent, non2xx, failed, secs, secs > 0 ? (double)sent / secs : 0.0,
-	       sent ? (long long)all[sent / 2] : 0LL,
-	       sent ? (long long)all[sent * 99 / 100] : 0LL);
+	       sent ? (long long)all[sent / 2] : 0LL, sent ? (long long)all[sent * 99 / 100] : 0LL);
 	for (int i = 0; i < opt.conns; i++)
 		free(ws[i].lat_us);
 	free(all);

@@ -88,9 +88,9 @@ static sqlite3_pcache_page *bc_fetch(sqlite3_pcache *p, unsigned key, int create
 	if (!create)
 		return inner.xFetch(c->inner, key, 0);
 	int64_t budget = atomic_load_explicit(&budget_bytes, memory_order_relaxed);
-	bool at_budget = budget > 0 && c->purgeable && c->held_pages >= SQLITE_PCACHE_MIN_PAGES &&
-			 atomic_load_explicit(&held_bytes, memory_order_relaxed) + c->page_bytes >
-				 budget;
+	bool at_budget =
+	    budget > 0 && c->purgeable && c->held_pages >= SQLITE_PCACHE_MIN_PAGES &&
+	    atomic_load_explicit(&held_bytes, memory_order_relaxed) + c->page_bytes > budget;
 	if (!at_budget) {
 		sqlite3_pcache_page *page = inner.xFetch(c->inner, key, create);
 		recount(c);
@@ -150,18 +150,18 @@ static void bc_shrink(sqlite3_pcache *p)
 bool sqlite_pcache_install(void)
 {
 	static const sqlite3_pcache_methods2 methods = {
-		.iVersion = 1,
-		.xInit = bc_init,
-		.xShutdown = bc_shutdown,
-		.xCreate = bc_create,
-		.xCachesize = bc_cachesize,
-		.xPagecount = bc_pagecount,
-		.xFetch = bc_fetch,
-		.xUnpin = bc_unpin,
-		.xRekey = bc_rekey,
-		.xTruncate = bc_truncate,
-		.xDestroy = bc_destroy,
-		.xShrink = bc_shrink,
+	    .iVersion = 1,
+	    .xInit = bc_init,
+	    .xShutdown = bc_shutdown,
+	    .xCreate = bc_create,
+	    .xCachesize = bc_cachesize,
+	    .xPagecount = bc_pagecount,
+	    .xFetch = bc_fetch,
+	    .xUnpin = bc_unpin,
+	    .xRekey = bc_rekey,
+	    .xTruncate = bc_truncate,
+	    .xDestroy = bc_destroy,
+	    .xShrink = bc_shrink,
 	};
 	if (installed)
 		return true;

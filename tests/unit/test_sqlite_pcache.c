@@ -2,10 +2,11 @@
  * the bytes counted follow what the caches hold (and come back to zero when every connection
  * is closed), a connection does not grow its cache once the caches together reach the budget,
  * one alone grows up to it, and queries read right through the recycling. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <sqlite3.h>
@@ -29,7 +30,8 @@ static sqlite3 *open_db(void)
 {
 	sqlite3 *db = NULL;
 	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA cache_size = -8192", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA cache_size = -8192", NULL, NULL, NULL),
+			 SQLITE_OK);
 	return db;
 }
 
@@ -37,9 +39,9 @@ static sqlite3 *open_db(void)
 static void read_all(sqlite3 *db)
 {
 	sqlite3_stmt *s = NULL;
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT sum(id), sum(length(pad)) FROM t", -1, &s,
-					    NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "SELECT sum(id), sum(length(pad)) FROM t", -1, &s, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int64(s, 0), (int64_t)ROWS * (ROWS + 1) / 2);
 	assert_int_equal(sqlite3_column_int64(s, 1), (int64_t)ROWS * 1000);
@@ -111,7 +113,8 @@ static void test_no_growth_past_the_budget(void **state)
 	sqlite3 *b = open_db();
 	read_all(b);
 	read_all(b);
-	assert_true(sqlite_pcache_held_bytes() - held_a <= (SQLITE_PCACHE_MIN_PAGES + 2) * PAGE_MAX);
+	assert_true(sqlite_pcache_held_bytes() - held_a <=
+		    (SQLITE_PCACHE_MIN_PAGES + 2) * PAGE_MAX);
 	/* a is gone: b alone grows, up to the budget and not past it. */
 	sqlite3_close(a);
 	read_all(b);
@@ -142,9 +145,9 @@ static void test_smaller_cache_size_gives_bytes_back(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_counts_what_the_caches_hold),
-		cmocka_unit_test(test_no_growth_past_the_budget),
-		cmocka_unit_test(test_smaller_cache_size_gives_bytes_back),
+	    cmocka_unit_test(test_counts_what_the_caches_hold),
+	    cmocka_unit_test(test_no_growth_past_the_budget),
+	    cmocka_unit_test(test_smaller_cache_size_gives_bytes_back),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
