@@ -73,6 +73,54 @@ int64_t mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Year, month and day of a day count since 1970-01-01 in the proleptic Gregorian calendar
+ * (Howard Hinnant's civil_from_days: days counted from 0000-03-01 in 400-year eras). */
+static void civil_from_days(int64_t days, int64_t *year, int *month, int *day)
+{
+	days += 719468;
+	int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+	int64_t doe = days - era * 146097;				       /* [0, 146096] */
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);		       /* [0, 365] */
+	int64_t mp = (5 * doy + 2) / 153;				       /* March = 0 */
+	*day = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*month = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*year = yoe + era * 400 + (*month <= 2);
+}
+
+/* Writes v as `width` decimal digits (v >= 0; digits beyond width are dropped). */
+static char *put_digits(char *p, int64_t v, int width)
+{
+	for (int i = width - 1; i >= 0; i--, v /= 10)
+		p[i] = (char)('0' + v % 10);
+	return p + width;
+}
+
+void utc_format_ms(int64_t ms, char out[UTC_TEXT_BYTES])
+{
+	int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+	int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+	int64_t in_day = secs - days * 86400;
+	int64_t year;
+	int month, day;
+	civil_from_days(days, &year, &month, &day);
+	char *p = put_digits(out, year, 4);
+	*p++ = '-';
+	p = put_digits(p, month, 2);
+	*p++ = '-';
+	p = put_digits(p, day, 2);
+	*p++ = 'T';
+	p = put_digits(p, in_day / 3600, 2);
+	*p++ = ':';
+	p = put_digits(p, in_day / 60 % 60, 2);
+	*p++ = ':';
+	p = put_digits(p, in_day % 60, 2);
+	*p++ = '.';
+	p = put_digits(p, ms - secs * 1000, 3);
+	*p++ = 'Z';
+	*p = '\0';
+}
+
 void buf_init(struct buf *b)
 {
 	b->data = NULL;
