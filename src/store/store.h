@@ -362,6 +362,7 @@ struct store_conn {
 	const struct store_ops *ops;
 	/* The primitives the operations written once (store/sql.h) run on. */
 	const struct sql_driver *sql;
+	int pool_index; /* its place in the engine's pool (store/pool.h) */
 };
 
 struct store_options {
