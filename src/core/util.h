@@ -30,6 +30,10 @@ int64_t mono_us(void);
  * process-wide time-zone lock on every call, which every logged request met. */
 #define UTC_TEXT_BYTES 25
 void utc_format_ms(int64_t ms, char out[UTC_TEXT_BYTES]);
+/* The same instant, in seconds, as an HTTP date (RFC 9110 IMF-fixdate),
+ * "Sun, 06 Nov 1994 08:49:37 GMT", into out. */
+#define HTTP_DATE_BYTES 30
+void http_date_format(int64_t secs, char out[HTTP_DATE_BYTES]);
 
 /* Cryptographic randomness (libsodium; call sodium_init() once before). Draws n random bytes
  * as 2n lowercase hex digits into out (2n+1 bytes, n <= 64). */

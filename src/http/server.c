@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -370,6 +371,11 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct exchang
 				resp->content_type ? resp->content_type
 						   : "application/json;charset=UTF-8");
 	MHD_add_response_header(r, "X-Request-Id", ex->req.request_id);
+	/* Our own Date, so that MHD does not add one: it formats it with gmtime_r, which takes
+	 * glibc's process-wide time-zone lock on every response. */
+	char date[HTTP_DATE_BYTES];
+	http_date_format((int64_t)time(NULL), date);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_DATE, date);
 	for (int i = 0; i < resp->n_headers; i++)
 		MHD_add_response_header(r, resp->headers[i].key, resp->headers[i].value);
 	if (ex->req.framing_error || ex->close_after)

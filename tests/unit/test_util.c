@@ -1,5 +1,6 @@
-/* Unit tests of core/util.c's pure helpers: utc_format_ms, checked against glibc's gmtime_r
- * (which the logger no longer calls: it takes a process-wide lock). */
+/* Unit tests of core/util.c's pure helpers: utc_format_ms and http_date_format, checked
+ * against glibc's gmtime_r and strftime (which the logger and the Date header no longer call:
+ * gmtime_r takes a process-wide lock). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +27,12 @@ static void expect_like_gmtime(int64_t ms)
 	utc_format_ms(ms, got);
 	if (strcmp(got, want) != 0)
 		fail_msg("%lld ms: %s, gmtime_r says %s", (long long)ms, got, want);
+	/* strftime in the C locale, as no setlocale call ever changes it here. */
+	strftime(want, sizeof(want), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	char date[HTTP_DATE_BYTES];
+	http_date_format((int64_t)secs, date);
+	if (strcmp(date, want) != 0)
+		fail_msg("%lld s: %s, strftime says %s", (long long)secs, date, want);
 }
 
 static void test_known_instants(void **state)
@@ -42,6 +49,9 @@ static void test_known_instants(void **state)
 	assert_string_equal(out, "9999-12-31T23:59:59.999Z");
 	utc_format_ms(-1, out);
 	assert_string_equal(out, "1969-12-31T23:59:59.999Z");
+	char date[HTTP_DATE_BYTES];
+	http_date_format(784111777, date);
+	assert_string_equal(date, "Sun, 06 Nov 1994 08:49:37 GMT");
 }
 
 static void test_agrees_with_gmtime(void **state)
