@@ -9,7 +9,10 @@ futex calls of every thread of the server while readload sends exactly --request
 with `strace -f -c -e trace=futex -p PID` (what the issue asked for; ptrace stops every system
 call, so the server runs several times slower and is preempted more often) and with
 `perf stat -e syscalls:sys_enter_futex -p PID` (a kernel counter, the server at full speed).
-Prints one line per run and the median. Every process it starts is stopped by its PID.
+Prints one line per run and the median. With --record, one more run under
+`perf record -e syscalls:sys_enter_futex --call-graph dwarf` names where the calls come from:
+per request, by the first named function above glibc's locking (the lock's user). Every
+process it starts is stopped by its PID.
 
   bench/futex_count.py --kopilkad build-bench/kopilkad --readload build-bench/readload \\
       --db /tmp/kopilka-bench/bench.db [--requests 20000] [--conns 16] [--runs 3] [-- serve flags]
@@ -68,6 +71,42 @@ def counter(tool, pid, out_path):
     return p
 
 
+# Frames that are the lock itself, not its user: glibc's mutex and futex code, unnamed
+# addresses (static functions of libraries without symbols).
+LOCK_FRAME = re.compile(r"futex|lll_|pthread_mutex|pthread_cond|__GI_|mutex_lock|mutex_unlock|"
+                        r"^0x|unknown")
+
+
+def record_sites(args, port, pid):
+    """Futex calls per request by lock (futex address), each named by its commonest callers,
+    from one run under perf record."""
+    data = f"/tmp/futex_count.{os.getpid()}.perf"
+    p = subprocess.Popen(["perf", "record", "-q", "-e", "syscalls:sys_enter_futex",
+                          "--call-graph", "dwarf", "-o", data, "-p", str(pid)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.5)
+    load(args, port, args.requests)
+    stop(p, signal.SIGINT)
+    script = subprocess.run(["perf", "script", "-i", data], capture_output=True, text=True,
+                            timeout=600).stdout
+    os.remove(data)
+    locks = {}  # futex address -> {caller: calls}
+    for block in script.split("\n\n"):
+        lines = [ln.split() for ln in block.strip().splitlines()]
+        m = re.search(r"uaddr: (0x[0-9a-f]+)", " ".join(lines[0])) if lines else None
+        if not m:
+            continue
+        users = [f[1].split("+")[0] for f in lines[1:]
+                 if len(f) > 1 and not LOCK_FRAME.search(f[1])]
+        callers = locks.setdefault(m.group(1), {})
+        caller = users[0] if users else "?"
+        callers[caller] = callers.get(caller, 0) + 1
+    for addr, callers in sorted(locks.items(), key=lambda kv: -sum(kv[1].values()))[:6]:
+        top = sorted(callers.items(), key=lambda kv: -kv[1])[:3]
+        print(f"  {sum(callers.values()) / args.requests:.4f} per request, futex {addr}: "
+              + ", ".join(f"{c} {n}" for c, n in top), flush=True)
+
+
 def futex_calls(tool, out_path):
     text = open(out_path).read()
     if tool == "strace":
@@ -88,6 +127,8 @@ def main():
     ap.add_argument("--conns", type=int, default=16)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--tools", default="strace,perf")
+    ap.add_argument("--record", action="store_true",
+                    help="one more run under perf record: where the futex calls come from")
     ap.add_argument("--path", default="/ext/api/v1/clients/?phone=79{nn}%25&limit=10")
     ap.add_argument("serve_flags", nargs="*")
     args = ap.parse_args()
@@ -118,6 +159,9 @@ def main():
                       f" while counted)", flush=True)
             print(f"{tool}: median {statistics.median(per_req):.3f} futex calls per request",
                   flush=True)
+        if args.record:
+            print("futex calls by caller (perf record, one run):", flush=True)
+            record_sites(args, port, srv.pid)
         # The rate without a counter attached, as context.
         rates = [load(args, port, args.requests)["rps"] for _ in range(args.runs)]
         print(f"req/s uncounted: {' '.join(f'{r:.0f}' for r in rates)}"
