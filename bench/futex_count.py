@@ -107,6 +107,85 @@ def record_sites(args, port, pid):
               + ", ".join(f"{c} {n}" for c, n in top), flush=True)
 
 
+def libc_path(pid):
+    for line in open(f"/proc/{pid}/maps"):
+        if "/libc.so" in line or "/libc-" in line:
+            return line.split()[-1]
+    raise SystemExit("libc is not mapped in kopilkad")
+
+
+def mutex_census(args, port, pid):
+    """Mutex acquisitions per request, by mutex, counted with uprobes on pthread_mutex_lock
+    (and gmtime_r, whose glibc time-zone lock is not a pthread mutex): unlike futex calls these
+    do not depend on whether threads happened to collide, so they show every lock a request
+    takes. A mutex locked by two threads or more during the run is shared (process-wide, or at
+    least not the thread's own); each is named by the commonest caller in a short run with
+    call graphs before."""
+    libc = libc_path(pid)
+    probes = {"kopilka_mlock": "pthread_mutex_lock mutex=%di:u64", "kopilka_gmtime": "gmtime_r"}
+    for name, spec in probes.items():
+        subprocess.run(["perf", "probe", "-q", "-x", libc, "-d", name],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["perf", "probe", "-q", "-x", libc, "--add", f"{name}={spec}"],
+                       check=True, stdout=subprocess.DEVNULL)
+    events = []
+    for name in probes:
+        events += ["-e", f"probe_libc:{name}"]
+    data = f"/tmp/futex_count.{os.getpid()}.mutex"
+
+    def record(n, graph):
+        p = subprocess.Popen(["perf", "record", "-q", "-o", data, "-p", str(pid)] + events +
+                             (["--call-graph", "dwarf,4096"] if graph else []),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.5)
+        load(args, port, n)
+        stop(p, signal.SIGINT)
+        out = subprocess.run(["perf", "script", "-i", data], capture_output=True, text=True,
+                             timeout=1200).stdout
+        os.remove(data)
+        return out
+
+    def mutex_of(header):
+        m = re.search(r"mutex=(\d+)", header)
+        return hex(int(m.group(1))) if m else ("time zone (gmtime_r)" if "gmtime" in header
+                                                else None)
+
+    try:
+        names = {}
+        for block in record(max(args.conns, 200), True).split("\n\n"):
+            lines = block.strip().splitlines()
+            key = mutex_of(lines[0]) if lines else None
+            if not key:
+                continue
+            users = [ln.split()[1].split("+")[0] for ln in lines[1:] if len(ln.split()) > 1
+                     and not LOCK_FRAME.search(ln.split()[1])
+                     and not ln.split()[1].startswith("gmtime")]
+            callers = names.setdefault(key, {})
+            caller = " < ".join(users[:2]) or "?"
+            callers[caller] = callers.get(caller, 0) + 1
+        counts, threads = {}, {}
+        n = args.mutex_requests
+        for line in record(n, False).splitlines():
+            key = mutex_of(line)
+            if not key:
+                continue
+            counts[key] = counts.get(key, 0) + 1
+            threads.setdefault(key, set()).add(line.split()[1])
+    finally:
+        for name in probes:
+            subprocess.run(["perf", "probe", "-q", "-d", f"probe_libc:{name}"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shared = {k: v for k, v in counts.items() if len(threads[k]) >= 2}
+    print(f"shared mutex acquisitions: {sum(shared.values()) / n:.2f} per request "
+          f"({sum(counts.values()) / n:.2f} of all mutexes)", flush=True)
+    for key, v in sorted(shared.items(), key=lambda kv: -kv[1]):
+        if v / n < 0.01:
+            continue
+        top = sorted(names.get(key, {}).items(), key=lambda kv: -kv[1])[:2]
+        print(f"  {v / n:6.2f} per request, {len(threads[key])} threads, {key}: "
+              + "; ".join(c for c, _ in top), flush=True)
+
+
 def futex_calls(tool, out_path):
     text = open(out_path).read()
     if tool == "strace":
@@ -129,6 +208,9 @@ def main():
     ap.add_argument("--tools", default="strace,perf")
     ap.add_argument("--record", action="store_true",
                     help="one more run under perf record: where the futex calls come from")
+    ap.add_argument("--mutexes", action="store_true",
+                    help="count every mutex acquisition per request (uprobes), by mutex")
+    ap.add_argument("--mutex-requests", type=int, default=5000)
     ap.add_argument("--path", default="/ext/api/v1/clients/?phone=79{nn}%25&limit=10")
     ap.add_argument("serve_flags", nargs="*")
     args = ap.parse_args()
@@ -162,6 +244,8 @@ def main():
         if args.record:
             print("futex calls by caller (perf record, one run):", flush=True)
             record_sites(args, port, srv.pid)
+        if args.mutexes:
+            mutex_census(args, port, srv.pid)
         # The rate without a counter attached, as context.
         rates = [load(args, port, args.requests)["rps"] for _ in range(args.runs)]
         print(f"req/s uncounted: {' '.join(f'{r:.0f}' for r in rates)}"
