@@ -22,6 +22,7 @@
 #include "core/metrics.h"
 #include "store/sqlite_pcache.h"
 #include "store/sqlite_schema.h"
+#include "store/sqlite_vfs.h"
 
 /* Every statement the engine runs, prepared once per connection. */
 #define STATEMENTS(X)                                                                              \
@@ -129,6 +130,9 @@ struct sq_store {
 #define WAL_HARD_PAGES 8000
 
 static const struct store_ops sqlite_ops;
+/* The VFS connections open through: sqlite_vfs.h's, once global_init registered it (NULL:
+ * SQLite's default). */
+static const char *open_vfs;
 static const struct sql_driver sqlite_sql;
 static enum store_rc sq_check_more(struct store_conn *base, store_report_fn report, void *ctx,
 				   int64_t *problems_out);
@@ -419,8 +423,8 @@ static sqlite3 *open_read_only(const char *path, sqlite3 *db, char *err_buf, siz
 	}
 	buf_puts(&uri, "?immutable=1");
 	db = NULL;
-	int rc = sqlite3_open_v2(
-	    uri.data, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = sqlite3_open_v2(uri.data, &db,
+				 SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, open_vfs);
 	buf_free(&uri);
 	if (rc != SQLITE_OK) {
 		snprintf(err_buf, err_len, "cannot open database %s read-only: %s", path,
@@ -439,7 +443,7 @@ static struct sq_conn *conn_open(struct sq_store *st, bool create, char *err_buf
 {
 	sqlite3 *db = NULL;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-	int rc = sqlite3_open_v2(st->path, &db, flags, NULL);
+	int rc = sqlite3_open_v2(st->path, &db, flags, open_vfs);
 	if (rc != SQLITE_OK) {
 		snprintf(err_buf, err_len, "cannot open database %s: %s", st->path,
 			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -691,6 +695,11 @@ static void global_init(void)
 	rc = sqlite3_initialize();
 	if (rc != SQLITE_OK)
 		log_warn("sqlite: initialization failed: %s", sqlite3_errstr(rc));
+	/* unix with a lock-free WAL-index barrier (sqlite_vfs.h). */
+	if (sqlite_vfs_register())
+		open_vfs = SQLITE_VFS_NAME;
+	else
+		log_warn("sqlite: cannot register the %s VFS; using the default", SQLITE_VFS_NAME);
 }
 
 struct store *sqlite_store_open(const char *path, const struct store_options *opt, char *err_buf,
