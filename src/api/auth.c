@@ -4,12 +4,19 @@
  * drawn at start-up, so neither the password nor anything that can be tested against it
  * offline is kept. Lockout counters are direct-mapped tables keyed the same way; an entry
  * that is locked is never evicted by a colliding one. Failed verifications of an unknown login
- * run Argon2 against a dummy hash so that timing does not tell which logins exist. */
+ * run Argon2 against a dummy hash so that timing does not tell which logins exist.
+ *
+ * Every request reads the cache and the lockout tables; few write them (a verification, a
+ * failure, a revocation). So each slot is a sequence lock (core/seqlock.h): a request that
+ * finds its credential cached, or locked, decides without taking any lock, and only writers
+ * take mu. With mu on every request, it was the one process-wide lock of a cached read
+ * (docs/PERFORMANCE.md, "Reads without process-wide locks"). */
 #include "api/auth.h"
 
 #include <pthread.h>
 #include <semaphore.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +24,7 @@
 
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/seqlock.h"
 #include "domain/text.h"
 
 #define CACHE_SLOTS 4096
@@ -32,6 +40,12 @@ struct cache_entry {
 	bool used;
 	int64_t expires_us;
 	struct who who;
+};
+
+/* A cache entry as stored: read with cache_get, written with cache_put (mu held). */
+struct cache_slot {
+	_Atomic uint64_t seq;
+	_Atomic uint64_t words[SEQLOCK_WORDS(sizeof(struct cache_entry))];
 };
 
 /* A credential whose Argon2 verification is under way: requests with the same credential
@@ -51,17 +65,25 @@ struct lock_entry {
 	int64_t locked_until_us;
 };
 
+/* A lockout entry as stored: read with lock_get, written with lock_put (mu held). */
+struct lock_slot {
+	_Atomic uint64_t seq;
+	_Atomic uint64_t words[SEQLOCK_WORDS(sizeof(struct lock_entry))];
+};
+
 struct auth {
 	unsigned char hash_key[crypto_generichash_KEYBYTES];
+	/* Serializes the writers of cache, logins and addrs (their readers take no lock) and
+	 * guards flights, forgot_epoch and the writes of epoch. */
 	pthread_mutex_t mu;
-	struct cache_entry cache[CACHE_SLOTS];
+	struct cache_slot cache[CACHE_SLOTS];
 	struct flight flights[FLIGHT_SLOTS];
 	pthread_cond_t flight_done; /* broadcast (with mu) when a flight ends */
-	struct lock_entry logins[LOCK_SLOTS];
-	struct lock_entry addrs[LOCK_SLOTS];
+	struct lock_slot logins[LOCK_SLOTS];
+	struct lock_slot addrs[LOCK_SLOTS];
 	/* Bumped by every auth_forget_account; forgot_epoch[slot of an account] holds the epoch of
 	 * the latest one for an account of the slot (see check_credentials). */
-	uint64_t epoch;
+	_Atomic uint64_t epoch;
 	uint64_t forgot_epoch[EPOCH_SLOTS];
 	sem_t argon_slots;
 	char dummy_hash[AUTH_HASH_MAX];
@@ -133,60 +155,92 @@ static size_t slot_of(const unsigned char key[KEY_BYTES], size_t slots)
 	return (size_t)(h % slots);
 }
 
-/* Seconds a lock entry still has (0: not locked). Caller holds mu. */
-static int64_t locked_for(const struct lock_entry *table, const unsigned char key[KEY_BYTES],
+static void cache_get(struct cache_slot *slot, struct cache_entry *out)
+{
+	seqlock_read(&slot->seq, slot->words, out, sizeof(*out));
+}
+
+/* Caller holds mu. */
+static void cache_put(struct cache_slot *slot, const struct cache_entry *e)
+{
+	seqlock_write(&slot->seq, slot->words, e, sizeof(*e));
+}
+
+static void lock_get(struct lock_slot *slot, struct lock_entry *out)
+{
+	seqlock_read(&slot->seq, slot->words, out, sizeof(*out));
+}
+
+/* Caller holds mu. */
+static void lock_put(struct lock_slot *slot, const struct lock_entry *e)
+{
+	seqlock_write(&slot->seq, slot->words, e, sizeof(*e));
+}
+
+/* Seconds a lock entry still has (0: not locked). Takes no lock. */
+static int64_t locked_for(struct lock_slot *table, const unsigned char key[KEY_BYTES],
 			  int64_t now_us)
 {
-	const struct lock_entry *e = &table[slot_of(key, LOCK_SLOTS)];
-	if (!e->used || memcmp(e->key, key, KEY_BYTES) != 0 || e->locked_until_us <= now_us)
+	struct lock_entry e;
+	lock_get(&table[slot_of(key, LOCK_SLOTS)], &e);
+	if (!e.used || memcmp(e.key, key, KEY_BYTES) != 0 || e.locked_until_us <= now_us)
 		return 0;
-	return (e->locked_until_us - now_us + 999999) / 1000000;
+	return (e.locked_until_us - now_us + 999999) / 1000000;
 }
 
 /* Counts one failure; locks the entry at the limit. Caller holds mu. */
-static void count_failure(struct auth *a, struct lock_entry *table,
+static void count_failure(struct auth *a, struct lock_slot *table,
 			  const unsigned char key[KEY_BYTES], int64_t limit, int64_t now_us)
 {
-	struct lock_entry *e = &table[slot_of(key, LOCK_SLOTS)];
-	if (!e->used || memcmp(e->key, key, KEY_BYTES) != 0) {
-		if (e->used && e->locked_until_us > now_us)
+	struct lock_slot *slot = &table[slot_of(key, LOCK_SLOTS)];
+	struct lock_entry e;
+	lock_get(slot, &e);
+	if (!e.used || memcmp(e.key, key, KEY_BYTES) != 0) {
+		if (e.used && e.locked_until_us > now_us)
 			return; /* never evict a live lock */
-		memset(e, 0, sizeof(*e));
-		memcpy(e->key, key, KEY_BYTES);
-		e->used = true;
+		memset(&e, 0, sizeof(e));
+		memcpy(e.key, key, KEY_BYTES);
+		e.used = true;
 	}
-	if (now_us - e->window_start_us > a->window_us) {
-		e->window_start_us = now_us;
-		e->failures = 0;
+	if (now_us - e.window_start_us > a->window_us) {
+		e.window_start_us = now_us;
+		e.failures = 0;
 	}
-	if (++e->failures >= limit && e->locked_until_us <= now_us) {
+	if (++e.failures >= limit && e.locked_until_us <= now_us) {
 		log_warn("auth: %s locked for %lld s after %lld failed logins",
 			 table == a->logins ? "a login" : "a client address",
-			 (long long)(a->lock_us / 1000000), (long long)e->failures);
-		e->locked_until_us = now_us + a->lock_us;
+			 (long long)(a->lock_us / 1000000), (long long)e.failures);
+		e.locked_until_us = now_us + a->lock_us;
 		metrics_add(M_AUTH_LOCKOUTS, 1);
-		e->failures = 0;
-		e->window_start_us = now_us;
+		e.failures = 0;
+		e.window_start_us = now_us;
 	}
+	lock_put(slot, &e);
 }
 
-static void clear_failures(struct lock_entry *table, const unsigned char key[KEY_BYTES])
+/* Caller holds mu. */
+static void clear_failures(struct lock_slot *table, const unsigned char key[KEY_BYTES])
 {
-	struct lock_entry *e = &table[slot_of(key, LOCK_SLOTS)];
-	if (e->used && memcmp(e->key, key, KEY_BYTES) == 0 && e->locked_until_us == 0)
-		memset(e, 0, sizeof(*e));
+	struct lock_slot *slot = &table[slot_of(key, LOCK_SLOTS)];
+	struct lock_entry e;
+	lock_get(slot, &e);
+	if (e.used && memcmp(e.key, key, KEY_BYTES) == 0 && e.locked_until_us == 0) {
+		memset(&e, 0, sizeof(e));
+		lock_put(slot, &e);
+	}
 }
 
 /* Makes the local table show a lock another node (or an earlier run) recorded in the
  * database, so the next requests need not ask the database. Caller holds mu. */
-static void mirror_lock(struct lock_entry *table, const unsigned char key[KEY_BYTES],
+static void mirror_lock(struct lock_slot *table, const unsigned char key[KEY_BYTES],
 			int64_t locked_until_us)
 {
-	struct lock_entry *e = &table[slot_of(key, LOCK_SLOTS)];
-	memset(e, 0, sizeof(*e));
-	memcpy(e->key, key, KEY_BYTES);
-	e->used = true;
-	e->locked_until_us = locked_until_us;
+	struct lock_entry e;
+	memset(&e, 0, sizeof(e));
+	memcpy(e.key, key, KEY_BYTES);
+	e.used = true;
+	e.locked_until_us = locked_until_us;
+	lock_put(&table[slot_of(key, LOCK_SLOTS)], &e);
 }
 
 /* The name of a login's or an address's counter in the database: the same on every node
@@ -472,6 +526,41 @@ static bool forgotten_since(const struct auth *a, int64_t account_id, uint64_t e
 	return a->forgot_epoch[(uint64_t)account_id % EPOCH_SLOTS] > epoch;
 }
 
+enum cached { CACHED_NONE, CACHED_OK, CACHED_LOCKED };
+
+/* What memory alone says of a credential: its login or the client's address is locked, or
+ * it was verified and its account is not locked through another of its logins (CACHED_OK,
+ * *who filled), or nothing (look in the database). Takes no lock: each slot is read whole
+ * as one writer left it, so the answer is one the tables held at some moment of the call. */
+static enum cached cached_decision(struct auth *a, const unsigned char cred_key[KEY_BYTES],
+				   const unsigned char login_key[KEY_BYTES],
+				   const unsigned char addr_key[KEY_BYTES], int64_t now,
+				   struct who *who, int64_t *retry_after_s)
+{
+	int64_t wait_login = locked_for(a->logins, login_key, now);
+	int64_t wait_addr = locked_for(a->addrs, addr_key, now);
+	if (wait_login || wait_addr) {
+		*retry_after_s = wait_login > wait_addr ? wait_login : wait_addr;
+		return CACHED_LOCKED;
+	}
+	struct cache_entry ce;
+	cache_get(&a->cache[slot_of(cred_key, CACHE_SLOTS)], &ce);
+	if (!ce.used || memcmp(ce.key, cred_key, KEY_BYTES) != 0 || ce.expires_us <= now)
+		return CACHED_NONE;
+	/* The account may be locked through another of its logins. */
+	char id[24];
+	unsigned char account_key[KEY_BYTES];
+	snprintf(id, sizeof(id), "%lld", (long long)ce.who.account_id);
+	keyed(a, "account", id, NULL, account_key);
+	int64_t wait_account = locked_for(a->logins, account_key, now);
+	if (wait_account) {
+		*retry_after_s = wait_account;
+		return CACHED_LOCKED;
+	}
+	*who = ce.who;
+	return CACHED_OK;
+}
+
 /* Authenticates a normalized login and its password (the callers wipe it).
  *
  * Revocation: auth_forget_account runs after the revoking transaction committed and before
@@ -479,7 +568,9 @@ static bool forgotten_since(const struct auth *a, int64_t account_id, uint64_t e
  * reads the account and decides under mu that the epoch did not move. So a check either saw
  * the revocation in the database, or decided (and cached) before the revocation was answered;
  * one that read the account before and finished after looks again (the role may have changed,
- * the password or key may be gone). */
+ * the password or key may be gone). A cache hit takes no lock: it reads the slot either before
+ * auth_forget_account emptied it (and so decided before the revocation was answered) or
+ * after. */
 static enum auth_result check_credentials(struct auth *a, struct store_conn *db,
 					  const char *login, char *password, const char *addr,
 					  struct who *who, int64_t *retry_after_s)
@@ -498,38 +589,10 @@ static enum auth_result check_credentials(struct auth *a, struct store_conn *db,
 
 again:
 	now = mono_us();
-	pthread_mutex_lock(&a->mu);
-	int64_t wait_login = locked_for(a->logins, login_key, now);
-	int64_t wait_addr = locked_for(a->addrs, addr_key, now);
-	if (wait_login || wait_addr) {
-		pthread_mutex_unlock(&a->mu);
-		*retry_after_s = wait_login > wait_addr ? wait_login : wait_addr;
-		metrics_add(M_AUTH_LOCKED_REQUESTS, 1);
-		result = AUTH_LOCKED;
-		goto cleanup;
-	}
-	struct cache_entry *ce = &a->cache[slot_of(cred_key, CACHE_SLOTS)];
-	if (ce->used && memcmp(ce->key, cred_key, KEY_BYTES) == 0 && ce->expires_us > now) {
-		/* The account may be locked through another of its logins. */
-		struct account hit = {.id = ce->who.account_id};
-		unsigned char account_key[KEY_BYTES];
-		char unused_db[crypto_hash_sha256_BYTES * 2 + 1];
-		principal_of(a, &hit, login, account_key, unused_db);
-		int64_t wait_account = locked_for(a->logins, account_key, now);
-		if (wait_account) {
-			pthread_mutex_unlock(&a->mu);
-			*retry_after_s = wait_account;
-			metrics_add(M_AUTH_LOCKED_REQUESTS, 1);
-			result = AUTH_LOCKED;
-			goto cleanup;
-		}
-		*who = ce->who;
-		pthread_mutex_unlock(&a->mu);
-		metrics_add(M_AUTH_CACHE_HITS, 1);
-		result = AUTH_OK;
-		goto cleanup;
-	}
-	if (a->cache_us > 0) {
+	enum cached decided =
+		cached_decision(a, cred_key, login_key, addr_key, now, who, retry_after_s);
+	if (decided == CACHED_NONE && a->cache_us > 0) {
+		pthread_mutex_lock(&a->mu);
 		/* Another request is verifying this very credential: wait for it, then look
 		 * again (a cache hit if it matched; if it did not, this request verifies and
 		 * counts its own failure, one at a time per credential). */
@@ -541,14 +604,27 @@ again:
 			pthread_mutex_unlock(&a->mu);
 			goto again;
 		}
-		flight = flight_claim(a, cred_key);
+		/* No flight: none began, or one ended since the look above, having filled the
+		 * cache first (both under mu): look once more before verifying. */
+		decided = cached_decision(a, cred_key, login_key, addr_key, now, who,
+					  retry_after_s);
+		if (decided == CACHED_NONE)
+			flight = flight_claim(a, cred_key);
+		pthread_mutex_unlock(&a->mu);
 	}
-	pthread_mutex_unlock(&a->mu);
+	if (decided == CACHED_LOCKED) {
+		metrics_add(M_AUTH_LOCKED_REQUESTS, 1);
+		result = AUTH_LOCKED;
+		goto cleanup;
+	}
+	if (decided == CACHED_OK) {
+		metrics_add(M_AUTH_CACHE_HITS, 1);
+		result = AUTH_OK;
+		goto cleanup;
+	}
 
 	for (int attempt = 0;; attempt++) {
-		pthread_mutex_lock(&a->mu);
-		uint64_t epoch = a->epoch;
-		pthread_mutex_unlock(&a->mu);
+		uint64_t epoch = atomic_load(&a->epoch);
 		int64_t read_us = mono_us(); /* a cached result expires counting from here */
 		account_clear(&acc);
 		enum store_rc rc = STORE(db, account_find_login, login, &acc);
@@ -560,9 +636,7 @@ again:
 		unsigned char principal_key[KEY_BYTES];
 		char principal_db[crypto_hash_sha256_BYTES * 2 + 1];
 		principal_of(a, known ? &acc : NULL, login, principal_key, principal_db);
-		pthread_mutex_lock(&a->mu);
 		int64_t wait_principal = locked_for(a->logins, principal_key, mono_us());
-		pthread_mutex_unlock(&a->mu);
 		if (wait_principal) { /* locked through another login, or counted in memory */
 			*retry_after_s = wait_principal;
 			metrics_add(M_AUTH_LOCKED_REQUESTS, 1);
@@ -651,10 +725,13 @@ again:
 		bool current = !forgotten_since(a, acc.id, epoch);
 		if (current) {
 			if (a->cache_us > 0) {
-				memcpy(ce->key, cred_key, KEY_BYTES);
-				ce->used = true;
-				ce->expires_us = read_us + a->cache_us;
-				ce->who = *who;
+				struct cache_entry ce;
+				memset(&ce, 0, sizeof(ce));
+				memcpy(ce.key, cred_key, KEY_BYTES);
+				ce.used = true;
+				ce.expires_us = read_us + a->cache_us;
+				ce.who = *who;
+				cache_put(&a->cache[slot_of(cred_key, CACHE_SLOTS)], &ce);
 			}
 			clear_failures(a->logins, principal_key);
 		}
@@ -698,9 +775,14 @@ void auth_forget_account(struct auth *a, int64_t account_id)
 {
 	pthread_mutex_lock(&a->mu);
 	/* Checks that began before this and have not decided yet will look again. */
-	a->forgot_epoch[(uint64_t)account_id % EPOCH_SLOTS] = ++a->epoch;
-	for (size_t i = 0; i < CACHE_SLOTS; i++)
-		if (a->cache[i].used && a->cache[i].who.account_id == account_id)
-			a->cache[i].used = false;
+	a->forgot_epoch[(uint64_t)account_id % EPOCH_SLOTS] = atomic_fetch_add(&a->epoch, 1) + 1;
+	for (size_t i = 0; i < CACHE_SLOTS; i++) {
+		struct cache_entry ce;
+		cache_get(&a->cache[i], &ce);
+		if (ce.used && ce.who.account_id == account_id) {
+			ce.used = false;
+			cache_put(&a->cache[i], &ce);
+		}
+	}
 	pthread_mutex_unlock(&a->mu);
 }

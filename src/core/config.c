@@ -95,7 +95,8 @@ static const struct setting settings[] = {
 	 "SQLite: most concurrent writes sharing one commit (1: a commit per write)"},
 	{"--sqlite-memory-mib", "KOPILKA_SQLITE_MEMORY_MIB", INT(sqlite_memory_mib), "64", 0, 65536,
 	 NULL, CMD_ALL,
-	 "SQLite: soft limit of its memory, all connections together (0: none)"},
+	 "SQLite: page caches of all connections together, a soft bound (0: none; each "
+	 "connection's own cache is at most 8 MiB)"},
 };
 
 static char **str_field(struct config *cfg, const struct setting *s)

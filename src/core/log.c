@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/jw.h"
@@ -49,12 +48,8 @@ static void line_begin(struct jw *w, const char *level)
 {
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
-	struct tm tm;
-	gmtime_r(&tv.tv_sec, &tm);
-	char ts[64];
-	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (int)(tv.tv_usec / 1000));
+	char ts[UTC_TEXT_BYTES];
+	utc_format_ms((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, ts);
 	jw_obj_begin(w);
 	jw_kstr(w, "time", ts);
 	jw_kstr(w, "level", level);

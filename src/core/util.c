@@ -73,6 +73,93 @@ int64_t mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Year, month and day of a day count since 1970-01-01 in the proleptic Gregorian calendar
+ * (Howard Hinnant's civil_from_days: days counted from 0000-03-01 in 400-year eras). */
+static void civil_from_days(int64_t days, int64_t *year, int *month, int *day)
+{
+	days += 719468;
+	int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+	int64_t doe = days - era * 146097;				       /* [0, 146096] */
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);		       /* [0, 365] */
+	int64_t mp = (5 * doy + 2) / 153;				       /* March = 0 */
+	*day = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*month = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*year = yoe + era * 400 + (*month <= 2);
+}
+
+/* Writes v as `width` decimal digits (v >= 0; digits beyond width are dropped). */
+static char *put_digits(char *p, int64_t v, int width)
+{
+	for (int i = width - 1; i >= 0; i--, v /= 10)
+		p[i] = (char)('0' + v % 10);
+	return p + width;
+}
+
+/* The calendar fields of an instant in seconds since the epoch (UTC). */
+struct utc_fields {
+	int64_t year;
+	int month, day, hour, minute, second;
+	int weekday; /* 0: Sunday */
+};
+
+static void utc_fields_of(int64_t secs, struct utc_fields *f)
+{
+	int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+	int64_t in_day = secs - days * 86400;
+	civil_from_days(days, &f->year, &f->month, &f->day);
+	f->hour = (int)(in_day / 3600);
+	f->minute = (int)(in_day / 60 % 60);
+	f->second = (int)(in_day % 60);
+	f->weekday = (int)((days % 7 + 11) % 7); /* 1970-01-01 was a Thursday */
+}
+
+void utc_format_ms(int64_t ms, char out[UTC_TEXT_BYTES])
+{
+	int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+	struct utc_fields f;
+	utc_fields_of(secs, &f);
+	char *p = put_digits(out, f.year, 4);
+	*p++ = '-';
+	p = put_digits(p, f.month, 2);
+	*p++ = '-';
+	p = put_digits(p, f.day, 2);
+	*p++ = 'T';
+	p = put_digits(p, f.hour, 2);
+	*p++ = ':';
+	p = put_digits(p, f.minute, 2);
+	*p++ = ':';
+	p = put_digits(p, f.second, 2);
+	*p++ = '.';
+	p = put_digits(p, ms - secs * 1000, 3);
+	*p++ = 'Z';
+	*p = '\0';
+}
+
+void http_date_format(int64_t secs, char out[HTTP_DATE_BYTES])
+{
+	static const char days[] = "SunMonTueWedThuFriSat";
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	struct utc_fields f;
+	utc_fields_of(secs, &f);
+	memcpy(out, days + 3 * f.weekday, 3);
+	out[3] = ',';
+	out[4] = ' ';
+	char *p = put_digits(out + 5, f.day, 2);
+	*p++ = ' ';
+	memcpy(p, months + 3 * (f.month - 1), 3);
+	p += 3;
+	*p++ = ' ';
+	p = put_digits(p, f.year, 4);
+	*p++ = ' ';
+	p = put_digits(p, f.hour, 2);
+	*p++ = ':';
+	p = put_digits(p, f.minute, 2);
+	*p++ = ':';
+	p = put_digits(p, f.second, 2);
+	memcpy(p, " GMT", 5);
+}
+
 void buf_init(struct buf *b)
 {
 	b->data = NULL;

@@ -25,6 +25,16 @@ void clock_set_offset_ms(int64_t offset_ms);
 /* Monotonic time in microseconds, for durations. */
 int64_t mono_us(void);
 
+/* A time in ms since the Unix epoch (year 0 to 9999) as ISO 8601 UTC text with milliseconds,
+ * "2024-02-29T23:59:59.999Z", into out. Pure arithmetic: glibc's gmtime_r takes a
+ * process-wide time-zone lock on every call, which every logged request met. */
+#define UTC_TEXT_BYTES 25
+void utc_format_ms(int64_t ms, char out[UTC_TEXT_BYTES]);
+/* The same instant, in seconds, as an HTTP date (RFC 9110 IMF-fixdate),
+ * "Sun, 06 Nov 1994 08:49:37 GMT", into out. */
+#define HTTP_DATE_BYTES 30
+void http_date_format(int64_t secs, char out[HTTP_DATE_BYTES]);
+
 /* Cryptographic randomness (libsodium; call sodium_init() once before). Draws n random bytes
  * as 2n lowercase hex digits into out (2n+1 bytes, n <= 64). */
 void random_hex(char *out, size_t n_bytes);

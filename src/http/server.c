@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -41,8 +42,11 @@ struct conn_watch {
 	int fd;
 	/* When the current request must have fully arrived (headers and body): the accept or the
 	 * end of the previous answer plus --request-timeout-seconds. 0 while a request is being
-	 * handled or answered (a slow handler is not the client's fault). */
-	int64_t deadline_us;
+	 * handled or answered (a slow handler is not the client's fault). Set by the connection's
+	 * own thread twice per request, read by the watcher: an atomic, not under watch_lock,
+	 * which every request took twice before (docs/PERFORMANCE.md, "Reads without
+	 * process-wide locks"). */
+	_Atomic int64_t deadline_us;
 	bool shut;	 /* the watcher has shut the socket down */
 	bool nul_escape; /* the request line being read has %00 in its path or query */
 };
@@ -64,7 +68,7 @@ struct http_server {
 	struct exchange *queue_head, *queue_tail;
 	bool workers_stop;
 	int64_t request_timeout_us;
-	pthread_mutex_t watch_lock;
+	pthread_mutex_t watch_lock; /* guards the list (watch_head, prev, next) */
 	struct conn_watch *watch_head;
 	pthread_t watcher;
 	bool watcher_running;
@@ -107,13 +111,10 @@ static struct conn_watch *watch_of(struct MHD_Connection *conn)
 	return info ? info->socket_context : NULL;
 }
 
-static void watch_set_deadline(struct http_server *s, struct conn_watch *w, int64_t deadline_us)
+static void watch_set_deadline(struct conn_watch *w, int64_t deadline_us)
 {
-	if (!w)
-		return;
-	pthread_mutex_lock(&s->watch_lock);
-	w->deadline_us = deadline_us;
-	pthread_mutex_unlock(&s->watch_lock);
+	if (w)
+		atomic_store(&w->deadline_us, deadline_us);
 }
 
 /* MHD_OPTION_NOTIFY_CONNECTION: puts a connection on the watch list when it opens and takes it
@@ -128,7 +129,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		struct conn_watch *w = xcalloc(1, sizeof(*w));
 		w->fd = info ? info->connect_fd : -1;
-		w->deadline_us = mono_us() + s->request_timeout_us;
+		atomic_init(&w->deadline_us, mono_us() + s->request_timeout_us);
 		pthread_mutex_lock(&s->watch_lock);
 		w->next = s->watch_head;
 		if (s->watch_head)
@@ -165,7 +166,8 @@ static void *watch_main(void *arg)
 		int n_shut = 0;
 		pthread_mutex_lock(&s->watch_lock);
 		for (struct conn_watch *w = s->watch_head; w; w = w->next) {
-			if (w->deadline_us && now > w->deadline_us && !w->shut && w->fd >= 0) {
+			int64_t deadline_us = atomic_load(&w->deadline_us);
+			if (deadline_us && now > deadline_us && !w->shut && w->fd >= 0) {
 				shutdown(w->fd, SHUT_RDWR);
 				w->shut = true;
 				n_shut++;
@@ -369,6 +371,11 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct exchang
 				resp->content_type ? resp->content_type
 						   : "application/json;charset=UTF-8");
 	MHD_add_response_header(r, "X-Request-Id", ex->req.request_id);
+	/* Our own Date, so that MHD does not add one: it formats it with gmtime_r, which takes
+	 * glibc's process-wide time-zone lock on every response. */
+	char date[HTTP_DATE_BYTES];
+	http_date_format((int64_t)time(NULL), date);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_DATE, date);
 	for (int i = 0; i < resp->n_headers; i++)
 		MHD_add_response_header(r, resp->headers[i].key, resp->headers[i].value);
 	if (ex->req.framing_error || ex->close_after)
@@ -462,17 +469,15 @@ static void watch_pause(struct http_server *s, struct exchange *ex, struct conn_
 	ex->deadline_left_us = s->request_timeout_us;
 	if (!w)
 		return;
-	pthread_mutex_lock(&s->watch_lock);
-	if (w->deadline_us)
-		ex->deadline_left_us = w->deadline_us - mono_us();
-	w->deadline_us = 0;
-	pthread_mutex_unlock(&s->watch_lock);
+	int64_t deadline_us = atomic_exchange(&w->deadline_us, 0);
+	if (deadline_us)
+		ex->deadline_left_us = deadline_us - mono_us();
 }
 
-static void watch_go_on(struct http_server *s, struct exchange *ex, struct conn_watch *w)
+static void watch_go_on(struct exchange *ex, struct conn_watch *w)
 {
 	int64_t left = ex->deadline_left_us > 0 ? ex->deadline_left_us : 1;
-	watch_set_deadline(s, w, mono_us() + left);
+	watch_set_deadline(w, mono_us() + left);
 }
 
 /* Whether the request announces a body: a Content-Length above 0, or chunked. */
@@ -607,7 +612,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (ex->resp.status)
 			return refuse_before_body(s, conn, ex);
 		response_free(&ex->resp);
-		watch_go_on(s, ex, watch_of(conn));
+		watch_go_on(ex, watch_of(conn));
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
@@ -649,7 +654,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		atomic_fetch_sub(&s->receiving, 1);
 	}
 	/* The whole request is in: from here on the time is the server's (until on_completed). */
-	watch_set_deadline(s, watch_of(conn), 0);
+	watch_set_deadline(watch_of(conn), 0);
 	bool write = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
 	if (write && s->n_workers > 0) {
 		pthread_mutex_lock(&s->mu);
@@ -714,7 +719,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct http_server *s = cls;
 	(void)toe;
 	/* The next request on this kept-alive connection has its own deadline from now. */
-	watch_set_deadline(s, watch_of(conn), mono_us() + s->request_timeout_us);
+	watch_set_deadline(watch_of(conn), mono_us() + s->request_timeout_us);
 	struct exchange *ex = *con_cls;
 	if (!ex)
 		return;

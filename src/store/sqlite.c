@@ -23,8 +23,10 @@
 
 #include "core/log.h"
 #include "core/metrics.h"
+#include "store/sqlite_pcache.h"
 #include "store/sqlite_schema.h"
 #include "store/sqlite_search.h"
+#include "store/sqlite_vfs.h"
 
 /* clang-format off */
 /* Every statement the engine runs, prepared once per connection. */
@@ -150,6 +152,9 @@ struct sq_store {
 #define WAL_HARD_PAGES 8000
 
 static const struct store_ops sqlite_ops;
+/* The VFS connections open through: sqlite_vfs.h's, once global_init registered it (NULL:
+ * SQLite's default). */
+static const char *open_vfs;
 static const struct sql_driver sqlite_sql;
 static enum store_rc sq_check_more(struct store_conn *base, store_report_fn report, void *ctx,
 				   int64_t *problems_out);
@@ -411,8 +416,8 @@ static sqlite3 *open_read_only(const char *path, sqlite3 *db, char *err_buf, siz
 	}
 	buf_puts(&uri, "?immutable=1");
 	db = NULL;
-	int rc = sqlite3_open_v2(
-	    uri.data, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = sqlite3_open_v2(uri.data, &db,
+				 SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, open_vfs);
 	buf_free(&uri);
 	if (rc != SQLITE_OK) {
 		snprintf(err_buf, err_len, "cannot open database %s read-only: %s", path,
@@ -431,7 +436,7 @@ static struct sq_conn *conn_open(struct sq_store *st, bool create, char *err_buf
 {
 	sqlite3 *db = NULL;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-	int rc = sqlite3_open_v2(st->path, &db, flags, NULL);
+	int rc = sqlite3_open_v2(st->path, &db, flags, open_vfs);
 	if (rc != SQLITE_OK) {
 		snprintf(err_buf, err_len, "cannot open database %s: %s", st->path,
 			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -445,7 +450,8 @@ static struct sq_conn *conn_open(struct sq_store *st, bool create, char *err_buf
 	 * prefix search's 10 rows are scattered over a 1.5 GB file and with 2 MiB nearly every row
 	 * fetch was a pread (11 per request, callgrind); with 8 MiB the hot pages stay. It costs
 	 * up to 8 MiB of RSS per connection in use, touched as the cache fills (the pool hands out
-	 * the most recently returned connection first, so only as many as run at once warm up).
+	 * the most recently returned connection first, so only as many as run at once warm up),
+	 * and all of them together at most --sqlite-memory-mib (sqlite_pcache.h).
 	 * No mmap_size: each connection maps the file on its own, so touched pages would count
 	 * toward RSS once per connection, unbounded by the 150 MiB target. */
 	for (;;) {
@@ -669,6 +675,37 @@ static void ckpt_stop(struct sq_store *st)
 		sqlite3_wal_hook(st->writer->db, NULL, NULL);
 }
 
+/* Process-wide SQLite settings, before SQLite initializes (sqlite_store_open is the first
+ * SQLite call of the process). Memory statistics off: with them on (SQLite's default), every
+ * allocation and free of every connection takes one process-wide mutex to keep the global
+ * figures (Debian's build has no lookaside: every small allocation is a malloc); on 2 cores
+ * that mutex made ~0.2 futex calls per prefix search (docs/PERFORMANCE.md, "Reads without
+ * process-wide locks"). Without them SQLite calls malloc directly, and its soft heap limit,
+ * which needs them, does nothing: the page caches (almost all of SQLite's memory here) keep
+ * to --sqlite-memory-mib through sqlite_pcache.h instead. */
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+
+static void global_init(void)
+{
+	/* Both fail only when SQLite was initialized before: a program that used it first. */
+	if (!sqlite_pcache_install())
+		log_warn("sqlite: initialized before the store: --sqlite-memory-mib does not "
+			 "apply");
+	int rc = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	if (rc != SQLITE_OK)
+		log_warn("sqlite: cannot turn memory statistics off (%s): every allocation takes "
+			 "a process-wide mutex",
+			 sqlite3_errstr(rc));
+	rc = sqlite3_initialize();
+	if (rc != SQLITE_OK)
+		log_warn("sqlite: initialization failed: %s", sqlite3_errstr(rc));
+	/* unix with a lock-free WAL-index barrier (sqlite_vfs.h). */
+	if (sqlite_vfs_register())
+		open_vfs = SQLITE_VFS_NAME;
+	else
+		log_warn("sqlite: cannot register the %s VFS; using the default", SQLITE_VFS_NAME);
+}
+
 struct store *sqlite_store_open(const char *path, const struct store_options *opt, char *err_buf,
 				size_t err_len)
 {
@@ -686,10 +723,12 @@ struct store *sqlite_store_open(const char *path, const struct store_options *op
 	st->wal_fd = -1;
 	st->ckpt_db_fd = -1;
 	pthread_mutex_init(&st->wal_mu, NULL);
-	/* Every pooled connection may grow an 8 MiB page cache (conn_open); the soft heap limit
-	 * bounds all of them together, whatever the pool size, by recycling cache pages. */
-	if (opt->sqlite_memory_mib > 0)
-		sqlite3_soft_heap_limit64(opt->sqlite_memory_mib << 20);
+	pthread_once(&global_once, global_init);
+	/* Every pooled connection may grow an 8 MiB page cache (conn_open); the budget bounds
+	 * all of them together, whatever the pool size: only the connections that read much
+	 * grow theirs, and once the caches reach the budget each recycles its own pages. One
+	 * budget per process, as the memory is: the last store opened sets it. */
+	sqlite_pcache_set_budget(opt->sqlite_memory_mib << 20);
 	int n = opt->pool_size > 0 ? opt->pool_size : 1;
 	pool_init(&st->pool, n);
 	for (int i = 0; i < n; i++) {

@@ -364,6 +364,7 @@ struct store_conn {
 	const struct store_ops *ops;
 	/* The primitives the operations written once (store/sql.h) run on. */
 	const struct sql_driver *sql;
+	int pool_index; /* its place in the engine's pool (store/pool.h) */
 };
 
 struct store_options {
@@ -373,8 +374,8 @@ struct store_options {
 	/* SQLite: at most this many concurrent write transactions share one commit (1: each
 	 * commits alone). */
 	int group_commit_max;
-	/* SQLite: soft limit of the process's SQLite heap in MiB (page caches shed pages past
-	 * it); 0: none. */
+	/* SQLite: the page caches of all the process's connections together, in MiB, a soft
+	 * bound (store/sqlite_pcache.h); 0: none. */
 	int64_t sqlite_memory_mib;
 	bool create; /* create the database when it does not exist (init) */
 };

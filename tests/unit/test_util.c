@@ -1,0 +1,82 @@
+/* Unit tests of core/util.c's pure helpers: utc_format_ms and http_date_format, checked
+ * against glibc's gmtime_r and strftime (which the logger and the Date header no longer call:
+ * gmtime_r takes a process-wide lock). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/util.h"
+
+static void expect_like_gmtime(int64_t ms)
+{
+	time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+	struct tm tm;
+	assert_non_null(gmtime_r(&secs, &tm));
+	char want[64];
+	snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)(ms - (int64_t)secs * 1000));
+	char got[UTC_TEXT_BYTES];
+	utc_format_ms(ms, got);
+	if (strcmp(got, want) != 0)
+		fail_msg("%lld ms: %s, gmtime_r says %s", (long long)ms, got, want);
+	/* strftime in the C locale, as no setlocale call ever changes it here. */
+	strftime(want, sizeof(want), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	char date[HTTP_DATE_BYTES];
+	http_date_format((int64_t)secs, date);
+	if (strcmp(date, want) != 0)
+		fail_msg("%lld s: %s, strftime says %s", (long long)secs, date, want);
+}
+
+static void test_known_instants(void **state)
+{
+	(void)state;
+	char out[UTC_TEXT_BYTES];
+	utc_format_ms(0, out);
+	assert_string_equal(out, "1970-01-01T00:00:00.000Z");
+	utc_format_ms(951868799999, out);
+	assert_string_equal(out, "2000-02-29T23:59:59.999Z");
+	utc_format_ms(4107542400000, out);
+	assert_string_equal(out, "2100-03-01T00:00:00.000Z");
+	utc_format_ms(253402300799999, out);
+	assert_string_equal(out, "9999-12-31T23:59:59.999Z");
+	utc_format_ms(-1, out);
+	assert_string_equal(out, "1969-12-31T23:59:59.999Z");
+	char date[HTTP_DATE_BYTES];
+	http_date_format(784111777, date);
+	assert_string_equal(date, "Sun, 06 Nov 1994 08:49:37 GMT");
+}
+
+static void test_agrees_with_gmtime(void **state)
+{
+	(void)state;
+	/* Every day boundary (and the millisecond before it) from 1900 to 2200, then a spread
+	 * of instants up to year 9999. */
+	for (int64_t day = -25567; day <= 84006; day++) {
+		expect_like_gmtime(day * 86400000);
+		expect_like_gmtime(day * 86400000 - 1);
+	}
+	uint64_t x = 88172645463325252ull;
+	for (int i = 0; i < 200000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		expect_like_gmtime((int64_t)(x % 253402300800000ull));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_known_instants),
+	    cmocka_unit_test(test_agrees_with_gmtime),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
