@@ -48,9 +48,9 @@ define suites
 	KOPILKAD=$(abspath $(1)/kopilkad) $(2) $(PYTHON) -m pytest -q tests/api $(PYTEST_ARGS)
 endef
 
-# What CI runs: both suites on the normal build and on the ASan + UBSan build, a valgrind
-# session, and every fuzz target for FUZZ_CI_SECONDS.
-test: deps-test build asan-build
+# What CI runs: the format check, both suites on the normal build and on the ASan + UBSan
+# build, a valgrind session, and every fuzz target for FUZZ_CI_SECONDS.
+test: deps-test format-check build asan-build
 	scripts/openapi-lint.sh api/openapi.json
 	$(call suites,$(BUILD))
 	$(call suites,$(ASAN_BUILD),$(SANITIZER_ENV))
@@ -84,8 +84,9 @@ fuzz-coverage: deps-test
 stress: deps-test build
 	KOPILKA_STRESS=1 KOPILKAD=$(abspath $(BUILD)/kopilkad) $(PYTHON) -m pytest -q tests/api/test_rel_*.py $(PYTEST_ARGS)
 
-# The C sources held to .clang-format: make format rewrites them, make format-check fails on
-# any line clang-format would change.
+# The C sources held to .clang-format: make format rewrites them, make format-check (run first
+# by make test) fails on any line clang-format would change. Tables laid out for reading (the
+# SQL) sit between /* clang-format off */ and /* clang-format on */.
 CLANG_FORMAT ?= clang-format-14
 FORMAT_FILES = $(wildcard src/*.c src/*/*.c src/*/*.h tests/unit/*.c fuzz/*.c fuzz/*.h bench/*.c)
 
@@ -93,7 +94,8 @@ format: deps-test
 	$(CLANG_FORMAT) -i $(FORMAT_FILES)
 
 format-check: deps-test
-	$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_FILES)
+	@$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_FILES) && \
+		echo "format-check: $(words $(FORMAT_FILES)) files as $(CLANG_FORMAT) writes them"
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz build-fuzz-cov

@@ -1,7 +1,8 @@
 /* kopilka-gen: fills a kopilka database with a realistic merchant for the benchmarks.
  *
  *   kopilka-gen --db PATH   --clients N --orders M --keys KEYFILE   (SQLite, in place)
- *   kopilka-gen --pg        --clients N --orders M --keys KEYFILE   (a SQL stream on stdout for psql)
+ *   kopilka-gen --pg        --clients N --orders M --keys KEYFILE   (a SQL stream on stdout for
+ * psql)
  *
  * The database must have been made by `kopilkad init` (merchant 1 and its owner, with a real
  * Argon2 password hash) and hold no clients yet. Rows are written straight into the schema of
@@ -75,26 +76,37 @@ struct val {
 #define VN ((struct val){V_NULL, 0, NULL})
 #define VSN(x) ((x) ? VS(x) : VN)
 
-enum tbl { T_CLIENTS, T_BALANCES, T_LOTS, T_LEDGER, T_LOT_TAKES, T_COUPONS, T_INSTANCES, T_CODES,
-	   T_ORDERS, T_ITEMS, T__N };
-static const char *const tbl_name[T__N] = {"clients", "balances", "lots", "ledger", "lot_takes",
-					   "coupons", "coupon_instances", "coupon_codes",
-					   "orders", "order_items"};
+enum tbl {
+	T_CLIENTS,
+	T_BALANCES,
+	T_LOTS,
+	T_LEDGER,
+	T_LOT_TAKES,
+	T_COUPONS,
+	T_INSTANCES,
+	T_CODES,
+	T_ORDERS,
+	T_ITEMS,
+	T__N
+};
+static const char *const tbl_name[T__N] = {
+    "clients", "balances",	   "lots",	   "ledger", "lot_takes",
+    "coupons", "coupon_instances", "coupon_codes", "orders", "order_items"};
 static const char *const tbl_cols[T__N] = {
-	"id, merchant_id, email, email_lc, phone, name, token, paid_purchases, total_purchases,"
-	" total_amount, paid_amount, created_ms",
-	"client_id, currency, merchant_id, balance, debt, held",
-	"id, merchant_id, client_id, currency, remaining, original, expires_ms, order_id, created_ms",
-	"id, merchant_id, client_id, currency, amount, type, order_id, created_ms",
-	"order_id, lot_id, taken, returned",
-	"id, merchant_id, title, header, short_description, style, valid_days, created_ms",
-	"id, merchant_id, client_id, coupon_id, status, issued_ms, expires_ms, token, share_token,"
-	" merchant_token, merchant_share_token",
-	"merchant_id, code, instance_id",
-	"id, merchant_id, external_id, receipt_type, order_number, client_id, order_date_ms,"
-	" total, card, cash, spent_currency, spent, accrued_currency, accrued, public_token,"
-	" request_hash, created_by",
-	"id, order_id, merchant_id, line_no, name, price, qty_milli, unit, total",
+    "id, merchant_id, email, email_lc, phone, name, token, paid_purchases, total_purchases,"
+    " total_amount, paid_amount, created_ms",
+    "client_id, currency, merchant_id, balance, debt, held",
+    "id, merchant_id, client_id, currency, remaining, original, expires_ms, order_id, created_ms",
+    "id, merchant_id, client_id, currency, amount, type, order_id, created_ms",
+    "order_id, lot_id, taken, returned",
+    "id, merchant_id, title, header, short_description, style, valid_days, created_ms",
+    "id, merchant_id, client_id, coupon_id, status, issued_ms, expires_ms, token, share_token,"
+    " merchant_token, merchant_share_token",
+    "merchant_id, code, instance_id",
+    "id, merchant_id, external_id, receipt_type, order_number, client_id, order_date_ms,"
+    " total, card, cash, spent_currency, spent, accrued_currency, accrued, public_token,"
+    " request_hash, created_by",
+    "id, order_id, merchant_id, line_no, name, price, qty_milli, unit, total",
 };
 static int tbl_ncols[T__N];
 
@@ -125,7 +137,8 @@ static void exec(const char *sql)
 /* Client i's phone, 79XXXXXXXXX: a bijection of i below 10^9, so unique and scattered. */
 static void phone_of(long long i, char out[16])
 {
-	snprintf(out, 16, "79%09lld", (long long)(((uint64_t)i * 48271ULL + 12345ULL) % 1000000000ULL));
+	snprintf(out, 16, "79%09lld",
+		 (long long)(((uint64_t)i * 48271ULL + 12345ULL) % 1000000000ULL));
 }
 
 /* One entry of client_phone_trigrams (merchant 1): the trigram as its value 0..999 (phones
@@ -178,22 +191,26 @@ static void fill_phone_trigrams(long long n)
 				if (pass == 0)
 					count[t + 1]++;
 				else
-					entries[at[t]++] = (struct trigram_entry){strtoull(phone, NULL, 10), i};
+					entries[at[t]++] =
+					    (struct trigram_entry){strtoull(phone, NULL, 10), i};
 			}
 		}
 		if (pass == 0)
 			continue;
-		/* 100 rows a statement: the per-statement cost, not the B-tree append, dominates. */
+		/* 100 rows a statement: the per-statement cost, not the B-tree append, dominates.
+		 */
 		enum { BATCH = 100 };
 		char sql[4096];
-		int o = snprintf(sql, sizeof(sql), "INSERT INTO client_phone_trigrams(merchant_id, tri,"
-						    " phone, client_id) VALUES (1,?,?,?)");
+		int o = snprintf(sql, sizeof(sql),
+				 "INSERT INTO client_phone_trigrams(merchant_id, tri,"
+				 " phone, client_id) VALUES (1,?,?,?)");
 		for (int r = 1; r < BATCH; r++)
 			o += snprintf(sql + o, sizeof(sql) - (size_t)o, ",(1,?,?,?)");
 		sqlite3_stmt *s, *one;
 		if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK ||
-		    sqlite3_prepare_v2(db, "INSERT INTO client_phone_trigrams(merchant_id, tri, phone,"
-					   " client_id) VALUES (1,?,?,?)",
+		    sqlite3_prepare_v2(db,
+				       "INSERT INTO client_phone_trigrams(merchant_id, tri, phone,"
+				       " client_id) VALUES (1,?,?,?)",
 				       -1, &one, NULL) != SQLITE_OK)
 			die("client_phone_trigrams: %s", sqlite3_errmsg(db));
 		static char tris[1000][4];
@@ -295,27 +312,27 @@ static void row(enum tbl t, int n, const struct val *v)
 
 /* ---- the merchant's world ---- */
 
-static const char *const first_ru[] = {"Анна", "Мария", "Елена", "Ольга", "Наталья", "Ирина",
-				       "Татьяна", "Светлана", "Юлия", "Екатерина", "Александр",
-				       "Сергей", "Дмитрий", "Андрей", "Алексей", "Максим",
-				       "Иван", "Михаил", "Николай", "Павел"};
-static const char *const first_lat[] = {"anna", "maria", "elena", "olga", "natalia", "irina",
-					"tatiana", "svetlana", "yulia", "ekaterina", "alexander",
-					"sergey", "dmitry", "andrey", "alexey", "maxim",
-					"ivan", "mikhail", "nikolay", "pavel"};
-static const char *const last_ru[] = {"Иванов", "Смирнов", "Кузнецов", "Попов", "Васильев",
-				      "Петров", "Соколов", "Михайлов", "Новиков", "Фёдоров",
-				      "Морозов", "Волков", "Алексеев", "Лебедев", "Семёнов",
-				      "Егоров", "Павлов", "Козлов", "Степанов", "Николаев"};
-static const char *const last_lat[] = {"ivanov", "smirnov", "kuznetsov", "popov", "vasiliev",
-				       "petrov", "sokolov", "mikhailov", "novikov", "fedorov",
-				       "morozov", "volkov", "alekseev", "lebedev", "semenov",
-				       "egorov", "pavlov", "kozlov", "stepanov", "nikolaev"};
-static const char *const domains[] = {"Mail.ru", "yandex.ru", "Gmail.com", "bk.ru", "inbox.ru",
-				      "example.com"};
-static const char *const goods[] = {"Капучино", "Латте", "Американо", "Круассан", "Чизкейк",
-				    "Сэндвич с курицей", "Чай зелёный", "Морс клюквенный",
-				    "Салат Цезарь", "Суп дня", "Эклер", "Раф ванильный"};
+static const char *const first_ru[] = {"Анна",	    "Мария",   "Елена",	   "Ольга",   "Наталья",
+				       "Ирина",	    "Татьяна", "Светлана", "Юлия",    "Екатерина",
+				       "Александр", "Сергей",  "Дмитрий",  "Андрей",  "Алексей",
+				       "Максим",    "Иван",    "Михаил",   "Николай", "Павел"};
+static const char *const first_lat[] = {"anna",	     "maria",	"elena",    "olga",    "natalia",
+					"irina",     "tatiana", "svetlana", "yulia",   "ekaterina",
+					"alexander", "sergey",	"dmitry",   "andrey",  "alexey",
+					"maxim",     "ivan",	"mikhail",  "nikolay", "pavel"};
+static const char *const last_ru[] = {"Иванов",	 "Смирнов", "Кузнецов", "Попов",    "Васильев",
+				      "Петров",	 "Соколов", "Михайлов", "Новиков",  "Фёдоров",
+				      "Морозов", "Волков",  "Алексеев", "Лебедев",  "Семёнов",
+				      "Егоров",	 "Павлов",  "Козлов",	"Степанов", "Николаев"};
+static const char *const last_lat[] = {"ivanov",  "smirnov", "kuznetsov", "popov",    "vasiliev",
+				       "petrov",  "sokolov", "mikhailov", "novikov",  "fedorov",
+				       "morozov", "volkov",  "alekseev",  "lebedev",  "semenov",
+				       "egorov",  "pavlov",  "kozlov",	  "stepanov", "nikolaev"};
+static const char *const domains[] = {"Mail.ru", "yandex.ru", "Gmail.com",
+				      "bk.ru",	 "inbox.ru",  "example.com"};
+static const char *const goods[] = {
+    "Капучино",	   "Латте",	      "Американо",    "Круассан", "Чизкейк", "Сэндвич с курицей",
+    "Чай зелёный", "Морс клюквенный", "Салат Цезарь", "Суп дня",  "Эклер",   "Раф ванильный"};
 #define NGOODS (sizeof(goods) / sizeof(goods[0]))
 
 #define WELCOME_MINOR 10000 /* 100 points, never expire */
@@ -369,23 +386,26 @@ int main(int argc, char **argv)
 	size_t n_index = 0, n_trigger = 0;
 	if (!pg_mode) {
 		if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
-			die("cannot open %s (run kopilkad init first): %s", path, sqlite3_errmsg(db));
+			die("cannot open %s (run kopilkad init first): %s", path,
+			    sqlite3_errmsg(db));
 		sqlite3_stmt *s;
 		sqlite3_prepare_v2(db, "SELECT count(*) FROM clients", -1, &s, NULL);
 		if (sqlite3_step(s) != SQLITE_ROW || sqlite3_column_int64(s, 0) != 0)
-			die("%s already holds clients: generate into a fresh `kopilkad init` database",
+			die("%s already holds clients: generate into a fresh `kopilkad init` "
+			    "database",
 			    path);
 		sqlite3_finalize(s);
 		exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
 		     " PRAGMA cache_size = -2000000; PRAGMA temp_store = MEMORY;"
 		     " PRAGMA foreign_keys = OFF;");
 		/* Secondary indexes of the loaded tables: drop now, rebuild after the load. */
-		sqlite3_prepare_v2(db,
-				   "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql"
-				   " IS NOT NULL AND tbl_name IN ('clients', 'lots', 'ledger',"
-				   " 'coupons', 'coupon_instances', 'coupon_codes', 'orders',"
-				   " 'order_items')",
-				   -1, &s, NULL);
+		sqlite3_prepare_v2(
+		    db,
+		    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql"
+		    " IS NOT NULL AND tbl_name IN ('clients', 'lots', 'ledger',"
+		    " 'coupons', 'coupon_instances', 'coupon_codes', 'orders',"
+		    " 'order_items')",
+		    -1, &s, NULL);
 		char **index_name = NULL;
 		while (sqlite3_step(s) == SQLITE_ROW) {
 			index_sql = realloc(index_sql, (n_index + 1) * sizeof(*index_sql));
@@ -410,7 +430,8 @@ int main(int argc, char **argv)
 		char **trigger_name = NULL;
 		while (sqlite3_step(s) == SQLITE_ROW) {
 			trigger_sql = realloc(trigger_sql, (n_trigger + 1) * sizeof(*trigger_sql));
-			trigger_name = realloc(trigger_name, (n_trigger + 1) * sizeof(*trigger_name));
+			trigger_name =
+			    realloc(trigger_name, (n_trigger + 1) * sizeof(*trigger_name));
 			trigger_name[n_trigger] = strdup((const char *)sqlite3_column_text(s, 0));
 			trigger_sql[n_trigger++] = strdup((const char *)sqlite3_column_text(s, 1));
 		}
@@ -438,7 +459,8 @@ int main(int argc, char **argv)
 	char token[33], tok2[33], hash[65], phone[16], email[96], email_lc[96], name[96], ext[24];
 	char code1[8], code2[8];
 	for (long long i = 1; i <= n_clients; i++) {
-		/* Orders for this client: spread the remaining ones evenly, 0..4 around the mean. */
+		/* Orders for this client: spread the remaining ones evenly, 0..4 around the mean.
+		 */
 		long long left_clients = n_clients - i + 1;
 		double mean = (double)orders_left / (double)left_clients;
 		int k = (int)(mean * 2.0 * (double)(rnd() % 1000) / 999.0 + 0.5);
@@ -484,7 +506,8 @@ int main(int argc, char **argv)
 			int64_t t = times[j];
 			/* Expire the lots whose time has come before this order. */
 			for (int q = 0; q < n_lots; q++)
-				if (lots[q].expires && lots[q].expires <= t && lots[q].remaining > 0) {
+				if (lots[q].expires && lots[q].expires <= t &&
+				    lots[q].remaining > 0) {
 					ROW(T_LEDGER, VI(++ledger_id), VI(1), VI(i), VI(0),
 					    VI(-lots[q].remaining), VI(4), VN, VI(lots[q].expires));
 					balance -= lots[q].remaining;
@@ -499,7 +522,8 @@ int main(int argc, char **argv)
 				int64_t line = price * qty / 1000;
 				total += line;
 				ROW(T_ITEMS, VI(++item_id), VI(oid), VI(1), VI(it + 1),
-				    VS(goods[rnd() % NGOODS]), VI(price), VI(qty), VS("piece"), VI(line));
+				    VS(goods[rnd() % NGOODS]), VI(price), VI(qty), VS("piece"),
+				    VI(line));
 			}
 			/* Spend: a third of the orders, from the soonest-expiring live lots. */
 			int64_t spend = 0;
@@ -510,23 +534,24 @@ int main(int argc, char **argv)
 				spend -= spend % 100; /* whole points */
 			}
 			if (spend > 0) {
-				/* Lots by expiry, never-expiring last (index 0 is the welcome lot). */
+				/* Lots by expiry, never-expiring last (index 0 is the welcome lot).
+				 */
 				int64_t left = spend;
 				for (int pass = 0; pass < 2 && left > 0; pass++)
-					for (int q = pass ? 0 : 1; q < (pass ? 1 : n_lots) && left > 0;
-					     q++) {
+					for (int q = pass ? 0 : 1;
+					     q < (pass ? 1 : n_lots) && left > 0; q++) {
 						if (lots[q].remaining <= 0)
 							continue;
 						int64_t take = lots[q].remaining < left
-								       ? lots[q].remaining
-								       : left;
+								   ? lots[q].remaining
+								   : left;
 						lots[q].remaining -= take;
 						left -= take;
 						ROW(T_LOT_TAKES, VI(oid), VI(lots[q].id), VI(take),
 						    VI(0));
 					}
-				ROW(T_LEDGER, VI(++ledger_id), VI(1), VI(i), VI(0), VI(-spend), VI(1),
-				    VI(oid), VI(t));
+				ROW(T_LEDGER, VI(++ledger_id), VI(1), VI(i), VI(0), VI(-spend),
+				    VI(1), VI(oid), VI(t));
 				balance -= spend;
 			}
 			int64_t card = total - spend;
@@ -534,8 +559,8 @@ int main(int argc, char **argv)
 			if (accrued > 0 && n_lots < MAX_LOTS) {
 				lot_created[n_lots] = t;
 				lot_order[n_lots] = oid;
-				lots[n_lots++] = (struct lot){++lot_id, accrued, accrued,
-							      t + 365 * DAY_MS};
+				lots[n_lots++] =
+				    (struct lot){++lot_id, accrued, accrued, t + 365 * DAY_MS};
 				ROW(T_LEDGER, VI(++ledger_id), VI(1), VI(i), VI(0), VI(accrued),
 				    VI(0), VI(oid), VI(t));
 				balance += accrued;
@@ -546,9 +571,9 @@ int main(int argc, char **argv)
 			token32(tok2, 2, (uint64_t)oid);
 			token32(hash, 3, (uint64_t)oid);
 			token32(hash + 32, 4, (uint64_t)oid);
-			ROW(T_ORDERS, VI(oid), VI(1), VS(ext), VI(0), VI(oid), VI(i), VI(t), VI(total),
-			    VI(card), VI(0), VI(0), VI(spend), VI(0), VI(accrued), VS(tok2), VS(hash),
-			    VI(1));
+			ROW(T_ORDERS, VI(oid), VI(1), VS(ext), VI(0), VI(oid), VI(i), VI(t),
+			    VI(total), VI(card), VI(0), VI(0), VI(spend), VI(0), VI(accrued),
+			    VS(tok2), VS(hash), VI(1));
 			stat_total++;
 			stat_amount += total;
 			if (card > 0) {
@@ -570,13 +595,14 @@ int main(int argc, char **argv)
 			    VI(lots[q].original), lots[q].expires ? VI(lots[q].expires) : VN,
 			    lot_order[q] ? VI(lot_order[q]) : VN, VI(lot_created[q]));
 		ROW(T_BALANCES, VI(i), VI(0), VI(1), VI(balance), VI(0), VI(0));
-		ROW(T_CLIENTS, VI(i), VI(1), has_email ? VS(email) : VN, has_email ? VS(email_lc) : VN,
-		    VS(phone), VS(name), VS(token), VI(stat_paid), VI(stat_total), VI(stat_amount),
-		    VI(stat_paid_amount), VI(created));
+		ROW(T_CLIENTS, VI(i), VI(1), has_email ? VS(email) : VN,
+		    has_email ? VS(email_lc) : VN, VS(phone), VS(name), VS(token), VI(stat_paid),
+		    VI(stat_total), VI(stat_amount), VI(stat_paid_amount), VI(created));
 		int has_coupon = i % 10 == 0;
 		if (has_coupon) {
 			int64_t ci = ++coupon_inst;
-			/* Two distinct 6-digit codes per instance: a bijection of 2*ci (mod 10^6). */
+			/* Two distinct 6-digit codes per instance: a bijection of 2*ci (mod 10^6).
+			 */
 			snprintf(code1, sizeof(code1), "%06lld",
 				 (long long)(((uint64_t)(2 * ci) * 7919ULL + 1) % 1000000ULL));
 			snprintf(code2, sizeof(code2), "%06lld",
@@ -595,9 +621,11 @@ int main(int argc, char **argv)
 		if (i % 50000 == 0 || i == n_clients) {
 			struct timespec t1;
 			clock_gettime(CLOCK_MONOTONIC, &t1);
-			fprintf(stderr, "\rkopilka-gen: clients %lld/%lld, orders %lld, rows %lld, %.1f s",
+			fprintf(stderr,
+				"\rkopilka-gen: clients %lld/%lld, orders %lld, rows %lld, %.1f s",
 				i, n_clients, (long long)order_id, rows_written,
-				(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+				(double)(t1.tv_sec - t0.tv_sec) +
+				    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 		}
 		if (coupon_inst > 400000)
 			die("more than 400000 coupon instances: the 6-digit codes would run out");
@@ -634,7 +662,8 @@ int main(int argc, char **argv)
 	} else {
 		/* The trigram index (pg_schema.h, migration 9) is built once after the load: GIN
 		 * insertion row by row is slow and leaves a pending list to merge. */
-		printf("\\set ON_ERROR_STOP on\nBEGIN;\nDROP INDEX IF EXISTS clients_phone_trgm;\n");
+		printf(
+		    "\\set ON_ERROR_STOP on\nBEGIN;\nDROP INDEX IF EXISTS clients_phone_trgm;\n");
 		for (int t = 0; t < T__N; t++) {
 			printf("COPY %s(%s) FROM stdin;\n", tbl_name[t], tbl_cols[t]);
 			fflush(stdout);
@@ -646,13 +675,14 @@ int main(int argc, char **argv)
 			printf("\\.\n");
 			fclose(pgf[t]);
 		}
-		const char *ids[] = {"clients", "lots", "ledger", "coupons", "coupon_instances",
-				     "orders", "order_items"};
+		const char *ids[] = {"clients",		 "lots",   "ledger",	 "coupons",
+				     "coupon_instances", "orders", "order_items"};
 		for (size_t x = 0; x < sizeof(ids) / sizeof(ids[0]); x++)
 			printf("SELECT setval(pg_get_serial_sequence('%s', 'id'),"
 			       " (SELECT max(id) FROM %s));\n",
 			       ids[x], ids[x]);
-		printf("CREATE INDEX clients_phone_trgm ON clients USING gin (phone gin_trgm_ops);\n");
+		printf(
+		    "CREATE INDEX clients_phone_trgm ON clients USING gin (phone gin_trgm_ops);\n");
 		printf("UPDATE merchants SET order_seq = %lld WHERE id = 1;\nCOMMIT;\nANALYZE;\n",
 		       (long long)order_id);
 	}

@@ -39,7 +39,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	struct MHD_Response *r =
-		MHD_create_response_from_buffer(body_len, body, MHD_RESPMEM_MUST_COPY);
+	    MHD_create_response_from_buffer(body_len, body, MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json;charset=UTF-8");
@@ -69,10 +69,10 @@ int main(int argc, char **argv)
 	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
 	struct MHD_Daemon *d = MHD_start_daemon(
-		flags, (uint16_t)port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &sa,
-		MHD_OPTION_CONNECTION_LIMIT, 1024, MHD_OPTION_CONNECTION_TIMEOUT, 30,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16 * 1024, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
-		threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, MHD_OPTION_END);
+	    flags, (uint16_t)port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+	    MHD_OPTION_CONNECTION_LIMIT, 1024, MHD_OPTION_CONNECTION_TIMEOUT, 30,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16 * 1024, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
+	    threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "ref-http: cannot listen on 127.0.0.1:%d\n", port);
 		return 1;

@@ -21,46 +21,62 @@
 #include <time.h>
 
 enum {
-	S_BEGIN, S_COMMIT, S_FIND_EXT, S_SETTINGS, S_FIND_PHONE, S_BALANCE_GET, S_LOTS_SUM,
-	S_ORDER_SEQ, S_ORDER_CREATE, S_ITEM, S_LOTS_SPENDABLE, S_LOT_ADD, S_TAKE_ADD, S_LEDGER,
-	S_BALANCE_ADD, S_LOT_CREATE, S_STATS, S_RESPONSE, S__N
+	S_BEGIN,
+	S_COMMIT,
+	S_FIND_EXT,
+	S_SETTINGS,
+	S_FIND_PHONE,
+	S_BALANCE_GET,
+	S_LOTS_SUM,
+	S_ORDER_SEQ,
+	S_ORDER_CREATE,
+	S_ITEM,
+	S_LOTS_SPENDABLE,
+	S_LOT_ADD,
+	S_TAKE_ADD,
+	S_LEDGER,
+	S_BALANCE_ADD,
+	S_LOT_CREATE,
+	S_STATS,
+	S_RESPONSE,
+	S__N
 };
 static const char *const sql[S__N] = {
-	"BEGIN IMMEDIATE",
-	"COMMIT",
-	"SELECT id FROM orders WHERE merchant_id = ? AND external_id = ? AND receipt_type = ?",
-	"SELECT active, currency, new_coupon_id, new_type, new_amount, new_valid_days,"
-	" cust_coupon_id, cust_type, cust_amount, cust_valid_days, auto_register,"
-	" max_spend_percent FROM merchants WHERE id = ?",
-	"SELECT id, total_purchases FROM clients WHERE merchant_id = ? AND phone = ?",
-	"SELECT balance, debt, held FROM balances WHERE client_id = ? AND currency = ?",
-	"SELECT coalesce(sum(remaining), 0) FROM lots WHERE client_id = ? AND currency = ?"
-	" AND remaining > 0 AND (expires_ms IS NULL OR expires_ms > ?)",
-	"UPDATE merchants SET order_seq = order_seq + 1 WHERE id = ? RETURNING order_seq",
-	"INSERT INTO orders(merchant_id, external_id, receipt_type, order_number, client_id,"
-	" order_date_ms, external_date_ms, total, card, cash, spent_currency, spent,"
-	" accrued_currency, accrued, refund_of, fn, fd, comment, public_token, request_hash,"
-	" response, created_by) VALUES (?,?,0,?,?,?,NULL,?,?,0,0,100,0,?,NULL,NULL,NULL,NULL,?,?,"
-	"NULL,1)",
-	"INSERT INTO order_items(order_id, merchant_id, line_no, name, price, qty_milli, unit, vat,"
-	" total, refund_of_item) VALUES (?, 1, ?, ?, ?, 1000, 'piece', NULL, ?, NULL)",
-	"SELECT id, remaining FROM lots WHERE client_id = ? AND currency = ? AND remaining > 0"
-	" AND (expires_ms IS NULL OR expires_ms > ?) ORDER BY expires_ms IS NULL, expires_ms, id"
-	" LIMIT ?",
-	"UPDATE lots SET remaining = remaining + ? WHERE id = ?",
-	"INSERT INTO lot_takes(order_id, lot_id, taken, returned) VALUES (?, ?, ?, 0)",
-	"INSERT INTO ledger(merchant_id, client_id, currency, amount, type, order_id, hold_id,"
-	" created_ms) VALUES (1, ?, 0, ?, ?, ?, NULL, ?)",
-	"INSERT INTO balances(merchant_id, client_id, currency, balance, debt, held)"
-	" VALUES (1, ?, 0, ?, 0, 0) ON CONFLICT (client_id, currency) DO UPDATE"
-	" SET balance = balance + excluded.balance, debt = debt + excluded.debt,"
-	" held = held + excluded.held",
-	"INSERT INTO lots(merchant_id, client_id, currency, remaining, original, expires_ms,"
-	" order_id, created_ms) VALUES (1, ?, 0, ?, ?, ?, ?, ?)",
-	"UPDATE clients SET total_purchases = total_purchases + 1,"
-	" paid_purchases = paid_purchases + 1, total_amount = total_amount + ?,"
-	" paid_amount = paid_amount + ? WHERE id = ?",
-	"UPDATE orders SET response = ? WHERE id = ?",
+    "BEGIN IMMEDIATE",
+    "COMMIT",
+    "SELECT id FROM orders WHERE merchant_id = ? AND external_id = ? AND receipt_type = ?",
+    "SELECT active, currency, new_coupon_id, new_type, new_amount, new_valid_days,"
+    " cust_coupon_id, cust_type, cust_amount, cust_valid_days, auto_register,"
+    " max_spend_percent FROM merchants WHERE id = ?",
+    "SELECT id, total_purchases FROM clients WHERE merchant_id = ? AND phone = ?",
+    "SELECT balance, debt, held FROM balances WHERE client_id = ? AND currency = ?",
+    "SELECT coalesce(sum(remaining), 0) FROM lots WHERE client_id = ? AND currency = ?"
+    " AND remaining > 0 AND (expires_ms IS NULL OR expires_ms > ?)",
+    "UPDATE merchants SET order_seq = order_seq + 1 WHERE id = ? RETURNING order_seq",
+    "INSERT INTO orders(merchant_id, external_id, receipt_type, order_number, client_id,"
+    " order_date_ms, external_date_ms, total, card, cash, spent_currency, spent,"
+    " accrued_currency, accrued, refund_of, fn, fd, comment, public_token, request_hash,"
+    " response, created_by) VALUES (?,?,0,?,?,?,NULL,?,?,0,0,100,0,?,NULL,NULL,NULL,NULL,?,?,"
+    "NULL,1)",
+    "INSERT INTO order_items(order_id, merchant_id, line_no, name, price, qty_milli, unit, vat,"
+    " total, refund_of_item) VALUES (?, 1, ?, ?, ?, 1000, 'piece', NULL, ?, NULL)",
+    "SELECT id, remaining FROM lots WHERE client_id = ? AND currency = ? AND remaining > 0"
+    " AND (expires_ms IS NULL OR expires_ms > ?) ORDER BY expires_ms IS NULL, expires_ms, id"
+    " LIMIT ?",
+    "UPDATE lots SET remaining = remaining + ? WHERE id = ?",
+    "INSERT INTO lot_takes(order_id, lot_id, taken, returned) VALUES (?, ?, ?, 0)",
+    "INSERT INTO ledger(merchant_id, client_id, currency, amount, type, order_id, hold_id,"
+    " created_ms) VALUES (1, ?, 0, ?, ?, ?, NULL, ?)",
+    "INSERT INTO balances(merchant_id, client_id, currency, balance, debt, held)"
+    " VALUES (1, ?, 0, ?, 0, 0) ON CONFLICT (client_id, currency) DO UPDATE"
+    " SET balance = balance + excluded.balance, debt = debt + excluded.debt,"
+    " held = held + excluded.held",
+    "INSERT INTO lots(merchant_id, client_id, currency, remaining, original, expires_ms,"
+    " order_id, created_ms) VALUES (1, ?, 0, ?, ?, ?, ?, ?)",
+    "UPDATE clients SET total_purchases = total_purchases + 1,"
+    " paid_purchases = paid_purchases + 1, total_amount = total_amount + ?,"
+    " paid_amount = paid_amount + ? WHERE id = ?",
+    "UPDATE orders SET response = ? WHERE id = ?",
 };
 static sqlite3 *db;
 static sqlite3_stmt *st[S__N];
@@ -127,10 +143,11 @@ int main(int argc, char **argv)
 			tag = argv[i + 1];
 	}
 	if (!path || !keys || batch < 1) {
-		fprintf(stderr, "usage: ref-sqlite --db PATH --keys KEYFILE --seconds S --batch B\n");
+		fprintf(stderr,
+			"usage: ref-sqlite --db PATH --keys KEYFILE --seconds S --batch B\n");
 		return 2;
 	}
-	char (*phones)[16] = malloc(100000 * sizeof(*phones));
+	char(*phones)[16] = malloc(100000 * sizeof(*phones));
 	size_t n_phones = 0;
 	FILE *f = fopen(keys, "r");
 	if (!f) {
@@ -147,8 +164,9 @@ int main(int argc, char **argv)
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
 		die("open");
 	sqlite3_busy_timeout(db, 10000);
-	if (sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-			     " PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+	if (sqlite3_exec(db,
+			 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+			 " PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
 			 NULL, NULL, NULL) != SQLITE_OK)
 		die("pragmas");
 	for (int k = 0; k < S__N; k++)
@@ -199,10 +217,11 @@ int main(int argc, char **argv)
 			    "order");
 			int64_t order = sqlite3_last_insert_rowid(db);
 			for (int i = 0; i < 3; i++)
-				run(bind(S_ITEM, "iisii", order, (int64_t)(i + 1), names[i], prices[i],
-					 prices[i]),
+				run(bind(S_ITEM, "iisii", order, (int64_t)(i + 1), names[i],
+					 prices[i], prices[i]),
 				    "item");
-			/* Spend 1 point (100 minor) from the soonest-expiring lots, like ledger.c. */
+			/* Spend 1 point (100 minor) from the soonest-expiring lots, like ledger.c.
+			 */
 			s = bind(S_LOTS_SPENDABLE, "iiii", client, (int64_t)0, now, (int64_t)1024);
 			int64_t lot_ids[16], lot_rem[16];
 			int n_lots = 0;

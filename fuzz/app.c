@@ -58,7 +58,9 @@ static void create_merchant(void)
 		die("cannot hash the password");
 	struct store_conn *db = store->ops->acquire(store);
 	int64_t merchant_id = 0, account_id = 0;
-	struct account acc = {.kind = ACCOUNT_MERCHANT, .role = ROLE_OWNER, .email = OWNER_EMAIL,
+	struct account acc = {.kind = ACCOUNT_MERCHANT,
+			      .role = ROLE_OWNER,
+			      .email = OWNER_EMAIL,
 			      .password_hash = hash};
 	enum store_rc rc = STORE(db, begin, true);
 	if (rc == STORE_OK)
@@ -98,13 +100,14 @@ void fuzz_app_init(void)
 	snprintf(db_path, sizeof(db_path), "%s/kopilka.db", tmpdir);
 	snprintf(media_dir, sizeof(media_dir), "%s/media", tmpdir);
 	/* A credential stays cached for the whole run: Argon2 runs once, at the first request. */
-	char *argv[] = {"--db", db_path, "--auth-cache-seconds", "3600", "--log-level", "error",
-			"--media-dir", media_dir, "--docs-dir", tmpdir, NULL};
+	char *argv[] = {
+	    "--db",	   db_path,   "--auth-cache-seconds", "3600", "--log-level", "error",
+	    "--media-dir", media_dir, "--docs-dir",	      tmpdir, NULL};
 	if (!config_load(&cfg, CMD_SERVE, (int)ARRAY_LEN(argv) - 1, argv, 0, stderr))
 		die("bad settings");
 	log_set_level(LOG_ERROR);
-	struct store_options opt = {.synchronous = "normal", .busy_timeout_ms = 1000,
-				    .pool_size = 1, .create = true};
+	struct store_options opt = {
+	    .synchronous = "normal", .busy_timeout_ms = 1000, .pool_size = 1, .create = true};
 	char err[256];
 	store = store_open(db_path, &opt, err, sizeof(err));
 	if (!store)
@@ -145,8 +148,8 @@ void fuzz_app_init(void)
 	     "[{\"region\":\"Perm\",\"city\":\"Perm\",\"address\":\"Lenina 1\"}]");
 }
 
-void fuzz_app_request(struct request *req, const char *method, const char *path,
-		      const char *body, size_t len)
+void fuzz_app_request(struct request *req, const char *method, const char *path, const char *body,
+		      size_t len)
 {
 	memset(req, 0, sizeof(*req));
 	req->method = method;

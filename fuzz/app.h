@@ -25,8 +25,8 @@ int fuzz_app_call(struct request *req);
 
 /* A request for method and path (copied) with the owner's credential, a JSON body of len
  * bytes (copied, NUL-terminated; NULL: none), and no query. fuzz_app_request_free() frees it. */
-void fuzz_app_request(struct request *req, const char *method, const char *path,
-		      const char *body, size_t len);
+void fuzz_app_request(struct request *req, const char *method, const char *path, const char *body,
+		      size_t len);
 void fuzz_app_request_free(struct request *req);
 
 /* Splits a raw query string ("a=1&b=%20x") into req->query the way libmicrohttpd does for the

@@ -26,8 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	size_t skip = strlen(method) + 1;
 	char path[600];
-	int n = snprintf(path, sizeof(path), "%s%.*s", API_BASE, (int)(line_len - skip),
-			 text + skip);
+	int n =
+	    snprintf(path, sizeof(path), "%s%.*s", API_BASE, (int)(line_len - skip), text + skip);
 	if (n < 0 || (size_t)n >= sizeof(path) || memchr(path, '\0', (size_t)n))
 		return 0;
 	struct request req;

@@ -34,8 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *ext = image_extension(nt);
 		size_t n = strlen(name);
 		if (!ext || n != IMAGE_NAME_HEX + 1 + strlen(ext) || n > IMAGE_NAME_MAX ||
-		    strspn(name, "0123456789abcdef") != IMAGE_NAME_HEX || name[IMAGE_NAME_HEX] != '.' ||
-		    strcmp(name + IMAGE_NAME_HEX + 1, ext) != 0 || strchr(name, '/'))
+		    strspn(name, "0123456789abcdef") != IMAGE_NAME_HEX ||
+		    name[IMAGE_NAME_HEX] != '.' || strcmp(name + IMAGE_NAME_HEX + 1, ext) != 0 ||
+		    strchr(name, '/'))
 			abort();
 	}
 	free(name);

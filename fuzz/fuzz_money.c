@@ -66,7 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = fixed_from_int(v, digits, bound, &scaled);
 		if (rc == FIXED_OK) {
 			static const int64_t pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
-			if ((__int128)v * pow10[digits] != scaled || scaled > bound || scaled < -bound)
+			if ((__int128)v * pow10[digits] != scaled || scaled > bound ||
+			    scaled < -bound)
 				abort();
 			check_format(scaled, digits);
 		} else if (rc != FIXED_ERR_RANGE) {

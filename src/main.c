@@ -26,20 +26,19 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: kopilkad COMMAND [OPTIONS]\n"
-		"\n"
-		"Commands:\n"
-		"  init  --db PATH --email EMAIL --password PASSWORD [--name NAME]\n"
-		"        creates the database if needed and adds a merchant with its owner\n"
-		"        account; prints the new merchant id\n"
-		"  serve --db PATH [--listen HOST:PORT] [--threads N] [...]\n"
-		"        serves the API; SIGINT/SIGTERM stop it after the requests in flight\n"
-		"  check --db PATH\n"
-		"        verifies the ledger invariants; exits 1 with a report when broken\n"
-		"  routes\n"
-		"        prints the route table, one \"METHOD /path\" a line\n"
-		"\n");
+	fprintf(out, "usage: kopilkad COMMAND [OPTIONS]\n"
+		     "\n"
+		     "Commands:\n"
+		     "  init  --db PATH --email EMAIL --password PASSWORD [--name NAME]\n"
+		     "        creates the database if needed and adds a merchant with its owner\n"
+		     "        account; prints the new merchant id\n"
+		     "  serve --db PATH [--listen HOST:PORT] [--threads N] [...]\n"
+		     "        serves the API; SIGINT/SIGTERM stop it after the requests in flight\n"
+		     "  check --db PATH\n"
+		     "        verifies the ledger invariants; exits 1 with a report when broken\n"
+		     "  routes\n"
+		     "        prints the route table, one \"METHOD /path\" a line\n"
+		     "\n");
 	config_print_help(out);
 }
 
@@ -66,12 +65,13 @@ static int cmd_init(const struct config *cfg)
 		return 2;
 	}
 	if (!email_normalize(cfg->email, email)) {
-		fprintf(stderr, "kopilkad init: --email \"%s\" is not an email address\n", cfg->email);
+		fprintf(stderr, "kopilkad init: --email \"%s\" is not an email address\n",
+			cfg->email);
 		return 2;
 	}
 	size_t pw_len = text_utf8_valid(cfg->password, strlen(cfg->password))
-				? text_utf8_length(cfg->password)
-				: 0;
+			    ? text_utf8_length(cfg->password)
+			    : 0;
 	if (pw_len < PASSWORD_MIN || pw_len > PASSWORD_MAX) {
 		fprintf(stderr, "kopilkad init: --password must be %d to %d characters long\n",
 			PASSWORD_MIN, PASSWORD_MAX);
@@ -174,8 +174,7 @@ static void *sweep_loop(void *arg)
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += sw->interval_s;
-		while (!sw->stop &&
-		       pthread_cond_timedwait(&sw->cv, &sw->mu, &until) == 0)
+		while (!sw->stop && pthread_cond_timedwait(&sw->cv, &sw->mu, &until) == 0)
 			;
 	}
 	pthread_mutex_unlock(&sw->mu);
@@ -189,8 +188,9 @@ static int cmd_serve(const struct config *cfg)
 		return 2;
 	}
 	if (store_uri_is_file(cfg->db) && access(cfg->db, F_OK) != 0) {
-		fprintf(stderr, "kopilkad serve: database %s does not exist; create it with "
-				"kopilkad init\n",
+		fprintf(stderr,
+			"kopilkad serve: database %s does not exist; create it with "
+			"kopilkad init\n",
 			cfg->db);
 		return 1;
 	}
@@ -235,8 +235,8 @@ static int cmd_serve(const struct config *cfg)
 	else
 		media_default_dir(cfg->db, media_dir, sizeof(media_dir));
 	struct app app = {.store = st, .cfg = cfg, .auth = auth, .media_dir = media_dir};
-	struct app metrics_app = {.store = st, .cfg = cfg, .auth = auth, .metrics_only = true,
-				  .media_dir = media_dir};
+	struct app metrics_app = {
+	    .store = st, .cfg = cfg, .auth = auth, .metrics_only = true, .media_dir = media_dir};
 	/* The metrics listener first: once the API port answers, everything is up. */
 	struct http_server *metrics_http = NULL;
 	bool metrics_ok = true;
@@ -245,9 +245,9 @@ static int cmd_serve(const struct config *cfg)
 		metrics_ok = metrics_http != NULL;
 	}
 	struct http_server *http =
-		metrics_ok ? http_start(&app, cfg, cfg->listen, (int)cfg->threads,
-					(int)cfg->write_workers)
-			   : NULL;
+	    metrics_ok
+		? http_start(&app, cfg, cfg->listen, (int)cfg->threads, (int)cfg->write_workers)
+		: NULL;
 	if (!http && metrics_http) {
 		http_stop(metrics_http, 0);
 		metrics_http = NULL;
@@ -343,7 +343,8 @@ int main(int argc, char **argv)
 		  : strcmp(argv[1], "check") == 0 ? CMD_CHECK
 						  : 0;
 	if (!cmd) {
-		fprintf(stderr, "kopilkad: unknown command \"%s\" (see kopilkad --help)\n", argv[1]);
+		fprintf(stderr, "kopilkad: unknown command \"%s\" (see kopilkad --help)\n",
+			argv[1]);
 		return 2;
 	}
 	for (int i = 2; i < argc; i++)
@@ -363,7 +364,9 @@ int main(int argc, char **argv)
 	int level = log_level_parse(cfg.log_level);
 	log_set_level(level < 0 ? LOG_INFO : (enum log_level)level);
 	clock_set_offset_ms(cfg.clock_offset_seconds * 1000);
-	int status = cmd == CMD_INIT ? cmd_init(&cfg) : cmd == CMD_SERVE ? cmd_serve(&cfg) : cmd_check(&cfg);
+	int status = cmd == CMD_INIT	? cmd_init(&cfg)
+		     : cmd == CMD_SERVE ? cmd_serve(&cfg)
+					: cmd_check(&cfg);
 	config_free(&cfg);
 	return status;
 }

@@ -57,8 +57,8 @@ struct response {
 	struct buf body;
 	struct kv headers[RESPONSE_MAX_HEADERS];
 	int n_headers;
-	int64_t merchant_id; /* for the access log; 0: none */
-	int route;	     /* index into the route table; -1: none matched */
+	int64_t merchant_id;	  /* for the access log; 0: none */
+	int route;		  /* index into the route table; -1: none matched */
 	const char *content_type; /* NULL: application/json;charset=UTF-8 */
 };
 
@@ -69,7 +69,7 @@ struct app {
 	struct store *store;
 	const struct config *cfg;
 	struct auth *auth;
-	bool metrics_only; /* this listener serves /metrics alone (--metrics-listen) */
+	bool metrics_only;     /* this listener serves /metrics alone (--metrics-listen) */
 	const char *media_dir; /* where uploaded images live (--media-dir, resolved) */
 };
 

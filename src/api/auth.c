@@ -294,7 +294,8 @@ static enum store_rc db_count_failure(struct auth *a, struct store_conn *db, con
 				rc = STORE_OK;
 			if (rc != STORE_OK)
 				break;
-			if (counter_fail(&c, now, a->window_us / 1000, limits[i], a->lock_us / 1000)) {
+			if (counter_fail(&c, now, a->window_us / 1000, limits[i],
+					 a->lock_us / 1000)) {
 				metrics_add(M_AUTH_LOCKOUTS, 1);
 				log_warn("auth: %s locked for %lld s after repeated failed logins",
 					 i == 0 ? "a login" : "a client address",
@@ -332,7 +333,7 @@ static bool normalize_login(const char *raw_login, char *login, size_t login_cap
 }
 
 bool auth_parse_basic(const char *header, char *login, size_t login_cap, char *password,
-			size_t password_cap)
+		      size_t password_cap)
 {
 	if (!header || strncasecmp(header, "Basic ", 6) != 0)
 		return false;
@@ -469,9 +470,9 @@ static int flight_claim(struct auth *a, const unsigned char key[KEY_BYTES])
 	return -1;
 }
 
-static enum auth_result check_credentials(struct auth *a, struct store_conn *db,
-					  const char *login, char *password, const char *addr,
-					  struct who *who, int64_t *retry_after_s);
+static enum auth_result check_credentials(struct auth *a, struct store_conn *db, const char *login,
+					  char *password, const char *addr, struct who *who,
+					  int64_t *retry_after_s);
 
 enum auth_result auth_check(struct auth *a, struct store_conn *db, const char *authorization,
 			    const char *addr, struct who *who, int64_t *retry_after_s)
@@ -571,9 +572,9 @@ static enum cached cached_decision(struct auth *a, const unsigned char cred_key[
  * the password or key may be gone). A cache hit takes no lock: it reads the slot either before
  * auth_forget_account emptied it (and so decided before the revocation was answered) or
  * after. */
-static enum auth_result check_credentials(struct auth *a, struct store_conn *db,
-					  const char *login, char *password, const char *addr,
-					  struct who *who, int64_t *retry_after_s)
+static enum auth_result check_credentials(struct auth *a, struct store_conn *db, const char *login,
+					  char *password, const char *addr, struct who *who,
+					  int64_t *retry_after_s)
 {
 	enum auth_result result = AUTH_FAILED;
 	unsigned char cred_key[KEY_BYTES], login_key[KEY_BYTES], addr_key[KEY_BYTES];
@@ -590,7 +591,7 @@ static enum auth_result check_credentials(struct auth *a, struct store_conn *db,
 again:
 	now = mono_us();
 	enum cached decided =
-		cached_decision(a, cred_key, login_key, addr_key, now, who, retry_after_s);
+	    cached_decision(a, cred_key, login_key, addr_key, now, who, retry_after_s);
 	if (decided == CACHED_NONE && a->cache_us > 0) {
 		pthread_mutex_lock(&a->mu);
 		/* Another request is verifying this very credential: wait for it, then look
@@ -606,8 +607,8 @@ again:
 		}
 		/* No flight: none began, or one ended since the look above, having filled the
 		 * cache first (both under mu): look once more before verifying. */
-		decided = cached_decision(a, cred_key, login_key, addr_key, now, who,
-					  retry_after_s);
+		decided =
+		    cached_decision(a, cred_key, login_key, addr_key, now, who, retry_after_s);
 		if (decided == CACHED_NONE)
 			flight = flight_claim(a, cred_key);
 		pthread_mutex_unlock(&a->mu);

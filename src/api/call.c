@@ -35,9 +35,8 @@ void call_error(struct call *c, int status, const char *code, const char *fmt, .
 
 enum store_rc call_outcome(struct call *c, const struct outcome *o)
 {
-	static const int status[] = {[OUTCOME_INVALID] = 400,
-				     [OUTCOME_NOT_FOUND] = 404,
-				     [OUTCOME_CONFLICT] = 409};
+	static const int status[] = {
+	    [OUTCOME_INVALID] = 400, [OUTCOME_NOT_FOUND] = 404, [OUTCOME_CONFLICT] = 409};
 	switch (o->kind) {
 	case OUTCOME_OK:
 		return STORE_OK;
@@ -58,8 +57,8 @@ void call_store_error(struct call *c, enum store_rc rc)
 		call_error(c, 503, "unavailable",
 			   "the database cannot take this write now; retry later");
 	else
-		call_error(c, 500, "internal_error",
-			   "internal error (request id %s)", c->req->request_id);
+		call_error(c, 500, "internal_error", "internal error (request id %s)",
+			   c->req->request_id);
 }
 
 void call_json(struct call *c, int status, struct jw *w)
@@ -120,8 +119,7 @@ static void collect_reals(const json_t *v, const json_t ***out, size_t *n, size_
 	} else if (json_is_object(v)) {
 		const char *key;
 		json_t *member;
-		json_object_foreach((json_t *)v, key, member)
-			collect_reals(member, out, n, cap);
+		json_object_foreach((json_t *)v, key, member) collect_reals(member, out, n, cap);
 	}
 }
 
@@ -454,10 +452,17 @@ bool query_paging(struct call *c, int64_t *offset, int64_t *limit)
  * auth failures, 429 and 5xx are not stored: a retry with the same key may run again. */
 static bool idem_storable(const struct call *c)
 {
-	static const char *const business[] = {
-		"insufficient_funds", "coupon_not_active", "spend_limit",	    "order_conflict",
-		"item_not_refundable", "unknown_customer", "client_conflict",  "login_conflict",
-		"coupon_not_issuable", "not_found",	   NULL};
+	static const char *const business[] = {"insufficient_funds",
+					       "coupon_not_active",
+					       "spend_limit",
+					       "order_conflict",
+					       "item_not_refundable",
+					       "unknown_customer",
+					       "client_conflict",
+					       "login_conflict",
+					       "coupon_not_issuable",
+					       "not_found",
+					       NULL};
 	int st = c->resp->status;
 	if (st >= 200 && st < 300)
 		return true;
@@ -571,11 +576,10 @@ static bool idem_replay(struct call *c, const char *hash, enum store_rc *rc)
 static enum store_rc idem_store(struct call *c, const char *hash)
 {
 	/* A success may keep another text than it sent: one without the secret it showed. */
-	char *kept = c->idem_answer ? c->idem_answer
-				    : c->resp->body.data ? c->resp->body.data : (char *)"";
-	struct idem_record rec = {.status = c->resp->status,
-				  .body = kept,
-				  .created_ms = now_ms()};
+	char *kept = c->idem_answer	  ? c->idem_answer
+		     : c->resp->body.data ? c->resp->body.data
+					  : (char *)"";
+	struct idem_record rec = {.status = c->resp->status, .body = kept, .created_ms = now_ms()};
 	snprintf(rec.request_hash, sizeof(rec.request_hash), "%s", hash);
 	enum store_rc rc = STORE(c->db, idem_put, c->who.merchant_id, idem_scope(c),
 				 c->req->idempotency_key, &rec);
@@ -619,7 +623,8 @@ static void write_tx(struct call *c, tx_fn fn, void *ctx, enum store_tx kind)
 			c->db->ops->rollback(c->db);
 			return;
 		}
-		/* A success and its stored answer commit together: after a crash both or neither. */
+		/* A success and its stored answer commit together: after a crash both or neither.
+		 */
 		if (rc == STORE_OK && idem)
 			rc = idem_store(c, hash);
 		if (rc == STORE_OK) {

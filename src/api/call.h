@@ -23,12 +23,12 @@ struct call {
 	int64_t path_id[3]; /* the {id} segments of the route, in order */
 	int n_path_ids;
 	char ref_token[33]; /* the {ref} segment when it is a token (path_id is then 0) */
-	const char *file; /* the {file} segment of the route, pointing into the path */
-	json_t *body; /* parsed JSON object of a POST/PUT, or NULL */
+	const char *file;   /* the {file} segment of the route, pointing into the path */
+	json_t *body;	    /* parsed JSON object of a POST/PUT, or NULL */
 	/* The text of body's real numbers, so body_fixed reads money from what the client wrote
 	 * rather than from jansson's double (call_index_reals); NULL when none. */
 	struct body_reals *reals;
-	bool dry_run; /* call_write_tx rolls back even a success: nothing is stored */
+	bool dry_run;	/* call_write_tx rolls back even a success: nothing is stored */
 	bool committed; /* set by call_write_tx when fn's effects were committed (not replayed) */
 	/* What an Idempotency-Key is compared by when the body is not JSON (c->body NULL): the
 	 * uploaded file, so a retry with another multipart boundary is the same request. */
@@ -43,7 +43,7 @@ struct call {
 /* Fills the response with the error body: status, reason phrase, message, path, timestamp and
  * the stable code. message is printf-formatted. Replaces any body written before. */
 void call_error(struct call *c, int status, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* The error for a storage failure that is not the caller's fault: 503 when the database is
  * busy, full or read-only (retry later), 500 otherwise. Never reveals internals. */
@@ -52,7 +52,8 @@ void call_store_error(struct call *c, enum store_rc rc);
 /* The one place a workflow's outcome (service/outcome.h) becomes HTTP. OK: returns STORE_OK
  * and leaves the answer to the caller. A refusal: writes its error (OUTCOME_INVALID 400,
  * NOT_FOUND 404, CONFLICT 409) and returns STORE_NOT_FOUND, so that a write transaction rolls
- * back keeping that answer (STORE_OK when the outcome keeps its writes: they commit with it). A storage failure: returns its rc (call_write_tx answers it). */
+ * back keeping that answer (STORE_OK when the outcome keeps its writes: they commit with it). A
+ * storage failure: returns its rc (call_write_tx answers it). */
 enum store_rc call_outcome(struct call *c, const struct outcome *o);
 
 /* Starts a JSON response with this status and returns a writer on its body. */

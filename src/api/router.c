@@ -12,9 +12,9 @@
 #include "handlers/handlers.h"
 
 enum route_flags {
-	ROUTE_PUBLIC = 1,  /* no authentication */
-	ROUTE_METRICS = 2, /* served here only while --metrics-listen is not set */
-	ROUTE_STATIC = 4,  /* needs no database connection */
+	ROUTE_PUBLIC = 1,	 /* no authentication */
+	ROUTE_METRICS = 2,	 /* served here only while --metrics-listen is not set */
+	ROUTE_STATIC = 4,	 /* needs no database connection */
 	ROUTE_BODY_OPTIONAL = 8, /* a POST that may come without a body (then: {}) */
 	ROUTE_BODY_ARRAY = 16,	 /* the body is a JSON array, not an object */
 	ROUTE_FORM = 32,	 /* the handler reads a form body itself (no JSON) */
@@ -37,63 +37,61 @@ struct route {
 /* The API, one row per endpoint. Literal segments are listed before {id} rows that could
  * match the same path. */
 static const struct route routes[] = {
-	{"GET", B "/clients/", clients_list, ROLE_CASHIER, 0},
-	{"POST", B "/clients/", clients_create, ROLE_CASHIER, 0},
-	{"GET", B "/clients/{id}/coupons/", client_coupons_list, ROLE_CASHIER, 0},
-	{"POST", B "/clients/{id}/coupons/", client_coupons_issue, ROLE_MANAGER, 0},
-	{"GET", B "/clients/{id}/balance/", client_balance, ROLE_CASHIER, 0},
-	{"GET", B "/clients/{id}/balance/history/", client_balance_history, ROLE_CASHIER, 0},
-	{"POST", B "/clients/{id}/balance/write_off/", client_balance_write_off, ROLE_CASHIER, 0},
-	{"GET", B "/clients/coupons/", client_coupon_lookup, ROLE_CASHIER, 0},
-	{"GET", B "/clients/{ref}/", client_view, ROLE_CASHIER, 0},
-	{"PUT", B "/clients/{ref}/", clients_update, ROLE_CASHIER, 0},
-	{"GET", B "/fiscal/auth/", fiscal_auth, ROLE_CASHIER, 0},
-	{"POST", B "/fiscal/orders/", orders_create, ROLE_CASHIER, 0},
-	{"POST", B "/fiscal/orders/create_test/", orders_create_test, ROLE_CASHIER, 0},
-	{"GET", B "/fiscal/orders/", fiscal_orders_get, ROLE_CASHIER, 0},
-	{"GET", B "/fiscal/orders/{id}/items/", order_items_list, ROLE_CASHIER, 0},
-	{"POST", B "/fiscal_hub/cash_back/hold/", holds_create, ROLE_CASHIER, ROUTE_QUERY_AUTH},
-	{"POST", B "/fiscal_hub/cash_back/hold/write_off/", holds_write_off, ROLE_CASHIER,
-	 ROUTE_QUERY_AUTH},
-	{"POST", B "/fiscal_hub/cash_back/hold/cancel/", holds_cancel, ROLE_CASHIER,
-	 ROUTE_QUERY_AUTH},
-	{"POST", B "/fiscal_hub/cash_back/refund/", hub_refund, ROLE_CASHIER, ROUTE_QUERY_AUTH},
-	{"PUT", B "/coupons/share/redeem/", coupon_share_redeem, ROLE_CASHIER,
-	 ROUTE_BODY_OPTIONAL},
-	{"POST", B "/fiscal/orders/{id}/reaction/", order_reaction, ROLE_CASHIER, 0},
-	{"GET", B "/loyalty/settings/", loyalty_settings_get, ROLE_CASHIER, 0},
-	{"PUT", B "/loyalty/settings/", loyalty_settings_put, ROLE_MANAGER, 0},
-	{"GET", B "/loyalty/settings/write_off/rules/", write_off_rules_get, ROLE_CASHIER, 0},
-	{"PUT", B "/loyalty/settings/write_off/rules/", write_off_rules_put, ROLE_MANAGER, 0},
-	{"GET", B "/loyalty/settings/contact_info/", contact_info_get, ROLE_CASHIER, 0},
-	{"PUT", B "/loyalty/settings/contact_info/", contact_info_put, ROLE_MANAGER, 0},
-	{"POST", B "/loyalty/settings/contact_info/logo/", contact_logo_upload, ROLE_MANAGER,
-	 ROUTE_UPLOAD},
-	{"DELETE", B "/loyalty/settings/contact_info/logo/", contact_logo_delete, ROLE_MANAGER, 0},
-	{"GET", B "/loyalty/settings/sale_points/", sale_points_get, ROLE_CASHIER, 0},
-	{"PUT", B "/loyalty/settings/sale_points/", sale_points_put, ROLE_MANAGER, ROUTE_BODY_ARRAY},
-	{"GET", B "/loyalty/coupons/", catalog_coupons_get, ROLE_CASHIER, 0},
-	{"POST", B "/loyalty/coupons/", catalog_coupons_post, ROLE_MANAGER, 0},
-	{"GET", B "/loyalty/coupons/{id}/", catalog_coupon_get, ROLE_CASHIER, 0},
-	{"PUT", B "/loyalty/coupons/{id}/", catalog_coupon_put, ROLE_MANAGER, 0},
-	{"DELETE", B "/loyalty/coupons/{id}/", catalog_coupon_delete, ROLE_MANAGER, 0},
-	{"POST", B "/loyalty/coupons/{id}/image/", catalog_image_upload, ROLE_MANAGER, ROUTE_UPLOAD},
-	{"DELETE", B "/loyalty/coupons/{id}/image/", catalog_image_delete, ROLE_MANAGER, 0},
-	{"GET", B "/employees/", employees_get, ROLE_OWNER, 0},
-	{"POST", B "/employees/", employees_create, ROLE_OWNER, 0},
-	{"PUT", B "/employees/{id}/", employee_update, ROLE_OWNER, 0},
-	{"DELETE", B "/employees/{id}/", employee_delete, ROLE_OWNER, 0},
-	{"GET", B "/api_keys/", api_keys_get, ROLE_OWNER, 0},
-	{"POST", B "/api_keys/", api_keys_create, ROLE_OWNER, ROUTE_BODY_OPTIONAL},
-	{"DELETE", B "/api_keys/{id}/", api_keys_delete, ROLE_OWNER, 0},
-	{"GET", B "/openapi.json", ops_openapi, ROLE_CASHIER, ROUTE_PUBLIC},
-	{"GET", B "/media/{file}", media_get, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
-	{"GET", "/healthz", ops_healthz, ROLE_CASHIER, ROUTE_PUBLIC},
-	{"GET", "/r/{file}", receipt_page, ROLE_CASHIER, ROUTE_PUBLIC},
-	{"POST", "/r/{file}", receipt_react, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_FORM},
-	{"GET", "/metrics", ops_metrics, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_METRICS},
-	{"GET", "/docs/", ops_docs, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
-	{"GET", "/docs/{file}", ops_docs, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
+    {"GET", B "/clients/", clients_list, ROLE_CASHIER, 0},
+    {"POST", B "/clients/", clients_create, ROLE_CASHIER, 0},
+    {"GET", B "/clients/{id}/coupons/", client_coupons_list, ROLE_CASHIER, 0},
+    {"POST", B "/clients/{id}/coupons/", client_coupons_issue, ROLE_MANAGER, 0},
+    {"GET", B "/clients/{id}/balance/", client_balance, ROLE_CASHIER, 0},
+    {"GET", B "/clients/{id}/balance/history/", client_balance_history, ROLE_CASHIER, 0},
+    {"POST", B "/clients/{id}/balance/write_off/", client_balance_write_off, ROLE_CASHIER, 0},
+    {"GET", B "/clients/coupons/", client_coupon_lookup, ROLE_CASHIER, 0},
+    {"GET", B "/clients/{ref}/", client_view, ROLE_CASHIER, 0},
+    {"PUT", B "/clients/{ref}/", clients_update, ROLE_CASHIER, 0},
+    {"GET", B "/fiscal/auth/", fiscal_auth, ROLE_CASHIER, 0},
+    {"POST", B "/fiscal/orders/", orders_create, ROLE_CASHIER, 0},
+    {"POST", B "/fiscal/orders/create_test/", orders_create_test, ROLE_CASHIER, 0},
+    {"GET", B "/fiscal/orders/", fiscal_orders_get, ROLE_CASHIER, 0},
+    {"GET", B "/fiscal/orders/{id}/items/", order_items_list, ROLE_CASHIER, 0},
+    {"POST", B "/fiscal_hub/cash_back/hold/", holds_create, ROLE_CASHIER, ROUTE_QUERY_AUTH},
+    {"POST", B "/fiscal_hub/cash_back/hold/write_off/", holds_write_off, ROLE_CASHIER,
+     ROUTE_QUERY_AUTH},
+    {"POST", B "/fiscal_hub/cash_back/hold/cancel/", holds_cancel, ROLE_CASHIER, ROUTE_QUERY_AUTH},
+    {"POST", B "/fiscal_hub/cash_back/refund/", hub_refund, ROLE_CASHIER, ROUTE_QUERY_AUTH},
+    {"PUT", B "/coupons/share/redeem/", coupon_share_redeem, ROLE_CASHIER, ROUTE_BODY_OPTIONAL},
+    {"POST", B "/fiscal/orders/{id}/reaction/", order_reaction, ROLE_CASHIER, 0},
+    {"GET", B "/loyalty/settings/", loyalty_settings_get, ROLE_CASHIER, 0},
+    {"PUT", B "/loyalty/settings/", loyalty_settings_put, ROLE_MANAGER, 0},
+    {"GET", B "/loyalty/settings/write_off/rules/", write_off_rules_get, ROLE_CASHIER, 0},
+    {"PUT", B "/loyalty/settings/write_off/rules/", write_off_rules_put, ROLE_MANAGER, 0},
+    {"GET", B "/loyalty/settings/contact_info/", contact_info_get, ROLE_CASHIER, 0},
+    {"PUT", B "/loyalty/settings/contact_info/", contact_info_put, ROLE_MANAGER, 0},
+    {"POST", B "/loyalty/settings/contact_info/logo/", contact_logo_upload, ROLE_MANAGER,
+     ROUTE_UPLOAD},
+    {"DELETE", B "/loyalty/settings/contact_info/logo/", contact_logo_delete, ROLE_MANAGER, 0},
+    {"GET", B "/loyalty/settings/sale_points/", sale_points_get, ROLE_CASHIER, 0},
+    {"PUT", B "/loyalty/settings/sale_points/", sale_points_put, ROLE_MANAGER, ROUTE_BODY_ARRAY},
+    {"GET", B "/loyalty/coupons/", catalog_coupons_get, ROLE_CASHIER, 0},
+    {"POST", B "/loyalty/coupons/", catalog_coupons_post, ROLE_MANAGER, 0},
+    {"GET", B "/loyalty/coupons/{id}/", catalog_coupon_get, ROLE_CASHIER, 0},
+    {"PUT", B "/loyalty/coupons/{id}/", catalog_coupon_put, ROLE_MANAGER, 0},
+    {"DELETE", B "/loyalty/coupons/{id}/", catalog_coupon_delete, ROLE_MANAGER, 0},
+    {"POST", B "/loyalty/coupons/{id}/image/", catalog_image_upload, ROLE_MANAGER, ROUTE_UPLOAD},
+    {"DELETE", B "/loyalty/coupons/{id}/image/", catalog_image_delete, ROLE_MANAGER, 0},
+    {"GET", B "/employees/", employees_get, ROLE_OWNER, 0},
+    {"POST", B "/employees/", employees_create, ROLE_OWNER, 0},
+    {"PUT", B "/employees/{id}/", employee_update, ROLE_OWNER, 0},
+    {"DELETE", B "/employees/{id}/", employee_delete, ROLE_OWNER, 0},
+    {"GET", B "/api_keys/", api_keys_get, ROLE_OWNER, 0},
+    {"POST", B "/api_keys/", api_keys_create, ROLE_OWNER, ROUTE_BODY_OPTIONAL},
+    {"DELETE", B "/api_keys/{id}/", api_keys_delete, ROLE_OWNER, 0},
+    {"GET", B "/openapi.json", ops_openapi, ROLE_CASHIER, ROUTE_PUBLIC},
+    {"GET", B "/media/{file}", media_get, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
+    {"GET", "/healthz", ops_healthz, ROLE_CASHIER, ROUTE_PUBLIC},
+    {"GET", "/r/{file}", receipt_page, ROLE_CASHIER, ROUTE_PUBLIC},
+    {"POST", "/r/{file}", receipt_react, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_FORM},
+    {"GET", "/metrics", ops_metrics, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_METRICS},
+    {"GET", "/docs/", ops_docs, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
+    {"GET", "/docs/{file}", ops_docs, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
 };
 
 #undef B
@@ -151,7 +149,8 @@ static bool match(const char *pattern, const char *path, struct call *c, bool *b
 			size_t len = end ? (size_t)(end - s) : strlen(s);
 			if (len == 0 || n_ids >= (int)ARRAY_LEN(c->path_id))
 				return false;
-			/* {ref}: a client's token (32 lowercase hex) stands for it as well as its id. */
+			/* {ref}: a client's token (32 lowercase hex) stands for it as well as its
+			 * id. */
 			bool hex = ref && len == 32;
 			for (size_t i = 0; hex && i < len; i++)
 				hex = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
@@ -262,8 +261,8 @@ static json_t *parse_body(struct call *c, const char *body, size_t len, json_err
 {
 	size_t copy_len = 0;
 	char *copy = underflow_rewrite(body, len, &copy_len);
-	json_t *doc = json_loadb(copy ? copy : body, copy ? copy_len : len, JSON_REJECT_DUPLICATES,
-				 err);
+	json_t *doc =
+	    json_loadb(copy ? copy : body, copy ? copy_len : len, JSON_REJECT_DUPLICATES, err);
 	for (int round = 0; !doc && round < 64; round++) {
 		if (!strstr(err->text, "overflow") && !strstr(err->text, "too big"))
 			break;
@@ -317,8 +316,8 @@ static bool read_body(struct call *c, bool array)
 	json_error_t err;
 	c->body = parse_body(c, req->body ? req->body : "", req->body_len, &err);
 	if (!c->body) {
-		call_error(c, 400, "malformed_json", "request body is not valid JSON: %s at line %d",
-			   err.text, err.line);
+		call_error(c, 400, "malformed_json",
+			   "request body is not valid JSON: %s at line %d", err.text, err.line);
 		return false;
 	}
 	if (array ? !json_is_array(c->body) : !json_is_object(c->body)) {

@@ -10,12 +10,12 @@
 enum setting_type { SET_STR, SET_INT };
 
 struct setting {
-	const char *flag;  /* "--db" */
-	const char *env;   /* "KOPILKA_DB" */
+	const char *flag; /* "--db" */
+	const char *env;  /* "KOPILKA_DB" */
 	enum setting_type type;
-	size_t offset;     /* into struct config */
-	const char *def;   /* default as text; NULL = unset */
-	int64_t min, max;  /* SET_INT bounds */
+	size_t offset;	     /* into struct config */
+	const char *def;     /* default as text; NULL = unset */
+	int64_t min, max;    /* SET_INT bounds */
 	const char *choices; /* SET_STR: "a|b|c" or NULL for free text */
 	int commands;
 	const char *help;
@@ -25,78 +25,76 @@ struct setting {
 #define INT(field) SET_INT, offsetof(struct config, field)
 
 static const struct setting settings[] = {
-	{"--db", "KOPILKA_DB", STR(db), NULL, 0, 0, NULL, CMD_ALL,
-	 "database: a file path (SQLite, created by init)"},
-	{"--log-level", "KOPILKA_LOG_LEVEL", STR(log_level), "info", 0, 0, "debug|info|warn|error",
-	 CMD_ALL, "least severe log level written to stderr"},
-	{"--email", "KOPILKA_EMAIL", STR(email), NULL, 0, 0, NULL, CMD_INIT,
-	 "owner account's email (the Basic auth login)"},
-	{"--password", "KOPILKA_PASSWORD", STR(password), NULL, 0, 0, NULL, CMD_INIT,
-	 "owner account's password, at least 8 characters"},
-	{"--name", "KOPILKA_NAME", STR(name), NULL, 0, 0, NULL, CMD_INIT, "merchant's name"},
-	{"--listen", "KOPILKA_LISTEN", STR(listen), "127.0.0.1:8080", 0, 0, NULL, CMD_SERVE,
-	 "HOST:PORT to serve the API on (IPv4 address)"},
-	{"--metrics-listen", "KOPILKA_METRICS_LISTEN", STR(metrics_listen), "", 0, 0, NULL, CMD_SERVE,
-	 "HOST:PORT serving GET /metrics alone; empty: /metrics on --listen"},
-	{"--access-log", "KOPILKA_ACCESS_LOG", STR(access_log), "", 0, 0, NULL, CMD_SERVE,
-	 "file the JSON access log lines are appended to; empty: stderr"},
-	{"--docs-dir", "KOPILKA_DOCS_DIR", STR(docs_dir), "", 0, 0, NULL, CMD_SERVE,
-	 "directory of the API docs page assets; empty: docs/ beside the binary"},
-	{"--media-dir", "KOPILKA_MEDIA_DIR", STR(media_dir), "", 0, 0, NULL, CMD_SERVE,
-	 "directory of uploaded images (logos, coupon images); empty: media/ beside a SQLite "
-	 "database, ./media for PostgreSQL"},
-	{"--threads", "KOPILKA_THREADS", INT(threads), "8", 1, 256, NULL, CMD_SERVE,
-	 "HTTP worker threads"},
-	{"--write-workers", "KOPILKA_WRITE_WORKERS", INT(write_workers), "32", 0, 1024, NULL,
-	 CMD_SERVE,
-	 "threads running POST/PUT/DELETE off the HTTP threads (0: on them)"},
-	{"--public-url", "KOPILKA_PUBLIC_URL", STR(public_url), "http://127.0.0.1:8080", 0, 0, NULL,
-	 CMD_SERVE, "base URL of receipt links (publicURL)"},
-	{"--max-connections", "KOPILKA_MAX_CONNECTIONS", INT(max_connections), "1024", 1, 65536,
-	 NULL, CMD_SERVE, "open connections accepted at once"},
-	{"--per-ip-connections", "KOPILKA_PER_IP_CONNECTIONS", INT(per_ip_connections), "256", 1,
-	 65536, NULL, CMD_SERVE, "open connections accepted from one address"},
-	{"--connection-timeout-seconds", "KOPILKA_CONNECTION_TIMEOUT", INT(connection_timeout_seconds),
-	 "30", 1, 3600, NULL, CMD_SERVE,
-	 "idle connection timeout: a connection that sends and receives nothing this long is closed"},
-	{"--request-timeout-seconds", "KOPILKA_REQUEST_TIMEOUT", INT(request_timeout_seconds), "30",
-	 1, 3600, NULL, CMD_SERVE,
-	 "whole-request deadline: a request whose headers and body have not all arrived this long "
-	 "after the connection opened (or after the previous answer on it) is closed"},
-	{"--auth-cache-seconds", "KOPILKA_AUTH_CACHE_SECONDS", INT(auth_cache_seconds), "60", 0,
-	 3600, NULL, CMD_SERVE, "how long a verified credential is remembered (0: never)"},
-	{"--argon2-concurrency", "KOPILKA_ARGON2_CONCURRENCY", INT(argon2_concurrency), "2", 1, 64,
-	 NULL, CMD_SERVE, "password hashes verified at once (each takes 64 MiB)"},
-	{"--lockout-login-failures", "KOPILKA_LOCKOUT_LOGIN_FAILURES", INT(lockout_login_failures),
-	 "10", 1, 1000000, NULL, CMD_SERVE, "failed logins for one login that lock it"},
-	{"--lockout-addr-failures", "KOPILKA_LOCKOUT_ADDR_FAILURES", INT(lockout_addr_failures),
-	 "100", 1, 1000000, NULL, CMD_SERVE, "failed logins from one address that lock it"},
-	{"--lockout-window-seconds", "KOPILKA_LOCKOUT_WINDOW", INT(lockout_window_seconds), "300", 1,
-	 86400, NULL, CMD_SERVE, "window in which failures are counted"},
-	{"--lockout-seconds", "KOPILKA_LOCKOUT_SECONDS", INT(lockout_seconds), "300", 1, 86400,
-	 NULL, CMD_SERVE, "how long a lock lasts (answered 429 with Retry-After)"},
-	{"--expire-sweep-seconds", "KOPILKA_EXPIRE_SWEEP_SECONDS", INT(expire_sweep_seconds), "60",
-	 1, 86400, NULL, CMD_SERVE, "interval of the sweep writing expired lots to the ledger"},
-	{"--clock-offset-seconds", "KOPILKA_CLOCK_OFFSET_SECONDS", INT(clock_offset_seconds), "0",
-	 -315360000, 315360000, NULL, CMD_SERVE | CMD_CHECK,
-	 "shifts the server's clock (for testing expiry only)"},
-	{"--test-auth-pause-file", "KOPILKA_TEST_AUTH_PAUSE_FILE", STR(test_auth_pause_file), "", 0,
-	 0, NULL, CMD_SERVE,
-	 "testing only: while this file exists, a credential check pauses (up to 60 s) after its "
-	 "Argon2 or key verification, so a test can revoke the credential mid-check; empty: never"},
-	{"--sqlite-synchronous", "KOPILKA_SQLITE_SYNCHRONOUS", STR(sqlite_synchronous), "full", 0, 0,
-	 "full|normal", CMD_ALL, "SQLite durability: full survives power loss"},
-	{"--busy-timeout-ms", "KOPILKA_BUSY_TIMEOUT_MS", INT(busy_timeout_ms), "10000", 0, 600000,
-	 NULL, CMD_ALL, "how long a write waits for the database lock"},
-	{"--pool-size", "KOPILKA_POOL_SIZE", INT(pool_size), "0", 0, 256, NULL, CMD_SERVE,
-	 "database connections (0: threads + write workers + 2; PostgreSQL: at most 2 x threads + 2)"},
-	{"--group-commit-max", "KOPILKA_GROUP_COMMIT_MAX", INT(group_commit_max), "64", 1, 1024,
-	 NULL, CMD_ALL,
-	 "SQLite: most concurrent writes sharing one commit (1: a commit per write)"},
-	{"--sqlite-memory-mib", "KOPILKA_SQLITE_MEMORY_MIB", INT(sqlite_memory_mib), "64", 0, 65536,
-	 NULL, CMD_ALL,
-	 "SQLite: page caches of all connections together, a soft bound (0: none; each "
-	 "connection's own cache is at most 8 MiB)"},
+    {"--db", "KOPILKA_DB", STR(db), NULL, 0, 0, NULL, CMD_ALL,
+     "database: a file path (SQLite, created by init)"},
+    {"--log-level", "KOPILKA_LOG_LEVEL", STR(log_level), "info", 0, 0, "debug|info|warn|error",
+     CMD_ALL, "least severe log level written to stderr"},
+    {"--email", "KOPILKA_EMAIL", STR(email), NULL, 0, 0, NULL, CMD_INIT,
+     "owner account's email (the Basic auth login)"},
+    {"--password", "KOPILKA_PASSWORD", STR(password), NULL, 0, 0, NULL, CMD_INIT,
+     "owner account's password, at least 8 characters"},
+    {"--name", "KOPILKA_NAME", STR(name), NULL, 0, 0, NULL, CMD_INIT, "merchant's name"},
+    {"--listen", "KOPILKA_LISTEN", STR(listen), "127.0.0.1:8080", 0, 0, NULL, CMD_SERVE,
+     "HOST:PORT to serve the API on (IPv4 address)"},
+    {"--metrics-listen", "KOPILKA_METRICS_LISTEN", STR(metrics_listen), "", 0, 0, NULL, CMD_SERVE,
+     "HOST:PORT serving GET /metrics alone; empty: /metrics on --listen"},
+    {"--access-log", "KOPILKA_ACCESS_LOG", STR(access_log), "", 0, 0, NULL, CMD_SERVE,
+     "file the JSON access log lines are appended to; empty: stderr"},
+    {"--docs-dir", "KOPILKA_DOCS_DIR", STR(docs_dir), "", 0, 0, NULL, CMD_SERVE,
+     "directory of the API docs page assets; empty: docs/ beside the binary"},
+    {"--media-dir", "KOPILKA_MEDIA_DIR", STR(media_dir), "", 0, 0, NULL, CMD_SERVE,
+     "directory of uploaded images (logos, coupon images); empty: media/ beside a SQLite "
+     "database, ./media for PostgreSQL"},
+    {"--threads", "KOPILKA_THREADS", INT(threads), "8", 1, 256, NULL, CMD_SERVE,
+     "HTTP worker threads"},
+    {"--write-workers", "KOPILKA_WRITE_WORKERS", INT(write_workers), "32", 0, 1024, NULL, CMD_SERVE,
+     "threads running POST/PUT/DELETE off the HTTP threads (0: on them)"},
+    {"--public-url", "KOPILKA_PUBLIC_URL", STR(public_url), "http://127.0.0.1:8080", 0, 0, NULL,
+     CMD_SERVE, "base URL of receipt links (publicURL)"},
+    {"--max-connections", "KOPILKA_MAX_CONNECTIONS", INT(max_connections), "1024", 1, 65536, NULL,
+     CMD_SERVE, "open connections accepted at once"},
+    {"--per-ip-connections", "KOPILKA_PER_IP_CONNECTIONS", INT(per_ip_connections), "256", 1, 65536,
+     NULL, CMD_SERVE, "open connections accepted from one address"},
+    {"--connection-timeout-seconds", "KOPILKA_CONNECTION_TIMEOUT", INT(connection_timeout_seconds),
+     "30", 1, 3600, NULL, CMD_SERVE,
+     "idle connection timeout: a connection that sends and receives nothing this long is closed"},
+    {"--request-timeout-seconds", "KOPILKA_REQUEST_TIMEOUT", INT(request_timeout_seconds), "30", 1,
+     3600, NULL, CMD_SERVE,
+     "whole-request deadline: a request whose headers and body have not all arrived this long "
+     "after the connection opened (or after the previous answer on it) is closed"},
+    {"--auth-cache-seconds", "KOPILKA_AUTH_CACHE_SECONDS", INT(auth_cache_seconds), "60", 0, 3600,
+     NULL, CMD_SERVE, "how long a verified credential is remembered (0: never)"},
+    {"--argon2-concurrency", "KOPILKA_ARGON2_CONCURRENCY", INT(argon2_concurrency), "2", 1, 64,
+     NULL, CMD_SERVE, "password hashes verified at once (each takes 64 MiB)"},
+    {"--lockout-login-failures", "KOPILKA_LOCKOUT_LOGIN_FAILURES", INT(lockout_login_failures),
+     "10", 1, 1000000, NULL, CMD_SERVE, "failed logins for one login that lock it"},
+    {"--lockout-addr-failures", "KOPILKA_LOCKOUT_ADDR_FAILURES", INT(lockout_addr_failures), "100",
+     1, 1000000, NULL, CMD_SERVE, "failed logins from one address that lock it"},
+    {"--lockout-window-seconds", "KOPILKA_LOCKOUT_WINDOW", INT(lockout_window_seconds), "300", 1,
+     86400, NULL, CMD_SERVE, "window in which failures are counted"},
+    {"--lockout-seconds", "KOPILKA_LOCKOUT_SECONDS", INT(lockout_seconds), "300", 1, 86400, NULL,
+     CMD_SERVE, "how long a lock lasts (answered 429 with Retry-After)"},
+    {"--expire-sweep-seconds", "KOPILKA_EXPIRE_SWEEP_SECONDS", INT(expire_sweep_seconds), "60", 1,
+     86400, NULL, CMD_SERVE, "interval of the sweep writing expired lots to the ledger"},
+    {"--clock-offset-seconds", "KOPILKA_CLOCK_OFFSET_SECONDS", INT(clock_offset_seconds), "0",
+     -315360000, 315360000, NULL, CMD_SERVE | CMD_CHECK,
+     "shifts the server's clock (for testing expiry only)"},
+    {"--test-auth-pause-file", "KOPILKA_TEST_AUTH_PAUSE_FILE", STR(test_auth_pause_file), "", 0, 0,
+     NULL, CMD_SERVE,
+     "testing only: while this file exists, a credential check pauses (up to 60 s) after its "
+     "Argon2 or key verification, so a test can revoke the credential mid-check; empty: never"},
+    {"--sqlite-synchronous", "KOPILKA_SQLITE_SYNCHRONOUS", STR(sqlite_synchronous), "full", 0, 0,
+     "full|normal", CMD_ALL, "SQLite durability: full survives power loss"},
+    {"--busy-timeout-ms", "KOPILKA_BUSY_TIMEOUT_MS", INT(busy_timeout_ms), "10000", 0, 600000, NULL,
+     CMD_ALL, "how long a write waits for the database lock"},
+    {"--pool-size", "KOPILKA_POOL_SIZE", INT(pool_size), "0", 0, 256, NULL, CMD_SERVE,
+     "database connections (0: threads + write workers + 2; PostgreSQL: at most 2 x threads + 2)"},
+    {"--group-commit-max", "KOPILKA_GROUP_COMMIT_MAX", INT(group_commit_max), "64", 1, 1024, NULL,
+     CMD_ALL, "SQLite: most concurrent writes sharing one commit (1: a commit per write)"},
+    {"--sqlite-memory-mib", "KOPILKA_SQLITE_MEMORY_MIB", INT(sqlite_memory_mib), "64", 0, 65536,
+     NULL, CMD_ALL,
+     "SQLite: page caches of all connections together, a soft bound (0: none; each "
+     "connection's own cache is at most 8 MiB)"},
 };
 
 static char **str_field(struct config *cfg, const struct setting *s)
@@ -146,8 +144,8 @@ static bool set_value(struct config *cfg, const struct setting *s, const char *v
 		return false;
 	}
 	if (n < s->min || n > s->max) {
-		fprintf(err, "%s: %s must be between %" PRId64 " and %" PRId64 ", got %lld\n", source,
-			s->flag, s->min, s->max, n);
+		fprintf(err, "%s: %s must be between %" PRId64 " and %" PRId64 ", got %lld\n",
+			source, s->flag, s->min, s->max, n);
 		return false;
 	}
 	*int_field(cfg, s) = n;
@@ -158,7 +156,8 @@ bool config_load(struct config *cfg, int cmd, int argc, char **argv, int first, 
 {
 	memset(cfg, 0, sizeof(*cfg));
 	for (size_t i = 0; i < ARRAY_LEN(settings); i++)
-		if (settings[i].def && !set_value(cfg, &settings[i], settings[i].def, "default", err))
+		if (settings[i].def &&
+		    !set_value(cfg, &settings[i], settings[i].def, "default", err))
 			return false;
 	for (size_t i = 0; i < ARRAY_LEN(settings); i++) {
 		const char *v = getenv(settings[i].env);
@@ -176,8 +175,8 @@ bool config_load(struct config *cfg, int cmd, int argc, char **argv, int first, 
 			    strncmp(settings[i].flag, arg, flag_len) == 0)
 				s = &settings[i];
 		if (!s) {
-			fprintf(err, "unknown option \"%.*s\" (see kopilkad --help)\n", (int)flag_len,
-				arg);
+			fprintf(err, "unknown option \"%.*s\" (see kopilkad --help)\n",
+				(int)flag_len, arg);
 			return false;
 		}
 		if (!(s->commands & cmd)) {
@@ -211,12 +210,13 @@ void config_print_help(FILE *out)
 	fprintf(out, "Settings (command line flag, environment variable, default, bounds):\n");
 	for (size_t i = 0; i < ARRAY_LEN(settings); i++) {
 		const struct setting *s = &settings[i];
-		const char *cmds = s->commands == CMD_ALL	     ? "all"
-				   : s->commands == CMD_INIT	     ? "init"
-				   : s->commands == CMD_SERVE	     ? "serve"
+		const char *cmds = s->commands == CMD_ALL		    ? "all"
+				   : s->commands == CMD_INIT		    ? "init"
+				   : s->commands == CMD_SERVE		    ? "serve"
 				   : s->commands == (CMD_SERVE | CMD_CHECK) ? "serve, check"
-									     : "?";
-		fprintf(out, "  %-30s %-32s default %s", s->flag, s->env, s->def ? s->def : "(none)");
+									    : "?";
+		fprintf(out, "  %-30s %-32s default %s", s->flag, s->env,
+			s->def ? s->def : "(none)");
 		if (s->type == SET_INT)
 			fprintf(out, ", %" PRId64 "..%" PRId64, s->min, s->max);
 		if (s->choices)

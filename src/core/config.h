@@ -58,8 +58,8 @@ enum {
 /* Fills cfg with the defaults, then the environment, then argv[first..argc) for command `cmd`.
  * On a bad value, an unknown flag or a flag of another command writes a message naming the
  * flag and its rule to err and returns false. cfg owns its strings: config_free(). */
-bool config_load(struct config *cfg, int cmd, int argc, char **argv, int first, FILE *err)
-	MUST_CHECK;
+bool config_load(struct config *cfg, int cmd, int argc, char **argv, int first,
+		 FILE *err) MUST_CHECK;
 void config_free(struct config *cfg);
 /* Prints the table: flag, environment variable, default, bounds, help. */
 void config_print_help(FILE *out);

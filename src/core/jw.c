@@ -36,9 +36,9 @@ static inline void putn(struct buf *b, const void *data, size_t n)
 /* 1 for the bytes a JSON string cannot hold as they are: controls (NUL included, which ends
  * the scan), the quote and the backslash. Bytes >= 0x80 pass: the input is valid UTF-8. */
 static const unsigned char jw_needs_escape[256] = {
-	[0x00 ... 0x1f] = 1,
-	['"'] = 1,
-	['\\'] = 1,
+    [0x00 ... 0x1f] = 1,
+    ['"'] = 1,
+    ['\\'] = 1,
 };
 
 /* Length of the leading run of s that needs no escaping. */
@@ -121,9 +121,9 @@ static void escape_lossy(struct buf *b, const char *s)
 	for (; *p; p++) {
 		unsigned char c = *p;
 		if (c >= 0x80) {
-			/* JSON text is UTF-8 (RFC 8259): what is not valid UTF-8 (a method or a header
-			 * echoed in a message, say) is written as U+FFFD, so no input can make an
-			 * answer or a log line that parsers refuse. */
+			/* JSON text is UTF-8 (RFC 8259): what is not valid UTF-8 (a method or a
+			 * header echoed in a message, say) is written as U+FFFD, so no input can
+			 * make an answer or a log line that parsers refuse. */
 			size_t n = utf8_sequence(p);
 			if (n > 0) {
 				p += n - 1;
@@ -139,13 +139,27 @@ static void escape_lossy(struct buf *b, const char *s)
 		buf_append(b, run, (size_t)(p - run));
 		run = p + 1;
 		switch (c) {
-		case '"': buf_puts(b, "\\\""); break;
-		case '\\': buf_puts(b, "\\\\"); break;
-		case '\n': buf_puts(b, "\\n"); break;
-		case '\r': buf_puts(b, "\\r"); break;
-		case '\t': buf_puts(b, "\\t"); break;
-		case '\b': buf_puts(b, "\\b"); break;
-		case '\f': buf_puts(b, "\\f"); break;
+		case '"':
+			buf_puts(b, "\\\"");
+			break;
+		case '\\':
+			buf_puts(b, "\\\\");
+			break;
+		case '\n':
+			buf_puts(b, "\\n");
+			break;
+		case '\r':
+			buf_puts(b, "\\r");
+			break;
+		case '\t':
+			buf_puts(b, "\\t");
+			break;
+		case '\b':
+			buf_puts(b, "\\b");
+			break;
+		case '\f':
+			buf_puts(b, "\\f");
+			break;
 		default: {
 			char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
 			buf_append(b, u, 6);
@@ -187,13 +201,27 @@ void jw_escape(struct buf *b, const char *s)
 		if (!c)
 			break;
 		switch (c) {
-		case '"': putn(b, "\\\"", 2); break;
-		case '\\': putn(b, "\\\\", 2); break;
-		case '\n': putn(b, "\\n", 2); break;
-		case '\r': putn(b, "\\r", 2); break;
-		case '\t': putn(b, "\\t", 2); break;
-		case '\b': putn(b, "\\b", 2); break;
-		case '\f': putn(b, "\\f", 2); break;
+		case '"':
+			putn(b, "\\\"", 2);
+			break;
+		case '\\':
+			putn(b, "\\\\", 2);
+			break;
+		case '\n':
+			putn(b, "\\n", 2);
+			break;
+		case '\r':
+			putn(b, "\\r", 2);
+			break;
+		case '\t':
+			putn(b, "\\t", 2);
+			break;
+		case '\b':
+			putn(b, "\\b", 2);
+			break;
+		case '\f':
+			putn(b, "\\f", 2);
+			break;
 		default: {
 			char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
 			putn(b, u, 6);
@@ -210,7 +238,8 @@ void jw_key(struct jw *w, const char *key)
 	const unsigned char *k = (const unsigned char *)key;
 	size_t n = safe_run(k);
 	if (!k[n]) {
-		/* Every key in the code is a plain identifier: comma, quotes, colon in one write. */
+		/* Every key in the code is a plain identifier: comma, quotes, colon in one write.
+		 */
 		bool comma = w->need_comma[w->depth];
 		char *d = room(w->out, n + 4);
 		if (comma)

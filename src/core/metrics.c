@@ -9,9 +9,8 @@
 #include "domain/money.h"
 
 /* Latency buckets in seconds, as microsecond bounds. */
-static const int64_t bucket_us[] = {250,    500,    1000,   2500,    5000,   10000,
-				    25000,  50000,  100000, 250000,  500000, 1000000,
-				    2500000, 5000000};
+static const int64_t bucket_us[] = {250,   500,	   1000,   2500,   5000,    10000,   25000,
+				    50000, 100000, 250000, 500000, 1000000, 2500000, 5000000};
 #define N_BUCKETS (sizeof(bucket_us) / sizeof(bucket_us[0]))
 
 /* The statuses counted per route; anything else counts as "other". */
@@ -50,8 +49,8 @@ static void observe(atomic_llong *buckets, int64_t us)
 
 void metrics_request(int route, int status, int64_t duration_us)
 {
-	struct route_metrics *m = &routes[route >= 0 && (size_t)route < n_routes ? (size_t)route
-										    : n_routes];
+	struct route_metrics *m =
+	    &routes[route >= 0 && (size_t)route < n_routes ? (size_t)route : n_routes];
 	size_t s = 0;
 	while (s < N_STATUSES && statuses[s] != status)
 		s++;
@@ -99,8 +98,8 @@ static void seconds(struct buf *out, int64_t us)
 	buf_printf(out, "%lld.%06lld", (long long)(us / 1000000), (long long)(us % 1000000));
 }
 
-static void histogram(struct buf *out, const char *name, const char *labels,
-		      atomic_llong *buckets, int64_t sum_us, long long count)
+static void histogram(struct buf *out, const char *name, const char *labels, atomic_llong *buckets,
+		      int64_t sum_us, long long count)
 {
 	long long cumulative = 0;
 	for (size_t b = 0; b <= N_BUCKETS; b++) {
@@ -176,14 +175,16 @@ void metrics_render(struct buf *out, const struct metrics_gauges *g)
 		histogram(out, "kopilka_http_request_duration_seconds", labels, routes[i].buckets,
 			  load(&routes[i].sum_us), count);
 	}
-	buf_printf(out, "# HELP kopilka_http_requests_in_flight Requests being handled now.\n"
-			"# TYPE kopilka_http_requests_in_flight gauge\n"
-			"kopilka_http_requests_in_flight %lld\n",
+	buf_printf(out,
+		   "# HELP kopilka_http_requests_in_flight Requests being handled now.\n"
+		   "# TYPE kopilka_http_requests_in_flight gauge\n"
+		   "kopilka_http_requests_in_flight %lld\n",
 		   load(&in_flight));
-	buf_printf(out, "# HELP kopilka_orders_created_total Orders stored, by receipt type.\n"
-			"# TYPE kopilka_orders_created_total counter\n"
-			"kopilka_orders_created_total{receipt_type=\"sale\"} %lld\n"
-			"kopilka_orders_created_total{receipt_type=\"refund\"} %lld\n",
+	buf_printf(out,
+		   "# HELP kopilka_orders_created_total Orders stored, by receipt type.\n"
+		   "# TYPE kopilka_orders_created_total counter\n"
+		   "kopilka_orders_created_total{receipt_type=\"sale\"} %lld\n"
+		   "kopilka_orders_created_total{receipt_type=\"refund\"} %lld\n",
 		   load(&counters[M_ORDERS_SALE]), load(&counters[M_ORDERS_REFUND]));
 	counter(out, "kopilka_orders_replayed_total",
 		"Retried orders answered with the stored response.",
@@ -198,8 +199,9 @@ void metrics_render(struct buf *out, const struct metrics_gauges *g)
 	       M_POINTS_RETURNED_MINOR);
 	points(out, "kopilka_points_expired_total", "Points written off by the expiry sweep.",
 	       M_POINTS_EXPIRED_MINOR);
-	counter(out, "kopilka_auth_failures_total", "Failed logins (unknown login or wrong "
-						    "password).",
+	counter(out, "kopilka_auth_failures_total",
+		"Failed logins (unknown login or wrong "
+		"password).",
 		load(&counters[M_AUTH_FAILURES]));
 	counter(out, "kopilka_auth_lockouts_total", "Logins or addresses locked.",
 		load(&counters[M_AUTH_LOCKOUTS]));
@@ -236,14 +238,16 @@ void metrics_render(struct buf *out, const struct metrics_gauges *g)
 	counter(out, "kopilka_db_commit_batch_writes_total",
 		"Writes carried by the commits (equals commits while each write commits alone).",
 		load(&commit_batch_sum));
-	buf_printf(out, "# HELP kopilka_db_pool_connections Database connections in the pool.\n"
-			"# TYPE kopilka_db_pool_connections gauge\n"
-			"kopilka_db_pool_connections %d\n"
-			"# HELP kopilka_db_pool_in_use Database connections borrowed now.\n"
-			"# TYPE kopilka_db_pool_in_use gauge\nkopilka_db_pool_in_use %d\n",
+	buf_printf(out,
+		   "# HELP kopilka_db_pool_connections Database connections in the pool.\n"
+		   "# TYPE kopilka_db_pool_connections gauge\n"
+		   "kopilka_db_pool_connections %d\n"
+		   "# HELP kopilka_db_pool_in_use Database connections borrowed now.\n"
+		   "# TYPE kopilka_db_pool_in_use gauge\nkopilka_db_pool_in_use %d\n",
 		   g->db_pool_size, g->db_pool_in_use);
-	buf_printf(out, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
-			"# TYPE process_resident_memory_bytes gauge\n"
-			"process_resident_memory_bytes %lld\n",
+	buf_printf(out,
+		   "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+		   "# TYPE process_resident_memory_bytes gauge\n"
+		   "process_resident_memory_bytes %lld\n",
 		   resident_bytes());
 }

@@ -17,7 +17,8 @@ enum accrual_type { ACCRUAL_AMOUNT, ACCRUAL_PERCENTAGE };
 /* One accrual rule of the loyalty settings. */
 struct accrual_rule {
 	enum accrual_type type;
-	int64_t amount; /* ACCRUAL_AMOUNT: minor units; ACCRUAL_PERCENTAGE: hundredths of a percent */
+	int64_t
+	    amount; /* ACCRUAL_AMOUNT: minor units; ACCRUAL_PERCENTAGE: hundredths of a percent */
 };
 
 /* The base a percentage applies to: card+cash when that is > 0, but never more than the item
@@ -33,7 +34,7 @@ money_t accrual_minor(const struct accrual_rule *rule, money_t base_minor);
 struct lot_view {
 	int64_t lot_id;
 	money_t remaining_minor; /* >= 0 */
-	money_t take_minor;      /* OUT: what the plan takes from this lot */
+	money_t take_minor;	 /* OUT: what the plan takes from this lot */
 };
 
 /* Plans taking amount_minor from lots in the given order. Fills take_minor of each lot.
@@ -50,9 +51,9 @@ money_t share_cumulative(money_t whole, money_t part_cum, money_t total);
 /* What one spend took from one lot, as refunds see it. */
 struct lot_return {
 	int64_t lot_id;
-	money_t taken_minor;    /* what the spend took from this lot */
+	money_t taken_minor;	/* what the spend took from this lot */
 	money_t returned_minor; /* IN: already returned by earlier refunds; OUT: updated */
-	money_t give_minor;     /* OUT: what this refund returns into the lot */
+	money_t give_minor;	/* OUT: what this refund returns into the lot */
 };
 
 /* Distributes amount_minor back over the lots a spend took from, in the given order (callers

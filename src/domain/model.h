@@ -52,9 +52,9 @@ struct account {
 	char *phone;	     /* digits */
 	char *password_hash; /* Argon2id string */
 	char *first_name, *last_name;
-	char *inn;		/* taxpayer number, digits; NULL: none */
-	char staff_login[7];	/* employees: the 6-digit staff number the server assigns */
-	int64_t cred_version;	/* bumped on every password change */
+	char *inn;	      /* taxpayer number, digits; NULL: none */
+	char staff_login[7];  /* employees: the 6-digit staff number the server assigns */
+	int64_t cred_version; /* bumped on every password change */
 	int64_t created_ms;
 };
 void account_clear(struct account *a);
@@ -151,7 +151,8 @@ struct order {
 	money_t spent_minor, accrued_minor;
 	int64_t refund_of; /* refunds: the sale; 0 for sales */
 	/* Sales: what refunds have reversed so far (cumulative). */
-	money_t refunded_total_minor, accrual_taken_minor, spend_returned_minor, paid_refunded_minor;
+	money_t refunded_total_minor, accrual_taken_minor, spend_returned_minor,
+	    paid_refunded_minor;
 	bool fully_refunded;
 	char *fn, *fd, *comment, *public_token;
 	/* Refunds in the seed's form (API.md 3.3) are one order per (externalId, fd): "fd:" and
@@ -159,9 +160,9 @@ struct order {
 	char *refund_key;
 	int reaction;		/* 0: none; 1 positive, 2 neutral, 3 negative */
 	char *customer_comment; /* with the reaction */
-	char *request_hash; /* hex digest of the normalized request, for replays */
-	char *response;	    /* the JSON answered the first time */
-	int64_t created_by;  /* account id */
+	char *request_hash;	/* hex digest of the normalized request, for replays */
+	char *response;		/* the JSON answered the first time */
+	int64_t created_by;	/* account id */
 };
 void order_clear(struct order *o);
 

@@ -11,7 +11,7 @@
 #define FIXED_DIGITS_MAX 6
 
 static const int64_t fixed_pow10[FIXED_DIGITS_MAX + 1] = {
-	1, 10, 100, 1000, 10000, 100000, 1000000,
+    1, 10, 100, 1000, 10000, 100000, 1000000,
 };
 
 static int64_t fixed_scale(int digits)
@@ -205,15 +205,15 @@ enum fixed_rc fixed_parse_json(const char *text, size_t len, int digits, int64_t
 
 /* "00".."99": two digits per division, the digit pairs of the whole part. */
 static const char fixed_digit_pairs[201] = "00010203040506070809"
-					    "10111213141516171819"
-					    "20212223242526272829"
-					    "30313233343536373839"
-					    "40414243444546474849"
-					    "50515253545556575859"
-					    "60616263646566676869"
-					    "70717273747576777879"
-					    "80818283848586878889"
-					    "90919293949596979899";
+					   "10111213141516171819"
+					   "20212223242526272829"
+					   "30313233343536373839"
+					   "40414243444546474849"
+					   "50515253545556575859"
+					   "60616263646566676869"
+					   "70717273747576777879"
+					   "80818283848586878889"
+					   "90919293949596979899";
 
 /* Hand-written rather than snprintf: this runs for every integer and amount of every response,
  * and two snprintf calls were a fifth of a client search's instructions. Written backwards

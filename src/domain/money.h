@@ -31,15 +31,15 @@ enum fixed_rc {
  * is `value` exists (so 0.1 -> 10 minor, 0.125 with digits=2 -> FIXED_ERR_PRECISION) and
  * |result| <= max_scaled. The sign is kept; callers decide whether negatives are allowed. */
 enum fixed_rc fixed_from_double(double value, int digits, int64_t max_scaled, int64_t *out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Same for a JSON integer: value * 10^digits, with the range check and no overflow. */
 enum fixed_rc fixed_from_int(long long value, int digits, int64_t max_scaled, int64_t *out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Parses decimal text ("-12", "12.5", "0.05"; no exponent, no spaces, no leading '+'). */
 enum fixed_rc fixed_parse(const char *text, int digits, int64_t max_scaled, int64_t *out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Reads one JSON number token exactly (RFC 8259 grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?
  * ([eE][+-]?[0-9]+)?, nothing before or after; len bytes, no NUL needed) into a scaled integer

@@ -298,8 +298,7 @@ bool text_json_number_char(char ch)
 	       ch == '-';
 }
 
-bool text_json_next_number(const char *text, size_t len, size_t *pos, size_t *start,
-			   size_t *end)
+bool text_json_next_number(const char *text, size_t len, size_t *pos, size_t *start, size_t *end)
 {
 	bool in_string = false;
 	for (size_t i = *pos; i < len; i++) {

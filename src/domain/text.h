@@ -46,10 +46,10 @@ bool text_utf8_valid(const char *s, size_t len);
 size_t text_utf8_length(const char *s);
 
 enum pattern_kind {
-	PATTERN_EXACT,  /* no '%': equality with text */
+	PATTERN_EXACT,	/* no '%': equality with text */
 	PATTERN_PREFIX, /* "abc%": text <= v < upper, an index range */
-	PATTERN_ALL,    /* only '%' characters: any non-null value */
-	PATTERN_LIKE,   /* anything else: SQL LIKE with text, '\' as the escape character */
+	PATTERN_ALL,	/* only '%' characters: any non-null value */
+	PATTERN_LIKE,	/* anything else: SQL LIKE with text, '\' as the escape character */
 };
 
 struct pattern {
@@ -86,7 +86,6 @@ bool text_json_number_char(char ch);
  * in [*start, *end). Returns false when there is none. *pos moves past it, so a loop visits
  * every number of the text once, in order. Meant for a text jansson accepts; on any other it
  * still stops within len. Callers must begin at 0 (a position outside any string). */
-bool text_json_next_number(const char *text, size_t len, size_t *pos, size_t *start,
-			   size_t *end);
+bool text_json_next_number(const char *text, size_t len, size_t *pos, size_t *start, size_t *end);
 
 #endif

@@ -77,7 +77,8 @@ void clients_list(struct call *c)
 	struct jw w;
 	call_json(c, 200, &w);
 	jw_arr_begin(&w);
-	enum store_rc rc = STORE(c->db, client_search, c->who.merchant_id, &q, write_client_row, &w);
+	enum store_rc rc =
+	    STORE(c->db, client_search, c->who.merchant_id, &q, write_client_row, &w);
 	if (rc != STORE_OK) {
 		call_store_error(c, rc);
 		return;
@@ -230,8 +231,9 @@ cleanup:
 /* The client a /clients/{ref}/ path names: by token when the segment is one, else by id. */
 static enum store_rc client_by_ref(struct call *c, struct client *cl)
 {
-	return c->ref_token[0] ? STORE(c->db, client_find_token, c->who.merchant_id, c->ref_token, cl)
-			       : STORE(c->db, client_get, c->who.merchant_id, c->path_id[0], cl);
+	return c->ref_token[0]
+		   ? STORE(c->db, client_find_token, c->who.merchant_id, c->ref_token, cl)
+		   : STORE(c->db, client_get, c->who.merchant_id, c->path_id[0], cl);
 }
 
 void client_view(struct call *c)
@@ -278,7 +280,8 @@ static bool query_ms(struct call *c, const char *key, int64_t def, int64_t *out)
 		return true;
 	if (fixed_parse(v, 0, INT64_MAX / 10, out) != FIXED_OK || *out < 0) {
 		call_error(c, 400, "validation_failed",
-			   "%s: must be a time in ms since the epoch (a non-negative integer)", key);
+			   "%s: must be a time in ms since the epoch (a non-negative integer)",
+			   key);
 		return false;
 	}
 	return true;
@@ -295,8 +298,8 @@ void client_balance_history(struct call *c)
 	struct jw w;
 	call_json(c, 200, &w);
 	jw_arr_begin(&w);
-	enum store_rc rc = STORE(c->db, ledger_list, c->path_id[0], from, to, offset, limit,
-				 write_ledger_row, &w);
+	enum store_rc rc =
+	    STORE(c->db, ledger_list, c->path_id[0], from, to, offset, limit, write_ledger_row, &w);
 	if (rc != STORE_OK) {
 		call_store_error(c, rc);
 		return;
@@ -339,7 +342,8 @@ static enum store_rc client_update_tx(struct call *c, void *ctx)
 	patch_field(c->body, "name", &cl.name, p->name, true);
 	patch_field(c->body, "avatarUrl", &cl.avatar_url, p->avatar, true);
 	if (!cl.phone && !cl.email) {
-		call_error(c, 400, "validation_failed", "phone: a client keeps a phone or an email");
+		call_error(c, 400, "validation_failed",
+			   "phone: a client keeps a phone or an email");
 		rc = STORE_NOT_FOUND;
 		goto cleanup;
 	}
@@ -407,7 +411,8 @@ void client_coupon_lookup(struct call *c)
 	enum store_rc rc = STORE(c->db, coupon_find_token, c->who.merchant_id, kind, token, &id);
 	if (rc == STORE_OK)
 		rc = STORE(c->db, coupon_get, c->who.merchant_id, id, &ci);
-	if (rc == STORE_OK && (ci.status != COUPON_ISSUED || (ci.expires_ms && ci.expires_ms < now)))
+	if (rc == STORE_OK &&
+	    (ci.status != COUPON_ISSUED || (ci.expires_ms && ci.expires_ms < now)))
 		rc = STORE_NOT_FOUND;
 	if (rc == STORE_OK)
 		rc = STORE(c->db, client_get, c->who.merchant_id, ci.client_id, &cl);

@@ -73,7 +73,8 @@ static int parse_currency(struct call *c, json_t *obj, const char *name)
 		return CURRENCY_COUNT; /* the program's: read in the transaction */
 	int v = currency_parse(cur);
 	if (v < 0)
-		call_error(c, 400, "validation_failed", "%s: must be \"points\" or \"rubles\"", name);
+		call_error(c, 400, "validation_failed", "%s: must be \"points\" or \"rubles\"",
+			   name);
 	return v;
 }
 
@@ -166,9 +167,9 @@ static void end_hold(struct call *c, bool cancel)
 	for (size_t i = 0; i < 36 && ok; i++) {
 		char ch = tx[i];
 		ok = (i == 8 || i == 13 || i == 18 || i == 23)
-			     ? ch == '-'
-			     : (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
-				       (ch >= 'A' && ch <= 'F');
+			 ? ch == '-'
+			 : (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
+			       (ch >= 'A' && ch <= 'F');
 	}
 	if (!ok) {
 		call_error(c, 400, "validation_failed",
@@ -177,9 +178,9 @@ static void end_hold(struct call *c, bool cancel)
 	}
 	for (size_t i = 0; i < 36; i++)
 		r.transaction_id[i] = (tx[i] >= 'A' && tx[i] <= 'F') ? (char)(tx[i] + 32) : tx[i];
-	if (!cancel && !body_text_id(c, c->body, "fiscalOrderId", "fiscalOrderId", false,
-				     FISCAL_ORDER_ID_MAX, r.fiscal_order_id,
-				     sizeof(r.fiscal_order_id)))
+	if (!cancel &&
+	    !body_text_id(c, c->body, "fiscalOrderId", "fiscalOrderId", false, FISCAL_ORDER_ID_MAX,
+			  r.fiscal_order_id, sizeof(r.fiscal_order_id)))
 		return;
 	call_write_tx_rows(c, hold_end_tx, &r);
 }
@@ -273,8 +274,8 @@ void client_balance_write_off(struct call *c)
 			return;
 		int cur = currency_parse(cur_name);
 		if (cur < 0) {
-			call_error(c, 400, "validation_failed", "%s: must be \"points\" or \"rubles\"",
-				   name);
+			call_error(c, 400, "validation_failed",
+				   "%s: must be \"points\" or \"rubles\"", name);
 			return;
 		}
 		if (seen[cur]) {

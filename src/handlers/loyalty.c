@@ -124,8 +124,8 @@ void catalog_coupons_get(struct call *c)
 	struct jw w;
 	call_json(c, 200, &w);
 	jw_arr_begin(&w);
-	enum store_rc rc = STORE(c->db, catalog_list, c->who.merchant_id, offset, limit,
-				 write_catalog_row, &w);
+	enum store_rc rc =
+	    STORE(c->db, catalog_list, c->who.merchant_id, offset, limit, write_catalog_row, &w);
 	if (rc != STORE_OK) {
 		call_store_error(c, rc);
 		return;
@@ -134,9 +134,9 @@ void catalog_coupons_get(struct call *c)
 }
 
 static const char *const coupon_styles[] = {
-	"theme_pale_orange", "theme_white",	    "theme_light_blue",
-	"theme_brown",	     "theme_soft_orange",   "theme_dark_grayish_navy",
-	"theme_black",	     "theme_dull_green",    "theme_light_pink",
+    "theme_pale_orange", "theme_white",	      "theme_light_blue",
+    "theme_brown",	 "theme_soft_orange", "theme_dark_grayish_navy",
+    "theme_black",	 "theme_dull_green",  "theme_light_pink",
 };
 
 static enum store_rc catalog_create_tx(struct call *c, void *ctx)
@@ -295,8 +295,8 @@ void catalog_coupon_delete(struct call *c)
 
 #define RULES_MAX 50
 
-static const char *const contact_fields[] = {"company",	"phone", "email", "url",
-					      "instagram", "facebook", "vk",   "youtube"};
+static const char *const contact_fields[] = {"company",	  "phone",    "email", "url",
+					     "instagram", "facebook", "vk",    "youtube"};
 
 /* The stored document, or NULL when never written (rc STORE_OK either way). */
 static enum store_rc document(struct call *c, const char *name, json_t **out)
@@ -386,8 +386,8 @@ void write_off_rules_put(struct call *c)
 		if (!body_string(c, p, "currency", name, true, 1, 16, &currency))
 			goto cleanup;
 		if (currency_parse(currency) < 0) {
-			call_error(c, 400, "validation_failed", "%s: must be \"points\" or \"rubles\"",
-				   name);
+			call_error(c, 400, "validation_failed",
+				   "%s: must be \"points\" or \"rubles\"", name);
 			goto cleanup;
 		}
 		snprintf(name, sizeof(name), "patterns[%zu].amount", i);
@@ -397,8 +397,8 @@ void write_off_rules_put(struct call *c)
 			call_error(c, 400, "validation_failed", "%s: must be more than 0", name);
 			goto cleanup;
 		}
-		json_array_append_new(out, json_pack("{s:s,s:I}", "currency", currency, "amountMinor",
-						     (json_int_t)amount));
+		json_array_append_new(out, json_pack("{s:s,s:I}", "currency", currency,
+						     "amountMinor", (json_int_t)amount));
 	}
 	call_write_tx(c, rules_put_tx, doc);
 cleanup:
@@ -470,8 +470,8 @@ void contact_info_put(struct call *c)
 		if (!body_string(c, c->body, f, f, false, 0, max, &v))
 			return;
 		/* The links are shown on public pages: absolute http(s) URLs only. */
-		bool link = strcmp(f, "company") != 0 && strcmp(f, "phone") != 0 &&
-			    strcmp(f, "email") != 0;
+		bool link =
+		    strcmp(f, "company") != 0 && strcmp(f, "phone") != 0 && strcmp(f, "email") != 0;
 		if (link && v && *v && !text_http_url(v)) {
 			call_error(c, 400, "validation_failed",
 				   "%s: must be an absolute http or https URL", f);
@@ -480,7 +480,8 @@ void contact_info_put(struct call *c)
 		if (strcmp(f, "email") == 0 && v && *v) {
 			char email[EMAIL_MAX + 1];
 			if (!email_normalize(v, email)) {
-				call_error(c, 400, "validation_failed", "email: must be an email address");
+				call_error(c, 400, "validation_failed",
+					   "email: must be an email address");
 				return;
 			}
 		}
@@ -638,8 +639,7 @@ static enum store_rc sale_points_put_tx(struct call *c, void *ctx)
 	(void)ctx;
 	json_t *list = c->body, *entry;
 	struct id_set *existing = xcalloc(1, sizeof(*existing));
-	enum store_rc rc =
-		STORE(c->db, sale_points_list, c->who.merchant_id, collect_id, existing);
+	enum store_rc rc = STORE(c->db, sale_points_list, c->who.merchant_id, collect_id, existing);
 	size_t i;
 	/* An entry with an id must name one of the merchant's points: they are kept. */
 	json_array_foreach(list, i, entry)
@@ -662,7 +662,8 @@ static enum store_rc sale_points_put_tx(struct call *c, void *ctx)
 		json_array_foreach(list, i, entry)
 		{
 			json_t *id = json_object_get(entry, "id");
-			kept = kept || (json_is_integer(id) && json_integer_value(id) == existing->ids[k]);
+			kept = kept ||
+			       (json_is_integer(id) && json_integer_value(id) == existing->ids[k]);
 		}
 		if (!kept)
 			rc = STORE(c->db, sale_point_delete, c->who.merchant_id, existing->ids[k]);
@@ -676,7 +677,8 @@ static enum store_rc sale_points_put_tx(struct call *c, void *ctx)
 					.id = json_is_integer(id) ? json_integer_value(id) : 0};
 		char **fields[] = {&sp.region, &sp.city, &sp.address, &sp.phone};
 		for (size_t f = 0; f < ARRAY_LEN(sale_point_fields); f++) {
-			const char *v = json_string_value(json_object_get(entry, sale_point_fields[f]));
+			const char *v =
+			    json_string_value(json_object_get(entry, sale_point_fields[f]));
 			*fields[f] = v && *v ? (char *)v : NULL;
 		}
 		int64_t new_id = 0;
@@ -705,7 +707,8 @@ void sale_points_put(struct call *c)
 	{
 		char name[64];
 		if (!json_is_object(entry)) {
-			call_error(c, 400, "validation_failed", "sale_points[%zu]: must be an object", i);
+			call_error(c, 400, "validation_failed",
+				   "sale_points[%zu]: must be an object", i);
 			return;
 		}
 		int64_t id;
@@ -714,7 +717,8 @@ void sale_points_put(struct call *c)
 			return;
 		for (size_t f = 0; f < ARRAY_LEN(sale_point_fields); f++) {
 			const char *v;
-			snprintf(name, sizeof(name), "sale_points[%zu].%s", i, sale_point_fields[f]);
+			snprintf(name, sizeof(name), "sale_points[%zu].%s", i,
+				 sale_point_fields[f]);
 			if (!body_string(c, entry, sale_point_fields[f], name, false, 0, 256, &v))
 				return;
 		}

@@ -51,11 +51,9 @@ static const char *content_type_of(const char *name)
 	static const struct {
 		const char *ext, *type;
 	} types[] = {
-		{".html", "text/html; charset=utf-8"},
-		{".js", "text/javascript; charset=utf-8"},
-		{".css", "text/css; charset=utf-8"},
-		{".png", "image/png"},
-		{".map", "application/json"},
+	    {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+	    {".css", "text/css; charset=utf-8"},   {".png", "image/png"},
+	    {".map", "application/json"},
 	};
 	const char *dot = strrchr(name, '.');
 	for (size_t i = 0; dot && i < ARRAY_LEN(types); i++)

@@ -90,10 +90,11 @@ static bool parse_item(struct call *c, json_t *it, size_t i, struct order_call *
 	}
 	json_t *item_name = json_object_get(it, "name");
 	if (r->refund && !kopilka_form && (!item_name || json_is_null(item_name))) {
-		call_error(c, 400, "validation_failed",
-			   "order.items[%zu].id: is required, unless the item is written like a sale "
-			   "item (order.items[%zu].name, price, quantity)",
-			   i, i);
+		call_error(
+		    c, 400, "validation_failed",
+		    "order.items[%zu].id: is required, unless the item is written like a sale "
+		    "item (order.items[%zu].name, price, quantity)",
+		    i, i);
 		return false;
 	}
 	if (kopilka_form) {
@@ -205,7 +206,8 @@ static bool parse_order(struct call *c, struct order_call *oc)
 			return false;
 	r->currency = -1;
 	if (currency && (r->currency = currency_parse(currency)) < 0) {
-		call_error(c, 400, "validation_failed", "currency: must be \"points\" or \"rubles\"");
+		call_error(c, 400, "validation_failed",
+			   "currency: must be \"points\" or \"rubles\"");
 		return false;
 	}
 	if (!body_ids(c, coupons, "coupons", "coupon", ORDER_COUPONS_MAX, r->coupons,
@@ -383,8 +385,8 @@ void orders_create_test(struct call *c)
 static void run_order(struct call *c, struct order_call *oc)
 {
 	post_order(c, oc);
-	bool replayed = c->resp->n_headers > 0 &&
-			strcmp(c->resp->headers[0].key, "Idempotent-Replayed") == 0;
+	bool replayed =
+	    c->resp->n_headers > 0 && strcmp(c->resp->headers[0].key, "Idempotent-Replayed") == 0;
 	if (c->resp->status == 200 && replayed) {
 		metrics_add(M_ORDERS_REPLAYED, 1);
 	} else if (c->resp->status == 200 && oc->req.refund) {

@@ -13,8 +13,8 @@
 #include "domain/money.h"
 #include "domain/text.h"
 #include "handlers/handlers.h"
-#include "service/orders.h"
 #include "handlers/views.h"
+#include "service/orders.h"
 
 static const char *const reactions[] = {NULL, "positive", "neutral", "negative"};
 
@@ -28,8 +28,8 @@ static void write_order(struct call *c, struct jw *w, const struct order *o)
 {
 	struct client cl = {0};
 	struct account emp = {0};
-	bool has_client = o->client_id &&
-			  STORE(c->db, client_get, c->who.merchant_id, o->client_id, &cl) == STORE_OK;
+	bool has_client = o->client_id && STORE(c->db, client_get, c->who.merchant_id, o->client_id,
+						&cl) == STORE_OK;
 	bool has_emp = o->created_by &&
 		       STORE(c->db, account_self, o->created_by, &emp) == STORE_OK &&
 		       emp.kind == ACCOUNT_EMPLOYEE;
@@ -63,11 +63,13 @@ static void write_order(struct call *c, struct jw *w, const struct order *o)
 	jw_kmoney(w, "totalAmount", o->total_minor);
 	jw_kmoney(w, "cashbackAmount", o->refund ? -o->accrued_minor : o->accrued_minor);
 	jw_kstr(w, "cashbackCurrency", currency_name(o->accrued_currency));
-	jw_kstr(w, "status", o->refund		     ? "completed"
-			     : o->fully_refunded     ? "refunded"
-			     : o->refunded_total_minor ? "partially_refunded"
-						      : "completed");
-	jw_kstr(w, "reaction", o->reaction >= 1 && o->reaction <= 3 ? reactions[o->reaction] : NULL);
+	jw_kstr(w, "status",
+		o->refund		  ? "completed"
+		: o->fully_refunded	  ? "refunded"
+		: o->refunded_total_minor ? "partially_refunded"
+					  : "completed");
+	jw_kstr(w, "reaction",
+		o->reaction >= 1 && o->reaction <= 3 ? reactions[o->reaction] : NULL);
 	jw_kstr(w, "customerComment", o->customer_comment);
 	jw_kstr(w, "publicURL", url);
 	jw_obj_end(w);
@@ -132,7 +134,8 @@ void fiscal_orders_get(struct call *c)
 	    !query_int64(c, "to", INT64_MAX / 10, &q.to_ms) ||
 	    !query_int64(c, "client_id", 0, &q.client_id) ||
 	    !query_like(c, "fn", fn, sizeof(fn), &q.fn_like) ||
-	    !query_like(c, "fd", fd, sizeof(fd), &q.fd_like) || !query_paging(c, &q.offset, &q.limit))
+	    !query_like(c, "fd", fd, sizeof(fd), &q.fd_like) ||
+	    !query_paging(c, &q.offset, &q.limit))
 		return;
 	if (type && *type) {
 		if (strcmp(type, "sale") == 0)
@@ -207,7 +210,7 @@ void order_items_list(struct call *c)
 		call_json(c, 200, &w);
 		jw_arr_begin(&w);
 		enum store_rc rc =
-			STORE(c->db, order_items, c->who.merchant_id, o.id, write_item_row, &w);
+		    STORE(c->db, order_items, c->who.merchant_id, o.id, write_item_row, &w);
 		if (rc != STORE_OK)
 			call_store_error(c, rc);
 		else
@@ -269,12 +272,23 @@ static void html_escape(struct buf *b, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
-		case '&': buf_puts(b, "&amp;"); break;
-		case '<': buf_puts(b, "&lt;"); break;
-		case '>': buf_puts(b, "&gt;"); break;
-		case '"': buf_puts(b, "&quot;"); break;
-		case '\'': buf_puts(b, "&#39;"); break;
-		default: buf_putc(b, *s);
+		case '&':
+			buf_puts(b, "&amp;");
+			break;
+		case '<':
+			buf_puts(b, "&lt;");
+			break;
+		case '>':
+			buf_puts(b, "&gt;");
+			break;
+		case '"':
+			buf_puts(b, "&quot;");
+			break;
+		case '\'':
+			buf_puts(b, "&#39;");
+			break;
+		default:
+			buf_putc(b, *s);
 		}
 	}
 }
@@ -318,9 +332,9 @@ static bool write_item_html(void *ctx, const struct order_item *it)
 
 /* The receipt page's only style sheet, inline: the page loads nothing else. */
 static const char page_style[] =
-	"body{font-family:sans-serif;max-width:32em;margin:2em auto;padding:0 1em}"
-	"table{width:100%;border-collapse:collapse}td{padding:.3em 0;border-bottom:1px solid #ddd}"
-	"button{font-size:1.1em;margin:.2em}textarea{width:100%}";
+    "body{font-family:sans-serif;max-width:32em;margin:2em auto;padding:0 1em}"
+    "table{width:100%;border-collapse:collapse}td{padding:.3em 0;border-bottom:1px solid #ddd}"
+    "button{font-size:1.1em;margin:.2em}textarea{width:100%}";
 
 /* Every answer of /r/ (the page, its form's redirect and their errors) forbids framing, so the
  * reaction form cannot be clickjacked, and allows nothing but the page's own inline style
@@ -329,7 +343,8 @@ static void page_security_headers(struct call *c)
 {
 	unsigned char digest[crypto_hash_sha256_BYTES];
 	crypto_hash_sha256(digest, (const unsigned char *)page_style, strlen(page_style));
-	char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+	char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES,
+					   sodium_base64_VARIANT_ORIGINAL)];
 	sodium_bin2base64(b64, sizeof(b64), digest, sizeof(digest), sodium_base64_VARIANT_ORIGINAL);
 	char csp[256];
 	snprintf(csp, sizeof(csp),
@@ -370,11 +385,11 @@ void receipt_page(struct call *c)
 	html_escape(b, company ? company : "Чек");
 	buf_printf(b, "</title><style>%s</style></head><body>\n<h1>", page_style);
 	html_escape(b, company ? company : "Чек");
-	buf_printf(b, "</h1>\n<p>%s № %lld, %s</p>\n<table>\n",
-		   o.refund ? "Возврат" : "Чек", (long long)o.order_number, date);
+	buf_printf(b, "</h1>\n<p>%s № %lld, %s</p>\n<table>\n", o.refund ? "Возврат" : "Чек",
+		   (long long)o.order_number, date);
 	enum store_rc rc = STORE(c->db, order_items, o.merchant_id, o.id, write_item_html, b);
-	buf_printf(b, "</table>\n<p><b>Итого: %s ₽</b></p>\n<p>%s баллов: %s</p>\n", total,
-		   o.refund ? "Списано" : "Начислено", accrued);
+	buf_printf(b, "</table>\n<p><b>Итого: %s ₽</b></p>\n<p>%s баллов: %s</p>\n",
+		   total, o.refund ? "Списано" : "Начислено", accrued);
 	if (o.reaction >= 1 && o.reaction <= 3) {
 		buf_printf(b, "<p>Спасибо! Ваша оценка: %s</p>\n", reaction_labels[o.reaction]);
 	} else if (!o.refund) {
@@ -426,7 +441,8 @@ static int form_value(const char *body, size_t len, const char *key, char *out, 
 		const char *amp = memchr(body + i, '&', len - i);
 		size_t end = amp ? (size_t)(amp - body) : len;
 		if (end - i > klen && strncmp(body + i, key, klen) == 0 && body[i + klen] == '=')
-			return form_decode(body + i + klen + 1, end - i - klen - 1, out, cap) ? 1 : -1;
+			return form_decode(body + i + klen + 1, end - i - klen - 1, out, cap) ? 1
+											      : -1;
 		i = end + 1;
 	}
 	return 0;

@@ -31,8 +31,8 @@ void employees_get(struct call *c)
 	struct jw w;
 	call_json(c, 200, &w);
 	jw_arr_begin(&w);
-	enum store_rc rc = STORE(c->db, employees_list, c->who.merchant_id, offset, limit,
-				 write_employee_row, &w);
+	enum store_rc rc =
+	    STORE(c->db, employees_list, c->who.merchant_id, offset, limit, write_employee_row, &w);
 	if (rc != STORE_OK) {
 		call_store_error(c, rc);
 		return;
@@ -108,15 +108,16 @@ static void login_conflict(struct call *c)
 static enum store_rc employee_create_tx(struct call *c, void *ctx)
 {
 	struct employee_req *e = ctx;
-	struct account a = {.merchant_id = c->who.merchant_id,
-			    .kind = ACCOUNT_EMPLOYEE,
-			    .role = strcmp(e->role, "manager") == 0 ? ROLE_MANAGER : ROLE_CASHIER,
-			    .email = e->has_email ? e->email : NULL,
-			    .phone = e->has_phone ? e->phone : NULL,
-			    .password_hash = e->hash,
-			    .first_name = e->first_name && *e->first_name ? (char *)e->first_name : NULL,
-			    .last_name = e->last_name && *e->last_name ? (char *)e->last_name : NULL,
-			    .inn = e->inn && *e->inn ? (char *)e->inn : NULL};
+	struct account a = {
+	    .merchant_id = c->who.merchant_id,
+	    .kind = ACCOUNT_EMPLOYEE,
+	    .role = strcmp(e->role, "manager") == 0 ? ROLE_MANAGER : ROLE_CASHIER,
+	    .email = e->has_email ? e->email : NULL,
+	    .phone = e->has_phone ? e->phone : NULL,
+	    .password_hash = e->hash,
+	    .first_name = e->first_name && *e->first_name ? (char *)e->first_name : NULL,
+	    .last_name = e->last_name && *e->last_name ? (char *)e->last_name : NULL,
+	    .inn = e->inn && *e->inn ? (char *)e->inn : NULL};
 	enum store_rc rc = STORE_CONFLICT;
 	int64_t id = 0;
 	for (int i = 0; i < STAFF_LOGIN_ATTEMPTS && rc == STORE_CONFLICT; i++) {
@@ -133,7 +134,7 @@ static enum store_rc employee_create_tx(struct call *c, void *ctx)
 				continue;
 			struct account other = {0};
 			enum store_rc frc =
-				STORE(c->db, account_find_login, k == 0 ? email_lc : e->phone, &other);
+			    STORE(c->db, account_find_login, k == 0 ? email_lc : e->phone, &other);
 			account_clear(&other);
 			if (frc == STORE_OK) {
 				login_conflict(c);

@@ -14,10 +14,11 @@ bool upload_receive(struct call *c, const char *field, struct upload *up)
 	const struct request *req = c->req;
 	memset(up, 0, sizeof(*up));
 	if (req->body_too_large) {
-		call_error(c, 413, "payload_too_large",
-			   "%s: the request body exceeds %d bytes; the image may be at most %d bytes "
-			   "(2 MiB)",
-			   field, API_UPLOAD_BODY_MAX, API_UPLOAD_FILE_MAX);
+		call_error(
+		    c, 413, "payload_too_large",
+		    "%s: the request body exceeds %d bytes; the image may be at most %d bytes "
+		    "(2 MiB)",
+		    field, API_UPLOAD_BODY_MAX, API_UPLOAD_FILE_MAX);
 		return false;
 	}
 	char boundary[MULTIPART_BOUNDARY_MAX + 1];
@@ -30,10 +31,11 @@ bool upload_receive(struct call *c, const char *field, struct upload *up)
 			   field);
 		return false;
 	case MULTIPART_CT_BAD_BOUNDARY:
-		call_error(c, 400, "validation_failed",
-			   "%s: the multipart/form-data Content-Type needs one boundary parameter of 1 "
-			   "to 70 characters",
-			   field);
+		call_error(
+		    c, 400, "validation_failed",
+		    "%s: the multipart/form-data Content-Type needs one boundary parameter of 1 "
+		    "to 70 characters",
+		    field);
 		return false;
 	}
 	struct multipart_part part;
@@ -41,14 +43,15 @@ bool upload_receive(struct call *c, const char *field, struct upload *up)
 	const char *why = NULL;
 	if (!multipart_find(req->body ? req->body : "", req->body_len, boundary, field, &part,
 			    &n_found, &why)) {
-		call_error(c, 400, "validation_failed", "%s: malformed multipart/form-data body: %s",
-			   field, why);
+		call_error(c, 400, "validation_failed",
+			   "%s: malformed multipart/form-data body: %s", field, why);
 		return false;
 	}
 	if (n_found == 0) {
-		call_error(c, 400, "validation_failed",
-			   "%s: is required (a multipart/form-data part named %s holding the image)",
-			   field, field);
+		call_error(
+		    c, 400, "validation_failed",
+		    "%s: is required (a multipart/form-data part named %s holding the image)",
+		    field, field);
 		return false;
 	}
 	if (n_found > 1) {
@@ -71,8 +74,8 @@ bool upload_receive(struct call *c, const char *field, struct upload *up)
 		return false;
 	}
 	unsigned long width = 0, height = 0;
-	switch (image_dimensions((const unsigned char *)part.data, part.len, type, &width,
-				 &height)) {
+	switch (
+	    image_dimensions((const unsigned char *)part.data, part.len, type, &width, &height)) {
 	case IMAGE_DIMS_OK:
 		break;
 	case IMAGE_DIMS_UNREADABLE:
@@ -81,10 +84,11 @@ bool upload_receive(struct call *c, const char *field, struct upload *up)
 			   field, image_extension(type));
 		return false;
 	case IMAGE_DIMS_TOO_LARGE:
-		call_error(c, 400, "validation_failed",
-			   "%s: the image is %lu x %lu pixels; it may be at most %d pixels a side and "
-			   "%lld pixels in all",
-			   field, width, height, IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS);
+		call_error(
+		    c, 400, "validation_failed",
+		    "%s: the image is %lu x %lu pixels; it may be at most %d pixels a side and "
+		    "%lld pixels in all",
+		    field, width, height, IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS);
 		return false;
 	}
 	switch (media_save(c->app->media_dir, part.data, part.len, type, up->name)) {

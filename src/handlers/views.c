@@ -14,8 +14,8 @@ void view_client(struct jw *w, const struct client *cl)
 	jw_kint(w, "paidPurchases", cl->paid_purchases);
 	jw_kint(w, "totalPurchases", cl->total_purchases);
 	money_t average = cl->total_purchases > 0
-				  ? fixed_mul_div_round(cl->total_amount_minor, 1, cl->total_purchases)
-				  : 0;
+			      ? fixed_mul_div_round(cl->total_amount_minor, 1, cl->total_purchases)
+			      : 0;
 	jw_kmoney(w, "averageBill", average);
 	jw_kmoney(w, "totalPurchasesAmount", cl->total_amount_minor);
 	jw_kmoney(w, "paidPurchasesAmount", cl->paid_amount_minor);

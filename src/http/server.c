@@ -19,10 +19,10 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <stdarg.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,12 +92,12 @@ struct exchange {
 	 * if any, is in resp once `answered`. */
 	bool prechecking;
 	int64_t deadline_left_us; /* of the request deadline, paused while prechecking */
-	bool close_after; /* answered before the body: MHD closes the connection after it */
-	uint64_t content_length; /* the declared Content-Length (0: none) */
+	bool close_after;	  /* answered before the body: MHD closes the connection after it */
+	uint64_t content_length;  /* the declared Content-Length (0: none) */
 	/* Headers that must occur at most once (RFC 9112 3.2, 6.3), counted to refuse smuggling. */
 	int n_host, n_content_length, n_transfer_encoding, n_authorization, n_content_type;
 	bool te_not_chunked; /* a Transfer-Encoding other than exactly "chunked" */
-	bool bad_header; /* a name that is not a token, or a value with a control character */
+	bool bad_header;     /* a name that is not a token, or a value with a control character */
 	/* The line layout check (header_lines_ok): the header block's bounds in MHD's read
 	 * buffer, where the previous line's text ended, and whether a line broke the rule. */
 	uintptr_t block_start, block_end, line_end;
@@ -107,7 +107,7 @@ struct exchange {
 static struct conn_watch *watch_of(struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo *info =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	return info ? info->socket_context : NULL;
 }
 
@@ -126,7 +126,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	struct http_server *s = cls;
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *info =
-			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		struct conn_watch *w = xcalloc(1, sizeof(*w));
 		w->fd = info ? info->connect_fd : -1;
 		atomic_init(&w->deadline_us, mono_us() + s->request_timeout_us);
@@ -175,9 +175,10 @@ static void *watch_main(void *arg)
 		}
 		pthread_mutex_unlock(&s->watch_lock);
 		if (n_shut)
-			log_info("http: closed %d connection(s) whose request did not arrive within "
-				 "%lld s",
-				 n_shut, (long long)(s->request_timeout_us / 1000000));
+			log_info(
+			    "http: closed %d connection(s) whose request did not arrive within "
+			    "%lld s",
+			    n_shut, (long long)(s->request_timeout_us / 1000000));
 	}
 	return NULL;
 }
@@ -223,8 +224,8 @@ static bool request_id_ok(const char *s)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      ch == '-' || ch == '_' || ch == '.'))
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.'))
 			return false;
 	}
 	return true;
@@ -347,13 +348,14 @@ static const char *framing_error(const struct exchange *ex, const char *version,
 static void client_address(struct MHD_Connection *conn, char *out, size_t cap)
 {
 	const union MHD_ConnectionInfo *info =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	snprintf(out, cap, "unknown");
 	if (!info || !info->client_addr)
 		return;
 	const struct sockaddr *sa = info->client_addr;
 	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
+			  (socklen_t)cap);
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
 			  (socklen_t)cap);
@@ -363,8 +365,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct exchang
 				     struct response *resp)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(
-		resp->body.len, resp->body.data ? resp->body.data : (void *)"",
-		MHD_RESPMEM_MUST_COPY);
+	    resp->body.len, resp->body.data ? resp->body.data : (void *)"", MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -440,14 +441,15 @@ static enum MHD_Result refuse_mid_body(struct http_server *s, struct MHD_Connect
 	buf_puts(&wire, head);
 	buf_append(&wire, resp.body.data ? resp.body.data : "", resp.body.len);
 	const union MHD_ConnectionInfo *info =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (info) {
 		size_t off = 0;
 		while (off < wire.len) {
 			ssize_t n = send(info->connect_fd, wire.data + off, wire.len - off,
 					 MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (n <= 0)
-				break; /* the client is gone or not reading: the close says enough */
+				break; /* the client is gone or not reading: the close says enough
+					*/
 			off += (size_t)n;
 		}
 		shutdown(info->connect_fd, SHUT_WR);
@@ -541,19 +543,20 @@ static enum MHD_Result precheck(struct http_server *s, struct MHD_Connection *co
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
 {
 	struct http_server *s = cls;
 	struct exchange *ex = *con_cls;
 	if (!ex && atomic_load(&s->stopping)) {
 		/* Shutting down: a request that arrives now on a kept-alive connection is not in
 		 * flight. Refuse it and close the connection; the client may retry elsewhere. */
-		static const char body[] = "{\"error\":\"Service Unavailable\",\"message\":\"the "
-					   "server is shutting down; retry\",\"path\":\"\",\"status\":"
-					   "503,\"timestamp\":0,\"code\":\"unavailable\"}";
+		static const char body[] =
+		    "{\"error\":\"Service Unavailable\",\"message\":\"the "
+		    "server is shutting down; retry\",\"path\":\"\",\"status\":"
+		    "503,\"timestamp\":0,\"code\":\"unavailable\"}";
 		struct MHD_Response *r = MHD_create_response_from_buffer(
-			sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+		    sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
 		if (!r)
 			return MHD_NO;
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -570,7 +573,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		ex->req.path = xstrdup(url);
 		ex->body_max = api_body_max(method, url);
 		const union MHD_ConnectionInfo *head =
-			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
 		if (head && version) {
 			ex->block_start = (uintptr_t)method;
 			ex->block_end = ex->block_start + head->header_size;
@@ -627,8 +630,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				/* Grown by doubling: an upload arrives in many small chunks. */
 				size_t need = ex->req.body_len + *upload_data_size + 1;
 				if (need > ex->body_cap) {
-					size_t cap = need > 2 * ex->body_cap ? need : 2 * ex->body_cap;
-					ex->body_cap = cap < ex->body_max + 1 ? cap : ex->body_max + 1;
+					size_t cap =
+					    need > 2 * ex->body_cap ? need : 2 * ex->body_cap;
+					ex->body_cap =
+					    cap < ex->body_max + 1 ? cap : ex->body_max + 1;
 					ex->req.body = xrealloc(ex->req.body, ex->body_cap);
 				}
 				memcpy(ex->req.body + ex->req.body_len, upload_data,
@@ -786,25 +791,25 @@ struct http_server *http_start(struct app *app, const struct config *cfg, const 
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 			 MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 	struct MHD_OptionItem opts[] = {
-		/* The logger first, so that MHD's messages about later options use it too. */
-		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
-		{MHD_OPTION_SOCK_ADDR, 0, &sa},
-		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
-		{MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s},
-		{MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape, NULL},
-		{MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->max_connections, NULL},
-		{MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)cfg->per_ip_connections, NULL},
-		{MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->connection_timeout_seconds, NULL},
-		/* MHD zeroes the whole per-connection pool after every request (and half of it once
-		 * more), so its size is paid per request: 64 KiB was a quarter of a prefix search's
-		 * instructions. It holds only the request line, headers and response headers
-		 * (bodies go to our buffer through the upload callback): 16 KiB takes ~14 KB of
-		 * request headers, more is 431 (test_conventions.py). */
-		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16 * 1024, NULL},
-		{MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
-		/* A pool of one is no pool: then MHD's polling thread serves alone. */
-		{threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
-		{MHD_OPTION_END, 0, NULL},
+	    /* The logger first, so that MHD's messages about later options use it too. */
+	    {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
+	    {MHD_OPTION_SOCK_ADDR, 0, &sa},
+	    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
+	    {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s},
+	    {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape, NULL},
+	    {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->max_connections, NULL},
+	    {MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)cfg->per_ip_connections, NULL},
+	    {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->connection_timeout_seconds, NULL},
+	    /* MHD zeroes the whole per-connection pool after every request (and half of it once
+	     * more), so its size is paid per request: 64 KiB was a quarter of a prefix search's
+	     * instructions. It holds only the request line, headers and response headers
+	     * (bodies go to our buffer through the upload callback): 16 KiB takes ~14 KB of
+	     * request headers, more is 431 (test_conventions.py). */
+	    {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16 * 1024, NULL},
+	    {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
+	    /* A pool of one is no pool: then MHD's polling thread serves alone. */
+	    {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
+	    {MHD_OPTION_END, 0, NULL},
 	};
 	s->daemon = MHD_start_daemon(flags, ntohs(sa.sin_port), NULL, NULL, on_request, s,
 				     MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
@@ -824,7 +829,8 @@ struct http_server *http_start(struct app *app, const struct config *cfg, const 
 	}
 	s->watcher_running = pthread_create(&s->watcher, NULL, watch_main, s) == 0;
 	if (!s->watcher_running)
-		log_error("http: cannot start the request deadline thread; requests have no deadline");
+		log_error(
+		    "http: cannot start the request deadline thread; requests have no deadline");
 	return s;
 }
 

@@ -24,7 +24,7 @@ static void draw_codes(char code[7], char share_code[7])
 }
 
 enum store_rc coupon_issue_new(struct store_conn *db, const struct catalog_coupon *cc,
-			   int64_t client_id, int64_t order_id, int64_t now, int64_t *id_out)
+			       int64_t client_id, int64_t order_id, int64_t now, int64_t *id_out)
 {
 	struct coupon_instance ci = {.merchant_id = cc->merchant_id,
 				     .client_id = client_id,
@@ -56,9 +56,8 @@ enum store_rc coupon_reactivate(struct store_conn *db, int64_t instance_id)
 	return rc;
 }
 
-enum store_rc coupons_check_usable(struct store_conn *db, int64_t merchant_id,
-				   int64_t client_id, const int64_t *ids, size_t n, int64_t now,
-				   ptrdiff_t *bad_out)
+enum store_rc coupons_check_usable(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+				   const int64_t *ids, size_t n, int64_t now, ptrdiff_t *bad_out)
 {
 	*bad_out = -1;
 	for (size_t i = 0; i < n; i++) {
@@ -98,8 +97,8 @@ static bool shared_coupon(struct store_conn *db, const struct share_request *r, 
 			  struct coupon_instance *ci, struct outcome *o)
 {
 	int64_t id = 0;
-	enum store_rc rc = STORE(db, coupon_find_token, r->merchant_id, r->code ? 2 : 1, r->token,
-				 &id);
+	enum store_rc rc =
+	    STORE(db, coupon_find_token, r->merchant_id, r->code ? 2 : 1, r->token, &id);
 	if (rc == STORE_OK)
 		rc = STORE(db, coupon_get, r->merchant_id, id, ci);
 	if (rc == STORE_OK) {
@@ -110,8 +109,9 @@ static bool shared_coupon(struct store_conn *db, const struct share_request *r, 
 			rc = STORE(db, coupon_get, r->merchant_id, id, ci);
 	}
 	/* A 6-digit code must be this coupon's share code, not its own code. */
-	if (rc == STORE_OK && ((r->code && strcmp(ci->merchant_share_token, r->token) != 0) ||
-			       ci->status != COUPON_ISSUED || (ci->expires_ms && ci->expires_ms < now)))
+	if (rc == STORE_OK &&
+	    ((r->code && strcmp(ci->merchant_share_token, r->token) != 0) ||
+	     ci->status != COUPON_ISSUED || (ci->expires_ms && ci->expires_ms < now)))
 		rc = STORE_NOT_FOUND;
 	if (rc == STORE_NOT_FOUND)
 		return outcome_refuse(o, OUTCOME_NOT_FOUND, "not_found",
@@ -128,8 +128,8 @@ bool coupon_share_accept(struct store_conn *db, const struct share_request *r, i
 	struct loyalty_settings s;
 	int64_t shared_with = 0, given_id = 0, source_id = 0;
 	bool ok = shared_coupon(db, r, now, &ci, o) &&
-		  outcome_store(o, STORE(db, coupon_share_get, ci.id, &shared_with, &given_id,
-					 &source_id));
+		  outcome_store(
+		      o, STORE(db, coupon_share_get, ci.id, &shared_with, &given_id, &source_id));
 	/* One original yields at most one extra instance: a received one cannot be shared again,
 	 * or two phones sharing back and forth would multiply a coupon without end. */
 	if (ok && source_id)
@@ -153,8 +153,10 @@ bool coupon_share_accept(struct store_conn *db, const struct share_request *r, i
 					    "token: the catalog coupon %lld is deleted or past its "
 					    "validUntil",
 					    (long long)cc.id);
-		ok = ok && outcome_store(o, coupon_issue_new(db, &cc, friend->id, 0, now, &given_id)) &&
-		     outcome_store(o, STORE(db, coupon_share_mark, ci.id, friend->id, given_id, now));
+		ok = ok &&
+		     outcome_store(o, coupon_issue_new(db, &cc, friend->id, 0, now, &given_id)) &&
+		     outcome_store(o,
+				   STORE(db, coupon_share_mark, ci.id, friend->id, given_id, now));
 	}
 	ok = ok && outcome_store(o, STORE(db, coupon_get, r->merchant_id, given_id, given));
 	coupon_instance_clear(&ci);
@@ -178,9 +180,10 @@ bool coupon_issue_to(struct store_conn *db, int64_t merchant_id, int64_t client_
 	int64_t id = 0;
 	bool ok;
 	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && !coupon_issuable(&cc, now)))
-		ok = outcome_refuse(o, OUTCOME_INVALID, "coupon_not_issuable",
-				    "couponId: coupon %lld does not exist, is deleted or has expired",
-				    (long long)coupon_id);
+		ok = outcome_refuse(
+		    o, OUTCOME_INVALID, "coupon_not_issuable",
+		    "couponId: coupon %lld does not exist, is deleted or has expired",
+		    (long long)coupon_id);
 	else
 		ok = outcome_store(o, rc) &&
 		     outcome_store(o, coupon_issue_new(db, &cc, client_id, 0, now, &id)) &&

@@ -12,13 +12,13 @@ bool coupon_issuable(const struct catalog_coupon *cc, int64_t now);
 /* Issues cc to a client; order_id (0: none) is the sale that issued it. Its expiry is the
  * earlier of now + validDays and validUntil. Draws new codes while they collide. */
 enum store_rc coupon_issue_new(struct store_conn *db, const struct catalog_coupon *cc,
-			   int64_t client_id, int64_t order_id, int64_t now, int64_t *id_out)
-	MUST_CHECK;
+			       int64_t client_id, int64_t order_id, int64_t now,
+			       int64_t *id_out) MUST_CHECK;
 
 /* The first of ids (the caller's instance ids) that is not a usable coupon of the client at
  * now (issued, not expired, of this merchant), as its index in *bad_out (-1: all usable). */
-enum store_rc coupons_check_usable(struct store_conn *db, int64_t merchant_id,
-				   int64_t client_id, const int64_t *ids, size_t n, int64_t now,
+enum store_rc coupons_check_usable(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+				   const int64_t *ids, size_t n, int64_t now,
 				   ptrdiff_t *bad_out) MUST_CHECK;
 
 /* The rule of every redeem (an order's coupons, a hold, a write-off): each of ids is a usable

@@ -108,8 +108,8 @@ static bool settle_client(struct store_conn *db, int64_t merchant_id, int64_t cl
 	enum store_rc rc = STORE(db, client_lock, merchant_id, client_id, &cl);
 	client_clear(&cl);
 	if (rc == STORE_NOT_FOUND)
-		return outcome_refuse(o, OUTCOME_NOT_FOUND, "not_found", "%s: client %lld not found",
-				      field, (long long)client_id);
+		return outcome_refuse(o, OUTCOME_NOT_FOUND, "not_found",
+				      "%s: client %lld not found", field, (long long)client_id);
 	size_t n = 0;
 	if (rc == STORE_OK)
 		rc = holds_release_expired(db, client_id, now, 64, &n);
@@ -162,9 +162,10 @@ static bool written_off_for(struct store_conn *db, const struct hold_end_request
 		*order_id = sale.id;
 	order_clear(&sale);
 	if (foreign)
-		return outcome_refuse(o, OUTCOME_CONFLICT, "order_not_of_client",
-				      "fiscalOrderId: sale %s is not a sale of the hold's client %lld",
-				      r->fiscal_order_id, (long long)h->client_id);
+		return outcome_refuse(
+		    o, OUTCOME_CONFLICT, "order_not_of_client",
+		    "fiscalOrderId: sale %s is not a sale of the hold's client %lld",
+		    r->fiscal_order_id, (long long)h->client_id);
 	return outcome_store(o, rc == STORE_NOT_FOUND ? STORE_OK : rc);
 }
 
@@ -196,9 +197,10 @@ bool hold_end(struct store_conn *db, const struct hold_end_request *r, int64_t n
 	}
 	const char *verb = r->cancel ? "cancelled" : "written off";
 	if (h->kind == HOLD_DIRECT)
-		return outcome_refuse(o, OUTCOME_CONFLICT, "hold_not_active",
-				      "transactionId: %s is a write-off, not a hold; it cannot be %s",
-				      r->transaction_id, verb);
+		return outcome_refuse(
+		    o, OUTCOME_CONFLICT, "hold_not_active",
+		    "transactionId: %s is a write-off, not a hold; it cannot be %s",
+		    r->transaction_id, verb);
 	if (h->status == HOLD_ACTIVE) {
 		if (r->cancel)
 			return outcome_store(o, hold_release(db, h, HOLD_CANCELLED, now));
@@ -223,8 +225,8 @@ bool balance_write_off(struct store_conn *db, const struct write_off_request *r,
 	for (int cur = 0; cur < CURRENCY_COUNT; cur++) {
 		char field[32];
 		snprintf(field, sizeof(field), "balance[%s]", currency_name((enum currency)cur));
-		if (!ledger_require(db, r->client_id, (enum currency)cur, r->amount_minor[cur], field,
-				    now, NULL, o))
+		if (!ledger_require(db, r->client_id, (enum currency)cur, r->amount_minor[cur],
+				    field, now, NULL, o))
 			return false;
 	}
 	if (!coupons_require_usable(db, r->merchant_id, r->client_id, "coupons", r->coupons,

@@ -82,8 +82,7 @@ static enum store_rc live_lots(struct store_conn *db, int64_t client_id, enum cu
 		/* lots_spendable fills every entry it counts: no zeroing needed. */
 		struct lot *lots = xmalloc(cap * sizeof(*lots));
 		size_t n = 0;
-		enum store_rc rc =
-			STORE(db, lots_spendable, client_id, cur, now, lots, cap, &n);
+		enum store_rc rc = STORE(db, lots_spendable, client_id, cur, now, lots, cap, &n);
 		if (rc != STORE_OK) {
 			free(lots);
 			return rc;

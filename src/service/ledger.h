@@ -59,8 +59,8 @@ bool ledger_require(struct store_conn *db, int64_t client_id, enum currency cur,
  * which lot under order_id. The caller has checked the amount against ledger_available;
  * STORE_CONFLICT when the lots do not cover it after all (nothing written). */
 enum store_rc ledger_spend(struct store_conn *db, int64_t merchant_id, int64_t client_id,
-			   enum currency cur, money_t amount, int64_t order_id, int64_t now)
-	MUST_CHECK;
+			   enum currency cur, money_t amount, int64_t order_id,
+			   int64_t now) MUST_CHECK;
 
 /* Takes a hold's amount (h->id set) from the lots, soonest-expiring first, recording the takes
  * under the hold: a `hold` row and held amount for a two-phase hold, a `spend` row for a
@@ -73,8 +73,7 @@ enum store_rc ledger_hold_written_off(struct store_conn *db, const struct hold *
 
 /* Gives an active hold's points back to the lots they came from (an expired lot gets them back
  * expired) with a `release` row. */
-enum store_rc ledger_release(struct store_conn *db, const struct hold *h, int64_t now)
-	MUST_CHECK;
+enum store_rc ledger_release(struct store_conn *db, const struct hold *h, int64_t now) MUST_CHECK;
 
 /* Adds amount as a new lot expiring at expires_ms (0: never), paying any debt first. */
 enum store_rc ledger_accrue(struct store_conn *db, int64_t merchant_id, int64_t client_id,

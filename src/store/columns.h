@@ -5,7 +5,7 @@
 #define KOPILKA_STORE_COLUMNS_H
 
 #define ACCOUNT_COLS                                                                               \
-	"id, merchant_id, kind, role, email, phone, password_hash, first_name, last_name,"        \
+	"id, merchant_id, kind, role, email, phone, password_hash, first_name, last_name,"         \
 	" cred_version, inn, staff_login, created_ms"
 
 #define CLIENT_COLS                                                                                \
@@ -33,7 +33,7 @@
 	"id, merchant_id, external_id, receipt_type, order_number, client_id, order_date_ms,"      \
 	" external_date_ms, total, card, cash, spent_currency, spent, accrued_currency, accrued,"  \
 	" refund_of, refunded_total, accrual_taken, spend_returned, paid_refunded,"                \
-	" fully_refunded, fn, fd, comment, public_token, request_hash, response, created_by,"   \
+	" fully_refunded, fn, fd, comment, public_token, request_hash, response, created_by,"      \
 	" reaction, customer_comment"
 
 #endif

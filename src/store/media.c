@@ -144,8 +144,8 @@ bool media_read(const char *dir, const char *name, size_t max, struct buf *out)
 		return false;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
-	bool ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		  (size_t)st.st_size <= max;
+	bool ok =
+	    fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size <= max;
 	char chunk[65536];
 	ssize_t got = 0;
 	while (ok && (got = read(fd, chunk, sizeof(chunk))) != 0) {

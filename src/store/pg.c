@@ -59,7 +59,6 @@
 	X(ORDER_LOCK, "SELECT 1 FROM orders WHERE merchant_id = $1 AND id = $2 FOR NO KEY UPDATE") \
 	X(KEY_LOCK, "SELECT pg_advisory_xact_lock(hashtextextended($2 || chr(10) || $3, $1))")
 
-
 /* clang-format on */
 #define STMT_ENUM(name, sql) ST_##name,
 #define STMT_SQL(name, sql) sql,
@@ -794,7 +793,7 @@ static void search_sql(struct buf *sql, const struct client_query *qr)
 		search_cond(sql, "phone", qr->phone, &n);
 	if (qr->email)
 		search_cond(sql, "email_lc", qr->email, &n);
-	buf_puts(sql, qr->phone   ? " ORDER BY phone, id"
+	buf_puts(sql, qr->phone	  ? " ORDER BY phone, id"
 		      : qr->email ? " ORDER BY email_lc, id"
 				  : " ORDER BY id");
 	buf_printf(sql, " LIMIT $%d OFFSET $%d", n, n + 1);

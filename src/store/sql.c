@@ -12,8 +12,8 @@
 const char *const sql_text[SQL__COUNT] = {SQL_STATEMENTS(SQL_TEXT)};
 const char *const sql_name[SQL__COUNT] = {SQL_STATEMENTS(SQL_NAME)};
 
-static enum store_rc run(struct store_conn *c, enum sql_id id, struct sql_res *res,
-			 const char *fmt, va_list ap)
+static enum store_rc run(struct store_conn *c, enum sql_id id, struct sql_res *res, const char *fmt,
+			 va_list ap)
 {
 	*res = (struct sql_res){.conn = c, .id = id};
 	metrics_add(M_DB_STATEMENTS, 1);
@@ -53,8 +53,7 @@ enum store_rc sql_row(struct store_conn *c, enum sql_id id, struct sql_res *res,
 	return first_row(res, rc);
 }
 
-enum store_rc sql_exec(struct store_conn *c, enum sql_id id, int64_t *changes, const char *fmt,
-		       ...)
+enum store_rc sql_exec(struct store_conn *c, enum sql_id id, int64_t *changes, const char *fmt, ...)
 {
 	struct sql_res res;
 	va_list ap;

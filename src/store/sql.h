@@ -37,8 +37,8 @@ enum sql_savepoint { SQL_SP_BEGIN, SQL_SP_UNDO, SQL_SP_RELEASE };
  * sees only the functions below. */
 struct sql_res {
 	struct store_conn *conn;
-	void *handle;	 /* sqlite3_stmt * or PGresult * */
-	int row, rows;	 /* PostgreSQL: the current row and the row count */
+	void *handle;  /* sqlite3_stmt * or PGresult * */
+	int row, rows; /* PostgreSQL: the current row and the row count */
 	enum sql_id id;
 	enum store_rc rc; /* after sql_next returned false: STORE_OK at the end, else the error */
 	int64_t changes;  /* rows the statement wrote, once it has run to its end */
@@ -75,8 +75,8 @@ enum store_rc sql_query(struct store_conn *c, enum sql_id id, struct sql_res *re
 enum store_rc sql_row(struct store_conn *c, enum sql_id id, struct sql_res *res, const char *fmt,
 		      ...) __attribute__((warn_unused_result));
 /* Runs a statement to its end, rows ignored; *changes (when not NULL): the rows it wrote. */
-enum store_rc sql_exec(struct store_conn *c, enum sql_id id, int64_t *changes, const char *fmt,
-		       ...) __attribute__((warn_unused_result));
+enum store_rc sql_exec(struct store_conn *c, enum sql_id id, int64_t *changes, const char *fmt, ...)
+    __attribute__((warn_unused_result));
 /* INSERT ... [ON CONFLICT DO NOTHING] RETURNING id: no row back is STORE_CONFLICT (a
  * uniqueness rule refused it). id_out may be NULL. */
 enum store_rc sql_insert(struct store_conn *c, enum sql_id id, int64_t *id_out, const char *fmt,
@@ -110,48 +110,49 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 /* The operations written once, by aggregate: merchants, accounts, keys and lockout counters
  * (sql_accounts.c); settings, sale points, documents and Idempotency-Key records
  * (sql_merchant.c); clients and their ledger (sql_clients.c); balances, lots, ledger rows
- * and takes (sql_ledger.c); orders and items (sql_orders.c); holds (sql_holds.c); the coupon catalog (sql_catalog.c); coupon
- * instances and their codes (sql_coupons.c); the invariants of `check` (sql_check.c). Each engine's ops table includes
- * SQL_SHARED_OPS so a new shared operation is listed here once. */
+ * and takes (sql_ledger.c); orders and items (sql_orders.c); holds (sql_holds.c); the coupon
+ * catalog (sql_catalog.c); coupon instances and their codes (sql_coupons.c); the invariants of
+ * `check` (sql_check.c). Each engine's ops table includes SQL_SHARED_OPS so a new shared operation
+ * is listed here once. */
 #define SQL_SHARED_OPS                                                                             \
-	.merchant_create = sql_merchant_create, .account_create = sql_account_create,             \
-	.account_find_login = sql_account_find_login, .account_get = sql_account_get,            \
-	.account_self = sql_account_self, .employees_list = sql_employees_list,                  \
-	.account_update = sql_account_update, .account_delete = sql_account_delete,              \
-	.api_key_create = sql_api_key_create, .api_key_get = sql_api_key_get,                    \
-	.api_keys_list = sql_api_keys_list, .api_key_revoke = sql_api_key_revoke,                \
-	.auth_counter_get = sql_auth_counter_get, .auth_counter_put = sql_auth_counter_put,      \
-	.settings_get = sql_settings_get, .settings_put = sql_settings_put,                      \
-	.sale_points_list = sql_sale_points_list, .sale_point_save = sql_sale_point_save,        \
-	.sale_point_delete = sql_sale_point_delete, .document_get = sql_document_get,            \
-	.document_put = sql_document_put, .idem_get = sql_idem_get, .idem_put = sql_idem_put,     \
-	.idem_purge = sql_idem_purge, .catalog_create = sql_catalog_create,                      \
-	.catalog_get = sql_catalog_get, .catalog_list = sql_catalog_list,                        \
-	.catalog_delete = sql_catalog_delete, .catalog_update = sql_catalog_update,              \
-	.coupon_issue = sql_coupon_issue, .coupon_get = sql_coupon_get,                          \
-	.coupons_usable = sql_coupons_usable, .coupon_find_token = sql_coupon_find_token,        \
-	.coupon_set_status = sql_coupon_set_status, .coupon_set_codes = sql_coupon_set_codes,    \
-	.coupons_of_order = sql_coupons_of_order, .coupon_set_hold = sql_coupon_set_hold,        \
-	.coupon_share_mark = sql_coupon_share_mark, .coupon_share_get = sql_coupon_share_get,    \
-	.client_get = sql_client_get, .client_find_phone = sql_client_find_phone,                \
-	.client_find_email = sql_client_find_email, .client_find_token = sql_client_find_token,  \
-	.client_create = sql_client_create, .client_update = sql_client_update,                  \
-	.ledger_list = sql_ledger_list, .order_find_external = sql_order_find_external,          \
-	.order_get = sql_order_get, .order_by_token = sql_order_by_token,                        \
-	.orders_list = sql_orders_list, .order_refund_progress = sql_order_refund_progress,      \
-	.order_set_reaction = sql_order_set_reaction, .client_reviews_add = sql_client_reviews_add, \
-	.order_items = sql_order_items, .item_get = sql_item_get,                                \
-	.item_refunded = sql_item_refunded, .hold_create = sql_hold_create,                      \
-	.hold_get = sql_hold_get, .hold_update = sql_hold_update,                                \
-	.holds_expired = sql_holds_expired, .holds_expired_sum = sql_holds_expired_sum,          \
-	.hold_takes_get = sql_hold_takes_get, .check = sql_check,                                \
-	.client_stats_add = sql_client_stats_add, .balance_get = sql_balance_get,                \
-	.balance_add = sql_balance_add, .lots_unexpired_sum = sql_lots_unexpired_sum,            \
-	.lots_spendable = sql_lots_spendable, .lot_get = sql_lot_get,                            \
-	.lot_create = sql_lot_create, .lot_add = sql_lot_add, .lots_expired = sql_lots_expired,  \
-	.ledger_add = sql_ledger_add, .lot_take_add = sql_lot_take_add,                          \
-	.lot_takes_get = sql_lot_takes_get, .lot_take_returned = sql_lot_take_returned,          \
-	.order_create = sql_order_create, .order_set_response = sql_order_set_response,          \
+	.merchant_create = sql_merchant_create, .account_create = sql_account_create,              \
+	.account_find_login = sql_account_find_login, .account_get = sql_account_get,              \
+	.account_self = sql_account_self, .employees_list = sql_employees_list,                    \
+	.account_update = sql_account_update, .account_delete = sql_account_delete,                \
+	.api_key_create = sql_api_key_create, .api_key_get = sql_api_key_get,                      \
+	.api_keys_list = sql_api_keys_list, .api_key_revoke = sql_api_key_revoke,                  \
+	.auth_counter_get = sql_auth_counter_get, .auth_counter_put = sql_auth_counter_put,        \
+	.settings_get = sql_settings_get, .settings_put = sql_settings_put,                        \
+	.sale_points_list = sql_sale_points_list, .sale_point_save = sql_sale_point_save,          \
+	.sale_point_delete = sql_sale_point_delete, .document_get = sql_document_get,              \
+	.document_put = sql_document_put, .idem_get = sql_idem_get, .idem_put = sql_idem_put,      \
+	.idem_purge = sql_idem_purge, .catalog_create = sql_catalog_create,                        \
+	.catalog_get = sql_catalog_get, .catalog_list = sql_catalog_list,                          \
+	.catalog_delete = sql_catalog_delete, .catalog_update = sql_catalog_update,                \
+	.coupon_issue = sql_coupon_issue, .coupon_get = sql_coupon_get,                            \
+	.coupons_usable = sql_coupons_usable, .coupon_find_token = sql_coupon_find_token,          \
+	.coupon_set_status = sql_coupon_set_status, .coupon_set_codes = sql_coupon_set_codes,      \
+	.coupons_of_order = sql_coupons_of_order, .coupon_set_hold = sql_coupon_set_hold,          \
+	.coupon_share_mark = sql_coupon_share_mark, .coupon_share_get = sql_coupon_share_get,      \
+	.client_get = sql_client_get, .client_find_phone = sql_client_find_phone,                  \
+	.client_find_email = sql_client_find_email, .client_find_token = sql_client_find_token,    \
+	.client_create = sql_client_create, .client_update = sql_client_update,                    \
+	.ledger_list = sql_ledger_list, .order_find_external = sql_order_find_external,            \
+	.order_get = sql_order_get, .order_by_token = sql_order_by_token,                          \
+	.orders_list = sql_orders_list, .order_refund_progress = sql_order_refund_progress,        \
+	.order_set_reaction = sql_order_set_reaction,                                              \
+	.client_reviews_add = sql_client_reviews_add, .order_items = sql_order_items,              \
+	.item_get = sql_item_get, .item_refunded = sql_item_refunded,                              \
+	.hold_create = sql_hold_create, .hold_get = sql_hold_get, .hold_update = sql_hold_update,  \
+	.holds_expired = sql_holds_expired, .holds_expired_sum = sql_holds_expired_sum,            \
+	.hold_takes_get = sql_hold_takes_get, .check = sql_check,                                  \
+	.client_stats_add = sql_client_stats_add, .balance_get = sql_balance_get,                  \
+	.balance_add = sql_balance_add, .lots_unexpired_sum = sql_lots_unexpired_sum,              \
+	.lots_spendable = sql_lots_spendable, .lot_get = sql_lot_get,                              \
+	.lot_create = sql_lot_create, .lot_add = sql_lot_add, .lots_expired = sql_lots_expired,    \
+	.ledger_add = sql_ledger_add, .lot_take_add = sql_lot_take_add,                            \
+	.lot_takes_get = sql_lot_takes_get, .lot_take_returned = sql_lot_take_returned,            \
+	.order_create = sql_order_create, .order_set_response = sql_order_set_response,            \
 	.item_create = sql_item_create
 
 enum store_rc sql_merchant_create(struct store_conn *c, const char *name, int64_t now,
@@ -171,8 +172,7 @@ enum store_rc sql_api_keys_list(struct store_conn *c, int64_t merchant_id, api_k
 				void *ctx);
 enum store_rc sql_api_key_revoke(struct store_conn *c, int64_t merchant_id, int64_t id,
 				 int64_t now);
-enum store_rc sql_auth_counter_get(struct store_conn *c, const char *key,
-				   struct auth_counter *out);
+enum store_rc sql_auth_counter_get(struct store_conn *c, const char *key, struct auth_counter *out);
 enum store_rc sql_auth_counter_put(struct store_conn *c, const char *key,
 				   const struct auth_counter *in);
 
@@ -180,8 +180,8 @@ enum store_rc sql_settings_get(struct store_conn *c, int64_t merchant_id,
 			       struct loyalty_settings *out);
 enum store_rc sql_settings_put(struct store_conn *c, int64_t merchant_id,
 			       const struct loyalty_settings *st);
-enum store_rc sql_sale_points_list(struct store_conn *c, int64_t merchant_id,
-				   sale_point_row_fn row, void *ctx);
+enum store_rc sql_sale_points_list(struct store_conn *c, int64_t merchant_id, sale_point_row_fn row,
+				   void *ctx);
 enum store_rc sql_sale_point_save(struct store_conn *c, const struct sale_point *sp,
 				  int64_t *id_out);
 enum store_rc sql_sale_point_delete(struct store_conn *c, int64_t merchant_id, int64_t id);
@@ -210,8 +210,8 @@ enum store_rc sql_client_get(struct store_conn *c, int64_t merchant_id, int64_t 
 			     struct client *out);
 enum store_rc sql_client_find_phone(struct store_conn *c, int64_t merchant_id, const char *phone,
 				    struct client *out);
-enum store_rc sql_client_find_email(struct store_conn *c, int64_t merchant_id,
-				    const char *email_lc, struct client *out);
+enum store_rc sql_client_find_email(struct store_conn *c, int64_t merchant_id, const char *email_lc,
+				    struct client *out);
 enum store_rc sql_client_find_token(struct store_conn *c, int64_t merchant_id, const char *token,
 				    struct client *out);
 enum store_rc sql_client_create(struct store_conn *c, const struct client *cl, int64_t *id_out);

@@ -117,8 +117,8 @@ static void read_key(const struct sql_res *r, struct api_key *k)
 
 enum store_rc sql_api_key_create(struct store_conn *c, const struct api_key *k, int64_t *id_out)
 {
-	return sql_insert(c, SQL_KEY_CREATE, id_out, "iisi", k->merchant_id, k->account_id,
-			  k->hash, k->created_ms);
+	return sql_insert(c, SQL_KEY_CREATE, id_out, "iisi", k->merchant_id, k->account_id, k->hash,
+			  k->created_ms);
 }
 
 enum store_rc sql_api_key_get(struct store_conn *c, int64_t id, struct api_key *out)
@@ -150,16 +150,14 @@ enum store_rc sql_api_keys_list(struct store_conn *c, int64_t merchant_id, api_k
 	return rc;
 }
 
-enum store_rc sql_api_key_revoke(struct store_conn *c, int64_t merchant_id, int64_t id,
-				 int64_t now)
+enum store_rc sql_api_key_revoke(struct store_conn *c, int64_t merchant_id, int64_t id, int64_t now)
 {
 	return sql_touch(c, SQL_KEY_REVOKE, "iii", now, merchant_id, id);
 }
 
 /* ---- lockout counters ---- */
 
-enum store_rc sql_auth_counter_get(struct store_conn *c, const char *key,
-				   struct auth_counter *out)
+enum store_rc sql_auth_counter_get(struct store_conn *c, const char *key, struct auth_counter *out)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_row(c, SQL_AUTH_COUNTER_GET, &r, "s", key);

@@ -25,10 +25,10 @@ static void read_catalog(const struct sql_res *r, struct catalog_coupon *o)
 enum store_rc sql_catalog_create(struct store_conn *c, const struct catalog_coupon *cc,
 				 int64_t *id_out)
 {
-	return sql_insert(c, SQL_CATALOG_CREATE, id_out, "issssssszzbi", cc->merchant_id,
-			  cc->title, cc->header, cc->sub_header, cc->short_description,
-			  cc->long_description, cc->image_path, cc->style, cc->valid_days,
-			  cc->valid_until, cc->deleted, cc->created_ms);
+	return sql_insert(c, SQL_CATALOG_CREATE, id_out, "issssssszzbi", cc->merchant_id, cc->title,
+			  cc->header, cc->sub_header, cc->short_description, cc->long_description,
+			  cc->image_path, cc->style, cc->valid_days, cc->valid_until, cc->deleted,
+			  cc->created_ms);
 }
 
 enum store_rc sql_catalog_get(struct store_conn *c, int64_t merchant_id, int64_t id,

@@ -46,12 +46,11 @@ enum store_rc sql_client_find_phone(struct store_conn *c, int64_t merchant_id, c
 				    struct client *out)
 {
 	struct sql_res r;
-	return client_one(sql_row(c, SQL_CLIENT_FIND_PHONE, &r, "is", merchant_id, phone), &r,
-			  out);
+	return client_one(sql_row(c, SQL_CLIENT_FIND_PHONE, &r, "is", merchant_id, phone), &r, out);
 }
 
-enum store_rc sql_client_find_email(struct store_conn *c, int64_t merchant_id,
-				    const char *email_lc, struct client *out)
+enum store_rc sql_client_find_email(struct store_conn *c, int64_t merchant_id, const char *email_lc,
+				    struct client *out)
 {
 	struct sql_res r;
 	return client_one(sql_row(c, SQL_CLIENT_FIND_EMAIL, &r, "is", merchant_id, email_lc), &r,
@@ -62,20 +61,20 @@ enum store_rc sql_client_find_token(struct store_conn *c, int64_t merchant_id, c
 				    struct client *out)
 {
 	struct sql_res r;
-	return client_one(sql_row(c, SQL_CLIENT_FIND_TOKEN, &r, "is", merchant_id, token), &r,
-			  out);
+	return client_one(sql_row(c, SQL_CLIENT_FIND_TOKEN, &r, "is", merchant_id, token), &r, out);
 }
 
 enum store_rc sql_client_create(struct store_conn *c, const struct client *cl, int64_t *id_out)
 {
 	return sql_insert(c, SQL_CLIENT_CREATE, id_out, "issssssi", cl->merchant_id, cl->email,
-			  cl->email, cl->phone, cl->name, cl->avatar_url, cl->token, cl->created_ms);
+			  cl->email, cl->phone, cl->name, cl->avatar_url, cl->token,
+			  cl->created_ms);
 }
 
 enum store_rc sql_client_update(struct store_conn *c, const struct client *cl)
 {
-	return sql_touch(c, SQL_CLIENT_UPDATE, "sssssii", cl->email, cl->email, cl->phone,
-			 cl->name, cl->avatar_url, cl->merchant_id, cl->id);
+	return sql_touch(c, SQL_CLIENT_UPDATE, "sssssii", cl->email, cl->email, cl->phone, cl->name,
+			 cl->avatar_url, cl->merchant_id, cl->id);
 }
 
 enum store_rc sql_ledger_list(struct store_conn *c, int64_t client_id, int64_t from, int64_t to,

@@ -98,8 +98,7 @@ enum store_rc sql_coupons_usable(struct store_conn *c, int64_t merchant_id, int6
 				 int64_t now, coupon_row_fn row, void *ctx)
 {
 	struct sql_res r;
-	enum store_rc rc =
-	    sql_query(c, SQL_COUPONS_USABLE, &r, "iii", merchant_id, client_id, now);
+	enum store_rc rc = sql_query(c, SQL_COUPONS_USABLE, &r, "iii", merchant_id, client_id, now);
 	if (rc != STORE_OK)
 		return rc;
 	while (sql_next(&r)) {

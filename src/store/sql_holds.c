@@ -25,10 +25,10 @@ static void read_hold(const struct sql_res *r, struct hold *h)
 
 enum store_rc sql_hold_create(struct store_conn *c, const struct hold *h, int64_t *id_out)
 {
-	return sql_insert(c, SQL_HOLD_CREATE, id_out, "iidisddiizzsz", h->merchant_id,
-			  h->client_id, (int)h->currency, h->amount_minor, h->transaction_id,
-			  (int)h->kind, (int)h->status, h->created_ms, h->expires_ms, h->ended_ms,
-			  h->order_id, h->fiscal_order_id, h->created_by);
+	return sql_insert(c, SQL_HOLD_CREATE, id_out, "iidisddiizzsz", h->merchant_id, h->client_id,
+			  (int)h->currency, h->amount_minor, h->transaction_id, (int)h->kind,
+			  (int)h->status, h->created_ms, h->expires_ms, h->ended_ms, h->order_id,
+			  h->fiscal_order_id, h->created_by);
 }
 
 enum store_rc sql_hold_get(struct store_conn *c, int64_t merchant_id, const char *transaction_id,
@@ -45,18 +45,18 @@ enum store_rc sql_hold_get(struct store_conn *c, int64_t merchant_id, const char
 
 enum store_rc sql_hold_update(struct store_conn *c, const struct hold *h)
 {
-	return sql_exec(c, SQL_HOLD_UPDATE, NULL, "dzzsi", (int)h->status, h->ended_ms,
-			h->order_id, h->fiscal_order_id, h->id);
+	return sql_exec(c, SQL_HOLD_UPDATE, NULL, "dzzsi", (int)h->status, h->ended_ms, h->order_id,
+			h->fiscal_order_id, h->id);
 }
 
 enum store_rc sql_holds_expired(struct store_conn *c, int64_t client_id, int64_t now,
 				struct hold *out, size_t max, size_t *n_out)
 {
 	struct sql_res r;
-	enum store_rc rc = client_id ? sql_query(c, SQL_HOLDS_EXPIRED_CLIENT, &r, "iii",
-						 client_id, now, (int64_t)max)
-				     : sql_query(c, SQL_HOLDS_EXPIRED_ALL, &r, "ii", now,
-						 (int64_t)max);
+	enum store_rc rc =
+	    client_id
+		? sql_query(c, SQL_HOLDS_EXPIRED_CLIENT, &r, "iii", client_id, now, (int64_t)max)
+		: sql_query(c, SQL_HOLDS_EXPIRED_ALL, &r, "ii", now, (int64_t)max);
 	size_t n = 0;
 	if (rc == STORE_OK) {
 		while (n < max && sql_next(&r))

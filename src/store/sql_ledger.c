@@ -84,17 +84,17 @@ enum store_rc sql_lots_spendable(struct store_conn *c, int64_t client_id, enum c
 				 int64_t now, struct lot *out, size_t max, size_t *n_out)
 {
 	struct sql_res r;
-	return read_lots(sql_query(c, SQL_LOTS_SPENDABLE, &r, "idii", client_id, (int)cur, now,
-				   (int64_t)max),
-			 &r, out, max, n_out);
+	return read_lots(
+	    sql_query(c, SQL_LOTS_SPENDABLE, &r, "idii", client_id, (int)cur, now, (int64_t)max),
+	    &r, out, max, n_out);
 }
 
 enum store_rc sql_lots_expired(struct store_conn *c, int64_t now, struct lot *out, size_t max,
 			       size_t *n_out)
 {
 	struct sql_res r;
-	return read_lots(sql_query(c, SQL_LOTS_EXPIRED, &r, "ii", now, (int64_t)max), &r, out,
-			 max, n_out);
+	return read_lots(sql_query(c, SQL_LOTS_EXPIRED, &r, "ii", now, (int64_t)max), &r, out, max,
+			 n_out);
 }
 
 enum store_rc sql_lot_get(struct store_conn *c, int64_t lot_id, struct lot *out)

@@ -44,8 +44,8 @@ enum store_rc sql_settings_put(struct store_conn *c, int64_t merchant_id,
 
 /* ---- sale points ---- */
 
-enum store_rc sql_sale_points_list(struct store_conn *c, int64_t merchant_id,
-				   sale_point_row_fn row, void *ctx)
+enum store_rc sql_sale_points_list(struct store_conn *c, int64_t merchant_id, sale_point_row_fn row,
+				   void *ctx)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_query(c, SQL_SP_LIST, &r, "i", merchant_id);

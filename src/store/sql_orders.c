@@ -97,9 +97,9 @@ enum store_rc sql_orders_list(struct store_conn *c, int64_t merchant_id,
 			      const struct order_query *oq, order_row_fn row, void *ctx)
 {
 	struct sql_res r;
-	enum store_rc rc = sql_query(c, SQL_ORDERS_LIST, &r, "iiizdzssii", merchant_id,
-				     oq->from_ms, oq->to_ms, oq->client_id, oq->receipt_type,
-				     oq->created_by, oq->fn_like, oq->fd_like, oq->limit, oq->offset);
+	enum store_rc rc = sql_query(c, SQL_ORDERS_LIST, &r, "iiizdzssii", merchant_id, oq->from_ms,
+				     oq->to_ms, oq->client_id, oq->receipt_type, oq->created_by,
+				     oq->fn_like, oq->fd_like, oq->limit, oq->offset);
 	if (rc != STORE_OK)
 		return rc;
 	while (sql_next(&r)) {
@@ -169,8 +169,8 @@ enum store_rc sql_item_get(struct store_conn *c, int64_t merchant_id, int64_t id
 enum store_rc sql_item_refunded(struct store_conn *c, int64_t id, int64_t refunded_qty_milli,
 				money_t refunded_total_minor)
 {
-	return sql_exec(c, SQL_ITEM_REFUNDED, NULL, "iii", refunded_qty_milli,
-			refunded_total_minor, id);
+	return sql_exec(c, SQL_ITEM_REFUNDED, NULL, "iii", refunded_qty_milli, refunded_total_minor,
+			id);
 }
 
 enum store_rc sql_order_create(struct store_conn *c, const struct order *o, int64_t *id_out)

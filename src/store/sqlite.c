@@ -9,6 +9,8 @@
 #include "store/sql.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -16,8 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,7 +45,6 @@
 	X(ORDER_SEQ, "UPDATE merchants SET order_seq = order_seq + 1 WHERE id = ?"                 \
 		     " RETURNING order_seq")
 
-
 /* clang-format on */
 #define STMT_ENUM(name, sql) ST_##name,
 #define STMT_SQL(name, sql) sql,
@@ -58,7 +57,7 @@ struct sq_conn {
 	sqlite3 *db;
 	sqlite3_stmt *stmts[ST__COUNT];
 	sqlite3_stmt *shared[SQL__COUNT]; /* the shared statements (store/statements.h) */
-	struct sq_search *search; /* the client search's statements (sqlite_search.c) */
+	struct sq_search *search;	  /* the client search's statements (sqlite_search.c) */
 	bool in_tx;
 	bool holds_write; /* this connection holds its store's write_mu */
 	/* While a write transaction of this borrower is open: the store's writer connection, on
@@ -95,11 +94,11 @@ struct sq_store {
 	 * `wal_fd` and `sync_failed` are guarded by write_mu. */
 	struct sq_conn *writer;
 	int group_max;
-	bool group_open;		/* BEGIN IMMEDIATE done on writer, COMMIT not yet */
-	int group_size;			/* members waiting for that COMMIT */
+	bool group_open; /* BEGIN IMMEDIATE done on writer, COMMIT not yet */
+	int group_size;	 /* members waiting for that COMMIT */
 	struct gc_member *group_members;
-	_Atomic int queued;		/* writers waiting for write_mu */
-	pthread_mutex_t group_mu;	/* guards gc_member.done/rc; with group_cv */
+	_Atomic int queued;	  /* writers waiting for write_mu */
+	pthread_mutex_t group_mu; /* guards gc_member.done/rc; with group_cv */
 	pthread_cond_t group_cv;
 
 	/* The WAL sync outside write_mu. With --sqlite-synchronous full, SQLite's own FULL
@@ -114,11 +113,11 @@ struct sq_store {
 	 * (guarded by write_mu) until the thread that releases write_mu takes them
 	 * (write_unlock). A failed sync fails its members and every later write (`sync_failed`:
 	 * the kernel may have dropped the pages it could not write; restart to recover). */
-	bool sync_wal;		     /* --sqlite-synchronous full */
-	pthread_mutex_t wal_mu;	     /* guards wal_fd, held through a sync */
-	int wal_fd;		     /* the -wal file, opened on the first sync; -1 before */
-	struct gc_member *settle;    /* members of ended groups, answered at write_unlock */
-	bool settle_sync;	     /* one of those groups committed: sync before answering */
+	bool sync_wal;		  /* --sqlite-synchronous full */
+	pthread_mutex_t wal_mu;	  /* guards wal_fd, held through a sync */
+	int wal_fd;		  /* the -wal file, opened on the first sync; -1 before */
+	struct gc_member *settle; /* members of ended groups, answered at write_unlock */
+	bool settle_sync;	  /* one of those groups committed: sync before answering */
 	_Atomic bool sync_failed;
 
 	/* Checkpoints off the commit path. SQLite's automatic checkpoint runs inside the COMMIT
@@ -416,8 +415,8 @@ static sqlite3 *open_read_only(const char *path, sqlite3 *db, char *err_buf, siz
 	}
 	buf_puts(&uri, "?immutable=1");
 	db = NULL;
-	int rc = sqlite3_open_v2(uri.data, &db,
-				 SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, open_vfs);
+	int rc = sqlite3_open_v2(
+	    uri.data, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, open_vfs);
 	buf_free(&uri);
 	if (rc != SQLITE_OK) {
 		snprintf(err_buf, err_len, "cannot open database %s read-only: %s", path,
@@ -464,7 +463,9 @@ static struct sq_conn *conn_open(struct sq_store *st, bool create, char *err_buf
 		snprintf(pragmas, sizeof(pragmas),
 			 "%s PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
 			 " PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8192;",
-			 read_only ? "" : "PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 67108864;");
+			 read_only
+			     ? ""
+			     : "PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 67108864;");
 		rc = sqlite3_exec(db, pragmas, NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
 			break;
@@ -540,7 +541,8 @@ static bool migrate(struct sq_conn *c, char *err_buf, size_t err_len)
 		if (exec_sql(c->db, sqlite_migrations[v], err_buf, err_len) != STORE_OK)
 			goto fail;
 		char sql[96];
-		snprintf(sql, sizeof(sql), "INSERT INTO schema_version(version) VALUES (%d)", v + 1);
+		snprintf(sql, sizeof(sql), "INSERT INTO schema_version(version) VALUES (%d)",
+			 v + 1);
 		if (exec_sql(c->db, sql, err_buf, err_len) != STORE_OK)
 			goto fail;
 		if (version > 0)
@@ -861,9 +863,10 @@ static bool wal_sync(struct sq_store *st)
 			close(st->wal_fd);
 		st->wal_fd = open(wal, O_RDWR | O_CLOEXEC);
 		if (st->wal_fd < 0) {
-			log_error("sqlite: cannot open %s to sync it: %s; writes are refused until a "
-				  "restart",
-				  wal, strerror(errno));
+			log_error(
+			    "sqlite: cannot open %s to sync it: %s; writes are refused until a "
+			    "restart",
+			    wal, strerror(errno));
 			ok = false;
 		}
 	}
@@ -958,7 +961,8 @@ static void group_pass_or_finish(struct sq_store *st)
 {
 	if (st->group_size == 0) {
 		if (st->group_open)
-			group_finish(st, STORE_ERROR); /* nothing to keep: roll the empty one back */
+			group_finish(st,
+				     STORE_ERROR); /* nothing to keep: roll the empty one back */
 		return;
 	}
 	if (st->queued > 0 && st->group_size < st->group_max &&
@@ -1097,7 +1101,8 @@ static enum store_rc sq_check_more(struct store_conn *base, store_report_fn repo
 		return sqlite_map_rc(c->db, src, "check");
 	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
 		char line[1024];
-		snprintf(line, sizeof(line), "integrity: %s", (const char *)sqlite3_column_text(s, 0));
+		snprintf(line, sizeof(line), "integrity: %s",
+			 (const char *)sqlite3_column_text(s, 0));
 		problems++;
 		report(ctx, line);
 	}
@@ -1109,19 +1114,19 @@ static enum store_rc sq_check_more(struct store_conn *base, store_report_fn repo
 }
 
 static const struct store_ops sqlite_ops = {
-	.name = "sqlite",
-	.close = sq_close,
-	.acquire = sq_acquire,
-	.release = sq_release,
-	.pool_stats = sq_pool_stats,
-	.begin = sq_begin,
-	.client_lock = sq_client_lock,
-	.order_lock = sq_order_lock,
-	.key_lock = sq_key_lock,
-	.commit = sq_commit,
-	.rollback = sq_rollback,
-	.ping = sq_ping,
-	SQL_SHARED_OPS,
-	.order_number_next = sq_order_number_next,
-	.client_search = sq_client_search,
+    .name = "sqlite",
+    .close = sq_close,
+    .acquire = sq_acquire,
+    .release = sq_release,
+    .pool_stats = sq_pool_stats,
+    .begin = sq_begin,
+    .client_lock = sq_client_lock,
+    .order_lock = sq_order_lock,
+    .key_lock = sq_key_lock,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .ping = sq_ping,
+    SQL_SHARED_OPS,
+    .order_number_next = sq_order_number_next,
+    .client_search = sq_client_search,
 };

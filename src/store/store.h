@@ -10,8 +10,9 @@
  * to decide a write: client_lock before reading a client's balance, lots, holds or coupons,
  * order_lock before reading a sale's refund progress, key_lock before looking up an
  * Idempotency-Key; uniqueness (externalId, phone, keys) is left to unique constraints, which
- * answer CONFLICT. On SQLite every writer is serialized and the locks are no-ops. Every operation is scoped by merchant id where the data is a merchant's, so tenant
- * isolation is a property of the queries, not of the callers' care. Amounts are minor units.
+ * answer CONFLICT. On SQLite every writer is serialized and the locks are no-ops. Every operation
+ * is scoped by merchant id where the data is a merchant's, so tenant isolation is a property of the
+ * queries, not of the callers' care. Amounts are minor units.
  *
  * Results: STORE_OK; STORE_NOT_FOUND (no such row for this merchant); STORE_CONFLICT (a
  * uniqueness rule refused the write); STORE_RETRY (a transient conflict: roll back and run the
@@ -75,8 +76,8 @@ typedef void (*store_report_fn)(void *ctx, const char *problem);
 struct order_query {
 	int64_t from_ms, to_ms;
 	int64_t client_id;
-	int receipt_type;	  /* -1: any; 0 sale; 1 refund */
-	int64_t created_by;	  /* a cashier sees only their own orders */
+	int receipt_type;	       /* -1: any; 0 sale; 1 refund */
+	int64_t created_by;	       /* a cashier sees only their own orders */
 	const char *fn_like, *fd_like; /* SQL LIKE patterns, '\' escapes */
 	int64_t offset, limit;
 };
@@ -131,7 +132,8 @@ struct store_ops {
 	enum store_rc (*account_get)(struct store_conn *c, int64_t merchant_id, int64_t id,
 				     struct account *out) MUST_CHECK;
 	/* Any account (owner or employee, not deleted) by id: the caller's own. */
-	enum store_rc (*account_self)(struct store_conn *c, int64_t id, struct account *out) MUST_CHECK;
+	enum store_rc (*account_self)(struct store_conn *c, int64_t id,
+				      struct account *out) MUST_CHECK;
 	/* The merchant's employees (not deleted), by id. */
 	enum store_rc (*employees_list)(struct store_conn *c, int64_t merchant_id, int64_t offset,
 					int64_t limit, account_row_fn row, void *ctx) MUST_CHECK;
@@ -141,10 +143,12 @@ struct store_ops {
 	enum store_rc (*account_update)(struct store_conn *c, const struct account *a) MUST_CHECK;
 	/* Deletes an employee: its logins are freed, its keys revoked, its rows (orders it made)
 	 * keep pointing at it. NOT_FOUND when there is no such employee. */
-	enum store_rc (*account_delete)(struct store_conn *c, int64_t merchant_id, int64_t id) MUST_CHECK;
+	enum store_rc (*account_delete)(struct store_conn *c, int64_t merchant_id,
+					int64_t id) MUST_CHECK;
 	enum store_rc (*api_key_create)(struct store_conn *c, const struct api_key *k,
 					int64_t *id_out) MUST_CHECK;
-	enum store_rc (*api_key_get)(struct store_conn *c, int64_t id, struct api_key *out) MUST_CHECK;
+	enum store_rc (*api_key_get)(struct store_conn *c, int64_t id,
+				     struct api_key *out) MUST_CHECK;
 	/* The merchant's keys that are not revoked, by id. */
 	enum store_rc (*api_keys_list)(struct store_conn *c, int64_t merchant_id,
 				       api_key_row_fn row, void *ctx) MUST_CHECK;
@@ -174,18 +178,21 @@ struct store_ops {
 	/* Idempotency-Key records, scoped by merchant, "METHOD route" and key. get: NOT_FOUND
 	 * when none newer than not_before_ms; put: CONFLICT when one exists. */
 	enum store_rc (*idem_get)(struct store_conn *c, int64_t merchant_id, const char *scope,
-				  const char *key, int64_t not_before_ms, struct idem_record *out) MUST_CHECK;
+				  const char *key, int64_t not_before_ms,
+				  struct idem_record *out) MUST_CHECK;
 	enum store_rc (*idem_put)(struct store_conn *c, int64_t merchant_id, const char *scope,
 				  const char *key, const struct idem_record *in) MUST_CHECK;
 	/* Deletes records created before before_ms; *n_out: how many. */
-	enum store_rc (*idem_purge)(struct store_conn *c, int64_t before_ms, int64_t *n_out) MUST_CHECK;
+	enum store_rc (*idem_purge)(struct store_conn *c, int64_t before_ms,
+				    int64_t *n_out) MUST_CHECK;
 	/* Sale points by id. save: id 0 inserts (*id_out set), else updates (NOT_FOUND when not
 	 * the merchant's). */
 	enum store_rc (*sale_points_list)(struct store_conn *c, int64_t merchant_id,
 					  sale_point_row_fn row, void *ctx) MUST_CHECK;
 	enum store_rc (*sale_point_save)(struct store_conn *c, const struct sale_point *sp,
 					 int64_t *id_out) MUST_CHECK;
-	enum store_rc (*sale_point_delete)(struct store_conn *c, int64_t merchant_id, int64_t id) MUST_CHECK;
+	enum store_rc (*sale_point_delete)(struct store_conn *c, int64_t merchant_id,
+					   int64_t id) MUST_CHECK;
 	/* The next order number of a merchant (a counter that only grows; on PostgreSQL a
 	 * sequence per merchant, so a rolled-back write leaves a gap). */
 	enum store_rc (*order_number_next)(struct store_conn *c, int64_t merchant_id,
@@ -208,10 +215,11 @@ struct store_ops {
 	enum store_rc (*client_update)(struct store_conn *c, const struct client *cl) MUST_CHECK;
 	/* Calls row for each match in the order of API.md 2.1 until it returns false. */
 	enum store_rc (*client_search)(struct store_conn *c, int64_t merchant_id,
-				       const struct client_query *q, client_row_fn row, void *ctx) MUST_CHECK;
+				       const struct client_query *q, client_row_fn row,
+				       void *ctx) MUST_CHECK;
 	/* Adds the deltas to a client's statistics. */
-	enum store_rc (*client_stats_add)(struct store_conn *c, int64_t client_id,
-					  int64_t d_total, int64_t d_paid, money_t d_total_amount,
+	enum store_rc (*client_stats_add)(struct store_conn *c, int64_t client_id, int64_t d_total,
+					  int64_t d_paid, money_t d_total_amount,
 					  money_t d_paid_amount) MUST_CHECK;
 
 	/* Balances, lots, ledger. */
@@ -222,11 +230,12 @@ struct store_ops {
 				     money_t d_held) MUST_CHECK;
 	/* Sum of the client's lots of that currency not expired at now. */
 	enum store_rc (*lots_unexpired_sum)(struct store_conn *c, int64_t client_id,
-					    enum currency cur, int64_t now, money_t *sum_out) MUST_CHECK;
+					    enum currency cur, int64_t now,
+					    money_t *sum_out) MUST_CHECK;
 	/* The client's lots with remaining > 0 not expired at now, soonest-expiring first
 	 * (never-expiring last), at most max; *n_out is how many were written. */
-	enum store_rc (*lots_spendable)(struct store_conn *c, int64_t client_id,
-					enum currency cur, int64_t now, struct lot *out, size_t max,
+	enum store_rc (*lots_spendable)(struct store_conn *c, int64_t client_id, enum currency cur,
+					int64_t now, struct lot *out, size_t max,
 					size_t *n_out) MUST_CHECK;
 	enum store_rc (*lot_get)(struct store_conn *c, int64_t lot_id, struct lot *out) MUST_CHECK;
 	enum store_rc (*lot_create)(struct store_conn *c, int64_t merchant_id, const struct lot *l,
@@ -257,10 +266,12 @@ struct store_ops {
 				      int64_t limit, catalog_row_fn row, void *ctx) MUST_CHECK;
 	/* Writes the texts, image path, style and validity of cc->id (of cc->merchant_id).
 	 * NOT_FOUND when it is not this merchant's. Issued instances keep their expiry. */
-	enum store_rc (*catalog_update)(struct store_conn *c, const struct catalog_coupon *cc) MUST_CHECK;
+	enum store_rc (*catalog_update)(struct store_conn *c,
+					const struct catalog_coupon *cc) MUST_CHECK;
 	/* Marks a catalog coupon deleted (no new issues; issued ones live on). NOT_FOUND when
 	 * it is not this merchant's. */
-	enum store_rc (*catalog_delete)(struct store_conn *c, int64_t merchant_id, int64_t id) MUST_CHECK;
+	enum store_rc (*catalog_delete)(struct store_conn *c, int64_t merchant_id,
+					int64_t id) MUST_CHECK;
 
 	/* Coupon instances. CONFLICT when a token or a 6-digit code is already in use among the
 	 * merchant's usable coupons (draw new ones and try again). */
@@ -279,7 +290,8 @@ struct store_ops {
 	/* Sets status and redeemed order (0 clears it). Leaving ISSUED frees the 6-digit codes;
 	 * returning to ISSUED claims them again (CONFLICT when taken meanwhile). */
 	enum store_rc (*coupon_set_status)(struct store_conn *c, int64_t id,
-					   enum coupon_status status, int64_t redeemed_order_id) MUST_CHECK;
+					   enum coupon_status status,
+					   int64_t redeemed_order_id) MUST_CHECK;
 	/* Replaces both 6-digit codes of an instance (after a CONFLICT on re-claiming). */
 	enum store_rc (*coupon_set_codes)(struct store_conn *c, int64_t id, const char *code,
 					  const char *share_code) MUST_CHECK;
@@ -288,7 +300,8 @@ struct store_ops {
 	enum store_rc (*coupons_of_order)(struct store_conn *c, int64_t order_id, int by,
 					  int64_t *ids, size_t max, size_t *n_out) MUST_CHECK;
 	/* Ties an instance to a hold (0 unties it). */
-	enum store_rc (*coupon_set_hold)(struct store_conn *c, int64_t id, int64_t hold_id) MUST_CHECK;
+	enum store_rc (*coupon_set_hold)(struct store_conn *c, int64_t id,
+					 int64_t hold_id) MUST_CHECK;
 	/* Records that a shared instance was redeemed by a friend (client) who got instance
 	 * given_id. CONFLICT when it was redeemed before. */
 	enum store_rc (*coupon_share_mark)(struct store_conn *c, int64_t id, int64_t client_id,
@@ -300,7 +313,8 @@ struct store_ops {
 
 	/* Holds. create: CONFLICT when the transaction id exists. get: by transaction id, of the
 	 * merchant. update: status, ended_ms, order_id and fiscal_order_id of h->id. */
-	enum store_rc (*hold_create)(struct store_conn *c, const struct hold *h, int64_t *id_out) MUST_CHECK;
+	enum store_rc (*hold_create)(struct store_conn *c, const struct hold *h,
+				     int64_t *id_out) MUST_CHECK;
 	enum store_rc (*hold_get)(struct store_conn *c, int64_t merchant_id,
 				  const char *transaction_id, struct hold *out) MUST_CHECK;
 	enum store_rc (*hold_update)(struct store_conn *c, const struct hold *h) MUST_CHECK;
@@ -311,7 +325,8 @@ struct store_ops {
 	/* What the client's expired but not yet released holds of that currency took from lots
 	 * that are unexpired at now: the points a read must count as released. */
 	enum store_rc (*holds_expired_sum)(struct store_conn *c, int64_t client_id,
-					   enum currency cur, int64_t now, money_t *sum_out) MUST_CHECK;
+					   enum currency cur, int64_t now,
+					   money_t *sum_out) MUST_CHECK;
 	/* The lots a hold took from, at most max (order_id 0, returned 0 in each). */
 	enum store_rc (*hold_takes_get)(struct store_conn *c, int64_t hold_id, struct lot_take *out,
 					size_t max, size_t *n_out) MUST_CHECK;
@@ -324,12 +339,15 @@ struct store_ops {
 	enum store_rc (*order_get)(struct store_conn *c, int64_t merchant_id, int64_t id,
 				   struct order *out) MUST_CHECK;
 	/* An order by its public receipt token, whatever its merchant (the public page). */
-	enum store_rc (*order_by_token)(struct store_conn *c, const char *token, struct order *out) MUST_CHECK;
+	enum store_rc (*order_by_token)(struct store_conn *c, const char *token,
+					struct order *out) MUST_CHECK;
 	/* CONFLICT when (merchant, externalId, receiptType, refund_key) exists. */
-	enum store_rc (*order_create)(struct store_conn *c, const struct order *o, int64_t *id_out) MUST_CHECK;
+	enum store_rc (*order_create)(struct store_conn *c, const struct order *o,
+				      int64_t *id_out) MUST_CHECK;
 	/* Orders matching q, newest first (then by id). */
 	enum store_rc (*orders_list)(struct store_conn *c, int64_t merchant_id,
-				     const struct order_query *q, order_row_fn row, void *ctx) MUST_CHECK;
+				     const struct order_query *q, order_row_fn row,
+				     void *ctx) MUST_CHECK;
 	/* An order's items by line. */
 	enum store_rc (*order_items)(struct store_conn *c, int64_t merchant_id, int64_t order_id,
 				     item_row_fn row, void *ctx) MUST_CHECK;
@@ -340,8 +358,10 @@ struct store_ops {
 	enum store_rc (*client_reviews_add)(struct store_conn *c, int64_t client_id, int64_t d_pos,
 					    int64_t d_neu, int64_t d_neg) MUST_CHECK;
 	/* Stores the refund progress of a sale (the cumulative fields and fully_refunded). */
-	enum store_rc (*order_refund_progress)(struct store_conn *c, const struct order *sale) MUST_CHECK;
-	enum store_rc (*order_set_response)(struct store_conn *c, int64_t id, const char *response) MUST_CHECK;
+	enum store_rc (*order_refund_progress)(struct store_conn *c,
+					       const struct order *sale) MUST_CHECK;
+	enum store_rc (*order_set_response)(struct store_conn *c, int64_t id,
+					    const char *response) MUST_CHECK;
 	enum store_rc (*item_create)(struct store_conn *c, const struct order_item *it,
 				     int64_t *id_out) MUST_CHECK;
 	enum store_rc (*item_get)(struct store_conn *c, int64_t merchant_id, int64_t id,

@@ -1,7 +1,8 @@
 /* The SQLite fixture of the unit tests (see store_fixture.h). */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>

@@ -1,9 +1,10 @@
 /* Unit tests of domain/image: an image is what its first bytes say (a renamed GIF or a text is
  * not an image), and only names of exactly the stored shape are ever turned into a file. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <string.h>
@@ -60,25 +61,25 @@ static void test_names(void **state)
 	assert_true(strlen("ffffffffffffffffffffffffffffffff.webp") <= IMAGE_NAME_MAX);
 
 	static const char *const refused[] = {
-		"",
-		".",
-		"..",
-		"../../etc/passwd",
-		"0123456789abcdef0123456789abcdef",
-		"0123456789abcdef0123456789abcdef.",
-		"0123456789abcdef0123456789abcdef.gif",
-		"0123456789abcdef0123456789abcdef.jpeg",
-		"0123456789abcdef0123456789abcdef.PNG",
-		"0123456789ABCDEF0123456789abcdef.png",
-		"0123456789abcdef0123456789abcde.png",
-		"0123456789abcdef0123456789abcdef0.png",
-		"0123456789abcdef0123456789abcdef.png/",
-		"0123456789abcdef0123456789abcdef.png.txt",
-		"0123456789abcdef0123456789abcdef.pn",
-		"/123456789abcdef0123456789abcdef.png",
-		"0123456789abcdef0123456789abcde/.png",
-		".tmp-0123456789abcdef0123456789abcdef",
-		"g123456789abcdef0123456789abcdef.png",
+	    "",
+	    ".",
+	    "..",
+	    "../../etc/passwd",
+	    "0123456789abcdef0123456789abcdef",
+	    "0123456789abcdef0123456789abcdef.",
+	    "0123456789abcdef0123456789abcdef.gif",
+	    "0123456789abcdef0123456789abcdef.jpeg",
+	    "0123456789abcdef0123456789abcdef.PNG",
+	    "0123456789ABCDEF0123456789abcdef.png",
+	    "0123456789abcdef0123456789abcde.png",
+	    "0123456789abcdef0123456789abcdef0.png",
+	    "0123456789abcdef0123456789abcdef.png/",
+	    "0123456789abcdef0123456789abcdef.png.txt",
+	    "0123456789abcdef0123456789abcdef.pn",
+	    "/123456789abcdef0123456789abcdef.png",
+	    "0123456789abcdef0123456789abcde/.png",
+	    ".tmp-0123456789abcdef0123456789abcdef",
+	    "g123456789abcdef0123456789abcdef.png",
 	};
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
 		if (image_name_type(refused[i]) != IMAGE_NONE)
@@ -109,9 +110,9 @@ static void test_dimensions(void **state)
 			 IMAGE_DIMS_OK); /* 8192 x 2048 = 16 MP */
 	assert_int_equal(DIMS("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x20\x01\0\0\0\x01", &w, &h),
 			 IMAGE_DIMS_TOO_LARGE); /* 8193 x 1 */
-	assert_int_equal(DIMS("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\x7f\xff\xff\xff\x7f\xff\xff\xff", &w,
-			      &h),
-			 IMAGE_DIMS_TOO_LARGE);
+	assert_int_equal(
+	    DIMS("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\x7f\xff\xff\xff\x7f\xff\xff\xff", &w, &h),
+	    IMAGE_DIMS_TOO_LARGE);
 	assert_int_equal(w, 2147483647UL);
 	assert_int_equal(DIMS("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\0\0\0\0\x01", &w, &h),
 			 IMAGE_DIMS_UNREADABLE);
@@ -135,25 +136,27 @@ static void test_dimensions(void **state)
 			 IMAGE_DIMS_TOO_LARGE);
 	assert_int_equal(DIMS("\xff\xd8\xff\xc0\0\x0b\x08\0\0\0\x10\x01\x01\x11\0", &w, &h),
 			 IMAGE_DIMS_UNREADABLE); /* height 0: defined later by DNL */
-	assert_int_equal(DIMS("\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0\xff\xd9", &w,
-			      &h),
-			 IMAGE_DIMS_UNREADABLE); /* no frame before the end */
+	assert_int_equal(
+	    DIMS("\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0\xff\xd9", &w, &h),
+	    IMAGE_DIMS_UNREADABLE); /* no frame before the end */
 	assert_int_equal(DIMS("\xff\xd8\xff\xda\0\x08\x01\x01\0\0\x3f\0", &w, &h),
 			 IMAGE_DIMS_UNREADABLE); /* a scan before any frame */
 	assert_int_equal(DIMS("\xff\xd8\xff\xe0\xff\xff", &w, &h),
 			 IMAGE_DIMS_UNREADABLE); /* a length past the end */
 	assert_int_equal(DIMS("\xff\xd8\xff\xc0\0\x05\x08\0\x10", &w, &h), IMAGE_DIMS_UNREADABLE);
 	/* WebP lossy: key frame start code, 14-bit sides. */
-	assert_int_equal(DIMS("RIFF\x24\0\0\0WEBPVP8 \x18\0\0\0\x30\x01\0\x9d\x01\x2a\x40\x01\xf0\x00",
-			      &w, &h),
-			 IMAGE_DIMS_OK);
+	assert_int_equal(
+	    DIMS("RIFF\x24\0\0\0WEBPVP8 \x18\0\0\0\x30\x01\0\x9d\x01\x2a\x40\x01\xf0\x00", &w, &h),
+	    IMAGE_DIMS_OK);
 	assert_int_equal(w, 320);
 	assert_int_equal(h, 240);
-	assert_int_equal(DIMS("RIFF\x24\0\0\0WEBPVP8 \x18\0\0\0\x30\x01\0\x9d\x01\x2b\x40\x01\xf0\x00",
-			      &w, &h),
-			 IMAGE_DIMS_UNREADABLE);
-	/* WebP lossless: 0x2f, then width-1 and height-1 in 14 bits each. 1 x 1, then 16384 x 16384. */
-	assert_int_equal(DIMS("RIFF\x24\0\0\0WEBPVP8L\x18\0\0\0\x2f\0\0\0\0", &w, &h), IMAGE_DIMS_OK);
+	assert_int_equal(
+	    DIMS("RIFF\x24\0\0\0WEBPVP8 \x18\0\0\0\x30\x01\0\x9d\x01\x2b\x40\x01\xf0\x00", &w, &h),
+	    IMAGE_DIMS_UNREADABLE);
+	/* WebP lossless: 0x2f, then width-1 and height-1 in 14 bits each. 1 x 1, then 16384 x
+	 * 16384. */
+	assert_int_equal(DIMS("RIFF\x24\0\0\0WEBPVP8L\x18\0\0\0\x2f\0\0\0\0", &w, &h),
+			 IMAGE_DIMS_OK);
 	assert_int_equal(w, 1);
 	assert_int_equal(h, 1);
 	assert_int_equal(DIMS("RIFF\x24\0\0\0WEBPVP8L\x18\0\0\0\x2f\xff\xff\xff\x0f", &w, &h),
@@ -167,19 +170,19 @@ static void test_dimensions(void **state)
 			 IMAGE_DIMS_OK);
 	assert_int_equal(w, 320);
 	assert_int_equal(h, 240);
-	assert_int_equal(DIMS("RIFF\x24\0\0\0WEBPVP8X\x0a\0\0\0\0\0\0\0\xff\xff\xff\xff\xff\xff",
-			      &w, &h),
-			 IMAGE_DIMS_TOO_LARGE);
+	assert_int_equal(
+	    DIMS("RIFF\x24\0\0\0WEBPVP8X\x0a\0\0\0\0\0\0\0\xff\xff\xff\xff\xff\xff", &w, &h),
+	    IMAGE_DIMS_TOO_LARGE);
 	assert_int_equal(image_dimensions(NULL, 0, IMAGE_NONE, &w, &h), IMAGE_DIMS_UNREADABLE);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sniff),
-		cmocka_unit_test(test_types),
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_dimensions),
+	    cmocka_unit_test(test_sniff),
+	    cmocka_unit_test(test_types),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_dimensions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,11 @@
 /* Unit tests of core/jw, the streaming JSON writer: integers and money print exactly (the
  * hand-written formatter), strings escape correctly on both the fast and the slow path, and
  * whatever it writes parses back with jansson to the same values. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <inttypes.h>
@@ -188,7 +189,8 @@ static void test_document_parses_back(void **state)
 	assert_int_equal(json_array_size(j), 20);
 	for (int i = 0; i < 20; i++) {
 		json_t *o = json_array_get(j, (size_t)i);
-		assert_int_equal(json_integer_value(json_object_get(o, "id")), (int64_t)i * 1000003 - 7);
+		assert_int_equal(json_integer_value(json_object_get(o, "id")),
+				 (int64_t)i * 1000003 - 7);
 		assert_string_equal(json_string_value(json_object_get(o, "name")),
 				    i % 2 ? "Ольга \"Оля\"" : "Ivan\\Petrov");
 		assert_true(json_is_null(json_object_get(o, "email")));
@@ -196,14 +198,15 @@ static void test_document_parses_back(void **state)
 		assert_int_equal(json_is_true(json_object_get(o, "vip")), i % 3 == 0);
 		json_t *bill = json_object_get(o, "averageBill");
 		double bill_d = json_is_integer(bill) ? (double)json_integer_value(bill)
-						     : json_real_value(bill);
+						      : json_real_value(bill);
 		assert_true(bill_d * 100 == (double)(i * 12345) ||
 			    fabs(bill_d * 100 - (double)(i * 12345)) < 1e-6);
 		json_t *tags = json_object_get(o, "tags");
 		assert_int_equal(json_array_size(tags), 4);
 		assert_int_equal(json_integer_value(json_array_get(tags, 1)), -i);
 		assert_true(json_real_value(json_array_get(tags, 2)) == 1.5);
-		assert_int_equal(json_integer_value(json_object_get(json_array_get(tags, 3), "x")), 1);
+		assert_int_equal(json_integer_value(json_object_get(json_array_get(tags, 3), "x")),
+				 1);
 		assert_string_equal(json_string_value(json_object_get(o, "weird key\n")), "v");
 	}
 	json_decref(j);
@@ -213,10 +216,10 @@ static void test_document_parses_back(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_integers),
-		cmocka_unit_test(test_money),
-		cmocka_unit_test(test_strings),
-		cmocka_unit_test(test_document_parses_back),
+	    cmocka_unit_test(test_integers),
+	    cmocka_unit_test(test_money),
+	    cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_document_parses_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

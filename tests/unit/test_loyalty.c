@@ -1,9 +1,10 @@
 /* Unit tests of domain/loyalty: item totals round half up, accruals round down, spends draw
  * from lots in order, and partial refunds add up to exactly what was taken. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <string.h>
@@ -15,16 +16,16 @@
 static void test_item_total(void **state)
 {
 	(void)state;
-	assert_int_equal(item_total_minor(1, 500), 1);       /* 0.01 x 0.5 = 0.005 -> 0.01 */
-	assert_int_equal(item_total_minor(1, 499), 0);       /* 0.00499 -> 0.00 */
+	assert_int_equal(item_total_minor(1, 500), 1);	      /* 0.01 x 0.5 = 0.005 -> 0.01 */
+	assert_int_equal(item_total_minor(1, 499), 0);	      /* 0.00499 -> 0.00 */
 	assert_int_equal(item_total_minor(1000, 1500), 1500); /* 10.00 x 1.5 */
 	assert_int_equal(item_total_minor(12345, 1000), 12345);
 	assert_int_equal(item_total_minor(12345, 0), 0);
 	assert_int_equal(item_total_minor(0, 7000), 0);
-	assert_int_equal(item_total_minor(999, 333), 333);   /* 332.667 -> 333 */
-	assert_int_equal(item_total_minor(3, 1500), 5);      /* 4.5 -> 5 */
-	assert_int_equal(item_total_minor(3, 1499), 4);      /* 4.497 -> 4 */
-	assert_int_equal(item_total_minor(-3, 1500), -5);    /* halves away from zero */
+	assert_int_equal(item_total_minor(999, 333), 333); /* 332.667 -> 333 */
+	assert_int_equal(item_total_minor(3, 1500), 5);	   /* 4.5 -> 5 */
+	assert_int_equal(item_total_minor(3, 1499), 4);	   /* 4.497 -> 4 */
+	assert_int_equal(item_total_minor(-3, 1500), -5);  /* halves away from zero */
 	/* The largest price times the largest quantity needs more than 64 bits inside. */
 	assert_int_equal(item_total_minor(100000000, QTY_MAX_MILLI), 100000000LL * 1000000000LL);
 	assert_int_equal(item_total_minor(MONEY_MAX_MINOR, 1000), MONEY_MAX_MINOR);
@@ -52,9 +53,9 @@ static void test_accrual(void **state)
 {
 	(void)state;
 	struct accrual_rule pct5 = {ACCRUAL_PERCENTAGE, 500};
-	assert_int_equal(accrual_minor(&pct5, 9999), 499);  /* 5% of 99.99 = 4.9995 -> 4.99 */
+	assert_int_equal(accrual_minor(&pct5, 9999), 499); /* 5% of 99.99 = 4.9995 -> 4.99 */
 	assert_int_equal(accrual_minor(&pct5, 10000), 500);
-	assert_int_equal(accrual_minor(&pct5, 19), 0);      /* 0.95 minor -> 0 */
+	assert_int_equal(accrual_minor(&pct5, 19), 0); /* 0.95 minor -> 0 */
 	assert_int_equal(accrual_minor(&pct5, 20), 1);
 	assert_int_equal(accrual_minor(&pct5, 0), 0);
 	struct accrual_rule pct_fraction = {ACCRUAL_PERCENTAGE, 1}; /* 0.01% */
@@ -301,16 +302,16 @@ static void test_refund_distribute_partly_returned(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_item_total),
-		cmocka_unit_test(test_accrual_base),
-		cmocka_unit_test(test_accrual),
-		cmocka_unit_test(test_spend_plan_exact),
-		cmocka_unit_test(test_spend_plan_across_lots),
-		cmocka_unit_test(test_spend_plan_insufficient),
-		cmocka_unit_test(test_share_thirds),
-		cmocka_unit_test(test_share_properties),
-		cmocka_unit_test(test_refund_distribute),
-		cmocka_unit_test(test_refund_distribute_partly_returned),
+	    cmocka_unit_test(test_item_total),
+	    cmocka_unit_test(test_accrual_base),
+	    cmocka_unit_test(test_accrual),
+	    cmocka_unit_test(test_spend_plan_exact),
+	    cmocka_unit_test(test_spend_plan_across_lots),
+	    cmocka_unit_test(test_spend_plan_insufficient),
+	    cmocka_unit_test(test_share_thirds),
+	    cmocka_unit_test(test_share_properties),
+	    cmocka_unit_test(test_refund_distribute),
+	    cmocka_unit_test(test_refund_distribute_partly_returned),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

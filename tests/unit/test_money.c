@@ -1,9 +1,10 @@
 /* Unit tests of domain/money: a JSON number or decimal text becomes exactly the scaled integer
  * a person means, or is refused; and the scaled integer prints back as that same decimal. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <limits.h>
@@ -206,9 +207,9 @@ static void test_parse_rejects(void **state)
 {
 	(void)state;
 	static const char *garbage[] = {
-		"",    "-",    "1.",  ".5",  "1e5",  "+1",  " 1",  "1 ",   "1.2.3", "--1",
-		"-.5", "1,5",  "0x1", "abc", "1a",   "NaN", "inf", "-inf", "1.-2",  "1e-2",
-		"\xd9\xa1", "1.5 ", ".",   "-1.", "1..2", "\t1", "12-", "1.5e", "1/2",
+	    "",		"-",	"1.",  ".5",  "1e5",  "+1",  " 1",  "1 ",   "1.2.3", "--1",
+	    "-.5",	"1,5",	"0x1", "abc", "1a",   "NaN", "inf", "-inf", "1.-2",  "1e-2",
+	    "\xd9\xa1", "1.5 ", ".",   "-1.", "1..2", "\t1", "12-", "1.5e", "1/2",
 	};
 	for (size_t i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++)
 		expect_parse_rc(garbage[i], 2, MONEY_MAX_MINOR, FIXED_ERR_SYNTAX);
@@ -311,14 +312,33 @@ static void test_format_matches_printf(void **state)
 	expect_format(1099, 2, "10.99");
 	expect_format(100001, 2, "1000.01");
 	char got[FIXED_FMT_MAX], want[FIXED_FMT_MAX];
-	static const int64_t edges[] = {0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 9999, 10000,
-					99999, 100000, 999999, 1000000, INT64_MAX, INT64_MIN,
-					INT64_MAX - 1, INT64_MIN + 1, MONEY_MAX_MINOR};
+	static const int64_t edges[] = {0,
+					1,
+					9,
+					10,
+					11,
+					99,
+					100,
+					101,
+					999,
+					1000,
+					9999,
+					10000,
+					99999,
+					100000,
+					999999,
+					1000000,
+					INT64_MAX,
+					INT64_MIN,
+					INT64_MAX - 1,
+					INT64_MIN + 1,
+					MONEY_MAX_MINOR};
 	uint64_t x = 0x9e3779b97f4a7c15ULL;
 	for (int digits = 0; digits <= 6; digits++) {
 		for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
 			for (int sign = -1; sign <= 1; sign += 2) {
-				int64_t v = sign < 0 && edges[i] != INT64_MIN ? -edges[i] : edges[i];
+				int64_t v =
+				    sign < 0 && edges[i] != INT64_MIN ? -edges[i] : edges[i];
 				int len = fixed_format(v, digits, got);
 				reference_format(v, digits, want);
 				assert_string_equal(got, want);
@@ -334,8 +354,8 @@ static void test_format_matches_printf(void **state)
 			int len = fixed_format(v, digits, got);
 			reference_format(v, digits, want);
 			if (strcmp(got, want) != 0)
-				fail_msg("%lld digits=%d: got %s, want %s", (long long)v, digits, got,
-					 want);
+				fail_msg("%lld digits=%d: got %s, want %s", (long long)v, digits,
+					 got, want);
 			assert_int_equal(len, (int)strlen(want));
 		}
 	}
@@ -356,14 +376,14 @@ static void test_format_round_trip(void **state)
 			size_t len = strlen(buf);
 			if (strchr(buf, '.'))
 				assert_true(buf[len - 1] != '0' && buf[len - 1] != '.');
-			assert_int_equal(fixed_from_double(strtod(buf, NULL), digits, INT64_MAX,
-							   &back),
-					 FIXED_OK);
+			assert_int_equal(
+			    fixed_from_double(strtod(buf, NULL), digits, INT64_MAX, &back),
+			    FIXED_OK);
 			assert_int_equal(back, v);
 		}
 	}
-	static const int64_t edges[] = {INT64_MAX, INT64_MIN + 1, MONEY_MAX_MINOR,
-					-MONEY_MAX_MINOR, 99999999999999LL, 1, -1};
+	static const int64_t edges[] = {
+	    INT64_MAX, INT64_MIN + 1, MONEY_MAX_MINOR, -MONEY_MAX_MINOR, 99999999999999LL, 1, -1};
 	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
 		for (int digits = 0; digits <= 6; digits++) {
 			char buf[FIXED_FMT_MAX];
@@ -378,9 +398,9 @@ static void test_format_round_trip(void **state)
 static void test_mul_div(void **state)
 {
 	(void)state;
-	assert_int_equal(fixed_mul_div_round(1, 500, 1000), 1);     /* 0.5 up */
+	assert_int_equal(fixed_mul_div_round(1, 500, 1000), 1); /* 0.5 up */
 	assert_int_equal(fixed_mul_div_round(1, 499, 1000), 0);
-	assert_int_equal(fixed_mul_div_round(-1, 500, 1000), -1);   /* away from zero */
+	assert_int_equal(fixed_mul_div_round(-1, 500, 1000), -1); /* away from zero */
 	assert_int_equal(fixed_mul_div_round(-1, 499, 1000), 0);
 	assert_int_equal(fixed_mul_div_round(7, 1, 2), 4);
 	assert_int_equal(fixed_mul_div_round(-7, 1, 2), -4);
@@ -408,7 +428,8 @@ static void expect_json(const char *text, int digits, int64_t max, int64_t want)
 	int64_t got = -12345;
 	enum fixed_rc rc = fixed_parse_json(text, strlen(text), digits, max, &got);
 	if (rc != FIXED_OK)
-		fail_msg("\"%s\" digits=%d: rc %d, want OK %lld", text, digits, rc, (long long)want);
+		fail_msg("\"%s\" digits=%d: rc %d, want OK %lld", text, digits, rc,
+			 (long long)want);
 	assert_int_equal(got, want);
 }
 
@@ -474,8 +495,9 @@ static void test_parse_json_rejects(void **state)
 	expect_json_rc("9223372036854775808", 0, INT64_MAX, FIXED_ERR_RANGE);
 	expect_json_rc("12345678901234567890.5", 2, MONEY_MAX_MINOR, FIXED_ERR_RANGE);
 	/* Not the JSON number grammar. */
-	const char *syntax[] = {"", "-", "+1", "01", "1.", ".5", "1e", "1e+", "1.e2", "0x10",
-				"1 ", " 1", "1.5.5", "--1", "NaN", "Infinity", "1e2.5", "1,5"};
+	const char *syntax[] = {"",	 "-",	"+1",	"01",	    "1.",    ".5",
+				"1e",	 "1e+", "1.e2", "0x10",	    "1 ",    " 1",
+				"1.5.5", "--1", "NaN",	"Infinity", "1e2.5", "1,5"};
 	for (size_t i = 0; i < sizeof(syntax) / sizeof(*syntax); i++)
 		expect_json_rc(syntax[i], 2, MONEY_MAX_MINOR, FIXED_ERR_SYNTAX);
 	/* The length is explicit: a token inside a longer text ends where len says. */
@@ -504,33 +526,36 @@ static void test_parse_json_agrees(void **state)
 			text[n] = '\0';
 		}
 		int64_t a = 0, b = 0, d = 0;
-		enum fixed_rc ra = fixed_parse_json(text, strlen(text), digits, MONEY_MAX_MINOR, &a);
+		enum fixed_rc ra =
+		    fixed_parse_json(text, strlen(text), digits, MONEY_MAX_MINOR, &a);
 		enum fixed_rc rb = fixed_parse(text, digits, MONEY_MAX_MINOR, &b);
-		enum fixed_rc rd = fixed_from_double(strtod(text, NULL), digits, MONEY_MAX_MINOR, &d);
+		enum fixed_rc rd =
+		    fixed_from_double(strtod(text, NULL), digits, MONEY_MAX_MINOR, &d);
 		if (ra != rb || ra != rd || (ra == FIXED_OK && (a != b || a != d)))
-			fail_msg("\"%s\" digits=%d: json %d/%lld parse %d/%lld double %d/%lld", text,
-				 digits, ra, (long long)a, rb, (long long)b, rd, (long long)d);
+			fail_msg("\"%s\" digits=%d: json %d/%lld parse %d/%lld double %d/%lld",
+				 text, digits, ra, (long long)a, rb, (long long)b, rd,
+				 (long long)d);
 	}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_from_double_exact_money),
-		cmocka_unit_test(test_from_double_too_precise),
-		cmocka_unit_test(test_from_double_range),
-		cmocka_unit_test(test_from_double_quantity),
-		cmocka_unit_test(test_from_double_every_cent),
-		cmocka_unit_test(test_from_int),
-		cmocka_unit_test(test_parse_valid),
-		cmocka_unit_test(test_parse_rejects),
-		cmocka_unit_test(test_parse_json_valid),
-		cmocka_unit_test(test_parse_json_rejects),
-		cmocka_unit_test(test_parse_json_agrees),
-		cmocka_unit_test(test_format),
-		cmocka_unit_test(test_format_round_trip),
-		cmocka_unit_test(test_format_matches_printf),
-		cmocka_unit_test(test_mul_div),
+	    cmocka_unit_test(test_from_double_exact_money),
+	    cmocka_unit_test(test_from_double_too_precise),
+	    cmocka_unit_test(test_from_double_range),
+	    cmocka_unit_test(test_from_double_quantity),
+	    cmocka_unit_test(test_from_double_every_cent),
+	    cmocka_unit_test(test_from_int),
+	    cmocka_unit_test(test_parse_valid),
+	    cmocka_unit_test(test_parse_rejects),
+	    cmocka_unit_test(test_parse_json_valid),
+	    cmocka_unit_test(test_parse_json_rejects),
+	    cmocka_unit_test(test_parse_json_agrees),
+	    cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_format_round_trip),
+	    cmocka_unit_test(test_format_matches_printf),
+	    cmocka_unit_test(test_mul_div),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,10 +2,11 @@
  * bodies as curl, browsers and Python send them, the named part found among others, and every
  * way a body can be broken (truncated, bare LF, no boundary, no name) refused with a reason;
  * a deterministic mutation run checks that no input makes the parser read outside the body. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -114,11 +115,11 @@ static void expect_malformed(const char *body, size_t len, const char *boundary,
 }
 
 #define CURL_BODY                                                                                  \
-	"--------------------------d74496d66958873e\r\n"                                            \
-	"Content-Disposition: form-data; name=\"logo\"; filename=\"logo.png\"\r\n"                  \
-	"Content-Type: image/png\r\n"                                                               \
-	"\r\n"                                                                                      \
-	"PNGDATA\r\n"                                                                               \
+	"--------------------------d74496d66958873e\r\n"                                           \
+	"Content-Disposition: form-data; name=\"logo\"; filename=\"logo.png\"\r\n"                 \
+	"Content-Type: image/png\r\n"                                                              \
+	"\r\n"                                                                                     \
+	"PNGDATA\r\n"                                                                              \
 	"--------------------------d74496d66958873e--\r\n"
 
 static void test_find(void **state)
@@ -161,18 +162,18 @@ static void test_find(void **state)
 	assert_int_equal(part.len, 16); /* the CRLF before the delimiter belongs to it */
 	assert_memory_equal(part.data, "\x89PNG\r\n\x1a\n\0\0-\r-\n--", 16);
 	/* An empty part and an empty body of parts. */
-	expect_content("--b\r\nContent-Disposition: form-data; name=\"logo\"\r\n\r\n\r\n--b--",
-		       "b", "logo", "");
+	expect_content("--b\r\nContent-Disposition: form-data; name=\"logo\"\r\n\r\n\r\n--b--", "b",
+		       "logo", "");
 	parse_ok("--b--\r\n", "b", "logo", 0);
 	/* The same name twice: counted, the first returned. */
 	struct multipart_part first =
-		parse_ok("--b\r\nContent-Disposition: form-data; name=logo\r\n\r\none\r\n"
-			 "--b\r\nContent-Disposition: form-data; name=logo\r\n\r\ntwo\r\n--b--",
-			 "b", "logo", 2);
+	    parse_ok("--b\r\nContent-Disposition: form-data; name=logo\r\n\r\none\r\n"
+		     "--b\r\nContent-Disposition: form-data; name=logo\r\n\r\ntwo\r\n--b--",
+		     "b", "logo", 2);
 	assert_memory_equal(first.data, "one", 3);
 	/* A name is compared exactly: case, escapes, prefixes. */
-	parse_ok("--b\r\nContent-Disposition: form-data; name=\"Logo\"\r\n\r\nx\r\n--b--", "b", "logo",
-		 0);
+	parse_ok("--b\r\nContent-Disposition: form-data; name=\"Logo\"\r\n\r\nx\r\n--b--", "b",
+		 "logo", 0);
 	parse_ok("--b\r\nContent-Disposition: form-data; name=\"logos\"\r\n\r\nx\r\n--b--", "b",
 		 "logo", 0);
 	expect_content("--b\r\nContent-Disposition: form-data; name=\"lo\\go\"\r\n\r\nx\r\n--b--",
@@ -219,16 +220,19 @@ static void test_malformed(void **state)
 	expect_malformed(no_cd, strlen(no_cd), "b", "no Content-Disposition");
 	const char *no_headers = "--b\r\n\r\nx\r\n--b--";
 	expect_malformed(no_headers, strlen(no_headers), "b", "no Content-Disposition");
-	const char *no_name = "--b\r\nContent-Disposition: form-data; filename=a.png\r\n\r\nx\r\n--b--";
+	const char *no_name =
+	    "--b\r\nContent-Disposition: form-data; filename=a.png\r\n\r\nx\r\n--b--";
 	expect_malformed(no_name, strlen(no_name), "b", "no name");
 	const char *attach = "--b\r\nContent-Disposition: attachment; name=logo\r\n\r\nx\r\n--b--";
 	expect_malformed(attach, strlen(attach), "b", "not form-data");
-	const char *twice = "--b\r\nContent-Disposition: form-data; name=a; name=logo\r\n\r\nx\r\n--b--";
+	const char *twice =
+	    "--b\r\nContent-Disposition: form-data; name=a; name=logo\r\n\r\nx\r\n--b--";
 	expect_malformed(twice, strlen(twice), "b", "names it twice");
 	const char *two_cd = "--b\r\nContent-Disposition: form-data; name=a\r\n"
 			     "Content-Disposition: form-data; name=logo\r\n\r\nx\r\n--b--";
 	expect_malformed(two_cd, strlen(two_cd), "b", "two Content-Disposition");
-	const char *unterminated = "--b\r\nContent-Disposition: form-data; name=\"logo\r\n\r\nx\r\n--b--";
+	const char *unterminated =
+	    "--b\r\nContent-Disposition: form-data; name=\"logo\r\n\r\nx\r\n--b--";
 	expect_malformed(unterminated, strlen(unterminated), "b", "malformed");
 	const char *no_colon = "--b\r\nContent-Disposition form-data; name=logo\r\n\r\nx\r\n--b--";
 	expect_malformed(no_colon, strlen(no_colon), "b", "no name");
@@ -327,7 +331,8 @@ static void test_mutations(void **state)
 			assert_null(why);
 			assert_true(n >= 0);
 			if (n > 0)
-				assert_true(part.data >= exact && part.data + part.len <= exact + len);
+				assert_true(part.data >= exact &&
+					    part.data + part.len <= exact + len);
 		} else {
 			assert_non_null(why);
 		}
@@ -338,11 +343,9 @@ static void test_mutations(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_content_type),
-		cmocka_unit_test(test_find),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_mutations),
+	    cmocka_unit_test(test_content_type), cmocka_unit_test(test_find),
+	    cmocka_unit_test(test_malformed),	 cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_mutations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,17 +1,18 @@
 /* Unit tests of domain/refund: which sale line each item of a seed-form refund means (API.md
  * 3.3): by Id, else by name and price, else by a unique name; interchangeable lines; the
  * quantity that remains; precise failures. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <string.h>
 
 #include "domain/refund.h"
 
-#define Q(units) ((int64_t)(units) * 1000)
+#define Q(units) ((int64_t)(units)*1000)
 
 static void test_name_equal(void **state)
 {
@@ -20,15 +21,20 @@ static void test_name_equal(void **state)
 	assert_true(refund_name_equal("  капучино\t", "КАПУЧИНО"));
 	assert_true(refund_name_equal("Ёлка", "ёЛКА"));
 	assert_true(refund_name_equal("Café Crème", "CAFÉ CRÈME"));
-	assert_true(refund_name_equal("\xC2\xA0" "Tea ", "tea"));
+	assert_true(refund_name_equal("\xC2\xA0"
+				      "Tea ",
+				      "tea"));
 	assert_true(refund_name_equal("", "   "));
 	assert_true(refund_name_equal("ΑΒΓ", "αβγ"));
 	assert_false(refund_name_equal("Tea", "Te a"));
 	assert_false(refund_name_equal("Tea", "Teas"));
 	assert_false(refund_name_equal("Ёлка", "Елка")); /* Ё is not Е */
-	assert_false(refund_name_equal("×", "÷"));       /* not letters: not folded */
+	assert_false(refund_name_equal("×", "÷"));	 /* not letters: not folded */
 	/* invalid UTF-8 compares byte for byte, never equal to a valid letter */
-	assert_true(refund_name_equal("\xFF" "a", "\xFF" "A"));
+	assert_true(refund_name_equal("\xFF"
+				      "a",
+				      "\xFF"
+				      "A"));
 	assert_false(refund_name_equal("\xD0", "\xD0\x90"));
 	assert_false(refund_name_equal("\xC3", "\xC3\xA0"));
 }
@@ -92,7 +98,8 @@ static void test_id_never_fits_another_id(void **state)
 	struct refund_match_error err;
 	assert_int_equal(expect_fail(lines, 1, items, 1, 0, &err), REFUND_MATCH_NONE);
 	/* but a line without a product id is matched by name and price */
-	struct refund_line lines2[] = {line("SKU-1", "Tea", 500, Q(1)), line(NULL, "Tea", 500, Q(1))};
+	struct refund_line lines2[] = {line("SKU-1", "Tea", 500, Q(1)),
+				       line(NULL, "Tea", 500, Q(1))};
 	size_t want[] = {1};
 	expect_match(lines2, 2, items, 1, want);
 }
@@ -100,12 +107,13 @@ static void test_id_never_fits_another_id(void **state)
 static void test_by_name_and_price_then_name(void **state)
 {
 	(void)state;
-	struct refund_line lines[] = {line(NULL, "Coffee", 1000, Q(2)), line(NULL, "Coffee", 1200, Q(1)),
+	struct refund_line lines[] = {line(NULL, "Coffee", 1000, Q(2)),
+				      line(NULL, "Coffee", 1200, Q(1)),
 				      line(NULL, "Bun", 300, Q(3))};
 	struct refund_item items[] = {
-		item(NULL, " COFFEE ", 1200, Q(1)), /* name and price: line 1 */
-		item(NULL, "bun", 250, Q(2)),	    /* price differs, name unique: line 2 */
-		item("X-1", "coffee", 1000, Q(1)),  /* an Id no line has: name and price */
+	    item(NULL, " COFFEE ", 1200, Q(1)), /* name and price: line 1 */
+	    item(NULL, "bun", 250, Q(2)),	/* price differs, name unique: line 2 */
+	    item("X-1", "coffee", 1000, Q(1)),	/* an Id no line has: name and price */
 	};
 	size_t want[] = {1, 2, 0};
 	expect_match(lines, 3, items, 3, want);
@@ -118,16 +126,19 @@ static void test_ambiguous(void **state)
 	(void)state;
 	struct refund_match_error err;
 	/* two coffees at other prices, refunded at a third price: which one? */
-	struct refund_line lines[] = {line(NULL, "Coffee", 1000, Q(1)), line(NULL, "Bun", 300, Q(1)),
+	struct refund_line lines[] = {line(NULL, "Coffee", 1000, Q(1)),
+				      line(NULL, "Bun", 300, Q(1)),
 				      line(NULL, "Coffee", 1200, Q(1))};
-	struct refund_item items[] = {item(NULL, "Bun", 300, Q(1)), item(NULL, "coffee", 1100, Q(1))};
+	struct refund_item items[] = {item(NULL, "Bun", 300, Q(1)),
+				      item(NULL, "coffee", 1100, Q(1))};
 	assert_int_equal(expect_fail(lines, 3, items, 2, 1, &err), REFUND_MATCH_AMBIGUOUS);
 	assert_int_equal(err.by, REFUND_BY_NAME);
 	assert_int_equal(err.line, 0);
 	assert_int_equal(err.other_line, 2);
 
 	/* same name and price but two different product ids, the item without an Id */
-	struct refund_line lines2[] = {line("A", "Coffee", 1000, Q(1)), line("B", "Coffee", 1000, Q(1))};
+	struct refund_line lines2[] = {line("A", "Coffee", 1000, Q(1)),
+				       line("B", "Coffee", 1000, Q(1))};
 	struct refund_item items2[] = {item(NULL, "Coffee", 1000, Q(1))};
 	assert_int_equal(expect_fail(lines2, 2, items2, 1, 0, &err), REFUND_MATCH_AMBIGUOUS);
 	assert_int_equal(err.by, REFUND_BY_NAME_PRICE);
@@ -199,15 +210,15 @@ static void test_unmatched(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_name_equal),
-		cmocka_unit_test(test_by_id),
-		cmocka_unit_test(test_id_never_fits_another_id),
-		cmocka_unit_test(test_by_name_and_price_then_name),
-		cmocka_unit_test(test_ambiguous),
-		cmocka_unit_test(test_interchangeable_lines),
-		cmocka_unit_test(test_id_narrowed_by_price_then_name),
-		cmocka_unit_test(test_quantity),
-		cmocka_unit_test(test_unmatched),
+	    cmocka_unit_test(test_name_equal),
+	    cmocka_unit_test(test_by_id),
+	    cmocka_unit_test(test_id_never_fits_another_id),
+	    cmocka_unit_test(test_by_name_and_price_then_name),
+	    cmocka_unit_test(test_ambiguous),
+	    cmocka_unit_test(test_interchangeable_lines),
+	    cmocka_unit_test(test_id_narrowed_by_price_then_name),
+	    cmocka_unit_test(test_quantity),
+	    cmocka_unit_test(test_unmatched),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,10 +2,11 @@
  * database: what each decides (the outcome: kind, code, the field its message names) and
  * what it leaves in the ledger, without HTTP. The black-box suite runs the same through the
  * API on both engines. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -18,7 +19,7 @@
 #include "store/store.h"
 #include "store_fixture.h"
 
-#define MINOR(units) ((money_t)(units) * 100)
+#define MINOR(units) ((money_t)(units)*100)
 
 struct fixture {
 	struct store_fixture db;
@@ -36,9 +37,9 @@ static int setup(void **state)
 	f->now = f->db.now;
 	f->client_id = store_fixture_client(&f->db, "79990000001");
 	f->other_client_id = store_fixture_client(&f->db, "79990000002");
-	assert_int_equal(ledger_accrue(f->c, f->merchant_id, f->client_id, CUR_POINTS, MINOR(100),
-				       0, 0, f->now),
-			 STORE_OK);
+	assert_int_equal(
+	    ledger_accrue(f->c, f->merchant_id, f->client_id, CUR_POINTS, MINOR(100), 0, 0, f->now),
+	    STORE_OK);
 	*state = f;
 	return 0;
 }
@@ -204,9 +205,8 @@ static void test_end_expired_keeps_release(void **state)
 static void test_balance_write_off(void **state)
 {
 	struct fixture *f = *state;
-	struct write_off_request r = {.merchant_id = f->merchant_id,
-				      .account_id = 1,
-				      .client_id = f->client_id};
+	struct write_off_request r = {
+	    .merchant_id = f->merchant_id, .account_id = 1, .client_id = f->client_id};
 	r.amount_minor[CUR_RUBLES] = MINOR(1);
 	struct write_off_result res = {0};
 	struct outcome o = {0};

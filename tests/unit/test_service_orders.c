@@ -2,10 +2,11 @@
  * SQLite database: what each decides (the outcome: kind, code, the field its message names)
  * and what it leaves in the ledger and the coupons, without HTTP. The black-box suite runs the
  * same through the API on both engines. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>

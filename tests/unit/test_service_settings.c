@@ -1,10 +1,11 @@
 /* Unit tests of settings_change (service/settings.c, PUT /loyalty/settings/) on a real SQLite
  * database: a patch changes only the fields it names, and a result that breaks a rule of the
  * program is refused with nothing written. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <stdlib.h>
@@ -75,10 +76,10 @@ static void test_a_patch_changes_only_its_fields(void **state)
 	struct store_fixture *f = *state;
 	struct loyalty_settings before, after;
 	struct settings_patch first = {
-		.new_customer = {.has_amount = true, .amount = 1500},
-		.customer = {.has_valid_days = true, .valid_days = 30},
-		.has_max_spend = true,
-		.max_spend_percent = 40,
+	    .new_customer = {.has_amount = true, .amount = 1500},
+	    .customer = {.has_valid_days = true, .valid_days = 30},
+	    .has_max_spend = true,
+	    .max_spend_percent = 40,
 	};
 	struct outcome o = {0};
 	assert_true(settings_change(f->c, f->merchant_id, &first, &before, &o));
@@ -86,12 +87,11 @@ static void test_a_patch_changes_only_its_fields(void **state)
 	assert_int_equal(before.customer.valid_days, 30);
 	assert_int_equal(before.new_customer.rule.amount, 1500);
 	assert_int_equal(before.max_spend_percent, 40);
-	struct settings_patch p = {.has_active = true,
-				   .active = !before.active,
-				   .customer = {.has_type = true,
-						.type = ACCRUAL_PERCENTAGE,
-						.has_amount = true,
-						.amount = 500}};
+	struct settings_patch p = {
+	    .has_active = true,
+	    .active = !before.active,
+	    .customer = {
+		.has_type = true, .type = ACCRUAL_PERCENTAGE, .has_amount = true, .amount = 500}};
 	assert_true(settings_change(f->c, f->merchant_id, &p, &after, &o));
 	assert_int_equal(o.kind, OUTCOME_OK);
 	struct loyalty_settings s = stored(f);
@@ -112,10 +112,9 @@ static void test_a_patch_changes_only_its_fields(void **state)
 static void test_a_percentage_above_100_is_refused_as_merged(void **state)
 {
 	struct store_fixture *f = *state;
-	struct settings_patch amount = {.customer = {.has_type = true,
-						     .type = ACCRUAL_AMOUNT,
-						     .has_amount = true,
-						     .amount = 50000}};
+	struct settings_patch amount = {
+	    .customer = {
+		.has_type = true, .type = ACCRUAL_AMOUNT, .has_amount = true, .amount = 50000}};
 	struct loyalty_settings out;
 	struct outcome o = {0};
 	assert_true(settings_change(f->c, f->merchant_id, &amount, &out, &o));
@@ -170,13 +169,12 @@ static void test_another_merchants_coupon_is_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_a_patch_changes_only_its_fields, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_a_percentage_above_100_is_refused_as_merged,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_rule_coupon_must_exist, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_another_merchants_coupon_is_refused, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(test_a_patch_changes_only_its_fields, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_percentage_above_100_is_refused_as_merged, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_a_rule_coupon_must_exist, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_another_merchants_coupon_is_refused, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

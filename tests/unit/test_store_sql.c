@@ -3,10 +3,11 @@
  * SQLite driver, the result codes each helper promises (CONFLICT, NOT_FOUND, changes), and the
  * savepoint that makes the coupon code operations all or nothing. PostgreSQL runs the same
  * code under the black-box suite (tests/api, both engines). */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -30,7 +31,8 @@ static int setup(void **state)
 	f->c = f->db.c;
 	f->merchant_id = f->db.merchant_id;
 	f->client_id = store_fixture_client(&f->db, "79990000001");
-	struct catalog_coupon cc = {.merchant_id = f->merchant_id, .title = "Coffee", .style = "{}"};
+	struct catalog_coupon cc = {
+	    .merchant_id = f->merchant_id, .title = "Coffee", .style = "{}"};
 	assert_int_equal(STORE(f->c, catalog_create, &cc, &f->coupon_id), STORE_OK);
 	*state = f;
 	return 0;
@@ -104,8 +106,8 @@ static void test_issue_conflict_leaves_nothing(void **state)
 	assert_int_equal(issue(f, "tb", "BBBBB1", "AAAAA2", &b), STORE_CONFLICT);
 	assert_int_equal(by_code(f, "BBBBB1"), -(int64_t)STORE_NOT_FOUND);
 	int n = 0;
-	assert_int_equal(STORE(f->c, coupons_usable, f->merchant_id, f->client_id, 0, count_row, &n),
-			 STORE_OK);
+	assert_int_equal(
+	    STORE(f->c, coupons_usable, f->merchant_id, f->client_id, 0, count_row, &n), STORE_OK);
 	assert_int_equal(n, 1);
 	/* Redeemed frees the codes; usable again claims them anew. */
 	assert_int_equal(STORE(f->c, coupon_set_status, a, COUPON_REDEEMED, 0), STORE_OK);
@@ -196,8 +198,7 @@ static void test_upserts(void **state)
 	assert_int_equal(STORE(f->c, document_get, f->merchant_id, "rules", &json), STORE_OK);
 	assert_string_equal(json, "{\"a\":2}");
 	free(json);
-	assert_int_equal(STORE(f->c, document_get, f->merchant_id, "none", &json),
-			 STORE_NOT_FOUND);
+	assert_int_equal(STORE(f->c, document_get, f->merchant_id, "none", &json), STORE_NOT_FOUND);
 	struct auth_counter ac = {.failures = 1, .window_start_ms = 10, .locked_until_ms = 0};
 	assert_int_equal(STORE(f->c, auth_counter_put, "key", &ac), STORE_OK);
 	ac.failures = 5;

@@ -1,9 +1,10 @@
 /* Unit tests of domain/text: phones and emails as customers type them become one key, UTF-8 is
  * checked strictly, and search patterns compile to the cheapest correct storage condition. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -36,7 +37,7 @@ static void test_phone_normalize(void **state)
 	expect_phone("89123456789", "79123456789");
 	expect_phone("8 912 345 67 89", "79123456789");
 	expect_phone("79123456789", "79123456789");
-	expect_phone("8912", "8912");             /* short: no trunk-prefix rewrite */
+	expect_phone("8912", "8912");		  /* short: no trunk-prefix rewrite */
 	expect_phone("9123456789", "9123456789"); /* 10 digits stay as they are */
 	expect_phone("8123456789", "8123456789");
 	expect_phone("891234567890", "891234567890"); /* 12 digits: no rewrite either */
@@ -171,36 +172,38 @@ static void test_utf8_valid(void **state)
 	assert_true(text_utf8_valid("", 0));
 	assert_true(utf8_ok("plain ascii"));
 	assert_true(utf8_ok("\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82")); /* Привет */
-	assert_true(utf8_ok("\xc2\x80"));                                         /* U+0080 */
-	assert_true(utf8_ok("\xdf\xbf"));                                         /* U+07FF */
-	assert_true(utf8_ok("\xe0\xa0\x80"));                                     /* U+0800 */
-	assert_true(utf8_ok("\xed\x9f\xbf"));                                     /* U+D7FF */
-	assert_true(utf8_ok("\xee\x80\x80"));                                     /* U+E000 */
-	assert_true(utf8_ok("\xef\xbf\xbf"));                                     /* U+FFFF */
-	assert_true(utf8_ok("\xf0\x90\x80\x80"));                                 /* U+10000 */
-	assert_true(utf8_ok("\xf0\x9f\x92\xb0"));                                 /* money bag */
-	assert_true(utf8_ok("\xf4\x8f\xbf\xbf"));                                 /* U+10FFFF */
+	assert_true(utf8_ok("\xc2\x80"));					  /* U+0080 */
+	assert_true(utf8_ok("\xdf\xbf"));					  /* U+07FF */
+	assert_true(utf8_ok("\xe0\xa0\x80"));					  /* U+0800 */
+	assert_true(utf8_ok("\xed\x9f\xbf"));					  /* U+D7FF */
+	assert_true(utf8_ok("\xee\x80\x80"));					  /* U+E000 */
+	assert_true(utf8_ok("\xef\xbf\xbf"));					  /* U+FFFF */
+	assert_true(utf8_ok("\xf0\x90\x80\x80"));				  /* U+10000 */
+	assert_true(utf8_ok("\xf0\x9f\x92\xb0"));				  /* money bag */
+	assert_true(utf8_ok("\xf4\x8f\xbf\xbf"));				  /* U+10FFFF */
 
-	assert_false(utf8_ok("\x80"));             /* lone continuation */
-	assert_false(utf8_ok("a\xbf" "b"));        /* continuation in the middle */
-	assert_false(utf8_ok("\xc0\x80"));         /* overlong NUL */
-	assert_false(utf8_ok("\xc1\xbf"));         /* overlong 2-byte */
-	assert_false(utf8_ok("\xe0\x80\x80"));     /* overlong 3-byte */
-	assert_false(utf8_ok("\xe0\x9f\xbf"));     /* overlong U+07FF */
-	assert_false(utf8_ok("\xf0\x80\x80\x80")); /* overlong 4-byte */
-	assert_false(utf8_ok("\xf0\x8f\xbf\xbf")); /* overlong U+FFFF */
-	assert_false(utf8_ok("\xed\xa0\x80"));     /* U+D800 */
-	assert_false(utf8_ok("\xed\xbf\xbf"));     /* U+DFFF */
+	assert_false(utf8_ok("\x80")); /* lone continuation */
+	assert_false(utf8_ok("a\xbf"
+			     "b"));			   /* continuation in the middle */
+	assert_false(utf8_ok("\xc0\x80"));		   /* overlong NUL */
+	assert_false(utf8_ok("\xc1\xbf"));		   /* overlong 2-byte */
+	assert_false(utf8_ok("\xe0\x80\x80"));		   /* overlong 3-byte */
+	assert_false(utf8_ok("\xe0\x9f\xbf"));		   /* overlong U+07FF */
+	assert_false(utf8_ok("\xf0\x80\x80\x80"));	   /* overlong 4-byte */
+	assert_false(utf8_ok("\xf0\x8f\xbf\xbf"));	   /* overlong U+FFFF */
+	assert_false(utf8_ok("\xed\xa0\x80"));		   /* U+D800 */
+	assert_false(utf8_ok("\xed\xbf\xbf"));		   /* U+DFFF */
 	assert_false(utf8_ok("\xed\xa0\xbd\xed\xb2\xb0")); /* CESU surrogate pair */
-	assert_false(utf8_ok("\xf4\x90\x80\x80"));         /* U+110000 */
+	assert_false(utf8_ok("\xf4\x90\x80\x80"));	   /* U+110000 */
 	assert_false(utf8_ok("\xf5\x80\x80\x80"));
 	assert_false(utf8_ok("\xf8\x88\x80\x80\x80")); /* 5-byte form */
 	assert_false(utf8_ok("\xfe"));
 	assert_false(utf8_ok("\xff"));
-	assert_false(utf8_ok("\xd0"));             /* truncated 2-byte */
-	assert_false(utf8_ok("\xe2\x82"));         /* truncated 3-byte */
-	assert_false(utf8_ok("\xf0\x9f\x92"));     /* truncated 4-byte */
-	assert_false(utf8_ok("\xd0" "a"));          /* bad continuation */
+	assert_false(utf8_ok("\xd0"));	       /* truncated 2-byte */
+	assert_false(utf8_ok("\xe2\x82"));     /* truncated 3-byte */
+	assert_false(utf8_ok("\xf0\x9f\x92")); /* truncated 4-byte */
+	assert_false(utf8_ok("\xd0"
+			     "a")); /* bad continuation */
 	assert_false(utf8_ok("\xe2\x28\xa1"));
 
 	/* Embedded NUL before len is rejected; len bounds what is read. */
@@ -219,7 +222,9 @@ static void test_utf8_length(void **state)
 	assert_int_equal(text_utf8_length(""), 0);
 	assert_int_equal(text_utf8_length("abc"), 3);
 	assert_int_equal(text_utf8_length("\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82"), 6);
-	assert_int_equal(text_utf8_length("a\xe2\x82\xac" "b"), 3); /* a€b */
+	assert_int_equal(text_utf8_length("a\xe2\x82\xac"
+					  "b"),
+			 3); /* a€b */
 	assert_int_equal(text_utf8_length("\xf0\x9f\x92\xb0\xf4\x8f\xbf\xbf"), 2);
 }
 
@@ -356,20 +361,39 @@ static void test_pattern_trigrams(void **state)
 static void test_http_url(void **state)
 {
 	(void)state;
-	const char *good[] = {"http://example.com", "https://example.com/", "HTTPS://Example.com/a?b=c#d",
-			      "https://instagram.com/my.cafe", "http://127.0.0.1:8080/x",
-			      "https://[::1]/", "https://[2001:db8::1]:443/p", "https://пример.рф/путь",
+	const char *good[] = {"http://example.com",	      "https://example.com/",
+			      "HTTPS://Example.com/a?b=c#d",  "https://instagram.com/my.cafe",
+			      "http://127.0.0.1:8080/x",      "https://[::1]/",
+			      "https://[2001:db8::1]:443/p",  "https://пример.рф/путь",
 			      "https://vk.com/club1?w=a%20b", "http://a"};
 	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
 		if (!text_http_url(good[i]))
 			fail_msg("refused %s", good[i]);
-	const char *bad[] = {"javascript:alert(1)", "JavaScript:alert(1)", " javascript:alert(1)",
-			     "data:text/html,<b>", "file:///etc/passwd", "//example.com", "/relative",
-			     "example.com", "http:/example.com", "http://", "https:///path",
-			     "http://bank.com@evil.com/", "http://user:pw@host/", "http://host:80a/",
-			     "http://:80/", "https://[::1", "https://[]/", "https://[::1]x/",
-			     "http://exa mple.com", "http://example.com/\n", "http://e.com/\"onclick",
-			     "http://e.com/<script>", "http://e.com\\@evil", "ftp://example.com", "",
+	const char *bad[] = {"javascript:alert(1)",
+			     "JavaScript:alert(1)",
+			     " javascript:alert(1)",
+			     "data:text/html,<b>",
+			     "file:///etc/passwd",
+			     "//example.com",
+			     "/relative",
+			     "example.com",
+			     "http:/example.com",
+			     "http://",
+			     "https:///path",
+			     "http://bank.com@evil.com/",
+			     "http://user:pw@host/",
+			     "http://host:80a/",
+			     "http://:80/",
+			     "https://[::1",
+			     "https://[]/",
+			     "https://[::1]x/",
+			     "http://exa mple.com",
+			     "http://example.com/\n",
+			     "http://e.com/\"onclick",
+			     "http://e.com/<script>",
+			     "http://e.com\\@evil",
+			     "ftp://example.com",
+			     "",
 			     "http://e.com/`"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
 		if (text_http_url(bad[i]))
@@ -413,20 +437,13 @@ static void test_json_next_number(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_phone_normalize),
-		cmocka_unit_test(test_phone_pattern_clean),
-		cmocka_unit_test(test_email_normalize),
-		cmocka_unit_test(test_ascii_lower),
-		cmocka_unit_test(test_utf8_valid),
-		cmocka_unit_test(test_utf8_length),
-		cmocka_unit_test(test_pattern_exact),
-		cmocka_unit_test(test_pattern_all),
-		cmocka_unit_test(test_pattern_prefix),
-		cmocka_unit_test(test_pattern_like),
-		cmocka_unit_test(test_pattern_limits),
-		cmocka_unit_test(test_pattern_trigrams),
-		cmocka_unit_test(test_http_url),
-		cmocka_unit_test(test_json_next_number),
+	    cmocka_unit_test(test_phone_normalize), cmocka_unit_test(test_phone_pattern_clean),
+	    cmocka_unit_test(test_email_normalize), cmocka_unit_test(test_ascii_lower),
+	    cmocka_unit_test(test_utf8_valid),	    cmocka_unit_test(test_utf8_length),
+	    cmocka_unit_test(test_pattern_exact),   cmocka_unit_test(test_pattern_all),
+	    cmocka_unit_test(test_pattern_prefix),  cmocka_unit_test(test_pattern_like),
+	    cmocka_unit_test(test_pattern_limits),  cmocka_unit_test(test_pattern_trigrams),
+	    cmocka_unit_test(test_http_url),	    cmocka_unit_test(test_json_next_number),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
