@@ -9,8 +9,8 @@
  * Every request reads the cache and the lockout tables; few write them (a verification, a
  * failure, a revocation). So each slot is a sequence lock (core/seqlock.h): a request that
  * finds its credential cached, or locked, decides without taking any lock, and only writers
- * take mu. With mu on every request, it was the one process-wide lock of a cached read
- * (docs/PERFORMANCE.md, "Reads without process-wide locks"). */
+ * take mu, which every request took before (docs/PERFORMANCE.md, "Reads without
+ * process-wide locks"). */
 #include "api/auth.h"
 
 #include <pthread.h>
