@@ -682,9 +682,9 @@ static void ckpt_stop(struct sq_store *st)
  * allocation and free of every connection takes one process-wide mutex to keep the global
  * figures (Debian's build has no lookaside: every small allocation is a malloc): 18 of the
  * 30 shared-mutex acquisitions of a prefix search, and 0.08-0.21 futex calls per search on 2
- * cores (docs/PERFORMANCE.md, "Reads without process-wide locks"). Without them SQLite calls malloc directly, and its soft heap limit,
- * which needs them, does nothing: the page caches (almost all of SQLite's memory here) keep
- * to --sqlite-memory-mib through sqlite_pcache.h instead. */
+ * cores (docs/PERFORMANCE.md, "Reads without process-wide locks"). Without them SQLite calls malloc
+ * directly, and its soft heap limit, which needs them, does nothing: the page caches (almost all of
+ * SQLite's memory here) keep to --sqlite-memory-mib through sqlite_pcache.h instead. */
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 
 static void global_init(void)
