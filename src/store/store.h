@@ -14,6 +14,13 @@
  * is scoped by merchant id where the data is a merchant's, so tenant isolation is a property of the
  * queries, not of the callers' care. Amounts are minor units.
  *
+ * Where each operation lives: most are written once, their SQL in store/statements.h and
+ * their C in store/sql_*.c (one file per aggregate: accounts, merchant, catalog, clients,
+ * coupons, orders, ledger, holds, check) over the driver of store/sql.h, and every engine's
+ * table takes them through SQL_SHARED_OPS. The engines (sqlite.c, pg.c) give the transaction
+ * and pool operations, the row locks, the order counter and the client search. A new
+ * operation is a statement, a function and a row of SQL_SHARED_OPS.
+ *
  * Results: STORE_OK; STORE_NOT_FOUND (no such row for this merchant); STORE_CONFLICT (a
  * uniqueness rule refused the write); STORE_RETRY (a transient conflict: roll back and run the
  * whole transaction again); STORE_FULL (disk full or read-only: the write could not commit);
