@@ -19,7 +19,7 @@
  * coupons, orders, ledger, holds, check) over the driver of store/sql.h, and every engine's
  * table takes them through SQL_SHARED_OPS. The engines (sqlite.c, pg.c) give the transaction
  * and pool operations, the row locks, the order counter and the client search. A new
- * operation is a statement, a function and a row of SQL_SHARED_OPS.
+ * operation is a member below, a statement, a function and a row of SQL_SHARED_OPS: once.
  *
  * Results: STORE_OK; STORE_NOT_FOUND (no such row for this merchant); STORE_CONFLICT (a
  * uniqueness rule refused the write); STORE_RETRY (a transient conflict: roll back and run the
