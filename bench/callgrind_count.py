@@ -13,24 +13,15 @@ Needs main.db and main.keys in DIR (default /tmp/kopilka-bench, from make bench 
 bench-quick) and valgrind. Only 127.0.0.1; the server it starts is stopped by its PID.
 """
 import argparse
-import base64
 import glob
 import http.client
 import os
 import shutil
-import socket
 import subprocess
 import time
 
-AUTH = "Basic " + base64.b64encode(b"owner@bench.local:bench-password").decode()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+# The credentials, serve flags and port picking of the benchmark driver (bench/run.py).
+from run import AUTH, free_port
 
 
 def send(c, mode, i, tag, phones):

@@ -18,27 +18,17 @@ process it starts is stopped by its PID.
       --db /tmp/kopilka-bench/bench.db [--requests 20000] [--conns 16] [--runs 3] [-- serve flags]
 """
 import argparse
-import base64
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 import urllib.request
 
-AUTH = "Basic " + base64.b64encode(b"owner@bench.local:bench-password").decode()
-SERVE_FLAGS = ["--threads", "8", "--lockout-addr-failures", "1000000"]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+# The credentials, serve flags and port picking of the benchmark driver (bench/run.py).
+from run import AUTH, SERVE_FLAGS, free_port
 
 
 def stop(p, sig=signal.SIGTERM):
