@@ -586,18 +586,29 @@ static enum store_rc idem_store(struct call *c, const char *hash)
 	return rc == STORE_CONFLICT ? STORE_OK : rc;
 }
 
-static void write_tx(struct call *c, tx_fn fn, void *ctx, enum store_tx kind)
+/* One request's write, as the engine's run_write runs it (SQLite: on its writer thread). */
+struct write_job {
+	struct call *c;
+	tx_fn fn;
+	void *ctx;
+	enum store_tx kind;
+	bool idem;
+	const char *hash;
+	/* The job's last commit carries the answer: the write's own or a replayed one (not the
+	 * kept refusal's, which changed nothing). */
+	bool answer_committed;
+};
+
+static void write_job(void *arg)
 {
-	bool idem = c->req->idempotency_key && !c->dry_run;
-	char hash[65] = "";
-	c->committed = false;
-	if (idem)
-		idem_hash(c, hash);
+	struct write_job *j = arg;
+	struct call *c = j->c;
+	bool idem = j->idem;
 	enum store_rc rc = STORE_RETRY;
 	for (int attempt = 0; attempt < 5 && rc == STORE_RETRY; attempt++) {
 		if (attempt > 0)
 			metrics_add(M_DB_RETRIES, 1);
-		rc = STORE(c->db, begin, kind);
+		rc = STORE(c->db, begin, j->kind);
 		if (rc != STORE_OK)
 			continue;
 		c->resp->status = 0;
@@ -605,20 +616,22 @@ static void write_tx(struct call *c, tx_fn fn, void *ctx, enum store_tx kind)
 		c->idem_answer = NULL;
 		/* A retry racing its first try waits here for it and then finds its answer: writers
 		 * run one at a time, or a row writer locks the key first. */
-		if (idem && kind == STORE_TX_ROWS)
+		if (idem && j->kind == STORE_TX_ROWS)
 			rc = STORE(c->db, key_lock, c->who.merchant_id, idem_scope(c),
 				   c->req->idempotency_key);
-		if (rc == STORE_OK && idem && idem_replay(c, hash, &rc)) {
+		if (rc == STORE_OK && idem && idem_replay(c, j->hash, &rc)) {
 			/* The stored answer may be that of a write still waiting for its group's
 			 * commit (SQLite group commit): replay it only once that is durable. */
 			if (STORE(c->db, commit) != STORE_OK) {
 				c->db->ops->rollback(c->db);
 				call_store_error(c, STORE_FULL);
+			} else {
+				j->answer_committed = true;
 			}
 			return;
 		}
 		if (rc == STORE_OK)
-			rc = fn(c, ctx);
+			rc = j->fn(c, j->ctx);
 		if (rc == STORE_OK && c->dry_run) {
 			c->db->ops->rollback(c->db);
 			return;
@@ -626,11 +639,11 @@ static void write_tx(struct call *c, tx_fn fn, void *ctx, enum store_tx kind)
 		/* A success and its stored answer commit together: after a crash both or neither.
 		 */
 		if (rc == STORE_OK && idem)
-			rc = idem_store(c, hash);
+			rc = idem_store(c, j->hash);
 		if (rc == STORE_OK) {
 			rc = STORE(c->db, commit);
 			if (rc == STORE_OK)
-				c->committed = true;
+				c->committed = j->answer_committed = true;
 		}
 		if (rc != STORE_OK)
 			c->db->ops->rollback(c->db);
@@ -642,9 +655,33 @@ static void write_tx(struct call *c, tx_fn fn, void *ctx, enum store_tx kind)
 	}
 	/* A refusal by a business rule changed nothing; its answer is stored on its own so that a
 	 * retry gets the same refusal. */
-	if (rc != STORE_OK && idem && idem_storable(c) && STORE(c->db, begin, kind) == STORE_OK) {
-		if (idem_store(c, hash) != STORE_OK || STORE(c->db, commit) != STORE_OK)
+	if (rc != STORE_OK && idem && idem_storable(c) &&
+	    STORE(c->db, begin, j->kind) == STORE_OK) {
+		if (idem_store(c, j->hash) != STORE_OK || STORE(c->db, commit) != STORE_OK)
 			c->db->ops->rollback(c->db);
+	}
+}
+
+static void write_tx(struct call *c, tx_fn fn, void *ctx, enum store_tx kind)
+{
+	char hash[65] = "";
+	struct write_job j = {.c = c,
+			      .fn = fn,
+			      .ctx = ctx,
+			      .kind = kind,
+			      .idem = c->req->idempotency_key && !c->dry_run,
+			      .hash = hash};
+	c->committed = false;
+	if (j.idem)
+		idem_hash(c, hash); /* here, not on the engine's writer thread */
+	enum store_rc durable = STORE(c->db, run_write, write_job, &j);
+	/* The commit the answer rests on did not last (its group's COMMIT or the WAL sync
+	 * failed after it answered inside the job): the write is undone, and so the answer. */
+	if (durable != STORE_OK && j.answer_committed) {
+		if (c->committed)
+			metrics_add(M_DB_ROLLBACKS, 1);
+		c->committed = false;
+		call_store_error(c, durable);
 	}
 }
 

@@ -864,6 +864,7 @@ static const struct store_ops pg_ops = {
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
+    .run_write = store_run_write_here,
     .ping = pg_ping,
     SQL_SHARED_OPS,
     .order_number_next = pg_order_number_next,

@@ -490,8 +490,10 @@ struct store *sqlite_store_open(const char *path, const struct store_options *op
 	st->path = xstrdup(path);
 	st->opt = *opt;
 	pthread_mutex_init(&st->write_mu, NULL);
-	pthread_mutex_init(&st->group_mu, NULL);
-	pthread_cond_init(&st->group_cv, NULL);
+	pthread_mutex_init(&st->jobs_mu, NULL);
+	pthread_cond_init(&st->jobs_cv, NULL);
+	pthread_mutex_init(&st->sync_mu, NULL);
+	pthread_cond_init(&st->sync_cv, NULL);
 	pthread_mutex_init(&st->ckpt_mu, NULL);
 	pthread_cond_init(&st->ckpt_cv, NULL);
 	st->group_max = opt->group_commit_max > 0 ? opt->group_commit_max : 1;
@@ -521,6 +523,7 @@ struct store *sqlite_store_open(const char *path, const struct store_options *op
 	if (!st->writer)
 		goto fail;
 	sq_ckpt_start(st);
+	sq_writer_start(st);
 	return &st->base;
 fail:
 	sqlite_ops.close(&st->base);
@@ -531,6 +534,7 @@ static void sq_close(struct store *base)
 {
 	struct sq_store *st = (struct sq_store *)base;
 	sq_ckpt_stop(st);
+	sq_writer_stop(st); /* after the checkpoint thread, which may end a group too */
 	if (st->ckpt_conn)
 		sq_conn_close(st->ckpt_conn);
 	for (int i = 0; i < st->pool.n_all; i++)
@@ -543,8 +547,10 @@ static void sq_close(struct store *base)
 	pthread_mutex_destroy(&st->wal_mu);
 	free(st->path);
 	pthread_mutex_destroy(&st->write_mu);
-	pthread_mutex_destroy(&st->group_mu);
-	pthread_cond_destroy(&st->group_cv);
+	pthread_mutex_destroy(&st->jobs_mu);
+	pthread_cond_destroy(&st->jobs_cv);
+	pthread_mutex_destroy(&st->sync_mu);
+	pthread_cond_destroy(&st->sync_cv);
 	pthread_mutex_destroy(&st->ckpt_mu);
 	pthread_cond_destroy(&st->ckpt_cv);
 	free(st);
@@ -676,6 +682,7 @@ static const struct store_ops sqlite_ops = {
     .key_lock = sq_key_lock,
     .commit = sq_commit,
     .rollback = sq_rollback,
+    .run_write = sq_run_write,
     .ping = sq_ping,
     SQL_SHARED_OPS,
     .order_number_next = sq_order_number_next,

@@ -1,5 +1,6 @@
-/* Write transactions of the SQLite engine: group commit, the WAL sync outside the writer
- * mutex, and checkpoints off the commit path (see struct sq_store in sqlite_engine.h). */
+/* Write transactions of the SQLite engine: the writer thread, group commit, the WAL sync
+ * outside the writer mutex, and checkpoints off the commit path (see struct sq_store in
+ * sqlite_engine.h). */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,9 @@
 #include "core/metrics.h"
 #include "core/util.h"
 #include "store/sqlite_engine.h"
+
+/* The store whose writer thread this is (NULL on every other thread). */
+static _Thread_local struct sq_store *writer_of;
 
 /* ---- checkpoints (see struct sq_store) ---- */
 
@@ -204,8 +208,24 @@ static bool wal_sync(struct sq_store *st)
 	return ok;
 }
 
-/* Releases write_mu; then answers the members of the groups that ended under it, after
- * syncing the WAL when one committed (see struct sq_store). */
+/* Wakes the members of ended groups, after syncing the WAL when one of those groups
+ * committed (`sync`): every member whose COMMIT succeeded fails if the sync did. */
+static void settle_members(struct sq_store *st, struct gc_member *m, bool sync)
+{
+	bool synced = !sync || wal_sync(st);
+	if (!synced)
+		st->sync_failed = true;
+	while (m) {
+		struct gc_member *next = m->next; /* m is gone once woken */
+		if (!synced && m->rc == STORE_OK)
+			m->rc = STORE_FULL;
+		sem_post(m->wake);
+		m = next;
+	}
+}
+
+/* Releases write_mu; then has the members of the groups that ended under it answered: by the
+ * sync thread when it runs, else here (see struct sq_store). */
 static void write_unlock(struct sq_store *st)
 {
 	struct gc_member *m = st->settle;
@@ -215,17 +235,41 @@ static void write_unlock(struct sq_store *st)
 	pthread_mutex_unlock(&st->write_mu);
 	if (!m)
 		return;
-	bool synced = !sync || wal_sync(st);
-	if (!synced)
-		st->sync_failed = true;
-	pthread_mutex_lock(&st->group_mu);
-	for (; m; m = m->next) {
-		if (!synced && m->rc == STORE_OK)
-			m->rc = STORE_FULL;
-		m->done = true;
+	if (!st->sync_running) {
+		settle_members(st, m, sync);
+		return;
 	}
-	pthread_cond_broadcast(&st->group_cv);
-	pthread_mutex_unlock(&st->group_mu);
+	pthread_mutex_lock(&st->sync_mu);
+	while (m) {
+		struct gc_member *next = m->next;
+		m->next = st->to_sync;
+		st->to_sync = m;
+		m = next;
+	}
+	st->to_sync_wal = st->to_sync_wal || sync;
+	pthread_cond_signal(&st->sync_cv);
+	pthread_mutex_unlock(&st->sync_mu);
+}
+
+static void *sync_main(void *arg)
+{
+	struct sq_store *st = arg;
+	pthread_mutex_lock(&st->sync_mu);
+	for (;;) {
+		while (!st->to_sync && !st->sync_stop)
+			pthread_cond_wait(&st->sync_cv, &st->sync_mu);
+		if (!st->to_sync)
+			break; /* stopping, nothing left */
+		struct gc_member *m = st->to_sync;
+		bool sync = st->to_sync_wal;
+		st->to_sync = NULL;
+		st->to_sync_wal = false;
+		pthread_mutex_unlock(&st->sync_mu);
+		settle_members(st, m, sync);
+		pthread_mutex_lock(&st->sync_mu);
+	}
+	pthread_mutex_unlock(&st->sync_mu);
+	return NULL;
 }
 
 /* Leaves the writer to whoever queues next: the borrower's transaction is over for it. */
@@ -252,10 +296,12 @@ enum store_rc sq_begin(struct store_conn *base, int kind)
 	struct sq_conn *w = st->writer;
 	if (st->sync_failed)
 		return STORE_FULL; /* a WAL sync failed (struct sq_store) */
-	st->queued++;
-	pthread_mutex_lock(&st->write_mu);
-	st->queued--;
-	c->holds_write = true;
+	if (writer_of != st) {	   /* the writer thread holds write_mu through its jobs */
+		st->queued++;
+		pthread_mutex_lock(&st->write_mu);
+		st->queued--;
+		c->holds_write = true;
+	}
 	enum store_rc rc = STORE_OK;
 	if (st->group_open && sqlite3_get_autocommit(w->db))
 		group_finish(st, STORE_FULL); /* lost with an error: its members fail */
@@ -310,16 +356,32 @@ enum store_rc sq_commit(struct store_conn *base)
 		rc = sq_exec(w, sq_stmt(w, ST_MEMBER_RELEASE), "release savepoint");
 	if (rc != STORE_OK)
 		return rc; /* still in the transaction: the caller rolls back */
-	struct gc_member me = {.next = st->group_members};
-	st->group_members = &me;
+	/* A job of the writer thread answers now; its requester learns the outcome from
+	 * sq_run_write. Any other writer waits for it here. */
+	struct wr_job *job = writer_of == st ? st->running : NULL;
+	struct gc_member alone;
+	sem_t wake;
+	struct gc_member *me = &alone;
+	if (job) {
+		assert(!job->committed); /* one commit a job: its last */
+		job->committed = true;
+		me = &job->member;
+		me->wake = &job->done;
+	} else {
+		sem_init(&wake, 0, 0);
+		me->wake = &wake;
+	}
+	me->next = st->group_members;
+	st->group_members = me;
 	st->group_size++;
 	group_pass_or_finish(st);
 	writer_leave(c);
-	pthread_mutex_lock(&st->group_mu);
-	while (!me.done)
-		pthread_cond_wait(&st->group_cv, &st->group_mu);
-	pthread_mutex_unlock(&st->group_mu);
-	return me.rc;
+	if (job)
+		return STORE_OK;
+	while (sem_wait(&wake) != 0 && errno == EINTR)
+		;
+	sem_destroy(&wake);
+	return alone.rc;
 }
 
 void sq_rollback(struct store_conn *base)
@@ -342,4 +404,111 @@ void sq_rollback(struct store_conn *base)
 	else
 		group_pass_or_finish(st);
 	writer_leave(c);
+}
+
+/* ---- the writer thread (see struct sq_store) ---- */
+
+enum store_rc sq_run_write(struct store_conn *base, void (*fn)(void *arg), void *arg)
+{
+	struct sq_store *st = ((struct sq_conn *)base)->owner;
+	if (!st->writer_running || writer_of == st)
+		return store_run_write_here(base, fn, arg);
+	struct wr_job job = {.fn = fn, .arg = arg};
+	sem_init(&job.done, 0, 0);
+	st->queued++;
+	pthread_mutex_lock(&st->jobs_mu);
+	if (st->jobs_tail)
+		st->jobs_tail->next = &job;
+	else
+		st->jobs_head = &job;
+	st->jobs_tail = &job;
+	if (st->writer_idle)
+		pthread_cond_signal(&st->jobs_cv);
+	pthread_mutex_unlock(&st->jobs_mu);
+	while (sem_wait(&job.done) != 0 && errno == EINTR)
+		;
+	sem_destroy(&job.done);
+	return job.committed ? job.member.rc : STORE_OK;
+}
+
+static struct wr_job *job_take(struct sq_store *st)
+{
+	pthread_mutex_lock(&st->jobs_mu);
+	struct wr_job *j = st->jobs_head;
+	if (j) {
+		st->jobs_head = j->next;
+		if (!st->jobs_head)
+			st->jobs_tail = NULL;
+		st->queued--;
+	}
+	pthread_mutex_unlock(&st->jobs_mu);
+	return j;
+}
+
+/* Takes write_mu while jobs wait, runs them back to back until their group ends (no job
+ * left, group_max members, or an error: group_pass_or_finish), then releases it, which hands
+ * the group's members to the sync thread, and starts over. */
+static void *writer_main(void *arg)
+{
+	struct sq_store *st = arg;
+	writer_of = st;
+	for (;;) {
+		pthread_mutex_lock(&st->jobs_mu);
+		while (!st->jobs_head && !st->jobs_stop) {
+			st->writer_idle = true;
+			pthread_cond_wait(&st->jobs_cv, &st->jobs_mu);
+			st->writer_idle = false;
+		}
+		bool stop = !st->jobs_head; /* stopping, and every job ran */
+		pthread_mutex_unlock(&st->jobs_mu);
+		if (stop)
+			break;
+		pthread_mutex_lock(&st->write_mu);
+		struct wr_job *j;
+		while ((j = job_take(st))) {
+			st->running = j;
+			j->fn(j->arg);
+			st->running = NULL;
+			if (!j->committed)
+				sem_post(
+				    &j->done); /* else at its group's settling; j may be gone */
+			if (!st->group_open)
+				break;
+		}
+		if (st->group_open)
+			group_finish(st, st->group_size > 0 ? STORE_OK : STORE_ERROR);
+		write_unlock(st);
+	}
+	return NULL;
+}
+
+void sq_writer_start(struct sq_store *st)
+{
+	if (sqlite3_db_readonly(st->writer->db, "main") == 1)
+		return;
+	if (pthread_create(&st->sync_thread, NULL, sync_main, st) != 0)
+		return; /* members are settled by the thread that ends their group */
+	st->sync_running = true;
+	if (pthread_create(&st->writer_thread, NULL, writer_main, st) == 0)
+		st->writer_running = true; /* else writes take write_mu themselves */
+}
+
+void sq_writer_stop(struct sq_store *st)
+{
+	if (st->writer_running) {
+		pthread_mutex_lock(&st->jobs_mu);
+		st->jobs_stop = true;
+		pthread_cond_signal(&st->jobs_cv);
+		pthread_mutex_unlock(&st->jobs_mu);
+		pthread_join(st->writer_thread, NULL);
+		st->writer_running = false;
+	}
+	if (st->sync_running) {
+		pthread_mutex_lock(&st->sync_mu);
+		st->sync_stop = true;
+		pthread_cond_signal(&st->sync_cv);
+		pthread_mutex_unlock(&st->sync_mu);
+		pthread_join(st->sync_thread, NULL);
+		st->sync_running = false;
+	}
 }

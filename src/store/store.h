@@ -126,6 +126,16 @@ struct store_ops {
 				  const char *key) MUST_CHECK;
 	enum store_rc (*commit)(struct store_conn *c) MUST_CHECK;
 	void (*rollback)(struct store_conn *c);
+	/* Runs job(arg): one whole write of a request (its begin … commit or rollback, reruns
+	 * and refusals included) on c, where the engine runs writes best. SQLite runs it on its
+	 * one writer thread, back to back with the writes queued beside it (group commit, see
+	 * sqlite_engine.h); PostgreSQL in the calling thread. Inside the job a commit may
+	 * answer STORE_OK before its group's COMMIT and sync; what this returns is the durable
+	 * outcome of the job's last commit, known only when this returns: STORE_OK, or the
+	 * failure that undid it (so a job that committed reports nothing to anyone before). A
+	 * job must not run another job. */
+	enum store_rc (*run_write)(struct store_conn *c, void (*job)(void *arg),
+				   void *arg) MUST_CHECK;
 	/* A trivial query: is the database there? */
 	enum store_rc (*ping)(struct store_conn *c) MUST_CHECK;
 
@@ -420,6 +430,11 @@ bool store_uri_is_file(const char *uri);
 /* Writes uri into out (cap bytes) fit for a log line: a server URI loses its password and its
  * query string (which may carry one); a file path is copied as it is. */
 void store_uri_display(const char *uri, char *out, size_t cap);
+
+/* run_write for an engine whose commits are durable when they return: the job in the calling
+ * thread. */
+enum store_rc store_run_write_here(struct store_conn *c, void (*job)(void *arg),
+				   void *arg) MUST_CHECK;
 
 /* Shorthand: STORE(conn, op, args...) calls conn's engine. */
 #define STORE(c, op, ...) ((c)->ops->op((c), ##__VA_ARGS__))
