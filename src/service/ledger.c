@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 
+#include "service/holds.h"
+
 /* Lots read for one spend or take-back; a client with more live lots than this spends from
  * the first ones, which the available-balance check makes a rare, refused case. */
 #define LOTS_MAX 1024
@@ -25,15 +27,38 @@ bool ledger_require(struct store_conn *db, int64_t client_id, enum currency cur,
 			      currency_name(cur));
 }
 
-/* Writes a ledger row and moves the balance with it (and the debt and held amounts). */
+/* Writes a ledger row and moves the balance with it (and the debt and held amounts): now, or,
+ * with `defer` of the same client and currency, when ledger_read_flush writes defer's moves. */
+static enum store_rc add_row_defer(struct store_conn *db, const struct ledger_entry *e,
+				   money_t d_debt, money_t d_held, struct ledger_read *defer)
+{
+	enum store_rc rc = STORE(db, ledger_add, e);
+	if (rc != STORE_OK)
+		return rc;
+	if (defer && defer->client_id == e->client_id && defer->cur == e->currency) {
+		defer->d_balance += e->amount_minor;
+		defer->d_debt += d_debt;
+		defer->d_held += d_held;
+		defer->pending = true;
+		return STORE_OK;
+	}
+	return STORE(db, balance_add, e->merchant_id, e->client_id, e->currency, e->amount_minor,
+		     d_debt, d_held);
+}
+
 static enum store_rc add_row(struct store_conn *db, const struct ledger_entry *e, money_t d_debt,
 			     money_t d_held)
 {
-	enum store_rc rc = STORE(db, ledger_add, e);
-	if (rc == STORE_OK)
-		rc = STORE(db, balance_add, e->merchant_id, e->client_id, e->currency,
-			   e->amount_minor, d_debt, d_held);
-	return rc;
+	return add_row_defer(db, e, d_debt, d_held, NULL);
+}
+
+enum store_rc ledger_read_flush(struct store_conn *db, int64_t merchant_id, struct ledger_read *rd)
+{
+	if (!rd->pending)
+		return STORE_OK;
+	rd->pending = false;
+	return STORE(db, balance_add, merchant_id, rd->client_id, rd->cur, rd->d_balance,
+		     rd->d_debt, rd->d_held);
 }
 
 static enum store_rc add_entry(struct store_conn *db, int64_t merchant_id, int64_t client_id,
@@ -125,7 +150,8 @@ static money_t plan_takes(const struct lot *lots, size_t n, struct lot_view *vie
 /* Takes amount from the lots given (soonest-expiring first), recording the takes under the
  * order or the hold of e, and writes e (amount -amount). */
 static enum store_rc take_from(struct store_conn *db, struct ledger_entry *e, money_t amount,
-			       money_t d_held, const struct lot *lots, size_t n)
+			       money_t d_held, const struct lot *lots, size_t n,
+			       struct ledger_read *defer)
 {
 	int64_t order_id = e->order_id;
 	enum store_rc rc = STORE_OK;
@@ -147,7 +173,7 @@ static enum store_rc take_from(struct store_conn *db, struct ledger_entry *e, mo
 	}
 	e->amount_minor = -amount;
 	if (rc == STORE_OK)
-		rc = add_row(db, e, 0, d_held);
+		rc = add_row_defer(db, e, 0, d_held, defer);
 cleanup:
 	free(views);
 	return rc;
@@ -161,7 +187,7 @@ static enum store_rc take_from_lots(struct store_conn *db, struct ledger_entry *
 	size_t n = 0;
 	enum store_rc rc = live_lots(db, e->client_id, e->currency, e->created_ms, &lots, &n);
 	if (rc == STORE_OK)
-		rc = take_from(db, e, amount, d_held, lots, n);
+		rc = take_from(db, e, amount, d_held, lots, n, NULL);
 	free(lots);
 	return rc;
 }
@@ -169,8 +195,16 @@ static enum store_rc take_from_lots(struct store_conn *db, struct ledger_entry *
 enum store_rc ledger_available_read(struct store_conn *db, int64_t client_id, enum currency cur,
 				    int64_t now, money_t *available_out, struct ledger_read *rd)
 {
-	*rd = (struct ledger_read){.client_id = client_id, .cur = cur, .now = now};
+	*rd = (struct ledger_read){
+	    .client_id = client_id, .cur = cur, .now = now, .holds_released = rd->holds_released};
 	enum store_rc rc = STORE(db, balance_get, client_id, cur, &rd->balance);
+	if (rc == STORE_OK && rd->balance.held_minor > 0 && !rd->holds_released) {
+		size_t released = 0;
+		rc = holds_release_expired(db, client_id, now, 64, &released);
+		rd->holds_released = true;
+		if (rc == STORE_OK && released > 0)
+			rc = STORE(db, balance_get, client_id, cur, &rd->balance);
+	}
 	if (rc == STORE_OK)
 		rc = live_lots(db, client_id, cur, now, &rd->lots, &rd->n_lots);
 	if (rc != STORE_OK)
@@ -197,8 +231,8 @@ void ledger_read_clear(struct ledger_read *rd)
 	rd->n_lots = 0;
 }
 
-enum store_rc ledger_spend_read(struct store_conn *db, int64_t merchant_id,
-				const struct ledger_read *rd, money_t amount, int64_t order_id)
+enum store_rc ledger_spend_read(struct store_conn *db, int64_t merchant_id, struct ledger_read *rd,
+				money_t amount, int64_t order_id)
 {
 	if (amount <= 0)
 		return STORE_OK;
@@ -208,7 +242,7 @@ enum store_rc ledger_spend_read(struct store_conn *db, int64_t merchant_id,
 				 .type = LEDGER_SPEND,
 				 .order_id = order_id,
 				 .created_ms = rd->now};
-	return take_from(db, &e, amount, 0, rd->lots, rd->n_lots);
+	return take_from(db, &e, amount, 0, rd->lots, rd->n_lots, rd);
 }
 
 enum store_rc ledger_spend(struct store_conn *db, int64_t merchant_id, int64_t client_id,
@@ -274,10 +308,12 @@ enum store_rc ledger_release(struct store_conn *db, const struct hold *h, int64_
 	return rc;
 }
 
-/* ledger_accrue given the client's current debt. */
+/* ledger_accrue given the client's current debt; the balance's move kept in defer when it is
+ * this client's and currency's. */
 static enum store_rc accrue_with_debt(struct store_conn *db, int64_t merchant_id, int64_t client_id,
 				      enum currency cur, money_t amount, int64_t expires_ms,
-				      int64_t order_id, int64_t now, money_t debt)
+				      int64_t order_id, int64_t now, money_t debt,
+				      struct ledger_read *defer)
 {
 	money_t pay_debt = debt < amount ? debt : amount;
 	if (amount - pay_debt > 0) {
@@ -292,8 +328,14 @@ static enum store_rc accrue_with_debt(struct store_conn *db, int64_t merchant_id
 		if (rc != STORE_OK)
 			return rc;
 	}
-	return add_entry(db, merchant_id, client_id, cur, amount, LEDGER_ACCRUAL, order_id, now,
-			 -pay_debt);
+	struct ledger_entry e = {.merchant_id = merchant_id,
+				 .client_id = client_id,
+				 .currency = cur,
+				 .amount_minor = amount,
+				 .type = LEDGER_ACCRUAL,
+				 .order_id = order_id,
+				 .created_ms = now};
+	return add_row_defer(db, &e, -pay_debt, 0, defer);
 }
 
 enum store_rc ledger_accrue(struct store_conn *db, int64_t merchant_id, int64_t client_id,
@@ -306,20 +348,21 @@ enum store_rc ledger_accrue(struct store_conn *db, int64_t merchant_id, int64_t 
 
 enum store_rc ledger_accrue_read(struct store_conn *db, int64_t merchant_id, int64_t client_id,
 				 enum currency cur, money_t amount, int64_t expires_ms,
-				 int64_t order_id, int64_t now, const struct ledger_read *rd)
+				 int64_t order_id, int64_t now, struct ledger_read *rd)
 {
 	if (amount <= 0)
 		return STORE_OK;
 	struct balance b;
-	if (rd && rd->client_id == client_id && rd->cur == cur) {
-		b = rd->balance;
+	bool same = rd && rd->client_id == client_id && rd->cur == cur;
+	if (same) {
+		b = rd->balance; /* its debt: the moves kept in rd are a spend's, debt unmoved */
 	} else {
 		enum store_rc rc = STORE(db, balance_get, client_id, cur, &b);
 		if (rc != STORE_OK)
 			return rc;
 	}
 	return accrue_with_debt(db, merchant_id, client_id, cur, amount, expires_ms, order_id, now,
-				b.debt_minor);
+				b.debt_minor, same ? rd : NULL);
 }
 
 enum store_rc ledger_take_back(struct store_conn *db, int64_t merchant_id, int64_t client_id,

@@ -17,35 +17,47 @@ enum store_rc ledger_available(struct store_conn *db, int64_t client_id, enum cu
 
 /* What a sale read of one client and currency, for the steps after it in the same
  * transaction: the balance row and the live lots (soonest-expiring first), so that
- * ledger_spend_read and ledger_accrue_read need not read them again. Valid only while nothing
- * else moves that client's lots or balance in between. */
+ * ledger_spend_read and ledger_accrue_read need not read them again; and what those two move
+ * on the balance, written once by ledger_read_flush. Valid only while nothing else moves that
+ * client's lots or balance in between. Zeroed by the caller, who sets `holds_released` when
+ * it released the client's expired holds itself. */
 struct ledger_read {
 	int64_t client_id;
 	enum currency cur;
 	int64_t now;
+	bool holds_released;
 	struct balance balance;
 	struct lot *lots; /* heap; ledger_read_clear frees it */
 	size_t n_lots;
+	money_t d_balance, d_debt, d_held; /* not yet written to the balance row */
+	bool pending;
 };
 
 /* ledger_available that keeps what it read in *rd (lots read once: their sum is the
- * available amount's lots part). */
+ * available amount's lots part). Unless rd->holds_released, expired holds are released first
+ * when the balance shows held points (holds_release_expired): what they reserved is the
+ * client's again (API.md 4.3), and a client without held points is spared the look-up. */
 enum store_rc ledger_available_read(struct store_conn *db, int64_t client_id, enum currency cur,
 				    int64_t now, money_t *available_out,
 				    struct ledger_read *rd) MUST_CHECK;
 void ledger_read_clear(struct ledger_read *rd);
 
-/* ledger_spend from the lots in rd (read by ledger_available_read at the same `now`). */
-enum store_rc ledger_spend_read(struct store_conn *db, int64_t merchant_id,
-				const struct ledger_read *rd, money_t amount,
-				int64_t order_id) MUST_CHECK;
+/* ledger_spend from the lots in rd (read by ledger_available_read at the same `now`); the
+ * balance's move is kept in rd for ledger_read_flush. */
+enum store_rc ledger_spend_read(struct store_conn *db, int64_t merchant_id, struct ledger_read *rd,
+				money_t amount, int64_t order_id) MUST_CHECK;
 
 /* ledger_accrue with the debt known from rd when rd is of this client and currency (a spend
- * does not move debt), else read. */
+ * does not move debt; the balance's move is then kept in rd for ledger_read_flush), else read
+ * and written at once. */
 enum store_rc ledger_accrue_read(struct store_conn *db, int64_t merchant_id, int64_t client_id,
 				 enum currency cur, money_t amount, int64_t expires_ms,
-				 int64_t order_id, int64_t now,
-				 const struct ledger_read *rd) MUST_CHECK;
+				 int64_t order_id, int64_t now, struct ledger_read *rd) MUST_CHECK;
+
+/* Writes the balance moves kept in rd as one balance row update (one statement for a sale's
+ * spend and accrual). Before the transaction commits, or the balance is not the ledger's sum. */
+enum store_rc ledger_read_flush(struct store_conn *db, int64_t merchant_id,
+				struct ledger_read *rd) MUST_CHECK;
 
 /* The rule every spend obeys (an order's points, a hold, a write-off): amount must not pass
  * what the client can spend now (ledger_available). Refused as 400 insufficient_funds naming

@@ -222,10 +222,12 @@ bool order_sale(struct store_conn *db, const struct order_request *r, int64_t no
 		ok = client_find_or_register(db, merchant, r->has_phone ? r->phone : NULL,
 					     r->has_email ? r->email : NULL, NULL, s.auto_register,
 					     "order.customerPhone", &cl, o);
-	if (ok && cl.id && (r->amount_minor > 0 || r->n_coupons > 0)) {
-		/* What expired holds reserved is the client's again (API.md 4.3). */
+	if (ok && cl.id && r->n_coupons > 0) {
+		/* What expired holds reserved is the client's again (API.md 4.3); a spend of
+		 * points alone has ledger_require release them, only when points are held. */
 		size_t released = 0;
 		ok = outcome_store(o, holds_release_expired(db, cl.id, now, 64, &released));
+		rd.holds_released = true;
 	}
 	if (ok && r->amount_minor > 0) {
 		ok = ledger_require(db, cl.id, spend_cur, r->amount_minor, "amount", now, &rd, o);
@@ -269,6 +271,8 @@ bool order_sale(struct store_conn *db, const struct order_request *r, int64_t no
 		rc = ledger_accrue_read(db, merchant, cl.id, s.currency, accrued,
 					rule->valid_days ? now + rule->valid_days * MS_PER_DAY : 0,
 					ord->id, now, r->amount_minor > 0 ? &rd : NULL);
+	if (rc == STORE_OK)
+		rc = ledger_read_flush(db, merchant, &rd);
 	if (rc == STORE_OK && s.active && cl.id && rule->coupon_id) {
 		rc = STORE(db, catalog_get, merchant, rule->coupon_id, &cc);
 		if (rc == STORE_OK && coupon_issuable(&cc, now))

@@ -1,6 +1,7 @@
 /* Write transactions of the SQLite engine: the writer thread, group commit, the WAL sync
  * outside the writer mutex, and checkpoints off the commit path (see struct sq_store in
  * sqlite_engine.h). */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -254,6 +255,7 @@ static void write_unlock(struct sq_store *st)
 static void *sync_main(void *arg)
 {
 	struct sq_store *st = arg;
+	pthread_setname_np(pthread_self(), "kopilka-sync");
 	pthread_mutex_lock(&st->sync_mu);
 	for (;;) {
 		while (!st->to_sync && !st->sync_stop)
@@ -452,6 +454,7 @@ static void *writer_main(void *arg)
 {
 	struct sq_store *st = arg;
 	writer_of = st;
+	pthread_setname_np(pthread_self(), "kopilka-writer"); /* as top -H and perf show it */
 	for (;;) {
 		pthread_mutex_lock(&st->jobs_mu);
 		while (!st->jobs_head && !st->jobs_stop) {
