@@ -198,6 +198,28 @@ static void reopen_logs(void)
 		log_info("received SIGHUP: no --access-log to reopen (access lines go to stderr)");
 }
 
+/* Waits for a signal that stops the server, reopening the logs on each SIGHUP a process sends
+ * (logrotate, systemctl reload, kill -HUP). The kernel sends SIGHUP itself (SI_KERNEL) when the
+ * controlling terminal hangs up: a server started in a terminal still stops when it is closed.
+ * Returns what stopped it, for the log. */
+static const char *wait_for_stop(const sigset_t *signals)
+{
+	for (;;) {
+		siginfo_t info;
+		int sig = sigwaitinfo(signals, &info);
+		if (sig == SIGINT)
+			return "SIGINT";
+		if (sig == SIGTERM)
+			return "SIGTERM";
+		if (sig == SIGHUP && info.si_code == SI_KERNEL)
+			return "SIGHUP (the terminal hung up)";
+		if (sig == SIGHUP)
+			reopen_logs();
+		else if (errno != EINTR)
+			return "an error waiting for signals";
+	}
+}
+
 static int cmd_serve(const struct config *cfg)
 {
 	if (!cfg->db) {
@@ -289,10 +311,7 @@ static int cmd_serve(const struct config *cfg)
 		 (long long)cfg->threads, db_shown, media_dir,
 		 *cfg->metrics_listen ? ", metrics on " : "", cfg->metrics_listen);
 
-	int sig = 0;
-	while (sigwait(&signals, &sig) == 0 && sig == SIGHUP)
-		reopen_logs();
-	log_info("received %s: finishing requests in flight", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	log_info("received %s: finishing requests in flight", wait_for_stop(&signals));
 	http_stop(http, 10000);
 	http_stop(metrics_http, 1000);
 	pthread_mutex_lock(&sw.mu);

@@ -344,3 +344,82 @@ def test_journal_lines_carry_a_syslog_priority(db, tmp_path, matches):
         if m:
             want = {"debug": "7", "info": "6", "warn": "4", "error": "3"}[obj["level"]]
             assert m.group(1) == want, line
+
+
+def test_terminal_hangup_still_stops_the_server(db):
+    """A SIGHUP from a process reopens the logs; the one the kernel sends when the controlling
+    terminal hangs up (its window closed) stops a server started in it, as before."""
+    port = free_port()
+    pid, master = pty.fork()  # the child leads a session whose controlling terminal is the pty
+    if pid == 0:
+        try:
+            os.execv(KOPILKAD, [KOPILKAD, "serve", "--db", db, "--listen", f"127.0.0.1:{port}",
+                                "--threads", "2"])
+        finally:
+            os._exit(127)
+    try:
+        shown = read_pty(master, lambda out: b"serving on" in out)
+        assert b"serving on" in shown, shown
+        wait_for("the port", lambda: _listening(port))
+        os.kill(pid, signal.SIGHUP)  # from a process: reopens, keeps serving
+        shown = read_pty(master, lambda out: b"no --access-log to reopen" in out)
+        assert b"no --access-log to reopen" in shown, shown
+        assert _listening(port)
+    finally:
+        os.close(master)  # the terminal hangs up
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the server kept running after its terminal hung up")
+        time.sleep(0.05)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+
+
+def test_make_run_on_a_terminal_shows_short_lines_and_the_welcome(tmp_path):
+    """`make run` as a person sees it: scripts/run.sh on a terminal prints the server's text
+    lines (no JSON), the welcome with working credentials, then a line per request; closing
+    the terminal stops the server."""
+    from conftest import REPO
+    port = free_port()
+    env = dict(os.environ, KOPILKA_DB=str(tmp_path / "var" / "kopilka.db"),
+               KOPILKA_LISTEN=f"127.0.0.1:{port}", TERM="xterm", NO_COLOR="")
+    pid, master = pty.fork()
+    if pid == 0:
+        try:
+            os.chdir(REPO)
+            os.execve("/bin/bash", ["bash", "scripts/run.sh"], env)
+        finally:
+            os._exit(127)
+    try:
+        shown = read_pty(master, lambda out: b"Each request is logged below" in out, 60)
+        assert b"Each request is logged below" in shown, shown
+        s = Session(("demo@kopilka.local", "demo-password"))
+        assert s.get(f"http://127.0.0.1:{port}/ext/api/v1/clients/1/balance/").status_code == 200
+        shown += read_pty(master, lambda out: b"/balance/" in out)
+    finally:
+        os.close(master)
+        deadline = time.monotonic() + WAIT_S
+        while not os.waitpid(pid, os.WNOHANG)[0]:
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.05)
+    wait_for("the server to stop", lambda: not _listening(port))
+    text = ANSI.sub("", shown.decode().replace("\r\n", "\n"))
+    lines = [l for l in text.splitlines() if l.strip()]
+    assert not any(l.lstrip().startswith("{") for l in lines), text
+    access = [l for l in lines if " /ext/api/v1/" in l or " /healthz" in l]
+    assert len(access) >= 12, text  # the readiness probe, the demo data, the request above
+    for l in access:
+        assert TEXT_ACCESS.match(l), f"not a short access line: {l!r}"
+    welcome = text.index("kopilka is serving on")
+    assert f"kopilka is serving on http://127.0.0.1:{port}" in text
+    assert "demo@kopilka.local" in text[welcome:] and "curl -u" in text[welcome:]
+    assert "/clients/{id}/balance/" in text[welcome:]  # the request made after the welcome
+    assert "\x1b[1m" in shown.decode(), "the welcome is not set apart on a terminal"
