@@ -35,7 +35,6 @@ static void usage(FILE *out)
 		     "        account; prints the new merchant id\n"
 		     "  serve --db PATH [--listen HOST:PORT] [--threads N] [...]\n"
 		     "        serves the API; SIGINT/SIGTERM stop it after the requests in flight\n"
-		     "        and SIGHUP reopens --access-log (after a log rotation)\n"
 		     "  check --db PATH\n"
 		     "        verifies the ledger invariants; exits 1 with a report when broken\n"
 		     "  routes\n"
