@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from conftest import KOPILKAD, OWNER_A, Server, Session, free_port, init_merchant, run_cli, stop_process
+from conftest import (KOPILKAD, OWNER_A, Server, Session, free_port, init_merchant, run_cli, scale,
+                      stop_process)
 
 # 14:02:11.482 INFO  GET    /healthz                             200    0.1 ms
 TEXT_ACCESS = re.compile(
@@ -108,7 +109,7 @@ def test_sighup_after_rename_moves_new_lines_to_a_new_file(db, tmp_path):
 def test_many_sighups_during_a_stream_lose_and_tear_no_line(db, tmp_path):
     access = tmp_path / "access.log"
     server = serve(db, tmp_path, "--access-log", str(access))
-    rotations = 20
+    rotations = scale(20, 200)  # make stress: more reopens
     stop = threading.Event()
 
     def stream():
