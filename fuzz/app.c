@@ -105,7 +105,7 @@ void fuzz_app_init(void)
 	    "--media-dir", media_dir, "--docs-dir",	      tmpdir, NULL};
 	if (!config_load(&cfg, CMD_SERVE, (int)ARRAY_LEN(argv) - 1, argv, 0, stderr))
 		die("bad settings");
-	log_set_level(LOG_ERROR);
+	log_setup(LOG_ERROR, LOG_FORMAT_JSON);
 	struct store_options opt = {
 	    .synchronous = "normal", .busy_timeout_ms = 1000, .pool_size = 1, .create = true};
 	char err[256];

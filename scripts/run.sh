@@ -23,10 +23,10 @@ fi
 
 "$BIN" serve --db "$DB" --listen "$LISTEN" &
 server=$!
-trap 'kill -TERM $server 2>/dev/null; wait $server; exit $?' INT TERM
+trap 'kill -TERM $server 2>/dev/null; wait $server; exit $?' INT TERM HUP
 
 for _ in $(seq 1 50); do
-  curl -s -o /dev/null "http://$LISTEN/" && break
+  curl -s -o /dev/null "http://$LISTEN/healthz" && break
   if ! kill -0 $server 2>/dev/null; then
     echo "kopilkad did not start (is $LISTEN in use?)" >&2
     exit 1
@@ -53,13 +53,26 @@ if $first_run; then
   done
 fi
 
+# The server's log goes to this terminal too: with --log-format auto it writes one short text
+# line per request there (JSON when stderr is a pipe or a file). The welcome is set apart from
+# those lines, in bold on a terminal that shows it.
+bold='' plain=''
+if [ -t 2 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-dumb}" != dumb ]; then
+  bold=$'\033[1m' plain=$'\033[0m'
+fi
+docs=''
+[ -f "$(dirname "$BIN")/docs/index.html" ] && docs="  API docs   http://$LISTEN/docs/"$'\n'
 cat >&2 <<MSG
 
-kopilka is serving on http://$LISTEN  (database $DB; Ctrl-C stops it)
-demo merchant login: $EMAIL  password: $PASSWORD
-try:
-  curl -u $EMAIL:$PASSWORD '$BASE/clients/?phone=7912%25'
-  curl -u $EMAIL:$PASSWORD $BASE/clients/1/balance/
+${bold}kopilka is serving on http://$LISTEN${plain}   (Ctrl-C stops it)
+  database   $DB
+  login      $EMAIL  password $PASSWORD
+${docs}
+  try:
+    curl -u $EMAIL:$PASSWORD '$BASE/clients/?phone=7912%25'
+    curl -u $EMAIL:$PASSWORD $BASE/clients/1/balance/
+
+Each request is logged below, one line: time, level, method, route, status, duration.
 
 MSG
 wait $server

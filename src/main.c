@@ -1,5 +1,6 @@
 /* kopilkad: the command line. `init` adds a merchant, `serve` runs the API, `check` verifies
  * the ledger. Settings come from the table in core/config.c (see --help). */
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -181,6 +182,43 @@ static void *sweep_loop(void *arg)
 	return NULL;
 }
 
+/* SIGHUP: after logrotate renamed the access log, new lines go to a new file at its path. */
+static void reopen_logs(void)
+{
+	bool reopened;
+	if (!log_access_reopen(&reopened))
+		log_error(
+		    "received SIGHUP: cannot reopen --access-log %s (%s); still writing to the "
+		    "file it had open",
+		    log_access_path(), strerror(errno));
+	else if (reopened)
+		log_info("received SIGHUP: reopened the access log %s", log_access_path());
+	else
+		log_info("received SIGHUP: no --access-log to reopen (access lines go to stderr)");
+}
+
+/* Waits for a signal that stops the server, reopening the logs on each SIGHUP a process sends
+ * (logrotate, systemctl reload, kill -HUP). The kernel sends SIGHUP itself (SI_KERNEL) when the
+ * controlling terminal hangs up: a server started in a terminal still stops when it is closed.
+ * Returns what stopped it, for the log. */
+static const char *wait_for_stop(const sigset_t *signals)
+{
+	for (;;) {
+		siginfo_t info;
+		int sig = sigwaitinfo(signals, &info);
+		if (sig == SIGINT)
+			return "SIGINT";
+		if (sig == SIGTERM)
+			return "SIGTERM";
+		if (sig == SIGHUP && info.si_code == SI_KERNEL)
+			return "SIGHUP (the terminal hung up)";
+		if (sig == SIGHUP)
+			reopen_logs();
+		else if (errno != EINTR)
+			return "an error waiting for signals";
+	}
+}
+
 static int cmd_serve(const struct config *cfg)
 {
 	if (!cfg->db) {
@@ -194,12 +232,15 @@ static int cmd_serve(const struct config *cfg)
 			cfg->db);
 		return 1;
 	}
-	/* Signals are taken by the main thread alone, with sigwait. */
-	sigset_t stop_signals;
-	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGINT);
-	sigaddset(&stop_signals, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	/* Signals are taken by the main thread alone, with sigwait: blocked here, before any
+	 * thread starts, every thread inherits the mask, and no handler runs in a thread that
+	 * holds a lock. */
+	sigset_t signals;
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	/* SQLite: a connection for every thread that may run a request (writes run on the one
@@ -220,7 +261,8 @@ static int cmd_serve(const struct config *cfg)
 		return 1;
 	}
 	if (*cfg->access_log && !log_access_open(cfg->access_log)) {
-		fprintf(stderr, "kopilkad: cannot open --access-log %s\n", cfg->access_log);
+		fprintf(stderr, "kopilkad: cannot open --access-log %s: %s\n", cfg->access_log,
+			strerror(errno));
 		auth_destroy(auth);
 		st->ops->close(st);
 		return 1;
@@ -268,9 +310,7 @@ static int cmd_serve(const struct config *cfg)
 		 (long long)cfg->threads, db_shown, media_dir,
 		 *cfg->metrics_listen ? ", metrics on " : "", cfg->metrics_listen);
 
-	int sig = 0;
-	sigwait(&stop_signals, &sig);
-	log_info("received %s: finishing requests in flight", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	log_info("received %s: finishing requests in flight", wait_for_stop(&signals));
 	http_stop(http, 10000);
 	http_stop(metrics_http, 1000);
 	pthread_mutex_lock(&sw.mu);
@@ -361,8 +401,9 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
-	int level = log_level_parse(cfg.log_level);
-	log_set_level(level < 0 ? LOG_INFO : (enum log_level)level);
+	/* The settings table admits only the names these parse. */
+	log_setup((enum log_level)log_level_parse(cfg.log_level),
+		  (enum log_format)log_format_parse(cfg.log_format));
 	clock_set_offset_ms(cfg.clock_offset_seconds * 1000);
 	int status = cmd == CMD_INIT	? cmd_init(&cfg)
 		     : cmd == CMD_SERVE ? cmd_serve(&cfg)

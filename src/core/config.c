@@ -29,6 +29,9 @@ static const struct setting settings[] = {
      "database: a file path (SQLite, created by init)"},
     {"--log-level", "KOPILKA_LOG_LEVEL", STR(log_level), "info", 0, 0, "debug|info|warn|error",
      CMD_ALL, "least severe log level written to stderr"},
+    {"--log-format", "KOPILKA_LOG_FORMAT", STR(log_format), "auto", 0, 0, "auto|json|text", CMD_ALL,
+     "log lines as JSON objects or short text for a person; auto: text on a terminal, JSON "
+     "otherwise (files, pipes, journald)"},
     {"--email", "KOPILKA_EMAIL", STR(email), NULL, 0, 0, NULL, CMD_INIT,
      "owner account's email (the Basic auth login)"},
     {"--password", "KOPILKA_PASSWORD", STR(password), NULL, 0, 0, NULL, CMD_INIT,
@@ -39,7 +42,7 @@ static const struct setting settings[] = {
     {"--metrics-listen", "KOPILKA_METRICS_LISTEN", STR(metrics_listen), "", 0, 0, NULL, CMD_SERVE,
      "HOST:PORT serving GET /metrics alone; empty: /metrics on --listen"},
     {"--access-log", "KOPILKA_ACCESS_LOG", STR(access_log), "", 0, 0, NULL, CMD_SERVE,
-     "file the JSON access log lines are appended to; empty: stderr"},
+     "file the access log lines are appended to (reopened on SIGHUP); empty: stderr"},
     {"--docs-dir", "KOPILKA_DOCS_DIR", STR(docs_dir), "", 0, 0, NULL, CMD_SERVE,
      "directory of the API docs page assets; empty: docs/ beside the binary"},
     {"--media-dir", "KOPILKA_MEDIA_DIR", STR(media_dir), "", 0, 0, NULL, CMD_SERVE,

@@ -1,5 +1,6 @@
 /* Settings: one typed table (flag, environment variable, default, bounds, help) read in the
- * order default < environment < command line. Nothing else in the server reads getenv(). */
+ * order default < environment < command line. Nothing else in the server reads getenv() but
+ * core/log.c, for facts about where stderr goes (NO_COLOR, TERM, JOURNAL_STREAM), not settings. */
 #ifndef KOPILKA_CORE_CONFIG_H
 #define KOPILKA_CORE_CONFIG_H
 
@@ -13,6 +14,7 @@ struct config {
 	/* all commands */
 	char *db;
 	char *log_level;
+	char *log_format;
 	/* init */
 	char *email;
 	char *password;
