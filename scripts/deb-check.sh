@@ -6,8 +6,9 @@
 #   - dpkg -i installs it: the system user, the database created by postinst, the conffile;
 #     kopilkad runs from the installed files as the unit would run it (its user, its env file,
 #     its state directory) on a free 127.0.0.1 port, answers /healthz, serves the docs page and
-#     the merchant added as postinst says, and stops on SIGTERM; installing it again leaves the
-#     database untouched;
+#     the merchant added as postinst says, and stops on SIGTERM; the system calls it made (strace)
+#     are all allowed by the unit's SystemCallFilter=, and no memory is writable and executable
+#     (MemoryDenyWriteExecute=); installing it again leaves the database untouched;
 #   - dpkg -r then dpkg -P remove it: nothing is left but /var/lib/kopilka and the user
 #     kopilka, which purge keeps on purpose (deb/postrm says why).
 # It installs a package on the machine, so it runs as root, refuses a machine where a kopilka
@@ -72,14 +73,15 @@ dpkg_retry() {
   return 1
 }
 
-server=
+server= kpid=
 # Puts the machine back as it was before the run: what the mark file says this script made.
 restore() {
+  if [ -n "$kpid" ]; then kill -TERM "$kpid" 2>/dev/null || true; fi
   if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
     kill -TERM "$server" 2>/dev/null || true
     wait "$server" 2>/dev/null || true
   fi
-  server=
+  server= kpid=
   [ -f "$MARK" ] || return 0
   if [ "$(pkg_status)" != "" ] && [ "$(pkg_status)" != not-installed ]; then
     dpkg_retry --purge "$PKG" >/dev/null || echo "deb-check: could not purge $PKG" >&2
@@ -192,13 +194,17 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 runuser -u kopilka -- /usr/bin/kopilkad init --db "$db" --email owner@deb-check.example \
   --password deb-check-password --name "deb-check" >/dev/null 2>&1 ||
   fail "adding a merchant as postinst says"
-# EnvironmentFile=: the KEY=value lines of the env file; only the port is this run's.
+# EnvironmentFile=: the KEY=value lines of the env file; only the port is this run's. Under
+# strace (as kopilka, from the exec of kopilkad on), to compare the system calls it makes with
+# the unit's SystemCallFilter= below.
 mapfile -t unit_env < <(grep -E '^KOPILKA_[A-Z0-9_]+=' /etc/kopilka/kopilka.env)
+chmod 0711 "$tmp"
+install -d -o kopilka -g kopilka -m 0700 "$tmp/trace"
 (cd "$STATE" && umask 0077 &&
   exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "${unit_env[@]}" \
     KOPILKA_LISTEN=127.0.0.1:$port KOPILKA_ACCESS_LOG=/var/log/kopilka/access.log \
     setpriv --reuid=kopilka --regid=kopilka --init-groups --no-new-privs \
-    /usr/bin/kopilkad serve) 2>"$tmp/server.log" &
+    strace -f -qq -c -o "$tmp/trace/syscalls" /usr/bin/kopilkad serve) 2>"$tmp/server.log" &
 server=$!
 base=http://127.0.0.1:$port
 for _ in $(seq 1 100); do
@@ -206,23 +212,58 @@ for _ in $(seq 1 100); do
   kill -0 $server 2>/dev/null || { cat "$tmp/server.log" >&2; fail "kopilkad exited at start"; }
   sleep 0.1
 done
+kpid=$(pgrep -P $server -x kopilkad) || fail "no kopilkad under strace"
 health=$(curl -sS -f "$base/healthz") || { cat "$tmp/server.log" >&2; fail "GET /healthz"; }
 [ "$health" = '{"status":"ok","database":"ok"}' ] || fail "GET /healthz answered $health"
 curl -sS -f "$base/docs/" | grep -q '<html' || fail "GET /docs/ (the installed docs page)"
-curl -sS -f -u owner@deb-check.example:deb-check-password "$base/ext/api/v1/clients/" >/dev/null ||
-  fail "the merchant added as postinst says cannot list its clients"
+# The merchant added as postinst says: a program, a client, a sale, reads.
+api() { # METHOD PATH [JSON]
+  curl -sS -f -u owner@deb-check.example:deb-check-password -X "$1" \
+    -H 'Content-Type: application/json' ${3:+-d "$3"} "$base/ext/api/v1$2" >/dev/null ||
+    fail "$1 $2 as the merchant added as postinst says"
+}
+api PUT /loyalty/settings/ '{"active":true,"currency":"points","customerSettings":{"type":"percentage","amount":5,"validDays":365}}'
+api POST /clients/ '{"phone":"79123456701","name":"Anna"}'
+api POST /fiscal/orders/ '{"order":{"externalId":"deb-check-1","receiptType":"sale","amountCard":450,"customerPhone":"79123456701","items":[{"name":"Coffee","price":450,"quantity":1}]}}'
+api GET '/clients/1/balance/'
+api GET /clients/
 [ "$(stat -c %U /var/log/kopilka/access.log)" = kopilka ] || fail "access log not written as kopilka"
 grep -q '"route":"/healthz"' /var/log/kopilka/access.log || fail "no access line in the log file"
-ps -o user= -p $server | grep -qx kopilka || fail "kopilkad does not run as kopilka"
-kill -TERM $server
+ps -o user= -p "$kpid" | grep -qx kopilka || fail "kopilkad does not run as kopilka"
+# MemoryDenyWriteExecute=: no mapping is writable and executable.
+wx=$(awk '$2 ~ /w.x/' "/proc/$kpid/maps")
+[ -z "$wx" ] || fail "kopilkad maps memory writable and executable: $wx"
+kill -TERM "$kpid"
 rc=0
 wait $server || rc=$?
-server=
+server= kpid=
 [ $rc -eq 0 ] || { cat "$tmp/server.log" >&2; fail "kopilkad exited $rc on SIGTERM"; }
 grep -q 'stopped cleanly' "$tmp/server.log" || fail "no clean stop in the log"
 owned_by_others=$(find "$STATE" ! -user kopilka)
 [ -z "$owned_by_others" ] || fail "files in $STATE not owned by kopilka: $owned_by_others"
-ok "kopilkad ran as kopilka from the installed files on 127.0.0.1:$port: /healthz ok, /docs/, the merchant's API; SIGTERM stopped it (exit 0)"
+ok "kopilkad ran as kopilka from the installed files on 127.0.0.1:$port: /healthz ok, /docs/, the merchant's program, client and sale; no writable+executable memory; SIGTERM stopped it (exit 0)"
+
+# The unit's SystemCallFilter= lines (an allow list, then ~ deny lists): every call kopilkad made
+# above must be allowed and not denied (systemd-analyze expands the sets).
+expand_sets() {
+  local item
+  systemd-analyze syscall-filter "$@" | sed -n 's/^ \{4\}\([@a-z0-9_-]\+\)$/\1/p' | sort -u |
+    while read -r item; do
+      case "$item" in @*) expand_sets "$item" ;; *) echo "$item" ;; esac
+    done | sort -u
+}
+unit=/lib/systemd/system/kopilka.service
+read -r -a allow_sets <<<"$(sed -n 's/^SystemCallFilter=\([^~]\)/\1/p' "$unit" | tr '\n' ' ')"
+read -r -a deny_sets <<<"$(sed -n 's/^SystemCallFilter=~//p' "$unit" | tr '\n' ' ')"
+[ ${#allow_sets[@]} -gt 0 ] && [ ${#deny_sets[@]} -gt 0 ] || fail "no SystemCallFilter= lines in $unit"
+expand_sets "${allow_sets[@]}" >"$tmp/allowed"
+expand_sets "${deny_sets[@]}" >"$tmp/denied"
+comm -23 "$tmp/allowed" "$tmp/denied" >"$tmp/filter"
+awk 'NR > 2 && $1 !~ /^-/ && $NF != "total" { print $NF }' "$tmp/trace/syscalls" | sort -u >"$tmp/used"
+[ "$(wc -l <"$tmp/used")" -gt 20 ] || fail "strace counted too few system calls: $(cat "$tmp/used")"
+outside=$(comm -23 "$tmp/used" "$tmp/filter" | tr '\n' ' ')
+[ -z "$outside" ] || fail "kopilkad made system calls the unit's SystemCallFilter= refuses: $outside"
+ok "SystemCallFilter=${allow_sets[*]} ~${deny_sets[*]}: the $(wc -l <"$tmp/used") system calls kopilkad made are all in the $(wc -l <"$tmp/filter") it allows"
 
 # --- install again: the database is not touched --------------------------------------------
 before=$(md5sum "$db")
