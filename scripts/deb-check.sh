@@ -119,14 +119,14 @@ trap 'restore; rm -rf "$tmp"' EXIT
 # --- lintian -------------------------------------------------------------------------------
 echo "deb-check: lintian $deb"
 set +e
-lintian --fail-on error "$deb" >"$tmp/lintian" 2>&1
+lintian --fail-on error --show-overrides "$deb" >"$tmp/lintian" 2>&1
 lintian_rc=$?
 set -e
 grep -v 'running with root privileges' "$tmp/lintian" | sed 's/^/  /' || true
 if [ $lintian_rc -ne 0 ] || grep -q '^E: ' "$tmp/lintian"; then
   fail "lintian reports errors (exit $lintian_rc)"
 fi
-ok "lintian: no errors, $(grep -c '^W: ' "$tmp/lintian" || true) warning(s)"
+ok "lintian: no errors, $(grep -c "^W: " "$tmp/lintian" || true) warning(s), $(grep -c "^O: " "$tmp/lintian" || true) overridden"
 
 # --- install -------------------------------------------------------------------------------
 dpkg_retry --install "$deb" >"$tmp/install" || fail "dpkg -i $deb"

@@ -111,7 +111,14 @@ install -D -m 0644 deb/kopilka.logrotate "$stage/etc/logrotate.d/kopilka"
 
 doc=$stage/usr/share/doc/kopilka
 install -D -m 0644 deb/copyright "$doc/copyright"
-install -D -m 0644 deb/kopilka.lintian-overrides "$stage/usr/share/lintian/overrides/kopilka"
+# The overrides, with the line of postinst that prints "systemctl enable" filled in.
+msg_line=$(grep -n '^  systemctl enable --now kopilka$' deb/postinst | cut -d: -f1)
+if [ -z "$msg_line" ]; then
+  echo "deb: deb/postinst no longer prints 'systemctl enable --now kopilka'; update the override" >&2
+  exit 1
+fi
+install -d "$stage/usr/share/lintian/overrides"
+sed "s/@MSG_LINE@/$msg_line/" deb/kopilka.lintian-overrides >"$stage/usr/share/lintian/overrides/kopilka"
 {
   echo "kopilka ($version) unstable; urgency=medium"
   echo
