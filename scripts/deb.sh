@@ -51,9 +51,9 @@ mkdir -p "$stage/usr/share/man/man8"
 help2man --no-info --section=8 --name="self-hosted loyalty server" \
   --include=deb/kopilkad.h2m "$bin" | gzip -9n >"$stage/usr/share/man/man8/kopilkad.8.gz"
 
-# /etc/kopilka/kopilka.env: every setting serve reads, from the --help table, commented out at
-# its default; KOPILKA_DB set to the state directory. Init-only and testing-only ones are left
-# out.
+# /etc/kopilka/kopilka.env: every setting serve reads (its [commands] name serve or all), from
+# the --help table, commented out at its default; KOPILKA_DB set to the state directory.
+# Testing-only ones are left out.
 mkdir -p "$stage/etc/kopilka"
 {
   cat <<'EOF'
@@ -79,7 +79,7 @@ EOF
       cmds = text; sub(/.*\[/, "", cmds); sub(/\]$/, "", cmds)
       sub(/ \[[^]]*\]$/, "", text)
       def = text; sub(/.* Default: /, "", def); sub(/; .*$/, "", def); sub(/\.$/, "", def)
-      if (cmds != "init" && text !~ /testing/) {
+      if (cmds ~ /serve|all/ && text !~ /testing/) {
         value = (def == "none" || def == "empty") ? "" : def
         wrap(text)
         if (env == "KOPILKA_DB") {
