@@ -23,7 +23,7 @@ EXPOSURE_MAX=1.1
 PKG=kopilka
 STATE=/var/lib/kopilka
 MARK=/var/lib/kopilka-deb-check.mark
-LOCK=/run/lock/kopilka-deb-check.lock
+LOCK=$([ -d /run/lock ] && echo /run/lock || echo /tmp)/kopilka-deb-check.lock
 
 if [ $# -ne 1 ] || [ ! -f "$1" ]; then
   echo "usage: scripts/deb-check.sh PACKAGE.deb" >&2
