@@ -16,7 +16,7 @@ FUZZ_CI_SECONDS ?= 10
 SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 .PHONY: all build deps deps-test run test unit api asan asan-build stress clean format fuzz \
-	fuzz-coverage valgrind format-check
+	fuzz-coverage valgrind format-check deb deb-check
 
 all: build
 
@@ -48,10 +48,11 @@ define suites
 	KOPILKAD=$(abspath $(1)/kopilkad) $(2) $(PYTHON) -m pytest -q tests/api $(PYTEST_ARGS)
 endef
 
-# What CI runs: the format check, both suites on the normal build and on the ASan + UBSan
+# What CI runs: the format check, the Debian package's check, both suites on the normal build and on the ASan + UBSan
 # build, a valgrind session, and every fuzz target for FUZZ_CI_SECONDS.
 test: deps-test format-check build asan-build
 	scripts/openapi-lint.sh api/openapi.json
+	$(MAKE) deb-check
 	$(call suites,$(BUILD))
 	$(call suites,$(ASAN_BUILD),$(SANITIZER_ENV))
 	$(PYTHON) scripts/valgrind-session.py $(BUILD)/kopilkad
@@ -96,6 +97,18 @@ format: deps-test
 format-check: deps-test
 	@$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_FILES) && \
 		echo "format-check: $(words $(FORMAT_FILES)) files as $(CLANG_FORMAT) writes them"
+
+# The Debian package: build/kopilka_<version>-<revision>_<arch>.deb (scripts/deb.sh, files in
+# deb/). deb-check installs it on this machine, runs it and purges it (scripts/deb-check.sh;
+# as root: through sudo otherwise).
+SUDO = $(if $(filter 0,$(shell id -u)),,sudo)
+
+deb:
+	@scripts/deps.sh deb
+	@scripts/deb.sh
+
+deb-check: deps-test
+	$(SUDO) scripts/deb-check.sh "$$(scripts/deb.sh)"
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz build-fuzz-cov

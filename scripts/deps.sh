@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages kopilka needs to build, run and test, asking apt only for those
-# dpkg does not already report as installed. Usage: scripts/deps.sh [build|test]
+# dpkg does not already report as installed. Usage: scripts/deps.sh [build|test|deb]
 set -euo pipefail
 
 build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
@@ -10,11 +10,19 @@ build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite
 # clang-14, libclang-rt-14-dev (libFuzzer, the sanitizer runtimes), llvm-14 (llvm-profdata,
 # llvm-cov): the fuzz targets of scripts/fuzz.sh. valgrind: scripts/valgrind-session.sh.
 # clang-format-14: make format-check (run by make test) and make format.
+# systemd (systemd-analyze), lintian, logrotate, strace, procps (pgrep, ps), adduser (the
+# package's postinst; dpkg -i installs no dependency): scripts/deb-check.sh.
 test_pkgs=(python3 python3-pytest python3-requests python3-hypothesis python3-jsonschema
-  chromium postgresql clang-14 libclang-rt-14-dev llvm-14 valgrind clang-format-14)
+  chromium postgresql clang-14 libclang-rt-14-dev llvm-14 valgrind clang-format-14
+  systemd lintian logrotate strace procps adduser)
+# make deb (scripts/deb.sh): dpkg-shlibdeps computes Depends, help2man writes the man page.
+deb_pkgs=(dpkg-dev help2man)
 
 want=("${build_pkgs[@]}")
-if [ "${1:-build}" = test ]; then want+=("${test_pkgs[@]}"); fi
+case "${1:-build}" in
+  test) want+=("${test_pkgs[@]}" "${deb_pkgs[@]}") ;;
+  deb) want+=("${deb_pkgs[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

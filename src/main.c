@@ -27,20 +27,41 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: kopilkad COMMAND [OPTIONS]\n"
-		     "\n"
-		     "Commands:\n"
-		     "  init  --db PATH --email EMAIL --password PASSWORD [--name NAME]\n"
-		     "        creates the database if needed and adds a merchant with its owner\n"
-		     "        account; prints the new merchant id\n"
-		     "  serve --db PATH [--listen HOST:PORT] [--threads N] [...]\n"
-		     "        serves the API; SIGINT/SIGTERM stop it after the requests in flight\n"
-		     "  check --db PATH\n"
-		     "        verifies the ledger invariants; exits 1 with a report when broken\n"
-		     "  routes\n"
-		     "        prints the route table, one \"METHOD /path\" a line\n"
-		     "\n");
+	fprintf(out,
+		"Usage: kopilkad COMMAND [OPTIONS]\n"
+		"A self-hosted loyalty server: the i-bonus external REST API over SQLite or\n"
+		"PostgreSQL.\n"
+		"\n"
+		"Commands:\n"
+		"  init --db PATH --email EMAIL --password PASSWORD [--name NAME]\n"
+		"                      creates the database if needed and adds a merchant with\n"
+		"                      its owner account; prints the new merchant id\n"
+		"  serve --db PATH [--listen HOST:PORT] [--threads N] [...]\n"
+		"                      serves the API; SIGINT/SIGTERM stop it after the\n"
+		"                      requests in flight\n"
+		"  check --db PATH\n"
+		"                      verifies the ledger invariants; exits 1 with a report\n"
+		"                      when broken\n"
+		"  routes\n"
+		"                      prints the route table, one \"METHOD /path\" a line\n"
+		"  --help, -h\n"
+		"                      prints this text\n"
+		"  --version\n"
+		"                      prints the version\n"
+		"\n"
+		"Every setting is read from its default, then its environment variable, then\n"
+		"its flag (the last one found wins); a flag takes its value as --flag VALUE or\n"
+		"--flag=VALUE.\n"
+		"\n");
 	config_print_help(out);
+	fprintf(out,
+		"\n"
+		"Exit status:\n"
+		"  0                   success\n"
+		"  1                   a failure or a broken ledger (check); the reason is on\n"
+		"                      stderr\n"
+		"  2                   a command line that cannot be run (a missing or\n"
+		"                      malformed setting)\n");
 }
 
 static struct store *open_store(const struct config *cfg, bool create, int pool)
@@ -61,8 +82,21 @@ static struct store *open_store(const struct config *cfg, bool create, int pool)
 static int cmd_init(const struct config *cfg)
 {
 	char email[EMAIL_MAX + 1];
+	if (cfg->db && !cfg->email && !cfg->password) {
+		/* Only the database (what the Debian package's postinst does): created and
+		 * migrated, no merchant added. */
+		struct store *st = open_store(cfg, true, 1);
+		if (!st)
+			return 1;
+		st->ops->close(st);
+		char shown[512];
+		store_uri_display(cfg->db, shown, sizeof(shown));
+		fprintf(stderr, "kopilkad: database %s is ready; no merchant added\n", shown);
+		return 0;
+	}
 	if (!cfg->db || !cfg->email || !cfg->password) {
-		fprintf(stderr, "kopilkad init: --db, --email and --password are required\n");
+		fprintf(stderr, "kopilkad init: --db, --email and --password are required (or "
+				"--db alone to create the database only)\n");
 		return 2;
 	}
 	if (!email_normalize(cfg->email, email)) {
@@ -370,6 +404,10 @@ int main(int argc, char **argv)
 	    strcmp(argv[1], "help") == 0) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("kopilkad %s\n", KOPILKA_VERSION);
+		return 0;
 	}
 	if (strcmp(argv[1], "routes") == 0) {
 		size_t n;

@@ -26,7 +26,7 @@ struct setting {
 
 static const struct setting settings[] = {
     {"--db", "KOPILKA_DB", STR(db), NULL, 0, 0, NULL, CMD_ALL,
-     "database: a file path (SQLite, created by init)"},
+     "database: a file path (SQLite, created by init) or a postgresql:// URI"},
     {"--log-level", "KOPILKA_LOG_LEVEL", STR(log_level), "info", 0, 0, "debug|info|warn|error",
      CMD_ALL, "least severe log level written to stderr"},
     {"--log-format", "KOPILKA_LOG_FORMAT", STR(log_format), "auto", 0, 0, "auto|json|text", CMD_ALL,
@@ -44,7 +44,8 @@ static const struct setting settings[] = {
     {"--access-log", "KOPILKA_ACCESS_LOG", STR(access_log), "", 0, 0, NULL, CMD_SERVE,
      "file the access log lines are appended to (reopened on SIGHUP); empty: stderr"},
     {"--docs-dir", "KOPILKA_DOCS_DIR", STR(docs_dir), "", 0, 0, NULL, CMD_SERVE,
-     "directory of the API docs page assets; empty: docs/ beside the binary"},
+     "directory of the API docs page assets; empty: docs/ beside the binary, else "
+     "../share/kopilka/docs from it"},
     {"--media-dir", "KOPILKA_MEDIA_DIR", STR(media_dir), "", 0, 0, NULL, CMD_SERVE,
      "directory of uploaded images (logos, coupon images); empty: media/ beside a SQLite "
      "database, ./media for PostgreSQL"},
@@ -208,22 +209,50 @@ void config_free(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
+/* Writes text as lines of at most HELP_WIDTH columns, each indented HELP_INDENT spaces: the
+ * layout help2man turns into a tagged paragraph of the man page. */
+#define HELP_INDENT 22
+#define HELP_WIDTH 79
+static void print_wrapped(FILE *out, const char *text)
+{
+	const char *p = text;
+	while (*p) {
+		size_t room = HELP_WIDTH - HELP_INDENT, len = strlen(p);
+		if (len > room) {
+			len = room;
+			while (len > 0 && p[len] != ' ')
+				len--;
+			if (len == 0) /* one word longer than the line */
+				len = strcspn(p, " ");
+		}
+		fprintf(out, "%*s%.*s\n", HELP_INDENT, "", (int)len, p);
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+}
+
 void config_print_help(FILE *out)
 {
-	fprintf(out, "Settings (command line flag, environment variable, default, bounds):\n");
+	fprintf(out, "Settings (flag, environment variable):\n");
 	for (size_t i = 0; i < ARRAY_LEN(settings); i++) {
 		const struct setting *s = &settings[i];
-		const char *cmds = s->commands == CMD_ALL		    ? "all"
+		const char *cmds = s->commands == CMD_ALL		    ? "all commands"
 				   : s->commands == CMD_INIT		    ? "init"
 				   : s->commands == CMD_SERVE		    ? "serve"
 				   : s->commands == (CMD_SERVE | CMD_CHECK) ? "serve, check"
 									    : "?";
-		fprintf(out, "  %-30s %-32s default %s", s->flag, s->env,
-			s->def ? s->def : "(none)");
+		char text[1024], bounds[128] = "";
 		if (s->type == SET_INT)
-			fprintf(out, ", %" PRId64 "..%" PRId64, s->min, s->max);
-		if (s->choices)
-			fprintf(out, ", one of %s", s->choices);
-		fprintf(out, "  [%s]\n      %s\n", cmds, s->help);
+			snprintf(bounds, sizeof(bounds), "; %" PRId64 "..%" PRId64, s->min, s->max);
+		else if (s->choices)
+			snprintf(bounds, sizeof(bounds), "; one of %s", s->choices);
+		snprintf(text, sizeof(text), "%s. Default: %s%s. [%s]", s->help,
+			 !s->def   ? "none"
+			 : *s->def ? s->def
+				   : "empty",
+			 bounds, cmds);
+		fprintf(out, "  %s, %s\n", s->flag, s->env);
+		print_wrapped(out, text);
 	}
 }

@@ -63,7 +63,8 @@ enum {
 bool config_load(struct config *cfg, int cmd, int argc, char **argv, int first,
 		 FILE *err) MUST_CHECK;
 void config_free(struct config *cfg);
-/* Prints the table: flag, environment variable, default, bounds, help. */
+/* Prints the table: flag, environment variable, then help, default, bounds and commands
+ * wrapped beneath (the layout help2man reads for the man page). */
 void config_print_help(FILE *out);
 
 #endif

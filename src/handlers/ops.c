@@ -62,20 +62,24 @@ static const char *content_type_of(const char *name)
 	return NULL;
 }
 
-/* The docs directory: --docs-dir, else docs/ beside the running binary. */
+/* The docs directory: --docs-dir, else docs/ beside the running binary (a build tree), else
+ * ../share/kopilka/docs from it (an installed /usr/bin/kopilkad: /usr/share/kopilka/docs). */
 static void docs_dir(const struct config *cfg, char *out, size_t cap)
 {
 	if (cfg->docs_dir && *cfg->docs_dir) {
 		snprintf(out, cap, "%s", cfg->docs_dir);
 		return;
 	}
-	char exe[PATH_MAX - 16];
+	char exe[PATH_MAX - 32];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
 	char *slash = strrchr(exe, '/');
 	if (slash)
 		*slash = '\0';
 	snprintf(out, cap, "%s/docs", exe);
+	struct stat st;
+	if (stat(out, &st) != 0 || !S_ISDIR(st.st_mode))
+		snprintf(out, cap, "%s/../share/kopilka/docs", exe);
 }
 
 void ops_docs(struct call *c)

@@ -1,6 +1,7 @@
-# The operator interface: init, check, serve's clean SIGTERM exit, --help.
+# The operator interface: init, check, serve's clean SIGTERM exit, --help, --version.
 import base64
 import os
+import re
 
 import pytest
 
@@ -38,6 +39,26 @@ def test_init_refuses_bad_credentials(db, email, password, why):
     assert p.returncode != 0, f"{why} accepted: {p.stdout!r}"
     assert p.stderr.strip(), f"{why}: no message on stderr"
     assert p.stdout.strip() == "", f"{why}: a merchant id was printed: {p.stdout!r}"
+
+
+def test_init_with_only_the_database_creates_it_without_a_merchant(db):
+    p = run_cli("init", "--db", db)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "" and "no merchant added" in p.stderr
+    assert "://" in db or os.path.isfile(db)
+    assert run_cli("check", "--db", db).returncode == 0
+    # run again on the same database: nothing changes, and a merchant can be added after it
+    assert run_cli("init", "--db", db).returncode == 0
+    assert init_merchant(db, "first@example.com", "password-1") == 1
+    # an email without a password (or the reverse) is still refused
+    assert run_cli("init", "--db", db, "--email", "x@example.com").returncode == 2
+
+
+def test_version_is_the_project_version():
+    cmake = open(os.path.join(os.path.dirname(__file__), "..", "..", "CMakeLists.txt")).read()
+    version = re.search(r"project\(kopilka VERSION ([0-9.]+)", cmake).group(1)
+    p = run_cli("--version")
+    assert p.returncode == 0 and p.stdout == f"kopilkad {version}\n"
 
 
 def test_init_refuses_an_email_already_in_use(db):
