@@ -10,13 +10,14 @@ import os
 import re
 import shutil
 import sqlite3
+import subprocess
 import threading
 import time
 
 import pytest
 import requests
 
-from conftest import (OWNER_A, Server, Session, body_of, describe, init_merchant, new_phone, rule,
+from conftest import (KOPILKAD, OWNER_A, Server, Session, body_of, describe, init_merchant, new_phone, rule,
                       run_cli, sale, uniq)
 from schema_undo import UNDO_11
 
@@ -330,6 +331,11 @@ def test_serve_names_the_flag_of_a_bad_schedule(env, tmp_path):
                         (("--backup-keep", "0"), "--backup-keep must be between 1 and")):
         p = run_cli("serve", "--db", env.db, "--listen", "127.0.0.1:1", *flags)
         assert p.returncode == 2 and says in p.stderr, (flags, p.stderr)
+    # the same settings from the environment (KOPILKA_BACKUP_*)
+    p = subprocess.run([KOPILKAD, "serve", "--db", env.db, "--listen", "127.0.0.1:1"],
+                       env=dict(os.environ, KOPILKA_BACKUP_EVERY="90 minutes"),
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "KOPILKA_BACKUP_EVERY" in p.stderr, p.stderr
     if env.engine == "sqlite":
         not_dir = str(tmp_path / "file")
         open(not_dir, "w").close()
