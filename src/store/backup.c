@@ -248,9 +248,15 @@ bool backup_copy(const char *db_path, const char *out, backup_progress_fn progre
 			 BACKUP_PG_ADVICE);
 		return false;
 	}
-	struct stat sb;
+	struct stat sb, out_sb;
 	if (stat(db_path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
 		snprintf(err, err_len, "--db %s: no such database file", db_path);
+		return false;
+	}
+	/* Renamed over the database itself, the copy would leave a running server on a file no
+	 * longer in the directory. */
+	if (stat(out, &out_sb) == 0 && out_sb.st_dev == sb.st_dev && out_sb.st_ino == sb.st_ino) {
+		snprintf(err, err_len, "--out %s is the database itself: name another file", out);
 		return false;
 	}
 	sqlite3 *src = NULL;
@@ -530,11 +536,20 @@ enum backup_use backup_install(const char *staged, const char *db_path, char *ke
 	sqlite_store_init();
 	sqlite3 *lock = NULL;
 	kept[0] = '\0';
-	bool exists = access(db_path, F_OK) == 0;
+	struct stat old;
+	bool exists = stat(db_path, &old) == 0;
 	if (exists) {
 		enum backup_use use = lock_exclusive(db_path, true, &lock, err, err_len);
 		if (use != BACKUP_FREE)
 			return use;
+		/* The restored file gets the owner and mode of the one it replaces: a restore run
+		 * as root must leave a database the service's own user can open. */
+		if (chown(staged, old.st_uid, old.st_gid) != 0 && geteuid() == 0)
+			log_warn("restore: cannot give %s the owner of %s: %s", staged, db_path,
+				 strerror(errno));
+		if (chmod(staged, old.st_mode & 07777) != 0)
+			log_warn("restore: cannot give %s the mode of %s: %s", staged, db_path,
+				 strerror(errno));
 		char when[24];
 		stamp(wall_ms(), when);
 		snprintf(kept, cap, "%s.replaced-%s", db_path, when);

@@ -164,8 +164,10 @@ def test_restore_keeps_the_replaced_database_and_serves_the_backup(env, tmp_path
         late_text = s.post(server.base + "/fiscal/orders/", json=late).text
     assert server.stop() == 0
 
+    os.chmod(db, 0o640)
     p = restore(copy, db)
     assert p.returncode == 0, p.stderr
+    assert os.stat(db).st_mode & 0o777 == 0o640, "the restored file lost the replaced one's mode"
     kept = glob.glob(db + ".replaced-*")
     assert len(kept) == 1 and kept[0] in p.stderr, (kept, p.stderr)
     assert not os.path.exists(db + "-wal") or os.path.getsize(db + "-wal") == 0
@@ -241,6 +243,8 @@ def test_backup_and_restore_name_the_flag_of_bad_input(env, tmp_path):
         return
     p = backup(env.db, str(tmp_path))
     assert p.returncode == 1 and "--out" in p.stderr and "is a directory" in p.stderr, p.stderr
+    p = backup(env.db, env.db)
+    assert p.returncode == 1 and "is the database itself" in p.stderr, p.stderr
     p = backup(env.db, str(tmp_path / "no" / "such" / "dir.db"))
     assert p.returncode == 1 and "--out" in p.stderr, p.stderr
     p = backup(str(tmp_path / "absent.db"), str(tmp_path / "x.db"))
