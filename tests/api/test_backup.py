@@ -104,8 +104,11 @@ def test_backup_during_orders_keeps_every_acknowledged_order_and_restores_to_a_s
         began = time.monotonic()
         p = backup(env.db, out)
         ended = time.monotonic()
-        # orders keep being acknowledged while the copy runs
-        time.sleep(0.3)
+        # the load went on through the copy: wait for an order acknowledged after it
+        deadline = time.monotonic() + 30
+        while not any(at > ended for at, _, _ in list(acked)) and time.monotonic() < deadline \
+                and not errors:
+            time.sleep(0.05)
     finally:
         stop.set()
         for t in threads:
