@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 import urllib.request
+from http.client import HTTPConnection, HTTPException
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
@@ -293,6 +294,131 @@ def soak_lines(soak, clients):
         f"{st:.0f} s {mib(soak['growth_after_settle_kib']):+.1f} MiB. Per minute, median / max: "
         + ", ".join(f"{mib(a):.1f} / {mib(b):.1f}" for a, b in
                     zip(soak["per_minute_median_kib"], soak["per_minute_max_kib"])) + " MiB"]
+
+
+# ---- backup under load ----
+
+class OrderStream:
+    """Orders posted from `conns` threads over keep-alive connections, each request's start and
+    end kept (monotonic seconds), so that latencies can be attributed to a time window."""
+
+    def __init__(self, base, keys, conns=8):
+        self.port = int(base.rsplit(":", 1)[1])
+        self.phones = []
+        with open(keys) as f:
+            for ln in f:
+                self.phones.append(ln.split()[1])
+                if len(self.phones) >= 5000:
+                    break
+        self.samples, self.errors, self.on = [], 0, True
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.loop, args=(i,), daemon=True)
+                        for i in range(conns)]
+        for t in self.threads:
+            t.start()
+
+    def loop(self, tid):
+        conn = HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {"Authorization": AUTH, "Content-Type": "application/json"}
+        n, mine = 0, []
+        tag = f"bk{int(time.time())}-{tid}"
+        while self.on:
+            n += 1
+            body = json.dumps({"order": {
+                "externalId": f"{tag}-{n}", "receiptType": "sale", "amountCard": 249,
+                "customerPhone": self.phones[(tid * 7919 + n) % len(self.phones)],
+                "items": [{"name": "Latte", "price": 250, "quantity": 1}]},
+                "amount": 1, "currency": "points"})
+            t0 = time.monotonic()
+            try:
+                conn.request("POST", "/ext/api/v1/fiscal/orders/", body, headers)
+                r = conn.getresponse()
+                r.read()
+                ok = r.status == 200
+            except (OSError, HTTPException):
+                ok = False
+                conn.close()
+                conn = HTTPConnection("127.0.0.1", self.port, timeout=30)
+            t1 = time.monotonic()
+            if ok:
+                mine.append((t0, t1))
+            else:
+                with self.lock:
+                    self.errors += 1
+        conn.close()
+        with self.lock:
+            self.samples += mine
+
+    def close(self):
+        self.on = False
+        for t in self.threads:
+            t.join(timeout=60)
+        return sorted(self.samples)
+
+
+def window_stats(samples, t0, t1):
+    """Orders that started in [t0, t1): count, rate, p50/p99/max latency (us), and the longest
+    time no order was acknowledged at all (us)."""
+    lat = sorted((e - s) * 1e6 for s, e in samples if t0 <= s < t1)
+    ends = sorted(e for s, e in samples if t0 <= e < t1)
+    gaps = [b - a for a, b in zip([t0] + ends, ends + [t1])]
+    pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")  # noqa: E731
+    return {"orders": len(lat), "rps": len(lat) / (t1 - t0) if t1 > t0 else 0,
+            "p50_us": pct(0.50), "p99_us": pct(0.99), "max_us": lat[-1] if lat else float("nan"),
+            "longest_gap_us": max(gaps) * 1e6 if gaps else float("nan")}
+
+
+def run_backup(kopilkad, db, keys, workdir, before_s=5):
+    """`kopilkad backup` of the database while orders stream in: orders alone for before_s
+    seconds, then the backup (the orders go on), then 1 s more. Reports the backup's duration
+    and size, and the orders' latency and longest pause without an acknowledged order before
+    and during the backup: the writer stall the copy caused."""
+    p, base = start_server(kopilkad, db, workdir)
+    out = os.path.join(workdir, "backup-under-load.db")
+    if os.path.exists(out):
+        os.remove(out)
+    stream = OrderStream(base, keys)
+    time.sleep(1)  # connections warm
+    t0 = time.monotonic()
+    time.sleep(before_s)
+    b0 = time.monotonic()
+    r = subprocess.run([kopilkad, "backup", "--db", db, "--out", out], capture_output=True,
+                       text=True, timeout=1800)
+    b1 = time.monotonic()
+    time.sleep(1)
+    samples = stream.close()
+    if not samples:
+        raise SystemExit("backup under load: no order was acknowledged")
+    wal = os.path.getsize(db + "-wal") if os.path.exists(db + "-wal") else 0
+    stop(p)
+    if r.returncode != 0:
+        raise SystemExit(f"kopilkad backup failed: {r.stderr}")
+    res = {"seconds": b1 - b0, "bytes": os.path.getsize(out), "db_bytes": os.path.getsize(db),
+           "wal_after_bytes": wal, "errors": stream.errors,
+           "before": window_stats(samples, t0, b0), "during": window_stats(samples, b0, b1)}
+    res["check"] = check(kopilkad, out)
+    os.remove(out)
+    log(f"backup under load: {res['bytes'] / 2**20:.0f} MiB in {res['seconds']:.1f} s; orders "
+        f"before / during: {res['before']['rps']:.0f} / {res['during']['rps']:.0f} per s, p99 "
+        f"{fmt_ms(res['before']['p99_us'])} / {fmt_ms(res['during']['p99_us'])} ms, max "
+        f"{fmt_ms(res['before']['max_us'])} / {fmt_ms(res['during']['max_us'])} ms, longest "
+        f"pause {fmt_ms(res['before']['longest_gap_us'])} / "
+        f"{fmt_ms(res['during']['longest_gap_us'])} ms; errors {res['errors']}")
+    return res
+
+
+def backup_lines(bk, clients):
+    b, d = bk["before"], bk["during"]
+    return [
+        f"Backup under load ({clients:,} clients): `kopilkad backup` of a "
+        f"{bk['db_bytes'] / 2**20:.0f} MiB database took {bk['seconds']:.1f} s "
+        f"({bk['bytes'] / 2**20:.0f} MiB written, {bk['bytes'] / 2**20 / bk['seconds']:.0f} MiB/s) "
+        f"while orders streamed from 8 connections; the copy passed `kopilkad check`. Orders "
+        f"before / during the backup: {b['rps']:.0f} / {d['rps']:.0f} per s, p50 "
+        f"{fmt_ms(b['p50_us'])} / {fmt_ms(d['p50_us'])} ms, p99 {fmt_ms(b['p99_us'])} / "
+        f"{fmt_ms(d['p99_us'])} ms, longest order {fmt_ms(b['max_us'])} / {fmt_ms(d['max_us'])} "
+        f"ms; longest time without an acknowledged order {fmt_ms(b['longest_gap_us'])} / "
+        f"{fmt_ms(d['longest_gap_us'])} ms; errors {bk['errors']}."]
 
 
 # ---- runs ----
@@ -621,6 +747,9 @@ def report(results, meta, out_md):
     if meta.get("soak"):
         L.append("")
         L += soak_lines(meta["soak"], meta["clients"])
+    if meta.get("backup"):
+        L.append("")
+        L += backup_lines(meta["backup"], meta["clients"])
     L.append("")
     L.append(f"ledger check after the runs: {meta.get('check_after', '?')}")
     text = "\n".join(L)
@@ -672,6 +801,9 @@ def main():
     ap.add_argument("--no-extras", action="store_true",
                     help="only the --workloads matrix and ref-sqlite: no bare-HTTP reference, "
                          "settings/auth, 10k-client, soak or PostgreSQL parts")
+    ap.add_argument("--backup-only", action="store_true",
+                    help="build, generate the data and run only the backup under load; result "
+                         "in bench/results/backup[-quick].json")
     ap.add_argument("--report-only", metavar="JSON",
                     help="re-print the table of a saved bench/results/*.json, run nothing")
     a = ap.parse_args()
@@ -737,6 +869,15 @@ def main():
             with open(os.path.join(results_dir, "soak.json"), "w") as f:
                 json.dump(soak, f, indent=1)
             log(f"wrote {os.path.join(results_dir, 'soak.json')}")
+            return
+        if a.backup_only:
+            bk = run_backup(kopilkad, db, keys, a.workdir)
+            bk.update(clients=clients, orders=orders, machine=meta["machine"], when=meta["when"])
+            print("\n".join(backup_lines(bk, clients)))
+            name = "backup-quick.json" if quick else "backup.json"
+            with open(os.path.join(results_dir, name), "w") as f:
+                json.dump(bk, f, indent=1)
+            log(f"wrote {os.path.join(results_dir, name)}")
             return
         base_db = None
         if a.baseline_bin:
@@ -810,6 +951,10 @@ def main():
         # The durable-write ceiling, on the same database while the server idles.
         ref_sqlite(results, tools, db, keys, runs, seconds)
         stop(p)
+
+        # A backup of the big database while orders stream in: its time and the writer
+        # stall it causes.
+        meta["backup"] = run_backup(kopilkad, db, keys, a.workdir)
 
         # Credential cache off: every request pays an Argon2 verification.
         p, base = start_server(kopilkad, db, a.workdir, ["--auth-cache-seconds", "0"])

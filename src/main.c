@@ -1,5 +1,6 @@
 /* kopilkad: the command line. `init` adds a merchant, `serve` runs the API, `check` verifies
- * the ledger. Settings come from the table in core/config.c (see --help). */
+ * the ledger, `backup` and `restore` copy a SQLite database out and back. Settings come from
+ * the table in core/config.c (see --help). */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -16,9 +17,12 @@
 #include "core/metrics.h"
 #include "domain/text.h"
 #include "http/server.h"
+#include "service/backups.h"
 #include "service/holds.h"
 #include "service/ledger.h"
+#include "store/backup.h"
 #include "store/media.h"
+#include "store/sqlite.h"
 #include "store/store.h"
 
 #define PASSWORD_MIN 8
@@ -42,6 +46,13 @@ static void usage(FILE *out)
 		"  check --db PATH\n"
 		"                      verifies the ledger invariants; exits 1 with a report\n"
 		"                      when broken\n"
+		"  backup --db PATH --out FILE\n"
+		"                      copies a SQLite database, also while a server runs,\n"
+		"                      into FILE (written aside, synced, then renamed)\n"
+		"  restore --from FILE --db PATH\n"
+		"                      checks a backup and puts it in place of a database no\n"
+		"                      process has open, keeping the replaced file as\n"
+		"                      PATH.replaced-TIME\n"
 		"  routes\n"
 		"                      prints the route table, one \"METHOD /path\" a line\n"
 		"  --help, -h\n"
@@ -64,19 +75,26 @@ static void usage(FILE *out)
 		"                      malformed setting)\n");
 }
 
-static struct store *open_store(const struct config *cfg, bool create, int pool)
+static struct store *open_store_at(const struct config *cfg, const char *db, bool create, int pool,
+				   bool skip_migration_backup)
 {
 	struct store_options opt = {.synchronous = cfg->sqlite_synchronous,
 				    .busy_timeout_ms = cfg->busy_timeout_ms,
 				    .pool_size = pool,
 				    .group_commit_max = (int)cfg->group_commit_max,
 				    .sqlite_memory_mib = cfg->sqlite_memory_mib,
-				    .create = create};
-	char err[256];
-	struct store *st = store_open(cfg->db, &opt, err, sizeof(err));
+				    .create = create,
+				    .skip_migration_backup = skip_migration_backup};
+	char err[PATH_MAX + 512];
+	struct store *st = store_open(db, &opt, err, sizeof(err));
 	if (!st)
 		fprintf(stderr, "kopilkad: %s\n", err);
 	return st;
+}
+
+static struct store *open_store(const struct config *cfg, bool create, int pool)
+{
+	return open_store_at(cfg, cfg->db, create, pool, false);
 }
 
 static int cmd_init(const struct config *cfg)
@@ -288,15 +306,28 @@ static int cmd_serve(const struct config *cfg)
 	struct store *st = open_store(cfg, false, pool);
 	if (!st)
 		return 1;
+	struct backup_schedule *backups = NULL;
+	if (*cfg->backup_dir) {
+		char err[PATH_MAX + 512];
+		backups = backup_schedule_start(cfg->db, cfg->backup_dir, cfg->backup_every_seconds,
+						cfg->backup_keep, err, sizeof(err));
+		if (!backups) {
+			fprintf(stderr, "kopilkad serve: %s\n", err);
+			st->ops->close(st);
+			return 2;
+		}
+	}
 	struct auth *auth = auth_create(cfg);
 	if (!auth) {
 		fprintf(stderr, "kopilkad: cannot initialise the authenticator\n");
+		backup_schedule_stop(backups);
 		st->ops->close(st);
 		return 1;
 	}
 	if (*cfg->access_log && !log_access_open(cfg->access_log)) {
 		fprintf(stderr, "kopilkad: cannot open --access-log %s: %s\n", cfg->access_log,
 			strerror(errno));
+		backup_schedule_stop(backups);
 		auth_destroy(auth);
 		st->ops->close(st);
 		return 1;
@@ -329,6 +360,7 @@ static int cmd_serve(const struct config *cfg)
 		metrics_http = NULL;
 	}
 	if (!http) {
+		backup_schedule_stop(backups);
 		auth_destroy(auth);
 		st->ops->close(st);
 		return 1;
@@ -352,6 +384,7 @@ static int cmd_serve(const struct config *cfg)
 	pthread_cond_signal(&sw.cv);
 	pthread_mutex_unlock(&sw.mu);
 	pthread_join(sweep_thread, NULL);
+	backup_schedule_stop(backups);
 	auth_destroy(auth);
 	st->ops->close(st);
 	log_access_close();
@@ -361,8 +394,27 @@ static int cmd_serve(const struct config *cfg)
 
 static void report_problem(void *ctx, const char *problem)
 {
-	(void)ctx;
-	printf("FAIL %s\n", problem);
+	fprintf(ctx, "FAIL %s\n", problem);
+}
+
+/* The ledger check of the database at db: its problems, one "FAIL ..." line each, to report.
+ * Returns the number of problems, or -1 when the database could not be opened or read (said
+ * on stderr). */
+static int64_t check_database(const struct config *cfg, const char *db, FILE *report,
+			      bool skip_migration_backup)
+{
+	struct store *st = open_store_at(cfg, db, false, 1, skip_migration_backup);
+	if (!st)
+		return -1;
+	struct store_conn *conn = st->ops->acquire(st);
+	int64_t problems = 0;
+	enum store_rc rc = STORE(conn, begin, false);
+	if (rc == STORE_OK)
+		rc = STORE(conn, check, now_ms(), report_problem, report, &problems);
+	conn->ops->rollback(conn);
+	st->ops->release(conn);
+	st->ops->close(st);
+	return rc == STORE_OK ? problems : -1;
 }
 
 static int cmd_check(const struct config *cfg)
@@ -375,18 +427,8 @@ static int cmd_check(const struct config *cfg)
 		fprintf(stderr, "kopilkad check: database %s does not exist\n", cfg->db);
 		return 2;
 	}
-	struct store *st = open_store(cfg, false, 1);
-	if (!st)
-		return 1;
-	struct store_conn *db = st->ops->acquire(st);
-	int64_t problems = 0;
-	enum store_rc rc = STORE(db, begin, false);
-	if (rc == STORE_OK)
-		rc = STORE(db, check, now_ms(), report_problem, NULL, &problems);
-	db->ops->rollback(db);
-	st->ops->release(db);
-	st->ops->close(st);
-	if (rc != STORE_OK) {
+	int64_t problems = check_database(cfg, cfg->db, stdout, false);
+	if (problems < 0) {
 		fprintf(stderr, "kopilkad check: could not read the database\n");
 		return 1;
 	}
@@ -395,6 +437,103 @@ static int cmd_check(const struct config *cfg)
 		return 1;
 	}
 	printf("ledger check passed\n");
+	return 0;
+}
+
+/* Progress of a long copy on stderr: a line every PROGRESS_EVERY_US, none for a short one. */
+#define PROGRESS_EVERY_US 2000000
+struct progress {
+	int64_t started_us, last_us;
+};
+
+static bool show_progress(void *ctx, int64_t done, int64_t total)
+{
+	struct progress *p = ctx;
+	int64_t now = mono_us();
+	if (now - p->last_us >= PROGRESS_EVERY_US && done < total) {
+		p->last_us = now;
+		fprintf(stderr, "kopilkad backup: %lld%% (%lld of %lld pages, %.0f s)\n",
+			(long long)(total ? done * 100 / total : 100), (long long)done,
+			(long long)total, (double)(now - p->started_us) / 1e6);
+	}
+	return true;
+}
+
+static int cmd_backup(const struct config *cfg)
+{
+	if (!cfg->db || !cfg->backup_out || !*cfg->db || !*cfg->backup_out) {
+		fprintf(stderr, "kopilkad backup: --db and --out are required\n");
+		return 2;
+	}
+	struct progress p = {.started_us = mono_us()};
+	p.last_us = p.started_us;
+	struct backup_result res;
+	char err[2 * PATH_MAX + 512];
+	if (!backup_copy(cfg->db, cfg->backup_out, show_progress, &p, &res, err, sizeof(err))) {
+		fprintf(stderr, "kopilkad backup: %s\n", err);
+		return store_uri_is_file(cfg->db) ? 1 : 2;
+	}
+	fprintf(stderr, "kopilkad backup: wrote %s (%lld bytes, %lld pages) in %.2f s\n",
+		cfg->backup_out, (long long)res.bytes, (long long)res.pages,
+		(double)res.duration_us / 1e6);
+	return 0;
+}
+
+/* Restores in four steps, the database untouched until the last: refuse early when a process
+ * has it open; copy the backup beside it; check the copy (a kopilka database, the ledger check
+ * of `kopilkad check`); put it in place under SQLite's exclusive lock, which says again that no
+ * process has the database open (backup_install). */
+static int cmd_restore(const struct config *cfg)
+{
+	if (!cfg->db || !cfg->restore_from || !*cfg->db || !*cfg->restore_from) {
+		fprintf(stderr, "kopilkad restore: --from and --db are required\n");
+		return 2;
+	}
+	if (!store_uri_is_file(cfg->db)) {
+		fprintf(stderr,
+			"kopilkad restore: --db is a PostgreSQL URI: kopilkad restore puts back "
+			"SQLite files. %s\n",
+			BACKUP_PG_ADVICE);
+		return 2;
+	}
+	char err[2 * PATH_MAX + 512];
+	if (backup_db_in_use(cfg->db, err, sizeof(err)) != BACKUP_FREE) {
+		fprintf(stderr, "kopilkad restore: %s\n", err);
+		return 1;
+	}
+	char staged[PATH_MAX];
+	int version = 0;
+	if (!backup_stage(cfg->restore_from, cfg->db, sqlite_store_schema_latest(), staged,
+			  sizeof(staged), &version, err, sizeof(err))) {
+		fprintf(stderr, "kopilkad restore: %s; %s is left as it is\n", err, cfg->db);
+		return 1;
+	}
+	int64_t problems = check_database(cfg, staged, stderr, true);
+	if (problems != 0) {
+		backup_discard(staged);
+		if (problems < 0)
+			fprintf(stderr,
+				"kopilkad restore: --from %s could not be read as a database; "
+				"%s is left as it is\n",
+				cfg->restore_from, cfg->db);
+		else
+			fprintf(stderr,
+				"kopilkad restore: --from %s fails the ledger check (%lld "
+				"problem(s), above); %s is left as it is\n",
+				cfg->restore_from, (long long)problems, cfg->db);
+		return 1;
+	}
+	char kept[PATH_MAX + 64];
+	if (backup_install(staged, cfg->db, kept, sizeof(kept), err, sizeof(err)) != BACKUP_FREE) {
+		backup_discard(staged);
+		fprintf(stderr, "kopilkad restore: %s; %s is left as it is\n", err, cfg->db);
+		return 1;
+	}
+	if (*kept)
+		fprintf(stderr, "kopilkad restore: the replaced database is kept as %s\n", kept);
+	fprintf(stderr,
+		"kopilkad restore: restored %s (schema version %d, ledger check passed) to %s\n",
+		cfg->restore_from, version, cfg->db);
 	return 0;
 }
 
@@ -416,10 +555,12 @@ int main(int argc, char **argv)
 			printf("%s\n", names[i]);
 		return 0;
 	}
-	int cmd = strcmp(argv[1], "init") == 0	  ? CMD_INIT
-		  : strcmp(argv[1], "serve") == 0 ? CMD_SERVE
-		  : strcmp(argv[1], "check") == 0 ? CMD_CHECK
-						  : 0;
+	int cmd = strcmp(argv[1], "init") == 0	    ? CMD_INIT
+		  : strcmp(argv[1], "serve") == 0   ? CMD_SERVE
+		  : strcmp(argv[1], "check") == 0   ? CMD_CHECK
+		  : strcmp(argv[1], "backup") == 0  ? CMD_BACKUP
+		  : strcmp(argv[1], "restore") == 0 ? CMD_RESTORE
+						    : 0;
 	if (!cmd) {
 		fprintf(stderr, "kopilkad: unknown command \"%s\" (see kopilkad --help)\n",
 			argv[1]);
@@ -443,9 +584,11 @@ int main(int argc, char **argv)
 	log_setup((enum log_level)log_level_parse(cfg.log_level),
 		  (enum log_format)log_format_parse(cfg.log_format));
 	clock_set_offset_ms(cfg.clock_offset_seconds * 1000);
-	int status = cmd == CMD_INIT	? cmd_init(&cfg)
-		     : cmd == CMD_SERVE ? cmd_serve(&cfg)
-					: cmd_check(&cfg);
+	int status = cmd == CMD_INIT	  ? cmd_init(&cfg)
+		     : cmd == CMD_SERVE	  ? cmd_serve(&cfg)
+		     : cmd == CMD_BACKUP  ? cmd_backup(&cfg)
+		     : cmd == CMD_RESTORE ? cmd_restore(&cfg)
+					  : cmd_check(&cfg);
 	config_free(&cfg);
 	return status;
 }

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum setting_type { SET_STR, SET_INT };
+/* SET_SECONDS: a duration kept in seconds, written as seconds or with a unit
+ * (config_parse_seconds). */
+enum setting_type { SET_STR, SET_INT, SET_SECONDS };
 
 struct setting {
 	const char *flag; /* "--db" */
@@ -23,10 +25,15 @@ struct setting {
 
 #define STR(field) SET_STR, offsetof(struct config, field)
 #define INT(field) SET_INT, offsetof(struct config, field)
+#define SECONDS(field) SET_SECONDS, offsetof(struct config, field)
 
 static const struct setting settings[] = {
     {"--db", "KOPILKA_DB", STR(db), NULL, 0, 0, NULL, CMD_ALL,
      "database: a file path (SQLite, created by init) or a postgresql:// URI"},
+    {"--out", "KOPILKA_BACKUP_OUT", STR(backup_out), NULL, 0, 0, NULL, CMD_BACKUP,
+     "file the backup is written to (replaced atomically when it exists)"},
+    {"--from", "KOPILKA_RESTORE_FROM", STR(restore_from), NULL, 0, 0, NULL, CMD_RESTORE,
+     "backup file to restore (checked before it replaces --db)"},
     {"--log-level", "KOPILKA_LOG_LEVEL", STR(log_level), "info", 0, 0, "debug|info|warn|error",
      CMD_ALL, "least severe log level written to stderr"},
     {"--log-format", "KOPILKA_LOG_FORMAT", STR(log_format), "auto", 0, 0, "auto|json|text", CMD_ALL,
@@ -87,6 +94,13 @@ static const struct setting settings[] = {
      NULL, CMD_SERVE,
      "testing only: while this file exists, a credential check pauses (up to 60 s) after its "
      "Argon2 or key verification, so a test can revoke the credential mid-check; empty: never"},
+    {"--backup-dir", "KOPILKA_BACKUP_DIR", STR(backup_dir), "", 0, 0, NULL, CMD_SERVE,
+     "SQLite: directory of scheduled backups (kopilka-backup-*.db); empty: no schedule"},
+    {"--backup-every", "KOPILKA_BACKUP_EVERY", SECONDS(backup_every_seconds), "1h", 1, 31536000,
+     NULL, CMD_SERVE,
+     "interval between scheduled backups: seconds, or a number with s, m, h or d (30m, 6h)"},
+    {"--backup-keep", "KOPILKA_BACKUP_KEEP", INT(backup_keep), "24", 1, 100000, NULL, CMD_SERVE,
+     "scheduled backups kept in --backup-dir: the newest N, older ones deleted"},
     {"--sqlite-synchronous", "KOPILKA_SQLITE_SYNCHRONOUS", STR(sqlite_synchronous), "full", 0, 0,
      "full|normal", CMD_ALL, "SQLite durability: full survives power loss"},
     {"--busy-timeout-ms", "KOPILKA_BUSY_TIMEOUT_MS", INT(busy_timeout_ms), "10000", 0, 600000, NULL,
@@ -126,6 +140,43 @@ static bool choice_ok(const char *choices, const char *v)
 	return false;
 }
 
+bool config_parse_seconds(const char *text, int64_t *seconds_out)
+{
+	static const struct {
+		char unit;
+		int64_t seconds;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+	size_t digits = strspn(text, "0123456789");
+	bool bare = digits > 0 && text[digits] == '\0'; /* whole seconds */
+	int64_t total = 0;
+	const char *p = text;
+	if (!*p)
+		return false;
+	while (*p) {
+		if (*p < '0' || *p > '9')
+			return false;
+		int64_t n = 0;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			if (n > (INT64_MAX - 9) / 10)
+				return false;
+			n = n * 10 + (*p - '0');
+		}
+		int64_t scale = bare ? 1 : 0;
+		for (size_t i = 0; !bare && i < ARRAY_LEN(units); i++)
+			if (*p == units[i].unit)
+				scale = units[i].seconds;
+		if (!scale)
+			return false;
+		if (!bare)
+			p++;
+		if (n > (INT64_MAX - total) / scale)
+			return false;
+		total += n * scale;
+	}
+	*seconds_out = total;
+	return true;
+}
+
 static bool set_value(struct config *cfg, const struct setting *s, const char *v,
 		      const char *source, FILE *err)
 {
@@ -140,16 +191,29 @@ static bool set_value(struct config *cfg, const struct setting *s, const char *v
 		*f = xstrdup(v);
 		return true;
 	}
-	char *end;
-	errno = 0;
-	long long n = strtoll(v, &end, 10);
-	if (errno || end == v || *end != '\0') {
-		fprintf(err, "%s: %s must be an integer, got \"%s\"\n", source, s->flag, v);
-		return false;
+	int64_t n;
+	if (s->type == SET_SECONDS) {
+		if (!config_parse_seconds(v, &n)) {
+			fprintf(err,
+				"%s: %s must be a duration: seconds, or a number with s, m, h or d "
+				"(30m, 6h), got \"%s\"\n",
+				source, s->flag, v);
+			return false;
+		}
+	} else {
+		char *end;
+		errno = 0;
+		long long parsed = strtoll(v, &end, 10);
+		if (errno || end == v || *end != '\0') {
+			fprintf(err, "%s: %s must be an integer, got \"%s\"\n", source, s->flag, v);
+			return false;
+		}
+		n = parsed;
 	}
 	if (n < s->min || n > s->max) {
-		fprintf(err, "%s: %s must be between %" PRId64 " and %" PRId64 ", got %lld\n",
-			source, s->flag, s->min, s->max, n);
+		fprintf(
+		    err, "%s: %s must be between %" PRId64 " and %" PRId64 "%s, got %" PRId64 "\n",
+		    source, s->flag, s->min, s->max, s->type == SET_SECONDS ? " seconds" : "", n);
 		return false;
 	}
 	*int_field(cfg, s) = n;
@@ -237,14 +301,23 @@ void config_print_help(FILE *out)
 	fprintf(out, "Settings (flag, environment variable):\n");
 	for (size_t i = 0; i < ARRAY_LEN(settings); i++) {
 		const struct setting *s = &settings[i];
-		const char *cmds = s->commands == CMD_ALL		    ? "all commands"
-				   : s->commands == CMD_INIT		    ? "init"
-				   : s->commands == CMD_SERVE		    ? "serve"
-				   : s->commands == (CMD_SERVE | CMD_CHECK) ? "serve, check"
-									    : "?";
+		static const char *const names[] = {"init", "serve", "check", "backup", "restore"};
+		char cmds[64] = "all commands";
+		if (s->commands != CMD_ALL) {
+			size_t len = 0;
+			cmds[0] = '\0';
+			for (size_t b = 0; b < ARRAY_LEN(names); b++)
+				if (s->commands & (1 << b))
+					len += (size_t)snprintf(cmds + len, sizeof(cmds) - len,
+								"%s%s", len ? ", " : "", names[b]);
+		}
 		char text[1024], bounds[128] = "";
 		if (s->type == SET_INT)
 			snprintf(bounds, sizeof(bounds), "; %" PRId64 "..%" PRId64, s->min, s->max);
+		else if (s->type == SET_SECONDS)
+			snprintf(bounds, sizeof(bounds),
+				 "; %" PRId64 "..%" PRId64 " seconds, or with units s, m, h, d (30m, 1h30m)",
+				 s->min, s->max);
 		else if (s->choices)
 			snprintf(bounds, sizeof(bounds), "; one of %s", s->choices);
 		snprintf(text, sizeof(text), "%s. Default: %s%s. [%s]", s->help,

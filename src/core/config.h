@@ -15,6 +15,9 @@ struct config {
 	char *db;
 	char *log_level;
 	char *log_format;
+	/* backup, restore */
+	char *backup_out;
+	char *restore_from;
 	/* init */
 	char *email;
 	char *password;
@@ -40,6 +43,9 @@ struct config {
 	int64_t lockout_seconds;
 	int64_t expire_sweep_seconds;
 	int64_t clock_offset_seconds;
+	char *backup_dir; /* "": no scheduled backups */
+	int64_t backup_every_seconds;
+	int64_t backup_keep;
 	char *test_auth_pause_file; /* testing only: see the settings table */
 	/* storage */
 	char *sqlite_synchronous;
@@ -54,7 +60,9 @@ enum {
 	CMD_INIT = 1,
 	CMD_SERVE = 2,
 	CMD_CHECK = 4,
-	CMD_ALL = 7,
+	CMD_BACKUP = 8,
+	CMD_RESTORE = 16,
+	CMD_ALL = 31,
 };
 
 /* Fills cfg with the defaults, then the environment, then argv[first..argc) for command `cmd`.
@@ -63,6 +71,10 @@ enum {
 bool config_load(struct config *cfg, int cmd, int argc, char **argv, int first,
 		 FILE *err) MUST_CHECK;
 void config_free(struct config *cfg);
+/* Parses a duration: whole seconds ("90"), or numbers each followed by a unit s, m, h or d,
+ * in any order and summed ("30m", "1h30m", "2d"). False on anything else, an empty text or an
+ * overflow; *seconds_out is set only on success. */
+bool config_parse_seconds(const char *text, int64_t *seconds_out) MUST_CHECK;
 /* Prints the table: flag, environment variable, then help, default, bounds and commands
  * wrapped beneath (the layout help2man reads for the man page). */
 void config_print_help(FILE *out);

@@ -33,6 +33,10 @@ static atomic_llong counters[M_COUNTER_COUNT];
 static atomic_llong in_flight;
 static atomic_llong commit_buckets[N_BUCKETS + 1], commit_sum_us, commit_count, commit_batch_sum;
 
+static atomic_llong backup_last_ms, backup_last_bytes, backup_last_duration_us, backup_written,
+    backup_failures;
+static atomic_bool backup_last_failed;
+
 void metrics_set_routes(const char *const *names, size_t n)
 {
 	route_names = names;
@@ -81,6 +85,31 @@ void metrics_commit(int64_t duration_us, int64_t batch_size)
 static long long load(atomic_llong *v)
 {
 	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+void metrics_backup_done(int64_t at_ms, int64_t bytes, int64_t duration_us)
+{
+	atomic_store_explicit(&backup_last_bytes, bytes, memory_order_relaxed);
+	atomic_store_explicit(&backup_last_duration_us, duration_us, memory_order_relaxed);
+	atomic_store_explicit(&backup_last_ms, at_ms, memory_order_relaxed);
+	atomic_fetch_add_explicit(&backup_written, 1, memory_order_relaxed);
+	atomic_store_explicit(&backup_last_failed, false, memory_order_relaxed);
+}
+
+void metrics_backup_failed(void)
+{
+	atomic_fetch_add_explicit(&backup_failures, 1, memory_order_relaxed);
+	atomic_store_explicit(&backup_last_failed, true, memory_order_relaxed);
+}
+
+void metrics_backup_get(struct metrics_backup *out)
+{
+	out->last_ms = load(&backup_last_ms);
+	out->last_bytes = load(&backup_last_bytes);
+	out->last_duration_us = load(&backup_last_duration_us);
+	out->written = load(&backup_written);
+	out->failures = load(&backup_failures);
+	out->last_failed = atomic_load_explicit(&backup_last_failed, memory_order_relaxed);
 }
 
 /* Splits "GET /path" into the method and the path labels. */
@@ -245,6 +274,28 @@ void metrics_render(struct buf *out, const struct metrics_gauges *g)
 		   "# HELP kopilka_db_pool_in_use Database connections borrowed now.\n"
 		   "# TYPE kopilka_db_pool_in_use gauge\nkopilka_db_pool_in_use %d\n",
 		   g->db_pool_size, g->db_pool_in_use);
+	struct metrics_backup bk;
+	metrics_backup_get(&bk);
+	counter(out, "kopilka_backups_total", "Scheduled backups written (--backup-dir).",
+		bk.written);
+	counter(out, "kopilka_backup_failures_total", "Scheduled backups that failed.",
+		bk.failures);
+	buf_printf(out,
+		   "# HELP kopilka_backup_last_success_timestamp_seconds When the last scheduled "
+		   "backup was written (0: none yet).\n"
+		   "# TYPE kopilka_backup_last_success_timestamp_seconds gauge\n"
+		   "kopilka_backup_last_success_timestamp_seconds %lld.%03lld\n"
+		   "# HELP kopilka_backup_last_size_bytes Size of the last scheduled backup.\n"
+		   "# TYPE kopilka_backup_last_size_bytes gauge\n"
+		   "kopilka_backup_last_size_bytes %lld\n"
+		   "# HELP kopilka_backup_last_duration_seconds How long the last scheduled backup "
+		   "took.\n"
+		   "# TYPE kopilka_backup_last_duration_seconds gauge\n"
+		   "kopilka_backup_last_duration_seconds ",
+		   (long long)(bk.last_ms / 1000), (long long)(bk.last_ms % 1000),
+		   (long long)bk.last_bytes);
+	seconds(out, bk.last_duration_us);
+	buf_puts(out, "\n");
 	buf_printf(out,
 		   "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
 		   "# TYPE process_resident_memory_bytes gauge\n"

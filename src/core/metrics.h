@@ -4,6 +4,7 @@
 #ifndef KOPILKA_CORE_METRICS_H
 #define KOPILKA_CORE_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,21 @@ void metrics_in_flight_add(int delta);
 void metrics_add(enum metric_counter c, int64_t v);
 /* One commit of a write transaction and the orders/writes it carried (1 without batching). */
 void metrics_commit(int64_t duration_us, int64_t batch_size);
+
+/* The scheduled backups of serve (--backup-dir). */
+struct metrics_backup {
+	int64_t last_ms;	  /* wall-clock time of the last backup written; 0: none yet */
+	int64_t last_bytes;	  /* its size */
+	int64_t last_duration_us; /* how long it took */
+	int64_t written;	  /* backups written since the start */
+	int64_t failures;	  /* backups that failed since the start */
+	bool last_failed;	  /* the latest attempt failed */
+};
+/* A backup written (at_ms wall-clock time), or one that failed. */
+void metrics_backup_done(int64_t at_ms, int64_t bytes, int64_t duration_us);
+void metrics_backup_failed(void);
+/* The figures as they are now (each read atomically, not all together). */
+void metrics_backup_get(struct metrics_backup *out);
 
 /* Figures sampled at render time. */
 struct metrics_gauges {

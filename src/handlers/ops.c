@@ -26,6 +26,22 @@ void ops_healthz(struct call *c)
 	jw_obj_begin(&w);
 	jw_kstr(&w, "status", rc == STORE_OK ? "ok" : "unavailable");
 	jw_kstr(&w, "database", rc == STORE_OK ? "ok" : "unavailable");
+	/* With scheduled backups (--backup-dir): how the last one went. A failing backup leaves
+	 * the status 200: the node still serves; monitoring alerts on `backup.status`. */
+	if (c->app->cfg->backup_dir && *c->app->cfg->backup_dir) {
+		struct metrics_backup bk;
+		metrics_backup_get(&bk);
+		jw_key(&w, "backup");
+		jw_obj_begin(&w);
+		jw_kstr(&w, "status", bk.last_failed ? "failing" : bk.last_ms ? "ok" : "pending");
+		if (bk.last_ms) {
+			jw_kint(&w, "lastAt", bk.last_ms);
+			jw_kint(&w, "lastSizeBytes", bk.last_bytes);
+			jw_kint(&w, "lastDurationMs", bk.last_duration_us / 1000);
+		}
+		jw_kint(&w, "failures", bk.failures);
+		jw_obj_end(&w);
+	}
 	jw_obj_end(&w);
 }
 

@@ -26,6 +26,7 @@
 
 #include "core/log.h"
 #include "core/metrics.h"
+#include "store/backup.h"
 #include "store/sqlite_pcache.h"
 #include "store/sqlite_schema.h"
 #include "store/sqlite_search.h"
@@ -393,10 +394,60 @@ void sq_conn_close(struct sq_conn *c)
 	free(c);
 }
 
+int sqlite_store_schema_latest(void)
+{
+	return (int)ARRAY_LEN(sqlite_migrations);
+}
+
+/* The schema version of the database open on db, read outside any transaction: 0 for a new
+ * (empty) database. */
+static int schema_version_now(sqlite3 *db)
+{
+	sqlite3_stmt *s = NULL;
+	int version = 0;
+	if (sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &s, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return version;
+}
+
+/* Before migrating a database from an older schema: a copy of it beside it, named with the
+ * version it has (<path>.schema-v<N>.<UTC time>.bak), so that an upgrade that goes wrong can
+ * be undone by restoring the copy with the kopilkad that wrote it. No copy of a new database
+ * (nothing to lose) or of one only read (it is not migrated). Another process may migrate the
+ * file between this copy and our transaction: the copy is then of the old version all the same,
+ * and the migration below finds nothing to do. */
+static bool backup_before_migration(struct sq_conn *c, char *err_buf, size_t err_len)
+{
+	int version = schema_version_now(c->db);
+	if (version <= 0 || version >= sqlite_store_schema_latest() ||
+	    sqlite3_db_readonly(c->db, "main") == 1 || c->owner->opt.skip_migration_backup)
+		return true;
+	char out[PATH_MAX + 64];
+	backup_migration_path(c->owner->path, version, out, sizeof(out));
+	struct backup_result res;
+	char why[512];
+	if (!backup_copy_conn(c->db, out, NULL, NULL, &res, why, sizeof(why))) {
+		snprintf(err_buf, err_len,
+			 "cannot back up the database (schema version %d) before migrating it to "
+			 "version %d, so it is left as it is: %s",
+			 version, sqlite_store_schema_latest(), why);
+		return false;
+	}
+	log_info("backed up the database (schema version %d, %lld bytes) to %s before migrating it "
+		 "to version %d",
+		 version, (long long)res.bytes, out, sqlite_store_schema_latest());
+	return true;
+}
+
 static bool migrate(struct sq_conn *c, char *err_buf, size_t err_len)
 {
 	/* A read-only database is served as it is, if it needs no migration. */
 	const char *begin = sqlite3_db_readonly(c->db, "main") == 1 ? "BEGIN" : "BEGIN IMMEDIATE";
+	if (!backup_before_migration(c, err_buf, err_len))
+		return false;
 	/* A migration that rebuilds a table (SQLite cannot alter a constraint) drops the old one
 	 * while other tables' rows still reference it: foreign keys are off meanwhile (the pragma
 	 * is a no-op inside a transaction) and checked before the commit instead. */
@@ -482,6 +533,11 @@ static void global_init(void)
 		log_warn("sqlite: cannot register the %s VFS; using the default", SQLITE_VFS_NAME);
 }
 
+void sqlite_store_init(void)
+{
+	pthread_once(&global_once, global_init);
+}
+
 struct store *sqlite_store_open(const char *path, const struct store_options *opt, char *err_buf,
 				size_t err_len)
 {
@@ -501,7 +557,7 @@ struct store *sqlite_store_open(const char *path, const struct store_options *op
 	st->wal_fd = -1;
 	st->ckpt_db_fd = -1;
 	pthread_mutex_init(&st->wal_mu, NULL);
-	pthread_once(&global_once, global_init);
+	sqlite_store_init();
 	/* Every pooled connection may grow an 8 MiB page cache (conn_open); the budget bounds
 	 * all of them together, whatever the pool size: only the connections that read much
 	 * grow theirs, and once the caches reach the budget each recycles its own pages. One

@@ -415,6 +415,9 @@ struct store_options {
 	 * bound (store/sqlite_pcache.h); 0: none. */
 	int64_t sqlite_memory_mib;
 	bool create; /* create the database when it does not exist (init) */
+	/* SQLite: no copy of the database before migrating it from an older schema (the file
+	 * is itself a copy: kopilkad restore's check of a backup). */
+	bool skip_migration_backup;
 };
 
 /* Opens the database named by uri (a file path: SQLite; a postgres:// or postgresql:// URI:
