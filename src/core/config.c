@@ -316,7 +316,8 @@ void config_print_help(FILE *out)
 			snprintf(bounds, sizeof(bounds), "; %" PRId64 "..%" PRId64, s->min, s->max);
 		else if (s->type == SET_SECONDS)
 			snprintf(bounds, sizeof(bounds),
-				 "; %" PRId64 "..%" PRId64 " seconds, or with units s, m, h, d (30m, 1h30m)",
+				 "; %" PRId64 "..%" PRId64
+				 " seconds, or with units s, m, h, d (30m, 1h30m)",
 				 s->min, s->max);
 		else if (s->choices)
 			snprintf(bounds, sizeof(bounds), "; one of %s", s->choices);
