@@ -9,6 +9,7 @@
 #     the merchant added as postinst says, and stops on SIGTERM; the system calls it made (strace)
 #     are all allowed by the unit's SystemCallFilter=, and no memory is writable and executable
 #     (MemoryDenyWriteExecute=); installing it again leaves the database untouched;
+#   - kopilkad(8) lists every setting of kopilkad --help, the env file every one serve reads;
 #   - dpkg -r then dpkg -P remove it: nothing is left but /var/lib/kopilka and the user
 #     kopilka, which purge keeps on purpose (deb/postrm says why).
 # It installs a package on the machine, so it runs as root, refuses a machine where a kopilka
@@ -147,6 +148,31 @@ zcat /usr/share/man/man8/kopilkad.8.gz | grep -q 'KOPILKA_LISTEN' ||
   fail "kopilkad(8) does not list the settings"
 grep -qx '/etc/kopilka/kopilka.env' /var/lib/dpkg/info/$PKG.conffiles || fail "kopilka.env is no conffile"
 ok "files: binary, man page, unit, conffiles, docs page, copyright, changelog"
+
+# The settings of --help, one line each: "KOPILKA_X help text. Default: ... [commands]". The man
+# page (help2man) must list all of them; the env file (scripts/deb.sh) those serve reads, its
+# [commands] naming serve or all, but the testing-only ones, and no other.
+/usr/bin/kopilkad --help | awk '
+  /^  --[a-z0-9-]+, KOPILKA_[A-Z0-9_]+$/ { if (s != "") print s; s = $2; next }
+  s != "" && /^   / { sub(/^ +/, " "); s = s $0; next }
+  s != "" { print s; s = "" }' >"$tmp/settings"
+if ! grep -q '^KOPILKA_LOG_FORMAT ' "$tmp/settings" || ! grep -q '^KOPILKA_BACKUP_KEEP ' "$tmp/settings"; then
+  fail "no settings read from kopilkad --help (the layout of its Settings section changed?)"
+fi
+zcat /usr/share/man/man8/kopilkad.8.gz >"$tmp/man"
+env_file=/etc/kopilka/kopilka.env
+serve_settings=0
+while read -r name text; do
+  grep -qw "$name" "$tmp/man" || fail "kopilkad(8) does not list $name"
+  cmds=${text##*[}
+  if [[ "$cmds" =~ serve|all ]] && [[ "$text" != *testing* ]]; then
+    serve_settings=$((serve_settings + 1))
+    grep -Eq "^#?$name=" "$env_file" || fail "$env_file does not list $name, a setting of serve"
+  elif grep -q "$name" "$env_file"; then
+    fail "$env_file lists $name, which serve does not read (or is for testing only)"
+  fi
+done <"$tmp/settings"
+ok "kopilkad(8) lists the $(wc -l <"$tmp/settings") settings of --help, $env_file the $serve_settings that serve reads (KOPILKA_LOG_FORMAT, KOPILKA_BACKUP_DIR/EVERY/KEEP among them)"
 
 user_line=$(getent passwd kopilka) || fail "postinst did not create the user kopilka"
 uid=$(cut -d: -f3 <<<"$user_line")
