@@ -9,6 +9,11 @@
 #     the merchant added as postinst says, and stops on SIGTERM; the system calls it made (strace)
 #     are all allowed by the unit's SystemCallFilter=, and no memory is writable and executable
 #     (MemoryDenyWriteExecute=); installing it again leaves the database untouched;
+#   - the access log in /var/log/kopilka, as the env file sets it, rotated twice by logrotate -f
+#     with the shipped snippet while kopilkad runs: the rotated file keeps the earlier lines,
+#     kopilkad creates the new file (owner, mode) on the SIGHUP the unit's reload sends, later
+#     lines land there, the older file is compressed; kill -HUP does not stop the server;
+#   - kopilkad(8) lists every setting of kopilkad --help, the env file every one serve reads;
 #   - dpkg -r then dpkg -P remove it: nothing is left but /var/lib/kopilka and the user
 #     kopilka, which purge keeps on purpose (deb/postrm says why).
 # It installs a package on the machine, so it runs as root, refuses a machine where a kopilka
@@ -148,6 +153,31 @@ zcat /usr/share/man/man8/kopilkad.8.gz | grep -q 'KOPILKA_LISTEN' ||
 grep -qx '/etc/kopilka/kopilka.env' /var/lib/dpkg/info/$PKG.conffiles || fail "kopilka.env is no conffile"
 ok "files: binary, man page, unit, conffiles, docs page, copyright, changelog"
 
+# The settings of --help, one line each: "KOPILKA_X help text. Default: ... [commands]". The man
+# page (help2man) must list all of them; the env file (scripts/deb.sh) those serve reads, its
+# [commands] naming serve or all, but the testing-only ones, and no other.
+/usr/bin/kopilkad --help | awk '
+  /^  --[a-z0-9-]+, KOPILKA_[A-Z0-9_]+$/ { if (s != "") print s; s = $2; next }
+  s != "" && /^   / { sub(/^ +/, " "); s = s $0; next }
+  s != "" { print s; s = "" }' >"$tmp/settings"
+if ! grep -q '^KOPILKA_LOG_FORMAT ' "$tmp/settings" || ! grep -q '^KOPILKA_BACKUP_KEEP ' "$tmp/settings"; then
+  fail "no settings read from kopilkad --help (the layout of its Settings section changed?)"
+fi
+zcat /usr/share/man/man8/kopilkad.8.gz >"$tmp/man"
+env_file=/etc/kopilka/kopilka.env
+serve_settings=0
+while read -r name text; do
+  grep -qw "$name" "$tmp/man" || fail "kopilkad(8) does not list $name"
+  cmds=${text##*[}
+  if [[ "$cmds" =~ serve|all ]] && [[ "$text" != *testing* ]]; then
+    serve_settings=$((serve_settings + 1))
+    grep -Eq "^#?$name=" "$env_file" || fail "$env_file does not list $name, a setting of serve"
+  elif grep -q "$name" "$env_file"; then
+    fail "$env_file lists $name, which serve does not read (or is for testing only)"
+  fi
+done <"$tmp/settings"
+ok "kopilkad(8) lists the $(wc -l <"$tmp/settings") settings of --help, $env_file the $serve_settings that serve reads (KOPILKA_LOG_FORMAT, KOPILKA_BACKUP_DIR/EVERY/KEEP among them)"
+
 user_line=$(getent passwd kopilka) || fail "postinst did not create the user kopilka"
 uid=$(cut -d: -f3 <<<"$user_line")
 [ "$uid" -lt 1000 ] || fail "kopilka is not a system user (uid $uid)"
@@ -198,11 +228,15 @@ runuser -u kopilka -- /usr/bin/kopilkad init --db "$db" --email owner@deb-check.
 # strace (as kopilka, from the exec of kopilkad on), to compare the system calls it makes with
 # the unit's SystemCallFilter= below.
 mapfile -t unit_env < <(grep -E '^KOPILKA_[A-Z0-9_]+=' /etc/kopilka/kopilka.env)
+log=/var/log/kopilka/access.log
+# The access lines go to a file (rotated by the shipped snippet), not the journal.
+printf '%s\n' "${unit_env[@]}" | grep -qx "KOPILKA_ACCESS_LOG=$log" ||
+  fail "the env file does not set KOPILKA_ACCESS_LOG=$log"
 chmod 0711 "$tmp"
 install -d -o kopilka -g kopilka -m 0700 "$tmp/trace"
 (cd "$STATE" && umask 0077 &&
   exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "${unit_env[@]}" \
-    KOPILKA_LISTEN=127.0.0.1:$port KOPILKA_ACCESS_LOG=/var/log/kopilka/access.log \
+    KOPILKA_LISTEN=127.0.0.1:$port \
     setpriv --reuid=kopilka --regid=kopilka --init-groups --no-new-privs \
     strace -f -qq -c -o "$tmp/trace/syscalls" /usr/bin/kopilkad serve) 2>"$tmp/server.log" &
 server=$!
@@ -227,12 +261,98 @@ api POST /clients/ '{"phone":"79123456701","name":"Anna"}'
 api POST /fiscal/orders/ '{"order":{"externalId":"deb-check-1","receiptType":"sale","amountCard":450,"customerPhone":"79123456701","items":[{"name":"Coffee","price":450,"quantity":1}]}}'
 api GET '/clients/1/balance/'
 api GET /clients/
-[ "$(stat -c %U /var/log/kopilka/access.log)" = kopilka ] || fail "access log not written as kopilka"
-grep -q '"route":"/healthz"' /var/log/kopilka/access.log || fail "no access line in the log file"
+[ "$(stat -c %U "$log")" = kopilka ] || fail "access log not written as kopilka"
+grep -q '"route":"/healthz"' "$log" || fail "no access line in the log file"
 ps -o user= -p "$kpid" | grep -qx kopilka || fail "kopilkad does not run as kopilka"
 # MemoryDenyWriteExecute=: no mapping is writable and executable.
 wx=$(awk '$2 ~ /w.x/' "/proc/$kpid/maps")
 [ -z "$wx" ] || fail "kopilkad maps memory writable and executable: $wx"
+
+# --- log rotation, while it runs ------------------------------------------------------------
+# logrotate -f with the shipped /etc/logrotate.d/kopilka. Its postrotate reaches the service
+# through systemd (systemctl try-reload-or-restart runs the unit's ExecReload=, a SIGHUP to
+# $MAINPID), and skips that when systemd is not PID 1, as here: so logrotate runs a copy,
+# identical but for the postrotate body, which is the unit's ExecReload= line with $MAINPID
+# replaced by the PID of the kopilkad started above (the signal systemd would send), and with a
+# state file of its own, so the machine's /var/lib/logrotate/status is not touched.
+unit=/lib/systemd/system/kopilka.service
+grep -q '^[[:space:]]*systemctl try-reload-or-restart kopilka.service' /etc/logrotate.d/kopilka ||
+  fail "the postrotate of /etc/logrotate.d/kopilka no longer reloads kopilka.service"
+reload=$(sed -n 's/^ExecReload=//p' "$unit")
+# shellcheck disable=SC2016 # $MAINPID is systemd's, literal in the unit
+[[ "$reload" == *'-HUP $MAINPID' ]] || fail "ExecReload= is '$reload', not a SIGHUP to \$MAINPID"
+awk -v reload="${reload//\$MAINPID/$kpid}" '
+  /^[[:space:]]*postrotate$/ { print; print "\t\t" reload; skip = 1; next }
+  /^[[:space:]]*endscript$/ { skip = 0 }
+  !skip' /etc/logrotate.d/kopilka >"$tmp/logrotate.conf"
+rotate() {
+  logrotate -f -s "$tmp/logrotate.state" "$tmp/logrotate.conf" >"$tmp/logrotate.run" 2>&1 ||
+    { cat "$tmp/logrotate.run" >&2; fail "logrotate -f with the shipped snippet"; }
+}
+# Up to 10 s for CONDITION: kopilkad reopens on the signal, and writes an access line after the
+# answer, so neither is done when kill or curl returns.
+wait_for() { # CONDITION...
+  for _ in $(seq 1 100); do
+    "$@" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+count() { # PATTERN FILE: lines of FILE holding PATTERN
+  grep -c -- "$1" "$2" 2>/dev/null || true
+}
+wait_reopened() { # N AFTER: kopilkad logs its Nth reopen of the access log, after AFTER
+  wait_for [ "$(count "received SIGHUP: reopened the access log $log" "$tmp/server.log")" -ge "$1" ] &&
+    return 0
+  cat "$tmp/server.log" >&2
+  kill -0 "$kpid" 2>/dev/null || fail "kopilkad stopped after $2"
+  fail "kopilkad did not reopen $log after $2"
+}
+get_spec() { # N: GET /ext/api/v1/openapi.json N times
+  for _ in $(seq 1 "$1"); do
+    curl -sS -f -o /dev/null "$base/ext/api/v1/openapi.json" || fail "GET /ext/api/v1/openapi.json"
+  done
+}
+spec='"route":"/ext/api/v1/openapi.json"'
+wait_for grep -q '"route":"/ext/api/v1/clients/"' "$log" ||
+  fail "the access line of the last request (GET /clients/) is not in $log"
+cp "$log" "$tmp/access.before"
+attrs=$(stat -c %U:%G:%a "$log")
+# kopilkad opens it 0640, less the unit's UMask=0077 (as the server above runs).
+[ "$attrs" = kopilka:kopilka:600 ] || fail "$log is $attrs, not kopilka:kopilka:600"
+
+rotate
+wait_reopened 1 "logrotate's postrotate"
+cmp -s "$tmp/access.before" "$log.1" ||
+  fail "$log.1 is not the log as it was before the rotation ($(wc -l <"$tmp/access.before") lines)"
+[ -f "$log" ] || fail "kopilkad made no new $log on the SIGHUP"
+[ ! -s "$log" ] || fail "the new $log has lines before any new request: $(cat "$log")"
+[ "$(stat -c %U:%G:%a "$log")" = "$attrs" ] ||
+  fail "kopilkad made the new $log $(stat -c %U:%G:%a "$log"), not $attrs"
+get_spec 3
+wait_for [ "$(count "$spec" "$log")" -eq 3 ] || fail "the 3 requests after the rotation are not in the new $log"
+cmp -s "$tmp/access.before" "$log.1" || fail "lines after the rotation went to $log.1"
+ok "logrotate -f, the shipped snippet, postrotate the unit's ExecReload= ($reload): $log.1 holds the $(wc -l <"$tmp/access.before") earlier lines, kopilkad made the new $log ($attrs) and wrote the 3 requests after it there"
+
+# A SIGHUP that no rotation preceded: the same file is reopened, and the server goes on.
+kill -HUP "$kpid"
+wait_reopened 2 "kill -HUP"
+get_spec 1
+wait_for [ "$(count "$spec" "$log")" -eq 4 ] || fail "after kill -HUP, a request did not reach $log"
+# The second rotation compresses the first (delaycompress keeps the newest plain).
+rotate
+wait_reopened 3 "the second rotation"
+zcat "$log.2.gz" | cmp -s "$tmp/access.before" - ||
+  fail "$log.2.gz is not the compressed log of before the first rotation"
+[ "$(count "$spec" "$log.1")" -eq 4 ] || fail "$log.1 does not hold the 4 requests of the second file"
+for f in "$log.2.gz" "$log.1"; do
+  [ "$(stat -c %U:%G:%a "$f")" = "$attrs" ] || fail "$f is $(stat -c %U:%G:%a "$f"), not $attrs"
+done
+health=$(curl -sS -f "$base/healthz") || fail "GET /healthz after the rotations"
+[ "$health" = '{"status":"ok","database":"ok"}' ] || fail "GET /healthz answered $health after the rotations"
+wait_for grep -q '"route":"/healthz"' "$log" || fail "no access line in the third $log"
+ok "kill -HUP: kopilkad reopened $log and answered on; a second rotation compressed the first file to $log.2.gz ($attrs) and kopilkad went on in a third"
+
 kill -TERM "$kpid"
 rc=0
 wait $server || rc=$?
@@ -252,7 +372,6 @@ expand_sets() {
       case "$item" in @*) expand_sets "$item" ;; *) echo "$item" ;; esac
     done | sort -u
 }
-unit=/lib/systemd/system/kopilka.service
 read -r -a allow_sets <<<"$(sed -n 's/^SystemCallFilter=\([^~]\)/\1/p' "$unit" | tr '\n' ' ')"
 read -r -a deny_sets <<<"$(sed -n 's/^SystemCallFilter=~//p' "$unit" | tr '\n' ' ')"
 [ ${#allow_sets[@]} -gt 0 ] && [ ${#deny_sets[@]} -gt 0 ] || fail "no SystemCallFilter= lines in $unit"

@@ -52,8 +52,8 @@ help2man --no-info --section=8 --name="self-hosted loyalty server" \
   --include=deb/kopilkad.h2m "$bin" | gzip -9n >"$stage/usr/share/man/man8/kopilkad.8.gz"
 
 # /etc/kopilka/kopilka.env: every setting serve reads (its [commands] name serve or all), from
-# the --help table, commented out at its default; KOPILKA_DB set to the state directory.
-# Testing-only ones are left out.
+# the --help table, commented out at its default; KOPILKA_DB set to the state directory and
+# KOPILKA_ACCESS_LOG to the logs directory. Testing-only ones are left out.
 mkdir -p "$stage/etc/kopilka"
 {
   cat <<'EOF'
@@ -84,9 +84,12 @@ EOF
         wrap(text)
         if (env == "KOPILKA_DB") {
           print "KOPILKA_DB=/var/lib/kopilka/kopilka.db"
+        } else if (env == "KOPILKA_ACCESS_LOG") {
+          wrap("The service: access lines to this file, rotated by /etc/logrotate.d/kopilka " \
+            "(past its rate limit, 10000 lines in 30 s by default, journald drops the " \
+            "lines of a service, errors included); comment it out for the journal.")
+          print "KOPILKA_ACCESS_LOG=/var/log/kopilka/access.log"
         } else {
-          if (env == "KOPILKA_ACCESS_LOG")
-            print "# To a file (rotated by /etc/logrotate.d/kopilka): /var/log/kopilka/access.log"
           print "#" env "=" value
         }
         print ""
@@ -101,6 +104,7 @@ EOF
   '
 } >"$stage/etc/kopilka/kopilka.env"
 if ! grep -q '^KOPILKA_DB=/var/lib/kopilka/kopilka.db$' "$stage/etc/kopilka/kopilka.env" ||
+  ! grep -q '^KOPILKA_ACCESS_LOG=/var/log/kopilka/access.log$' "$stage/etc/kopilka/kopilka.env" ||
   ! grep -q '^#KOPILKA_LISTEN=127.0.0.1:8080$' "$stage/etc/kopilka/kopilka.env"; then
   echo "deb: the env file was not generated from kopilkad --help (the layout changed?)" >&2
   exit 1
