@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the hand-made seeds of fuzz/corpus/<target>/: the examples of the API documents
-(API.md, the seed integration document, README) and edge cases. Run it again after changing
+(API.md, the seed integration document, docs/API.md) and edge cases. Run it again after changing
 it; inputs the fuzzers found (crashes included) are committed beside these under other names."""
 import base64
 import hashlib

@@ -12,9 +12,10 @@ build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite
 # clang-format-14: make format-check (run by make test) and make format.
 # systemd (systemd-analyze), lintian, logrotate, strace, procps (pgrep, ps), adduser (the
 # package's postinst; dpkg -i installs no dependency): scripts/deb-check.sh.
+# jq: the examples of docs/API.md pick fields out of answers (tests/api/test_docs_examples.py).
 test_pkgs=(python3 python3-pytest python3-requests python3-hypothesis python3-jsonschema
   chromium postgresql clang-14 libclang-rt-14-dev llvm-14 valgrind clang-format-14
-  systemd lintian logrotate strace procps adduser)
+  systemd lintian logrotate strace procps adduser jq)
 # make deb (scripts/deb.sh): dpkg-shlibdeps computes Depends, help2man writes the man page.
 deb_pkgs=(dpkg-dev help2man)
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BIN=build/kopilkad
+BIN=${KOPILKAD:-build/kopilkad} # another binary: the tests pass theirs (tests/api/conftest.py)
 DB=${KOPILKA_DB:-var/kopilka.db}
 LISTEN=${KOPILKA_LISTEN:-127.0.0.1:8080}
 # Receipt links (publicURL) name the address the server is reached at: this one, unless set.

@@ -16,8 +16,8 @@
 #define BACKUP_PG_ADVICE                                                                           \
 	"PostgreSQL databases are backed up with PostgreSQL's own tools: pg_dump (a logical "      \
 	"copy: pg_dump -Fc -f kopilka.dump URI, restored with pg_restore), or a base backup with " \
-	"WAL archiving for point-in-time recovery (pg_basebackup, archive_command); see the "      \
-	"README, \"Backup and restore\""
+	"WAL archiving for point-in-time recovery (pg_basebackup, archive_command); see "          \
+	"docs/OPERATING.md, \"Backup and restore\""
 
 struct backup_result {
 	int64_t bytes;	     /* size of the file written */

@@ -1,7 +1,7 @@
 /* SQLite's client search (GET /clients/, store.h client_search) through the engine's own
  * phone trigram table (schema migration 9), and the check of that table: the part of the
- * SQLite engine with no PostgreSQL twin (pg.c searches through pg_trgm). README "Client
- * search" tells the plan of each pattern's shape. */
+ * SQLite engine with no PostgreSQL twin (pg.c searches through pg_trgm). docs/ARCHITECTURE.md,
+ * "Client search", tells the plan of each pattern's shape. */
 #include "store/sqlite_search.h"
 #include "store/columns.h"
 #include "store/sql.h"

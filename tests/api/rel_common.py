@@ -16,7 +16,7 @@ WRITE_OFF = "/fiscal_hub/cash_back/hold/write_off/"
 CANCEL = "/fiscal_hub/cash_back/hold/cancel/"
 HUB_REFUND = "/fiscal_hub/cash_back/refund/"
 
-# Ledger row types (README "The ledger") and the sign each must carry.
+# Ledger row types (docs/ARCHITECTURE.md, "The ledger") and the sign each must carry.
 ROW_SIGNS = {"accrual": 1, "refund_spend": 1, "release": 1,
              "spend": -1, "refund_accrual": -1, "expire": -1, "hold": -1}
 

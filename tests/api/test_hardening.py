@@ -137,7 +137,7 @@ def test_two_phones_sharing_back_and_forth_get_one_extra_coupon(A):
 # ---- C: the OpenAPI document as outside tools read it ----
 
 def test_put_client_by_id_or_token_with_only_a_name(A):
-    """GET and PUT share the path item /clients/{ref}/; PUT takes a partial body (the README's
+    """GET and PUT share the path item /clients/{ref}/; PUT takes a partial body (docs/API.md's
     rename example, just a name), and a token names the client as well as an id."""
     cl = A.create_client(phone=new_phone(), name="Vera")
     assert body_of(A.put(f"/clients/{cl['id']}/", {"name": "Vera K."}))["name"] == "Vera K."

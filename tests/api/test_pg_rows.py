@@ -412,5 +412,5 @@ def test_race_of_three_nodes_over_fifty_clients_keeps_balances_exact(cluster):
             bal = money(body_of(s.get(url(node, f"/clients/{cid}/balance/")))[0]["amount"])
             assert bal == sum(sums[cid].values()), f"seed {seed}: client {cid}: balance {bal}, answers {sums[cid]}"
     # (A balance may be negative: a refund takes back accrued points already spent as a debt,
-    # README "The ledger". No overspend is `kopilkad check`'s: no lot below zero, balances equal
+    # docs/ARCHITECTURE.md, "The ledger". No overspend is `kopilkad check`'s: no lot below zero, balances equal
     # lots less debt, held equals the active holds.)

@@ -207,7 +207,7 @@ def test_ledger_conserves_under_a_random_mix(env, A):
         for t in threads:
             t.start()
         # `kopilkad check` on the live database, again and again while the load runs: it must
-        # see one consistent state, never a half-written one (README "check").
+        # see one consistent state, never a half-written one (docs/SETTINGS.md, "check").
         checks = 0
         while time.monotonic() - t0 < seconds:
             p = env.check()

@@ -413,7 +413,7 @@ def test_receipt_page_by_token(tenv):
 
 
 def test_media_route(tenv):
-    """Media files are public by their 128-bit random name (README "Images"); an unknown name
+    """Media files are public by their 128-bit random name (docs/API.md, "Images"); an unknown name
     of the same shape is 404, and another merchant cannot replace or remove one (covered by the
     image routes of the path matrix)."""
     s = Session()

@@ -1,5 +1,5 @@
-"""Staff and API keys (API.md 5, 6) and the role matrix: the README's table is walked cell by
-cell against the server, and must list exactly the server's authenticated routes."""
+"""Staff and API keys (API.md 5, 6) and the role matrix: the table of docs/API.md is walked
+cell by cell against the server, and must list exactly the server's authenticated routes."""
 import os
 import re
 import subprocess
@@ -98,21 +98,21 @@ def test_api_keys(env, A, B):
                  field="accountId")
 
 
-def readme_matrix():
-    text = open(os.path.join(REPO, "README.md"), encoding="utf-8").read()
+def docs_matrix():
+    text = open(os.path.join(REPO, "docs", "API.md"), encoding="utf-8").read()
     rows = re.findall(r"^\| (GET|POST|PUT|DELETE) \| `([^`]+)` \| (yes|403) \| (yes|403) \| (yes|403) \|",
                       text, re.M)
     return {(m, "/ext/api/v1" + p): dict(zip(("cashier", "manager", "owner"), cells))
             for m, p, *cells in rows}
 
 
-def test_readme_matrix_lists_every_authenticated_route():
+def test_docs_matrix_lists_every_authenticated_route():
     out = subprocess.run([KOPILKAD, "routes"], capture_output=True, text=True, timeout=10).stdout
     routes = {tuple(l.split(" ", 1)) for l in out.splitlines() if l.startswith(("GET", "POST", "PUT", "DELETE"))}
     public = {("GET", "/ext/api/v1/openapi.json"), ("GET", "/healthz"), ("GET", "/metrics"),
               ("GET", "/docs/"), ("GET", "/docs/{file}"), ("GET", "/r/{file}"), ("POST", "/r/{file}"),
               ("GET", "/ext/api/v1/media/{file}")}
-    assert set(readme_matrix()) == routes - public
+    assert set(docs_matrix()) == routes - public
 
 
 def test_role_matrix_every_cell(env, A):
@@ -120,7 +120,7 @@ def test_role_matrix_every_cell(env, A):
     for role in ("cashier", "manager"):
         _, body = employee(A, role=role)
         logins[role] = (body["email"], body["password"])
-    matrix = readme_matrix()
+    matrix = docs_matrix()
     assert matrix
     for (method, path), cells in sorted(matrix.items()):
         url = env.base.replace("/ext/api/v1", "") + path.replace("{id}", "999999999").replace("{ref}", "999999999")
