@@ -37,13 +37,18 @@ void store_fixture_close(struct store_fixture *f)
 	f->c->ops->rollback(f->c);
 	f->c->ops->release(f->c);
 	f->st->ops->close(f->st);
+	store_fixture_remove(f->dir, f->path);
+}
+
+void store_fixture_remove(const char *dir, const char *path)
+{
 	char p[128];
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
 	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
+	snprintf(p, sizeof(p), "%s-shm", path);
 	unlink(p);
-	rmdir(f->dir);
+	rmdir(dir);
 }
 
 int64_t store_fixture_client(struct store_fixture *f, const char *phone)

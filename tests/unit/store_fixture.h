@@ -20,6 +20,9 @@ struct store_fixture {
 void store_fixture_open(struct store_fixture *f);
 void store_fixture_close(struct store_fixture *f);
 
+/* Removes the database at path (with its -wal and -shm) and its directory dir. */
+void store_fixture_remove(const char *dir, const char *path);
+
 /* A client of the fixture's merchant with this phone: its id. */
 int64_t store_fixture_client(struct store_fixture *f, const char *phone);
 

@@ -2,7 +2,8 @@
  * from many threads all commit and are durable when run_write returns, a job that rolls back
  * leaves nothing and still returns, a commit refused inside a group undoes only its own job,
  * and writes that take the writer mutex themselves (begin outside a job) mix with the jobs.
- * Run on a real database file with --sqlite-synchronous full (the sync thread's path). */
+ * Run on a real database file with --sqlite-synchronous full (the sync thread's path); not on
+ * store_fixture's, which holds a write transaction open for its whole test. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 
 #include "core/util.h"
 #include "store/store.h"
+#include "store_fixture.h"
 
 #define THREADS 8
 #define JOBS 25
@@ -54,13 +56,7 @@ static struct db *db_open(void)
 static void db_close(struct db *d)
 {
 	d->st->ops->close(d->st);
-	char p[128];
-	unlink(d->path);
-	snprintf(p, sizeof(p), "%s-wal", d->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", d->path);
-	unlink(p);
-	rmdir(d->dir);
+	store_fixture_remove(d->dir, d->path);
 	free(d);
 }
 
