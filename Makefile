@@ -16,7 +16,7 @@ FUZZ_CI_SECONDS ?= 10
 SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 .PHONY: all build deps deps-test run test unit api asan asan-build stress clean format fuzz \
-	fuzz-coverage valgrind format-check deb deb-check
+	fuzz-coverage valgrind format-check deb deb-check browser screenshots
 
 all: build
 
@@ -32,6 +32,7 @@ $(BUILD)/Makefile: CMakeLists.txt
 build: deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j2
 	@scripts/docs.sh $(BUILD)/docs
+	@scripts/lk.sh $(BUILD)/lk
 
 run: build
 	scripts/run.sh
@@ -54,6 +55,7 @@ test: deps-test format-check build asan-build
 	scripts/openapi-lint.sh api/openapi.json
 	$(MAKE) deb-check
 	$(call suites,$(BUILD))
+	KOPILKAD=$(abspath $(BUILD)/kopilkad) scripts/browser-test.sh
 	$(call suites,$(ASAN_BUILD),$(SANITIZER_ENV))
 	$(PYTHON) scripts/valgrind-session.py $(BUILD)/kopilkad
 	scripts/fuzz.sh run $(FUZZ_CI_SECONDS)
@@ -63,6 +65,16 @@ asan-build: deps-test
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKOPILKA_SANITIZE=ON $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD) -j2
 	@scripts/docs.sh $(ASAN_BUILD)/docs
+	@scripts/lk.sh $(ASAN_BUILD)/lk
+
+# The cabinet's end-to-end suite in Debian's chromium (tests/browser, docs/DEVELOPING.md);
+# screenshots: the same suite writing a picture of each screen into docs/screenshots/.
+browser: deps-test build
+	KOPILKAD=$(abspath $(BUILD)/kopilkad) scripts/browser-test.sh
+
+screenshots: deps-test build
+	KOPILKA_SCREENSHOTS=$(abspath docs/screenshots) KOPILKAD=$(abspath $(BUILD)/kopilkad) \
+		scripts/browser-test.sh cabinet.test.mjs
 
 asan: asan-build
 	$(call suites,$(ASAN_BUILD),$(SANITIZER_ENV))

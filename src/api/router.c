@@ -52,6 +52,7 @@ static const struct route routes[] = {
     {"POST", B "/fiscal/orders/create_test/", orders_create_test, ROLE_CASHIER, 0},
     {"GET", B "/fiscal/orders/", fiscal_orders_get, ROLE_CASHIER, 0},
     {"GET", B "/fiscal/orders/{id}/items/", order_items_list, ROLE_CASHIER, 0},
+    {"GET", B "/fiscal/orders/{id}/", fiscal_order_get, ROLE_CASHIER, 0},
     {"POST", B "/fiscal_hub/cash_back/hold/", holds_create, ROLE_CASHIER, ROUTE_QUERY_AUTH},
     {"POST", B "/fiscal_hub/cash_back/hold/write_off/", holds_write_off, ROLE_CASHIER,
      ROUTE_QUERY_AUTH},
@@ -92,6 +93,8 @@ static const struct route routes[] = {
     {"GET", "/metrics", ops_metrics, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_METRICS},
     {"GET", "/docs/", ops_docs, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
     {"GET", "/docs/{file}", ops_docs, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
+    {"GET", "/lk/", ops_lk, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
+    {"GET", "/lk/assets/{file}", ops_lk, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
 };
 
 #undef B

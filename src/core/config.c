@@ -53,6 +53,9 @@ static const struct setting settings[] = {
     {"--docs-dir", "KOPILKA_DOCS_DIR", STR(docs_dir), "", 0, 0, NULL, CMD_SERVE,
      "directory of the API docs page assets; empty: docs/ beside the binary, else "
      "../share/kopilka/docs from it"},
+    {"--lk-dir", "KOPILKA_LK_DIR", STR(lk_dir), "", 0, 0, NULL, CMD_SERVE,
+     "directory of the merchant cabinet's assets (/lk/); empty: lk/ beside the binary, else "
+     "../share/kopilka/lk from it"},
     {"--media-dir", "KOPILKA_MEDIA_DIR", STR(media_dir), "", 0, 0, NULL, CMD_SERVE,
      "directory of uploaded images (logos, coupon images); empty: media/ beside a SQLite "
      "database, ./media for PostgreSQL"},

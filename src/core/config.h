@@ -27,6 +27,7 @@ struct config {
 	char *metrics_listen;
 	char *access_log;
 	char *docs_dir;
+	char *lk_dir;
 	char *media_dir;
 	int64_t threads;
 	int64_t write_workers;

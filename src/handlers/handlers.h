@@ -30,6 +30,7 @@ void client_balance_write_off(struct call *c);
 
 /* orders_read.c */
 void fiscal_orders_get(struct call *c);
+void fiscal_order_get(struct call *c);
 void order_items_list(struct call *c);
 void order_reaction(struct call *c);
 void receipt_page(struct call *c);
@@ -74,5 +75,6 @@ void ops_healthz(struct call *c);
 void ops_metrics(struct call *c);
 void ops_openapi(struct call *c);
 void ops_docs(struct call *c);
+void ops_lk(struct call *c);
 
 #endif

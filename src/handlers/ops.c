@@ -1,6 +1,7 @@
 /* What operators and integrators use around the API: liveness with the database (/healthz),
  * Prometheus metrics (/metrics), the OpenAPI document (embedded at build time) and the docs
- * page assets (/docs/, files of --docs-dir). */
+ * page assets (/docs/, files of --docs-dir) and the merchant cabinet's (/lk/, files of --lk-dir).
+ */
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -67,9 +68,14 @@ static const char *content_type_of(const char *name)
 	static const struct {
 		const char *ext, *type;
 	} types[] = {
-	    {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-	    {".css", "text/css; charset=utf-8"},   {".png", "image/png"},
+	    {".html", "text/html; charset=utf-8"},
+	    {".js", "text/javascript; charset=utf-8"},
+	    {".css", "text/css; charset=utf-8"},
+	    {".png", "image/png"},
 	    {".map", "application/json"},
+	    {".svg", "image/svg+xml"},
+	    {".ico", "image/x-icon"},
+	    {".woff2", "font/woff2"},
 	};
 	const char *dot = strrchr(name, '.');
 	for (size_t i = 0; dot && i < ARRAY_LEN(types); i++)
@@ -78,46 +84,44 @@ static const char *content_type_of(const char *name)
 	return NULL;
 }
 
-/* The docs directory: --docs-dir, else docs/ beside the running binary (a build tree), else
- * ../share/kopilka/docs from it (an installed /usr/bin/kopilkad: /usr/share/kopilka/docs). */
-static void docs_dir(const struct config *cfg, char *out, size_t cap)
+/* A directory of built web assets: the setting's value, else NAME/ beside the running binary (a
+ * build tree), else ../share/kopilka/NAME from it (an installed /usr/bin/kopilkad:
+ * /usr/share/kopilka/NAME). */
+static void assets_dir(const char *setting, const char *name, char *out, size_t cap)
 {
-	if (cfg->docs_dir && *cfg->docs_dir) {
-		snprintf(out, cap, "%s", cfg->docs_dir);
+	if (setting && *setting) {
+		snprintf(out, cap, "%s", setting);
 		return;
 	}
-	char exe[PATH_MAX - 32];
+	char exe[PATH_MAX - 64];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
 	char *slash = strrchr(exe, '/');
 	if (slash)
 		*slash = '\0';
-	snprintf(out, cap, "%s/docs", exe);
+	snprintf(out, cap, "%s/%s", exe, name);
 	struct stat st;
 	if (stat(out, &st) != 0 || !S_ISDIR(st.st_mode))
-		snprintf(out, cap, "%s/../share/kopilka/docs", exe);
+		snprintf(out, cap, "%s/../share/kopilka/%s", exe, name);
 }
 
-void ops_docs(struct call *c)
+/* Answers the file name of dir (a plain name of a known type: no separators, no dot files)
+ * or 404 with missing, which says how the directory is built. */
+static void send_file(struct call *c, const char *dir, const char *name, const char *missing)
 {
-	/* Only plain names of known types: no path separators, no dot files. */
-	const char *name = c->file ? c->file : "index.html";
 	const char *type = content_type_of(name);
 	if (!type || name[0] == '.' || strchr(name, '/')) {
-		call_error(c, 404, "not_found", "no such docs file");
+		call_error(c, 404, "not_found", "no such file");
 		return;
 	}
-	char dir[PATH_MAX], path[PATH_MAX + 256];
-	docs_dir(c->app->cfg, dir, sizeof(dir));
+	char path[PATH_MAX + 256];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > DOCS_FILE_MAX) {
 		if (fd >= 0)
 			close(fd);
-		call_error(c, 404, "not_found",
-			   "no such docs file (the docs page is built by make build into "
-			   "build/docs)");
+		call_error(c, 404, "not_found", "%s", missing);
 		return;
 	}
 	c->resp->status = 200;
@@ -128,4 +132,39 @@ void ops_docs(struct call *c)
 	while ((got = read(fd, chunk, sizeof(chunk))) > 0)
 		buf_append(&c->resp->body, chunk, (size_t)got);
 	close(fd);
+}
+
+void ops_docs(struct call *c)
+{
+	char dir[PATH_MAX];
+	assets_dir(c->app->cfg->docs_dir, "docs", dir, sizeof(dir));
+	send_file(c, dir, c->file ? c->file : "index.html",
+		  "no such docs file (the docs page is built by make build into build/docs)");
+}
+
+/* The cabinet (/lk/): a single page whose scripts and styles are files of assets/ named by
+ * their content's hash, so they may be cached for ever; the page itself never is (a new build
+ * is seen at once). Its policy allows this origin's files alone: no inline script, no other
+ * host, no framing. Screens are chosen by the URL's fragment (/lk/#/customers), so every
+ * path under /lk/ but assets/ is the page. */
+void ops_lk(struct call *c)
+{
+	char dir[PATH_MAX + 16];
+	assets_dir(c->app->cfg->lk_dir, "lk", dir, sizeof(dir) - 16);
+	bool asset = c->file != NULL;
+	if (asset)
+		strcat(dir, "/assets");
+	send_file(c, dir, asset ? c->file : "index.html",
+		  "no such cabinet file (the cabinet is built by make build into build/lk)");
+	if (c->resp->status != 200)
+		return;
+	response_header(c->resp, "Cache-Control",
+			asset ? "public, max-age=31536000, immutable" : "no-cache");
+	response_header(c->resp, "Content-Security-Policy",
+			"default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
+			"script-src 'self'; connect-src 'self'; object-src 'none'; "
+			"frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+	response_header(c->resp, "X-Frame-Options", "DENY");
+	response_header(c->resp, "X-Content-Type-Options", "nosniff");
+	response_header(c->resp, "Referrer-Policy", "same-origin");
 }

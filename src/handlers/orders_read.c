@@ -63,6 +63,11 @@ static void write_order(struct call *c, struct jw *w, const struct order *o)
 	jw_kmoney(w, "totalAmount", o->total_minor);
 	jw_kmoney(w, "cashbackAmount", o->refund ? -o->accrued_minor : o->accrued_minor);
 	jw_kstr(w, "cashbackCurrency", currency_name(o->accrued_currency));
+	/* [ext]: what the sale spent (a refund: what it returned), and the sale's refunded
+	 * item total so far (the cabinet's refund form). */
+	jw_kmoney(w, "spentAmount", o->refund ? -o->spent_minor : o->spent_minor);
+	jw_kstr(w, "spentCurrency", currency_name(o->spent_currency));
+	jw_kmoney(w, "refundedAmount", o->refund ? 0 : o->refunded_total_minor);
 	jw_kstr(w, "status",
 		o->refund		  ? "completed"
 		: o->fully_refunded	  ? "refunded"
@@ -175,6 +180,18 @@ static bool load_order(struct call *c, struct order *o)
 	return false;
 }
 
+/* GET /fiscal/orders/{id}/ [ext]: one order as the list shows it. */
+void fiscal_order_get(struct call *c)
+{
+	struct order o = {0};
+	if (load_order(c, &o)) {
+		struct jw w;
+		call_json(c, 200, &w);
+		write_order(c, &w, &o);
+	}
+	order_clear(&o);
+}
+
 static bool write_item_row(void *ctx, const struct order_item *it)
 {
 	struct jw *w = ctx;
@@ -195,6 +212,10 @@ static bool write_item_row(void *ctx, const struct order_item *it)
 		jw_fixed(w, it->vat_hundredths, 2);
 	else
 		jw_null(w);
+	/* [ext]: the line's total, and of a sale's line the quantity refunded so far. */
+	jw_kmoney(w, "total", it->total_minor);
+	jw_key(w, "refundedQuantity");
+	jw_fixed(w, it->refund_of_item ? 0 : it->refunded_qty_milli, QTY_DIGITS);
 	/* kopilka takes item totals as given: no per-item discount is recorded. */
 	jw_knull(w, "discountType");
 	jw_knull(w, "discountValue");

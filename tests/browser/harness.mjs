@@ -1,0 +1,175 @@
+// What every browser test needs: a kopilkad of its own (the binary of $KOPILKAD, default
+// build/kopilkad) on a free port of 127.0.0.1 with a fresh SQLite database (or, with
+// $KOPILKA_TEST_PG_URI, a PostgreSQL database), a merchant with staff and data made through the
+// API, and Debian's chromium driven by puppeteer-core. Everything started here is stopped by
+// stop(), by the PIDs it started.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import puppeteer from 'puppeteer-core';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const KOPILKAD = resolve(REPO, process.env.KOPILKAD || 'build/kopilkad');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+export const OWNER = { login: 'owner@cafe.test', password: 'owner-pass-1' };
+export const MANAGER = { login: 'manager@cafe.test', password: 'manager-pass-1' };
+export const CASHIER = { login: 'cashier@cafe.test', password: 'cashier-pass-1' };
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export class Kopilka {
+  constructor({ flags = [] } = {}) {
+    this.flags = flags;
+    this.dir = mkdtempSync(join(tmpdir(), 'kopilka-browser-'));
+    this.db = process.env.KOPILKA_TEST_PG_URI || join(this.dir, 'k.db');
+    this.proc = null;
+  }
+
+  async start() {
+    const init = spawnSync(KOPILKAD, ['init', '--db', this.db, '--email', OWNER.login, '--password', OWNER.password, '--name', 'Кофейня «Зерно»'], { encoding: 'utf8' });
+    if (init.status !== 0) throw new Error(`kopilkad init failed: ${init.stderr}`);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      this.port = await freePort();
+      this.logPath = join(this.dir, `serve-${attempt}.log`);
+      const out = (await import('node:fs')).openSync(this.logPath, 'w');
+      this.proc = spawn(KOPILKAD, ['serve', '--db', this.db, '--listen', `127.0.0.1:${this.port}`, '--threads', '4', ...this.flags], { stdio: ['ignore', out, out] });
+      const deadline = Date.now() + 10000;
+      while (Date.now() < deadline && this.proc.exitCode === null) {
+        try {
+          const r = await fetch(`${this.origin}/healthz`);
+          if (r.ok) return this;
+        } catch {
+          await sleep(50);
+        }
+      }
+      await this.stopServer();
+    }
+    throw new Error(`kopilkad serve did not start: ${this.logTail()}`);
+  }
+
+  get origin() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  logTail() {
+    try {
+      return readFileSync(this.logPath, 'utf8').slice(-3000);
+    } catch {
+      return '';
+    }
+  }
+
+  // The API as the POS calls it (Basic auth), for making data and checking effects.
+  async api(method, path, body, who = OWNER) {
+    const headers = { Authorization: `Basic ${Buffer.from(`${who.login}:${who.password}`).toString('base64')}` };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const r = await fetch(`${this.origin}/ext/api/v1${path}`, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+    const text = await r.text();
+    const data = text ? JSON.parse(text) : null;
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+    return data;
+  }
+
+  async stopServer() {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    const gone = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    const t = setTimeout(() => p.kill('SIGKILL'), 10000);
+    await gone;
+    clearTimeout(t);
+  }
+
+  async stop() {
+    await this.stopServer();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+// The merchant every test starts from: a program, a coupon, staff, customers with orders.
+export async function seed(k) {
+  await k.api('POST', '/loyalty/coupons/', { title: 'Кофе в подарок', header: 'Любой кофе', subHeader: 'Один раз', validDays: 30 });
+  await k.api('PUT', '/loyalty/settings/', '{"active": true, "currency": "points", "newCustomerSettings": {"type": "amount", "amount": 100, "validDays": 365, "couponId": 1}, "customerSettings": {"type": "percentage", "amount": 5, "validDays": 365}}');
+  await k.api('POST', '/employees/', { email: MANAGER.login, password: MANAGER.password, role: 'manager', firstName: 'Мария' });
+  await k.api('POST', '/employees/', { email: CASHIER.login, password: CASHIER.password, role: 'cashier', firstName: 'Кирилл' });
+  const people = [
+    ['79123456701', 'anna@example.com', 'Анна'],
+    ['79123456702', 'boris@example.com', 'Борис'],
+    ['79123456703', 'vera@example.com', 'Вера'],
+  ];
+  let n = 0;
+  for (const [phone, email, name] of people) {
+    n += 1;
+    await k.api('POST', '/clients/', { phone, email, name });
+    await k.api('POST', '/fiscal/orders/', `{"order": {"externalId": "s-${n}-1", "receiptType": "sale", "amountCard": 450, "customerPhone": "${phone}", "items": [{"name": "Капучино", "price": 250, "quantity": 1}, {"name": "Круассан", "price": 200, "quantity": 1}]}}`);
+    await k.api('POST', '/fiscal/orders/', `{"order": {"externalId": "s-${n}-2", "receiptType": "sale", "amountCash": 300, "customerPhone": "${phone}", "items": [{"name": "Латте", "price": 150, "quantity": 2}]}}`);
+  }
+}
+
+export async function browser() {
+  return puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--lang=ru-RU'],
+  });
+}
+
+// A new page at the phone's width or the desktop's; every console error and failed request is
+// kept on page.problems, so a test can assert none happened.
+export async function newPage(b, { phone = false } = {}) {
+  const page = await b.newPage();
+  await page.setViewport(phone ? { width: 390, height: 844, deviceScaleFactor: 1, isMobile: true, hasTouch: true } : { width: 1280, height: 860 });
+  page.problems = [];
+  page.on('console', (m) => m.type() === 'error' && page.problems.push(`console: ${m.text()}`));
+  page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
+  page.setDefaultTimeout(15000);
+  return page;
+}
+
+export async function signIn(page, k, who) {
+  await page.goto(`${k.origin}/lk/`);
+  await page.waitForSelector('input[name=login]');
+  await page.type('input[name=login]', who.login);
+  await page.type('input[name=password]', who.password);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('[data-test=sign-out]');
+}
+
+// Waits until the element of selector holds text (or a function of it returns true).
+export async function waitText(page, selector, text) {
+  await page.waitForFunction(
+    (sel, want) => {
+      const el = document.querySelector(sel);
+      return el && el.textContent.includes(want);
+    },
+    {},
+    selector,
+    text,
+  );
+}
+
+// Screenshots of the screens for docs/screenshots/, written when KOPILKA_SCREENSHOTS names a
+// directory (make screenshots); otherwise into the test's own directory, where nothing keeps them.
+export async function shot(page, name) {
+  const dir = process.env.KOPILKA_SCREENSHOTS;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  await sleep(150); // transitions and the chart's first paint
+  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: false });
+}

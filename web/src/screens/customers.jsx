@@ -1,0 +1,401 @@
+// Customers: search by phone or email (with %), a page at a time; a customer's card with the
+// balance, usable coupons, ledger history, orders and reviews; create, edit, issue a coupon and
+// (owner or manager) adjust the balance with a reason.
+import { useState } from 'preact/hooks';
+import { get, post, put, qs } from '../api.js';
+import { go, allowed } from '../app.jsx';
+import { t } from '../i18n.js';
+import { Dialog, Field, FormError, Loading, Pager, date, decimalText, money, useLoad, useSubmit } from '../ui.jsx';
+
+const LIMIT = 20;
+
+// What a person types as the search: an email (has @) or a phone; without % it is a prefix.
+export function searchParams(text) {
+  const s = text.trim();
+  if (!s) return {};
+  const pattern = s.includes('%') ? s : `${s}%`;
+  return s.includes('@') ? { email: pattern } : { phone: pattern };
+}
+
+export function Customers({ who }) {
+  const [text, setText] = useState('');
+  const [search, setSearch] = useState('');
+  const [offset, setOffset] = useState(0);
+  const [creating, setCreating] = useState(false);
+  const list = useLoad(() => get(`/clients/${qs({ ...searchParams(search), offset, limit: LIMIT })}`), [search, offset]);
+  return (
+    <section>
+      <div class="title-row">
+        <h1>{t('nav.customers')}</h1>
+        <button type="button" class="primary" onClick={() => setCreating(true)}>
+          + {t('customers.new')}
+        </button>
+      </div>
+      <form
+        class="search"
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setOffset(0);
+          setSearch(text);
+        }}
+      >
+        <Field label={t('customers.search')} hint={t('customers.search.hint')}>
+          <input name="q" type="search" value={text} onInput={(e) => setText(e.currentTarget.value)} placeholder="7912% / anna@%" />
+        </Field>
+        <button type="submit">{t('search')}</button>
+      </form>
+      <Loading state={list}>
+        {(rows) => (
+          <>
+            <div class="table-wrap">
+              <table class="list" data-test="customers">
+                <thead>
+                  <tr>
+                    <th>{t('customer.name')}</th>
+                    <th>{t('customer.phone')}</th>
+                    <th class="wide">{t('customer.email')}</th>
+                    <th class="num">{t('customer.purchases')}</th>
+                    <th class="num wide">{t('customer.averageBill')}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {rows.map((c) => (
+                    <tr key={c.id}>
+                      <td>
+                        <a href={`#/customers/${c.id}`}>{c.name || t('customer.noname')}</a>
+                      </td>
+                      <td>{c.phone || '—'}</td>
+                      <td class="wide">{c.email || '—'}</td>
+                      <td class="num">{c.totalPurchases}</td>
+                      <td class="num wide">{money(c.averageBill, '₽')}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <Pager offset={offset} limit={LIMIT} count={rows.length} onPage={setOffset} />
+          </>
+        )}
+      </Loading>
+      {creating && (
+        <ClientForm
+          title={t('customers.new')}
+          onClose={() => setCreating(false)}
+          onSave={async (body) => {
+            const c = await post('/clients/', body);
+            setCreating(false);
+            go(`customers/${c.id}`);
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+function ClientForm({ title, client = {}, onSave, onClose }) {
+  const [v, setV] = useState({ name: client.name || '', phone: client.phone || '', email: client.email || '' });
+  const form = useSubmit();
+  const set = (k) => (e) => setV({ ...v, [k]: e.currentTarget.value });
+  const submit = (e) => {
+    e.preventDefault();
+    const body = {};
+    for (const k of ['name', 'phone', 'email']) body[k] = v[k].trim() === '' ? null : v[k].trim();
+    form.run(() => onSave(body));
+  };
+  return (
+    <Dialog title={title} onClose={onClose}>
+      <form onSubmit={submit} novalidate>
+        <Field label={t('customer.name')} error={form.errorOf('name')}>
+          <input name="name" value={v.name} onInput={set('name')} />
+        </Field>
+        <Field label={t('customer.phone')} error={form.errorOf('phone')}>
+          <input name="phone" type="tel" inputmode="tel" value={v.phone} onInput={set('phone')} />
+        </Field>
+        <Field label={t('customer.email')} error={form.errorOf('email')}>
+          <input name="email" type="email" value={v.email} onInput={set('email')} />
+        </Field>
+        <FormError form={form} fields={['name', 'phone', 'email']} />
+        <div class="actions">
+          <button type="submit" class="primary" disabled={form.busy}>
+            {t('save')}
+          </button>
+          <button type="button" onClick={onClose}>
+            {t('cancel')}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+export function Customer({ id, who }) {
+  const [dialog, setDialog] = useState(null);
+  const [histOffset, setHistOffset] = useState(0);
+  const client = useLoad(() => get(`/clients/${id}/`), [id]);
+  const balance = useLoad(() => get(`/clients/${id}/balance/`), [id]);
+  const coupons = useLoad(() => get(`/clients/${id}/coupons/`), [id]);
+  const history = useLoad(() => get(`/clients/${id}/balance/history/${qs({ offset: histOffset, limit: LIMIT })}`), [id, histOffset]);
+  const orders = useLoad(() => get(`/fiscal/orders/${qs({ client_id: id, limit: LIMIT })}`), [id]);
+  const reloadAll = () => {
+    client.reload();
+    balance.reload();
+    coupons.reload();
+    history.reload();
+  };
+  const manager = allowed(who, 'manager');
+  return (
+    <Loading state={client}>
+      {(c) => (
+        <section data-test="customer-card">
+          <p>
+            <a href="#/customers">← {t('nav.customers')}</a>
+          </p>
+          <div class="title-row">
+            <h1>{c.name || t('customer.noname')}</h1>
+            <div class="actions">
+              <button type="button" onClick={() => setDialog('edit')}>
+                {t('edit')}
+              </button>
+              {manager && (
+                <button type="button" onClick={() => setDialog('coupon')}>
+                  {t('customer.issueCoupon')}
+                </button>
+              )}
+              {manager && (
+                <button type="button" onClick={() => setDialog('adjust')}>
+                  {t('customer.adjust')}
+                </button>
+              )}
+            </div>
+          </div>
+          <dl class="facts">
+            <div>
+              <dt>{t('customer.phone')}</dt>
+              <dd>{c.phone || '—'}</dd>
+            </div>
+            <div>
+              <dt>{t('customer.email')}</dt>
+              <dd>{c.email || '—'}</dd>
+            </div>
+            <Loading state={balance}>
+              {(b) =>
+                b.map((x) => (
+                  <div key={x.currency} data-test={`balance-${x.currency}`}>
+                    <dt>{t(`balance.${x.currency}`)}</dt>
+                    <dd class="big">{money(x.amount)}</dd>
+                  </div>
+                ))
+              }
+            </Loading>
+            <div>
+              <dt>{t('customer.purchases')}</dt>
+              <dd>
+                {c.totalPurchases} · {money(c.totalPurchasesAmount, '₽')}
+              </dd>
+            </div>
+            <div>
+              <dt>{t('customer.averageBill')}</dt>
+              <dd>{money(c.averageBill, '₽')}</dd>
+            </div>
+            <div>
+              <dt>{t('customer.reviews')}</dt>
+              <dd>
+                👍 {c.positiveReviews} · 😐 {c.neutralReviews} · 👎 {c.negativeReviews}
+              </dd>
+            </div>
+          </dl>
+
+          <h2>{t('customer.coupons')}</h2>
+          <Loading state={coupons}>
+            {(list) =>
+              list.length === 0 ? (
+                <p class="muted">{t('customer.noCoupons')}</p>
+              ) : (
+                <ul class="coupons" data-test="client-coupons">
+                  {list.map((k) => (
+                    <li key={k.id}>
+                      <strong>{k.title}</strong> <span class="muted">№ {k.merchantToken}</span>
+                      {k.expireDate && <span class="muted"> · {t('until', { d: date(k.expireDate, false) })}</span>}
+                    </li>
+                  ))}
+                </ul>
+              )
+            }
+          </Loading>
+
+          <h2>{t('customer.history')}</h2>
+          <Loading state={history}>
+            {(rows) => (
+              <>
+                <div class="table-wrap">
+                  <table class="list" data-test="history">
+                    <thead>
+                      <tr>
+                        <th>{t('date')}</th>
+                        <th>{t('history.type')}</th>
+                        <th class="num">{t('amount')}</th>
+                        <th class="wide">{t('order')}</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {rows.map((r) => (
+                        <tr key={r.transactionId}>
+                          <td>{date(r.transactionDate)}</td>
+                          <td>{t(`ledger.${r.type}`)}</td>
+                          <td class={`num ${Number(r.amount) < 0 ? 'neg' : 'pos'}`}>
+                            {Number(r.amount) > 0 ? '+' : ''}
+                            {money(r.amount)} {t(`currency.${r.currency}`)}
+                          </td>
+                          <td class="wide">{r.orderId ? <a href={`#/orders/${r.orderId}`}>№ {r.orderId}</a> : r.reason || ''}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+                <Pager offset={histOffset} limit={LIMIT} count={rows.length} onPage={setHistOffset} />
+              </>
+            )}
+          </Loading>
+
+          <h2>{t('nav.orders')}</h2>
+          <Loading state={orders}>{(rows) => <OrderTable rows={rows} />}</Loading>
+
+          {dialog === 'edit' && (
+            <ClientForm
+              title={t('edit')}
+              client={c}
+              onClose={() => setDialog(null)}
+              onSave={async (body) => {
+                await put(`/clients/${id}/`, body);
+                setDialog(null);
+                client.reload();
+              }}
+            />
+          )}
+          {dialog === 'coupon' && <IssueCoupon id={id} onClose={() => setDialog(null)} onDone={reloadAll} />}
+          {dialog === 'adjust' && <Adjust id={id} onClose={() => setDialog(null)} onDone={reloadAll} />}
+        </section>
+      )}
+    </Loading>
+  );
+}
+
+export function OrderTable({ rows }) {
+  if (rows.length === 0) return <p class="muted">{t('orders.none')}</p>;
+  return (
+    <div class="table-wrap">
+      <table class="list" data-test="orders">
+        <thead>
+          <tr>
+            <th>№</th>
+            <th>{t('date')}</th>
+            <th>{t('orders.type')}</th>
+            <th class="wide">{t('orders.customer')}</th>
+            <th class="num">{t('orders.total')}</th>
+            <th class="num wide">{t('orders.cashback')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((o) => (
+            <tr key={o.id}>
+              <td>
+                <a href={`#/orders/${o.id}`}>{o.externalOrderNumber || o.orderNumber}</a>
+              </td>
+              <td>{date(o.orderDate)}</td>
+              <td>{t(`receipt.${o.receiptType}`)}</td>
+              <td class="wide">{o.customerName || o.customerPhone || '—'}</td>
+              <td class="num">{money(o.totalAmount, '₽')}</td>
+              <td class="num wide">{o.cashbackAmount ? money(o.cashbackAmount) : '—'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function IssueCoupon({ id, onClose, onDone }) {
+  const catalog = useLoad(() => get('/loyalty/coupons/'), []);
+  const [couponId, setCouponId] = useState('');
+  const form = useSubmit();
+  const submit = (e) => {
+    e.preventDefault();
+    form.run(async () => {
+      await post(`/clients/${id}/coupons/`, { couponId: couponId ? Number(couponId) : null });
+      onClose();
+      onDone();
+    });
+  };
+  return (
+    <Dialog title={t('customer.issueCoupon')} onClose={onClose}>
+      <form onSubmit={submit}>
+        <Loading state={catalog}>
+          {(list) => (
+            <Field label={t('coupon')} error={form.errorOf('couponId')}>
+              <select name="couponId" value={couponId} onChange={(e) => setCouponId(e.currentTarget.value)}>
+                <option value="">—</option>
+                {list
+                  .filter((k) => !k.deleted)
+                  .map((k) => (
+                    <option value={k.id} key={k.id}>
+                      {k.title}
+                    </option>
+                  ))}
+              </select>
+            </Field>
+          )}
+        </Loading>
+        <FormError form={form} fields={['couponId']} />
+        <div class="actions">
+          <button type="submit" class="primary" disabled={form.busy}>
+            {t('customer.issue')}
+          </button>
+          <button type="button" onClick={onClose}>
+            {t('cancel')}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function Adjust({ id, onClose, onDone }) {
+  const [amount, setAmount] = useState('');
+  const [reason, setReason] = useState('');
+  const form = useSubmit();
+  const submit = (e) => {
+    e.preventDefault();
+    const a = decimalText(amount, { signed: true });
+    if (a === null) {
+      form.setError({ field: 'amount', rule: t('error.decimal'), message: t('error.decimal') });
+      return;
+    }
+    form.run(async () => {
+      await post(`/clients/${id}/balance/adjust/`, `{"amount": ${a}, "reason": ${JSON.stringify(reason)}}`);
+      onClose();
+      onDone();
+    });
+  };
+  return (
+    <Dialog title={t('customer.adjust')} onClose={onClose}>
+      <form onSubmit={submit} novalidate>
+        <Field label={t('adjust.amount')} hint={t('adjust.amount.hint')} error={form.errorOf('amount')}>
+          <input name="amount" inputmode="decimal" value={amount} onInput={(e) => setAmount(e.currentTarget.value)} />
+        </Field>
+        <Field label={t('adjust.reason')} error={form.errorOf('reason')}>
+          <input name="reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+        </Field>
+        <FormError form={form} fields={['amount', 'reason']} />
+        <div class="actions">
+          <button type="submit" class="primary" disabled={form.busy}>
+            {t('save')}
+          </button>
+          <button type="button" onClick={onClose}>
+            {t('cancel')}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
