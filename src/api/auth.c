@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/seqlock.h"
+#include "domain/lk.h"
 #include "domain/text.h"
 
 #define CACHE_SLOTS 4096
@@ -503,6 +504,23 @@ enum auth_result auth_check_pair(struct auth *a, struct store_conn *db, const ch
 	return r;
 }
 
+enum auth_result auth_check_login(struct auth *a, struct store_conn *db, const char *raw_login,
+				  const char *password, const char *addr, struct who *who,
+				  int64_t *retry_after_s)
+{
+	char login[EMAIL_MAX + 1], copy[512];
+	int64_t key_id;
+	const char *key_secret;
+	/* A key is for programs: the cabinet is a person's, signed in with the password. */
+	if (strlen(password) >= sizeof(copy) || auth_key_parse(password, &key_id, &key_secret) ||
+	    strlen(raw_login) > 320 || !normalize_login(raw_login, login, sizeof(login)))
+		return AUTH_FAILED;
+	strcpy(copy, password);
+	enum auth_result r = check_credentials(a, db, login, copy, addr, who, retry_after_s);
+	sodium_memzero(copy, sizeof(copy));
+	return r;
+}
+
 /* The counter a failure is charged to: the account's own when the login names one (whichever
  * of its logins was used: email or phone), else the login as given. In memory (key) and in
  * the database (db, the same on every node). */
@@ -721,7 +739,8 @@ again:
 		who->account_id = acc.id;
 		who->merchant_id = acc.merchant_id;
 		who->kind = acc.kind;
-		who->role = acc.kind == ACCOUNT_MERCHANT ? ROLE_OWNER : acc.role;
+		who->role = lk_effective_role(&acc);
+		who->cred_version = acc.cred_version;
 		pthread_mutex_lock(&a->mu);
 		bool current = !forgotten_since(a, acc.id, epoch);
 		if (current) {

@@ -301,6 +301,24 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 		req->n_idempotency_keys++;
 		free(req->idempotency_key);
 		req->idempotency_key = xstrdup(value);
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_COOKIE) == 0) {
+		/* HTTP/2 gateways may split the cookies over several headers (RFC 9113 8.2.3). */
+		struct buf joined;
+		buf_init(&joined);
+		if (req->cookie) {
+			buf_puts(&joined, req->cookie);
+			buf_puts(&joined, "; ");
+		}
+		buf_puts(&joined, value);
+		free(req->cookie);
+		req->cookie = buf_steal(&joined, NULL);
+	} else if (strcasecmp(key, "X-CSRF-Token") == 0) {
+		req->n_csrf_tokens++;
+		free(req->csrf_token);
+		req->csrf_token = xstrdup(value);
+	} else if (strcasecmp(key, "X-Forwarded-Proto") == 0) {
+		free(req->forwarded_proto);
+		req->forwarded_proto = xstrdup(value);
 	}
 	return MHD_YES;
 }
