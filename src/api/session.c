@@ -14,11 +14,8 @@
 
 bool session_wanted(const struct request *req)
 {
-	char token[LK_TOKEN_CHARS + 2];
-	if (req->authorization)
-		return false;
-	return req->n_csrf_tokens > 0 ||
-	       lk_cookie_value(req->cookie, LK_COOKIE, token, sizeof(token));
+	return !req->authorization &&
+	       (req->n_csrf_tokens > 0 || lk_cookie_present(req->cookie, LK_COOKIE));
 }
 
 void session_token_new(char out[LK_TOKEN_CHARS + 1])

@@ -36,7 +36,10 @@ bool lk_touch_due(const struct lk_session *s, int64_t now_ms, int64_t idle_ms)
 	return now_ms - s->seen_ms >= every;
 }
 
-bool lk_cookie_value(const char *header, const char *name, char *out, size_t cap)
+/* The first cookie named `name` in header: its value and length (trailing blanks left out).
+ * False when there is none. */
+static bool cookie_find(const char *header, const char *name, const char **value_out,
+			size_t *len_out)
 {
 	size_t name_len = strlen(name);
 	for (const char *p = header; p && *p;) {
@@ -49,15 +52,31 @@ bool lk_cookie_value(const char *header, const char *name, char *out, size_t cap
 			size_t v_len = len - name_len - 1;
 			while (v_len && (v[v_len - 1] == ' ' || v[v_len - 1] == '\t'))
 				v_len--;
-			if (v_len == 0 || v_len >= cap)
-				return false;
-			memcpy(out, v, v_len);
-			out[v_len] = '\0';
+			*value_out = v;
+			*len_out = v_len;
 			return true;
 		}
 		p = end;
 	}
 	return false;
+}
+
+bool lk_cookie_present(const char *header, const char *name)
+{
+	const char *value;
+	size_t len;
+	return cookie_find(header, name, &value, &len);
+}
+
+bool lk_cookie_value(const char *header, const char *name, char *out, size_t cap)
+{
+	const char *value;
+	size_t len;
+	if (!cookie_find(header, name, &value, &len) || len == 0 || len >= cap)
+		return false;
+	memcpy(out, value, len);
+	out[len] = '\0';
+	return true;
 }
 
 bool lk_token_shape(const char *s)

@@ -54,6 +54,9 @@ bool lk_touch_due(const struct lk_session *s, int64_t now_ms, int64_t idle_ms);
  * fit. When the name occurs more than once, the first is taken. */
 bool lk_cookie_value(const char *header, const char *name, char *out, size_t cap);
 
+/* Whether the Cookie header (may be NULL) holds a cookie named `name`, whatever its value. */
+bool lk_cookie_present(const char *header, const char *name);
+
 /* Whether s has the shape of a token (LK_TOKEN_CHARS URL-safe base64 characters). */
 bool lk_token_shape(const char *s);
 

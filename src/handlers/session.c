@@ -43,11 +43,9 @@ static void render(struct call *c, const struct lk_session *s, const struct acco
 /* A refusal of the session endpoints; a cookie naming no live session is cleared. */
 static void refuse(struct call *c, enum session_result r)
 {
-	char token[LK_TOKEN_CHARS + 2];
 	session_refuse(c, r);
-	if (r == SESSION_NONE && lk_cookie_value(c->req->cookie, LK_COOKIE, token, sizeof(token)))
+	if (r == SESSION_NONE && lk_cookie_present(c->req->cookie, LK_COOKIE))
 		session_cookie_header(c, NULL);
-	sodium_memzero(token, sizeof(token));
 }
 
 struct signin {

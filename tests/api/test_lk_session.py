@@ -153,7 +153,8 @@ def test_no_session_is_401_without_a_basic_challenge(env):
     # the cabinet's calls (a cookie or X-CSRF-Token, no Authorization) never get the challenge
     # that would make a browser show its own login dialog
     for headers in ({"Cookie": f"{COOKIE}={'A' * 43}", "X-CSRF-Token": "x"},
-                    {"X-CSRF-Token": "x"}, {"Cookie": f"{COOKIE}=garbage"}):
+                    {"X-CSRF-Token": "x"}, {"Cookie": f"{COOKIE}=garbage"},
+                    {"Cookie": f"a=1; {COOKIE}={'x' * 3000}"}):
         for method, path in (("GET", "/clients/"), ("GET", "/session/"), ("DELETE", "/session/")):
             r = call(env, method, path, headers=headers)
             assert_error(r, 401, code="unauthorized")

@@ -120,6 +120,10 @@ static void test_cookie_value(void **state)
 	expect_cookie("kopilka_lk", NULL);
 	expect_cookie("", NULL);
 	expect_cookie(NULL, NULL);
+	assert_true(lk_cookie_present("a=1; kopilka_lk=", LK_COOKIE));
+	assert_true(lk_cookie_present("kopilka_lk=abc", LK_COOKIE));
+	assert_false(lk_cookie_present("xkopilka_lk=abc; kopilka_lkx=1", LK_COOKIE));
+	assert_false(lk_cookie_present(NULL, LK_COOKIE));
 	char small[4];
 	assert_false(lk_cookie_value("kopilka_lk=abcd", LK_COOKIE, small, sizeof(small)));
 	assert_true(lk_cookie_value("kopilka_lk=abc", LK_COOKIE, small, sizeof(small)));
