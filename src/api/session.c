@@ -126,37 +126,37 @@ enum session_result session_resolve(struct call *c, struct lk_session *s, struct
 	return SESSION_OK;
 }
 
-void session_refuse(struct call *c, enum session_result r)
+bool session_current(struct call *c, struct lk_session *s, struct account *acc, bool clear_cookie)
 {
-	switch (r) {
+	switch (session_resolve(c, s, acc)) {
 	case SESSION_OK:
-		break;
+		return true;
 	case SESSION_NONE:
 		call_error(c, 401, "unauthorized",
 			   "no session: the cookie " LK_COOKIE
 			   " is missing, signed out or expired; "
 			   "sign in with POST " API_BASE "/session/");
-		break;
+		if (clear_cookie && lk_cookie_present(c->req->cookie, LK_COOKIE))
+			session_cookie_header(c, NULL);
+		return false;
 	case SESSION_CSRF:
 		call_error(c, 403, "csrf_failed",
 			   "X-CSRF-Token: one header holding the session's csrf_token is required "
 			   "with the session cookie");
-		break;
+		return false;
 	case SESSION_ERROR:
 		call_store_error(c, STORE_ERROR);
-		break;
+		return false;
 	}
+	return false;
 }
 
 bool session_authenticate(struct call *c)
 {
 	struct lk_session s;
 	struct account acc;
-	enum session_result r = session_resolve(c, &s, &acc);
-	if (r != SESSION_OK) {
-		session_refuse(c, r);
+	if (!session_current(c, &s, &acc, false))
 		return false;
-	}
 	c->who.account_id = acc.id;
 	c->who.merchant_id = acc.merchant_id;
 	c->who.kind = acc.kind;

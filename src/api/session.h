@@ -27,9 +27,12 @@ bool session_wanted(const struct request *req);
  * (account_clear it); on anything else they hold nothing to free. */
 enum session_result session_resolve(struct call *c, struct lk_session *s, struct account *acc);
 
-/* Answers a refusal of session_resolve (not SESSION_OK): 401 without a Basic challenge (the
- * browser must not offer its own login dialog), 403 naming X-CSRF-Token, or a storage error. */
-void session_refuse(struct call *c, enum session_result r);
+/* session_resolve, answering a refusal: 401 without a Basic challenge (the browser must not
+ * offer its own login dialog; when clear_cookie, with a Set-Cookie clearing a cookie that named
+ * no live session), 403 naming X-CSRF-Token, or a storage error. True with *s and *acc filled
+ * as session_resolve fills them. */
+bool session_current(struct call *c, struct lk_session *s, struct account *acc,
+		     bool clear_cookie) MUST_CHECK;
 
 /* Authenticates the cabinet's call: fills c->who (the route's role is checked by the caller).
  * False when the call is answered (401, 403, 5xx). */

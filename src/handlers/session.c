@@ -40,14 +40,6 @@ static void render(struct call *c, const struct lk_session *s, const struct acco
 	c->resp->merchant_id = s->merchant_id;
 }
 
-/* A refusal of the session endpoints; a cookie naming no live session is cleared. */
-static void refuse(struct call *c, enum session_result r)
-{
-	session_refuse(c, r);
-	if (r == SESSION_NONE && lk_cookie_present(c->req->cookie, LK_COOKIE))
-		session_cookie_header(c, NULL);
-}
-
 struct signin {
 	struct who who;
 	int64_t idle_ms, lifetime_ms;
@@ -144,11 +136,8 @@ void session_show(struct call *c)
 {
 	struct lk_session s;
 	struct account acc;
-	enum session_result r = session_resolve(c, &s, &acc);
-	if (r != SESSION_OK) {
-		refuse(c, r);
+	if (!session_current(c, &s, &acc, true))
 		return;
-	}
 	render(c, &s, &acc);
 	lk_session_clear(&s);
 	account_clear(&acc);
@@ -163,11 +152,8 @@ void session_end(struct call *c)
 {
 	struct lk_session s;
 	struct account acc;
-	enum session_result r = session_resolve(c, &s, &acc);
-	if (r != SESSION_OK) {
-		refuse(c, r);
+	if (!session_current(c, &s, &acc, true))
 		return;
-	}
 	enum store_rc rc = session_write(c->db, signout_tx, s.token_hash);
 	if (rc == STORE_OK) {
 		c->resp->status = 204;
