@@ -9,28 +9,11 @@ import time
 
 import pytest
 
-from conftest import (OWNER_A, OWNER_B, Env, Server, Session, assert_error, body_of, database_for,
-                      describe, uniq)
+from conftest import (OWNER_A, OWNER_B, Server, Session, assert_error, body_of, describe, init_merchant,
+                      run_cli, uniq)
 
 COOKIE = "kopilka_lk"
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
-
-
-@pytest.fixture
-def make_env(tmp_path, engine, request):
-    envs = []
-
-    def make(*flags):
-        d = tmp_path / f"env{len(envs)}"
-        d.mkdir()
-        e = Env(d, flags=("--lockout-addr-failures", "100000") + flags,
-                db=database_for(engine, d, request), engine=engine)
-        envs.append(e)
-        return e
-
-    yield make
-    for e in envs:
-        e.close()
 
 
 def cookie_parts(r):
@@ -117,7 +100,6 @@ def test_secure_only_behind_a_trusted_proxy(make_env):
 
 
 def test_a_bad_trusted_proxy_setting_stops_serve(tmp_path):
-    from conftest import run_cli, init_merchant
     db = str(tmp_path / "k.db")
     init_merchant(db, *OWNER_A)
     p = run_cli("serve", "--db", db, "--listen", "127.0.0.1:1", "--trusted-proxy", "127.0.0.1,proxy.local")
@@ -277,7 +259,7 @@ def test_sessions_end_after_their_lifetime_however_busy(make_env):
 def test_sessions_survive_a_restart(make_env):
     env = make_env()
     s = sign_in(env, *OWNER_A)
-    env.restart("--lockout-addr-failures", "100000", keep_defaults=False)
+    env.restart(keep_defaults=False)
     assert body_of(call(env, "GET", "/session/", s))["csrf_token"] == s["csrf"]
 
 
