@@ -261,6 +261,15 @@ MULTIPART = [
 ]
 
 
+# The cabinet's session: "proxy list\npeer address\nCookie header" (fuzz_lk_cookie.c).
+LK_COOKIE = [b"127.0.0.1\n127.0.0.1\nkopilka_lk=q3Tn0CwV9m1bX8yR2pLk4sZ7eH6uJ5aD0fG1hI2jK3l",
+             b"10.0.0.1, ::1 ,127.0.0.1\n0:0::1\na=1; kopilka_lk=abc; b=2",
+             b"\n127.0.0.1\nkopilka_lk=",
+             b"10.0.0.1,,10.0.0.2\nunknown\nkopilka_lk=first; kopilka_lk=second",
+             b"10.0.0.0/8\n10.0.0.1\nxkopilka_lk=1;kopilka_lkx=2;  kopilka_lk = 3 ",
+             b"proxy.local\n\n;;;kopilka_lk"]
+
+
 def write(target, name, data):
     d = os.path.join(ROOT, target)
     os.makedirs(d, exist_ok=True)
@@ -287,6 +296,8 @@ def main():
         write("fuzz_image", f"seed-{i:02d}", data)
     for i, data in enumerate(MULTIPART):
         write("fuzz_multipart", f"seed-{i:02d}", data)
+    for i, data in enumerate(LK_COOKIE):
+        write("fuzz_lk_cookie", f"seed-{i:02d}", data)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "domain/lk.h"
 #include "domain/text.h"
 #include "http/server.h"
 #include "service/backups.h"
@@ -174,6 +175,7 @@ static int cmd_init(const struct config *cfg)
 struct sweeper {
 	struct store *store;
 	int64_t interval_s;
+	int64_t lk_idle_ms, lk_lifetime_ms;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stop;
@@ -207,6 +209,17 @@ static void *sweep_loop(void *arg)
 			total += n;
 			total_released += released;
 			metrics_add(M_POINTS_EXPIRED_MINOR, expired);
+		}
+		/* Cabinet sessions past their idle timeout or lifetime (api/session.c). */
+		int64_t ended = 0;
+		if (STORE(db, begin, true) == STORE_OK &&
+		    STORE(db, lk_sessions_purge, now_ms() - sw->lk_idle_ms,
+			  now_ms() - sw->lk_lifetime_ms, &ended) == STORE_OK &&
+		    STORE(db, commit) == STORE_OK) {
+			if (ended)
+				log_info("removed %lld expired cabinet sessions", (long long)ended);
+		} else {
+			db->ops->rollback(db);
 		}
 		/* Idempotency-Key answers are kept 7 days (API.md 6). */
 		int64_t purged = 0;
@@ -283,6 +296,14 @@ static int cmd_serve(const struct config *cfg)
 			"kopilkad init\n",
 			cfg->db);
 		return 1;
+	}
+	const char *bad_proxy = NULL;
+	if (!lk_proxy_list_valid(cfg->trusted_proxy, &bad_proxy)) {
+		fprintf(stderr,
+			"kopilkad serve: --trusted-proxy: must be a comma list of IP addresses; "
+			"not an address at \"%s\"\n",
+			bad_proxy);
+		return 2;
 	}
 	/* Signals are taken by the main thread alone, with sigwait: blocked here, before any
 	 * thread starts, every thread inherits the mask, and no handler runs in a thread that
@@ -365,7 +386,10 @@ static int cmd_serve(const struct config *cfg)
 		st->ops->close(st);
 		return 1;
 	}
-	struct sweeper sw = {.store = st, .interval_s = cfg->expire_sweep_seconds};
+	struct sweeper sw = {.store = st,
+			     .interval_s = cfg->expire_sweep_seconds,
+			     .lk_idle_ms = cfg->lk_idle_timeout_seconds * 1000,
+			     .lk_lifetime_ms = cfg->lk_lifetime_seconds * 1000};
 	pthread_mutex_init(&sw.mu, NULL);
 	pthread_cond_init(&sw.cv, NULL);
 	pthread_t sweep_thread;

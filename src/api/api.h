@@ -38,6 +38,11 @@ struct request {
 	char *authorization, *content_type, *request_id_in;
 	char *idempotency_key; /* the Idempotency-Key header (the last one when repeated) */
 	int n_idempotency_keys;
+	/* The cabinet's session (api/session.c): every Cookie header joined by "; ", the
+	 * X-CSRF-Token header (the last one; n_csrf_tokens counts them) and X-Forwarded-Proto
+	 * (the last one; believed only from a --trusted-proxy address). */
+	char *cookie, *csrf_token, *forwarded_proto;
+	int n_csrf_tokens;
 	char *body;
 	size_t body_len;
 	bool body_too_large; /* the transport stopped reading at api_body_max() */

@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/seqlock.h"
+#include "domain/lk.h"
 #include "domain/text.h"
 
 #define CACHE_SLOTS 4096
@@ -485,22 +486,40 @@ enum auth_result auth_check(struct auth *a, struct store_conn *db, const char *a
 	return r;
 }
 
-enum auth_result auth_check_pair(struct auth *a, struct store_conn *db, const char *raw_login,
-				 const char *secret, const char *addr, struct who *who,
-				 int64_t *retry_after_s)
+/* A login and a secret given apart: only an API key when key_wanted, only a password
+ * otherwise; the other kind, a secret too long or a malformed login is AUTH_FAILED unread. */
+static enum auth_result check_apart(struct auth *a, struct store_conn *db, const char *raw_login,
+				    const char *secret, bool key_wanted, const char *addr,
+				    struct who *who, int64_t *retry_after_s)
 {
 	char login[EMAIL_MAX + 1], password[512];
 	int64_t key_id;
 	const char *key_secret;
-	/* Only an API key: a password never travels in a query string (it would end up in
-	 * proxies' and browsers' logs), so one there is refused unread, costing no Argon2. */
-	if (strlen(secret) >= sizeof(password) || !auth_key_parse(secret, &key_id, &key_secret) ||
+	if (strlen(secret) >= sizeof(password) ||
+	    auth_key_parse(secret, &key_id, &key_secret) != key_wanted ||
 	    !normalize_login(raw_login, login, sizeof(login)))
 		return AUTH_FAILED;
 	strcpy(password, secret);
 	enum auth_result r = check_credentials(a, db, login, password, addr, who, retry_after_s);
 	sodium_memzero(password, sizeof(password));
 	return r;
+}
+
+enum auth_result auth_check_pair(struct auth *a, struct store_conn *db, const char *raw_login,
+				 const char *secret, const char *addr, struct who *who,
+				 int64_t *retry_after_s)
+{
+	/* Only an API key: a password never travels in a query string (it would end up in
+	 * proxies' and browsers' logs), so one there is refused unread, costing no Argon2. */
+	return check_apart(a, db, raw_login, secret, true, addr, who, retry_after_s);
+}
+
+enum auth_result auth_check_login(struct auth *a, struct store_conn *db, const char *raw_login,
+				  const char *password, const char *addr, struct who *who,
+				  int64_t *retry_after_s)
+{
+	/* A key is for programs: the cabinet is a person's, signed in with the password. */
+	return check_apart(a, db, raw_login, password, false, addr, who, retry_after_s);
 }
 
 /* The counter a failure is charged to: the account's own when the login names one (whichever
@@ -721,7 +740,8 @@ again:
 		who->account_id = acc.id;
 		who->merchant_id = acc.merchant_id;
 		who->kind = acc.kind;
-		who->role = acc.kind == ACCOUNT_MERCHANT ? ROLE_OWNER : acc.role;
+		who->role = lk_effective_role(&acc);
+		who->cred_version = acc.cred_version;
 		pthread_mutex_lock(&a->mu);
 		bool current = !forgotten_since(a, acc.id, epoch);
 		if (current) {

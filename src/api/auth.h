@@ -34,6 +34,15 @@ enum auth_result auth_check_pair(struct auth *a, struct store_conn *db, const ch
 				 const char *secret, const char *addr, struct who *who,
 				 int64_t *retry_after_s);
 
+/* The same for a login and a password given apart (the cabinet's sign-in, POST /session/):
+ * the same counters, lockout, cache and Argon2 bound as Basic auth, so a failed sign-in counts
+ * as a failed Basic auth of that login. Only a password is accepted there: an API key, a
+ * malformed login or a password of 512 bytes or more is AUTH_FAILED at once (no lookup, no
+ * Argon2, no failure counted). */
+enum auth_result auth_check_login(struct auth *a, struct store_conn *db, const char *raw_login,
+				  const char *password, const char *addr, struct who *who,
+				  int64_t *retry_after_s);
+
 /* Splits an Authorization header value "Basic base64(login:password)" into the login,
  * normalized as accounts are found by (a lower-cased email or a phone's digits; login_cap
  * bytes), and the password (password_cap bytes). Pure: no storage, no Argon2. Returns false,

@@ -12,6 +12,7 @@ struct who {
 	int64_t account_id, merchant_id;
 	enum role role;
 	enum account_kind kind;
+	int64_t cred_version; /* the account's when its credential was verified */
 };
 
 struct call {

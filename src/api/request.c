@@ -16,6 +16,9 @@ void request_free(struct request *req)
 	free(req->content_type);
 	free(req->request_id_in);
 	free(req->idempotency_key);
+	free(req->cookie);
+	free(req->csrf_token);
+	free(req->forwarded_proto);
 	free(req->body);
 	memset(req, 0, sizeof(*req));
 }

@@ -7,6 +7,7 @@
 
 #include "api/auth.h"
 #include "api/call.h"
+#include "api/session.h"
 #include "core/log.h"
 #include "domain/text.h"
 #include "handlers/handlers.h"
@@ -22,6 +23,8 @@ enum route_flags {
 	/* An image upload: a multipart/form-data body of up to API_UPLOAD_BODY_MAX bytes (not
 	 * API_BODY_MAX), read by the handler itself (handlers/upload.c). */
 	ROUTE_UPLOAD = 128,
+	/* The cabinet's session endpoints: the handler authenticates (handlers/session.c). */
+	ROUTE_SESSION = 256,
 };
 
 struct route {
@@ -85,6 +88,9 @@ static const struct route routes[] = {
     {"GET", B "/api_keys/", api_keys_get, ROLE_OWNER, 0},
     {"POST", B "/api_keys/", api_keys_create, ROLE_OWNER, ROUTE_BODY_OPTIONAL},
     {"DELETE", B "/api_keys/{id}/", api_keys_delete, ROLE_OWNER, 0},
+    {"POST", B "/session/", session_create, ROLE_CASHIER, ROUTE_SESSION},
+    {"GET", B "/session/", session_show, ROLE_CASHIER, ROUTE_SESSION},
+    {"DELETE", B "/session/", session_end, ROLE_CASHIER, ROUTE_SESSION},
     {"GET", B "/openapi.json", ops_openapi, ROLE_CASHIER, ROUTE_PUBLIC},
     {"GET", B "/media/{file}", media_get, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
     {"GET", "/healthz", ops_healthz, ROLE_CASHIER, ROUTE_PUBLIC},
@@ -424,8 +430,9 @@ static const struct route *route_find(struct call *c, bool *bad_id)
 	return NULL;
 }
 
-/* Basic auth (or ?login=&api_key= where the route takes it) and the route's role. Fills
- * c->who; false when the call is answered (401, 429, 403 or a storage error). */
+/* Basic auth (or ?login=&api_key= where the route takes it, or the cabinet's session) and the
+ * route's role. Fills c->who; false when the call is answered (401, 429, 403 or a storage
+ * error). */
 static bool authenticate(struct call *c, const struct route *route)
 {
 	struct app *app = c->app;
@@ -435,10 +442,16 @@ static bool authenticate(struct call *c, const struct route *route)
 	const char *qlogin = request_query(req, "login");
 	const char *qkey = request_query(req, "api_key");
 	bool by_query = (route->flags & ROUTE_QUERY_AUTH) && !req->authorization && qlogin && qkey;
-	enum auth_result ar = by_query ? auth_check_pair(app->auth, c->db, qlogin, qkey,
-							 req->remote_addr, &c->who, &retry_after)
-				       : auth_check(app->auth, c->db, req->authorization,
-						    req->remote_addr, &c->who, &retry_after);
+	enum auth_result ar = AUTH_OK;
+	if (!by_query && session_wanted(req)) {
+		if (!session_authenticate(c))
+			return false;
+	} else {
+		ar = by_query ? auth_check_pair(app->auth, c->db, qlogin, qkey, req->remote_addr,
+						&c->who, &retry_after)
+			      : auth_check(app->auth, c->db, req->authorization, req->remote_addr,
+					   &c->who, &retry_after);
+	}
 	switch (ar) {
 	case AUTH_OK:
 		break;
@@ -497,7 +510,7 @@ bool api_refuse_early(struct app *app, struct request *req, uint64_t content_len
 	const struct route *route = route_find(c, &bad_id);
 	if (!route)
 		return true;
-	if (!(route->flags & (ROUTE_PUBLIC | ROUTE_STATIC))) {
+	if (!(route->flags & (ROUTE_PUBLIC | ROUTE_STATIC | ROUTE_SESSION))) {
 		c->db = app->store->ops->acquire(app->store);
 		bool ok = authenticate(c, route);
 		app->store->ops->release(c->db);
@@ -534,7 +547,7 @@ void api_handle(struct app *app, struct request *req, struct response *resp)
 		return;
 	}
 	c->db = app->store->ops->acquire(app->store);
-	if (!(route->flags & ROUTE_PUBLIC) && !authenticate(c, route))
+	if (!(route->flags & (ROUTE_PUBLIC | ROUTE_SESSION)) && !authenticate(c, route))
 		goto cleanup;
 	if (bad_id) {
 		call_error(c, 404, "not_found", "no such object: %s", req->path);

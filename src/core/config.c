@@ -88,6 +88,17 @@ static const struct setting settings[] = {
      86400, NULL, CMD_SERVE, "window in which failures are counted"},
     {"--lockout-seconds", "KOPILKA_LOCKOUT_SECONDS", INT(lockout_seconds), "300", 1, 86400, NULL,
      CMD_SERVE, "how long a lock lasts (answered 429 with Retry-After)"},
+    {"--lk-idle-timeout", "KOPILKA_LK_IDLE_TIMEOUT", SECONDS(lk_idle_timeout_seconds), "30m", 1,
+     604800, NULL, CMD_SERVE,
+     "the merchant cabinet's sessions end after this long without a request: seconds, or a "
+     "number with s, m, h or d"},
+    {"--lk-lifetime", "KOPILKA_LK_LIFETIME", SECONDS(lk_lifetime_seconds), "12h", 1, 2592000, NULL,
+     CMD_SERVE,
+     "the merchant cabinet's sessions end this long after sign-in, however busy: seconds, or a "
+     "number with s, m, h or d"},
+    {"--trusted-proxy", "KOPILKA_TRUSTED_PROXY", STR(trusted_proxy), "", 0, 0, NULL, CMD_SERVE,
+     "comma list of IP addresses of reverse proxies whose X-Forwarded-Proto: https is believed "
+     "(the cabinet's cookie is then Secure); empty: none"},
     {"--expire-sweep-seconds", "KOPILKA_EXPIRE_SWEEP_SECONDS", INT(expire_sweep_seconds), "60", 1,
      86400, NULL, CMD_SERVE, "interval of the sweep writing expired lots to the ledger"},
     {"--clock-offset-seconds", "KOPILKA_CLOCK_OFFSET_SECONDS", INT(clock_offset_seconds), "0",

@@ -42,6 +42,9 @@ struct config {
 	int64_t lockout_addr_failures;
 	int64_t lockout_window_seconds;
 	int64_t lockout_seconds;
+	int64_t lk_idle_timeout_seconds; /* the cabinet's sessions (api/session.c) */
+	int64_t lk_lifetime_seconds;
+	char *trusted_proxy; /* comma list of addresses whose X-Forwarded-Proto is believed */
 	int64_t expire_sweep_seconds;
 	int64_t clock_offset_seconds;
 	char *backup_dir; /* "": no scheduled backups */

@@ -67,6 +67,11 @@ void api_keys_get(struct call *c);
 void api_keys_create(struct call *c);
 void api_keys_delete(struct call *c);
 
+/* session.c: the merchant cabinet's sign-in, session and sign-out */
+void session_create(struct call *c);
+void session_show(struct call *c);
+void session_end(struct call *c);
+
 /* upload.c: the public route serving uploaded images */
 void media_get(struct call *c);
 

@@ -265,6 +265,13 @@ static bool header_lines_ok(const struct exchange *ex)
 	return !ex->bad_line && ex->line_end <= ex->block_end && ex->block_end - ex->line_end == 4;
 }
 
+/* A header kept once, the last of its repetitions. */
+static void keep_last(char **slot, const char *value)
+{
+	free(*slot);
+	*slot = xstrdup(value);
+}
+
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
 				      const char *value)
 {
@@ -288,19 +295,31 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 			ex->te_not_chunked = true;
 	} else if (strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0) {
 		ex->n_authorization++;
-		free(req->authorization);
-		req->authorization = xstrdup(value);
+		keep_last(&req->authorization, value);
 	} else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE) == 0) {
 		ex->n_content_type++;
-		free(req->content_type);
-		req->content_type = xstrdup(value);
+		keep_last(&req->content_type, value);
 	} else if (strcasecmp(key, "X-Request-Id") == 0) {
-		free(req->request_id_in);
-		req->request_id_in = xstrdup(value);
+		keep_last(&req->request_id_in, value);
 	} else if (strcasecmp(key, "Idempotency-Key") == 0) {
 		req->n_idempotency_keys++;
-		free(req->idempotency_key);
-		req->idempotency_key = xstrdup(value);
+		keep_last(&req->idempotency_key, value);
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_COOKIE) == 0) {
+		/* HTTP/2 gateways may split the cookies over several headers (RFC 9113 8.2.3). */
+		struct buf joined;
+		buf_init(&joined);
+		if (req->cookie) {
+			buf_puts(&joined, req->cookie);
+			buf_puts(&joined, "; ");
+		}
+		buf_puts(&joined, value);
+		free(req->cookie);
+		req->cookie = buf_steal(&joined, NULL);
+	} else if (strcasecmp(key, "X-CSRF-Token") == 0) {
+		req->n_csrf_tokens++;
+		keep_last(&req->csrf_token, value);
+	} else if (strcasecmp(key, "X-Forwarded-Proto") == 0) {
+		keep_last(&req->forwarded_proto, value);
 	}
 	return MHD_YES;
 }

@@ -192,6 +192,16 @@ static const char *const pg_migrations[] = {
 	"DO $$ DECLARE m record; BEGIN FOR m IN SELECT id, order_seq FROM merchants LOOP"
 	" EXECUTE format('CREATE SEQUENCE order_seq_%s START WITH %s', m.id, m.order_seq + 1);"
 	" END LOOP; END $$;",
+	/* 13: the merchant cabinet's sign-in sessions (api/session.c): the SHA-256 of the cookie
+	 * token, never the token; the account's cred_version and role at sign-in, so a change of
+	 * either ends the session on every node. */
+	"CREATE TABLE lk_sessions ("
+	" token_hash TEXT PRIMARY KEY, account_id BIGINT NOT NULL REFERENCES accounts(id),"
+	" merchant_id BIGINT NOT NULL REFERENCES merchants(id), csrf_token TEXT NOT NULL,"
+	" cred_version BIGINT NOT NULL, role SMALLINT NOT NULL, created_ms BIGINT NOT NULL,"
+	" seen_ms BIGINT NOT NULL);"
+	"CREATE INDEX lk_sessions_seen ON lk_sessions(seen_ms);"
+	"CREATE INDEX lk_sessions_created ON lk_sessions(created_ms);",
 };
 /* clang-format on */
 

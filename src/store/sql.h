@@ -153,7 +153,9 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 	.ledger_add = sql_ledger_add, .lot_take_add = sql_lot_take_add,                            \
 	.lot_takes_get = sql_lot_takes_get, .lot_take_returned = sql_lot_take_returned,            \
 	.order_create = sql_order_create, .order_set_response = sql_order_set_response,            \
-	.item_create = sql_item_create
+	.item_create = sql_item_create, .lk_session_create = sql_lk_session_create,                \
+	.lk_session_get = sql_lk_session_get, .lk_session_touch = sql_lk_session_touch,            \
+	.lk_session_delete = sql_lk_session_delete, .lk_sessions_purge = sql_lk_sessions_purge
 
 enum store_rc sql_merchant_create(struct store_conn *c, const char *name, int64_t now,
 				  int64_t *id_out);
@@ -175,6 +177,13 @@ enum store_rc sql_api_key_revoke(struct store_conn *c, int64_t merchant_id, int6
 enum store_rc sql_auth_counter_get(struct store_conn *c, const char *key, struct auth_counter *out);
 enum store_rc sql_auth_counter_put(struct store_conn *c, const char *key,
 				   const struct auth_counter *in);
+enum store_rc sql_lk_session_create(struct store_conn *c, const struct lk_session *s);
+enum store_rc sql_lk_session_get(struct store_conn *c, const char *token_hash,
+				 struct lk_session *out);
+enum store_rc sql_lk_session_touch(struct store_conn *c, const char *token_hash, int64_t seen_ms);
+enum store_rc sql_lk_session_delete(struct store_conn *c, const char *token_hash);
+enum store_rc sql_lk_sessions_purge(struct store_conn *c, int64_t idle_before_ms,
+				    int64_t created_before_ms, int64_t *n_out);
 
 enum store_rc sql_settings_get(struct store_conn *c, int64_t merchant_id,
 			       struct loyalty_settings *out);

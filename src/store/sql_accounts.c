@@ -1,6 +1,9 @@
-/* Merchants, accounts, API keys and lockout counters: the operations of store.h written once
- * for both engines over the SQL driver (store/sql.h). */
+/* Merchants, accounts, API keys, lockout counters and the cabinet's sessions: the operations
+ * of store.h written once for both engines over the SQL driver (store/sql.h). */
 #include "store/sql.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 
@@ -175,4 +178,50 @@ enum store_rc sql_auth_counter_put(struct store_conn *c, const char *key,
 {
 	return sql_exec(c, SQL_AUTH_COUNTER_PUT, NULL, "siii", key, in->failures,
 			in->window_start_ms, in->locked_until_ms);
+}
+
+/* ---- the merchant cabinet's sessions ---- */
+
+enum store_rc sql_lk_session_create(struct store_conn *c, const struct lk_session *s)
+{
+	return sql_insert(c, SQL_LK_SESSION_CREATE, NULL, "siisidii", s->token_hash, s->account_id,
+			  s->merchant_id, s->csrf, s->cred_version, (int)s->role, s->created_ms,
+			  s->seen_ms);
+}
+
+enum store_rc sql_lk_session_get(struct store_conn *c, const char *token_hash,
+				 struct lk_session *out)
+{
+	struct sql_res r;
+	enum store_rc rc = sql_row(c, SQL_LK_SESSION_GET, &r, "s", token_hash);
+	if (rc != STORE_OK)
+		return rc;
+	snprintf(out->token_hash, sizeof(out->token_hash), "%s", token_hash);
+	out->account_id = sql_int(&r, 0);
+	out->merchant_id = sql_int(&r, 1);
+	sql_copy(&r, 2, out->csrf, sizeof(out->csrf));
+	out->cred_version = sql_int(&r, 3);
+	out->role = (enum role)sql_int(&r, 4);
+	out->created_ms = sql_int(&r, 5);
+	out->seen_ms = sql_int(&r, 6);
+	free(out->merchant_name);
+	out->merchant_name = sql_str(&r, 7);
+	sql_close(&r);
+	return STORE_OK;
+}
+
+enum store_rc sql_lk_session_touch(struct store_conn *c, const char *token_hash, int64_t seen_ms)
+{
+	return sql_exec(c, SQL_LK_SESSION_TOUCH, NULL, "is", seen_ms, token_hash);
+}
+
+enum store_rc sql_lk_session_delete(struct store_conn *c, const char *token_hash)
+{
+	return sql_exec(c, SQL_LK_SESSION_DELETE, NULL, "s", token_hash);
+}
+
+enum store_rc sql_lk_sessions_purge(struct store_conn *c, int64_t idle_before_ms,
+				    int64_t created_before_ms, int64_t *n_out)
+{
+	return sql_exec(c, SQL_LK_SESSIONS_PURGE, n_out, "ii", idle_before_ms, created_before_ms);
 }

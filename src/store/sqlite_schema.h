@@ -223,6 +223,16 @@ static const char *const sqlite_migrations[] = {
 	 * instance received through a share cannot be shared again (API.md 4.5). */
 	"CREATE INDEX coupon_instances_shared ON coupon_instances(shared_instance_id)"
 	" WHERE shared_instance_id IS NOT NULL;",
+	/* 12: the merchant cabinet's sign-in sessions (api/session.c): the SHA-256 of the cookie
+	 * token, never the token; the account's cred_version and role at sign-in, so a change of
+	 * either ends the session on every node. */
+	"CREATE TABLE lk_sessions ("
+	" token_hash TEXT PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts(id),"
+	" merchant_id INTEGER NOT NULL REFERENCES merchants(id), csrf_token TEXT NOT NULL,"
+	" cred_version INTEGER NOT NULL, role INTEGER NOT NULL, created_ms INTEGER NOT NULL,"
+	" seen_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX lk_sessions_seen ON lk_sessions(seen_ms);"
+	"CREATE INDEX lk_sessions_created ON lk_sessions(created_ms);",
 };
 /* clang-format on */
 

@@ -60,6 +60,18 @@
 			    " SET failures = excluded.failures,"                                   \
 			    " window_start_ms = excluded.window_start_ms,"                         \
 			    " locked_until_ms = excluded.locked_until_ms")                         \
+	/* the merchant cabinet's sessions (sql_accounts.c) */                                     \
+	X(LK_SESSION_CREATE, "INSERT INTO lk_sessions(token_hash, account_id, merchant_id,"        \
+			     " csrf_token, cred_version, role, created_ms, seen_ms)"               \
+			     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING"     \
+			     " RETURNING 1")                                                       \
+	X(LK_SESSION_GET, "SELECT s.account_id, s.merchant_id, s.csrf_token, s.cred_version,"      \
+			  " s.role, s.created_ms, s.seen_ms, m.name FROM lk_sessions s"            \
+			  " JOIN merchants m ON m.id = s.merchant_id WHERE s.token_hash = $1")     \
+	X(LK_SESSION_TOUCH, "UPDATE lk_sessions SET seen_ms = $1 WHERE token_hash = $2"            \
+			    " AND seen_ms < $1")                                                   \
+	X(LK_SESSION_DELETE, "DELETE FROM lk_sessions WHERE token_hash = $1")                      \
+	X(LK_SESSIONS_PURGE, "DELETE FROM lk_sessions WHERE seen_ms <= $1 OR created_ms <= $2")    \
 	/* settings, sale points, documents, Idempotency-Key records (sql_merchant.c) */          \
 	X(SETTINGS_GET, "SELECT active, currency, new_coupon_id, new_type, new_amount,"            \
 			" new_valid_days, cust_coupon_id, cust_type, cust_amount, cust_valid_days," \

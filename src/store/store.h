@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "core/util.h"
+#include "domain/lk.h"
 #include "domain/model.h"
 #include "domain/text.h"
 
@@ -185,6 +186,21 @@ struct store_ops {
 					  struct auth_counter *out) MUST_CHECK;
 	enum store_rc (*auth_counter_put)(struct store_conn *c, const char *key,
 					  const struct auth_counter *in) MUST_CHECK;
+	/* The merchant cabinet's sessions (api/session.c), keyed by the SHA-256 (hex) of the
+	 * cookie token. create: CONFLICT when the hash exists. get: the row and the merchant's
+	 * name (out->merchant_name owned: lk_session_clear); NOT_FOUND when none. touch: writes
+	 * seen_ms when it moves the time forward. delete: OK whether or not it existed. purge:
+	 * removes those seen at or before idle_before_ms or created at or before
+	 * created_before_ms; *n_out: how many. */
+	enum store_rc (*lk_session_create)(struct store_conn *c,
+					   const struct lk_session *s) MUST_CHECK;
+	enum store_rc (*lk_session_get)(struct store_conn *c, const char *token_hash,
+					struct lk_session *out) MUST_CHECK;
+	enum store_rc (*lk_session_touch)(struct store_conn *c, const char *token_hash,
+					  int64_t seen_ms) MUST_CHECK;
+	enum store_rc (*lk_session_delete)(struct store_conn *c, const char *token_hash) MUST_CHECK;
+	enum store_rc (*lk_sessions_purge)(struct store_conn *c, int64_t idle_before_ms,
+					   int64_t created_before_ms, int64_t *n_out) MUST_CHECK;
 	/* Small settings documents of a merchant (the write-off rules, the contact info), stored
 	 * as validated JSON text by name. get: NOT_FOUND when never written; *json_out is the
 	 * caller's to free. put: insert or replace. */

@@ -506,6 +506,24 @@ def env(tmp_path_factory, engine, request):
 
 
 @pytest.fixture
+def make_env(tmp_path, engine, request):
+    """make_env(*flags): a server of its own with exactly these flags, on a fresh database of the
+    module's engine; each is stopped and checked after the test."""
+    envs = []
+
+    def make(*flags):
+        d = tmp_path / f"env{len(envs)}"
+        d.mkdir()
+        e = Env(d, flags=flags, db=database_for(engine, d, request), engine=engine)
+        envs.append(e)
+        return e
+
+    yield make
+    for e in envs:
+        e.close()
+
+
+@pytest.fixture
 def A(env):
     return env.a
 

@@ -43,6 +43,10 @@ UNDO_10_SQLITE = [
 # statement on both engines.
 UNDO_11 = ["DROP INDEX coupon_instances_shared"]
 
+# The cabinet's sessions (issue 14: SQLite's migration 12, PostgreSQL's 13): the same statement
+# on both engines, first of every undo that goes back before it.
+UNDO_LK_SESSIONS = ["DROP TABLE lk_sessions"]
+
 # Migration 12 on PostgreSQL (order numbers from a sequence per merchant): each merchant's
 # counter takes the number its sequence reached, the sequences and their trigger go.
 UNDO_12_PG = [
@@ -68,12 +72,12 @@ def undo_migration_10(engine, db, extra_sql=""):
     if engine == "sqlite":
         conn = sqlite3.connect(db)
         try:
-            conn.executescript(";".join(UNDO_11 + UNDO_10_SQLITE) + ";" + extra_sql
+            conn.executescript(";".join(UNDO_LK_SESSIONS + UNDO_11 + UNDO_10_SQLITE) + ";" + extra_sql
                                + "DELETE FROM schema_version WHERE version >= 10;")
         finally:
             conn.close()
     else:
-        psql(db, ";".join(UNDO_12_PG + UNDO_11) + ";"
+        psql(db, ";".join(UNDO_LK_SESSIONS + UNDO_12_PG + UNDO_11) + ";"
                  " ALTER TABLE orders DROP CONSTRAINT orders_external_key;"
                  " ALTER TABLE orders DROP COLUMN refund_key;"
                  " ALTER TABLE orders ADD UNIQUE (merchant_id, external_id, receipt_type);"
