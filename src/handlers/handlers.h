@@ -66,6 +66,9 @@ void api_keys_get(struct call *c);
 void api_keys_create(struct call *c);
 void api_keys_delete(struct call *c);
 
+/* reports.c: the merchant cabinet's dashboard (managers and the owner) */
+void reports_dashboard(struct call *c);
+
 /* upload.c: the public route serving uploaded images */
 void media_get(struct call *c);
 
