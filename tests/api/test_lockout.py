@@ -6,7 +6,7 @@ import pytest
 
 from conftest import (OWNER_A, OWNER_B, Env, Session, assert_error, body_of, database_for, describe,
                       new_phone, uniq)
-from schema_undo import UNDO_10_SQLITE, UNDO_11
+from schema_undo import UNDO_10_SQLITE, UNDO_11, UNDO_REPORTS_SQLITE
 
 
 @pytest.fixture
@@ -175,6 +175,7 @@ def test_an_old_database_is_migrated_on_start(make_env, engine):
     # Undo every migration after the first by hand, newest first. A new migration adds its
     # undo here (this test then proves it migrates an old database).
     undo = {
+        12: UNDO_REPORTS_SQLITE,
         11: UNDO_11,
         10: UNDO_10_SQLITE,
         9: ["DROP TRIGGER clients_trigrams_insert", "DROP TRIGGER clients_trigrams_update",

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 from conftest import Session, assert_error, assert_money, body_of, new_phone, raw, refund, rule, sale, uniq
+from schema_undo import undo_reports
 
 DAY_S = 86400
 
@@ -195,6 +196,16 @@ def test_roles_and_the_days_parameter(env):
         assert_error(A.get("/reports/dashboard/", params={"days": bad}), 400,
                      code="validation_failed", field="days")
     assert len(dash(A, days=366)["daily"]) == 366
+
+
+def test_the_migration_fills_the_aggregates_of_an_existing_database(env):
+    A, B = env.a, env.b
+    before_a, before_b = dash(A), dash(B, days=3)
+    env.server.stop()
+    undo_reports(env.engine, env.db)  # as a database of the release before them
+    env.restart()
+    assert dash(A) == before_a and dash(B, days=3) == before_b
+    check_passes(env)
 
 
 def test_expired_points_leave_the_liability_and_show_as_written_off(env):
