@@ -16,7 +16,7 @@
  *
  * Where each operation lives: most are written once, their SQL in store/statements.h and
  * their C in store/sql_*.c (one file per aggregate: accounts, merchant, catalog, clients,
- * coupons, orders, ledger, holds, check) over the driver of store/sql.h, and every engine's
+ * coupons, orders, ledger, holds, reports, check) over the driver of store/sql.h, and every engine's
  * table takes them through SQL_SHARED_OPS. The engines (sqlite.c, pg.c) give the transaction
  * and pool operations, the row locks, the order counter and the client search. A new
  * operation is a member below, a statement, a function and a row of SQL_SHARED_OPS: once.
