@@ -16,9 +16,9 @@
  *
  * Where each operation lives: most are written once, their SQL in store/statements.h and
  * their C in store/sql_*.c (one file per aggregate: accounts, merchant, catalog, clients,
- * coupons, orders, ledger, holds, reports, check) over the driver of store/sql.h, and every engine's
- * table takes them through SQL_SHARED_OPS. The engines (sqlite.c, pg.c) give the transaction
- * and pool operations, the row locks, the order counter and the client search. A new
+ * coupons, orders, ledger, holds, reports, check) over the driver of store/sql.h, and every
+ * engine's table takes them through SQL_SHARED_OPS. The engines (sqlite.c, pg.c) give the
+ * transaction and pool operations, the row locks, the order counter and the client search. A new
  * operation is a member below, a statement, a function and a row of SQL_SHARED_OPS: once.
  *
  * Results: STORE_OK; STORE_NOT_FOUND (no such row for this merchant); STORE_CONFLICT (a
