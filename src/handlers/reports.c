@@ -10,6 +10,7 @@
 #include "core/util.h"
 #include "domain/money.h"
 #include "handlers/handlers.h"
+#include "handlers/views.h"
 #include "store/store.h"
 
 #define DAY_MS 86400000LL
@@ -56,19 +57,6 @@ static void write_daily(struct jw *w, const struct report_day *d)
 	jw_kmoney(w, "expired", -t[LEDGER_EXPIRE]);
 	jw_kint(w, "orders", d->sales);
 	jw_kmoney(w, "amount", d->amount_minor);
-	jw_obj_end(w);
-}
-
-static void write_top(struct jw *w, const struct client *cl)
-{
-	jw_obj_begin(w);
-	jw_kint(w, "id", cl->id);
-	jw_kstr(w, "name", cl->name);
-	jw_kstr(w, "phone", cl->phone);
-	jw_kstr(w, "email", cl->email);
-	jw_kmoney(w, "paidAmount", cl->paid_amount_minor);
-	jw_kmoney(w, "totalAmount", cl->total_amount_minor);
-	jw_kint(w, "purchases", cl->total_purchases);
 	jw_obj_end(w);
 }
 
@@ -125,7 +113,7 @@ static void write_dashboard(struct jw *w, const struct report_query *q,
 	jw_key(w, "topClients");
 	jw_arr_begin(w);
 	for (size_t i = 0; i < d->n_top; i++)
-		write_top(w, &d->top[i]);
+		view_client(w, &d->top[i]);
 	jw_arr_end(w);
 	jw_obj_end(w);
 }

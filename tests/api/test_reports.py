@@ -110,11 +110,12 @@ def test_every_figure_is_exact_against_what_was_posted(env):
 
     assert [c["id"] for c in d["topClients"]] == [c1, c2]
     top1, top2 = d["topClients"]
-    assert top1["phone"] == p1 and top1["purchases"] == 2
-    assert_money(top1["paidAmount"], Decimal("1000.55") + Decimal("170.25"))
-    assert_money(top1["totalAmount"], Decimal("1200.8"))
-    assert top2["purchases"] == 1
-    assert_money(top2["paidAmount"], "300")
+    assert top1["phone"] == p1 and top1["totalPurchases"] == 2
+    assert_money(top1["paidPurchasesAmount"], Decimal("1000.55") + Decimal("170.25"))
+    assert_money(top1["totalPurchasesAmount"], Decimal("1200.8"))
+    assert top2["totalPurchases"] == 1
+    assert_money(top2["paidPurchasesAmount"], "300")
+    assert top1 == body_of(A.get(f"/clients/{c1}/"))  # the client object of the API
 
     one = dash(A, days=1)
     assert len(one["daily"]) == 1 and one["sales"] == d["sales"]
