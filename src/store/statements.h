@@ -275,28 +275,27 @@
 				" FROM orders WHERE refunded_total > total"                        \
 				" OR accrual_taken > accrued OR spend_returned > spent")           \
 	X(CHECK_REPORT_TOTALS, "SELECT 'report_totals of merchant ' || " T("merchant_id")          \
-			       " || ' slot ' || " T("slot") " || ': differs from the clients'"     \
-			       " FROM (" REPORT_DIFF("report_totals", REPORT_TOTALS_OF_ROWS,       \
-			       "merchant_id, slot", "members, buyers, repeat_buyers",              \
+			       " || ': differs from the clients'"     \
+			       " FROM (" REPORT_DIFF(REPORT_TOTALS_OF_TABLE, REPORT_TOTALS_OF_ROWS,  \
+			       "merchant_id", "members, buyers, repeat_buyers",                    \
 			       "members = 0 AND buyers = 0 AND repeat_buyers = 0") ") x")          \
 	X(CHECK_REPORT_DAYS, "SELECT 'report_days of merchant ' || " T("merchant_id")              \
-			     " || ' day ' || " T("day") " || ' slot ' || " T("slot")               \
-			     " || ': differs from the clients and orders'"                         \
-			     " FROM (" REPORT_DIFF("report_days", REPORT_DAYS_OF_ROWS,             \
-			     "merchant_id, day, slot",                                             \
+			     " || ' day ' || " T("day") " || ': differs from the clients and orders'" \
+			     " FROM (" REPORT_DIFF(REPORT_DAYS_OF_TABLE, REPORT_DAYS_OF_ROWS,      \
+			     "merchant_id, day",                                                   \
 			     "joined, sales, amount, program_sales, program_amount",               \
 			     "joined = 0 AND sales = 0 AND amount = 0 AND program_sales = 0"       \
 			     " AND program_amount = 0") ") x")                                     \
 	X(CHECK_REPORT_LEDGER, "SELECT 'ledger_days of merchant ' || " T("merchant_id")            \
 			       " || ' day ' || " T("day") " || ' type ' || " T("type")             \
 			       " || ': differs from the ledger rows'"                              \
-			       " FROM (" REPORT_DIFF("ledger_days", REPORT_LEDGER_OF_ROWS,         \
-			       "merchant_id, currency, day, type, slot", "amount", "amount = 0")   \
+			       " FROM (" REPORT_DIFF(REPORT_LEDGER_OF_TABLE, REPORT_LEDGER_OF_ROWS,  \
+			       "merchant_id, currency, day, type", "amount", "amount = 0")         \
 			       ") x")                                                              \
 	X(CHECK_REPORT_LOTS, "SELECT 'lot_days of merchant ' || " T("merchant_id")                 \
 			     " || ' expiry day ' || " T("day") " || ': differs from the lots'"     \
-			     " FROM (" REPORT_DIFF("lot_days", REPORT_LOTS_OF_ROWS,                \
-			     "merchant_id, currency, day, slot", "remaining", "remaining = 0")     \
+			     " FROM (" REPORT_DIFF(REPORT_LOTS_OF_TABLE, REPORT_LOTS_OF_ROWS,      \
+			     "merchant_id, currency, day", "remaining", "remaining = 0")           \
 			     ") x")                                                                \
 	/* the dashboard (sql_reports.c): sums over the aggregate tables' slots */                 \
 	X(REPORT_TOTALS, "SELECT coalesce(sum(members), 0), coalesce(sum(buyers), 0),"             \

@@ -209,6 +209,29 @@ def test_the_migration_fills_the_aggregates_of_an_existing_database(env):
     check_passes(env)
 
 
+def test_check_reports_an_aggregate_that_drifted(env):
+    env.server.stop()
+    drift = ("UPDATE report_days SET amount = amount + 1 WHERE merchant_id = {m}"
+             " AND day = (SELECT max(day) FROM report_days WHERE merchant_id = {m})")
+    fix = drift.replace("amount + 1", "amount - 1")
+    m = env.merchant_a
+    if env.engine == "sqlite":
+        import sqlite3
+        def run(sql):
+            with sqlite3.connect(env.db) as conn:
+                conn.execute(sql)
+    else:
+        from schema_undo import psql
+        def run(sql):
+            psql(env.db, sql)
+    run(drift.format(m=m))
+    p = env.check()
+    assert p.returncode != 0 and f"report_days of merchant {m} day" in p.stdout + p.stderr, p.stdout + p.stderr
+    run(fix.format(m=m))
+    check_passes(env)
+    env.restart()
+
+
 def test_expired_points_leave_the_liability_and_show_as_written_off(env):
     A = env.a
     before = dash(A, days=40)
