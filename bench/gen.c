@@ -22,7 +22,9 @@
  *   balances   per client: balance = sum of ledger rows = sum of lots remaining (debt 0),
  *              which `kopilkad check` verifies.
  *   client_phone_trigrams (SQLite) one row per distinct trigram of each phone, as the
- *              triggers of migration 9 would write it (PostgreSQL: its GIN index, built last).
+ *              triggers of migration 9 would write it (PostgreSQL: its GIN index, built last);
+ *   report_*, ledger_days, lot_days  the dashboard's aggregates, written by their triggers
+ *              as the rows above go in (store/report_sql.h).
  *
  * KEYFILE gets one line per sampled client, "id phone email has_coupon", read by the wrk Lua
  * scripts. SQLite: one transaction, journal off while loading, secondary indexes dropped and
@@ -422,10 +424,11 @@ int main(int argc, char **argv)
 		}
 		free(index_name);
 		/* The triggers that keep client_phone_trigrams would write it row by row in random
-		 * order: drop them for the load, fill the table in key order after it. */
+		 * order: drop them for the load, fill the table in key order after it. The
+		 * dashboard's triggers (report_*) stay: they add each row to a few small tables. */
 		sqlite3_prepare_v2(db,
 				   "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
-				   " AND tbl_name = 'clients'",
+				   " AND tbl_name = 'clients' AND name LIKE 'clients_trigrams%'",
 				   -1, &s, NULL);
 		char **trigger_name = NULL;
 		while (sqlite3_step(s) == SQLITE_ROW) {

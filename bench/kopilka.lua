@@ -9,6 +9,7 @@
 --            with an externalId unique per request: KB_TAG (per run) + thread id + counter
 --   mix      80% reads (prefix, email, balance, coupons in turn) and 20% orders
 --   settings GET /loyalty/settings/                     (a light endpoint: auth cost dominates)
+--   dashboard GET /reports/dashboard/?days=30           (the merchant cabinet's dashboard)
 --
 -- Environment: KB_MODE, KB_AUTH (the Authorization header value), KB_KEYS (the key file
 -- written by kopilka-gen: "id phone email coupon_client_id" per line), KB_TAG (unique per run).
@@ -92,6 +93,7 @@ local reads = {
   balance = function() return get("/clients/" .. pick(ids) .. "/balance/") end,
   coupons = function() return get("/clients/" .. pick(coupon_ids) .. "/coupons/") end,
   settings = function() return get("/loyalty/settings/") end,
+  dashboard = function() return get("/reports/dashboard/?days=30") end,
 }
 local mix_reads = { reads.prefix, reads.email, reads.balance, reads.coupons }
 local mix_n = 0

@@ -685,6 +685,10 @@ def report(results, meta, out_md):
     if inf is not None:
         tgt(f"infix %NNNN% p99 at {meta['clients']:,}", f"{inf / 1000:.2f} ms", "< 20 ms",
             inf < 20000)
+    dash = results.get("kopilkad", "dashboard", 1, "p99_us")
+    if dash is not None:
+        tgt(f"dashboard p99 at {meta['clients']:,} clients, 1 connection", f"{dash / 1000:.2f} ms",
+            "< 200 ms", dash < 200000)
     od = results.get("kopilkad", "orders", 16)
     if od and raw16:
         r = od / raw16
@@ -936,6 +940,8 @@ def main():
                            seconds, counter, first_run=i)
                 stop(bp)
         run_matrix(results, "kopilkad", base, keys, ["settings"], [2], runs, seconds, counter)
+        # The merchant cabinet's dashboard as a manager opens it: one connection.
+        run_matrix(results, "kopilkad", base, keys, ["dashboard"], [1], runs, seconds, counter)
         rss.close()
         rss_sampler = None
         per = {}

@@ -369,7 +369,7 @@ bool body_array(struct call *c, json_t *obj, const char *key, const char *name, 
 	return body_typed(c, obj, key, name, required, out, false);
 }
 
-static bool query_int(struct call *c, const char *key, int64_t def, int64_t *out)
+bool query_int(struct call *c, const char *key, int64_t def, int64_t *out)
 {
 	const char *v = request_query(c->req, key);
 	if (!v) {

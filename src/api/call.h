@@ -107,6 +107,8 @@ bool body_text_id(struct call *c, json_t *obj, const char *key, const char *name
 bool body_ids(struct call *c, json_t *arr, const char *name, const char *what, size_t max,
 	      int64_t *ids, size_t *n_out) MUST_CHECK;
 
+/* A non-negative integer query parameter key, or def when it is absent; else a 400 naming it. */
+bool query_int(struct call *c, const char *key, int64_t def, int64_t *out) MUST_CHECK;
 /* Query parameters: offset (default 0) and limit (default 50, clamped to 1000). */
 bool query_paging(struct call *c, int64_t *offset, int64_t *limit) MUST_CHECK;
 

@@ -81,6 +81,7 @@ static const struct route routes[] = {
     {"DELETE", B "/loyalty/coupons/{id}/", catalog_coupon_delete, ROLE_MANAGER, 0},
     {"POST", B "/loyalty/coupons/{id}/image/", catalog_image_upload, ROLE_MANAGER, ROUTE_UPLOAD},
     {"DELETE", B "/loyalty/coupons/{id}/image/", catalog_image_delete, ROLE_MANAGER, 0},
+    {"GET", B "/reports/dashboard/", reports_dashboard, ROLE_MANAGER, 0},
     {"GET", B "/employees/", employees_get, ROLE_OWNER, 0},
     {"POST", B "/employees/", employees_create, ROLE_OWNER, 0},
     {"PUT", B "/employees/{id}/", employee_update, ROLE_OWNER, 0},

@@ -73,9 +73,8 @@ int64_t mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Year, month and day of a day count since 1970-01-01 in the proleptic Gregorian calendar
- * (Howard Hinnant's civil_from_days: days counted from 0000-03-01 in 400-year eras). */
-static void civil_from_days(int64_t days, int64_t *year, int *month, int *day)
+/* Howard Hinnant's civil_from_days: days counted from 0000-03-01 in 400-year eras. */
+void utc_civil_from_days(int64_t days, int64_t *year, int *month, int *day)
 {
 	days += 719468;
 	int64_t era = (days >= 0 ? days : days - 146096) / 146097;
@@ -86,6 +85,17 @@ static void civil_from_days(int64_t days, int64_t *year, int *month, int *day)
 	*day = (int)(doy - (153 * mp + 2) / 5 + 1);
 	*month = (int)(mp < 10 ? mp + 3 : mp - 9);
 	*year = yoe + era * 400 + (*month <= 2);
+}
+
+/* Hinnant's days_from_civil, the inverse of utc_civil_from_days. */
+int64_t utc_days_from_civil(int64_t year, int month, int day)
+{
+	year -= month <= 2;
+	int64_t era = (year >= 0 ? year : year - 399) / 400;
+	int64_t yoe = year - era * 400;						     /* [0, 399] */
+	int64_t doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1; /* [0, 365] */
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; /* [0, 146096] */
+	return era * 146097 + doe - 719468;
 }
 
 /* Writes v as `width` decimal digits (v >= 0; digits beyond width are dropped). */
@@ -107,7 +117,7 @@ static void utc_fields_of(int64_t secs, struct utc_fields *f)
 {
 	int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
 	int64_t in_day = secs - days * 86400;
-	civil_from_days(days, &f->year, &f->month, &f->day);
+	utc_civil_from_days(days, &f->year, &f->month, &f->day);
 	f->hour = (int)(in_day / 3600);
 	f->minute = (int)(in_day / 60 % 60);
 	f->second = (int)(in_day % 60);

@@ -30,6 +30,10 @@ int64_t mono_us(void);
  * process-wide time-zone lock on every call, which every logged request met. */
 #define UTC_TEXT_BYTES 25
 void utc_format_ms(int64_t ms, char out[UTC_TEXT_BYTES]);
+/* The proleptic Gregorian date of a day count since 1970-01-01 (negative before it), and the
+ * day count of a date (month 1..12, day 1..31): the UTC calendar without gmtime_r. */
+void utc_civil_from_days(int64_t days, int64_t *year, int *month, int *day);
+int64_t utc_days_from_civil(int64_t year, int month, int day);
 /* The same instant, in seconds, as an HTTP date (RFC 9110 IMF-fixdate),
  * "Sun, 06 Nov 1994 08:49:37 GMT", into out. */
 #define HTTP_DATE_BYTES 30

@@ -71,6 +71,8 @@ void api_keys_delete(struct call *c);
 void session_create(struct call *c);
 void session_show(struct call *c);
 void session_end(struct call *c);
+/* reports.c: the merchant cabinet's dashboard (managers and the owner) */
+void reports_dashboard(struct call *c);
 
 /* upload.c: the public route serving uploaded images */
 void media_get(struct call *c);

@@ -146,7 +146,7 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 	.hold_create = sql_hold_create, .hold_get = sql_hold_get, .hold_update = sql_hold_update,  \
 	.holds_expired = sql_holds_expired, .holds_expired_sum = sql_holds_expired_sum,            \
 	.hold_takes_get = sql_hold_takes_get, .check = sql_check,                                  \
-	.client_stats_add = sql_client_stats_add, .balance_get = sql_balance_get,                  \
+	.report_dashboard = sql_report_dashboard, .client_stats_add = sql_client_stats_add, .balance_get = sql_balance_get,                  \
 	.balance_add = sql_balance_add, .lots_unexpired_sum = sql_lots_unexpired_sum,              \
 	.lots_spendable = sql_lots_spendable, .lot_get = sql_lot_get,                              \
 	.lot_create = sql_lot_create, .lot_add = sql_lot_add, .lots_expired = sql_lots_expired,    \
@@ -307,5 +307,7 @@ enum store_rc sql_coupon_share_get(struct store_conn *c, int64_t id, int64_t *cl
 
 enum store_rc sql_check(struct store_conn *c, int64_t now, store_report_fn report, void *ctx,
 			int64_t *problems_out);
+enum store_rc sql_report_dashboard(struct store_conn *c, int64_t merchant_id,
+				   const struct report_query *q, struct report_dashboard *out);
 
 #endif

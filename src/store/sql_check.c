@@ -1,5 +1,6 @@
 /* `kopilkad check`: the invariants of the ledger, the lots, the holds, the coupons and the
- * orders (statements CHECK_* of store/statements.h), written once for both engines; an
+ * orders, and the dashboard's aggregates against the rows they sum (statements CHECK_* of
+ * store/statements.h), written once for both engines; an
  * engine adds its own (SQLite: the phone trigram index and integrity_check) through its
  * driver's check_more. */
 #include "store/sql.h"
@@ -9,7 +10,7 @@ enum store_rc sql_check(struct store_conn *c, int64_t now, store_report_fn repor
 {
 	(void)now;
 	int64_t problems = 0;
-	for (int id = SQL_CHECK_BALANCE_LEDGER; id <= SQL_CHECK_ORDER_REFUNDED; id++) {
+	for (int id = SQL_CHECK_BALANCE_LEDGER; id <= SQL_CHECK_REPORT_LOTS; id++) {
 		struct sql_res r;
 		enum store_rc rc = sql_query(c, (enum sql_id)id, &r, "");
 		if (rc != STORE_OK)

@@ -3,6 +3,8 @@
 #ifndef KOPILKA_STORE_SQLITE_SCHEMA_H
 #define KOPILKA_STORE_SQLITE_SCHEMA_H
 
+#include "store/report_sql.h"
+
 /* clang-format off */
 static const char *const sqlite_migrations[] = {
 	/* 1: the seed API: merchants, accounts, clients, ledger, coupons, orders. */
@@ -233,6 +235,84 @@ static const char *const sqlite_migrations[] = {
 	" seen_ms INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE INDEX lk_sessions_seen ON lk_sessions(seen_ms);"
 	"CREATE INDEX lk_sessions_created ON lk_sessions(created_ms);",
+	/* 13: the dashboard's aggregates (store/report_sql.h: what each table sums), kept by
+	 * triggers in the transaction that writes the rows they sum, filled here for an existing
+	 * database; the best-paying clients by an index; the merchant's debts by a partial index
+	 * (a few rows). */
+	"CREATE TABLE report_totals ("
+	" merchant_id INTEGER NOT NULL, slot INTEGER NOT NULL, members INTEGER NOT NULL DEFAULT 0,"
+	" buyers INTEGER NOT NULL DEFAULT 0, repeat_buyers INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (merchant_id, slot)) WITHOUT ROWID;"
+	"CREATE TABLE report_days ("
+	" merchant_id INTEGER NOT NULL, day INTEGER NOT NULL, slot INTEGER NOT NULL,"
+	" joined INTEGER NOT NULL DEFAULT 0, sales INTEGER NOT NULL DEFAULT 0,"
+	" amount INTEGER NOT NULL DEFAULT 0, program_sales INTEGER NOT NULL DEFAULT 0,"
+	" program_amount INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (merchant_id, day, slot))"
+	" WITHOUT ROWID;"
+	"CREATE TABLE ledger_days ("
+	" merchant_id INTEGER NOT NULL, currency INTEGER NOT NULL, day INTEGER NOT NULL,"
+	" type INTEGER NOT NULL, slot INTEGER NOT NULL, amount INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (merchant_id, currency, day, type, slot)) WITHOUT ROWID;"
+	"CREATE TABLE lot_days ("
+	" merchant_id INTEGER NOT NULL, currency INTEGER NOT NULL, day INTEGER NOT NULL,"
+	" slot INTEGER NOT NULL, remaining INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (merchant_id, currency, day, slot)) WITHOUT ROWID;"
+	REPORT_BACKFILL
+	"CREATE INDEX clients_paid ON clients(merchant_id, paid_amount DESC, id);"
+	"CREATE INDEX balances_debt ON balances(merchant_id, currency) WHERE debt > 0;"
+	"CREATE TRIGGER report_clients_insert AFTER INSERT ON clients BEGIN"
+	" INSERT INTO report_totals(merchant_id, slot, members, buyers, repeat_buyers)"
+	"  VALUES (new.merchant_id, 0, 1, new.total_purchases >= 1,"
+	"  new.total_purchases >= 2) ON CONFLICT (merchant_id, slot) DO UPDATE"
+	"  SET members = members + 1, buyers = buyers + excluded.buyers,"
+	"  repeat_buyers = repeat_buyers + excluded.repeat_buyers;"
+	" INSERT INTO report_days(merchant_id, day, slot, joined)"
+	"  VALUES (new.merchant_id, " REPORT_DAY_SQL("new.created_ms") ", 0, 1)"
+	"  ON CONFLICT (merchant_id, day, slot) DO UPDATE"
+	"  SET joined = joined + 1;"
+	" END;"
+	"CREATE TRIGGER report_clients_purchases AFTER UPDATE OF total_purchases ON clients"
+	" WHEN (old.total_purchases >= 1) <> (new.total_purchases >= 1)"
+	" OR (old.total_purchases >= 2) <> (new.total_purchases >= 2) BEGIN"
+	" INSERT INTO report_totals(merchant_id, slot, buyers, repeat_buyers)"
+	"  VALUES (new.merchant_id, 0, (new.total_purchases >= 1) - (old.total_purchases >= 1),"
+	"  (new.total_purchases >= 2) - (old.total_purchases >= 2))"
+	"  ON CONFLICT (merchant_id, slot) DO UPDATE SET buyers = buyers + excluded.buyers,"
+	"  repeat_buyers = repeat_buyers + excluded.repeat_buyers;"
+	" END;"
+	"CREATE TRIGGER report_orders_insert AFTER INSERT ON orders BEGIN"
+	" INSERT INTO report_days(merchant_id, day, slot, sales, amount, program_sales,"
+	"  program_amount) VALUES (new.merchant_id, " REPORT_DAY_SQL("new.order_date_ms") ","
+	"  0, new.receipt_type = 0,"
+	"  CASE WHEN new.receipt_type = 0 THEN new.total ELSE -new.total END,"
+	"  new.receipt_type = 0 AND new.client_id IS NOT NULL,"
+	"  CASE WHEN new.client_id IS NULL THEN 0 WHEN new.receipt_type = 0 THEN new.total"
+	"  ELSE -new.total END) ON CONFLICT (merchant_id, day, slot) DO UPDATE"
+	"  SET sales = sales + excluded.sales, amount = amount + excluded.amount,"
+	"  program_sales = program_sales + excluded.program_sales,"
+	"  program_amount = program_amount + excluded.program_amount;"
+	" END;"
+	"CREATE TRIGGER report_ledger_insert AFTER INSERT ON ledger BEGIN"
+	" INSERT INTO ledger_days(merchant_id, currency, day, type, slot, amount)"
+	"  VALUES (new.merchant_id, new.currency, " REPORT_DAY_SQL("new.created_ms") ", new.type,"
+	"  0, new.amount)"
+	"  ON CONFLICT (merchant_id, currency, day, type, slot) DO UPDATE"
+	"  SET amount = amount + excluded.amount;"
+	" END;"
+	"CREATE TRIGGER report_lots_insert AFTER INSERT ON lots BEGIN"
+	" INSERT INTO lot_days(merchant_id, currency, day, slot, remaining)"
+	"  VALUES (new.merchant_id, new.currency, " REPORT_LOT_DAY_SQL("new.expires_ms") ", 0,"
+	"  new.remaining)"
+	"  ON CONFLICT (merchant_id, currency, day, slot) DO UPDATE"
+	"  SET remaining = remaining + excluded.remaining;"
+	" END;"
+	"CREATE TRIGGER report_lots_update AFTER UPDATE OF remaining ON lots"
+	" WHEN new.remaining <> old.remaining BEGIN"
+	" INSERT INTO lot_days(merchant_id, currency, day, slot, remaining)"
+	"  VALUES (new.merchant_id, new.currency, " REPORT_LOT_DAY_SQL("new.expires_ms") ", 0,"
+	"  new.remaining - old.remaining) ON CONFLICT (merchant_id, currency, day, slot) DO UPDATE"
+	"  SET remaining = remaining + excluded.remaining;"
+	" END;",
 };
 /* clang-format on */
 

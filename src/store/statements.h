@@ -5,6 +5,7 @@
 #define KOPILKA_STORE_STATEMENTS_H
 
 #include "store/columns.h"
+#include "store/report_sql.h"
 
 #define KEY_COLS "id, merchant_id, account_id, key_hash, created_ms, revoked_ms"
 
@@ -285,6 +286,49 @@
 				" || " T("refunded_total") " || ' of ' || " T("total") " || ')'"   \
 				" FROM orders WHERE refunded_total > total"                        \
 				" OR accrual_taken > accrued OR spend_returned > spent")           \
+	X(CHECK_REPORT_TOTALS, "SELECT 'report_totals of merchant ' || " T("merchant_id")          \
+			       " || ': differs from the clients'"     \
+			       " FROM (" REPORT_DIFF(REPORT_TOTALS_OF_TABLE, REPORT_TOTALS_OF_ROWS,  \
+			       "merchant_id", "members, buyers, repeat_buyers",                    \
+			       "members = 0 AND buyers = 0 AND repeat_buyers = 0") ") x")          \
+	X(CHECK_REPORT_DAYS, "SELECT 'report_days of merchant ' || " T("merchant_id")              \
+			     " || ' day ' || " T("day") " || ': differs from the clients and orders'" \
+			     " FROM (" REPORT_DIFF(REPORT_DAYS_OF_TABLE, REPORT_DAYS_OF_ROWS,      \
+			     "merchant_id, day",                                                   \
+			     "joined, sales, amount, program_sales, program_amount",               \
+			     "joined = 0 AND sales = 0 AND amount = 0 AND program_sales = 0"       \
+			     " AND program_amount = 0") ") x")                                     \
+	X(CHECK_REPORT_LEDGER, "SELECT 'ledger_days of merchant ' || " T("merchant_id")            \
+			       " || ' day ' || " T("day") " || ' type ' || " T("type")             \
+			       " || ': differs from the ledger rows'"                              \
+			       " FROM (" REPORT_DIFF(REPORT_LEDGER_OF_TABLE, REPORT_LEDGER_OF_ROWS,  \
+			       "merchant_id, currency, day, type", "amount", "amount = 0")         \
+			       ") x")                                                              \
+	X(CHECK_REPORT_LOTS, "SELECT 'lot_days of merchant ' || " T("merchant_id")                 \
+			     " || ' expiry day ' || " T("day") " || ': differs from the lots'"     \
+			     " FROM (" REPORT_DIFF(REPORT_LOTS_OF_TABLE, REPORT_LOTS_OF_ROWS,      \
+			     "merchant_id, currency, day", "remaining", "remaining = 0")           \
+			     ") x")                                                                \
+	/* the dashboard (sql_reports.c): sums over the aggregate tables' slots */                 \
+	X(REPORT_TOTALS, "SELECT coalesce(sum(members), 0), coalesce(sum(buyers), 0),"             \
+			 " coalesce(sum(repeat_buyers), 0) FROM report_totals WHERE merchant_id = $1") \
+	X(REPORT_JOINED, "SELECT coalesce(sum(joined), 0) FROM report_days WHERE merchant_id = $1" \
+			 " AND day >= $2 AND day <= $3")                                           \
+	X(REPORT_DAYS, "SELECT day, sum(sales), sum(amount), sum(program_sales),"                  \
+		       " sum(program_amount) FROM report_days WHERE merchant_id = $1"              \
+		       " AND day >= $2 AND day <= $3 GROUP BY day")                                \
+	X(REPORT_LEDGER, "SELECT day, type, sum(amount) FROM ledger_days WHERE merchant_id = $1"   \
+			 " AND currency = $2 AND day >= $3 AND day <= $4 GROUP BY day, type")      \
+	X(REPORT_LOTS, "SELECT coalesce(sum(remaining), 0) FROM lot_days WHERE merchant_id = $1"   \
+		       " AND currency = $2 AND day >= $3 AND day <= $4")                           \
+	/* The lots of one day that expire in (after, before): lots_expiring's range. */           \
+	X(REPORT_LOTS_BETWEEN, "SELECT coalesce(sum(remaining), 0) FROM lots WHERE remaining > 0"  \
+			       " AND expires_ms > $3 AND expires_ms < $4 AND merchant_id = $1"     \
+			       " AND currency = $2")                                               \
+	X(REPORT_DEBT, "SELECT coalesce(sum(debt), 0) FROM balances WHERE merchant_id = $1"        \
+		       " AND currency = $2 AND debt > 0")                                          \
+	X(REPORT_TOP, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = $1"                 \
+		      " AND total_purchases > 0 ORDER BY paid_amount DESC, id LIMIT $2")           \
 	/* coupon instances and their codes (sql_coupons.c) */                                     \
 	X(COUPON_ISSUE, "INSERT INTO coupon_instances(merchant_id, client_id, coupon_id, status,"  \
 			" issued_ms, expires_ms, token, share_token, merchant_token,"              \

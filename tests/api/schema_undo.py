@@ -59,6 +59,34 @@ UNDO_12_PG = [
 ]
 
 
+# The dashboard's aggregates (SQLite migration 12, PostgreSQL 13): their triggers, tables and
+# indexes; the migration fills them again from the rows they sum.
+_REPORT_TRIGGERS = [("report_clients_insert", "clients"), ("report_clients_purchases", "clients"),
+                    ("report_orders_insert", "orders"), ("report_ledger_insert", "ledger"),
+                    ("report_lots_insert", "lots"), ("report_lots_update", "lots")]
+_REPORT_TABLES = ["DROP INDEX clients_paid", "DROP INDEX balances_debt", "DROP TABLE report_totals",
+                  "DROP TABLE report_days", "DROP TABLE ledger_days", "DROP TABLE lot_days"]
+UNDO_REPORTS_SQLITE = [f"DROP TRIGGER {t}" for t, _ in _REPORT_TRIGGERS] + _REPORT_TABLES
+UNDO_REPORTS_PG = ([f"DROP TRIGGER {t} ON {table}" for t, table in _REPORT_TRIGGERS] +
+                   [f"DROP FUNCTION {f}()" for f in ("report_clients_insert", "report_clients_purchases",
+                                                   "report_orders_insert", "report_ledger_insert",
+                                                   "report_lots_change")] + _REPORT_TABLES)
+
+
+def undo_reports(engine, db):
+    """Back to the schema before the dashboard's aggregates (the server stopped): the newest
+    migration."""
+    last = "DELETE FROM schema_version WHERE version = (SELECT max(version) FROM schema_version)"
+    if engine == "sqlite":
+        conn = sqlite3.connect(db)
+        try:
+            conn.executescript(";".join(UNDO_REPORTS_SQLITE + [last]) + ";")
+        finally:
+            conn.close()
+    else:
+        psql(db, ";".join(UNDO_REPORTS_PG + [last]))
+
+
 def psql(uri, sql):
     p = subprocess.run(["psql", uri, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
                        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
@@ -72,12 +100,12 @@ def undo_migration_10(engine, db, extra_sql=""):
     if engine == "sqlite":
         conn = sqlite3.connect(db)
         try:
-            conn.executescript(";".join(UNDO_LK_SESSIONS + UNDO_11 + UNDO_10_SQLITE) + ";" + extra_sql
+            conn.executescript(";".join(UNDO_REPORTS_SQLITE + UNDO_LK_SESSIONS + UNDO_11 + UNDO_10_SQLITE) + ";" + extra_sql
                                + "DELETE FROM schema_version WHERE version >= 10;")
         finally:
             conn.close()
     else:
-        psql(db, ";".join(UNDO_LK_SESSIONS + UNDO_12_PG + UNDO_11) + ";"
+        psql(db, ";".join(UNDO_REPORTS_PG + UNDO_LK_SESSIONS + UNDO_12_PG + UNDO_11) + ";"
                  " ALTER TABLE orders DROP CONSTRAINT orders_external_key;"
                  " ALTER TABLE orders DROP COLUMN refund_key;"
                  " ALTER TABLE orders ADD UNIQUE (merchant_id, external_id, receipt_type);"

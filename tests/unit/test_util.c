@@ -72,11 +72,33 @@ static void test_agrees_with_gmtime(void **state)
 	}
 }
 
+/* utc_days_from_civil inverts utc_civil_from_days on every day from 1900 to 2200 (the
+ * dashboard's month boundaries), and the first of a month follows the last of the one before. */
+static void test_days_from_civil_inverts_civil_from_days(void **state)
+{
+	(void)state;
+	assert_int_equal(utc_days_from_civil(1970, 1, 1), 0);
+	assert_int_equal(utc_days_from_civil(2000, 3, 1), 11017);
+	for (int64_t day = -25567; day <= 84006; day++) {
+		int64_t year;
+		int month, mday;
+		utc_civil_from_days(day, &year, &month, &mday);
+		assert_int_equal(utc_days_from_civil(year, month, mday), day);
+		if (mday == 1) {
+			int64_t py;
+			int pm, pd;
+			utc_civil_from_days(day - 1, &py, &pm, &pd);
+			assert_int_equal(py * 12 + pm + 1, year * 12 + month);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_known_instants),
 	    cmocka_unit_test(test_agrees_with_gmtime),
+	    cmocka_unit_test(test_days_from_civil_inverts_civil_from_days),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
