@@ -204,3 +204,23 @@ enum store_rc sql_item_create(struct store_conn *c, const struct order_item *it,
 			  it->line_no, it->name, it->price_minor, it->qty_milli, it->unit,
 			  it->vat_hundredths, it->total_minor, it->refund_of_item, it->product_id);
 }
+
+enum store_rc sql_orders_export(struct store_conn *c, int64_t merchant_id, int64_t after_id,
+				int64_t limit, order_row_fn row, void *ctx)
+{
+	struct sql_res r;
+	enum store_rc rc = sql_query(c, SQL_ORDERS_EXPORT, &r, "iii", merchant_id, after_id, limit);
+	if (rc != STORE_OK)
+		return rc;
+	while (sql_next(&r)) {
+		struct order o = {0};
+		read_order(&r, &o);
+		bool more = row(ctx, &o);
+		order_clear(&o);
+		if (!more)
+			break;
+	}
+	rc = sql_end(&r);
+	sql_close(&r);
+	return rc;
+}
