@@ -207,7 +207,7 @@ static void write_state(struct jw *w, const struct import_rec *im)
 	jw_obj_end(w);
 }
 
-/* ---- POST /clients/import/ ---- */
+/* ---- POST /imports/clients/ ---- */
 
 struct preview_req {
 	const char *file; /* as uploaded */
@@ -293,7 +293,7 @@ void imports_create(struct call *c)
 	free(r.text);
 }
 
-/* ---- GET /clients/import/{id}/ ---- */
+/* ---- GET /imports/clients/{id}/ ---- */
 
 void imports_get(struct call *c)
 {
@@ -311,7 +311,7 @@ void imports_get(struct call *c)
 	import_rec_clear(&im);
 }
 
-/* ---- POST /clients/import/{id}/apply/ ---- */
+/* ---- POST /imports/clients/{id}/apply/ ---- */
 
 static enum store_rc apply_tx(struct call *c, void *ctx)
 {
