@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/util.h"
 #include "domain/text.h"
 
 const char *csv_encoding_name(enum csv_encoding e)
@@ -44,21 +43,28 @@ static size_t line_of(const char *in, size_t pos)
 	return line;
 }
 
-static void put_utf8(struct buf *b, unsigned cp)
+/* Writes cp as UTF-8 at out; returns the bytes written (1 to 3: cp < 0x10000). */
+static size_t put_utf8(char *out, unsigned cp)
 {
-	char s[3];
 	if (cp < 0x80) {
-		buf_putc(b, (char)cp);
-	} else if (cp < 0x800) {
-		s[0] = (char)(0xC0 | (cp >> 6));
-		s[1] = (char)(0x80 | (cp & 0x3F));
-		buf_append(b, s, 2);
-	} else {
-		s[0] = (char)(0xE0 | (cp >> 12));
-		s[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		s[2] = (char)(0x80 | (cp & 0x3F));
-		buf_append(b, s, 3);
+		out[0] = (char)cp;
+		return 1;
 	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xC0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	out[0] = (char)(0xE0 | (cp >> 12));
+	out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	out[2] = (char)(0x80 | (cp & 0x3F));
+	return 3;
+}
+
+static bool out_of_memory(char *err, size_t err_cap)
+{
+	snprintf(err, err_cap, "out of memory reading the file");
+	return false;
 }
 
 bool csv_text_utf8(const char *in, size_t len, char **out, size_t *out_len,
@@ -90,7 +96,12 @@ bool csv_text_utf8(const char *in, size_t len, char **out, size_t *out_len,
 		}
 	}
 	if (text_utf8_valid(in + start, len - start)) {
-		*out = xstrndup(in + start, len - start);
+		char *copy = malloc(len - start + 1);
+		if (!copy)
+			return out_of_memory(err, err_cap);
+		memcpy(copy, in + start, len - start);
+		copy[len - start] = '\0';
+		*out = copy;
 		*out_len = len - start;
 		*encoding = bom ? CSV_UTF8_BOM : CSV_UTF8;
 		return true;
@@ -101,26 +112,26 @@ bool csv_text_utf8(const char *in, size_t len, char **out, size_t *out_len,
 			 "as \"CSV UTF-8\"");
 		return false;
 	}
-	struct buf b;
-	buf_init(&b);
-	buf_reserve(&b, len + len / 2 + 1);
+	/* Every byte becomes at most 3 (Windows-1251's letters are 2, its punctuation 3). */
+	char *text = malloc(len * 3 + 1);
+	if (!text)
+		return out_of_memory(err, err_cap);
+	size_t n = 0;
 	for (size_t i = 0; i < len; i++) {
-		if (u[i] < 0x80) {
-			buf_putc(&b, (char)u[i]);
-			continue;
-		}
-		unsigned cp = cp1251_high[u[i] - 0x80];
+		unsigned cp = u[i] < 0x80 ? u[i] : cp1251_high[u[i] - 0x80];
 		if (cp == 0) {
-			buf_free(&b);
+			free(text);
 			snprintf(err, err_cap,
 				 "the file is neither UTF-8 nor Windows-1251 text (byte 0x%02X at "
 				 "line %zu); save the table as \"CSV UTF-8\"",
 				 u[i], line_of(in, i));
 			return false;
 		}
-		put_utf8(&b, cp);
+		n += put_utf8(text + n, cp);
 	}
-	*out = buf_steal(&b, out_len);
+	text[n] = '\0';
+	*out = text;
+	*out_len = n;
 	*encoding = CSV_CP1251;
 	return true;
 }
@@ -166,25 +177,40 @@ void csv_reader_free(struct csv_reader *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static void data_putc(struct csv_reader *r, char ch)
+/* Appends a byte to the current record; false when memory ran out. */
+static bool data_putc(struct csv_reader *r, char ch)
 {
 	if (r->data_len + 1 >= r->data_cap) {
-		r->data_cap = r->data_cap ? r->data_cap * 2 : 256;
-		r->data = xrealloc(r->data, r->data_cap);
+		size_t cap = r->data_cap ? r->data_cap * 2 : 256;
+		char *grown = realloc(r->data, cap);
+		if (!grown)
+			return false;
+		r->data = grown;
+		r->data_cap = cap;
 	}
 	r->data[r->data_len++] = ch;
+	return true;
 }
 
-/* Ends the current field (NUL) and starts the next one. */
-static void field_end(struct csv_reader *r, size_t field_start)
+/* Ends the current field (NUL) and starts the next one; false when memory ran out. */
+static bool field_end(struct csv_reader *r, size_t field_start)
 {
-	data_putc(r, '\0');
+	if (!data_putc(r, '\0'))
+		return false;
 	if (r->n_fields == r->fields_cap) {
-		r->fields_cap = r->fields_cap ? r->fields_cap * 2 : 16;
-		r->offsets = xrealloc(r->offsets, r->fields_cap * sizeof(*r->offsets));
-		r->fields = xrealloc(r->fields, r->fields_cap * sizeof(*r->fields));
+		size_t cap = r->fields_cap ? r->fields_cap * 2 : 16;
+		size_t *offsets = realloc(r->offsets, cap * sizeof(*offsets));
+		if (!offsets)
+			return false;
+		r->offsets = offsets;
+		char **fields = realloc(r->fields, cap * sizeof(*fields));
+		if (!fields)
+			return false;
+		r->fields = fields;
+		r->fields_cap = cap;
 	}
 	r->offsets[r->n_fields++] = field_start;
+	return true;
 }
 
 int csv_next(struct csv_reader *r, int64_t *line, char *err, size_t err_cap)
@@ -201,14 +227,16 @@ int csv_next(struct csv_reader *r, int64_t *line, char *err, size_t err_cap)
 		if (quoted) {
 			if (ch == '"') {
 				if (r->pos < r->len && r->text[r->pos] == '"') {
-					data_putc(r, '"');
+					if (!data_putc(r, '"'))
+						goto oom;
 					r->pos++;
 				} else {
 					quoted = false;
 				}
 			} else {
 				r->line += ch == '\n';
-				data_putc(r, ch);
+				if (!data_putc(r, ch))
+					goto oom;
 			}
 			continue;
 		}
@@ -218,7 +246,8 @@ int csv_next(struct csv_reader *r, int64_t *line, char *err, size_t err_cap)
 			continue;
 		}
 		if (ch == r->sep) {
-			field_end(r, field_start);
+			if (!field_end(r, field_start))
+				goto oom;
 			field_start = r->data_len;
 			at_field_start = true;
 			continue;
@@ -230,7 +259,8 @@ int csv_next(struct csv_reader *r, int64_t *line, char *err, size_t err_cap)
 			goto done;
 		}
 		at_field_start = false;
-		data_putc(r, ch);
+		if (!data_putc(r, ch))
+			goto oom;
 	}
 	if (quoted) {
 		snprintf(err, err_cap,
@@ -239,8 +269,12 @@ int csv_next(struct csv_reader *r, int64_t *line, char *err, size_t err_cap)
 		return -1;
 	}
 done:
-	field_end(r, field_start);
+	if (!field_end(r, field_start))
+		goto oom;
 	for (size_t i = 0; i < r->n_fields; i++)
 		r->fields[i] = r->data + r->offsets[i];
 	return 1;
+oom:
+	out_of_memory(err, err_cap);
+	return -1;
 }

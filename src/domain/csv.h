@@ -2,7 +2,8 @@
  * turned into UTF-8 text (UTF-8 with or without a BOM, else Windows-1251, as Excel in Russia
  * saves), the separator guessed from the header line (',' ';' or tab), and RFC 4180 records
  * read one at a time (quoted fields with separators, doubled quotes and line breaks). Pure: no
- * I/O, no allocation the caller does not free. */
+ * I/O; what it allocates (with malloc, an allocation failure answered as an error, never an
+ * abort) the caller frees through the functions below. */
 #ifndef KOPILKA_DOMAIN_CSV_H
 #define KOPILKA_DOMAIN_CSV_H
 
@@ -14,10 +15,10 @@
 enum csv_encoding { CSV_UTF8 = 0, CSV_UTF8_BOM = 1, CSV_CP1251 = 2 };
 const char *csv_encoding_name(enum csv_encoding e);
 
-/* The file as NUL-terminated UTF-8 without a BOM into *out (the caller frees; *out_len its
- * length): kept when it is valid UTF-8, else converted from Windows-1251. Refused (false, *out
- * NULL, a sentence for a person in err) when it is empty, UTF-16, or not text: a control
- * character other than tab, CR and LF, or a byte Windows-1251 leaves undefined. */
+/* The file as NUL-terminated UTF-8 without a BOM into *out (the caller frees it with free();
+ * *out_len its length): kept when it is valid UTF-8, else converted from Windows-1251. Refused
+ * (false, *out NULL, a sentence for a person in err) when it is empty, UTF-16, or not text: a
+ * control character other than tab, CR and LF, or a byte Windows-1251 leaves undefined. */
 bool csv_text_utf8(const char *in, size_t len, char **out, size_t *out_len,
 		   enum csv_encoding *encoding, char *err, size_t err_cap);
 
@@ -41,7 +42,8 @@ void csv_reader_init(struct csv_reader *r, const char *text, size_t len, char se
 void csv_reader_free(struct csv_reader *r);
 
 /* Reads the next record into r->fields (r->n_fields of them) and its first line into *line.
- * 1: a record; 0: the end of the text; -1: a quoted field never closed (err says where). A
+ * 1: a record; 0: the end of the text; -1: a quoted field never closed (err says where), or
+ * memory ran out. A
  * blank line is a record of one empty field. Text after a closing quote is kept as it is
  * (what spreadsheets do), so only an unclosed quote refuses a file. */
 int csv_next(struct csv_reader *r, int64_t *line, char *err, size_t err_cap);
