@@ -261,6 +261,20 @@ MULTIPART = [
 ]
 
 
+CSV = [
+    "Телефон;Почта;Имя;Баллы;Срок\r\n+7 912 000-00-01;ivan@example.com;Иван;100,50;31.12.2099\r\n"
+    "89120000002;;\"Пётр\nвторая\";5;\r\n".encode(),
+    "\ufeffphone,email,name,points,expires\n79120000001,a@b.ru,\"Say \"\"hi\"\"\",1.5,2099-01-31\n".encode(),
+    "телефон;фио;баллы\r\n79120000001;Ёжиков Сергей;1 234,50\r\n".encode("cp1251"),
+    b"email\tname\nt@x.ru\tT\n",
+    b"phone;phone\n1;2\n",
+    b"phone;points;expires\n12;-1;2020-01-01\n79120000001;1.234;31.02.2030\n79120000001;abc;x\n;;\n",
+    b"phone,name\n79130000003,\"abc\n",
+    "phone\n7912".encode("utf-16"),
+    b"\x00\x01\x02garbage",
+]
+
+
 def write(target, name, data):
     d = os.path.join(ROOT, target)
     os.makedirs(d, exist_ok=True)
@@ -287,6 +301,8 @@ def main():
         write("fuzz_image", f"seed-{i:02d}", data)
     for i, data in enumerate(MULTIPART):
         write("fuzz_multipart", f"seed-{i:02d}", data)
+    for i, data in enumerate(CSV):
+        write("fuzz_csv", f"seed-{i:02d}", data)
 
 
 if __name__ == "__main__":

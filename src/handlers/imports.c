@@ -166,7 +166,7 @@ static void write_preview(struct jw *w, const struct import_rec *im, const struc
 		jw_obj_begin(w);
 		jw_kint(w, "line", r->line);
 		jw_kstr(w, "phone", r->phone[0] ? r->phone : NULL);
-		jw_kstr(w, "email", r->email[0] ? r->email : NULL);
+		jw_kstr(w, "email", r->email);
 		jw_kstr(w, "name", r->name);
 		jw_kmoney(w, "points", r->points_minor);
 		write_date(w, "expires", r->expires_ms);
@@ -334,7 +334,6 @@ static enum store_rc apply_tx(struct call *c, void *ctx)
 	}
 	struct import_applied res;
 	bool ok = import_apply(c->db, &im, *skip_problems, now, &res, &o);
-	import_progress_end(im.id);
 	if (ok) {
 		struct buf body;
 		struct jw w;
@@ -375,6 +374,8 @@ void imports_apply(struct call *c)
 	if (!body_bool(c, c->body, "skipProblems", "skipProblems", false, &skip_problems, NULL))
 		return;
 	call_write_tx(c, apply_tx, &skip_problems);
+	/* committed (GET now reads "applied") or undone: either way no longer applying */
+	import_progress_end(c->path_id[0]);
 }
 
 /* ---- GET /exports/clients.csv, GET /exports/orders.csv ---- */

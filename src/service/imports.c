@@ -26,8 +26,10 @@ static const char *const column_names[COL_COUNT][10] = {
 
 void import_file_clear(struct import_file *f)
 {
-	for (size_t i = 0; i < f->n_rows; i++)
+	for (size_t i = 0; i < f->n_rows; i++) {
 		free(f->rows[i].name);
+		free(f->rows[i].email);
+	}
 	free(f->rows);
 	free(f->problems);
 	for (int i = 0; i < COL_COUNT; i++)
@@ -292,8 +294,14 @@ static void parse_row(struct import_file *f, const int col_index[COL_COUNT], cha
 			row->phone[0] = '\0';
 		}
 	}
-	if (*v[COL_EMAIL] && !email_normalize(v[COL_EMAIL], row->email))
-		problem(f, line, "email", "\"%s\" is not an email address", snip(v[COL_EMAIL], sn));
+	if (*v[COL_EMAIL]) {
+		char email[EMAIL_MAX + 1];
+		if (email_normalize(v[COL_EMAIL], email))
+			row->email = xstrdup(email);
+		else
+			problem(f, line, "email", "\"%s\" is not an email address",
+				snip(v[COL_EMAIL], sn));
+	}
 	if (!*v[COL_PHONE] && !*v[COL_EMAIL])
 		problem(f, line, "phone", "a customer needs a phone or an email");
 	if (*v[COL_NAME]) {
@@ -335,7 +343,7 @@ static void parse_row(struct import_file *f, const int col_index[COL_COUNT], cha
 			problem(f, line, "phone", "phone %s is also on line %lld", row->phone,
 				(long long)first);
 	}
-	if (row->email[0]) {
+	if (row->email) {
 		char lc[EMAIL_MAX + 1];
 		snprintf(lc, sizeof(lc), "%s", row->email);
 		text_ascii_lower(lc);
@@ -391,6 +399,14 @@ bool import_file_parse(const char *text, size_t len, int digits, int64_t now, st
 			blank = *trim(rd.fields[i]) == '\0';
 		if (blank)
 			continue;
+		if (f->n_rows == IMPORT_ROWS_MAX) {
+			snprintf(
+			    err, err_cap,
+			    "line %lld: the file has more than %d customer rows; split it into "
+			    "files of at most %d",
+			    (long long)line, IMPORT_ROWS_MAX, IMPORT_ROWS_MAX);
+			goto cleanup;
+		}
 		if (f->n_rows == f->rows_cap) {
 			f->rows_cap = f->rows_cap ? f->rows_cap * 2 : 256;
 			f->rows = xrealloc(f->rows, f->rows_cap * sizeof(*f->rows));
@@ -439,7 +455,7 @@ enum store_rc import_file_check_clients(struct store_conn *db, int64_t merchant_
 					(long long)cl.id);
 			client_clear(&cl);
 		}
-		if (rc == STORE_NOT_FOUND && row->email[0]) {
+		if (rc == STORE_NOT_FOUND && row->email) {
 			char lc[EMAIL_MAX + 1];
 			snprintf(lc, sizeof(lc), "%s", row->email);
 			text_ascii_lower(lc);
@@ -553,7 +569,7 @@ bool import_apply(struct store_conn *db, const struct import_rec *im, bool skip_
 		}
 		struct client cl = {.merchant_id = im->merchant_id,
 				    .phone = row->phone[0] ? (char *)row->phone : NULL,
-				    .email = row->email[0] ? (char *)row->email : NULL,
+				    .email = row->email,
 				    .name = row->name,
 				    .created_ms = now};
 		random_hex(cl.token, 16);

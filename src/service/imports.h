@@ -12,6 +12,8 @@
 
 /* Largest file an import takes (the route's body limit: API.md). */
 #define IMPORT_FILE_MAX (20 * 1024 * 1024)
+/* Most customer rows one file may have (the rows are held in memory while it is read). */
+#define IMPORT_ROWS_MAX 200000
 /* Longest name kept, in code points (as POST /clients/). */
 #define IMPORT_NAME_MAX 256
 
@@ -19,8 +21,8 @@
 struct import_row {
 	int64_t line; /* the line it starts on */
 	char phone[PHONE_MAX_DIGITS + 1];
-	char email[EMAIL_MAX + 1]; /* "" when absent */
-	char *name;		   /* owned; NULL when absent */
+	char *email; /* as given, trimmed; owned; NULL when absent */
+	char *name;  /* owned; NULL when absent */
 	money_t points_minor;
 	int64_t expires_ms; /* 0: never */
 	bool valid;	    /* no problem found in it */
@@ -53,8 +55,8 @@ void import_file_clear(struct import_file *f);
  * columns by their English or Russian names, every data row checked on its own and against the
  * rows before it (a phone or email given twice). `digits`: the fraction digits points may have.
  * Rows whose fields are all empty are skipped. false: the file as a whole is refused (no
- * header naming a phone or an email column, a column named twice, no data row, an unclosed
- * quote), with a sentence in err. */
+ * header naming a phone or an email column, a column named twice, no data row, more than
+ * IMPORT_ROWS_MAX rows, an unclosed quote), with a sentence in err. */
 bool import_file_parse(const char *text, size_t len, int digits, int64_t now, struct import_file *f,
 		       char *err, size_t err_cap) MUST_CHECK;
 

@@ -235,6 +235,12 @@ def test_garbage_is_refused_with_a_clear_message_and_nothing_created(env, A):
     assert client_rows(A) == before
 
 
+def test_too_many_rows_is_refused(env, A):
+    data = b"phone\n" + b"".join(b"7%010d\n" % i for i in range(200001))
+    body = assert_error(upload(A, data), 400, code="invalid_csv", field="file")
+    assert "more than 200000 customer rows" in body["message"]
+
+
 def test_size_limit_and_media_type(env, A):
     r = upload(A, b"phone\n" + b"7" * (21 * 1024 * 1024))
     assert_error(r, 413, code="payload_too_large", field="file")
