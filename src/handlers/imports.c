@@ -432,6 +432,19 @@ static void csv_time(struct buf *b, int64_t ms)
 	buf_puts(b, text);
 }
 
+/* The separator, then a cell that needs no quoting (a number, a name of ours). */
+static void cell_money(struct buf *b, char sep, money_t minor)
+{
+	buf_putc(b, sep);
+	csv_money(b, minor);
+}
+
+static void cell_word(struct buf *b, char sep, const char *word)
+{
+	buf_putc(b, sep);
+	buf_puts(b, word);
+}
+
 static bool export_client_row(void *ctx, const struct client *cl, money_t balance_minor)
 {
 	struct export_stream *x = ctx;
@@ -443,8 +456,7 @@ static bool export_client_row(void *ctx, const struct client *cl, money_t balanc
 	csv_field(b, x->sep, cl->email, true);
 	buf_putc(b, x->sep);
 	csv_field(b, x->sep, cl->name, true);
-	buf_putc(b, x->sep);
-	csv_money(b, balance_minor);
+	cell_money(b, x->sep, balance_minor);
 	buf_putc(b, x->sep);
 	csv_time(b, cl->created_ms);
 	buf_puts(b, "\r\n");
@@ -461,33 +473,24 @@ static bool export_order_row(void *ctx, const struct order *o)
 	csv_field(b, sep, o->external_id, true);
 	buf_putc(b, sep);
 	csv_time(b, o->order_date_ms);
-	buf_putc(b, sep);
-	buf_puts(b, o->refund ? "refund" : "sale");
+	cell_word(b, sep, o->refund ? "refund" : "sale");
 	buf_putc(b, sep);
 	if (o->client_id)
 		buf_printf(b, "%lld", (long long)o->client_id);
-	buf_putc(b, sep);
-	csv_money(b, o->total_minor);
-	buf_putc(b, sep);
-	csv_money(b, o->card_minor + o->cash_minor);
-	buf_putc(b, sep);
-	csv_money(b, o->spent_minor);
-	buf_putc(b, sep);
-	buf_puts(b, currency_name(o->spent_currency));
-	buf_putc(b, sep);
-	csv_money(b, o->accrued_minor);
-	buf_putc(b, sep);
-	buf_puts(b, currency_name(o->accrued_currency));
+	cell_money(b, sep, o->total_minor);
+	cell_money(b, sep, o->card_minor + o->cash_minor);
+	cell_money(b, sep, o->spent_minor);
+	cell_word(b, sep, currency_name(o->spent_currency));
+	cell_money(b, sep, o->accrued_minor);
+	cell_word(b, sep, currency_name(o->accrued_currency));
 	buf_putc(b, sep);
 	if (o->refund)
 		buf_printf(b, "%lld", (long long)o->refund_of);
-	buf_putc(b, sep);
-	csv_money(b, o->refunded_total_minor);
-	buf_putc(b, sep);
-	buf_puts(b, o->refund			  ? ""
-		    : o->fully_refunded		  ? "refunded"
-		    : o->refunded_total_minor > 0 ? "partly_refunded"
-						  : "paid");
+	cell_money(b, sep, o->refunded_total_minor);
+	const char *status = o->fully_refunded		   ? "refunded"
+			     : o->refunded_total_minor > 0 ? "partly_refunded"
+							   : "paid";
+	cell_word(b, sep, o->refund ? "" : status);
 	buf_puts(b, "\r\n");
 	x->after_id = o->id;
 	return true;

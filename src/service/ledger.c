@@ -61,11 +61,12 @@ enum store_rc ledger_read_flush(struct store_conn *db, int64_t merchant_id, stru
 		     rd->d_debt, rd->d_held);
 }
 
-/* A ledger row of an order and its balance move (kept in defer, see add_row_defer). */
+/* A ledger row of an order (or with a reason: a manual one) and its balance move (kept in
+ * defer, see add_row_defer). */
 static enum store_rc add_entry_defer(struct store_conn *db, int64_t merchant_id, int64_t client_id,
 				     enum currency cur, money_t amount, enum ledger_type type,
 				     int64_t order_id, int64_t now, money_t d_debt,
-				     struct ledger_read *defer)
+				     struct ledger_read *defer, const char *reason)
 {
 	struct ledger_entry e = {.merchant_id = merchant_id,
 				 .client_id = client_id,
@@ -73,7 +74,8 @@ static enum store_rc add_entry_defer(struct store_conn *db, int64_t merchant_id,
 				 .amount_minor = amount,
 				 .type = type,
 				 .order_id = order_id,
-				 .created_ms = now};
+				 .created_ms = now,
+				 .reason = reason};
 	return add_row_defer(db, &e, d_debt, 0, defer);
 }
 
@@ -82,7 +84,7 @@ static enum store_rc add_entry(struct store_conn *db, int64_t merchant_id, int64
 			       int64_t order_id, int64_t now, money_t d_debt)
 {
 	return add_entry_defer(db, merchant_id, client_id, cur, amount, type, order_id, now, d_debt,
-			       NULL);
+			       NULL, NULL);
 }
 
 enum store_rc ledger_available(struct store_conn *db, int64_t client_id, enum currency cur,
@@ -339,15 +341,8 @@ static enum store_rc accrue_with_debt(struct store_conn *db, int64_t merchant_id
 		if (rc != STORE_OK)
 			return rc;
 	}
-	struct ledger_entry e = {.merchant_id = merchant_id,
-				 .client_id = client_id,
-				 .currency = cur,
-				 .amount_minor = amount,
-				 .type = type,
-				 .order_id = order_id,
-				 .created_ms = now,
-				 .reason = reason};
-	return add_row_defer(db, &e, -pay_debt, 0, defer);
+	return add_entry_defer(db, merchant_id, client_id, cur, amount, type, order_id, now,
+			       -pay_debt, defer, reason);
 }
 
 enum store_rc ledger_accrue(struct store_conn *db, int64_t merchant_id, int64_t client_id,

@@ -93,6 +93,22 @@ enum store_rc sql_order_by_token(struct store_conn *c, const char *token, struct
 	return order_one(sql_row(c, SQL_ORDER_BY_TOKEN, &r, "s", token), &r, out);
 }
 
+/* Calls row for each order of a query run, until it returns false; closes r. */
+static enum store_rc orders_walk(struct sql_res *r, order_row_fn row, void *ctx)
+{
+	while (sql_next(r)) {
+		struct order o = {0};
+		read_order(r, &o);
+		bool more = row(ctx, &o);
+		order_clear(&o);
+		if (!more)
+			break;
+	}
+	enum store_rc rc = sql_end(r);
+	sql_close(r);
+	return rc;
+}
+
 enum store_rc sql_orders_list(struct store_conn *c, int64_t merchant_id,
 			      const struct order_query *oq, order_row_fn row, void *ctx)
 {
@@ -102,17 +118,7 @@ enum store_rc sql_orders_list(struct store_conn *c, int64_t merchant_id,
 				     oq->fn_like, oq->fd_like, oq->limit, oq->offset);
 	if (rc != STORE_OK)
 		return rc;
-	while (sql_next(&r)) {
-		struct order o = {0};
-		read_order(&r, &o);
-		bool more = row(ctx, &o);
-		order_clear(&o);
-		if (!more)
-			break;
-	}
-	rc = sql_end(&r);
-	sql_close(&r);
-	return rc;
+	return orders_walk(&r, row, ctx);
 }
 
 enum store_rc sql_order_refund_progress(struct store_conn *c, const struct order *sale)
@@ -212,15 +218,5 @@ enum store_rc sql_orders_export(struct store_conn *c, int64_t merchant_id, int64
 	enum store_rc rc = sql_query(c, SQL_ORDERS_EXPORT, &r, "iii", merchant_id, after_id, limit);
 	if (rc != STORE_OK)
 		return rc;
-	while (sql_next(&r)) {
-		struct order o = {0};
-		read_order(&r, &o);
-		bool more = row(ctx, &o);
-		order_clear(&o);
-		if (!more)
-			break;
-	}
-	rc = sql_end(&r);
-	sql_close(&r);
-	return rc;
+	return orders_walk(&r, row, ctx);
 }
