@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Times a customer import (issue 14): a CSV of N customers with opening balances uploaded to
-POST /clients/import/ (the preview), then applied (POST /clients/import/{id}/apply/), and the
+POST /imports/clients/ (the preview), then applied (POST /imports/clients/{id}/apply/), and the
 streamed export of them all (GET /exports/clients.csv), against a fresh database on a server
 this script starts. Prints the seconds of each step. Not a test: it asserts only that the
 counts come back.
@@ -63,13 +63,13 @@ def main():
         s.trust_env = False
         body = make_csv(args.rows)
         t0 = time.monotonic()
-        r = s.post(base + "/clients/import/", data=body, headers={"Content-Type": "text/csv"},
+        r = s.post(base + "/imports/clients/", data=body, headers={"Content-Type": "text/csv"},
                    timeout=600)
         t1 = time.monotonic()
         r.raise_for_status()
         preview = r.json()
         assert preview["valid"] == args.rows, (preview["valid"], preview["problems"][:3])
-        r = s.post(f"{base}/clients/import/{preview['importId']}/apply/", timeout=600)
+        r = s.post(f"{base}/imports/clients/{preview['importId']}/apply/", timeout=600)
         t2 = time.monotonic()
         r.raise_for_status()
         assert r.json()["created"] == args.rows, r.text
