@@ -185,6 +185,20 @@ static int64_t seen_add(struct seen *s, const char *key, int64_t line)
 	return 0;
 }
 
+/* What key was recorded with (0: not there). */
+static int64_t seen_get(const struct seen *s, const char *key)
+{
+	if (s->cap == 0)
+		return 0;
+	size_t j = hash_str(key) & (s->cap - 1);
+	while (s->keys[j]) {
+		if (strcmp(s->keys[j], key) == 0)
+			return s->lines[j];
+		j = (j + 1) & (s->cap - 1);
+	}
+	return 0;
+}
+
 static void seen_free(struct seen *s)
 {
 	for (size_t i = 0; i < s->cap; i++)
@@ -438,44 +452,110 @@ static int problem_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* The merchant's clients read whole into sets (phone and lower-cased email -> id), when they
+ * are few: a merchant moving from another system has none or a few, and one walk of them costs
+ * a few queries where a look-up per row cost two round trips per row (18 s for 100,000 rows on
+ * PostgreSQL). */
+struct known_clients {
+	struct seen phones, emails;
+	int64_t after_id, n, limit;
+	bool complete;
+};
+
+static bool known_client_row(void *ctx, const struct client *cl, money_t balance_minor)
+{
+	struct known_clients *k = ctx;
+	(void)balance_minor;
+	if (cl->phone)
+		(void)seen_add(&k->phones, cl->phone, cl->id);
+	if (cl->email) {
+		char lc[EMAIL_MAX + 1];
+		snprintf(lc, sizeof(lc), "%s", cl->email);
+		text_ascii_lower(lc);
+		(void)seen_add(&k->emails, lc, cl->id);
+	}
+	k->after_id = cl->id;
+	k->n++;
+	return true;
+}
+
+#define KNOWN_PAGE 1000
+
+/* Reads the merchant's clients into k while there are at most k->limit of them: k->complete
+ * tells whether all were read. */
+static enum store_rc known_clients_read(struct store_conn *db, int64_t merchant_id,
+					struct known_clients *k)
+{
+	for (;;) {
+		int64_t before = k->n;
+		enum store_rc rc = STORE(db, clients_export, merchant_id, CUR_POINTS, k->after_id,
+					 KNOWN_PAGE, known_client_row, k);
+		if (rc != STORE_OK)
+			return rc;
+		if (k->n - before < KNOWN_PAGE) {
+			k->complete = true;
+			return STORE_OK;
+		}
+		if (k->n >= k->limit)
+			return STORE_OK;
+	}
+}
+
+/* The id of the merchant's client with this phone (kind 0) or lower-cased email (1), or 0. */
+static enum store_rc known_client(struct store_conn *db, int64_t merchant_id,
+				  const struct known_clients *k, int kind, const char *key,
+				  int64_t *id_out)
+{
+	*id_out = 0;
+	if (k->complete) {
+		*id_out = seen_get(kind ? &k->emails : &k->phones, key);
+		return STORE_OK;
+	}
+	struct client cl = {0};
+	enum store_rc rc = kind ? STORE(db, client_find_email, merchant_id, key, &cl)
+				: STORE(db, client_find_phone, merchant_id, key, &cl);
+	*id_out = cl.id;
+	client_clear(&cl);
+	return rc == STORE_NOT_FOUND ? STORE_OK : rc;
+}
+
 enum store_rc import_file_check_clients(struct store_conn *db, int64_t merchant_id,
 					struct import_file *f)
 {
-	for (size_t i = 0; i < f->n_rows; i++) {
+	struct known_clients k = {.limit = 2 * (int64_t)f->n_rows + KNOWN_PAGE};
+	enum store_rc rc = known_clients_read(db, merchant_id, &k);
+	for (size_t i = 0; i < f->n_rows && rc == STORE_OK; i++) {
 		struct import_row *row = &f->rows[i];
 		if (!row->valid)
 			continue;
-		struct client cl = {0};
-		enum store_rc rc = STORE_NOT_FOUND;
+		int64_t id = 0;
 		if (row->phone[0]) {
-			rc = STORE(db, client_find_phone, merchant_id, row->phone, &cl);
-			if (rc == STORE_OK)
+			rc = known_client(db, merchant_id, &k, 0, row->phone, &id);
+			if (rc == STORE_OK && id)
 				problem(f, row->line, "phone",
 					"a client with phone %s exists (id %lld)", row->phone,
-					(long long)cl.id);
-			client_clear(&cl);
+					(long long)id);
 		}
-		if (rc == STORE_NOT_FOUND && row->email) {
+		if (rc == STORE_OK && !id && row->email) {
 			char lc[EMAIL_MAX + 1];
 			snprintf(lc, sizeof(lc), "%s", row->email);
 			text_ascii_lower(lc);
-			rc = STORE(db, client_find_email, merchant_id, lc, &cl);
-			if (rc == STORE_OK)
+			rc = known_client(db, merchant_id, &k, 1, lc, &id);
+			if (rc == STORE_OK && id)
 				problem(f, row->line, "email",
 					"a client with email %s exists (id %lld)", row->email,
-					(long long)cl.id);
-			client_clear(&cl);
+					(long long)id);
 		}
-		if (rc == STORE_OK) {
+		if (rc == STORE_OK && id) {
 			row->valid = false;
 			f->n_valid--;
-		} else if (rc != STORE_NOT_FOUND) {
-			return rc;
 		}
 	}
+	seen_free(&k.phones);
+	seen_free(&k.emails);
 	/* The clashes were found after the rows' own problems: back in line order. */
 	qsort(f->problems, f->n_problems, sizeof(*f->problems), problem_cmp);
-	return STORE_OK;
+	return rc;
 }
 
 /* ---- progress of the applies running in this process ---- */
@@ -581,9 +661,8 @@ bool import_apply(struct store_conn *db, const struct import_rec *im, bool skip_
 			rc = STORE_RETRY;
 		}
 		if (rc == STORE_OK && row->points_minor > 0)
-			rc = ledger_manual(db, im->merchant_id, client_id, s.currency,
-					   row->points_minor, LEDGER_OPENING, reason,
-					   row->expires_ms, now);
+			rc = ledger_opening(db, im->merchant_id, client_id, s.currency,
+					    row->points_minor, reason, row->expires_ms, now);
 		if (!outcome_store(o, rc))
 			goto cleanup;
 		res->created++;

@@ -372,6 +372,14 @@ enum store_rc ledger_accrue_read(struct store_conn *db, int64_t merchant_id, int
 				b.debt_minor, same ? rd : NULL, LEDGER_ACCRUAL, NULL);
 }
 
+enum store_rc ledger_opening(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+			     enum currency cur, money_t amount, const char *reason,
+			     int64_t expires_ms, int64_t now)
+{
+	return accrue_with_debt(db, merchant_id, client_id, cur, amount, expires_ms, 0, now, 0,
+				NULL, LEDGER_OPENING, reason);
+}
+
 enum store_rc ledger_manual(struct store_conn *db, int64_t merchant_id, int64_t client_id,
 			    enum currency cur, money_t amount, enum ledger_type type,
 			    const char *reason, int64_t expires_ms, int64_t now)

@@ -362,6 +362,31 @@ def test_streamed_export_of_many_clients(env, A):
     tab_rows, r = export(A, "clients", sep="tab")
     assert r.headers["Content-Type"].startswith("text/tab-separated-values")
     assert len(tab_rows) == len(rows)
+    # with more clients than a small file's rows, clashes are looked up one by one
+    fresh = new_phone()
+    p = preview(A, f"phone\n{fresh}\n{phones[-1]}\n".encode())
+    assert [(q["line"], q["field"]) for q in p["problems"]] == [(3, "phone")]
+    assert got[phones[-1]][0] in p["problems"][0]["message"] and p["valid"] == 1
+
+
+def test_check_finds_an_adjust_row_without_a_reason(env, A):
+    """kopilkad check knows the new row types: a manual row without a reason is reported."""
+    if env.engine != "sqlite":
+        return
+    import sqlite3
+    c = A.create_client(phone=new_phone())
+    body_of(A.post(f"/clients/{c['id']}/balance/adjust/", {"amount": 3, "reason": "x"}))
+    db = sqlite3.connect(env.db, timeout=30)
+    try:
+        with db:
+            db.execute("UPDATE ledger SET reason = NULL WHERE client_id = ? AND type = 7", (c["id"],))
+        p = env.check()
+        assert p.returncode != 0 and "no reason" in p.stdout + p.stderr, p.stdout + p.stderr
+    finally:
+        with db:
+            db.execute("UPDATE ledger SET reason = 'x' WHERE client_id = ? AND type = 7", (c["id"],))
+        db.close()
+    assert env.check().returncode == 0
 
 
 def test_export_quotes_and_defuses_formulas(env, A):
