@@ -114,10 +114,16 @@ static void problem(struct import_file *f, int64_t line, const char *field, cons
 	int n = vsnprintf(p->message, sizeof(p->message), fmt, ap);
 	va_end(ap);
 	if (n >= (int)sizeof(p->message)) { /* cut: never inside a UTF-8 sequence */
-		size_t end = sizeof(p->message) - 1;
-		while (end > 0 && ((unsigned char)p->message[end] & 0xC0) == 0x80)
-			end--;
-		p->message[end] = '\0';
+		unsigned char *m = (unsigned char *)p->message;
+		size_t end = sizeof(p->message) - 1, lead = end;
+		while (lead > 0 && (m[lead - 1] & 0xC0) == 0x80)
+			lead--;
+		if (lead > 0) { /* m[lead - 1] begins the last sequence: is it whole? */
+			unsigned char b = m[lead - 1];
+			size_t want = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
+			if (end - (lead - 1) < want)
+				m[lead - 1] = '\0';
+		}
 	}
 }
 
@@ -294,9 +300,6 @@ static void parse_row(struct import_file *f, const int col_index[COL_COUNT], cha
 			   : "";
 	*row = (struct import_row){.line = line};
 	if (*v[COL_PHONE]) {
-		size_t digits_n = 0;
-		for (const char *p = v[COL_PHONE]; *p; p++)
-			digits_n += *p >= '0' && *p <= '9';
 		bool ok = phone_normalize(v[COL_PHONE], row->phone);
 		for (const char *p = v[COL_PHONE]; ok && *p; p++)
 			ok = strchr("0123456789+-() .", *p) != NULL;
