@@ -268,6 +268,18 @@ LK_COOKIE = [b"127.0.0.1\n127.0.0.1\nkopilka_lk=q3Tn0CwV9m1bX8yR2pLk4sZ7eH6uJ5aD
              b"10.0.0.1,,10.0.0.2\nunknown\nkopilka_lk=first; kopilka_lk=second",
              b"10.0.0.0/8\n10.0.0.1\nxkopilka_lk=1;kopilka_lkx=2;  kopilka_lk = 3 ",
              b"proxy.local\n\n;;;kopilka_lk"]
+CSV = [
+    "Телефон;Почта;Имя;Баллы;Срок\r\n+7 912 000-00-01;ivan@example.com;Иван;100,50;31.12.2099\r\n"
+    "89120000002;;\"Пётр\nвторая\";5;\r\n".encode(),
+    "\ufeffphone,email,name,points,expires\n79120000001,a@b.ru,\"Say \"\"hi\"\"\",1.5,2099-01-31\n".encode(),
+    "телефон;фио;баллы\r\n79120000001;Ёжиков Сергей;1 234,50\r\n".encode("cp1251"),
+    b"email\tname\nt@x.ru\tT\n",
+    b"phone;phone\n1;2\n",
+    b"phone;points;expires\n12;-1;2020-01-01\n79120000001;1.234;31.02.2030\n79120000001;abc;x\n;;\n",
+    b"phone,name\n79130000003,\"abc\n",
+    "phone\n7912".encode("utf-16"),
+    b"\x00\x01\x02garbage",
+]
 
 
 def write(target, name, data):
@@ -298,6 +310,8 @@ def main():
         write("fuzz_multipart", f"seed-{i:02d}", data)
     for i, data in enumerate(LK_COOKIE):
         write("fuzz_lk_cookie", f"seed-{i:02d}", data)
+    for i, data in enumerate(CSV):
+        write("fuzz_csv", f"seed-{i:02d}", data)
 
 
 if __name__ == "__main__":

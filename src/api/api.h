@@ -23,6 +23,9 @@
  * body (a reaction and a comment of at most 1024 characters, form-encoded: ~12 KB) is held to
  * this, not to API_BODY_MAX. */
 #define API_FORM_BODY_MAX (64 * 1024)
+/* A customer import's CSV file (API.md 2.6): 20 MiB, plus room for multipart framing. */
+#define API_IMPORT_FILE_MAX (20 * 1024 * 1024)
+#define API_IMPORT_BODY_MAX (API_IMPORT_FILE_MAX + 64 * 1024)
 #define API_BASE "/ext/api/v1"
 
 struct kv {
@@ -65,6 +68,13 @@ struct response {
 	int64_t merchant_id;	  /* for the access log; 0: none */
 	int route;		  /* index into the route table; -1: none matched */
 	const char *content_type; /* NULL: application/json;charset=UTF-8 */
+	/* A body made while it is sent (the CSV exports), instead of `body`: the transport calls
+	 * stream(stream_ctx, buf, max) for up to max next bytes until it answers 0 (the end) or
+	 * -1 (failed: the connection is cut, the client sees a truncated body), then
+	 * stream_free(stream_ctx) once. response_free frees a stream never handed over. */
+	long (*stream)(void *ctx, char *buf, size_t max);
+	void (*stream_free)(void *ctx);
+	void *stream_ctx;
 };
 
 struct auth;

@@ -33,6 +33,8 @@ void response_init(struct response *resp)
 void response_free(struct response *resp)
 {
 	buf_free(&resp->body);
+	if (resp->stream_free && resp->stream_ctx)
+		resp->stream_free(resp->stream_ctx);
 	for (int i = 0; i < resp->n_headers; i++) {
 		free(resp->headers[i].key);
 		free(resp->headers[i].value);

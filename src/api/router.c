@@ -25,6 +25,9 @@ enum route_flags {
 	ROUTE_UPLOAD = 128,
 	/* The cabinet's session endpoints: the handler authenticates (handlers/session.c). */
 	ROUTE_SESSION = 256,
+	/* A customer import: a CSV file (raw or in a multipart/form-data part) of up to
+	 * API_IMPORT_BODY_MAX bytes, read by the handler itself (handlers/imports.c). */
+	ROUTE_CSV = 512,
 };
 
 struct route {
@@ -47,7 +50,13 @@ static const struct route routes[] = {
     {"GET", B "/clients/{id}/balance/", client_balance, ROLE_CASHIER, 0},
     {"GET", B "/clients/{id}/balance/history/", client_balance_history, ROLE_CASHIER, 0},
     {"POST", B "/clients/{id}/balance/write_off/", client_balance_write_off, ROLE_CASHIER, 0},
+    {"POST", B "/clients/{id}/balance/adjust/", client_balance_adjust, ROLE_MANAGER, 0},
     {"GET", B "/clients/coupons/", client_coupon_lookup, ROLE_CASHIER, 0},
+    {"POST", B "/imports/clients/", imports_create, ROLE_MANAGER, ROUTE_CSV},
+    {"GET", B "/imports/clients/{id}/", imports_get, ROLE_MANAGER, 0},
+    {"POST", B "/imports/clients/{id}/apply/", imports_apply, ROLE_MANAGER, ROUTE_BODY_OPTIONAL},
+    {"GET", B "/exports/clients.csv", exports_clients, ROLE_MANAGER, 0},
+    {"GET", B "/exports/orders.csv", exports_orders, ROLE_MANAGER, 0},
     {"GET", B "/clients/{ref}/", client_view, ROLE_CASHIER, 0},
     {"PUT", B "/clients/{ref}/", clients_update, ROLE_CASHIER, 0},
     {"GET", B "/fiscal/auth/", fiscal_auth, ROLE_CASHIER, 0},
@@ -193,16 +202,25 @@ static bool match(const char *pattern, const char *path, struct call *c, bool *b
 	return true;
 }
 
+/* The most body bytes a route takes. */
+static size_t route_body_max(const struct route *route)
+{
+	if (route->flags & ROUTE_UPLOAD)
+		return API_UPLOAD_BODY_MAX;
+	if (route->flags & ROUTE_CSV)
+		return API_IMPORT_BODY_MAX;
+	return (route->flags & ROUTE_FORM) ? API_FORM_BODY_MAX : API_BODY_MAX;
+}
+
 size_t api_body_max(const char *method, const char *path)
 {
 	struct call scratch = {0};
 	bool bad_id;
 	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
-		if ((routes[i].flags & (ROUTE_UPLOAD | ROUTE_FORM)) &&
+		if ((routes[i].flags & (ROUTE_UPLOAD | ROUTE_FORM | ROUTE_CSV)) &&
 		    strcmp(routes[i].method, method) == 0 &&
 		    match(routes[i].pattern, path, &scratch, &bad_id))
-			return (routes[i].flags & ROUTE_UPLOAD) ? API_UPLOAD_BODY_MAX
-								: API_FORM_BODY_MAX;
+			return route_body_max(&routes[i]);
 	return API_BODY_MAX;
 }
 
@@ -484,14 +502,6 @@ static bool authenticate(struct call *c, const struct route *route)
 	return true;
 }
 
-/* The most body bytes a route takes. */
-static size_t route_body_max(const struct route *route)
-{
-	if (route->flags & ROUTE_UPLOAD)
-		return API_UPLOAD_BODY_MAX;
-	return (route->flags & ROUTE_FORM) ? API_FORM_BODY_MAX : API_BODY_MAX;
-}
-
 void api_payload_too_large(struct app *app, struct request *req, struct response *resp)
 {
 	/* The whole pipeline, as for a body cut short at the limit: the route's own 413 (an
@@ -559,7 +569,7 @@ void api_handle(struct app *app, struct request *req, struct response *resp)
 		goto cleanup;
 	if ((route->flags & ROUTE_BODY_OPTIONAL) && req->body_len == 0 && !req->body_too_large) {
 		c->body = json_object();
-	} else if (!(route->flags & (ROUTE_FORM | ROUTE_UPLOAD)) &&
+	} else if (!(route->flags & (ROUTE_FORM | ROUTE_UPLOAD | ROUTE_CSV)) &&
 		   (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) &&
 		   !read_body(c, route->flags & ROUTE_BODY_ARRAY)) {
 		goto cleanup;

@@ -21,8 +21,9 @@ int currency_parse(const char *name)
 
 const char *ledger_type_name(enum ledger_type t)
 {
-	static const char *const names[] = {"accrual", "spend", "refund_accrual", "refund_spend",
-					    "expire",  "hold",	"release",	  "adjust"};
+	static const char *const names[] = {"accrual",	    "spend",  "refund_accrual",
+					    "refund_spend", "expire", "hold",
+					    "release",	    "adjust", "opening"};
 	return names[t];
 }
 

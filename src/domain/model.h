@@ -30,7 +30,8 @@ enum ledger_type {
 	LEDGER_EXPIRE,
 	LEDGER_HOLD,
 	LEDGER_RELEASE,
-	LEDGER_ADJUST,
+	LEDGER_ADJUST,	/* a manager's manual correction, with its reason */
+	LEDGER_OPENING, /* an opening balance brought by a customer import (issue 14) */
 };
 const char *ledger_type_name(enum ledger_type t);
 
@@ -137,6 +138,9 @@ struct ledger_entry {
 	enum ledger_type type;
 	int64_t order_id, hold_id; /* 0: none */
 	int64_t created_ms;
+	/* Why (adjust and opening rows); NULL: none. Borrowed: the caller's when written, the
+	 * row's while a ledger_list callback runs. */
+	const char *reason;
 };
 
 struct order {

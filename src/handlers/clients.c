@@ -1,4 +1,5 @@
-/* Clients: search (API.md 2.1), create (6), their coupons (2.2, 6) and balance (2.3). */
+/* Clients: search (API.md 2.1), create (6), their coupons (2.2, 6), balance (2.3) and its
+ * manual adjustment (2.5). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,6 +264,8 @@ static bool write_ledger_row(void *ctx, const struct ledger_entry *e)
 	jw_kint(w, "transactionDate", e->created_ms);
 	jw_kstr(w, "transactionId", id);
 	jw_kstr(w, "type", ledger_type_name(e->type));
+	if (e->reason)
+		jw_kstr(w, "reason", e->reason);
 	if (e->order_id)
 		jw_kint(w, "orderId", e->order_id);
 	else
@@ -501,4 +504,56 @@ void coupon_share_redeem(struct call *c)
 		return;
 	}
 	call_write_tx_rows(c, share_tx, &r);
+}
+
+/* ---- POST /clients/{id}/balance/adjust/ ---- */
+
+struct adjust_req {
+	money_t amount_minor;
+	const char *reason;
+};
+
+static enum store_rc adjust_tx(struct call *c, void *ctx)
+{
+	const struct adjust_req *r = ctx;
+	int64_t client_id = c->path_id[0], now = now_ms();
+	struct loyalty_settings s;
+	struct outcome o = {0};
+	money_t available[CURRENCY_COUNT] = {0};
+	if (outcome_store(&o, STORE(c->db, settings_get, c->who.merchant_id, &s)) &&
+	    balance_adjust(c->db, c->who.merchant_id, client_id, s.currency, r->amount_minor,
+			   r->reason, now, available, &o)) {
+		struct jw w;
+		call_json(c, 200, &w);
+		jw_obj_begin(&w);
+		jw_kint(&w, "clientId", client_id);
+		jw_kmoney(&w, "amount", r->amount_minor);
+		jw_kstr(&w, "currency", currency_name(s.currency));
+		jw_kstr(&w, "reason", r->reason);
+		jw_key(&w, "balance");
+		view_balance(&w, available);
+		jw_obj_end(&w);
+	}
+	return call_outcome(c, &o);
+}
+
+void client_balance_adjust(struct call *c)
+{
+	struct adjust_req r = {0};
+	if (!body_money(c, c->body, "amount", "amount", true, true, &r.amount_minor, NULL) ||
+	    !body_string(c, c->body, "reason", "reason", true, 1, 500, &r.reason))
+		return;
+	if (r.amount_minor == 0) {
+		call_error(c, 400, "validation_failed",
+			   "amount: must not be 0 (positive adds points, negative takes them)");
+		return;
+	}
+	bool blank = true;
+	for (const char *p = r.reason; *p && blank; p++)
+		blank = *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r';
+	if (blank) {
+		call_error(c, 400, "validation_failed", "reason: must not be blank");
+		return;
+	}
+	call_write_tx_rows(c, adjust_tx, &r);
 }

@@ -27,6 +27,14 @@ void holds_create(struct call *c);
 void holds_write_off(struct call *c);
 void holds_cancel(struct call *c);
 void client_balance_write_off(struct call *c);
+void client_balance_adjust(struct call *c);
+
+/* imports.c: customer imports (API.md 2.6) and the CSV exports (2.7) */
+void imports_create(struct call *c);
+void imports_get(struct call *c);
+void imports_apply(struct call *c);
+void exports_clients(struct call *c);
+void exports_orders(struct call *c);
 
 /* orders_read.c */
 void fiscal_orders_get(struct call *c);

@@ -380,11 +380,52 @@ static void client_address(struct MHD_Connection *conn, char *out, size_t cap)
 			  (socklen_t)cap);
 }
 
+/* The body of a streamed response, as libmicrohttpd asks for it. */
+struct stream_body {
+	long (*read)(void *ctx, char *buf, size_t max);
+	void (*free)(void *ctx);
+	void *ctx;
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream_body *sb = cls;
+	(void)pos;
+	long n = sb->read(sb->ctx, buf, max);
+	if (n > 0)
+		return (ssize_t)n;
+	return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_done(void *cls)
+{
+	struct stream_body *sb = cls;
+	sb->free(sb->ctx);
+	free(sb);
+}
+
+/* The MHD response of resp: its buffer copied, or its stream handed over (resp no longer owns
+ * it). */
+static struct MHD_Response *mhd_response(struct response *resp)
+{
+	if (!resp->stream)
+		return MHD_create_response_from_buffer(
+		    resp->body.len, resp->body.data ? resp->body.data : (void *)"",
+		    MHD_RESPMEM_MUST_COPY);
+	struct stream_body *sb = xmalloc(sizeof(*sb));
+	*sb = (struct stream_body){resp->stream, resp->stream_free, resp->stream_ctx};
+	resp->stream_ctx = NULL;
+	struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
+								   stream_read, sb, stream_done);
+	if (!r)
+		stream_done(sb);
+	return r;
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct exchange *ex,
 				     struct response *resp)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(
-	    resp->body.len, resp->body.data ? resp->body.data : (void *)"", MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r = mhd_response(resp);
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,

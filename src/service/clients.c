@@ -5,6 +5,8 @@
 
 #include "core/util.h"
 #include "domain/text.h"
+#include "service/holds.h"
+#include "service/ledger.h"
 
 bool client_find_or_register(struct store_conn *db, int64_t merchant_id, const char *phone,
 			     const char *email, const char *name, bool auto_register,
@@ -49,4 +51,37 @@ bool client_find_or_register(struct store_conn *db, int64_t merchant_id, const c
 	/* Registered meanwhile by a concurrent write (on PostgreSQL the insert waited for it):
 	 * run again, and find the client. */
 	return outcome_store(o, rc == STORE_CONFLICT ? STORE_RETRY : rc);
+}
+
+bool balance_adjust(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+		    enum currency cur, money_t amount_minor, const char *reason, int64_t now,
+		    money_t available_out[CURRENCY_COUNT], struct outcome *o)
+{
+	struct client cl = {0};
+	enum store_rc rc = STORE(db, client_lock, merchant_id, client_id, &cl);
+	client_clear(&cl);
+	if (rc == STORE_NOT_FOUND)
+		return outcome_refuse(o, OUTCOME_NOT_FOUND, "not_found",
+				      "id: client %lld not found", (long long)client_id);
+	size_t released = 0;
+	if (rc == STORE_OK)
+		rc = holds_release_expired(db, client_id, now, 64, &released);
+	if (!outcome_store(o, rc))
+		return false;
+	/* Never below zero: a negative adjustment takes only what the client can spend now. */
+	if (amount_minor < 0 &&
+	    !ledger_require(db, client_id, cur, -amount_minor, "amount", now, NULL, o))
+		return false;
+	rc = ledger_manual(db, merchant_id, client_id, cur, amount_minor, LEDGER_ADJUST, reason, 0,
+			   now);
+	if (rc == STORE_CONFLICT)
+		return outcome_refuse(o, OUTCOME_INVALID, "insufficient_funds",
+				      "amount: the customer's points do not cover it");
+	if (!outcome_store(o, rc))
+		return false;
+	for (int c = 0; c < CURRENCY_COUNT; c++)
+		if (!outcome_store(o, ledger_available(db, client_id, (enum currency)c, now,
+						       &available_out[c])))
+			return false;
+	return true;
 }

@@ -15,4 +15,13 @@ bool client_find_or_register(struct store_conn *db, int64_t merchant_id, const c
 			     const char *email, const char *name, bool auto_register,
 			     const char *field, struct client *cl, struct outcome *o) MUST_CHECK;
 
+/* A manager's correction of a client's balance (POST /clients/{id}/balance/adjust/): amount
+ * added (> 0, a new lot that never expires) or taken (< 0, from the lots soonest-expiring
+ * first; refused as 400 insufficient_funds naming "amount" beyond what the client can spend),
+ * as an `adjust` ledger row carrying reason. 404 when the client is not the merchant's.
+ * *available_out: what the client can spend afterwards, per currency. */
+bool balance_adjust(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+		    enum currency cur, money_t amount_minor, const char *reason, int64_t now,
+		    money_t available_out[CURRENCY_COUNT], struct outcome *o) MUST_CHECK;
+
 #endif

@@ -61,11 +61,12 @@ enum store_rc ledger_read_flush(struct store_conn *db, int64_t merchant_id, stru
 		     rd->d_debt, rd->d_held);
 }
 
-/* A ledger row of an order and its balance move (kept in defer, see add_row_defer). */
+/* A ledger row of an order (or with a reason: a manual one) and its balance move (kept in
+ * defer, see add_row_defer). */
 static enum store_rc add_entry_defer(struct store_conn *db, int64_t merchant_id, int64_t client_id,
 				     enum currency cur, money_t amount, enum ledger_type type,
 				     int64_t order_id, int64_t now, money_t d_debt,
-				     struct ledger_read *defer)
+				     struct ledger_read *defer, const char *reason)
 {
 	struct ledger_entry e = {.merchant_id = merchant_id,
 				 .client_id = client_id,
@@ -73,7 +74,8 @@ static enum store_rc add_entry_defer(struct store_conn *db, int64_t merchant_id,
 				 .amount_minor = amount,
 				 .type = type,
 				 .order_id = order_id,
-				 .created_ms = now};
+				 .created_ms = now,
+				 .reason = reason};
 	return add_row_defer(db, &e, d_debt, 0, defer);
 }
 
@@ -82,7 +84,7 @@ static enum store_rc add_entry(struct store_conn *db, int64_t merchant_id, int64
 			       int64_t order_id, int64_t now, money_t d_debt)
 {
 	return add_entry_defer(db, merchant_id, client_id, cur, amount, type, order_id, now, d_debt,
-			       NULL);
+			       NULL, NULL);
 }
 
 enum store_rc ledger_available(struct store_conn *db, int64_t client_id, enum currency cur,
@@ -323,7 +325,8 @@ enum store_rc ledger_release(struct store_conn *db, const struct hold *h, int64_
 static enum store_rc accrue_with_debt(struct store_conn *db, int64_t merchant_id, int64_t client_id,
 				      enum currency cur, money_t amount, int64_t expires_ms,
 				      int64_t order_id, int64_t now, money_t debt,
-				      struct ledger_read *defer)
+				      struct ledger_read *defer, enum ledger_type type,
+				      const char *reason)
 {
 	money_t pay_debt = debt < amount ? debt : amount;
 	if (amount - pay_debt > 0) {
@@ -338,8 +341,8 @@ static enum store_rc accrue_with_debt(struct store_conn *db, int64_t merchant_id
 		if (rc != STORE_OK)
 			return rc;
 	}
-	return add_entry_defer(db, merchant_id, client_id, cur, amount, LEDGER_ACCRUAL, order_id,
-			       now, -pay_debt, defer);
+	return add_entry_defer(db, merchant_id, client_id, cur, amount, type, order_id, now,
+			       -pay_debt, defer, reason);
 }
 
 enum store_rc ledger_accrue(struct store_conn *db, int64_t merchant_id, int64_t client_id,
@@ -366,7 +369,36 @@ enum store_rc ledger_accrue_read(struct store_conn *db, int64_t merchant_id, int
 			return rc;
 	}
 	return accrue_with_debt(db, merchant_id, client_id, cur, amount, expires_ms, order_id, now,
-				b.debt_minor, same ? rd : NULL);
+				b.debt_minor, same ? rd : NULL, LEDGER_ACCRUAL, NULL);
+}
+
+enum store_rc ledger_opening(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+			     enum currency cur, money_t amount, const char *reason,
+			     int64_t expires_ms, int64_t now)
+{
+	return accrue_with_debt(db, merchant_id, client_id, cur, amount, expires_ms, 0, now, 0,
+				NULL, LEDGER_OPENING, reason);
+}
+
+enum store_rc ledger_manual(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+			    enum currency cur, money_t amount, enum ledger_type type,
+			    const char *reason, int64_t expires_ms, int64_t now)
+{
+	if (amount < 0) {
+		struct ledger_entry e = {.merchant_id = merchant_id,
+					 .client_id = client_id,
+					 .currency = cur,
+					 .type = type,
+					 .created_ms = now,
+					 .reason = reason};
+		return take_from_lots(db, &e, -amount, 0);
+	}
+	struct balance b;
+	enum store_rc rc = STORE(db, balance_get, client_id, cur, &b);
+	if (rc != STORE_OK)
+		return rc;
+	return accrue_with_debt(db, merchant_id, client_id, cur, amount, expires_ms, 0, now,
+				b.debt_minor, NULL, type, reason);
 }
 
 enum store_rc ledger_take_back(struct store_conn *db, int64_t merchant_id, int64_t client_id,

@@ -92,6 +92,21 @@ enum store_rc ledger_accrue(struct store_conn *db, int64_t merchant_id, int64_t 
 			    enum currency cur, money_t amount, int64_t expires_ms, int64_t order_id,
 			    int64_t now) MUST_CHECK;
 
+/* A row that is not a sale's: `type` (LEDGER_ADJUST or LEDGER_OPENING) with its reason. amount >
+ * 0 is added as a new lot expiring at expires_ms (0: never), paying any debt first; amount < 0
+ * is taken from the live lots soonest-expiring first (the caller has checked it against
+ * ledger_available; STORE_CONFLICT when they do not cover it, nothing written). */
+enum store_rc ledger_manual(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+			    enum currency cur, money_t amount, enum ledger_type type,
+			    const char *reason, int64_t expires_ms, int64_t now) MUST_CHECK;
+
+/* The opening balance of a client just created (an import): amount > 0 as a lot expiring at
+ * expires_ms (0: never) and an `opening` row with its reason. A new client has no debt, so
+ * nothing is read first. */
+enum store_rc ledger_opening(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+			     enum currency cur, money_t amount, const char *reason,
+			     int64_t expires_ms, int64_t now) MUST_CHECK;
+
 /* Takes back amount accrued earlier (a refund): from unexpired lots soonest-expiring first,
  * the rest as debt, so the balance may go below zero. */
 enum store_rc ledger_take_back(struct store_conn *db, int64_t merchant_id, int64_t client_id,

@@ -36,4 +36,8 @@
 	" fully_refunded, fn, fd, comment, public_token, request_hash, response, created_by,"      \
 	" reaction, customer_comment"
 
+#define IMPORT_COLS                                                                                \
+	"id, merchant_id, sha256, status, total_rows, valid_rows, problems, result, created_ms,"   \
+	" applied_ms, csv"
+
 #endif

@@ -155,7 +155,7 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 	.order_create = sql_order_create, .order_set_response = sql_order_set_response,            \
 	.item_create = sql_item_create, .lk_session_create = sql_lk_session_create,                \
 	.lk_session_get = sql_lk_session_get, .lk_session_touch = sql_lk_session_touch,            \
-	.lk_session_delete = sql_lk_session_delete, .lk_sessions_purge = sql_lk_sessions_purge
+	.lk_session_delete = sql_lk_session_delete, .lk_sessions_purge = sql_lk_sessions_purge, .import_create = sql_import_create, .import_get = sql_import_get, .import_find = sql_import_find, .import_update = sql_import_update, .clients_export = sql_clients_export, .orders_export = sql_orders_export
 
 enum store_rc sql_merchant_create(struct store_conn *c, const char *name, int64_t now,
 				  int64_t *id_out);
@@ -234,6 +234,17 @@ enum store_rc sql_order_find_external(struct store_conn *c, int64_t merchant_id,
 enum store_rc sql_order_get(struct store_conn *c, int64_t merchant_id, int64_t id,
 			    struct order *out);
 enum store_rc sql_order_by_token(struct store_conn *c, const char *token, struct order *out);
+enum store_rc sql_import_create(struct store_conn *c, const struct import_rec *r, int64_t *id_out);
+enum store_rc sql_import_get(struct store_conn *c, int64_t merchant_id, int64_t id,
+			     struct import_rec *out);
+enum store_rc sql_import_find(struct store_conn *c, int64_t merchant_id, const char *sha256,
+			      struct import_rec *out);
+enum store_rc sql_import_update(struct store_conn *c, const struct import_rec *r);
+enum store_rc sql_clients_export(struct store_conn *c, int64_t merchant_id, enum currency cur,
+				 int64_t after_id, int64_t limit, client_balance_row_fn row,
+				 void *ctx);
+enum store_rc sql_orders_export(struct store_conn *c, int64_t merchant_id, int64_t after_id,
+				int64_t limit, order_row_fn row, void *ctx);
 enum store_rc sql_orders_list(struct store_conn *c, int64_t merchant_id,
 			      const struct order_query *oq, order_row_fn row, void *ctx);
 enum store_rc sql_order_refund_progress(struct store_conn *c, const struct order *sale);

@@ -94,8 +94,31 @@ enum store_rc sql_ledger_list(struct store_conn *c, int64_t client_id, int64_t f
 					 .type = (enum ledger_type)sql_int(&r, 5),
 					 .order_id = sql_int(&r, 6),
 					 .hold_id = sql_int(&r, 7),
-					 .created_ms = sql_int(&r, 8)};
+					 .created_ms = sql_int(&r, 8),
+					 .reason = c->sql->text(&r, 9)};
 		if (!row(ctx, &e))
+			break;
+	}
+	rc = sql_end(&r);
+	sql_close(&r);
+	return rc;
+}
+
+enum store_rc sql_clients_export(struct store_conn *c, int64_t merchant_id, enum currency cur,
+				 int64_t after_id, int64_t limit, client_balance_row_fn row,
+				 void *ctx)
+{
+	struct sql_res r;
+	enum store_rc rc =
+	    sql_query(c, SQL_CLIENTS_EXPORT, &r, "idii", merchant_id, (int)cur, after_id, limit);
+	if (rc != STORE_OK)
+		return rc;
+	while (sql_next(&r)) {
+		struct client cl = {0};
+		sql_read_client(&r, &cl);
+		bool more = row(ctx, &cl, sql_int(&r, 15));
+		client_clear(&cl);
+		if (!more)
 			break;
 	}
 	rc = sql_end(&r);

@@ -123,9 +123,9 @@ enum store_rc sql_lot_add(struct store_conn *c, int64_t lot_id, money_t delta)
 
 enum store_rc sql_ledger_add(struct store_conn *c, const struct ledger_entry *e)
 {
-	return sql_exec(c, SQL_LEDGER_ADD, NULL, "iididzzi", e->merchant_id, e->client_id,
+	return sql_exec(c, SQL_LEDGER_ADD, NULL, "iididzzis", e->merchant_id, e->client_id,
 			(int)e->currency, e->amount_minor, (int)e->type, e->order_id, e->hold_id,
-			e->created_ms);
+			e->created_ms, e->reason);
 }
 
 enum store_rc sql_lot_take_add(struct store_conn *c, const struct lot_take *t)

@@ -93,6 +93,22 @@ enum store_rc sql_order_by_token(struct store_conn *c, const char *token, struct
 	return order_one(sql_row(c, SQL_ORDER_BY_TOKEN, &r, "s", token), &r, out);
 }
 
+/* Calls row for each order of a query run, until it returns false; closes r. */
+static enum store_rc orders_walk(struct sql_res *r, order_row_fn row, void *ctx)
+{
+	while (sql_next(r)) {
+		struct order o = {0};
+		read_order(r, &o);
+		bool more = row(ctx, &o);
+		order_clear(&o);
+		if (!more)
+			break;
+	}
+	enum store_rc rc = sql_end(r);
+	sql_close(r);
+	return rc;
+}
+
 enum store_rc sql_orders_list(struct store_conn *c, int64_t merchant_id,
 			      const struct order_query *oq, order_row_fn row, void *ctx)
 {
@@ -102,17 +118,7 @@ enum store_rc sql_orders_list(struct store_conn *c, int64_t merchant_id,
 				     oq->fn_like, oq->fd_like, oq->limit, oq->offset);
 	if (rc != STORE_OK)
 		return rc;
-	while (sql_next(&r)) {
-		struct order o = {0};
-		read_order(&r, &o);
-		bool more = row(ctx, &o);
-		order_clear(&o);
-		if (!more)
-			break;
-	}
-	rc = sql_end(&r);
-	sql_close(&r);
-	return rc;
+	return orders_walk(&r, row, ctx);
 }
 
 enum store_rc sql_order_refund_progress(struct store_conn *c, const struct order *sale)
@@ -203,4 +209,14 @@ enum store_rc sql_item_create(struct store_conn *c, const struct order_item *it,
 	return sql_insert(c, SQL_ITEM_CREATE, id_out, "iidsiisnizs", it->order_id, it->merchant_id,
 			  it->line_no, it->name, it->price_minor, it->qty_milli, it->unit,
 			  it->vat_hundredths, it->total_minor, it->refund_of_item, it->product_id);
+}
+
+enum store_rc sql_orders_export(struct store_conn *c, int64_t merchant_id, int64_t after_id,
+				int64_t limit, order_row_fn row, void *ctx)
+{
+	struct sql_res r;
+	enum store_rc rc = sql_query(c, SQL_ORDERS_EXPORT, &r, "iii", merchant_id, after_id, limit);
+	if (rc != STORE_OK)
+		return rc;
+	return orders_walk(&r, row, ctx);
 }

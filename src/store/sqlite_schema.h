@@ -313,6 +313,16 @@ static const char *const sqlite_migrations[] = {
 	"  new.remaining - old.remaining) ON CONFLICT (merchant_id, currency, day, slot) DO UPDATE"
 	"  SET remaining = remaining + excluded.remaining;"
 	" END;",
+	/* 14: manual adjustments carry a reason on their ledger row; customer imports (issue 14):
+	 * one per merchant and file hash, the file kept (as UTF-8) between preview and apply, and
+	 * the answer of its apply, replayed when the same file is applied again. */
+	"ALTER TABLE ledger ADD COLUMN reason TEXT;"
+	"CREATE TABLE imports ("
+	" id INTEGER PRIMARY KEY, merchant_id INTEGER NOT NULL REFERENCES merchants(id),"
+	" sha256 TEXT NOT NULL, status INTEGER NOT NULL, total_rows INTEGER NOT NULL,"
+	" valid_rows INTEGER NOT NULL, problems INTEGER NOT NULL, csv TEXT NOT NULL,"
+	" result TEXT, created_by INTEGER, created_ms INTEGER NOT NULL, applied_ms INTEGER,"
+	" UNIQUE (merchant_id, sha256));",
 };
 /* clang-format on */
 

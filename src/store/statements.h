@@ -128,7 +128,7 @@
 			 " phone = $3, name = $4, avatar_url = $5 WHERE merchant_id = $6"          \
 			 " AND id = $7 RETURNING id")                                              \
 	X(LEDGER_LIST, "SELECT id, merchant_id, client_id, currency, amount, type, order_id,"      \
-		       " hold_id, created_ms FROM ledger WHERE client_id = $1"                     \
+		       " hold_id, created_ms, reason FROM ledger WHERE client_id = $1"             \
 		       " AND created_ms >= $2 AND created_ms <= $3"                                \
 		       " ORDER BY created_ms DESC, id DESC LIMIT $4 OFFSET $5")                    \
 	/* balances, lots, ledger rows, takes, purchase statistics (sql_ledger.c) */               \
@@ -156,7 +156,8 @@
 	X(LOTS_EXPIRED, "SELECT " LOT_COLS " FROM lots WHERE remaining > 0"                        \
 			" AND expires_ms <= $1 ORDER BY expires_ms, id LIMIT $2")                  \
 	X(LEDGER_ADD, "INSERT INTO ledger(merchant_id, client_id, currency, amount, type,"         \
-		      " order_id, hold_id, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")   \
+		      " order_id, hold_id, created_ms, reason)"                                    \
+		      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")                              \
 	X(TAKE_ADD, "INSERT INTO lot_takes(order_id, lot_id, taken, returned)"                     \
 		    " VALUES ($1, $2, $3, $4)")                                                    \
 	X(TAKES_GET, "SELECT t.order_id, t.lot_id, t.taken, t.returned, l.expires_ms"              \
@@ -282,6 +283,13 @@
 			       T("lot_id") " || ': returned ' || " T("returned")                   \
 			       " || ' outside 0..' || " T("taken")                                 \
 			       " FROM lot_takes WHERE returned < 0 OR returned > taken")           \
+	/* adjust (7) and opening (8) rows carry a reason; an opening row only adds. */           \
+	X(CHECK_LEDGER_TYPE, "SELECT 'ledger row ' || " T("id") " || ': type ' || " T("type")      \
+			     " || ' with amount ' || " T("amount") " || ' and no reason or an'"    \
+			     " || ' amount its type does not allow' FROM ledger"                   \
+			     " WHERE type < 0 OR type > 8 OR (type IN (7, 8) AND (reason IS NULL"  \
+			     " OR reason = '')) OR (type = 7 AND amount = 0)"                      \
+			     " OR (type = 8 AND amount <= 0)")                                     \
 	X(CHECK_ORDER_REFUNDED, "SELECT 'order ' || " T("id") " || ': refunded more than it had ('" \
 				" || " T("refunded_total") " || ' of ' || " T("total") " || ')'"   \
 				" FROM orders WHERE refunded_total > total"                        \
@@ -367,7 +375,23 @@
 			     " AND shared_client_id IS NULL RETURNING id")                         \
 	X(COUPON_SHARE_GET, "SELECT ci.shared_client_id, ci.shared_instance_id,"                   \
 			    " (SELECT o.id FROM coupon_instances o WHERE o.shared_instance_id = ci.id" \
-			    " LIMIT 1) FROM coupon_instances ci WHERE ci.id = $1")
+			    " LIMIT 1) FROM coupon_instances ci WHERE ci.id = $1")                 \
+	/* customer imports and the CSV exports, paged by id (sql_imports.c) */                    \
+	X(IMPORT_CREATE, "INSERT INTO imports(merchant_id, sha256, status, total_rows,"            \
+			 " valid_rows, problems, csv, result, created_by, created_ms)"             \
+			 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"                       \
+			 " ON CONFLICT DO NOTHING RETURNING id")                                   \
+	X(IMPORT_GET, "SELECT " IMPORT_COLS " FROM imports WHERE merchant_id = $1 AND id = $2")    \
+	X(IMPORT_FIND, "SELECT " IMPORT_COLS " FROM imports WHERE merchant_id = $1"                \
+		       " AND sha256 = $2")                                                         \
+	X(IMPORT_UPDATE, "UPDATE imports SET status = $1, total_rows = $2, valid_rows = $3,"       \
+			 " problems = $4, result = $5, applied_ms = $6 WHERE merchant_id = $7"     \
+			 " AND id = $8 RETURNING id")                                              \
+	X(CLIENTS_EXPORT, "SELECT " CLIENT_COLS ", coalesce((SELECT b.balance FROM balances b"     \
+			  " WHERE b.client_id = clients.id AND b.currency = $2), 0) FROM clients"  \
+			  " WHERE merchant_id = $1 AND id > $3 ORDER BY id LIMIT $4")              \
+	X(ORDERS_EXPORT, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = $1 AND id > $2"    \
+			 " ORDER BY id LIMIT $3")
 
 /* clang-format on */
 #define SQL_ENUM(name, sql) SQL_##name,

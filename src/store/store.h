@@ -96,6 +96,21 @@ typedef bool (*ledger_row_fn)(void *ctx, const struct ledger_entry *e);
 typedef bool (*client_row_fn)(void *ctx, const struct client *c);
 typedef bool (*coupon_row_fn)(void *ctx, const struct coupon_instance *c);
 typedef bool (*catalog_row_fn)(void *ctx, const struct catalog_coupon *c);
+/* A client and its balance in one currency (the export). */
+typedef bool (*client_balance_row_fn)(void *ctx, const struct client *c, money_t balance_minor);
+
+/* A customer import (issue 14): one per merchant and file hash. */
+enum import_status { IMPORT_PREVIEW = 0, IMPORT_APPLIED = 1 };
+struct import_rec {
+	int64_t id, merchant_id;
+	char sha256[65]; /* of the file as uploaded, hex */
+	enum import_status status;
+	int64_t total_rows, valid_rows, problems;
+	char *csv;    /* the file as UTF-8 text; owned (NULL when not read) */
+	char *result; /* the apply's answer (JSON) once applied; owned, NULL before */
+	int64_t created_by, created_ms, applied_ms;
+};
+void import_rec_clear(struct import_rec *r);
 
 /* The dashboard (API.md, "Reports"), read from the aggregate tables (store/report_sql.h). Days are
  * UTC days since the epoch. */
@@ -443,6 +458,24 @@ struct store_ops {
 	enum store_rc (*report_dashboard)(struct store_conn *c, int64_t merchant_id,
 					  const struct report_query *q,
 					  struct report_dashboard *out) MUST_CHECK;
+
+	/* Customer imports. create: CONFLICT when the merchant has one of that hash. get: by id,
+	 * find: by hash, of the merchant (NOT_FOUND when none). update: status, counts, result
+	 * and applied_ms of r->id. */
+	enum store_rc (*import_create)(struct store_conn *c, const struct import_rec *r,
+				       int64_t *id_out) MUST_CHECK;
+	enum store_rc (*import_get)(struct store_conn *c, int64_t merchant_id, int64_t id,
+				    struct import_rec *out) MUST_CHECK;
+	enum store_rc (*import_find)(struct store_conn *c, int64_t merchant_id, const char *sha256,
+				     struct import_rec *out) MUST_CHECK;
+	enum store_rc (*import_update)(struct store_conn *c, const struct import_rec *r) MUST_CHECK;
+	/* The exports, paged by id: at most limit of the merchant's clients (with their balance
+	 * in cur) or orders whose id is above after_id, by id. */
+	enum store_rc (*clients_export)(struct store_conn *c, int64_t merchant_id,
+					enum currency cur, int64_t after_id, int64_t limit,
+					client_balance_row_fn row, void *ctx) MUST_CHECK;
+	enum store_rc (*orders_export)(struct store_conn *c, int64_t merchant_id, int64_t after_id,
+				       int64_t limit, order_row_fn row, void *ctx) MUST_CHECK;
 
 	/* Verifies the ledger invariants of API.md 3.1; reports each violation. *problems_out
 	 * counts them. */
