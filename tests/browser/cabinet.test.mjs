@@ -242,7 +242,7 @@ describe('the owner', () => {
     );
     await shot(page, 'import-desktop');
     await page.click('[data-test=import-preview] button.primary');
-    await waitText(page, '[data-test=import-status]', '997');
+    await waitText(page, '[data-test=import-status]', 'Готово: загружено 997');
     const c = await k.api('GET', '/clients/?phone=79550000999');
     assert.equal(c.length, 1);
     const bal = await k.api('GET', `/clients/${c[0].id}/balance/`);

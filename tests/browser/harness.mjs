@@ -130,10 +130,17 @@ export async function browser() {
   });
 }
 
-// A new page at the phone's width or the desktop's; every console error and failed request is
+// A new page, in a browser context of its own (its own cookies and storage: a person at another
+// device), at the phone's width or the desktop's; every console error and uncaught exception is
 // kept on page.problems, so a test can assert none happened.
 export async function newPage(b, { phone = false } = {}) {
-  const page = await b.newPage();
+  const context = await b.createBrowserContext();
+  const page = await context.newPage();
+  const close = page.close.bind(page);
+  page.close = async () => {
+    await close();
+    await context.close();
+  };
   await page.setViewport(phone ? { width: 390, height: 844, deviceScaleFactor: 1, isMobile: true, hasTouch: true } : { width: 1280, height: 860 });
   page.problems = [];
   page.on('console', (m) => m.type() === 'error' && page.problems.push(`console: ${m.text()}`));

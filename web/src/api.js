@@ -6,8 +6,12 @@ export const BASE = '/ext/api/v1';
 let csrf = null;
 let onSignedOut = () => {};
 
+// The session's CSRF token, kept for the next page load too (the cookie is HttpOnly; the token
+// alone authenticates nothing).
 export function setCsrf(token) {
-  csrf = token;
+  csrf = token || null;
+  if (csrf) localStorage.setItem('kopilka.csrf', csrf);
+  else localStorage.removeItem('kopilka.csrf');
 }
 
 // Called when the server says the session is gone (401): the app shows the sign-in form.

@@ -49,6 +49,14 @@ export function App() {
       setCsrf(null);
       setWho(null);
     });
+    // A reloaded page asks for its session with the CSRF token it kept (the cookie alone
+    // authenticates nothing, GET /session/ included).
+    const kept = localStorage.getItem('kopilka.csrf');
+    if (!kept) {
+      setWho(null);
+      return () => removeEventListener('hashchange', onHash);
+    }
+    setCsrf(kept);
     get('/session/', { signIn: true }).then(
       (s) => {
         setCsrf(s.csrf_token);

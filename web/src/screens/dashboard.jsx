@@ -69,11 +69,11 @@ export function Dashboard() {
         {(r) => (
           <>
             <div class="tiles">
-              <Tile test="members" label={t('dash.members')} value={money(r.members)} sub={t('dash.newThisMonth', { n: money(r.new_members_this_month) })} />
-              <Tile test="program-sales" label={t('dash.programSales')} value={rub(r.sales.program_amount)} sub={t('dash.share', { p: money(r.sales.program_share_percent), all: rub(r.sales.all_amount) })} />
-              <Tile test="repeat" label={t('dash.repeat')} value={`${money(r.repeat_purchase_rate_percent)} %`} />
-              <Tile test="average" label={t('dash.average')} value={rub(r.average_check)} />
-              <Tile test="outstanding" label={t('dash.outstanding')} value={money(r.points_outstanding, t('currency.points'))} sub={rub(r.points_outstanding_rub)} />
+              <Tile test="members" label={t('dash.members')} value={money(r.members)} sub={t('dash.newThisMonth', { n: money(r.newMembersThisMonth) })} />
+              <Tile test="program-sales" label={t('dash.programSales')} value={rub(r.sales.programAmount)} sub={t('dash.share', { p: money(r.sales.programSharePercent), all: rub(r.sales.allAmount) })} />
+              <Tile test="repeat" label={t('dash.repeat')} value={`${money(r.repeatPurchaseRatePercent)} %`} />
+              <Tile test="average" label={t('dash.average')} value={rub(r.averageCheck)} />
+              <Tile test="outstanding" label={t('dash.outstanding')} value={money(r.pointsOutstanding, t('currency.points'))} sub={rub(r.pointsOutstandingRub)} />
             </div>
             <h2>{t('dash.expiring')}</h2>
             <ul class="expiring" data-test="expiring">
@@ -98,14 +98,14 @@ export function Dashboard() {
                   </tr>
                 </thead>
                 <tbody>
-                  {r.top_clients.map((c) => (
+                  {r.topClients.map((c) => (
                     <tr key={c.id}>
                       <td>
                         <a href={`#/customers/${c.id}`}>{c.name || t('customer.noname')}</a>
                       </td>
                       <td>{c.phone || '—'}</td>
-                      <td class="num">{c.purchases}</td>
-                      <td class="num">{rub(c.paid_amount)}</td>
+                      <td class="num">{c.totalPurchases}</td>
+                      <td class="num">{rub(c.paidPurchasesAmount)}</td>
                     </tr>
                   ))}
                 </tbody>

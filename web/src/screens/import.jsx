@@ -20,17 +20,18 @@ export function ImportExport() {
 function Import() {
   const [file, setFile] = useState(null);
   const [preview, setPreview] = useState(null);
-  const [status, setStatus] = useState(null);
+  const [status, setStatus] = useState(null); // the import's status while and after applying
   const form = useSubmit();
 
-  // While applying: the server's progress, every half second.
+  // While the apply request runs, the import's progress every half second.
   useEffect(() => {
     if (!status || status.status !== 'applying') return undefined;
     const timer = setTimeout(async () => {
       try {
-        setStatus(await get(`/clients/import/${preview.import_id}/`));
-      } catch (e) {
-        form.setError(e);
+        const s = await get(`/imports/clients/${preview.importId}/`);
+        setStatus((cur) => (cur && cur.status === 'applying' ? { ...s, status: s.status === 'preview' ? 'applying' : s.status } : cur));
+      } catch {
+        /* the apply's own answer tells */
       }
     }, 500);
     return () => clearTimeout(timer);
@@ -43,20 +44,29 @@ function Import() {
     setStatus(null);
     form.run(async () => {
       const blob = new Blob([await file.arrayBuffer()], { type: 'text/csv' });
-      setPreview(await post('/clients/import/', blob));
+      const r = await post('/imports/clients/', blob);
+      if (r.status === 'applied') setStatus(r);
+      setPreview(r);
     });
   };
-  const apply = () =>
+  const apply = () => {
+    setStatus({ status: 'applying', done: 0, total: preview.valid });
     form.run(async () => {
-      setStatus(await post(`/clients/import/${preview.import_id}/apply/`, {}));
+      try {
+        setStatus(await post(`/imports/clients/${preview.importId}/apply/`, { skipProblems: preview.problemCount > 0 }));
+      } catch (e) {
+        setStatus(null);
+        throw e;
+      }
     });
+  };
 
   const pct = status && status.total ? Math.floor((100 * status.done) / status.total) : 0;
   return (
     <div class="card-block">
       <h2>{t('import.title')}</h2>
       <p class="muted">{t('import.lead')}</p>
-      <pre class="sample">phone;email;name;points;expires{'\n'}79123456789;anna@example.com;Анна;150;2027-06-30</pre>
+      <pre class="sample">телефон;email;имя;баллы;срок{'\n'}79123456789;anna@example.com;Анна;150;30.06.2027</pre>
       <form onSubmit={upload}>
         <Field label={t('import.file')} error={form.errorOf('file')}>
           <input name="file" type="file" accept=".csv,text/csv,text/plain" onChange={(e) => setFile(e.currentTarget.files[0] || null)} />
@@ -66,10 +76,11 @@ function Import() {
         </button>
       </form>
       <FormError form={form} fields={['file']} />
-      {preview && (
+      {preview && preview.problems && (
         <div data-test="import-preview">
           <p role="status">
-            {t('import.summary', { rows: preview.rows, valid: preview.valid, bad: preview.problems_total ?? preview.problems.length })}
+            {t('import.summary', { rows: preview.rows, valid: preview.valid, bad: preview.problemCount })}{' '}
+            <span class="muted">{t('import.read', { enc: preview.encoding, sep: preview.separator === '\t' ? 'TAB' : preview.separator })}</span>
           </p>
           {preview.problems.length > 0 && (
             <div class="table-wrap">
@@ -95,20 +106,16 @@ function Import() {
           )}
           {!status && (
             <button type="button" class="primary" onClick={apply} disabled={form.busy || preview.valid === 0}>
-              {t('import.apply', { n: preview.valid })}
+              {preview.problemCount > 0 ? t('import.applySkipping', { n: preview.valid }) : t('import.apply', { n: preview.valid })}
             </button>
           )}
         </div>
       )}
       {status && (
         <div data-test="import-status">
-          <progress max="100" value={pct} aria-label={t('import.progress')} />
+          <progress max="100" value={status.status === 'applied' ? 100 : pct} aria-label={t('import.progress')} />
           <p role="status">
-            {status.status === 'applied'
-              ? t('import.applied', { n: money(status.created ?? status.done) })
-              : status.status === 'failed'
-                ? status.message || t('import.failed')
-                : t('import.applying', { done: status.done, total: status.total })}
+            {status.status === 'applied' ? t('import.applied', { n: money(status.created ?? status.done) }) : t('import.applying', { done: status.done || 0, total: status.total || 0 })}
           </p>
         </div>
       )}
@@ -140,10 +147,10 @@ function Export() {
       <h2>{t('export.title')}</h2>
       <p class="muted">{t('export.lead')}</p>
       <div class="actions">
-        <button type="button" data-test="export-clients" onClick={() => download('/clients/export.csv', 'clients.csv', form.setError)}>
+        <button type="button" data-test="export-clients" onClick={() => download('/exports/clients.csv', 'clients.csv', form.setError)}>
           {t('export.clients')}
         </button>
-        <button type="button" data-test="export-orders" onClick={() => download('/orders/export.csv', 'orders.csv', form.setError)}>
+        <button type="button" data-test="export-orders" onClick={() => download('/exports/orders.csv', 'orders.csv', form.setError)}>
           {t('export.orders')}
         </button>
       </div>
