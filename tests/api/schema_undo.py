@@ -44,8 +44,12 @@ UNDO_10_SQLITE = [
 UNDO_11 = ["DROP INDEX coupon_instances_shared"]
 
 # The cabinet's sessions (issue 14: SQLite's migration 12, PostgreSQL's 13): the same statement
-# on both engines, first of every undo that goes back before it.
+# on both engines.
 UNDO_LK_SESSIONS = ["DROP TABLE lk_sessions"]
+
+# Customer imports and the ledger's reason column (issue 14: SQLite's migration 14, PostgreSQL's
+# 15, the newest): the same statements on both engines, first of every undo.
+UNDO_IMPORTS = ["DROP TABLE imports", "ALTER TABLE ledger DROP COLUMN reason"]
 
 # Migration 12 on PostgreSQL (order numbers from a sequence per merchant): each merchant's
 # counter takes the number its sequence reached, the sequences and their trigger go.
@@ -59,7 +63,7 @@ UNDO_12_PG = [
 ]
 
 
-# The dashboard's aggregates (SQLite migration 12, PostgreSQL 13): their triggers, tables and
+# The dashboard's aggregates (SQLite migration 13, PostgreSQL 14): their triggers, tables and
 # indexes; the migration fills them again from the rows they sum.
 _REPORT_TRIGGERS = [("report_clients_insert", "clients"), ("report_clients_purchases", "clients"),
                     ("report_orders_insert", "orders"), ("report_ledger_insert", "ledger"),
@@ -74,17 +78,17 @@ UNDO_REPORTS_PG = ([f"DROP TRIGGER {t} ON {table}" for t, table in _REPORT_TRIGG
 
 
 def undo_reports(engine, db):
-    """Back to the schema before the dashboard's aggregates (the server stopped): the newest
-    migration."""
-    last = "DELETE FROM schema_version WHERE version = (SELECT max(version) FROM schema_version)"
+    """Back to the schema before the dashboard's aggregates (the server stopped), undoing the
+    migrations after it first."""
+    last = f"DELETE FROM schema_version WHERE version >= {13 if engine == 'sqlite' else 14}"
     if engine == "sqlite":
         conn = sqlite3.connect(db)
         try:
-            conn.executescript(";".join(UNDO_REPORTS_SQLITE + [last]) + ";")
+            conn.executescript(";".join(UNDO_IMPORTS + UNDO_REPORTS_SQLITE + [last]) + ";")
         finally:
             conn.close()
     else:
-        psql(db, ";".join(UNDO_REPORTS_PG + [last]))
+        psql(db, ";".join(UNDO_IMPORTS + UNDO_REPORTS_PG + [last]))
 
 
 def psql(uri, sql):
@@ -100,12 +104,12 @@ def undo_migration_10(engine, db, extra_sql=""):
     if engine == "sqlite":
         conn = sqlite3.connect(db)
         try:
-            conn.executescript(";".join(UNDO_REPORTS_SQLITE + UNDO_LK_SESSIONS + UNDO_11 + UNDO_10_SQLITE) + ";" + extra_sql
+            conn.executescript(";".join(UNDO_IMPORTS + UNDO_REPORTS_SQLITE + UNDO_LK_SESSIONS + UNDO_11 + UNDO_10_SQLITE) + ";" + extra_sql
                                + "DELETE FROM schema_version WHERE version >= 10;")
         finally:
             conn.close()
     else:
-        psql(db, ";".join(UNDO_REPORTS_PG + UNDO_LK_SESSIONS + UNDO_12_PG + UNDO_11) + ";"
+        psql(db, ";".join(UNDO_IMPORTS + UNDO_REPORTS_PG + UNDO_LK_SESSIONS + UNDO_12_PG + UNDO_11) + ";"
                  " ALTER TABLE orders DROP CONSTRAINT orders_external_key;"
                  " ALTER TABLE orders DROP COLUMN refund_key;"
                  " ALTER TABLE orders ADD UNIQUE (merchant_id, external_id, receipt_type);"

@@ -42,13 +42,17 @@ export class Kopilka {
   }
 
   async start() {
-    const init = spawnSync(KOPILKAD, ['init', '--db', this.db, '--email', OWNER.login, '--password', OWNER.password, '--name', 'Кофейня «Зерно»'], { encoding: 'utf8' });
-    if (init.status !== 0) throw new Error(`kopilkad init failed: ${init.stderr}`);
+    if (!this.inited) {
+      const init = spawnSync(KOPILKAD, ['init', '--db', this.db, '--email', OWNER.login, '--password', OWNER.password, '--name', 'Кофейня «Зерно»'], { encoding: 'utf8' });
+      if (init.status !== 0) throw new Error(`kopilkad init failed: ${init.stderr}`);
+      this.inited = true;
+    }
     for (let attempt = 0; attempt < 3; attempt++) {
       this.port = await freePort();
       this.logPath = join(this.dir, `serve-${attempt}.log`);
       const out = (await import('node:fs')).openSync(this.logPath, 'w');
-      this.proc = spawn(KOPILKAD, ['serve', '--db', this.db, '--listen', `127.0.0.1:${this.port}`, '--threads', '4', ...this.flags], { stdio: ['ignore', out, out] });
+      const clock = this.clockOffset ? ['--clock-offset-seconds', String(this.clockOffset)] : [];
+      this.proc = spawn(KOPILKAD, ['serve', '--db', this.db, '--listen', `127.0.0.1:${this.port}`, '--threads', '4', ...clock, ...this.flags], { stdio: ['ignore', out, out] });
       const deadline = Date.now() + 10000;
       while (Date.now() < deadline && this.proc.exitCode === null) {
         try {
@@ -102,12 +106,36 @@ export class Kopilka {
   }
 }
 
-// The merchant every test starts from: a program, a coupon, staff, customers with orders.
+// Restarts the server with its clock moved by days (negative: the past).
+export async function travel(k, days) {
+  await k.stopServer();
+  k.clockOffset = days * 86400;
+  await k.start();
+}
+
+// The merchant every test starts from: a program, a coupon, staff, three customers with two
+// orders each today, and four weeks of history by four regulars (the dashboard's chart).
+export const HISTORY_CLIENTS = 4;
 export async function seed(k) {
+  await travel(k, -28);
   await k.api('POST', '/loyalty/coupons/', { title: 'Кофе в подарок', header: 'Любой кофе', subHeader: 'Один раз', validDays: 30 });
   await k.api('PUT', '/loyalty/settings/', '{"active": true, "currency": "points", "newCustomerSettings": {"type": "amount", "amount": 100, "validDays": 365, "couponId": 1}, "customerSettings": {"type": "percentage", "amount": 5, "validDays": 365}}');
   await k.api('POST', '/employees/', { email: MANAGER.login, password: MANAGER.password, role: 'manager', firstName: 'Мария' });
   await k.api('POST', '/employees/', { email: CASHIER.login, password: CASHIER.password, role: 'cashier', firstName: 'Кирилл' });
+  // Every third day from 28 days ago: each regular buys (all of them on the first day, which
+  // brings them 100 points; later now and then paying 20 of them).
+  const regulars = ['Глеб', 'Дарья', 'Егор', 'Жанна'];
+  for (let i = 1; i <= HISTORY_CLIENTS; i++) await k.api('POST', '/clients/', { phone: `7912345680${i}`, name: regulars[i - 1] });
+  for (let j = 0, back = 28; back >= 1; j++, back -= 3) {
+    if (j > 0) await travel(k, -back);
+    for (let i = 1; i <= HISTORY_CLIENTS; i++) {
+      if (j > 0 && (j + i) % 3 === 0) continue;
+      const price = 150 + ((back * 7 + i * 40) % 300);
+      const spend = j > 0 && (j + i) % 4 === 0 ? ', "amount": 20, "currency": "points"' : '';
+      await k.api('POST', '/fiscal/orders/', `{"order": {"externalId": "h-${back}-${i}", "receiptType": "sale", "amountCard": ${price}, "customerPhone": "7912345680${i}", "items": [{"name": "Раф", "price": ${price}, "quantity": 1}]}${spend}}`);
+    }
+  }
+  await travel(k, 0);
   const people = [
     ['79123456701', 'anna@example.com', 'Анна'],
     ['79123456702', 'boris@example.com', 'Борис'],
@@ -145,7 +173,7 @@ export async function newPage(b, { phone = false } = {}) {
   page.problems = [];
   page.on('console', (m) => m.type() === 'error' && page.problems.push(`console: ${m.text()}`));
   page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
-  page.setDefaultTimeout(15000);
+  page.setDefaultTimeout(30000); // a busy 2-core machine: a wait, never a measure
   return page;
 }
 

@@ -31,7 +31,7 @@ function Chart({ daily }) {
         width: width(),
         height: 240,
         scales: { x: { time: true } },
-        series: [{}, { label: t('dash.accrued'), stroke: '#2f7d32', width: 2 }, { label: t('dash.spent'), stroke: '#c0392b', width: 2 }],
+        series: [{ label: t('date') }, { label: t('dash.accrued'), stroke: '#2f7d32', width: 2 }, { label: t('dash.spent'), stroke: '#c0392b', width: 2 }],
         axes: [{}, { size: 60 }],
       },
       data,
