@@ -73,8 +73,8 @@ browser: deps-test build
 	KOPILKAD=$(abspath $(BUILD)/kopilkad) scripts/browser-test.sh
 
 screenshots: deps-test build
-	KOPILKA_SCREENSHOTS=$(abspath docs/screenshots) KOPILKAD=$(abspath $(BUILD)/kopilkad) \
-		scripts/browser-test.sh cabinet.test.mjs
+	KOPILKA_SCREENSHOTS=$(abspath docs/screenshots) KOPILKA_BROWSER_ENGINES=sqlite \
+		KOPILKAD=$(abspath $(BUILD)/kopilkad) scripts/browser-test.sh cabinet.test.mjs
 
 asan: asan-build
 	$(call suites,$(ASAN_BUILD),$(SANITIZER_ENV))

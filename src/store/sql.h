@@ -146,16 +146,20 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 	.hold_create = sql_hold_create, .hold_get = sql_hold_get, .hold_update = sql_hold_update,  \
 	.holds_expired = sql_holds_expired, .holds_expired_sum = sql_holds_expired_sum,            \
 	.hold_takes_get = sql_hold_takes_get, .check = sql_check,                                  \
-	.report_dashboard = sql_report_dashboard, .client_stats_add = sql_client_stats_add, .balance_get = sql_balance_get,                  \
-	.balance_add = sql_balance_add, .lots_unexpired_sum = sql_lots_unexpired_sum,              \
-	.lots_spendable = sql_lots_spendable, .lot_get = sql_lot_get,                              \
-	.lot_create = sql_lot_create, .lot_add = sql_lot_add, .lots_expired = sql_lots_expired,    \
-	.ledger_add = sql_ledger_add, .lot_take_add = sql_lot_take_add,                            \
-	.lot_takes_get = sql_lot_takes_get, .lot_take_returned = sql_lot_take_returned,            \
-	.order_create = sql_order_create, .order_set_response = sql_order_set_response,            \
-	.item_create = sql_item_create, .lk_session_create = sql_lk_session_create,                \
-	.lk_session_get = sql_lk_session_get, .lk_session_touch = sql_lk_session_touch,            \
-	.lk_session_delete = sql_lk_session_delete, .lk_sessions_purge = sql_lk_sessions_purge, .import_create = sql_import_create, .import_get = sql_import_get, .import_find = sql_import_find, .import_update = sql_import_update, .clients_export = sql_clients_export, .orders_export = sql_orders_export
+	.report_dashboard = sql_report_dashboard, .client_stats_add = sql_client_stats_add,        \
+	.balance_get = sql_balance_get, .balance_add = sql_balance_add,                            \
+	.lots_unexpired_sum = sql_lots_unexpired_sum, .lots_spendable = sql_lots_spendable,        \
+	.lot_get = sql_lot_get, .lot_create = sql_lot_create, .lot_add = sql_lot_add,              \
+	.lots_expired = sql_lots_expired, .ledger_add = sql_ledger_add,                            \
+	.lot_take_add = sql_lot_take_add, .lot_takes_get = sql_lot_takes_get,                      \
+	.lot_take_returned = sql_lot_take_returned, .order_create = sql_order_create,              \
+	.order_set_response = sql_order_set_response, .item_create = sql_item_create,              \
+	.lk_session_create = sql_lk_session_create, .lk_session_get = sql_lk_session_get,          \
+	.lk_session_touch = sql_lk_session_touch, .lk_session_delete = sql_lk_session_delete,      \
+	.lk_sessions_purge = sql_lk_sessions_purge, .import_create = sql_import_create,            \
+	.import_get = sql_import_get, .import_find = sql_import_find,                              \
+	.import_update = sql_import_update, .clients_export = sql_clients_export,                  \
+	.orders_export = sql_orders_export
 
 enum store_rc sql_merchant_create(struct store_conn *c, const char *name, int64_t now,
 				  int64_t *id_out);

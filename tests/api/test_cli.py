@@ -135,7 +135,7 @@ def test_make_run_serves_demo_data(tmp_path):
     proc = subprocess.Popen(["bash", os.path.join(REPO, "scripts", "run.sh")], cwd=REPO, env=env,
                             stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # six weeks of history, one server per third day
         text = ""
         while "kopilka is serving" not in text:
             assert proc.poll() is None and time.monotonic() < deadline, text
@@ -145,7 +145,19 @@ def test_make_run_serves_demo_data(tmp_path):
         demo = Session(("demo@kopilka.local", "demo-password"))
         base = f"http://127.0.0.1:{port}/ext/api/v1"
         clients = body_of(demo.get(base + "/clients/", params={"phone": "7912%"}))
-        assert len(clients) == 3 and all(c["totalPurchases"] == 2 for c in clients)
+        assert len(clients) == 6 and all(c["totalPurchases"] >= 2 for c in clients)
+        assert f"http://127.0.0.1:{port}/lk/" in text
+        assert not (tmp_path / "var" / "kopilka.db.making").exists()  # made whole, then renamed
+        # The dashboard has weeks of history to chart, and every screen something to show.
+        dash = body_of(demo.get(base + "/reports/dashboard/", params={"days": 45}))
+        assert sum(1 for d in dash["daily"] if d["accrued"] > 0) >= 10
+        assert sum(1 for d in dash["daily"] if d["spent"] > 0) >= 3
+        assert dash["sales"]["allOrders"] > dash["sales"]["programOrders"] > 0
+        coupon = body_of(demo.get(base + "/loyalty/coupons/1/"))
+        assert coupon["imagePath"] and demo.get(f"http://127.0.0.1:{port}{coupon['imagePath']}").status_code == 200
+        assert body_of(demo.get(base + "/fiscal/orders/", params={"receipt_type": "refund"}))
+        cashier = Session(("cashier@kopilka.local", "demo-cashier"))
+        assert cashier.get(base + "/fiscal/auth/").status_code == 200
         balance = body_of(demo.get(f"{base}/clients/{clients[0]['id']}/balance/"))
         assert balance[0]["currency"] == "points" and balance[0]["amount"] > 0
         assert body_of(demo.get(f"{base}/clients/{clients[0]['id']}/coupons/"))

@@ -52,7 +52,7 @@ export class Kopilka {
       this.logPath = join(this.dir, `serve-${attempt}.log`);
       const out = (await import('node:fs')).openSync(this.logPath, 'w');
       const clock = this.clockOffset ? ['--clock-offset-seconds', String(this.clockOffset)] : [];
-      this.proc = spawn(KOPILKAD, ['serve', '--db', this.db, '--listen', `127.0.0.1:${this.port}`, '--threads', '4', ...clock, ...this.flags], { stdio: ['ignore', out, out] });
+      this.proc = spawn(KOPILKAD, ['serve', '--db', this.db, '--listen', `127.0.0.1:${this.port}`, '--threads', '4', '--media-dir', join(this.dir, 'media'), ...clock, ...this.flags], { stdio: ['ignore', out, out] });
       const deadline = Date.now() + 10000;
       while (Date.now() < deadline && this.proc.exitCode === null) {
         try {
