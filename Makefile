@@ -129,8 +129,9 @@ clean:
 # bench: 1M clients, every workload at 1/16/64 connections; bench-quick: 100k clients, 16
 # connections, under 3 minutes once built.
 .PHONY: bench bench-quick
-bench: deps
+bench: deps deps-test build
 	$(PYTHON) bench/run.py
+	$(PYTHON) bench/import_timing.py --rows 100000
 
 bench-quick: deps
 	$(PYTHON) bench/run.py --quick
