@@ -290,6 +290,32 @@ describe('phone width', () => {
       assert.ok(overflow <= 0, `${screen} scrolls sideways by ${overflow}px`);
       await shot(page, `${screen}-phone`);
     }
+    // A customer's card and an order, opened from their lists as a person would.
+    await page.goto(`${k.origin}/lk/#/customers`);
+    await page.waitForSelector('[data-test=customers] tbody tr a');
+    await page.click('[data-test=customers] tbody tr a');
+    await page.waitForSelector('[data-test=customer-card] [data-test=balance-points]');
+    await shot(page, 'customer-phone');
+    await page.goto(`${k.origin}/lk/#/orders`);
+    await page.waitForSelector('[data-test=orders] tbody tr a');
+    await page.click('[data-test=orders] tbody tr a');
+    await page.waitForSelector('[data-test=items] tbody tr');
+    await shot(page, 'order-phone');
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  });
+
+  test("the sign-in form and the owner's staff screen at 390 px", async () => {
+    const page = await newPage(b, { phone: true });
+    await page.goto(`${k.origin}/lk/`);
+    await page.waitForSelector('input[name=login]');
+    await shot(page, 'signin-phone');
+    await signIn(page, k, OWNER);
+    await page.goto(`${k.origin}/lk/#/staff`);
+    await page.waitForSelector('[data-test=staff] tbody tr');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `staff scrolls sideways by ${overflow}px`);
+    await shot(page, 'staff-phone');
     assert.deepEqual(page.problems, []);
     await page.close();
   });
