@@ -296,6 +296,42 @@ def soak_lines(soak, clients):
                     zip(soak["per_minute_median_kib"], soak["per_minute_max_kib"])) + " MiB"]
 
 
+# ---- the cabinet's CSV export ----
+
+def run_export(base, what="clients"):
+    """GET /exports/<what>.csv of the whole bench database, read 1 MiB at a time (as a browser
+    saves it): its time, size and rows, and the server's resident memory before and after, so a
+    regression that buffers the file shows as a jump of the size of the file."""
+    def rss():
+        m = re.search(rb"^process_resident_memory_bytes (\d+)",
+                      http("GET", base + "/metrics", auth=False), re.M)
+        return int(m.group(1)) if m else 0
+    before = rss()
+    req = urllib.request.Request(f"{base}/ext/api/v1/exports/{what}.csv")
+    req.add_header("Authorization", AUTH)
+    t0 = time.monotonic()
+    size = lines = 0
+    with urllib.request.urlopen(req, timeout=1800) as r:
+        while True:
+            chunk = r.read(1 << 20)
+            if not chunk:
+                break
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+    res = {"what": what, "seconds": time.monotonic() - t0, "bytes": size, "rows": lines - 1,
+           "rss_before": before, "rss_after": rss()}
+    log(f"export of {what}: {res['rows']:,} rows, {size / 2**20:.0f} MiB in {res['seconds']:.1f} s; "
+        f"server RSS {before / 2**20:.0f} -> {res['rss_after'] / 2**20:.0f} MiB")
+    return res
+
+
+def export_lines(ex):
+    return [f"CSV export ({ex['what']}): {ex['rows']:,} rows, {ex['bytes'] / 2**20:.0f} MiB streamed "
+            f"in {ex['seconds']:.1f} s ({ex['rows'] / max(ex['seconds'], 1e-9):,.0f} rows/s); "
+            f"the server's resident memory {ex['rss_before'] / 2**20:.0f} MiB before, "
+            f"{ex['rss_after'] / 2**20:.0f} MiB after"]
+
+
 # ---- backup under load ----
 
 class OrderStream:
@@ -754,6 +790,9 @@ def report(results, meta, out_md):
     if meta.get("backup"):
         L.append("")
         L += backup_lines(meta["backup"], meta["clients"])
+    if meta.get("export"):
+        L.append("")
+        L += export_lines(meta["export"])
     L.append("")
     L.append(f"ledger check after the runs: {meta.get('check_after', '?')}")
     text = "\n".join(L)
@@ -942,6 +981,8 @@ def main():
         run_matrix(results, "kopilkad", base, keys, ["settings"], [2], runs, seconds, counter)
         # The merchant cabinet's dashboard as a manager opens it: one connection.
         run_matrix(results, "kopilkad", base, keys, ["dashboard"], [1], runs, seconds, counter)
+        # The cabinet's customer export of the whole base, streamed.
+        meta["export"] = run_export(base, "clients")
         rss.close()
         rss_sampler = None
         per = {}
