@@ -146,3 +146,62 @@ export function Dialog({ title, onClose, children }) {
     </dialog>
   );
 }
+
+// A table of rows: cols are {label, cls (also the cells' class), cell(row)}; test names it for
+// the browser suite; key(row) keys a row (default row.id).
+export function Table({ test, rows, cols, rowKey = (r) => r.id }) {
+  return (
+    <div class="table-wrap">
+      <table class="list" data-test={test}>
+        <thead>
+          <tr>
+            {cols.map((c, i) => (
+              <th class={c.cls} key={i}>
+                {c.label}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r, n) => (
+            <tr key={rowKey(r, n)}>
+              {cols.map((c, i) => (
+                <td class={c.cls} key={i}>
+                  {c.cell(r)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+// A dialog form's buttons: submit (label, default Save), an optional destructive action, cancel.
+export function DialogActions({ form, submitLabel, onDelete, onClose }) {
+  return (
+    <div class="actions">
+      <button type="submit" class="primary" disabled={form.busy}>
+        {submitLabel || t('save')}
+      </button>
+      {onDelete && (
+        <button type="button" class="danger" onClick={onDelete} disabled={form.busy}>
+          {t('delete')}
+        </button>
+      )}
+      <button type="button" onClick={onClose}>
+        {t('cancel')}
+      </button>
+    </div>
+  );
+}
+
+// "Saved" once a settings form's save went through.
+export function Saved({ when }) {
+  return when ? (
+    <p class="notice ok" role="status">
+      {t('saved')}
+    </p>
+  ) : null;
+}

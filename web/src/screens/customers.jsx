@@ -5,7 +5,7 @@ import { useState } from 'preact/hooks';
 import { get, post, put, qs } from '../api.js';
 import { go, allowed } from '../app.jsx';
 import { t } from '../i18n.js';
-import { Dialog, Field, FormError, Loading, Pager, date, decimalText, money, useLoad, useSubmit } from '../ui.jsx';
+import { Dialog, DialogActions, Field, FormError, Loading, Pager, Table, date, decimalText, money, useLoad, useSubmit } from '../ui.jsx';
 
 const LIMIT = 20;
 
@@ -48,32 +48,17 @@ export function Customers({ who }) {
       <Loading state={list}>
         {(rows) => (
           <>
-            <div class="table-wrap">
-              <table class="list" data-test="customers">
-                <thead>
-                  <tr>
-                    <th>{t('customer.name')}</th>
-                    <th>{t('customer.phone')}</th>
-                    <th class="wide">{t('customer.email')}</th>
-                    <th class="num">{t('customer.purchases')}</th>
-                    <th class="num wide">{t('customer.averageBill')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {rows.map((c) => (
-                    <tr key={c.id}>
-                      <td>
-                        <a href={`#/customers/${c.id}`}>{c.name || t('customer.noname')}</a>
-                      </td>
-                      <td>{c.phone || '—'}</td>
-                      <td class="wide">{c.email || '—'}</td>
-                      <td class="num">{c.totalPurchases}</td>
-                      <td class="num wide">{money(c.averageBill, '₽')}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table
+              test="customers"
+              rows={rows}
+              cols={[
+                { label: t('customer.name'), cell: (c) => <a href={`#/customers/${c.id}`}>{c.name || t('customer.noname')}</a> },
+                { label: t('customer.phone'), cell: (c) => c.phone || '—' },
+                { label: t('customer.email'), cls: 'wide', cell: (c) => c.email || '—' },
+                { label: t('customer.purchases'), cls: 'num', cell: (c) => c.totalPurchases },
+                { label: t('customer.averageBill'), cls: 'num wide', cell: (c) => money(c.averageBill, '₽') },
+              ]}
+            />
             <Pager offset={offset} limit={LIMIT} count={rows.length} onPage={setOffset} />
           </>
         )}
@@ -116,14 +101,7 @@ function ClientForm({ title, client = {}, onSave, onClose }) {
           <input name="email" type="email" value={v.email} onInput={set('email')} />
         </Field>
         <FormError form={form} fields={['name', 'phone', 'email']} />
-        <div class="actions">
-          <button type="submit" class="primary" disabled={form.busy}>
-            {t('save')}
-          </button>
-          <button type="button" onClick={onClose}>
-            {t('cancel')}
-          </button>
-        </div>
+        <DialogActions form={form} onClose={onClose} />
       </form>
     </Dialog>
   );
@@ -228,31 +206,26 @@ export function Customer({ id, who }) {
           <Loading state={history}>
             {(rows) => (
               <>
-                <div class="table-wrap">
-                  <table class="list" data-test="history">
-                    <thead>
-                      <tr>
-                        <th>{t('date')}</th>
-                        <th>{t('history.type')}</th>
-                        <th class="num">{t('amount')}</th>
-                        <th class="wide">{t('order')}</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {rows.map((r) => (
-                        <tr key={r.transactionId}>
-                          <td>{date(r.transactionDate)}</td>
-                          <td>{t(`ledger.${r.type}`)}</td>
-                          <td class={`num ${Number(r.amount) < 0 ? 'neg' : 'pos'}`}>
-                            {Number(r.amount) > 0 ? '+' : ''}
-                            {money(r.amount)} {t(`currency.${r.currency}`)}
-                          </td>
-                          <td class="wide">{r.orderId ? <a href={`#/orders/${r.orderId}`}>№ {r.orderId}</a> : r.reason || ''}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <Table
+                  test="history"
+                  rows={rows}
+                  rowKey={(r) => r.transactionId}
+                  cols={[
+                    { label: t('date'), cell: (r) => date(r.transactionDate) },
+                    { label: t('history.type'), cell: (r) => t(`ledger.${r.type}`) },
+                    {
+                      label: t('amount'),
+                      cls: 'num',
+                      cell: (r) => (
+                        <span class={Number(r.amount) < 0 ? 'neg' : 'pos'}>
+                          {Number(r.amount) > 0 ? '+' : ''}
+                          {money(r.amount)} {t(`currency.${r.currency}`)}
+                        </span>
+                      ),
+                    },
+                    { label: t('order'), cls: 'wide', cell: (r) => (r.orderId ? <a href={`#/orders/${r.orderId}`}>№ {r.orderId}</a> : r.reason || '') },
+                  ]}
+                />
                 <Pager offset={histOffset} limit={LIMIT} count={rows.length} onPage={setHistOffset} />
               </>
             )}
@@ -284,34 +257,18 @@ export function Customer({ id, who }) {
 export function OrderTable({ rows }) {
   if (rows.length === 0) return <p class="muted">{t('orders.none')}</p>;
   return (
-    <div class="table-wrap">
-      <table class="list" data-test="orders">
-        <thead>
-          <tr>
-            <th>№</th>
-            <th>{t('date')}</th>
-            <th>{t('orders.type')}</th>
-            <th class="wide">{t('orders.customer')}</th>
-            <th class="num">{t('orders.total')}</th>
-            <th class="num wide">{t('orders.cashback')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((o) => (
-            <tr key={o.id}>
-              <td>
-                <a href={`#/orders/${o.id}`}>{o.externalOrderNumber || o.orderNumber}</a>
-              </td>
-              <td>{date(o.orderDate)}</td>
-              <td>{t(`receipt.${o.receiptType}`)}</td>
-              <td class="wide">{o.customerName || o.customerPhone || '—'}</td>
-              <td class="num">{money(o.totalAmount, '₽')}</td>
-              <td class="num wide">{o.cashbackAmount ? money(o.cashbackAmount) : '—'}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table
+      test="orders"
+      rows={rows}
+      cols={[
+        { label: '№', cell: (o) => <a href={`#/orders/${o.id}`}>{o.externalOrderNumber || o.orderNumber}</a> },
+        { label: t('date'), cell: (o) => date(o.orderDate) },
+        { label: t('orders.type'), cell: (o) => t(`receipt.${o.receiptType}`) },
+        { label: t('orders.customer'), cls: 'wide', cell: (o) => o.customerName || o.customerPhone || '—' },
+        { label: t('orders.total'), cls: 'num', cell: (o) => money(o.totalAmount, '₽') },
+        { label: t('orders.cashback'), cls: 'num wide', cell: (o) => (o.cashbackAmount ? money(o.cashbackAmount) : '—') },
+      ]}
+    />
   );
 }
 
@@ -347,14 +304,7 @@ function IssueCoupon({ id, onClose, onDone }) {
           )}
         </Loading>
         <FormError form={form} fields={['couponId']} />
-        <div class="actions">
-          <button type="submit" class="primary" disabled={form.busy}>
-            {t('customer.issue')}
-          </button>
-          <button type="button" onClick={onClose}>
-            {t('cancel')}
-          </button>
-        </div>
+        <DialogActions form={form} submitLabel={t('customer.issue')} onClose={onClose} />
       </form>
     </Dialog>
   );
@@ -387,14 +337,7 @@ function Adjust({ id, onClose, onDone }) {
           <input name="reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
         </Field>
         <FormError form={form} fields={['amount', 'reason']} />
-        <div class="actions">
-          <button type="submit" class="primary" disabled={form.busy}>
-            {t('save')}
-          </button>
-          <button type="button" onClick={onClose}>
-            {t('cancel')}
-          </button>
-        </div>
+        <DialogActions form={form} onClose={onClose} />
       </form>
     </Dialog>
   );

@@ -6,7 +6,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import { get, qs } from '../api.js';
 import { lang, t } from '../i18n.js';
-import { Loading, money, rub, useLoad } from '../ui.jsx';
+import { Loading, Table, money, rub, useLoad } from '../ui.jsx';
 
 function Tile({ label, value, sub, test }) {
   return (
@@ -87,30 +87,16 @@ export function Dashboard() {
             <h2>{t('dash.perDay')}</h2>
             <Chart daily={r.daily} />
             <h2>{t('dash.top')}</h2>
-            <div class="table-wrap">
-              <table class="list" data-test="top">
-                <thead>
-                  <tr>
-                    <th>{t('customer.name')}</th>
-                    <th>{t('customer.phone')}</th>
-                    <th class="num">{t('customer.purchases')}</th>
-                    <th class="num">{t('dash.paid')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {r.topClients.map((c) => (
-                    <tr key={c.id}>
-                      <td>
-                        <a href={`#/customers/${c.id}`}>{c.name || t('customer.noname')}</a>
-                      </td>
-                      <td>{c.phone || '—'}</td>
-                      <td class="num">{c.totalPurchases}</td>
-                      <td class="num">{rub(c.paidPurchasesAmount)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table
+              test="top"
+              rows={r.topClients}
+              cols={[
+                { label: t('customer.name'), cell: (c) => <a href={`#/customers/${c.id}`}>{c.name || t('customer.noname')}</a> },
+                { label: t('customer.phone'), cell: (c) => c.phone || '—' },
+                { label: t('customer.purchases'), cls: 'num', cell: (c) => c.totalPurchases },
+                { label: t('dash.paid'), cls: 'num', cell: (c) => rub(c.paidPurchasesAmount) },
+              ]}
+            />
           </>
         )}
       </Loading>

@@ -5,7 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, get, post } from '../api.js';
 import { t } from '../i18n.js';
-import { Field, FormError, money, useSubmit } from '../ui.jsx';
+import { Field, FormError, Table, money, useSubmit } from '../ui.jsx';
 
 export function ImportExport() {
   return (
@@ -83,26 +83,16 @@ function Import() {
             <span class="muted">{t('import.read', { enc: preview.encoding, sep: preview.separator === '\t' ? 'TAB' : preview.separator })}</span>
           </p>
           {preview.problems.length > 0 && (
-            <div class="table-wrap">
-              <table class="list" data-test="import-problems">
-                <thead>
-                  <tr>
-                    <th class="num">{t('import.line')}</th>
-                    <th>{t('import.field')}</th>
-                    <th>{t('import.problem')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {preview.problems.map((p, i) => (
-                    <tr key={i}>
-                      <td class="num">{p.line}</td>
-                      <td>{p.field}</td>
-                      <td>{p.message}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table
+              test="import-problems"
+              rows={preview.problems}
+              rowKey={(p, n) => n}
+              cols={[
+                { label: t('import.line'), cls: 'num', cell: (p) => p.line },
+                { label: t('import.field'), cell: (p) => p.field },
+                { label: t('import.problem'), cell: (p) => p.message },
+              ]}
+            />
           )}
           {!status && (
             <button type="button" class="primary" onClick={apply} disabled={form.busy || preview.valid === 0}>

@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { del, get, post, put } from '../api.js';
 import { t } from '../i18n.js';
-import { Dialog, Field, FormError, Loading, date, decimalText, money, useLoad, useSubmit } from '../ui.jsx';
+import { Dialog, DialogActions, Field, FormError, Loading, Saved, date, decimalText, money, useLoad, useSubmit } from '../ui.jsx';
 
 const TABS = ['settings', 'rules', 'coupons', 'points', 'contacts'];
 
@@ -154,11 +154,7 @@ function SettingsForm({ initial, coupons }) {
         {t('program.autoRegister')}
       </label>
       <FormError form={form} fields={['maxSpendPercent', 'newCustomerSettings.amount', 'customerSettings.amount', 'newCustomerSettings.validDays', 'customerSettings.validDays', 'newCustomerSettings.couponId', 'customerSettings.couponId', 'amount', 'validDays', 'couponId']} />
-      {saved && (
-        <p class="notice ok" role="status">
-          {t('saved')}
-        </p>
-      )}
+      <Saved when={saved} />
       <button type="submit" class="primary" disabled={form.busy}>
         {t('save')}
       </button>
@@ -204,11 +200,7 @@ function RulesForm({ initial }) {
         </div>
       ))}
       <FormError form={form} />
-      {saved && (
-        <p class="notice ok" role="status">
-          {t('saved')}
-        </p>
-      )}
+      <Saved when={saved} />
       <div class="actions">
         <button type="button" onClick={() => setRows([...rows, { currency: 'points', amount: '' }])}>
           + {t('add')}
@@ -325,19 +317,7 @@ function CouponForm({ coupon, onClose, onDone }) {
           <input name="image" type="file" accept="image/png,image/jpeg,image/webp" onChange={(e) => setFile(e.currentTarget.files[0] || null)} />
         </Field>
         <FormError form={form} fields={['title', 'header', 'subHeader', 'shortDescription', 'validDays', 'style', 'image']} />
-        <div class="actions">
-          <button type="submit" class="primary" disabled={form.busy}>
-            {t('save')}
-          </button>
-          {coupon.id && (
-            <button type="button" class="danger" onClick={remove} disabled={form.busy}>
-              {t('delete')}
-            </button>
-          )}
-          <button type="button" onClick={onClose}>
-            {t('cancel')}
-          </button>
-        </div>
+        <DialogActions form={form} onDelete={coupon.id ? remove : null} onClose={onClose} />
       </form>
     </Dialog>
   );
@@ -380,11 +360,7 @@ function SalePointsForm({ initial }) {
         </fieldset>
       ))}
       <FormError form={form} fields={POINT_FIELDS} />
-      {saved && (
-        <p class="notice ok" role="status">
-          {t('saved')}
-        </p>
-      )}
+      <Saved when={saved} />
       <div class="actions">
         <button type="button" onClick={() => setRows([...rows, { region: '', city: '', address: '', phone: '' }])}>
           + {t('add')}
@@ -439,11 +415,7 @@ function ContactsForm({ initial }) {
         </Field>
       ))}
       <FormError form={form} fields={[...CONTACT_FIELDS, 'logo']} />
-      {saved && (
-        <p class="notice ok" role="status">
-          {t('saved')}
-        </p>
-      )}
+      <Saved when={saved} />
       <button type="submit" class="primary" disabled={form.busy}>
         {t('save')}
       </button>

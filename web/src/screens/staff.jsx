@@ -3,7 +3,7 @@
 import { useState } from 'preact/hooks';
 import { del, get, post, put } from '../api.js';
 import { t } from '../i18n.js';
-import { Dialog, Field, FormError, Loading, date, useLoad, useSubmit } from '../ui.jsx';
+import { Dialog, DialogActions, Field, FormError, Loading, Table, date, useLoad, useSubmit } from '../ui.jsx';
 
 export function Staff() {
   const staff = useLoad(() => get('/employees/'), []);
@@ -21,36 +21,25 @@ export function Staff() {
       </div>
       <Loading state={staff}>
         {(rows) => (
-          <div class="table-wrap">
-            <table class="list" data-test="staff">
-              <thead>
-                <tr>
-                  <th>{t('customer.name')}</th>
-                  <th>{t('staff.role')}</th>
-                  <th class="wide">{t('customer.email')}</th>
-                  <th>{t('customer.phone')}</th>
-                  <th class="wide">{t('staff.login')}</th>
-                  <th />
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((e) => (
-                  <tr key={e.id}>
-                    <td>{[e.firstName, e.lastName].filter(Boolean).join(' ') || '—'}</td>
-                    <td>{t(`role.${e.role}`)}</td>
-                    <td class="wide">{e.email || '—'}</td>
-                    <td>{e.phone || '—'}</td>
-                    <td class="wide">{e.login}</td>
-                    <td>
-                      <button type="button" class="ghost" onClick={() => setEditing(e)}>
-                        {t('edit')}
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            test="staff"
+            rows={rows}
+            cols={[
+              { label: t('customer.name'), cell: (e) => [e.firstName, e.lastName].filter(Boolean).join(' ') || '—' },
+              { label: t('staff.role'), cell: (e) => t(`role.${e.role}`) },
+              { label: t('customer.email'), cls: 'wide', cell: (e) => e.email || '—' },
+              { label: t('customer.phone'), cell: (e) => e.phone || '—' },
+              { label: t('staff.login'), cls: 'wide', cell: (e) => e.login },
+              {
+                label: '',
+                cell: (e) => (
+                  <button type="button" class="ghost" onClick={() => setEditing(e)}>
+                    {t('edit')}
+                  </button>
+                ),
+              },
+            ]}
+          />
         )}
       </Loading>
 
@@ -152,19 +141,7 @@ function EmployeeForm({ employee, onClose, onDone }) {
           <input name="password" type="password" autocomplete="new-password" value={v.password} onInput={(e) => setV({ ...v, password: e.currentTarget.value })} />
         </Field>
         <FormError form={form} fields={[...FIELDS, 'role', 'password']} />
-        <div class="actions">
-          <button type="submit" class="primary" disabled={form.busy}>
-            {t('save')}
-          </button>
-          {employee.id && (
-            <button type="button" class="danger" onClick={remove} disabled={form.busy}>
-              {t('delete')}
-            </button>
-          )}
-          <button type="button" onClick={onClose}>
-            {t('cancel')}
-          </button>
-        </div>
+        <DialogActions form={form} onDelete={employee.id ? remove : null} onClose={onClose} />
       </form>
     </Dialog>
   );
