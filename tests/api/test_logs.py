@@ -416,7 +416,10 @@ def test_make_run_on_a_terminal_shows_short_lines_and_the_welcome(tmp_path):
     lines = [l for l in text.splitlines() if l.strip()]
     assert not any(l.lstrip().startswith("{") for l in lines), text
     access = [l for l in lines if " /ext/api/v1/" in l or " /healthz" in l]
-    assert len(access) >= 12, text  # the readiness probe, the demo data, the request above
+    # The readiness probe and the request above: the demo's history is made by servers whose
+    # clock is set back, and they log to var/demo-history.log instead.
+    assert len(access) >= 2, text
+    assert len((tmp_path / "var" / "demo-history.log").read_text().splitlines()) >= 12
     for l in access:
         assert TEXT_ACCESS.match(l), f"not a short access line: {l!r}"
     welcome = text.index("kopilka is serving on")

@@ -72,6 +72,9 @@ class World:
                                          [{"city": f"City {self.n}", "address": "1"},
                                           {"city": f"City {self.n}", "address": "2"}]))
         self.key = body_of(o.post("/api_keys/", {}), 201)
+        # A customer import left at its preview: applying it is a change the matrix would see.
+        self.imp = body_of(o.post("/imports/clients/", data=f"phone;name\n{new_phone(f'7{self.n}')};imported\n".encode(),
+                                  headers={"Content-Type": "text/csv"}))
         self.ids = {
             "client": c["id"], "client_token": c["token"], "catalog": self.cat["id"],
             "catalog_img": self.cat_img["id"], "instance": self.inst["id"],
@@ -82,7 +85,7 @@ class World:
             "order_token": self.sale["publicURL"].rsplit("/", 1)[1],
             "hold_tx": self.hold["transactionId"], "hold_done_tx": self.hold_done["transactionId"],
             "employee": self.manager["id"], "employee2": self.cashier["id"], "api_key": self.key["id"],
-            "sale_point": self.sale_points[0]["id"],
+            "sale_point": self.sale_points[0]["id"], "import": self.imp["importId"],
         }
         return self
 
@@ -99,6 +102,7 @@ class World:
             reads.append(f"/fiscal/orders/{oid}/items/")
         for cid in (self.cat["id"], self.cat_img["id"]):
             reads.append(f"/loyalty/coupons/{cid}/")
+        reads.append(f"/imports/clients/{self.imp['importId']}/")
         return {path: body_of(o.get(path)) for path in reads}
 
 
@@ -141,7 +145,7 @@ UNKNOWN = {
     "merchant_share_token": "000019", "order": 987654325, "item": 987654326,
     "order_token": "ffeeddccbbaa99887766554433221100", "hold_tx": "00000000-0000-4000-8000-000000000001",
     "hold_done_tx": "00000000-0000-4000-8000-000000000002", "employee": 987654327, "employee2": 987654328,
-    "api_key": 987654329, "sale_point": 987654330,
+    "api_key": 987654329, "sale_point": 987654330, "import": 987654331,
 }
 
 # Every route whose path takes an id or a token, and how the matrix calls it: (method, path,
@@ -172,6 +176,13 @@ PATH_CASES = {
         lambda own, ids: ("PUT", f"/clients/{ids['client']}/", j({"name": "taken over"})),
         lambda own, ids: ("PUT", f"/clients/{ids['client_token']}/", j({"name": "taken over"}))],
     f"GET {P}/fiscal/orders/{{id}}/items/": [lambda own, ids: ("GET", f"/fiscal/orders/{ids['order']}/items/", {})],
+    f"GET {P}/fiscal/orders/{{id}}/": [lambda own, ids: ("GET", f"/fiscal/orders/{ids['order']}/", {})],
+    f"POST {P}/clients/{{id}}/balance/adjust/": [
+        lambda own, ids: ("POST", f"/clients/{ids['client']}/balance/adjust/", j({"amount": 5, "reason": "taken"})),
+        lambda own, ids: ("POST", f"/clients/{ids['client']}/balance/adjust/", j({"amount": -1, "reason": "taken"}))],
+    f"GET {P}/imports/clients/{{id}}/": [lambda own, ids: ("GET", f"/imports/clients/{ids['import']}/", {})],
+    f"POST {P}/imports/clients/{{id}}/apply/": [
+        lambda own, ids: ("POST", f"/imports/clients/{ids['import']}/apply/", j({"skipProblems": True}))],
     f"POST {P}/fiscal/orders/{{id}}/reaction/": [
         lambda own, ids: ("POST", f"/fiscal/orders/{ids['order']}/reaction/", j({"reaction": "negative"}))],
     f"GET {P}/loyalty/coupons/{{id}}/": [lambda own, ids: ("GET", f"/loyalty/coupons/{ids['catalog']}/", {})],
@@ -195,6 +206,7 @@ PUBLIC_PATH_ROUTES = {
     "GET /r/{file}": "public receipt page by order token (test_receipt_page_by_token)",
     "POST /r/{file}": "public receipt page by order token (test_receipt_page_by_token)",
     "GET /docs/{file}": "static documentation files, no merchant data",
+    "GET /lk/assets/{file}": "the cabinet's static files, no merchant data",
 }
 
 # Routes whose body or query names another object.
