@@ -557,7 +557,8 @@ enum store_rc import_file_check_clients(struct store_conn *db, int64_t merchant_
 	seen_free(&k.phones);
 	seen_free(&k.emails);
 	/* The clashes were found after the rows' own problems: back in line order. */
-	qsort(f->problems, f->n_problems, sizeof(*f->problems), problem_cmp);
+	if (f->n_problems > 1) /* no problems: problems may be NULL, which qsort may not take */
+		qsort(f->problems, f->n_problems, sizeof(*f->problems), problem_cmp);
 	return rc;
 }
 
