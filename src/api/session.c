@@ -34,20 +34,36 @@ void session_token_hash(const char *token, char out[65])
 	sodium_bin2hex(out, 65, digest, sizeof(digest));
 }
 
+struct session_job {
+	struct store_conn *db;
+	enum store_rc (*fn)(struct store_conn *, void *);
+	void *ctx;
+	enum store_rc rc;
+};
+
+static void session_job(void *arg)
+{
+	struct session_job *j = arg;
+	j->rc = STORE_RETRY;
+	for (int attempt = 0; attempt < 3 && j->rc == STORE_RETRY; attempt++) {
+		j->rc = STORE(j->db, begin, true);
+		if (j->rc == STORE_OK)
+			j->rc = j->fn(j->db, j->ctx);
+		if (j->rc == STORE_OK)
+			j->rc = STORE(j->db, commit);
+		if (j->rc != STORE_OK)
+			j->db->ops->rollback(j->db);
+	}
+}
+
+/* Through the engine's run_write like every other write (SQLite: on its writer thread, in
+ * its group commit), so a session's row is durable when the answer names it. */
 enum store_rc session_write(struct store_conn *db, enum store_rc (*fn)(struct store_conn *, void *),
 			    void *ctx)
 {
-	enum store_rc rc = STORE_RETRY;
-	for (int attempt = 0; attempt < 3 && rc == STORE_RETRY; attempt++) {
-		rc = STORE(db, begin, true);
-		if (rc == STORE_OK)
-			rc = fn(db, ctx);
-		if (rc == STORE_OK)
-			rc = STORE(db, commit);
-		if (rc != STORE_OK)
-			db->ops->rollback(db);
-	}
-	return rc;
+	struct session_job j = {.db = db, .fn = fn, .ctx = ctx, .rc = STORE_ERROR};
+	enum store_rc durable = STORE(db, run_write, session_job, &j);
+	return j.rc != STORE_OK ? j.rc : durable;
 }
 
 static enum store_rc delete_row(struct store_conn *db, void *token_hash)

@@ -46,7 +46,8 @@ void session_token_hash(const char *token, char out[65]);
 
 /* Runs fn(db, ctx) in a write transaction of its own (not call_write_tx: no Idempotency-Key
  * may store an answer that carries a session's secrets), again while storage answers
- * STORE_RETRY, at most three times. Returns fn's result or the commit's. */
+ * STORE_RETRY, at most three times, through the engine's run_write (SQLite: its writer
+ * thread). Returns fn's result, or the commit's durable outcome. */
 enum store_rc session_write(struct store_conn *db, enum store_rc (*fn)(struct store_conn *, void *),
 			    void *ctx) MUST_CHECK;
 
