@@ -5,7 +5,10 @@
  * Progress (the next i) is kept in <outbox>.next, written after the order is in the outbox: a kill
  * between the two posts that order again, with the same body and key, which the server replays.
  *
- * Usage: outbox_driver URL LOGIN PASSWORD OUTBOX PHONE PREFIX COUNT BAD_EVERY
+ * With STEP "step", it reads a line from stdin before each order (EOF: it goes on freely), so a
+ * test decides how many orders happen in each of its phases.
+ *
+ * Usage: outbox_driver URL LOGIN PASSWORD OUTBOX PHONE PREFIX COUNT BAD_EVERY [step]
  *        outbox_driver URL LOGIN PASSWORD OUTBOX --flush SECONDS
  * Exit: 0 done (flush: nothing pending), 3 flush: still pending, 1 an error. */
 #include <inttypes.h>
@@ -125,9 +128,13 @@ int main(int argc, char **argv)
 	}
 	const char *phone = argv[5], *prefix = argv[6];
 	long count = atol(argv[7]), bad_every = atol(argv[8]);
+	bool step = argc > 9 && strcmp(argv[9], "step") == 0;
 	char next_path[4096];
 	snprintf(next_path, sizeof(next_path), "%s.next", argv[4]);
 	for (long i = read_next(next_path); i < count; i++) {
+		char line[64];
+		if (step && !fgets(line, sizeof(line), stdin))
+			step = false;
 		char ext[64], key[80];
 		snprintf(ext, sizeof(ext), "%s-%ld", prefix, i);
 		snprintf(key, sizeof(key), "drv-%s", ext);
