@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import KOPILKAD, OWNER_A, Server, body_of, free_port, new_phone, rule, stop_process, uniq
+from conftest import KOPILKAD, OWNER_A, Server, body_of, free_port, new_phone, rule, uniq
 from rel_common import api_key_auth
 
 DRIVER = os.path.join(os.path.dirname(os.path.abspath(KOPILKAD)), "kopilka_outbox_driver")
