@@ -49,8 +49,9 @@ extern "C" {
 enum kopilka_status {
 	KOPILKA_OK = 0,
 	/* The order is stored in the outbox but the server has not acknowledged it yet (it was
-	 * unreachable or answered 5xx/429 until the retry budget ran out). It is not lost:
-	 * kopilka_outbox_flush() sends it later with the same keys. */
+	 * unreachable, or answered 5xx, 408, 429, or 401/403 (the terminal's credentials) until
+	 * the retry budget ran out). It is not lost: kopilka_outbox_flush() sends it later with
+	 * the same body and keys. */
 	KOPILKA_QUEUED,
 	KOPILKA_ERR_INVALID,  /* a bad argument or configuration; nothing was sent */
 	KOPILKA_ERR_NOMEM,    /* out of memory */
@@ -186,8 +187,9 @@ kopilka_coupon_issue(kopilka *h, int64_t client_id, int64_t coupon_id, const cha
  * first made durable in the outbox file, then the outbox is sent in order up to it:
  * - KOPILKA_OK: the server acknowledged it; *answer is the order (when answer is not NULL).
  * - KOPILKA_QUEUED: stored, not yet acknowledged (err says why); kopilka_outbox_flush() later.
- * - KOPILKA_ERR_HTTP: the server refused it for good (a business rule or validation, err says
- *   which); the outbox entry is marked failed and will not be sent again.
+ * - KOPILKA_ERR_HTTP: the server refused it for good (a 4xx other than 401, 403, 408, 429: a
+ *   business rule or validation, err says which); the outbox entry is marked failed and will
+ *   not be sent again.
  * - other errors: it was not stored (a bad body, the outbox file failed). */
 
 /* body: a whole order body as JSON text ({"order": {"externalId", "receiptType", ...}, ...},
