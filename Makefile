@@ -16,7 +16,7 @@ FUZZ_CI_SECONDS ?= 10
 SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 .PHONY: all build deps deps-test run test unit api asan asan-build stress clean format fuzz \
-	fuzz-coverage valgrind format-check deb deb-check browser screenshots
+	fuzz-coverage valgrind format-check deb deb-check browser screenshots install
 
 all: build
 
@@ -36,6 +36,12 @@ build: deps $(BUILD)/Makefile
 
 run: build
 	scripts/run.sh
+
+# make install [PREFIX=DIR] [DESTDIR=STAGE]: kopilkad and libkopilka (the libraries, kopilka.h,
+# kopilka.pc; docs/LIBKOPILKA.md) under PREFIX, /usr/local by default.
+PREFIX ?=
+install: build
+	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
 
 unit: build
 	cd $(BUILD) && ctest --output-on-failure

@@ -205,14 +205,21 @@ enum kopilka_status kopilka_client_find(kopilka *h, const char *phone, const cha
 	return st;
 }
 
+/* GET /clients/{client_id}/{suffix}. */
+static enum kopilka_status get_of_client(kopilka *h, int64_t client_id, const char *suffix,
+					 json_t **answer, struct kopilka_error *err)
+{
+	if (answer)
+		*answer = NULL;
+	if (!answer || !id_ok(client_id))
+		return kk_fail(err, KOPILKA_ERR_INVALID, 0, "client_id: a positive id");
+	return get_path(h, answer, err, "/clients/%" PRId64 "/%s", client_id, suffix);
+}
+
 enum kopilka_status kopilka_client_get(kopilka *h, int64_t client_id, json_t **client,
 				       struct kopilka_error *err)
 {
-	if (client)
-		*client = NULL;
-	if (!client || !id_ok(client_id))
-		return kk_fail(err, KOPILKA_ERR_INVALID, 0, "client_id: a positive id");
-	return get_path(h, client, err, "/clients/%" PRId64 "/", client_id);
+	return get_of_client(h, client_id, "", client, err);
 }
 
 enum kopilka_status kopilka_client_create(kopilka *h, const struct kopilka_new_client *client,
@@ -276,11 +283,7 @@ enum kopilka_status kopilka_balance(kopilka *h, int64_t client_id, struct kopilk
 enum kopilka_status kopilka_client_coupons(kopilka *h, int64_t client_id, json_t **coupons,
 					   struct kopilka_error *err)
 {
-	if (coupons)
-		*coupons = NULL;
-	if (!coupons || !id_ok(client_id))
-		return kk_fail(err, KOPILKA_ERR_INVALID, 0, "client_id: a positive id");
-	return get_path(h, coupons, err, "/clients/%" PRId64 "/coupons/", client_id);
+	return get_of_client(h, client_id, "coupons/", coupons, err);
 }
 
 enum kopilka_status kopilka_coupon_find(kopilka *h, const char *type, const char *token,
@@ -385,6 +388,36 @@ static bool put_items(struct kk_buf *b, const struct kopilka_item *items, size_t
 	return true;
 }
 
+/* ",\"key\":[1,2]" when n > 0. */
+static void put_id_list(struct kk_buf *b, const char *key, const int64_t *ids, size_t n)
+{
+	if (n == 0)
+		return;
+	kk_buf_printf(b, ",\"%s\":[", key);
+	for (size_t i = 0; i < n; i++)
+		kk_buf_printf(b, "%s%" PRId64, i ? "," : "", ids[i]);
+	kk_buf_puts(b, "]");
+}
+
+/* The start of an order body: {"order":{"receiptType":..,"externalId":.. */
+static void begin_order(struct kk_buf *b, const char *receipt_type, const char *external_id)
+{
+	kk_buf_printf(b, "{\"order\":{\"receiptType\":\"%s\"", receipt_type);
+	put_string_field(b, "externalId", external_id);
+}
+
+/* Posts the order body written in b (freed here). */
+static enum kopilka_status post_order_buf(kopilka *h, struct kk_buf *b, const char *idem,
+					  json_t **answer, struct kopilka_error *err)
+{
+	enum kopilka_status st = buf_status(b, err);
+	if (st != KOPILKA_OK)
+		return st;
+	st = kopilka_order_post(h, b->data, idem, answer, err);
+	free(b->data);
+	return st;
+}
+
 static bool money_ok_or_null(const char *text)
 {
 	return !text || kk_decimal_ok(text, 2, false);
@@ -407,8 +440,7 @@ enum kopilka_status kopilka_sale_post(kopilka *h, const struct kopilka_sale *sal
 	if (sale->n_coupons > 0 && !sale->coupon_ids)
 		return kk_fail(err, KOPILKA_ERR_INVALID, 0, "coupon_ids: NULL");
 	struct kk_buf b = {0};
-	kk_buf_puts(&b, "{\"order\":{\"receiptType\":\"sale\"");
-	put_string_field(&b, "externalId", sale->external_id);
+	begin_order(&b, "sale", sale->external_id);
 	put_string_field(&b, "customerPhone", sale->customer_phone);
 	put_string_field(&b, "customerEmail", sale->customer_email);
 	put_number_field(&b, "amountCard", sale->amount_card);
@@ -420,19 +452,9 @@ enum kopilka_status kopilka_sale_post(kopilka *h, const struct kopilka_sale *sal
 	kk_buf_puts(&b, "}");
 	put_number_field(&b, "amount", sale->spend_amount);
 	put_string_field(&b, "currency", sale->spend_currency);
-	if (sale->n_coupons > 0) {
-		kk_buf_puts(&b, ",\"coupons\":[");
-		for (size_t i = 0; i < sale->n_coupons; i++)
-			kk_buf_printf(&b, "%s%" PRId64, i ? "," : "", sale->coupon_ids[i]);
-		kk_buf_puts(&b, "]");
-	}
+	put_id_list(&b, "coupons", sale->coupon_ids, sale->n_coupons);
 	kk_buf_puts(&b, "}");
-	enum kopilka_status st = buf_status(&b, err);
-	if (st != KOPILKA_OK)
-		return st;
-	st = kopilka_order_post(h, b.data, idempotency_key, answer, err);
-	free(b.data);
-	return st;
+	return post_order_buf(h, &b, idempotency_key, answer, err);
 }
 
 enum kopilka_status kopilka_refund_post(kopilka *h, const char *external_id,
@@ -446,8 +468,7 @@ enum kopilka_status kopilka_refund_post(kopilka *h, const char *external_id,
 		return kk_fail(err, KOPILKA_ERR_INVALID, 0,
 			       "external_id and at least one line required");
 	struct kk_buf b = {0};
-	kk_buf_puts(&b, "{\"order\":{\"receiptType\":\"refund\"");
-	put_string_field(&b, "externalId", external_id);
+	begin_order(&b, "refund", external_id);
 	kk_buf_puts(&b, ",\"items\":[");
 	for (size_t i = 0; i < n_lines; i++) {
 		if (!id_ok(lines[i].item_id) ||
@@ -463,12 +484,7 @@ enum kopilka_status kopilka_refund_post(kopilka *h, const char *external_id,
 		kk_buf_puts(&b, "}");
 	}
 	kk_buf_puts(&b, "]}}");
-	enum kopilka_status st = buf_status(&b, err);
-	if (st != KOPILKA_OK)
-		return st;
-	st = kopilka_order_post(h, b.data, idempotency_key, answer, err);
-	free(b.data);
-	return st;
+	return post_order_buf(h, &b, idempotency_key, answer, err);
 }
 
 enum kopilka_status kopilka_refund_seed_post(kopilka *h, const char *sale_external_id,
@@ -482,20 +498,14 @@ enum kopilka_status kopilka_refund_seed_post(kopilka *h, const char *sale_extern
 		return kk_fail(err, KOPILKA_ERR_INVALID, 0,
 			       "sale_external_id and at least one item required");
 	struct kk_buf b = {0};
-	kk_buf_puts(&b, "{\"order\":{\"receiptType\":\"refund\"");
-	put_string_field(&b, "externalId", sale_external_id);
+	begin_order(&b, "refund", sale_external_id);
 	put_string_field(&b, "fd", fd);
 	if (!put_items(&b, items, n_items, err)) {
 		free(b.data);
 		return KOPILKA_ERR_INVALID;
 	}
 	kk_buf_puts(&b, "}}");
-	enum kopilka_status st = buf_status(&b, err);
-	if (st != KOPILKA_OK)
-		return st;
-	st = kopilka_order_post(h, b.data, idempotency_key, answer, err);
-	free(b.data);
-	return st;
+	return post_order_buf(h, &b, idempotency_key, answer, err);
 }
 
 /* ---- holds ---- */
@@ -516,47 +526,41 @@ enum kopilka_status kopilka_hold_create(kopilka *h, int64_t client_id, const cha
 	kk_buf_printf(&b, "{\"clientId\":%" PRId64, client_id);
 	put_string_field(&b, "currency", currency);
 	put_number_field(&b, "amount", amount);
-	if (n_coupons > 0) {
-		kk_buf_puts(&b, ",\"couponIds\":[");
-		for (size_t i = 0; i < n_coupons; i++)
-			kk_buf_printf(&b, "%s%" PRId64, i ? "," : "", coupon_ids[i]);
-		kk_buf_puts(&b, "]");
-	}
+	put_id_list(&b, "couponIds", coupon_ids, n_coupons);
 	kk_buf_puts(&b, "}");
 	return send_buf(h, "POST", &path, &b, idempotency_key, hold, err);
+}
+
+/* POST /fiscal_hub/cash_back/hold/{action}/ {"transactionId", "fiscalOrderId" when given}.
+ * Repeating either answers 200, so a fresh key per call is safe. */
+static enum kopilka_status hold_finish(kopilka *h, const char *action, const char *transaction_id,
+				       const char *fiscal_order_id, json_t **answer,
+				       struct kopilka_error *err)
+{
+	if (answer)
+		*answer = NULL;
+	if (!transaction_id)
+		return kk_fail(err, KOPILKA_ERR_INVALID, 0, "transaction_id: required");
+	struct kk_buf path = {0}, b = {0};
+	kk_buf_printf(&path, "/fiscal_hub/cash_back/hold/%s/", action);
+	kk_buf_puts(&b, "{\"transactionId\":");
+	kk_buf_json_string(&b, transaction_id);
+	put_string_field(&b, "fiscalOrderId", fiscal_order_id);
+	kk_buf_puts(&b, "}");
+	return send_buf(h, "POST", &path, &b, NULL, answer, err);
 }
 
 enum kopilka_status kopilka_hold_write_off(kopilka *h, const char *transaction_id,
 					   const char *fiscal_order_id, json_t **answer,
 					   struct kopilka_error *err)
 {
-	if (answer)
-		*answer = NULL;
-	if (!transaction_id)
-		return kk_fail(err, KOPILKA_ERR_INVALID, 0, "transaction_id: required");
-	struct kk_buf path = {0}, b = {0};
-	kk_buf_puts(&path, "/fiscal_hub/cash_back/hold/write_off/");
-	kk_buf_puts(&b, "{\"transactionId\":");
-	kk_buf_json_string(&b, transaction_id);
-	put_string_field(&b, "fiscalOrderId", fiscal_order_id);
-	kk_buf_puts(&b, "}");
-	/* Repeating a write-off answers 200: a fresh key per call is safe. */
-	return send_buf(h, "POST", &path, &b, NULL, answer, err);
+	return hold_finish(h, "write_off", transaction_id, fiscal_order_id, answer, err);
 }
 
 enum kopilka_status kopilka_hold_cancel(kopilka *h, const char *transaction_id, json_t **answer,
 					struct kopilka_error *err)
 {
-	if (answer)
-		*answer = NULL;
-	if (!transaction_id)
-		return kk_fail(err, KOPILKA_ERR_INVALID, 0, "transaction_id: required");
-	struct kk_buf path = {0}, b = {0};
-	kk_buf_puts(&path, "/fiscal_hub/cash_back/hold/cancel/");
-	kk_buf_puts(&b, "{\"transactionId\":");
-	kk_buf_json_string(&b, transaction_id);
-	kk_buf_puts(&b, "}");
-	return send_buf(h, "POST", &path, &b, NULL, answer, err);
+	return hold_finish(h, "cancel", transaction_id, NULL, answer, err);
 }
 
 /* ---- settings ---- */

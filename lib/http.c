@@ -92,9 +92,8 @@ static long backoff_ms(const kopilka *h, int attempt)
 }
 
 struct answer_buf {
-	char *data;
-	size_t len, cap;
-	bool too_big, oom;
+	struct kk_buf body;
+	bool too_big;
 	char retry_after[32];
 };
 
@@ -102,26 +101,12 @@ static size_t on_body(char *chunk, size_t size, size_t nmemb, void *userdata)
 {
 	struct answer_buf *b = userdata;
 	size_t n = size * nmemb;
-	if (b->len + n > KK_MAX_ANSWER) {
+	if (b->body.len + n > KK_MAX_ANSWER) {
 		b->too_big = true;
 		return 0;
 	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *grown = realloc(b->data, cap);
-		if (!grown) {
-			b->oom = true;
-			return 0;
-		}
-		b->data = grown;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, chunk, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return n;
+	kk_buf_append(&b->body, chunk, n);
+	return b->body.oom ? 0 : n;
 }
 
 static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
@@ -255,7 +240,7 @@ static enum kopilka_status attempt_once(kopilka *h, const struct kk_request *req
 	}
 	rc = curl_easy_perform(curl);
 	if (rc != CURLE_OK) {
-		if (b->oom || rc == CURLE_OUT_OF_MEMORY)
+		if (b->body.oom || rc == CURLE_OUT_OF_MEMORY)
 			st = kk_fail(err, KOPILKA_ERR_NOMEM, 0, "out of memory (answer)");
 		else if (b->too_big)
 			st = kk_fail(err, KOPILKA_ERR_PROTOCOL, 0, "the answer is over %u bytes",
@@ -309,15 +294,15 @@ enum kopilka_status kk_http_call(kopilka *h, const struct kk_request *req, json_
 		if (st == KOPILKA_OK) {
 			if (http_status >= 200 && http_status < 300) {
 				err->http_status = (int)http_status;
-				st = kk_parse_answer(b.data, b.len, answer, err);
+				st = kk_parse_answer(b.body.data, b.body.len, answer, err);
 				err->attempts = attempt;
 				err->http_status = (int)http_status;
 			} else {
-				st = kk_error_from_answer(err, http_status, b.data, b.len,
+				st = kk_error_from_answer(err, http_status, b.body.data, b.body.len,
 							  b.retry_after[0] ? b.retry_after : NULL);
 			}
 		}
-		free(b.data);
+		free(b.body.data);
 		bool retryable =
 		    (st == KOPILKA_ERR_NETWORK || st == KOPILKA_ERR_HTTP) && err->retryable;
 		if (st == KOPILKA_OK || !retryable || attempt >= h->max_attempts)

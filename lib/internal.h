@@ -90,7 +90,7 @@ kk_outbox_post(kopilka *h, const char *body, const char *external_id, const char
  * allow_negative), digits, optionally '.' and 1..max_fraction digits; at most 15 digits in all. */
 KK_HIDDEN bool kk_decimal_ok(const char *text, int max_fraction, bool allow_negative);
 
-/* ---- calls.c: a growing text buffer for writing request bodies ---- */
+/* ---- calls.c: a growing text buffer (request bodies, answers); oom set on a failed growth ---- */
 
 struct kk_buf {
 	char *data;

@@ -179,18 +179,24 @@ static int stop_fake(void **state)
 
 static char base_url[64];
 
+/* A config for url with short pauses between attempts. */
+static void quick_config(struct kopilka_config *c, const char *url, int max_attempts)
+{
+	kopilka_config_init(c);
+	c->base_url = url;
+	c->max_attempts = max_attempts;
+	c->backoff_initial_ms = 5;
+	c->backoff_max_ms = 20;
+}
+
 static kopilka *make_handle(const char *outbox, int max_attempts, long budget_ms)
 {
 	snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%u", fake.port);
 	struct kopilka_config c;
-	kopilka_config_init(&c);
-	c.base_url = base_url;
+	quick_config(&c, base_url, max_attempts);
 	c.login = "pos@shop.example";
 	c.password = "kpk_1_secret";
 	c.outbox_path = outbox;
-	c.max_attempts = max_attempts;
-	c.backoff_initial_ms = 5;
-	c.backoff_max_ms = 20;
 	c.retry_budget_ms = budget_ms;
 	c.request_timeout_ms = 2000;
 	kopilka *h = NULL;
@@ -206,6 +212,17 @@ static int64_t now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The refusal a call reported: its status, API code, message and whether to retry. */
+static void expect_refusal(const struct kopilka_error *err, int http_status, const char *code,
+			   const char *message, int retryable)
+{
+	assert_int_equal(err->status, KOPILKA_ERR_HTTP);
+	assert_int_equal(err->http_status, http_status);
+	assert_string_equal(err->code, code);
+	assert_string_equal(err->message, message);
+	assert_int_equal(err->retryable, retryable);
 }
 
 static const char SALE[] = "{\"order\":{\"externalId\":\"R-1\",\"receiptType\":\"sale\","
@@ -314,10 +331,8 @@ static void test_429_retry_after(void **state)
 	t0 = now_ms();
 	assert_int_equal(kopilka_settings_get(h, &answer, &err), KOPILKA_ERR_HTTP);
 	assert_true(now_ms() - t0 < 4000);
-	assert_int_equal(err.http_status, 429);
+	expect_refusal(&err, 429, "", "locked", 1);
 	assert_int_equal(err.retry_after_ms, 120000);
-	assert_int_equal(err.retryable, 1);
-	assert_string_equal(err.message, "locked");
 	assert_int_equal(seen_count(), 1);
 	kopilka_destroy(h);
 }
@@ -336,18 +351,14 @@ static void test_4xx_business_not_retried(void **state)
 	struct kopilka_error err;
 	assert_int_equal(kopilka_order_post(h, SALE, "k1", &answer, &err), KOPILKA_ERR_HTTP);
 	assert_null(answer);
-	assert_int_equal(err.status, KOPILKA_ERR_HTTP);
-	assert_int_equal(err.http_status, 400);
-	assert_string_equal(err.code, "insufficient_funds");
-	assert_string_equal(err.message, "amount: more than the 5 points available");
-	assert_int_equal(err.retryable, 0);
+	expect_refusal(&err, 400, "insufficient_funds", "amount: more than the 5 points available",
+		       0);
 	assert_int_equal(seen_count(), 1);
 
 	/* 404 of a client: one attempt too. */
 	script(NULL, 0, (struct step){404, "{\"message\":\"client 9 not found\"}", NULL, 0});
 	assert_int_equal(kopilka_client_get(h, 9, &answer, &err), KOPILKA_ERR_HTTP);
-	assert_int_equal(err.http_status, 404);
-	assert_string_equal(err.code, "");
+	expect_refusal(&err, 404, "", "client 9 not found", 0);
 	assert_int_equal(seen_count(), 1);
 	kopilka_destroy(h);
 }
@@ -374,8 +385,7 @@ static void test_bad_json(void **state)
 	/* An error body that is not JSON still gives the status. */
 	script(NULL, 0, (struct step){409, "<html>conflict</html>", NULL, 0});
 	assert_int_equal(kopilka_settings_get(h, &answer, &err), KOPILKA_ERR_HTTP);
-	assert_int_equal(err.http_status, 409);
-	assert_string_equal(err.message, "the server answered HTTP 409");
+	expect_refusal(&err, 409, "", "the server answered HTTP 409", 0);
 	kopilka_destroy(h);
 }
 
@@ -385,12 +395,8 @@ static void test_timeout(void **state)
 	script(NULL, 0, (struct step){200, "{}", NULL, 1500});
 	snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%u", fake.port);
 	struct kopilka_config c;
-	kopilka_config_init(&c);
-	c.base_url = base_url;
+	quick_config(&c, base_url, 2);
 	c.request_timeout_ms = 200;
-	c.max_attempts = 2;
-	c.backoff_initial_ms = 5;
-	c.backoff_max_ms = 10;
 	kopilka *h = NULL;
 	struct kopilka_error err;
 	assert_int_equal(kopilka_create(&c, &h, &err), KOPILKA_OK);
@@ -407,11 +413,7 @@ static void test_unreachable(void **state)
 {
 	(void)state;
 	struct kopilka_config c;
-	kopilka_config_init(&c);
-	c.base_url = "http://127.0.0.1:1"; /* nothing listens on port 1 */
-	c.max_attempts = 3;
-	c.backoff_initial_ms = 5;
-	c.backoff_max_ms = 10;
+	quick_config(&c, "http://127.0.0.1:1", 3); /* nothing listens on port 1 */
 	kopilka *h = NULL;
 	struct kopilka_error err;
 	assert_int_equal(kopilka_create(&c, &h, &err), KOPILKA_OK);
@@ -649,6 +651,62 @@ static void test_outbox(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+#define THREADS 4
+#define CALLS_PER_THREAD 10
+
+static void *one_till(void *arg)
+{
+	kopilka *h = arg;
+	for (int i = 0; i < CALLS_PER_THREAD; i++) {
+		json_t *answer = NULL;
+		struct kopilka_error err;
+		char body[200];
+		snprintf(body, sizeof(body),
+			 "{\"order\":{\"externalId\":\"T%p-%d\",\"receiptType\":\"sale\","
+			 "\"items\":[{\"name\":\"Tea\",\"price\":1,\"quantity\":1}]}}",
+			 (void *)&answer, i);
+		if (kopilka_order_post(h, body, NULL, &answer, &err) != KOPILKA_OK)
+			return "order";
+		json_decref(answer);
+		if (kopilka_settings_get(h, &answer, &err) != KOPILKA_OK)
+			return "settings";
+		json_decref(answer);
+	}
+	return NULL;
+}
+
+/* One handle shared by several threads: orders through the outbox and other calls at once;
+ * every call answered, every order sent once. Under ASan and UBSan in the sanitizer build. */
+static void test_threads_share_a_handle(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/kopilka-threads-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/outbox.db", dir);
+	script(NULL, 0, (struct step){200, "{\"id\":1}", NULL, 0});
+	kopilka *h = make_handle(path, 2, 5000);
+	pthread_t threads[THREADS];
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_create(&threads[i], NULL, one_till, h), 0);
+	for (int i = 0; i < THREADS; i++) {
+		void *failed = NULL;
+		assert_int_equal(pthread_join(threads[i], &failed), 0);
+		if (failed)
+			fail_msg("a thread's %s call failed", (const char *)failed);
+	}
+	struct kopilka_outbox_counts counts;
+	struct kopilka_error err;
+	assert_int_equal(kopilka_outbox_status(h, &counts, NULL, &err), KOPILKA_OK);
+	assert_int_equal(counts.sent, THREADS * CALLS_PER_THREAD);
+	assert_int_equal(counts.pending, 0);
+	assert_int_equal(seen_count(), MAX_SEEN); /* (the fake keeps the first MAX_SEEN) */
+	kopilka_destroy(h);
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -664,6 +722,7 @@ int main(void)
 	    cmocka_unit_test(test_sale_body),
 	    cmocka_unit_test(test_money),
 	    cmocka_unit_test(test_outbox),
+	    cmocka_unit_test(test_threads_share_a_handle),
 	};
 	return cmocka_run_group_tests(tests, start_fake, stop_fake);
 }
