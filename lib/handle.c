@@ -6,7 +6,8 @@
 
 #include "internal.h"
 
-#define KK_VERSION_TEXT "0.1.0"
+/* From CMakeLists.txt (LIBKOPILKA_VERSION), like the SONAME's version. */
+#define KK_VERSION_TEXT LIBKOPILKA_VERSION
 
 const char *kopilka_version(void)
 {

@@ -553,6 +553,17 @@ static void test_money(void **state)
 	v = json_string("1");
 	assert_int_equal(kopilka_money_from_json(v, &minor), KOPILKA_ERR_PROTOCOL);
 	json_decref(v);
+	/* Answers print with their numbers as the server wrote them. */
+	v = json_pack("{s:f,s:f,s:i}", "a", 100.1, "b", 0.3, "c", 10);
+	char *dumped = kopilka_json_dumps(v, 0);
+	assert_string_equal(dumped, "{\"a\":100.1,\"b\":0.3,\"c\":10}");
+	free(dumped);
+	json_decref(v);
+	/* The header's version is the library's (CMakeLists.txt's LIBKOPILKA_VERSION). */
+	char version[32];
+	snprintf(version, sizeof(version), "%d.%d.%d", KOPILKA_VERSION_MAJOR, KOPILKA_VERSION_MINOR,
+		 KOPILKA_VERSION_PATCH);
+	assert_string_equal(kopilka_version(), version);
 }
 
 static void test_outbox(void **state)
