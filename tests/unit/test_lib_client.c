@@ -225,6 +225,20 @@ static void expect_refusal(const struct kopilka_error *err, int http_status, con
 	assert_int_equal(err->retryable, retryable);
 }
 
+/* A fresh directory for an outbox file: dir (a mkdtemp template) and path inside it. */
+static void temp_outbox(char *dir, char path[128])
+{
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, 128, "%s/outbox.db", dir);
+}
+
+static void remove_dir(const char *dir)
+{
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static const char SALE[] = "{\"order\":{\"externalId\":\"R-1\",\"receiptType\":\"sale\","
 			   "\"amountCard\":10.10,\"items\":[{\"name\":\"Tea\",\"price\":10.10,"
 			   "\"quantity\":1}]}}";
@@ -570,9 +584,8 @@ static void test_outbox(void **state)
 {
 	(void)state;
 	char dir[] = "/tmp/kopilka-outbox-XXXXXX";
-	assert_non_null(mkdtemp(dir));
 	char path[128];
-	snprintf(path, sizeof(path), "%s/outbox.db", dir);
+	temp_outbox(dir, path);
 
 	/* The server fails: the order is kept, reported queued. */
 	script(NULL, 0, (struct step){503, "{\"message\":\"down\"}", NULL, 0});
@@ -657,9 +670,37 @@ static void test_outbox(void **state)
 	assert_int_equal(counts.failed, 2);
 	kopilka_destroy(h);
 
-	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	remove_dir(dir);
+}
+
+/* A 401 is the till's credentials, not the order's fault: the order waits, it does not fail;
+ * a 2xx whose body is not JSON still means the server has the order. */
+static void test_outbox_auth_failure_keeps_order(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/kopilka-outbox-auth-XXXXXX";
+	char path[128];
+	temp_outbox(dir, path);
+	script(NULL, 0,
+	       (struct step){401, "{\"code\":\"unauthorized\",\"message\":\"no\"}", NULL, 0});
+	kopilka *h = make_handle(path, 3, 2000);
+	json_t *answer = NULL;
+	struct kopilka_error err;
+	assert_int_equal(kopilka_order_post(h, SALE, NULL, &answer, &err), KOPILKA_QUEUED);
+	assert_int_equal(err.http_status, 401);
+	assert_int_equal(err.retryable, 0);
+	assert_int_equal(seen_count(), 1); /* a 401 is not retried within the call */
+	struct kopilka_outbox_counts counts;
+	assert_int_equal(kopilka_outbox_status(h, &counts, NULL, &err), KOPILKA_OK);
+	assert_int_equal(counts.pending, 1);
+	assert_int_equal(counts.failed, 0);
+	script(NULL, 0, (struct step){200, "not json", NULL, 0});
+	assert_int_equal(kopilka_outbox_flush(h, &err), KOPILKA_OK);
+	assert_int_equal(kopilka_outbox_status(h, &counts, NULL, &err), KOPILKA_OK);
+	assert_int_equal(counts.pending, 0);
+	assert_int_equal(counts.sent, 1);
+	kopilka_destroy(h);
+	remove_dir(dir);
 }
 
 #define THREADS 4
@@ -692,9 +733,8 @@ static void test_threads_share_a_handle(void **state)
 {
 	(void)state;
 	char dir[] = "/tmp/kopilka-threads-XXXXXX";
-	assert_non_null(mkdtemp(dir));
 	char path[128];
-	snprintf(path, sizeof(path), "%s/outbox.db", dir);
+	temp_outbox(dir, path);
 	script(NULL, 0, (struct step){200, "{\"id\":1}", NULL, 0});
 	kopilka *h = make_handle(path, 2, 5000);
 	pthread_t threads[THREADS];
@@ -713,9 +753,7 @@ static void test_threads_share_a_handle(void **state)
 	assert_int_equal(counts.pending, 0);
 	assert_int_equal(seen_count(), MAX_SEEN); /* (the fake keeps the first MAX_SEEN) */
 	kopilka_destroy(h);
-	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	remove_dir(dir);
 }
 
 int main(void)
@@ -733,6 +771,7 @@ int main(void)
 	    cmocka_unit_test(test_sale_body),
 	    cmocka_unit_test(test_money),
 	    cmocka_unit_test(test_outbox),
+	    cmocka_unit_test(test_outbox_auth_failure_keeps_order),
 	    cmocka_unit_test(test_threads_share_a_handle),
 	};
 	return cmocka_run_group_tests(tests, start_fake, stop_fake);
