@@ -327,6 +327,8 @@ enum kopilka_status kopilka_order_post(kopilka *h, const char *body, const char 
 		return kk_fail(err, KOPILKA_ERR_INVALID, 0, "handle, body: required");
 	json_error_t jerr;
 	json_t *root = json_loads(body, 0, &jerr);
+	if (!root && kk_json_oom(&jerr))
+		return kk_fail(err, KOPILKA_ERR_NOMEM, 0, "out of memory");
 	if (!root)
 		return kk_fail(err, KOPILKA_ERR_INVALID, 0, "body: not JSON (line %d: %s)",
 			       jerr.line, jerr.text);

@@ -85,6 +85,11 @@ static bool only_space(const char *body, size_t len)
 	return true;
 }
 
+bool kk_json_oom(const json_error_t *jerr)
+{
+	return json_error_code(jerr) == json_error_out_of_memory || jerr->text[0] == '\0';
+}
+
 enum kopilka_status kk_parse_answer(const char *body, size_t len, json_t **answer,
 				    struct kopilka_error *err)
 {
@@ -98,7 +103,7 @@ enum kopilka_status kk_parse_answer(const char *body, size_t len, json_t **answe
 	/* JSON_ALLOW_NUL: a \u0000 in a string is the server's text, not a reason to fail. */
 	json_t *parsed = json_loadb(body, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 	if (!parsed) {
-		if (strstr(jerr.text, "out of memory"))
+		if (kk_json_oom(&jerr))
 			return kk_fail(err, KOPILKA_ERR_NOMEM, 0, "out of memory");
 		return kk_fail(err, KOPILKA_ERR_PROTOCOL, 0,
 			       "the answer is not JSON (line %d, column %d: %s)", jerr.line,

@@ -53,6 +53,9 @@ KK_HIDDEN enum kopilka_status kk_error_from_answer(struct kopilka_error *err, lo
 KK_HIDDEN bool kk_status_retryable(long http_status);
 /* Retry-After as ms: delta-seconds only (an HTTP date or garbage: 0), capped at one day. */
 KK_HIDDEN long kk_parse_retry_after(const char *value);
+/* Whether jansson failed to parse for want of memory: it says so, or (when even its lexer
+ * could not start) leaves the error without a text, which a real parse error always has. */
+KK_HIDDEN bool kk_json_oom(const json_error_t *jerr);
 /* Parses a 2xx answer: empty (or only whitespace) is *answer = NULL; anything not JSON is
  * KOPILKA_ERR_PROTOCOL. */
 KK_HIDDEN KK_MUST_CHECK enum kopilka_status

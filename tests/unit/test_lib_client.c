@@ -703,6 +703,31 @@ static void test_outbox_auth_failure_keeps_order(void **state)
 	remove_dir(dir);
 }
 
+static void *no_memory(size_t size)
+{
+	(void)size;
+	return NULL;
+}
+
+/* Out of memory is an error the caller gets, never an abort: here jansson's allocations fail
+ * (the library's answers and request checks go through it). */
+static void test_out_of_memory_is_an_error(void **state)
+{
+	(void)state;
+	script(NULL, 0, (struct step){200, "{\"active\":true,\"currency\":\"points\"}", NULL, 0});
+	kopilka *h = make_handle(NULL, 1, 1000);
+	json_t *answer = NULL;
+	struct kopilka_error err;
+	json_set_alloc_funcs(no_memory, free);
+	enum kopilka_status got_get = kopilka_settings_get(h, &answer, &err);
+	enum kopilka_status got_order = kopilka_order_post(h, SALE, NULL, &answer, &err);
+	json_set_alloc_funcs(malloc, free);
+	assert_int_equal(got_get, KOPILKA_ERR_NOMEM);
+	assert_int_equal(got_order, KOPILKA_ERR_NOMEM);
+	assert_null(answer);
+	kopilka_destroy(h);
+}
+
 #define THREADS 4
 #define CALLS_PER_THREAD 10
 
@@ -772,6 +797,7 @@ int main(void)
 	    cmocka_unit_test(test_money),
 	    cmocka_unit_test(test_outbox),
 	    cmocka_unit_test(test_outbox_auth_failure_keeps_order),
+	    cmocka_unit_test(test_out_of_memory_is_an_error),
 	    cmocka_unit_test(test_threads_share_a_handle),
 	};
 	return cmocka_run_group_tests(tests, start_fake, stop_fake);
