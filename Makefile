@@ -32,6 +32,7 @@ $(BUILD)/Makefile: CMakeLists.txt
 build: deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j2
 	@scripts/docs.sh $(BUILD)/docs
+	@scripts/postman.sh $(BUILD)/docs
 	@scripts/lk.sh $(BUILD)/lk
 
 run: build
@@ -65,6 +66,7 @@ asan-build: deps-test
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKOPILKA_SANITIZE=ON $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD) -j2
 	@scripts/docs.sh $(ASAN_BUILD)/docs
+	@scripts/postman.sh $(ASAN_BUILD)/docs
 	@scripts/lk.sh $(ASAN_BUILD)/lk
 
 # The cabinet's end-to-end suite in Debian's chromium (tests/browser, docs/DEVELOPING.md);

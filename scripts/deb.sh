@@ -45,6 +45,9 @@ strip --strip-unneeded --remove-section=.comment --remove-section=.note "$stage/
 # The docs page (Swagger UI from the npm cache of scripts/docs.sh), found by the installed
 # binary at ../share/kopilka/docs.
 scripts/docs.sh "$stage/usr/share/kopilka/docs" >/dev/null
+# The Postman collection (/ext/api/v1/postman.json) beside it.
+scripts/postman.sh "$stage/usr/share/kopilka/docs" >/dev/null
+rm -f "$stage/usr/share/kopilka/docs/.postman.stamp"
 # The merchant cabinet (web/ built by Vite), found by the installed binary at ../share/kopilka/lk.
 scripts/lk.sh "$stage/usr/share/kopilka/lk" >/dev/null
 rm -f "$stage/usr/share/kopilka/lk/.stamp"
