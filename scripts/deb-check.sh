@@ -142,6 +142,7 @@ grep -q 'runuser -u kopilka -- kopilkad init --db /var/lib/kopilka/kopilka.db' "
 ok "dpkg -i: installed; postinst printed how to add the first merchant"
 
 for f in /usr/bin/kopilkad /usr/share/man/man8/kopilkad.8.gz /lib/systemd/system/kopilka.service \
+  /usr/bin/kopilka /usr/share/man/man1/kopilka.1.gz /usr/share/doc/kopilka/CLI.md.gz \
   /etc/kopilka/kopilka.env /etc/logrotate.d/kopilka /usr/share/doc/kopilka/copyright \
   /usr/share/doc/kopilka/changelog.Debian.gz /usr/share/kopilka/docs/index.html \
   /usr/share/kopilka/docs/swagger-ui-bundle.js /usr/share/kopilka/docs/postman.json \
@@ -152,7 +153,13 @@ zcat /usr/share/man/man8/kopilkad.8.gz | grep -q '^\.TH KOPILKAD "8"' || fail "k
 zcat /usr/share/man/man8/kopilkad.8.gz | grep -q 'KOPILKA_LISTEN' ||
   fail "kopilkad(8) does not list the settings"
 grep -qx '/etc/kopilka/kopilka.env' /var/lib/dpkg/info/$PKG.conffiles || fail "kopilka.env is no conffile"
-ok "files: binary, man page, unit, conffiles, docs page, Postman collection, cabinet, copyright, changelog"
+zcat /usr/share/man/man1/kopilka.1.gz | grep -q '^\.TH KOPILKA "1"' || fail "kopilka(1) has no .TH"
+for word in KOPILKA_URL 'webhooks listen' 'Exit status'; do
+  zcat /usr/share/man/man1/kopilka.1.gz | grep -q "$word" || fail "kopilka(1) does not mention $word"
+done
+[ "$(/usr/bin/kopilka --version)" = "kopilka $(dpkg-query -W -f='${Version}' $PKG | cut -d- -f1)" ] ||
+  fail "/usr/bin/kopilka --version is not the package's version"
+ok "files: binaries, man pages, unit, conffiles, docs page, Postman collection, cabinet, copyright, changelog"
 
 # The settings of --help, one line each: "KOPILKA_X help text. Default: ... [commands]". The man
 # page (help2man) must list all of them; the env file (scripts/deb.sh) those serve reads, its
@@ -403,7 +410,7 @@ ok "dpkg -i again: $db untouched"
 dpkg_retry --remove "$PKG" >/dev/null || fail "dpkg -r"
 [ "$(pkg_status)" = config-files ] || fail "dpkg status after dpkg -r: $(pkg_status)"
 for f in /usr/bin/kopilkad /usr/share/man/man8/kopilkad.8.gz /lib/systemd/system/kopilka.service \
-  /usr/share/kopilka /usr/share/doc/kopilka; do
+  /usr/bin/kopilka /usr/share/man/man1/kopilka.1.gz /usr/share/kopilka /usr/share/doc/kopilka; do
   if [ -e "$f" ]; then fail "dpkg -r left $f"; fi
 done
 [ -f /etc/kopilka/kopilka.env ] || fail "dpkg -r removed the conffile (only purge may)"
