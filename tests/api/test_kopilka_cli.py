@@ -1,0 +1,234 @@
+"""Issue 16: the kopilka command-line client (docs/CLI.md) against a real kopilkad: each command's
+text and --json output, its exit codes (0 done, 1 refused, 2 usage, 3 unreachable and queued,
+4 other), the settings' precedence (flags over environment over the config file), and the local
+webhook receiver, which must accept correctly signed deliveries and refuse every other."""
+import hashlib
+import hmac
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+import requests
+
+from conftest import KOPILKAD, free_port, stop_process
+
+KOPILKA = os.environ.get("KOPILKA_CLI", os.path.join(os.path.dirname(KOPILKAD), "kopilka"))
+
+OK, REFUSED, USAGE, UNREACHABLE, FAILED = 0, 1, 2, 3, 4
+
+
+def kopilka(*args, env=None, timeout=60, input=None):
+    """Runs the CLI with a clean environment (no KOPILKA_* of the caller's, no config file
+    unless the test gives one) plus env."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("KOPILKA_")}
+    base["HOME"] = "/nonexistent-home"
+    base.pop("XDG_CONFIG_HOME", None)
+    base.update(env or {})
+    return subprocess.run([KOPILKA, *args], capture_output=True, text=True, timeout=timeout,
+                          env=base, input=input, stdin=None if input is not None else subprocess.DEVNULL)
+
+
+# ---------------------------------------------------------------------------------------------
+# The frame: help, usage errors, settings
+
+
+def test_help_lists_every_command_and_exit_code():
+    p = kopilka("--help")
+    assert p.returncode == OK, p.stderr
+    assert p.stdout.startswith("Usage: kopilka [OPTIONS] COMMAND")
+    assert "webhooks listen" in p.stdout
+    for code in range(5):
+        assert re.search(rf"^  {code}   ", p.stdout, re.M), f"exit code {code} not documented"
+    for word in ("--url", "--login", "--password", "--config", "--json", "KOPILKA_URL"):
+        assert word in p.stdout
+    p = kopilka("webhooks", "listen", "--help")
+    assert p.returncode == OK and p.stdout.startswith("Usage: kopilka webhooks listen")
+    assert "--tolerance SECONDS" in p.stdout
+    p = kopilka("webhooks", "--help")
+    assert p.returncode == OK and "kopilka webhooks listen" in p.stdout
+
+
+def test_version():
+    p = kopilka("--version")
+    assert p.returncode == OK and re.fullmatch(r"kopilka \d+\.\d+\.\d+\n", p.stdout)
+
+
+@pytest.mark.parametrize("args", [
+    (),
+    ("nonsense",),
+    ("config", "--no-such-option"),
+    ("config", "extra-argument"),
+    ("webhooks", "listen", "--port", "1"),               # no secret
+    ("webhooks", "listen", "--secret", "s"),             # no port
+    ("webhooks", "listen", "--port", "70000", "--secret", "s"),
+    ("webhooks", "listen", "--port", "1", "--secret", "s", "--tolerance", "-1"),
+    ("config", "--url", "ftp://example.org"),
+    ("config", "--timeout", "0"),
+])
+def test_usage_errors_exit_2(args):
+    p = kopilka(*args)
+    assert p.returncode == USAGE, (p.stdout, p.stderr)
+    assert p.stderr.strip(), "a usage error says what is wrong"
+
+
+def config_settings(*args, env=None):
+    p = kopilka("config", "--json", *args, env=env)
+    assert p.returncode == OK, p.stderr
+    return json.loads(p.stdout)
+
+
+def test_settings_precedence_flag_env_file(tmp_path):
+    conf = tmp_path / "config"
+    conf.write_text("# kopilka\nurl = http://file.example:1\nlogin = file-login\n"
+                    "password = \"file pass \"\ntimeout = 7\n")
+    s = config_settings("--config", str(conf))
+    assert {k: (s[k]["value"], s[k]["from"]) for k in ("url", "login", "timeout")} == {
+        "url": ("http://file.example:1", "file"), "login": ("file-login", "file"),
+        "timeout": ("7", "file")}
+    assert s["password"] == {"value": "(set)", "from": "file"}, "the password is never printed"
+    assert s["configFile"] == {"path": str(conf), "found": True}
+
+    env = {"KOPILKA_URL": "http://env.example:2", "KOPILKA_LOGIN": "env-login"}
+    s = config_settings("--config", str(conf), env=env)
+    assert (s["url"]["value"], s["url"]["from"]) == ("http://env.example:2", "env")
+    assert (s["login"]["value"], s["login"]["from"]) == ("env-login", "env")
+    assert s["timeout"]["from"] == "file"
+
+    s = config_settings("--config", str(conf), "--url", "http://flag.example:3", env=env)
+    assert (s["url"]["value"], s["url"]["from"]) == ("http://flag.example:3", "flag")
+    assert s["login"]["from"] == "env"
+
+    # The default file: $KOPILKA_CONFIG, else $XDG_CONFIG_HOME/kopilka/config.
+    (tmp_path / "kopilka").mkdir()
+    (tmp_path / "kopilka" / "config").write_text("login = xdg-login\n")
+    s = config_settings(env={"XDG_CONFIG_HOME": str(tmp_path)})
+    assert (s["login"]["value"], s["login"]["from"]) == ("xdg-login", "file")
+    s = config_settings(env={"XDG_CONFIG_HOME": str(tmp_path), "KOPILKA_CONFIG": str(conf)})
+    assert s["login"]["value"] == "file-login"
+    # A default file that does not exist is no error; one given that does not exist is.
+    s = config_settings()
+    assert s["configFile"]["found"] is False and s["url"] == {"value": None, "from": "default"}
+    assert kopilka("config", "--config", str(tmp_path / "missing")).returncode == USAGE
+
+
+def test_bad_config_file_is_a_usage_error(tmp_path):
+    conf = tmp_path / "config"
+    conf.write_text("url = http://x\nnonsense line\n")
+    p = kopilka("config", "--config", str(conf))
+    assert p.returncode == USAGE and "line 2" in p.stderr
+    conf.write_text("colour = blue\n")
+    p = kopilka("config", "--config", str(conf))
+    assert p.returncode == USAGE and "unknown key 'colour'" in p.stderr
+
+
+def test_config_text_output(tmp_path):
+    p = kopilka("config", "--url", "http://127.0.0.1:9", "--password", "hunter2")
+    assert p.returncode == OK
+    assert re.search(r"^url\s+http://127\.0\.0\.1:9\s+\(flag\)$", p.stdout, re.M)
+    assert re.search(r"^password\s+\(set\)\s+\(flag\)$", p.stdout, re.M)
+    assert "hunter2" not in p.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# kopilka webhooks listen
+
+SECRET = "whsec_test_0123456789"
+
+
+def signature(body, secret=SECRET, t=None):
+    t = int(time.time()) if t is None else t
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+class Receiver:
+    def __init__(self, *extra):
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KOPILKA_")}
+        self.proc = subprocess.Popen([KOPILKA, "webhooks", "listen", "--port", str(self.port),
+                                      "--secret", SECRET, *extra], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=env)
+        first = self.proc.stderr.readline()
+        assert f":{self.port}/" in first, first + self.proc.stderr.read()
+        self.url = f"http://127.0.0.1:{self.port}/hooks"
+        self.s = requests.Session()
+        self.s.trust_env = False
+
+    def post(self, body, headers):
+        return self.s.post(self.url, data=body, headers=headers, timeout=10)
+
+    def stop(self):
+        self.s.close()
+        rc = stop_process(self.proc)
+        out, err = self.proc.communicate(timeout=10)
+        return rc, out, err
+
+
+def event(n, type_="order.created"):
+    return json.dumps({"id": f"evt_{n}", "type": type_, "time": 1795867486290 + n,
+                       "data": {"id": n, "amount": 10.1}}, separators=(",", ":")).encode()
+
+
+def test_listen_accepts_good_signatures_and_refuses_bad_ones():
+    rx = Receiver()
+    try:
+        good = event(1)
+        r = rx.post(good, {"Kopilka-Signature": signature(good), "Kopilka-Event-Id": "evt_1",
+                           "Content-Type": "application/json"})
+        assert r.status_code == 200 and r.json() == {"received": True}
+
+        bad = [
+            ({"Kopilka-Signature": signature(event(2), secret="another-secret-123")}, "does not match"),
+            ({"Kopilka-Signature": signature(event(1))}, "does not match"),   # another body's
+            ({}, "no Kopilka-Signature"),
+            ({"Kopilka-Signature": "v1=00"}, "not t="),
+            ({"Kopilka-Signature": "t=abc,v1=" + "0" * 64}, "not t="),
+            ({"Kopilka-Signature": signature(event(2), t=int(time.time()) - 301)}, "tolerance"),
+            ({"Kopilka-Signature": signature(event(2), t=int(time.time()) + 301)}, "tolerance"),
+        ]
+        for headers, reason in bad:
+            r = rx.post(event(2), headers)
+            assert r.status_code == 400, (headers, r.status_code)
+            assert r.json()["error"] == "bad_signature" and reason in r.json()["message"]
+        # Tampered: the signed body with one byte changed.
+        tampered = good.replace(b"10.1", b"99.1")
+        r = rx.post(tampered, {"Kopilka-Signature": signature(good)})
+        assert r.status_code == 400
+        # Within the tolerance either side, and a header with a rotated secret's v1 beside.
+        for n, skew in ((3, -290), (4, 290)):
+            body = event(n, "balance.changed")
+            sig = signature(body, t=int(time.time()) + skew)
+            other = hmac.new(b"old-secret", body, hashlib.sha256).hexdigest()
+            r = rx.post(body, {"Kopilka-Signature": sig.replace(",v1=", f",v1={other},v1=")})
+            assert r.status_code == 200, r.text
+        r = rx.s.get(rx.url, timeout=10)
+        assert r.status_code == 405
+    finally:
+        rc, out, err = rx.stop()
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 3, out
+    assert re.fullmatch(r"2026-11-28T12:04:46\.291Z evt_1 order\.created", lines[0]), lines[0]
+    assert lines[1].endswith(" evt_3 balance.changed") and lines[2].endswith(" evt_4 balance.changed")
+    assert err.count("kopilka: rejected POST /hooks") == len(bad) + 1
+    assert "3 event(s) accepted, 8 rejected" in err
+
+
+def test_listen_json_prints_the_raw_event_and_status_option():
+    rx = Receiver("--json", "--status", "503", "--tolerance", "0")
+    try:
+        bodies = [event(10), event(11, "client.created")]
+        for body in bodies:
+            # --tolerance 0: any t, an old one included.
+            r = rx.post(body, {"Kopilka-Signature": signature(body, t=1000)})
+            assert r.status_code == 503
+        r = rx.post(event(12), {"Kopilka-Signature": signature(event(13))})
+        assert r.status_code == 400
+    finally:
+        rc, out, err = rx.stop()
+    assert rc == 0
+    assert out.splitlines() == [b.decode() for b in bodies]
