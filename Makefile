@@ -103,7 +103,7 @@ stress: deps-test build
 # by make test) fails on any line clang-format would change. Tables laid out for reading (the
 # SQL) sit between /* clang-format off */ and /* clang-format on */.
 CLANG_FORMAT ?= clang-format-14
-FORMAT_FILES = $(wildcard src/*.c src/*/*.c src/*/*.h tests/unit/*.c fuzz/*.c fuzz/*.h bench/*.c cli/*.c cli/*.h)
+FORMAT_FILES = $(wildcard src/*.c src/*/*.c src/*/*.h lib/*.c lib/*.h tests/unit/*.c tests/lib/*.c fuzz/*.c fuzz/*.h bench/*.c cli/*.c cli/*.h)
 
 format: deps-test
 	$(CLANG_FORMAT) -i $(FORMAT_FILES)
