@@ -282,7 +282,7 @@ static const struct cli_option listen_options[] = {
 };
 
 const struct cli_command cli_listen_commands[] = {
-    {"webhooks listen", "--port PORT --secret SECRET",
+    {"webhooks listen", "--port P --secret S",
      "Receive webhooks locally: verify each signature, print each event",
      "Every POST must carry Kopilka-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of\n"
      "\"<t>.<body>\" with the secret>. A good one is answered 200 (or --status) and printed:\n"

@@ -50,6 +50,7 @@ static const char exit_help[] =
 
 /* Every command, by group; the help lists them in this order. */
 static const struct cli_command *const groups[] = {
+    cli_api_commands,
     cli_listen_commands,
     cli_config_commands,
 };

@@ -232,3 +232,204 @@ def test_listen_json_prints_the_raw_event_and_status_option():
         rc, out, err = rx.stop()
     assert rc == 0
     assert out.splitlines() == [b.decode() for b in bodies]
+
+
+# ---------------------------------------------------------------------------------------------
+# The API commands against a real kopilkad (both engines)
+
+from conftest import OWNER_A, body_of, loads, new_phone, rule, sale, uniq  # noqa: E402
+
+
+def as_owner(env, **extra):
+    e = {"KOPILKA_URL": env.base.replace("/ext/api/v1", ""), "KOPILKA_LOGIN": OWNER_A[0],
+         "KOPILKA_PASSWORD": OWNER_A[1], "KOPILKA_TIMEOUT": "10"}
+    e.update(extra)
+    return e
+
+
+def cli_json(p, code=OK):
+    assert p.returncode == code, (p.returncode, p.stdout, p.stderr)
+    return loads(p.stdout)
+
+
+def dead_url():
+    """A URL nothing listens on."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+def funded(A, points="12.5"):
+    """A new client whose first sale accrued `points`."""
+    phone = new_phone()
+    A.settings(active=True, currency="points", autoRegisterClients=True, maxSpendPercent=100,
+               newCustomerSettings=rule("amount", float(points)), customerSettings=rule("amount", 0))
+    o = A.order(sale(phone=phone, items=[{"name": "first", "price": 1, "quantity": 1}]))
+    return phone, o["clientId"]
+
+
+def test_whoami_and_credentials_by_precedence(env, tmp_path):
+    p = kopilka("whoami", env=as_owner(env))
+    assert p.returncode == OK, p.stderr
+    assert re.fullmatch(rf"merchant \d+ of merchant {env.merchant_a} \(owner\): email {OWNER_A[0]}, phone -\n",
+                        p.stdout), p.stdout
+    me = cli_json(kopilka("whoami", "--json", env=as_owner(env)))
+    assert me["accountType"] == "merchant" and me["merchantId"] == env.merchant_a
+
+    # A wrong password: refused by the server, exit 1, the error as JSON with --json.
+    wrong = as_owner(env, KOPILKA_PASSWORD="not-the-password")
+    p = kopilka("whoami", "--json", env=wrong)
+    err = cli_json(p, REFUSED)["error"]
+    assert err["httpStatus"] == 401 and err["exit"] == REFUSED and err["retryable"] is False
+    assert "refused: 401" in p.stderr and "not-the-password" not in p.stderr + p.stdout
+
+    # The file's wrong password loses to the environment's; a flag's wrong one wins over both.
+    conf = tmp_path / "config"
+    conf.write_text(f"url = {env.base}\nlogin = {OWNER_A[0]}\npassword = wrong-in-file\n")
+    env_only_password = {"KOPILKA_PASSWORD": OWNER_A[1]}
+    assert kopilka("whoami", "--config", str(conf)).returncode == REFUSED
+    assert kopilka("whoami", "--config", str(conf), env=env_only_password).returncode == OK
+    assert kopilka("whoami", "--config", str(conf), "--password", "wrong-flag",
+                   env=env_only_password).returncode == REFUSED
+    conf.write_text(f"url = {env.base}/\nlogin = {OWNER_A[0]}\npassword = {OWNER_A[1]}\n")
+    assert kopilka("--config", str(conf), "whoami").returncode == OK, "the file alone is enough"
+    # No URL anywhere: a usage error, nothing sent.
+    p = kopilka("whoami")
+    assert p.returncode == USAGE and "no server" in p.stderr
+
+
+def test_clients_find_by_phone_email_token(env, A):
+    phone, email = new_phone(), f"{uniq('cli')}@example.com"
+    c = A.create_client(phone=phone, email=email, name="Ivan CLI")
+    for what in (phone, "+" + phone, email, c["token"]):
+        found = cli_json(kopilka("clients", "find", what, "--json", env=as_owner(env)))
+        assert found == [c], what
+    p = kopilka("clients", "find", phone, env=as_owner(env))
+    assert p.returncode == OK
+    lines = p.stdout.splitlines()
+    assert lines[0].split() == ["ID", "PHONE", "EMAIL", "NAME", "SALES"]
+    assert len(lines) == 2 and lines[1].split()[:5] == [str(c["id"]), phone, email, "Ivan", "CLI"]
+    p = kopilka("clients", "find", "70000000000", env=as_owner(env))
+    assert p.returncode == OK and p.stdout == "no client matches 70000000000\n"
+    assert cli_json(kopilka("clients", "find", "70000000000", "--json", env=as_owner(env))) == []
+    assert kopilka("clients", "find", env=as_owner(env)).returncode == USAGE
+
+
+def test_balance_by_id_and_phone(env, A):
+    phone, client_id = funded(A, "12.5")
+    expected = body_of(A.get(f"/clients/{client_id}/balance/"))
+    amounts = {e["currency"]: str(e["amount"]) for e in expected}
+    p = kopilka("balance", str(client_id), env=as_owner(env))
+    assert p.returncode == OK, p.stderr
+    assert p.stdout == f"client {client_id}: 12.5 points, {amounts['rubles']} rubles\n"
+    # By phone, --json: the amounts as the server wrote them.
+    p = kopilka("balance", phone, "--json", env=as_owner(env))
+    assert p.returncode == OK
+    assert p.stdout == f'{{"clientId":{client_id},"points":12.5,"rubles":{amounts["rubles"]}}}\n'
+    # Unknown: refused (404), exit 1.
+    p = kopilka("balance", "999999999", env=as_owner(env))
+    assert p.returncode == REFUSED and "404" in p.stderr
+    p = kopilka("balance", "70000000000", env=as_owner(env))
+    assert p.returncode == REFUSED and "no client matches" in p.stderr
+
+
+def test_orders_post_ok_replayed_refused_and_bad_files(env, A, tmp_path):
+    phone, client_id = funded(A, "20")
+    ext = uniq("cli-sale")
+    body = sale(ext=ext, phone=phone, items=[{"name": "Tea", "price": 100.5, "quantity": 1}],
+                amount=5, currency="points")
+    f = tmp_path / "sale.json"
+    f.write_text(json.dumps(body))
+    p = kopilka("orders", "post", str(f), env=as_owner(env))
+    assert p.returncode == OK, p.stderr
+    m = re.fullmatch(rf"order (\d+) \(sale {ext}\): total 100\.5, accrued 0 points, spent 5 points, "
+                     rf"client {client_id}\n", p.stdout)
+    assert m, p.stdout
+    # Again, --json, from standard input: the same order (externalId makes it idempotent).
+    order = cli_json(kopilka("orders", "post", "-", "--json", env=as_owner(env), input=json.dumps(body)))
+    assert order["id"] == int(m.group(1)) and order["externalOrderNumber"] == ext
+    assert str(order["totalAmount"]) == "100.5"
+    assert body_of(A.get(f"/clients/{client_id}/balance/"))[0]["amount"] == 15
+
+    # Refused for good: more points than the client has.
+    f.write_text(json.dumps(sale(phone=phone, amount=1000, currency="points")))
+    p = kopilka("orders", "post", str(f), "--json", env=as_owner(env))
+    err = cli_json(p, REFUSED)["error"]
+    assert 400 <= err["httpStatus"] < 500 and err["code"]
+
+    # Bad files: usage errors, nothing sent.
+    f.write_text('{"order": ')
+    p = kopilka("orders", "post", str(f), env=as_owner(env))
+    assert p.returncode == USAGE and "not JSON" in p.stderr
+    f.write_text('{"order": {"receiptType": "sale"}}')
+    p = kopilka("orders", "post", str(f), env=as_owner(env))
+    assert p.returncode == USAGE and "externalId" in p.stderr
+    assert kopilka("orders", "post", str(tmp_path / "missing.json"), env=as_owner(env)).returncode == USAGE
+
+
+def test_unreachable_without_outbox_exits_3(env, tmp_path):
+    f = tmp_path / "sale.json"
+    f.write_text(json.dumps(sale()))
+    p = kopilka("orders", "post", str(f), "--timeout", "1", env=as_owner(env, KOPILKA_URL=dead_url()))
+    assert p.returncode == UNREACHABLE and "unreachable" in p.stderr
+    assert not (tmp_path / "outbox").exists()
+
+
+def test_outbox_queued_while_unreachable_then_flushed_once(env, A, tmp_path):
+    phone, client_id = funded(A, "10")
+    A.settings(customerSettings=rule("amount", 1))
+    outbox = str(tmp_path / "pos.outbox")
+    dead = as_owner(env, KOPILKA_URL=dead_url(), KOPILKA_TIMEOUT="1")
+    exts = [uniq("offline") for _ in range(3)]
+    for n, ext in enumerate(exts):
+        f = tmp_path / f"sale{n}.json"
+        f.write_text(json.dumps(sale(ext=ext, phone=phone)))
+        args = ("orders", "post", str(f), "--outbox", outbox) + (("--json",) if n == 0 else ())
+        p = kopilka(*args, env=dead)
+        assert p.returncode == UNREACHABLE, p.stderr
+        assert f"kopilka outbox flush {outbox}" in p.stderr
+        if n == 0:
+            q = loads(p.stdout)
+            assert q["queued"] is True and q["outbox"] == outbox
+        else:
+            assert p.stdout == f"queued in {outbox}\n"
+
+    status = cli_json(kopilka("outbox", "status", outbox, "--json"))
+    assert (status["pending"], status["sent"], status["failed"]) == (3, 0, 0)
+    assert [e["externalId"] for e in status["entries"]] == exts
+    assert all(e["state"] == "pending" for e in status["entries"])
+    p = kopilka("outbox", "status", outbox)
+    assert p.returncode == OK and p.stdout.splitlines()[0] == "pending 3, sent 0, failed 0"
+    assert len(p.stdout.splitlines()) == 4 and exts[0] in p.stdout.splitlines()[1]
+
+    # Still unreachable: flush keeps them, exit 3.
+    p = kopilka("outbox", "flush", outbox, env=dead)
+    assert p.returncode == UNREACHABLE
+    assert cli_json(kopilka("outbox", "status", outbox, "--json"))["pending"] == 3
+    # The server back: every order acknowledged once, in order.
+    p = kopilka("outbox", "flush", outbox, "--json", env=as_owner(env))
+    done = cli_json(p)
+    assert (done["pending"], done["sent"], done["failed"], done["entries"]) == (0, 3, 0, [])
+    p = kopilka("outbox", "flush", outbox, env=as_owner(env))
+    assert p.returncode == OK and p.stdout == "pending 0, sent 3, failed 0\n"
+    assert body_of(A.get(f"/clients/{client_id}/balance/"))[0]["amount"] == 13, \
+        "three sales accrued 1 point each, once"
+    assert kopilka("outbox", "status", str(tmp_path / "no-such.outbox")).returncode == USAGE
+
+
+def test_outbox_flush_reports_a_refused_order(env, A, tmp_path):
+    phone, client_id = funded(A, "1")
+    outbox = str(tmp_path / "refused.outbox")
+    f = tmp_path / "big.json"
+    f.write_text(json.dumps(sale(phone=phone, amount=1000, currency="points")))
+    p = kopilka("orders", "post", str(f), "--outbox", outbox,
+                env=as_owner(env, KOPILKA_URL=dead_url(), KOPILKA_TIMEOUT="1"))
+    assert p.returncode == UNREACHABLE
+    p = kopilka("outbox", "flush", outbox, env=as_owner(env))
+    assert p.returncode == REFUSED and "refused 1 order(s) for good" in p.stderr
+    status = cli_json(kopilka("outbox", "status", outbox, "--json"))
+    assert (status["pending"], status["failed"]) == (0, 1)
+    entry = status["entries"][0]
+    assert entry["state"] == "failed" and 400 <= entry["httpStatus"] < 500 and entry["code"]
+    # Through the outbox with the server up: sent at once, exit 0.
+    f.write_text(json.dumps(sale(phone=phone)))
+    p = kopilka("orders", "post", str(f), "--outbox", outbox, "--json", env=as_owner(env))
+    assert cli_json(p)["clientId"] == client_id
