@@ -470,25 +470,6 @@ static bool id_ok(const char *id)
 	       strspn(id, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-.") == n;
 }
 
-/* The first of keys (a "a.b" key looks into an object) that obj has. */
-static json_t *pick(json_t *obj, const char *const *keys)
-{
-	for (; *keys; keys++) {
-		const char *dot = strchr(*keys, '.');
-		json_t *v;
-		if (dot) {
-			char outer[64];
-			snprintf(outer, sizeof(outer), "%.*s", (int)(dot - *keys), *keys);
-			v = json_object_get(json_object_get(obj, outer), dot + 1);
-		} else {
-			v = json_object_get(obj, *keys);
-		}
-		if (v && !json_is_null(v))
-			return v;
-	}
-	return NULL;
-}
-
 /* A value for a column: a string as is, an integer in digits, else "-". */
 static const char *cell(json_t *v, char *buf, size_t cap)
 {
@@ -498,76 +479,52 @@ static const char *cell(json_t *v, char *buf, size_t cap)
 		snprintf(buf, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		return buf;
 	}
-	if (json_is_boolean(v))
-		return json_is_true(v) ? "yes" : "no";
-	if (json_is_array(v)) {
-		snprintf(buf, cap, "%zu", json_array_size(v));
-		return buf;
-	}
 	return "-";
 }
 
-/* The list in an answer: the answer itself when it is an array, else its first array. */
-static json_t *rows_of(json_t *answer)
+/* A time in ms since the epoch as ISO 8601 UTC, "-" for null. */
+static const char *time_cell(json_t *v, char *buf, size_t cap)
 {
-	if (json_is_array(answer))
-		return answer;
-	const char *key;
-	json_t *v;
-	json_object_foreach(answer, key, v) if (json_is_array(v)) return v;
-	return NULL;
-}
-
-static void time_cell(json_t *v, char *buf, size_t cap)
-{
-	if (!json_is_integer(v)) {
-		snprintf(buf, cap, "%s", json_is_string(v) ? json_string_value(v) : "-");
-		return;
-	}
-	json_int_t ms = json_integer_value(v);
-	time_t s = (time_t)(ms / 1000);
+	if (!json_is_integer(v))
+		return "-";
+	time_t s = (time_t)(json_integer_value(v) / 1000);
 	struct tm tm;
 	gmtime_r(&s, &tm);
 	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
 }
 
-static const char *const k_event_id[] = {"eventId", "event.id", "id", NULL};
-static const char *const k_type[] = {"type", "eventType", "event.type", NULL};
-static const char *const k_state[] = {"status", "state", NULL};
-static const char *const k_attempts[] = {"attempts", "attemptCount", NULL};
-static const char *const k_last[] = {"lastStatus", "httpStatus", "lastHttpStatus", NULL};
-static const char *const k_time[] = {"createdAt", "time", "event.time", "at", NULL};
-static const char *const k_url[] = {"url", NULL};
-static const char *const k_events[] = {"events", NULL};
-static const char *const k_active[] = {"active", NULL};
-
-static void print_delivery(json_t *row, bool detail)
+/* A delivery of the log (GET /webhooks/{id}/deliveries/: {id, eventId, eventType, status,
+ * attempts, nextAttemptAt, lastStatus, lastError, createdAt, log: [{at, status, error,
+ * latencyMs}]}): a line, and with detail a line per attempt of its log. */
+static void print_delivery(json_t *d, bool detail)
 {
-	char a[32], b[32], c[32], when[40];
-	time_cell(pick(row, k_time), when, sizeof(when));
-	printf("%-20s %-28s %-18s %-10s attempts %-3s last %s\n", when,
-	       cell(pick(row, k_event_id), a, sizeof(a)), cell(pick(row, k_type), b, sizeof(b)),
-	       cell(pick(row, k_state), c, sizeof(c)), cell(pick(row, k_attempts), a, sizeof(a)),
-	       cell(pick(row, k_last), b, sizeof(b)));
-	/* deliveries: each attempt under its event, when the log gives them. */
-	json_t *attempts = json_object_get(row, "attempts");
-	if (!detail || !json_is_array(attempts))
+	char when[40], next[40], attempts[24], last[24];
+	printf("%s %-34s %-18s %-9s attempts %-3s last %s",
+	       time_cell(json_object_get(d, "createdAt"), when, sizeof(when)),
+	       text_or_dash(json_object_get(d, "eventId")),
+	       text_or_dash(json_object_get(d, "eventType")),
+	       text_or_dash(json_object_get(d, "status")),
+	       cell(json_object_get(d, "attempts"), attempts, sizeof(attempts)),
+	       cell(json_object_get(d, "lastStatus"), last, sizeof(last)));
+	if (json_is_integer(json_object_get(d, "nextAttemptAt")))
+		printf(", next %s",
+		       time_cell(json_object_get(d, "nextAttemptAt"), next, sizeof(next)));
+	printf("\n");
+	if (!detail)
 		return;
 	size_t i;
-	json_t *at;
-	json_array_foreach(attempts, i, at)
+	json_t *a;
+	json_array_foreach(json_object_get(d, "log"), i, a)
 	{
-		char status[32], latency[32];
-		time_cell(pick(at, (const char *const[]){"at", "time", "createdAt", NULL}), when,
-			  sizeof(when));
-		printf("    attempt %zu at %s: status %s, %s ms%s%s\n", i + 1, when,
-		       cell(pick(at, (const char *const[]){"httpStatus", "status", NULL}), status,
-			    sizeof(status)),
-		       cell(json_object_get(at, "latencyMs"), latency, sizeof(latency)),
-		       json_is_string(json_object_get(at, "error")) ? ", " : "",
-		       json_is_string(json_object_get(at, "error"))
-			   ? json_string_value(json_object_get(at, "error"))
-			   : "");
+		char status[24], latency[24];
+		json_t *error = json_object_get(a, "error");
+		printf("    %s status %s, %s ms%s%s\n",
+		       time_cell(json_object_get(a, "at"), when, sizeof(when)),
+		       cell(json_object_get(a, "status"), status, sizeof(status)),
+		       cell(json_object_get(a, "latencyMs"), latency, sizeof(latency)),
+		       json_is_string(error) ? ", " : "",
+		       json_is_string(error) ? json_string_value(error) : "");
 	}
 }
 
@@ -587,28 +544,29 @@ static int list_run(struct cli *cli, const char *path, void (*print_row)(json_t 
 	} else if (cli->json) {
 		cli_print_json(answer);
 	} else {
-		json_t *rows = rows_of(answer);
 		size_t i;
 		json_t *row;
-		if (json_array_size(rows) == 0)
+		if (json_array_size(answer) == 0)
 			printf("%s\n", empty);
-		json_array_foreach(rows, i, row) print_row(row, detail);
+		json_array_foreach(answer, i, row) print_row(row, detail);
 	}
 	json_decref(answer);
 	kopilka_destroy(h);
 	return rc;
 }
 
+/* An endpoint ({id, url, secret (masked), events, active, createdAt}): id, state, URL and
+ * its event types. */
 static void print_endpoint(json_t *row, bool detail)
 {
-	char a[32], b[32];
-	json_t *events = pick(row, k_events);
-	printf("%-6s %-6s %s", cell(json_object_get(row, "id"), a, sizeof(a)),
-	       json_is_false(pick(row, k_active)) ? "off" : "active",
-	       cell(pick(row, k_url), b, sizeof(b)));
+	char id[24];
+	printf("%-6s %-8s %s", cell(json_object_get(row, "id"), id, sizeof(id)),
+	       json_is_true(json_object_get(row, "active")) ? "active" : "inactive",
+	       text_or_dash(json_object_get(row, "url")));
 	size_t i;
 	json_t *e;
-	json_array_foreach(events, i, e) printf("%s%s", i ? "," : " ", text_or_dash(e));
+	json_array_foreach(json_object_get(row, "events"), i, e)
+	    printf("%s%s", i ? "," : " ", text_or_dash(e));
 	printf("\n");
 }
 
@@ -656,7 +614,8 @@ static int webhooks_redeliver_run(struct cli *cli)
 	else if (cli->json)
 		cli_print_json(answer ? answer : json_object());
 	else
-		printf("event %s: redelivery scheduled\n", cli->args[0]);
+		printf("event %s: redelivery scheduled to %" JSON_INTEGER_FORMAT " endpoint(s)\n",
+		       cli->args[0], json_integer_value(json_object_get(answer, "deliveries")));
 	json_decref(answer);
 	kopilka_destroy(h);
 	return rc;
@@ -701,11 +660,14 @@ const struct cli_command cli_api_commands[] = {
     {"webhooks list", "", "List the merchant's webhook endpoints", NULL, NULL, 0, 0, true,
      webhooks_list_run},
     {"webhooks events", "ENDPOINT_ID", "List the events sent to an endpoint, a line each",
-     "From GET /ext/api/v1/webhooks/{id}/deliveries/: time, event id, type, delivery state,\n"
-     "attempts and the last HTTP status.\n",
+     "From GET /ext/api/v1/webhooks/{id}/deliveries/: the event's time, id and\n"
+     "type, the delivery's state (pending, delivered, failed), attempts, the last HTTP status\n"
+     "and when a pending one is tried next. --json: the server's array.\n",
      NULL, 1, 1, true, webhooks_events_run},
     {"webhooks deliveries", "ENDPOINT_ID", "Show an endpoint's delivery log with each attempt",
-     NULL, NULL, 1, 1, true, webhooks_deliveries_run},
+     "As webhooks events, and under each event a line per attempt: time, HTTP status (- when\n"
+     "there was no answer), latency and the error.\n",
+     NULL, 1, 1, true, webhooks_deliveries_run},
     {"webhooks redeliver", "EVENT_ID", "Send an event again to its endpoints", NULL, NULL, 1, 1,
      true, webhooks_redeliver_run},
     {0},

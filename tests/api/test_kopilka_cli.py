@@ -433,3 +433,114 @@ def test_outbox_flush_reports_a_refused_order(env, A, tmp_path):
     f.write_text(json.dumps(sale(phone=phone)))
     p = kopilka("orders", "post", str(f), "--outbox", outbox, "--json", env=as_owner(env))
     assert cli_json(p)["clientId"] == client_id
+
+
+# ---------------------------------------------------------------------------------------------
+# The webhooks log commands. The webhook endpoints live on the webhooks branch; here a fake server
+# answers with the shapes of its handlers (GET /webhooks/, GET /webhooks/{id}/deliveries/,
+# POST /webhooks/events/{id}/redeliver/), and records what the CLI asked.
+
+import base64  # noqa: E402
+import http.server  # noqa: E402
+import threading  # noqa: E402
+
+ENDPOINTS = [{"id": 7, "url": "https://pos.example/hooks", "secret": "whsec_…abcd",
+              "events": ["order.created", "balance.changed"], "active": True, "createdAt": 1795867486290}]
+DELIVERIES = [
+    {"id": 31, "eventId": "evt_0f1e2d3c4b5a69788796a5b4c3d2e1f0", "eventType": "order.created",
+     "status": "delivered", "attempts": 2, "nextAttemptAt": None, "lastStatus": 200, "lastError": None,
+     "createdAt": 1795867486290,
+     "log": [{"at": 1795867486300, "status": None, "error": "connect: refused", "latencyMs": 3},
+             {"at": 1795867487300, "status": 200, "error": None, "latencyMs": 12}]},
+    {"id": 32, "eventId": "evt_1f1e2d3c4b5a69788796a5b4c3d2e1f0", "eventType": "balance.changed",
+     "status": "pending", "attempts": 1, "nextAttemptAt": 1795867496290, "lastStatus": 503,
+     "lastError": None, "createdAt": 1795867486291,
+     "log": [{"at": 1795867486400, "status": 503, "error": None, "latencyMs": 5}]},
+]
+
+
+class FakeWebhooksApi(http.server.BaseHTTPRequestHandler):
+    seen = []
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        FakeWebhooksApi.seen.append(("GET", self.path, self.headers.get("Authorization")))
+        if self.path == "/ext/api/v1/webhooks/":
+            return self.answer(200, ENDPOINTS)
+        if self.path == "/ext/api/v1/webhooks/7/deliveries/":
+            return self.answer(200, DELIVERIES)
+        if self.path == "/ext/api/v1/webhooks/8/deliveries/":
+            return self.answer(200, [])
+        self.answer(404, {"error": "Not Found", "code": "not_found", "message": "no such webhook",
+                          "status": 404, "path": self.path, "timestamp": 0})
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", 0))
+        body = self.rfile.read(length)
+        FakeWebhooksApi.seen.append(("POST", self.path, body))
+        if self.path == f"/ext/api/v1/webhooks/events/{DELIVERIES[0]['eventId']}/redeliver/":
+            return self.answer(202, {"eventId": DELIVERIES[0]["eventId"], "deliveries": 1})
+        self.answer(404, {"error": "Not Found", "code": "not_found", "message": "event not found",
+                          "status": 404, "path": self.path, "timestamp": 0})
+
+
+@pytest.fixture
+def fake_api():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeWebhooksApi)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    FakeWebhooksApi.seen = []
+    env = {"KOPILKA_URL": f"http://127.0.0.1:{server.server_address[1]}", "KOPILKA_LOGIN": "o@example.com",
+           "KOPILKA_PASSWORD": "pw", "KOPILKA_TIMEOUT": "5"}
+    yield env
+    server.shutdown()
+    server.server_close()
+
+
+def test_webhooks_list_events_deliveries_redeliver(fake_api):
+    p = kopilka("webhooks", "list", env=fake_api)
+    assert p.returncode == OK, p.stderr
+    assert p.stdout == "7      active   https://pos.example/hooks order.created,balance.changed\n"
+    assert cli_json(kopilka("webhooks", "list", "--json", env=fake_api)) == ENDPOINTS
+    auth = "Basic " + base64.b64encode(b"o@example.com:pw").decode()
+    assert FakeWebhooksApi.seen[0] == ("GET", "/ext/api/v1/webhooks/", auth)
+
+    p = kopilka("webhooks", "events", "7", env=fake_api)
+    assert p.returncode == OK, p.stderr
+    lines = p.stdout.splitlines()
+    assert len(lines) == 2
+    assert lines[0].split() == ["2026-11-28T12:04:46Z", DELIVERIES[0]["eventId"], "order.created",
+                                "delivered", "attempts", "2", "last", "200"]
+    assert lines[1].split() == ["2026-11-28T12:04:46Z", DELIVERIES[1]["eventId"], "balance.changed",
+                                "pending", "attempts", "1", "last", "503,", "next", "2026-11-28T12:04:56Z"]
+    p = kopilka("webhooks", "deliveries", "7", env=fake_api)
+    lines = p.stdout.splitlines()
+    assert p.returncode == OK and len(lines) == 5
+    assert lines[1] == "    2026-11-28T12:04:46Z status -, 3 ms, connect: refused"
+    assert lines[2] == "    2026-11-28T12:04:47Z status 200, 12 ms"
+    assert lines[4] == "    2026-11-28T12:04:46Z status 503, 5 ms"
+    assert cli_json(kopilka("webhooks", "deliveries", "7", "--json", env=fake_api)) == DELIVERIES
+    p = kopilka("webhooks", "events", "8", env=fake_api)
+    assert p.returncode == OK and p.stdout == "no events delivered to it yet\n"
+    p = kopilka("webhooks", "events", "9", env=fake_api)
+    assert p.returncode == REFUSED and "404 not_found" in p.stderr
+    assert kopilka("webhooks", "events", "../x", env=fake_api).returncode == USAGE
+
+    event_id = DELIVERIES[0]["eventId"]
+    p = kopilka("webhooks", "redeliver", event_id, env=fake_api)
+    assert p.returncode == OK and p.stdout == f"event {event_id}: redelivery scheduled to 1 endpoint(s)\n"
+    assert cli_json(kopilka("webhooks", "redeliver", event_id, "--json", env=fake_api)) == \
+        {"eventId": event_id, "deliveries": 1}
+    assert ("POST", f"/ext/api/v1/webhooks/events/{event_id}/redeliver/", b"{}") in FakeWebhooksApi.seen
+    p = kopilka("webhooks", "redeliver", "evt_unknown", "--json", env=fake_api)
+    assert cli_json(p, REFUSED)["error"]["httpStatus"] == 404
