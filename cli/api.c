@@ -366,16 +366,20 @@ static void print_counts(const struct kopilka_outbox_counts *n)
 static void print_entry(json_t *e)
 {
 	json_t *status = json_object_get(e, "httpStatus");
+	json_t *message = json_object_get(e, "message");
 	printf("#%-5" JSON_INTEGER_FORMAT " %-8s %-7s %-24s attempts %" JSON_INTEGER_FORMAT,
 	       json_integer_value(json_object_get(e, "seq")),
 	       text_or_dash(json_object_get(e, "state")),
 	       text_or_dash(json_object_get(e, "receiptType")),
 	       text_or_dash(json_object_get(e, "externalId")),
 	       json_integer_value(json_object_get(e, "attempts")));
-	if (json_is_integer(status) || json_is_string(json_object_get(e, "message")))
-		printf("  last: %" JSON_INTEGER_FORMAT " %s %s", json_integer_value(status),
-		       text_or_dash(json_object_get(e, "code")),
-		       text_or_dash(json_object_get(e, "message")));
+	/* The last error: the server's status and code when it answered, else the library's
+	 * message alone (no answer). */
+	if (json_is_integer(status) && json_integer_value(status) > 0)
+		printf("  last: %" JSON_INTEGER_FORMAT " %s: %s", json_integer_value(status),
+		       text_or_dash(json_object_get(e, "code")), text_or_dash(message));
+	else if (json_is_string(message))
+		printf("  last: %s", json_string_value(message));
 	printf("\n");
 }
 

@@ -429,6 +429,11 @@ def test_outbox_flush_reports_a_refused_order(env, A, tmp_path):
     assert (status["pending"], status["failed"]) == (0, 1)
     entry = status["entries"][0]
     assert entry["state"] == "failed" and 400 <= entry["httpStatus"] < 500 and entry["code"]
+    p = kopilka("outbox", "status", outbox)
+    assert p.returncode == OK
+    assert p.stdout.splitlines()[0] == "pending 0, sent 0, failed 1"
+    assert re.fullmatch(rf"#1 +failed +sale +{entry['externalId']} +attempts \d+  last: "
+                        rf"{entry['httpStatus']} {entry['code']}: .+", p.stdout.splitlines()[1]), p.stdout
     # Through the outbox with the server up: sent at once, exit 0.
     f.write_text(json.dumps(sale(phone=phone)))
     p = kopilka("orders", "post", str(f), "--outbox", outbox, "--json", env=as_owner(env))
