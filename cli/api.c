@@ -98,34 +98,67 @@ static const char *money_text(json_t *value, char text[KOPILKA_MONEY_TEXT_MAX])
 	return kopilka_money_format(minor, text);
 }
 
-/* ---- kopilka whoami ---- */
-
-static int whoami_run(struct cli *cli)
+/* Runs one library call, call(h, ctx, &answer, &err), and prints its answer: as JSON with
+ * --json, else by human(answer, ctx). */
+static int call_run(struct cli *cli,
+		    enum kopilka_status (*call)(kopilka *h, const void *ctx, json_t **answer,
+						struct kopilka_error *err),
+		    void (*human)(json_t *answer, const void *ctx), const void *ctx)
 {
 	kopilka *h;
 	int rc = open_handle(cli, NULL, &h);
 	if (rc != CLI_OK)
 		return rc;
-	json_t *me = NULL;
+	json_t *answer = NULL;
 	struct kopilka_error err;
-	enum kopilka_status st = kopilka_request(h, "GET", "/fiscal/auth/", NULL, NULL, &me, &err);
-	if (st != KOPILKA_OK) {
+	enum kopilka_status st = call(h, ctx, &answer, &err);
+	if (st != KOPILKA_OK)
 		rc = report(cli, st, &err);
-	} else if (cli->json) {
-		cli_print_json(me);
-	} else {
-		const char *role = json_string_value(json_object_get(me, "role"));
-		printf("%s %" JSON_INTEGER_FORMAT " of merchant %" JSON_INTEGER_FORMAT
-		       " (%s): email %s, phone %s\n",
-		       text_or_dash(json_object_get(me, "accountType")),
-		       json_integer_value(json_object_get(me, "id")),
-		       json_integer_value(json_object_get(me, "merchantId")), role ? role : "owner",
-		       text_or_dash(json_object_get(me, "email")),
-		       text_or_dash(json_object_get(me, "phone")));
-	}
-	json_decref(me);
+	else if (cli->json)
+		cli_print_json(answer ? answer : json_object());
+	else
+		human(answer, ctx);
+	json_decref(answer);
 	kopilka_destroy(h);
 	return rc;
+}
+
+/* A call of kopilka_request: body is JSON text for a POST, else NULL. */
+struct request {
+	const char *method, *path, *body;
+};
+
+static enum kopilka_status request_call(kopilka *h, const void *ctx, json_t **answer,
+					struct kopilka_error *err)
+{
+	const struct request *r = ctx;
+	return kopilka_request(h, r->method, r->path, r->body, NULL, answer, err);
+}
+
+static int request_run(struct cli *cli, const char *method, const char *path, const char *body,
+		       void (*human)(json_t *answer, const void *ctx))
+{
+	struct request r = {method, path, body};
+	return call_run(cli, request_call, human, &r);
+}
+
+/* ---- kopilka whoami ---- */
+
+static void print_whoami(json_t *me, const void *ctx)
+{
+	const char *role = json_string_value(json_object_get(me, "role"));
+	printf("%s %" JSON_INTEGER_FORMAT " of merchant %" JSON_INTEGER_FORMAT
+	       " (%s): email %s, phone %s\n",
+	       text_or_dash(json_object_get(me, "accountType")),
+	       json_integer_value(json_object_get(me, "id")),
+	       json_integer_value(json_object_get(me, "merchantId")), role ? role : "owner",
+	       text_or_dash(json_object_get(me, "email")),
+	       text_or_dash(json_object_get(me, "phone")));
+}
+
+static int whoami_run(struct cli *cli)
+{
+	return request_run(cli, "GET", "/fiscal/auth/", NULL, print_whoami);
 }
 
 /* ---- kopilka clients find ---- */
@@ -162,30 +195,27 @@ static void print_client_line(json_t *c)
 	       money_text(json_object_get(c, "averageBill"), bill));
 }
 
+static enum kopilka_status find_call(kopilka *h, const void *what, json_t **clients,
+				     struct kopilka_error *err)
+{
+	return find(h, what, clients, err);
+}
+
+static void print_clients(json_t *clients, const void *what)
+{
+	if (json_array_size(clients) == 0) {
+		printf("no client matches %s\n", (const char *)what);
+		return;
+	}
+	printf("%-6s %-15s %-30s %-24s %s\n", "ID", "PHONE", "EMAIL", "NAME", "SALES");
+	size_t i;
+	json_t *c;
+	json_array_foreach(clients, i, c) print_client_line(c);
+}
+
 static int clients_find_run(struct cli *cli)
 {
-	kopilka *h;
-	int rc = open_handle(cli, NULL, &h);
-	if (rc != CLI_OK)
-		return rc;
-	json_t *clients = NULL;
-	struct kopilka_error err;
-	enum kopilka_status st = find(h, cli->args[0], &clients, &err);
-	if (st != KOPILKA_OK) {
-		rc = report(cli, st, &err);
-	} else if (cli->json) {
-		cli_print_json(clients);
-	} else if (json_array_size(clients) == 0) {
-		printf("no client matches %s\n", cli->args[0]);
-	} else {
-		printf("%-6s %-15s %-30s %-24s %s\n", "ID", "PHONE", "EMAIL", "NAME", "SALES");
-		size_t i;
-		json_t *c;
-		json_array_foreach(clients, i, c) print_client_line(c);
-	}
-	json_decref(clients);
-	kopilka_destroy(h);
-	return rc;
+	return call_run(cli, find_call, print_clients, cli->args[0]);
 }
 
 /* ---- kopilka balance ---- */
@@ -532,97 +562,83 @@ static void print_delivery(json_t *d, bool detail)
 	}
 }
 
-/* GET path and print the answer: as JSON, or a line per row by print_row. */
-static int list_run(struct cli *cli, const char *path, void (*print_row)(json_t *, bool),
-		    bool detail, const char *empty)
-{
-	kopilka *h;
-	int rc = open_handle(cli, NULL, &h);
-	if (rc != CLI_OK)
-		return rc;
-	json_t *answer = NULL;
-	struct kopilka_error err;
-	enum kopilka_status st = kopilka_request(h, "GET", path, NULL, NULL, &answer, &err);
-	if (st != KOPILKA_OK) {
-		rc = report(cli, st, &err);
-	} else if (cli->json) {
-		cli_print_json(answer);
-	} else {
-		size_t i;
-		json_t *row;
-		if (json_array_size(answer) == 0)
-			printf("%s\n", empty);
-		json_array_foreach(answer, i, row) print_row(row, detail);
-	}
-	json_decref(answer);
-	kopilka_destroy(h);
-	return rc;
-}
-
 /* An endpoint ({id, url, secret (masked), events, active, createdAt}): id, state, URL and
  * its event types. */
-static void print_endpoint(json_t *row, bool detail)
+static void print_endpoints(json_t *endpoints, const void *ctx)
 {
-	char id[24];
-	printf("%-6s %-8s %s", cell(json_object_get(row, "id"), id, sizeof(id)),
-	       json_is_true(json_object_get(row, "active")) ? "active" : "inactive",
-	       text_or_dash(json_object_get(row, "url")));
+	if (json_array_size(endpoints) == 0)
+		printf("no webhook endpoints\n");
+	size_t n;
+	json_t *row;
+	json_array_foreach(endpoints, n, row)
+	{
+		char id[24];
+		printf("%-6s %-8s %s", cell(json_object_get(row, "id"), id, sizeof(id)),
+		       json_is_true(json_object_get(row, "active")) ? "active" : "inactive",
+		       text_or_dash(json_object_get(row, "url")));
+		size_t i;
+		json_t *e;
+		json_array_foreach(json_object_get(row, "events"), i, e)
+		    printf("%s%s", i ? "," : " ", text_or_dash(e));
+		printf("\n");
+	}
+}
+
+static void print_log(json_t *deliveries, bool detail)
+{
+	if (json_array_size(deliveries) == 0)
+		printf("no events delivered to it yet\n");
 	size_t i;
-	json_t *e;
-	json_array_foreach(json_object_get(row, "events"), i, e)
-	    printf("%s%s", i ? "," : " ", text_or_dash(e));
-	printf("\n");
+	json_t *d;
+	json_array_foreach(deliveries, i, d) print_delivery(d, detail);
+}
+
+static void print_events(json_t *deliveries, const void *ctx)
+{
+	print_log(deliveries, false);
+}
+
+static void print_deliveries(json_t *deliveries, const void *ctx)
+{
+	print_log(deliveries, true);
+}
+
+static void print_redelivered(json_t *answer, const void *ctx)
+{
+	printf("event %s: redelivery scheduled to %" JSON_INTEGER_FORMAT " endpoint(s)\n",
+	       text_or_dash(json_object_get(answer, "eventId")),
+	       json_integer_value(json_object_get(answer, "deliveries")));
 }
 
 static int webhooks_list_run(struct cli *cli)
 {
-	return list_run(cli, "/webhooks/", print_endpoint, false, "no webhook endpoints");
+	return request_run(cli, "GET", "/webhooks/", NULL, print_endpoints);
 }
 
-static int webhooks_log_run(struct cli *cli, bool detail)
+/* PATTERN with the command's one id argument (checked by id_ok) in place of %s. */
+static int webhooks_id_run(struct cli *cli, const char *method, const char *pattern,
+			   void (*human)(json_t *, const void *))
 {
 	if (!id_ok(cli->args[0]))
-		return cli_fail(CLI_USAGE, "ENDPOINT_ID %s: letters, digits, _ - . only",
-				cli->args[0]);
+		return cli_fail(CLI_USAGE, "%s: letters, digits, _ - . only", cli->args[0]);
 	char path[256];
-	snprintf(path, sizeof(path), "/webhooks/%s/deliveries/", cli->args[0]);
-	return list_run(cli, path, print_delivery, detail, "no events delivered to it yet");
+	snprintf(path, sizeof(path), pattern, cli->args[0]);
+	return request_run(cli, method, path, strcmp(method, "POST") == 0 ? "{}" : NULL, human);
 }
 
 static int webhooks_events_run(struct cli *cli)
 {
-	return webhooks_log_run(cli, false);
+	return webhooks_id_run(cli, "GET", "/webhooks/%s/deliveries/", print_events);
 }
 
 static int webhooks_deliveries_run(struct cli *cli)
 {
-	return webhooks_log_run(cli, true);
+	return webhooks_id_run(cli, "GET", "/webhooks/%s/deliveries/", print_deliveries);
 }
 
 static int webhooks_redeliver_run(struct cli *cli)
 {
-	if (!id_ok(cli->args[0]))
-		return cli_fail(CLI_USAGE, "EVENT_ID %s: letters, digits, _ - . only",
-				cli->args[0]);
-	kopilka *h;
-	int rc = open_handle(cli, NULL, &h);
-	if (rc != CLI_OK)
-		return rc;
-	char path[256];
-	snprintf(path, sizeof(path), "/webhooks/events/%s/redeliver/", cli->args[0]);
-	json_t *answer = NULL;
-	struct kopilka_error err;
-	enum kopilka_status st = kopilka_request(h, "POST", path, "{}", NULL, &answer, &err);
-	if (st != KOPILKA_OK)
-		rc = report(cli, st, &err);
-	else if (cli->json)
-		cli_print_json(answer ? answer : json_object());
-	else
-		printf("event %s: redelivery scheduled to %" JSON_INTEGER_FORMAT " endpoint(s)\n",
-		       cli->args[0], json_integer_value(json_object_get(answer, "deliveries")));
-	json_decref(answer);
-	kopilka_destroy(h);
-	return rc;
+	return webhooks_id_run(cli, "POST", "/webhooks/events/%s/redeliver/", print_redelivered);
 }
 
 static const struct cli_option orders_options[] = {
