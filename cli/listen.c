@@ -226,7 +226,7 @@ static int listen_run(struct cli *cli)
 	struct addrinfo hints = {
 	    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
 	struct addrinfo *ai = NULL;
-	char service[8];
+	char service[24];
 	snprintf(service, sizeof(service), "%ld", port);
 	int gai = getaddrinfo(host, service, &hints, &ai);
 	if (gai != 0)
