@@ -32,6 +32,7 @@ $(BUILD)/Makefile: CMakeLists.txt
 build: deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j2
 	@scripts/docs.sh $(BUILD)/docs
+	@scripts/postman.sh $(BUILD)/docs
 	@scripts/lk.sh $(BUILD)/lk
 
 run: build
@@ -71,6 +72,7 @@ asan-build: deps-test
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKOPILKA_SANITIZE=ON $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD) -j2
 	@scripts/docs.sh $(ASAN_BUILD)/docs
+	@scripts/postman.sh $(ASAN_BUILD)/docs
 	@scripts/lk.sh $(ASAN_BUILD)/lk
 
 # The cabinet's end-to-end suite in Debian's chromium (tests/browser, docs/DEVELOPING.md);
@@ -107,7 +109,7 @@ stress: deps-test build
 # by make test) fails on any line clang-format would change. Tables laid out for reading (the
 # SQL) sit between /* clang-format off */ and /* clang-format on */.
 CLANG_FORMAT ?= clang-format-14
-FORMAT_FILES = $(wildcard src/*.c src/*/*.c src/*/*.h lib/*.c lib/*.h tests/unit/*.c tests/lib/*.c fuzz/*.c fuzz/*.h bench/*.c)
+FORMAT_FILES = $(wildcard src/*.c src/*/*.c src/*/*.h lib/*.c lib/*.h tests/unit/*.c tests/lib/*.c fuzz/*.c fuzz/*.h bench/*.c cli/*.c cli/*.h)
 
 format: deps-test
 	$(CLANG_FORMAT) -i $(FORMAT_FILES)

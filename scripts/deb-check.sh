@@ -142,16 +142,24 @@ grep -q 'runuser -u kopilka -- kopilkad init --db /var/lib/kopilka/kopilka.db' "
 ok "dpkg -i: installed; postinst printed how to add the first merchant"
 
 for f in /usr/bin/kopilkad /usr/share/man/man8/kopilkad.8.gz /lib/systemd/system/kopilka.service \
+  /usr/bin/kopilka /usr/share/man/man1/kopilka.1.gz /usr/share/doc/kopilka/CLI.md.gz \
   /etc/kopilka/kopilka.env /etc/logrotate.d/kopilka /usr/share/doc/kopilka/copyright \
   /usr/share/doc/kopilka/changelog.Debian.gz /usr/share/kopilka/docs/index.html \
-  /usr/share/kopilka/docs/swagger-ui-bundle.js /usr/share/kopilka/lk/index.html; do
+  /usr/share/kopilka/docs/swagger-ui-bundle.js /usr/share/kopilka/docs/postman.json \
+  /usr/share/kopilka/lk/index.html; do
   [ -f "$f" ] || fail "$f is not installed"
 done
 zcat /usr/share/man/man8/kopilkad.8.gz | grep -q '^\.TH KOPILKAD "8"' || fail "kopilkad(8) has no .TH"
 zcat /usr/share/man/man8/kopilkad.8.gz | grep -q 'KOPILKA_LISTEN' ||
   fail "kopilkad(8) does not list the settings"
 grep -qx '/etc/kopilka/kopilka.env' /var/lib/dpkg/info/$PKG.conffiles || fail "kopilka.env is no conffile"
-ok "files: binary, man page, unit, conffiles, docs page, cabinet, copyright, changelog"
+zcat /usr/share/man/man1/kopilka.1.gz | grep -q '^\.TH KOPILKA "1"' || fail "kopilka(1) has no .TH"
+for word in KOPILKA_URL 'webhooks listen' 'Exit status'; do
+  zcat /usr/share/man/man1/kopilka.1.gz | grep -q "$word" || fail "kopilka(1) does not mention $word"
+done
+[ "$(/usr/bin/kopilka --version)" = "kopilka $(dpkg-query -W -f='${Version}' $PKG | cut -d- -f1)" ] ||
+  fail "/usr/bin/kopilka --version is not the package's version"
+ok "files: binaries, man pages, unit, conffiles, docs page, Postman collection, cabinet, copyright, changelog"
 
 # The settings of --help, one line each: "KOPILKA_X help text. Default: ... [commands]". The man
 # page (help2man) must list all of them; the env file (scripts/deb.sh) those serve reads, its
@@ -250,6 +258,8 @@ kpid=$(pgrep -P $server -x kopilkad) || fail "no kopilkad under strace"
 health=$(curl -sS -f "$base/healthz") || { cat "$tmp/server.log" >&2; fail "GET /healthz"; }
 [ "$health" = '{"status":"ok","database":"ok"}' ] || fail "GET /healthz answered $health"
 curl -sS -f "$base/docs/" | grep -q '<html' || fail "GET /docs/ (the installed docs page)"
+curl -sS -f "$base/ext/api/v1/postman.json" | grep -q '"_postman_id"' ||
+  fail "GET /ext/api/v1/postman.json (the installed Postman collection)"
 lk_js=$(curl -sS -f "$base/lk/" | sed -n 's#.*src="/lk/assets/\([^"]*\.js\)".*#\1#p' | head -n 1)
 [ -n "$lk_js" ] && curl -sS -f -o /dev/null "$base/lk/assets/$lk_js" ||
   fail "GET /lk/ and its script (the installed cabinet)"
@@ -364,7 +374,7 @@ server= kpid=
 grep -q 'stopped cleanly' "$tmp/server.log" || fail "no clean stop in the log"
 owned_by_others=$(find "$STATE" ! -user kopilka)
 [ -z "$owned_by_others" ] || fail "files in $STATE not owned by kopilka: $owned_by_others"
-ok "kopilkad ran as kopilka from the installed files on 127.0.0.1:$port: /healthz ok, /docs/, /lk/, the merchant's program, client and sale; no writable+executable memory; SIGTERM stopped it (exit 0)"
+ok "kopilkad ran as kopilka from the installed files on 127.0.0.1:$port: /healthz ok, /docs/, /ext/api/v1/postman.json, /lk/, the merchant's program, client and sale; no writable+executable memory; SIGTERM stopped it (exit 0)"
 
 # The unit's SystemCallFilter= lines (an allow list, then ~ deny lists): every call kopilkad made
 # above must be allowed and not denied (systemd-analyze expands the sets).
@@ -400,7 +410,7 @@ ok "dpkg -i again: $db untouched"
 dpkg_retry --remove "$PKG" >/dev/null || fail "dpkg -r"
 [ "$(pkg_status)" = config-files ] || fail "dpkg status after dpkg -r: $(pkg_status)"
 for f in /usr/bin/kopilkad /usr/share/man/man8/kopilkad.8.gz /lib/systemd/system/kopilka.service \
-  /usr/share/kopilka /usr/share/doc/kopilka; do
+  /usr/bin/kopilka /usr/share/man/man1/kopilka.1.gz /usr/share/kopilka /usr/share/doc/kopilka; do
   if [ -e "$f" ]; then fail "dpkg -r left $f"; fi
 done
 [ -f /etc/kopilka/kopilka.env ] || fail "dpkg -r removed the conffile (only purge may)"

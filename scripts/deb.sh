@@ -30,7 +30,7 @@ export DEB_BUILD_MAINT_OPTIONS=hardening=+all
 cflags="$(dpkg-buildflags --get CPPFLAGS) $(dpkg-buildflags --get CFLAGS)"
 ldflags=$(dpkg-buildflags --get LDFLAGS)
 CFLAGS=$cflags LDFLAGS=$ldflags cmake -S . -B "$work/obj" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$work/obj" -j2 --target kopilkad >/dev/null
+cmake --build "$work/obj" -j2 --target kopilkad kopilka >/dev/null
 bin=$work/obj/kopilkad
 if [ "$("$bin" --version)" != "kopilkad $upstream" ]; then
   echo "deb: $bin --version does not say $upstream" >&2
@@ -41,10 +41,21 @@ rm -rf "$stage"
 mkdir -p "$stage/DEBIAN"
 install -D -m 0755 "$bin" "$stage/usr/bin/kopilkad"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$stage/usr/bin/kopilkad"
+# The command-line client (cli/, docs/CLI.md).
+cli=$work/obj/kopilka
+if [ "$("$cli" --version)" != "kopilka $upstream" ]; then
+  echo "deb: $cli --version does not say $upstream" >&2
+  exit 1
+fi
+install -D -m 0755 "$cli" "$stage/usr/bin/kopilka"
+strip --strip-unneeded --remove-section=.comment --remove-section=.note "$stage/usr/bin/kopilka"
 
 # The docs page (Swagger UI from the npm cache of scripts/docs.sh), found by the installed
 # binary at ../share/kopilka/docs.
 scripts/docs.sh "$stage/usr/share/kopilka/docs" >/dev/null
+# The Postman collection (/ext/api/v1/postman.json) beside it.
+scripts/postman.sh "$stage/usr/share/kopilka/docs" >/dev/null
+rm -f "$stage/usr/share/kopilka/docs/.postman.stamp"
 # The merchant cabinet (web/ built by Vite), found by the installed binary at ../share/kopilka/lk.
 scripts/lk.sh "$stage/usr/share/kopilka/lk" >/dev/null
 rm -f "$stage/usr/share/kopilka/lk/.stamp"
@@ -53,6 +64,10 @@ rm -f "$stage/usr/share/kopilka/lk/.stamp"
 mkdir -p "$stage/usr/share/man/man8"
 help2man --no-info --section=8 --name="self-hosted loyalty server" \
   --include=deb/kopilkad.h2m "$bin" | gzip -9n >"$stage/usr/share/man/man8/kopilkad.8.gz"
+# kopilka(1) the same way, and its full documentation beside.
+mkdir -p "$stage/usr/share/man/man1"
+help2man --no-info --section=1 --name="command-line client of the kopilka loyalty API" \
+  --include=deb/kopilka.h2m "$cli" | gzip -9n >"$stage/usr/share/man/man1/kopilka.1.gz"
 
 # /etc/kopilka/kopilka.env: every setting serve reads (its [commands] name serve or all), from
 # the --help table, commented out at its default; KOPILKA_DB set to the state directory and
@@ -118,6 +133,7 @@ install -D -m 0644 deb/kopilka.logrotate "$stage/etc/logrotate.d/kopilka"
 
 doc=$stage/usr/share/doc/kopilka
 install -D -m 0644 deb/copyright "$doc/copyright"
+gzip -9n <docs/CLI.md >"$doc/CLI.md.gz"
 # The overrides, with the line of postinst that prints "systemctl enable" filled in.
 msg_line=$(grep -n '^  systemctl enable --now kopilka$' deb/postinst | cut -d: -f1)
 if [ -z "$msg_line" ]; then
@@ -139,7 +155,7 @@ sed "s/@MSG_LINE@/$msg_line/" deb/kopilka.lintian-overrides >"$stage/usr/share/l
 shl=$work/shlibdeps
 mkdir -p "$shl/debian"
 printf 'Source: kopilka\n\nPackage: kopilka\nArchitecture: any\n' >"$shl/debian/control"
-shlibs=$(cd "$shl" && dpkg-shlibdeps -O -e"$stage/usr/bin/kopilkad" 2>/dev/null |
+shlibs=$(cd "$shl" && dpkg-shlibdeps -O -e"$stage/usr/bin/kopilkad" -e"$stage/usr/bin/kopilka" 2>/dev/null |
   sed -n 's/^shlibs:Depends=//p')
 if [ -z "$shlibs" ]; then
   echo "deb: dpkg-shlibdeps found no dependencies for kopilkad" >&2
@@ -168,7 +184,9 @@ Description: self-hosted loyalty server speaking the i-bonus external API
  SQLite (the default, in /var/lib/kopilka) or PostgreSQL.
  .
  The package runs kopilkad as the hardened systemd service kopilka.service
- under its own system user; settings are in /etc/kopilka/kopilka.env.
+ under its own system user; settings are in /etc/kopilka/kopilka.env. The
+ command-line client kopilka finds clients, posts orders through an offline
+ outbox, and receives signed webhooks while an integration is developed.
 EOF
 
 (cd "$stage" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z |

@@ -102,6 +102,7 @@ static const struct route routes[] = {
     {"GET", B "/session/", session_show, ROLE_CASHIER, ROUTE_SESSION},
     {"DELETE", B "/session/", session_end, ROLE_CASHIER, ROUTE_SESSION},
     {"GET", B "/openapi.json", ops_openapi, ROLE_CASHIER, ROUTE_PUBLIC},
+    {"GET", B "/postman.json", ops_postman, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
     {"GET", B "/media/{file}", media_get, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
     {"GET", "/healthz", ops_healthz, ROLE_CASHIER, ROUTE_PUBLIC},
     {"GET", "/r/{file}", receipt_page, ROLE_CASHIER, ROUTE_PUBLIC},

@@ -90,6 +90,7 @@ void ops_healthz(struct call *c);
 void ops_metrics(struct call *c);
 void ops_openapi(struct call *c);
 void ops_docs(struct call *c);
+void ops_postman(struct call *c);
 void ops_lk(struct call *c);
 
 #endif

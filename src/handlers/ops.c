@@ -1,6 +1,8 @@
 /* What operators and integrators use around the API: liveness with the database (/healthz),
  * Prometheus metrics (/metrics), the OpenAPI document (embedded at build time) and the docs
- * page assets (/docs/, files of --docs-dir) and the merchant cabinet's (/lk/, files of --lk-dir).
+ * page assets (/docs/, files of --docs-dir) with the Postman collection made at build time from
+ * the OpenAPI document (/ext/api/v1/postman.json, postman.json of the same directory), and the
+ * merchant cabinet's (/lk/, files of --lk-dir).
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -73,6 +75,7 @@ static const char *content_type_of(const char *name)
 	    {".css", "text/css; charset=utf-8"},
 	    {".png", "image/png"},
 	    {".map", "application/json"},
+	    {".json", "application/json;charset=UTF-8"},
 	    {".svg", "image/svg+xml"},
 	    {".ico", "image/x-icon"},
 	    {".woff2", "font/woff2"},
@@ -140,6 +143,15 @@ void ops_docs(struct call *c)
 	assets_dir(c->app->cfg->docs_dir, "docs", dir, sizeof(dir));
 	send_file(c, dir, c->file ? c->file : "index.html",
 		  "no such docs file (the docs page is built by make build into build/docs)");
+}
+
+/* The Postman collection: made by scripts/postman.sh into the docs directory. */
+void ops_postman(struct call *c)
+{
+	char dir[PATH_MAX];
+	assets_dir(c->app->cfg->docs_dir, "docs", dir, sizeof(dir));
+	send_file(c, dir, "postman.json",
+		  "no Postman collection (it is made by make build into build/docs/postman.json)");
 }
 
 /* The cabinet (/lk/): a single page whose scripts and styles are files of assets/ named by

@@ -65,6 +65,38 @@ def test_openapi_json_is_the_document(env):
     assert r.json()["openapi"].startswith("3.1")
 
 
+def postman_requests(items):
+    """(method, path) of every request of a Postman collection's folders, the path with the
+    OpenAPI document's {name} for the collection's :name."""
+    for item in items:
+        if "item" in item:
+            yield from postman_requests(item["item"])
+            continue
+        url = item["request"]["url"]
+        path = "/" + "/".join(re.sub(r"^:(.+)$", r"{\1}", part) for part in url["path"])
+        yield item["request"]["method"], path
+
+
+def test_postman_collection_has_a_request_per_operation(env):
+    """GET /ext/api/v1/postman.json: the collection made at build time from the same document
+    (scripts/postman.sh), one request per operation, Basic auth from its variables."""
+    r = Session().get(env.url("/postman.json"))
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"].startswith("application/json")
+    collection = r.json()
+    assert collection["info"]["schema"].startswith("https://schema.getpostman.com/json/collection/v2.1.0/")
+    assert collection["info"]["name"] == openapi_check.DOC["info"]["title"]
+    assert collection["auth"]["type"] == "basic"
+    variables = {v["key"]: v["value"] for v in collection["variable"]}
+    assert variables["baseUrl"] == "http://127.0.0.1:8080"
+    assert {"basicAuthUsername", "basicAuthPassword"} <= set(variables)
+    requests_ = list(postman_requests(collection["item"]))
+    operations = [(m.upper(), path) for path, item in openapi_check.DOC["paths"].items()
+                  for m in item if m in ("get", "post", "put", "delete", "patch")]
+    assert len(requests_) == len(operations)
+    assert sorted(requests_) == sorted(operations)
+
+
 def test_healthz(env):
     r = Session().get(env.url("/../../../healthz").replace("/ext/api/v1/../../..", ""))
     assert r.status_code == 200, r.text

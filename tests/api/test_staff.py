@@ -109,7 +109,8 @@ def docs_matrix():
 def test_docs_matrix_lists_every_authenticated_route():
     out = subprocess.run([KOPILKAD, "routes"], capture_output=True, text=True, timeout=10).stdout
     routes = {tuple(l.split(" ", 1)) for l in out.splitlines() if l.startswith(("GET", "POST", "PUT", "DELETE"))}
-    public = {("GET", "/ext/api/v1/openapi.json"), ("GET", "/healthz"), ("GET", "/metrics"),
+    public = {("GET", "/ext/api/v1/openapi.json"), ("GET", "/ext/api/v1/postman.json"),
+              ("GET", "/healthz"), ("GET", "/metrics"),
               ("GET", "/docs/"), ("GET", "/docs/{file}"), ("GET", "/r/{file}"), ("POST", "/r/{file}"),
               ("GET", "/ext/api/v1/media/{file}"), ("GET", "/lk/"), ("GET", "/lk/assets/{file}"),
               # the cabinet's session: by the cookie itself, whatever the role (test_lk_session.py)
