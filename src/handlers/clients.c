@@ -5,7 +5,7 @@
 
 #include "domain/text.h"
 #include "handlers/handlers.h"
-#include "handlers/views.h"
+#include "service/views.h"
 #include "service/clients.h"
 #include "service/coupons.h"
 #include "service/ledger.h"

@@ -6,7 +6,7 @@
 #include "domain/text.h"
 #include "handlers/handlers.h"
 #include "handlers/upload.h"
-#include "handlers/views.h"
+#include "service/views.h"
 #include "service/coupons.h"
 #include "service/settings.h"
 
