@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "handlers/handlers.h"
-#include "service/views.h"
 #include "service/holds.h"
 #include "service/ledger.h"
+#include "service/views.h"
 
 #define HOLD_COUPONS 100
 #define FISCAL_ORDER_ID_MAX 64

@@ -13,8 +13,8 @@
 #include "domain/money.h"
 #include "domain/text.h"
 #include "handlers/handlers.h"
-#include "service/views.h"
 #include "service/orders.h"
+#include "service/views.h"
 
 /* The order is visible to the caller: theirs, unless they are a cashier who did not make it. */
 static bool visible(const struct call *c, const struct order *o)

@@ -58,8 +58,7 @@ void webhooks_get(struct call *c)
 
 /* Reads url, secret, events and active into e: required ones on create; on update only those
  * given replace e's (*secret_set: a secret was given). */
-static bool parse_webhook(struct call *c, struct webhook_endpoint *e, bool create,
-			  bool *secret_set)
+static bool parse_webhook(struct call *c, struct webhook_endpoint *e, bool create, bool *secret_set)
 {
 	const char *url = NULL, *secret = NULL, *rule = NULL;
 	if (!body_string(c, c->body, "url", "url", create, 1, WEBHOOK_URL_MAX, &url))
@@ -117,7 +116,8 @@ static bool parse_webhook(struct call *c, struct webhook_endpoint *e, bool creat
 		free(e->secret);
 		e->secret = xstrdup(secret);
 	} else if (create) {
-		/* Generated: 32 random bytes in hex, with Stripe's prefix so it reads as a secret. */
+		/* Generated: 32 random bytes in hex, with Stripe's prefix so it reads as a secret.
+		 */
 		char hex[65];
 		random_hex(hex, 32);
 		char generated[72];
