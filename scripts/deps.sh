@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
-  libsodium-dev libcmocka-dev libpq-dev curl sqlite3)
+  libsodium-dev libcmocka-dev libpq-dev libcurl4-openssl-dev curl sqlite3)
 # postgresql: the server scripts/pg-test-cluster.sh starts for the PostgreSQL engine's tests;
 # its postgresql-15 ships the contrib extensions, pg_trgm among them (schema migration 9).
 # clang-14, libclang-rt-14-dev (libFuzzer, the sanitizer runtimes), llvm-14 (llvm-profdata,

@@ -10,7 +10,8 @@
 #include "domain/webhook.h"
 #include "handlers/handlers.h"
 
-/* What an endpoint's answer shows of its secret once it was set: enough to recognise it. */
+/* What an endpoint's answer shows of its secret once it was set: its first characters (and
+ * its last 4 when it is long), enough to recognise it. */
 #define SECRET_SHOWN 6
 
 /* An endpoint as the API shows it: the secret whole only in the answer that set it. */
@@ -22,8 +23,10 @@ static void view_webhook(struct jw *w, const struct webhook_endpoint *e, bool wh
 	if (whole_secret) {
 		jw_kstr(w, "secret", e->secret);
 	} else {
-		char masked[SECRET_SHOWN + 4];
-		snprintf(masked, sizeof(masked), "%.*s…", SECRET_SHOWN, e->secret);
+		char masked[SECRET_SHOWN + 16];
+		size_t len = strlen(e->secret);
+		snprintf(masked, sizeof(masked), "%.*s…%s", SECRET_SHOWN, e->secret,
+			 len >= 4 * SECRET_SHOWN ? e->secret + len - 4 : "");
 		jw_kstr(w, "secret", masked);
 	}
 	jw_key(w, "events");
