@@ -170,10 +170,10 @@ static bool match(const char *pattern, const char *path, struct call *c, bool *b
 			continue;
 		}
 		if (strncmp(p, "{evt}", 5) == 0) {
-			/* An event's public id: "evt_" and 24 lowercase hex digits (any other
+			/* An event's public id: "evt_" and 32 lowercase hex digits (any other
 			 * segment names no event: 404). */
 			size_t len = strcspn(s, "/");
-			bool ok = len == 28 && strncmp(s, "evt_", 4) == 0;
+			bool ok = len == 36 && strncmp(s, "evt_", 4) == 0;
 			for (size_t i = 4; ok && i < len; i++)
 				ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
 			if (len == 0)

@@ -323,7 +323,7 @@ static enum store_rc redeliver_tx(struct call *c, void *ctx)
 	enum store_rc rc =
 	    STORE(c->db, event_redeliver, c->who.merchant_id, c->ref_token, now_ms(), &n);
 	if (rc == STORE_NOT_FOUND)
-		call_error(c, 404, "not_found", "event %s not found", c->ref_token);
+		call_error(c, 404, "not_found", "no such event of this merchant");
 	if (rc == STORE_OK) {
 		struct jw w;
 		call_json(c, 202, &w);

@@ -35,8 +35,8 @@ static enum store_rc write_event(struct store_conn *db, int64_t merchant_id, int
 				   .client_id = client_id,
 				   .type = (int)type,
 				   .created_ms = now};
-	char hex[25];
-	random_hex(hex, 12);
+	char hex[33];
+	random_hex(hex, 16);
 	snprintf(ev.public_id, sizeof(ev.public_id), "evt_%s", hex);
 	buf_putc(data, '\0');
 	ev.data = data->data;
