@@ -100,7 +100,7 @@ static const struct route routes[] = {
     {"DELETE", B "/api_keys/{id}/", api_keys_delete, ROLE_OWNER, 0},
     {"GET", B "/webhooks/", webhooks_get, ROLE_OWNER, 0},
     {"POST", B "/webhooks/", webhooks_create, ROLE_OWNER, 0},
-    {"POST", B "/webhooks/events/{evt}/redeliver/", webhook_redeliver, ROLE_OWNER,
+    {"POST", B "/webhooks/events/{eventId}/redeliver/", webhook_redeliver, ROLE_OWNER,
      ROUTE_BODY_OPTIONAL},
     {"GET", B "/webhooks/{id}/deliveries/", webhook_deliveries_get, ROLE_OWNER, 0},
     {"PUT", B "/webhooks/{id}/", webhook_update, ROLE_OWNER, 0},
@@ -169,7 +169,7 @@ static bool match(const char *pattern, const char *path, struct call *c, bool *b
 			s += strlen(s);
 			continue;
 		}
-		if (strncmp(p, "{evt}", 5) == 0) {
+		if (strncmp(p, "{eventId}", 9) == 0) {
 			/* An event's public id: "evt_" and 32 lowercase hex digits (any other
 			 * segment names no event: 404). */
 			size_t len = strcspn(s, "/");
@@ -184,7 +184,7 @@ static bool match(const char *pattern, const char *path, struct call *c, bool *b
 			} else {
 				*bad_id = true;
 			}
-			p += 5;
+			p += 9;
 			s += len;
 			continue;
 		}

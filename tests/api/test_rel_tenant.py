@@ -208,11 +208,12 @@ PATH_CASES = {
     f"PUT {P}/webhooks/{{id}}/": [
         lambda own, ids: ("PUT", f"/webhooks/{ids['webhook']}/", j({"active": False})),
         lambda own, ids: ("PUT", f"/webhooks/{ids['webhook']}/", j({"url": "https://taken.example.com/"}))],
-    f"DELETE {P}/webhooks/{{id}}/": [lambda own, ids: ("DELETE", f"/webhooks/{ids['webhook']}/", {})],
     f"GET {P}/webhooks/{{id}}/deliveries/": [
         lambda own, ids: ("GET", f"/webhooks/{ids['webhook']}/deliveries/", {})],
-    f"POST {P}/webhooks/events/{{evt}}/redeliver/": [
+    f"POST {P}/webhooks/events/{{eventId}}/redeliver/": [
         lambda own, ids: ("POST", f"/webhooks/events/{ids['event']}/redeliver/", {})],
+    # last of the webhook cases: it removes the endpoint the ones above reach
+    f"DELETE {P}/webhooks/{{id}}/": [lambda own, ids: ("DELETE", f"/webhooks/{ids['webhook']}/", {})],
 }
 
 # Public routes with a {name} in the path, checked by their own tests below.
