@@ -17,10 +17,13 @@
 #include "core/metrics.h"
 #include "domain/lk.h"
 #include "domain/text.h"
+#include "http/outbound.h"
 #include "http/server.h"
 #include "service/backups.h"
+#include "service/events.h"
 #include "service/holds.h"
 #include "service/ledger.h"
+#include "service/webhooks.h"
 #include "store/backup.h"
 #include "store/media.h"
 #include "store/sqlite.h"
@@ -323,7 +326,7 @@ static int cmd_serve(const struct config *cfg)
 	int64_t writers = cfg->write_workers;
 	if (!store_uri_is_file(cfg->db) && writers > cfg->threads)
 		writers = cfg->threads;
-	int pool = cfg->pool_size > 0 ? (int)cfg->pool_size : (int)(cfg->threads + writers) + 2;
+	int pool = cfg->pool_size > 0 ? (int)cfg->pool_size : (int)(cfg->threads + writers) + 3;
 	struct store *st = open_store(cfg, false, pool);
 	if (!st)
 		return 1;
@@ -362,6 +365,14 @@ static int cmd_serve(const struct config *cfg)
 		snprintf(media_dir, sizeof(media_dir), "%s", cfg->media_dir);
 	else
 		media_default_dir(cfg->db, media_dir, sizeof(media_dir));
+	events_set_public_url(cfg->public_url);
+	if (!outbound_init()) {
+		log_error("libcurl failed to start: webhooks cannot be delivered");
+		backup_schedule_stop(backups);
+		auth_destroy(auth);
+		st->ops->close(st);
+		return 1;
+	}
 	struct app app = {.store = st, .cfg = cfg, .auth = auth, .media_dir = media_dir};
 	struct app metrics_app = {
 	    .store = st, .cfg = cfg, .auth = auth, .metrics_only = true, .media_dir = media_dir};
@@ -394,6 +405,12 @@ static int cmd_serve(const struct config *cfg)
 	pthread_cond_init(&sw.cv, NULL);
 	pthread_t sweep_thread;
 	pthread_create(&sweep_thread, NULL, sweep_loop, &sw);
+	struct webhook_worker_config wcfg = {.period_ms = cfg->webhook_period_ms,
+					     .retry_base_ms = cfg->webhook_retry_base_ms,
+					     .timeout_ms = cfg->webhook_timeout_ms,
+					     .expiring_days = cfg->webhook_expiring_days,
+					     .allow_private = cfg->webhook_allow_private != 0};
+	struct webhook_worker *webhooks = webhook_worker_start(st, &wcfg);
 	char db_shown[512];
 	store_uri_display(cfg->db, db_shown, sizeof(db_shown));
 	log_info("kopilkad serving on %s (%lld threads, database %s, media %s)%s%s", cfg->listen,
@@ -408,6 +425,7 @@ static int cmd_serve(const struct config *cfg)
 	pthread_cond_signal(&sw.cv);
 	pthread_mutex_unlock(&sw.mu);
 	pthread_join(sweep_thread, NULL);
+	webhook_worker_stop(webhooks);
 	backup_schedule_stop(backups);
 	auth_destroy(auth);
 	st->ops->close(st);

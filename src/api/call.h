@@ -23,7 +23,8 @@ struct call {
 	struct who who;
 	int64_t path_id[3]; /* the {id} segments of the route, in order */
 	int n_path_ids;
-	char ref_token[33]; /* the {ref} segment when it is a token (path_id is then 0) */
+	char ref_token[40]; /* the {ref} segment when it is a token (path_id is then 0), or
+			       {eventId} */
 	const char *file;   /* the {file} segment of the route, pointing into the path */
 	json_t *body;	    /* parsed JSON object of a POST/PUT, or NULL */
 	/* The text of body's real numbers, so body_fixed reads money from what the client wrote

@@ -98,6 +98,13 @@ static const struct route routes[] = {
     {"GET", B "/api_keys/", api_keys_get, ROLE_OWNER, 0},
     {"POST", B "/api_keys/", api_keys_create, ROLE_OWNER, ROUTE_BODY_OPTIONAL},
     {"DELETE", B "/api_keys/{id}/", api_keys_delete, ROLE_OWNER, 0},
+    {"GET", B "/webhooks/", webhooks_get, ROLE_OWNER, 0},
+    {"POST", B "/webhooks/", webhooks_create, ROLE_OWNER, 0},
+    {"POST", B "/webhooks/events/{eventId}/redeliver/", webhook_redeliver, ROLE_OWNER,
+     ROUTE_BODY_OPTIONAL},
+    {"GET", B "/webhooks/{id}/deliveries/", webhook_deliveries_get, ROLE_OWNER, 0},
+    {"PUT", B "/webhooks/{id}/", webhook_update, ROLE_OWNER, 0},
+    {"DELETE", B "/webhooks/{id}/", webhook_delete, ROLE_OWNER, 0},
     {"POST", B "/session/", session_create, ROLE_CASHIER, ROUTE_SESSION},
     {"GET", B "/session/", session_show, ROLE_CASHIER, ROUTE_SESSION},
     {"DELETE", B "/session/", session_end, ROLE_CASHIER, ROUTE_SESSION},
@@ -161,6 +168,25 @@ static bool match(const char *pattern, const char *path, struct call *c, bool *b
 			c->file = s;
 			p += 6;
 			s += strlen(s);
+			continue;
+		}
+		if (strncmp(p, "{eventId}", 9) == 0) {
+			/* An event's public id: "evt_" and 32 lowercase hex digits (any other
+			 * segment names no event: 404). */
+			size_t len = strcspn(s, "/");
+			bool ok = len == 36 && strncmp(s, "evt_", 4) == 0;
+			for (size_t i = 4; ok && i < len; i++)
+				ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
+			if (len == 0)
+				return false;
+			if (ok) {
+				memcpy(c->ref_token, s, len);
+				c->ref_token[len] = '\0';
+			} else {
+				*bad_id = true;
+			}
+			p += 9;
+			s += len;
 			continue;
 		}
 		bool ref = strncmp(p, "{ref}", 5) == 0;

@@ -46,6 +46,12 @@ struct config {
 	int64_t lk_lifetime_seconds;
 	char *trusted_proxy; /* comma list of addresses whose X-Forwarded-Proto is believed */
 	int64_t expire_sweep_seconds;
+	/* webhook deliveries (service/webhooks.c) */
+	int64_t webhook_period_ms;
+	int64_t webhook_retry_base_ms;
+	int64_t webhook_timeout_ms;
+	int64_t webhook_allow_private; /* 0 or 1 */
+	int64_t webhook_expiring_days;
 	int64_t clock_offset_seconds;
 	char *backup_dir; /* "": no scheduled backups */
 	int64_t backup_every_seconds;

@@ -5,10 +5,11 @@
 
 #include "domain/text.h"
 #include "handlers/handlers.h"
-#include "handlers/views.h"
 #include "service/clients.h"
 #include "service/coupons.h"
+#include "service/events.h"
 #include "service/ledger.h"
+#include "service/views.h"
 
 /* Compiles the phone query parameter; false after writing a 400. */
 static bool phone_query(struct call *c, const char *v, struct pattern *p)
@@ -101,6 +102,8 @@ static enum store_rc create_client_tx(struct call *c, void *ctx)
 		return rc;
 	struct client stored = {0};
 	rc = STORE(c->db, client_get, c->who.merchant_id, id, &stored);
+	if (rc == STORE_OK)
+		rc = event_client(c->db, EVENT_CLIENT_CREATED, &stored, now_ms());
 	if (rc == STORE_OK) {
 		struct jw w;
 		call_json(c, 201, &w);
@@ -360,6 +363,8 @@ static enum store_rc client_update_tx(struct call *c, void *ctx)
 	client_clear(&cl);
 	if (rc == STORE_OK)
 		rc = STORE(c->db, client_get, c->who.merchant_id, id, &cl);
+	if (rc == STORE_OK)
+		rc = event_client(c->db, EVENT_CLIENT_UPDATED, &cl, now_ms());
 	if (rc == STORE_OK) {
 		struct jw w;
 		call_json(c, 200, &w);

@@ -75,6 +75,14 @@ void api_keys_get(struct call *c);
 void api_keys_create(struct call *c);
 void api_keys_delete(struct call *c);
 
+/* webhooks.c: webhook endpoints, their delivery log, redelivery (owner only) */
+void webhooks_get(struct call *c);
+void webhooks_create(struct call *c);
+void webhook_update(struct call *c);
+void webhook_delete(struct call *c);
+void webhook_deliveries_get(struct call *c);
+void webhook_redeliver(struct call *c);
+
 /* session.c: the merchant cabinet's sign-in, session and sign-out */
 void session_create(struct call *c);
 void session_show(struct call *c);

@@ -8,59 +8,29 @@
 #include <string.h>
 
 #include "handlers/handlers.h"
-#include "handlers/views.h"
 #include "service/holds.h"
 #include "service/ledger.h"
+#include "service/views.h"
 
 #define HOLD_COUPONS 100
 #define FISCAL_ORDER_ID_MAX 64
 /* The longest a hold may be asked to live. */
 #define HOLD_MAX_DAYS 365
 
-/* The answer's balanceId: one number per client and currency (kopilka keeps no separate
- * balance accounts). */
-static int64_t balance_id(int64_t client_id, enum currency cur)
-{
-	return client_id * CURRENCY_COUNT + (int64_t)cur;
-}
-
-static void view_hold(struct call *c, struct jw *w, const struct hold *h, int64_t now)
+static void view_hold_of(struct call *c, struct jw *w, const struct hold *h, int64_t now)
 {
 	int64_t ids[HOLD_COUPONS];
 	size_t n = 0;
 	if (STORE(c->db, coupons_of_order, h->id, 2, ids, HOLD_COUPONS, &n) != STORE_OK)
 		n = 0;
-	jw_obj_begin(w);
-	jw_kint(w, "id", h->id);
-	jw_kstr(w, "transactionId", h->transaction_id);
-	jw_kint(w, "clientId", h->client_id);
-	jw_kstr(w, "currency", currency_name(h->currency));
-	jw_kmoney(w, "amount", h->amount_minor);
-	jw_kint(w, "balanceId", balance_id(h->client_id, h->currency));
-	jw_kint(w, "transactionDate", h->created_ms);
-	jw_kint(w, "expirationDate", h->expires_ms);
-	if (h->order_id)
-		jw_kint(w, "orderId", h->order_id);
-	else
-		jw_knull(w, "orderId");
-	if (h->fiscal_order_id)
-		jw_kstr(w, "fiscalOrderId", h->fiscal_order_id);
-	else
-		jw_knull(w, "fiscalOrderId");
-	jw_kstr(w, "status", hold_status_name(hold_status_at(h, now)));
-	jw_key(w, "couponIds");
-	jw_arr_begin(w);
-	for (size_t i = 0; i < n; i++)
-		jw_int(w, ids[i]);
-	jw_arr_end(w);
-	jw_obj_end(w);
+	view_hold(w, h, now, ids, n);
 }
 
 static void answer_hold(struct call *c, const struct hold *h, int64_t now)
 {
 	struct jw w;
 	call_json(c, 200, &w);
-	view_hold(c, &w, h, now);
+	view_hold_of(c, &w, h, now);
 }
 
 /* The currency a request names, or the program's when absent (-1 after a 400). */

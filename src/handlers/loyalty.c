@@ -6,9 +6,9 @@
 #include "domain/text.h"
 #include "handlers/handlers.h"
 #include "handlers/upload.h"
-#include "handlers/views.h"
 #include "service/coupons.h"
 #include "service/settings.h"
+#include "service/views.h"
 
 #define VALID_DAYS_MAX 36500
 

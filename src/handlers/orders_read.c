@@ -13,10 +13,8 @@
 #include "domain/money.h"
 #include "domain/text.h"
 #include "handlers/handlers.h"
-#include "handlers/views.h"
 #include "service/orders.h"
-
-static const char *const reactions[] = {NULL, "positive", "neutral", "negative"};
+#include "service/views.h"
 
 /* The order is visible to the caller: theirs, unless they are a cashier who did not make it. */
 static bool visible(const struct call *c, const struct order *o)
@@ -33,51 +31,7 @@ static void write_order(struct call *c, struct jw *w, const struct order *o)
 	bool has_emp = o->created_by &&
 		       STORE(c->db, account_self, o->created_by, &emp) == STORE_OK &&
 		       emp.kind == ACCOUNT_EMPLOYEE;
-	char number[24], url[512];
-	snprintf(number, sizeof(number), "%lld", (long long)o->order_number);
-	snprintf(url, sizeof(url), "%s/r/%s", c->app->cfg->public_url, o->public_token);
-	jw_obj_begin(w);
-	jw_kint(w, "id", o->id);
-	jw_kstr(w, "orderNumber", number);
-	jw_kstr(w, "externalOrderNumber", o->external_id);
-	jw_kint(w, "orderDate", o->order_date_ms);
-	if (o->external_date_ms)
-		jw_kint(w, "externalOrderDate", o->external_date_ms);
-	else
-		jw_knull(w, "externalOrderDate");
-	jw_kstr(w, "receiptType", o->refund ? "refund" : "sale");
-	jw_kstr(w, "customerPhone", has_client ? cl.phone : NULL);
-	jw_kstr(w, "customerEmail", has_client ? cl.email : NULL);
-	jw_kstr(w, "customerName", has_client ? cl.name : NULL);
-	jw_kstr(w, "customerAvatarUrl", has_client ? cl.avatar_url : NULL);
-	jw_key(w, "customer");
-	if (has_client)
-		view_client(w, &cl);
-	else
-		jw_null(w);
-	jw_key(w, "employee");
-	if (has_emp)
-		view_employee(w, &emp);
-	else
-		jw_null(w);
-	jw_kmoney(w, "totalAmount", o->total_minor);
-	jw_kmoney(w, "cashbackAmount", o->refund ? -o->accrued_minor : o->accrued_minor);
-	jw_kstr(w, "cashbackCurrency", currency_name(o->accrued_currency));
-	/* [ext]: what the sale spent (a refund: what it returned), and the sale's refunded
-	 * item total so far (the cabinet's refund form). */
-	jw_kmoney(w, "spentAmount", o->refund ? -o->spent_minor : o->spent_minor);
-	jw_kstr(w, "spentCurrency", currency_name(o->spent_currency));
-	jw_kmoney(w, "refundedAmount", o->refund ? 0 : o->refunded_total_minor);
-	jw_kstr(w, "status",
-		o->refund		  ? "completed"
-		: o->fully_refunded	  ? "refunded"
-		: o->refunded_total_minor ? "partially_refunded"
-					  : "completed");
-	jw_kstr(w, "reaction",
-		o->reaction >= 1 && o->reaction <= 3 ? reactions[o->reaction] : NULL);
-	jw_kstr(w, "customerComment", o->customer_comment);
-	jw_kstr(w, "publicURL", url);
-	jw_obj_end(w);
+	view_order(w, o, has_client ? &cl : NULL, has_emp ? &emp : NULL, c->app->cfg->public_url);
 	client_clear(&cl);
 	account_clear(&emp);
 }
@@ -274,7 +228,7 @@ void order_reaction(struct call *c)
 	    !body_string(c, c->body, "comment", "comment", false, 0, 1024, &r.comment))
 		return;
 	for (int i = 1; i <= 3; i++)
-		if (strcmp(name, reactions[i]) == 0)
+		if (strcmp(name, view_reaction_names[i]) == 0)
 			r.reaction = i;
 	if (!r.reaction) {
 		call_error(c, 400, "validation_failed",
@@ -418,7 +372,7 @@ void receipt_page(struct call *c)
 			   o.public_token);
 		for (int i = 1; i <= 3; i++)
 			buf_printf(b, "<button name=\"reaction\" value=\"%s\">%s</button>\n",
-				   reactions[i], reaction_labels[i]);
+				   view_reaction_names[i], reaction_labels[i]);
 		buf_puts(b, "<p><textarea name=\"comment\" maxlength=\"1024\" "
 			    "placeholder=\"Комментарий\"></textarea></p></form>\n");
 	}
@@ -516,7 +470,7 @@ void receipt_react(struct call *c)
 	const char *body = req->body ? req->body : "";
 	if (form_value(body, req->body_len, "reaction", name, sizeof(name)) == 1)
 		for (int i = 1; i <= 3; i++)
-			if (strcmp(name, reactions[i]) == 0)
+			if (strcmp(name, view_reaction_names[i]) == 0)
 				r.reaction = i;
 	if (!r.reaction) {
 		call_error(c, 400, "validation_failed",

@@ -10,7 +10,7 @@
 #include "core/util.h"
 #include "domain/money.h"
 #include "handlers/handlers.h"
-#include "handlers/views.h"
+#include "service/views.h"
 #include "store/store.h"
 
 #define DAY_MS 86400000LL

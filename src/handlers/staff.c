@@ -11,7 +11,7 @@
 #include "api/auth.h"
 #include "domain/text.h"
 #include "handlers/handlers.h"
-#include "handlers/views.h"
+#include "service/views.h"
 
 #define PASSWORD_MIN 8
 #define PASSWORD_MAX 256

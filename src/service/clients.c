@@ -5,6 +5,7 @@
 
 #include "core/util.h"
 #include "domain/text.h"
+#include "service/events.h"
 #include "service/holds.h"
 #include "service/ledger.h"
 
@@ -48,6 +49,8 @@ bool client_find_or_register(struct store_conn *db, int64_t merchant_id, const c
 	}
 	if (rc == STORE_OK)
 		rc = STORE(db, client_lock, merchant_id, id, cl);
+	if (rc == STORE_OK)
+		rc = event_client(db, EVENT_CLIENT_CREATED, cl, now_ms());
 	/* Registered meanwhile by a concurrent write (on PostgreSQL the insert waited for it):
 	 * run again, and find the client. */
 	return outcome_store(o, rc == STORE_CONFLICT ? STORE_RETRY : rc);
@@ -77,7 +80,7 @@ bool balance_adjust(struct store_conn *db, int64_t merchant_id, int64_t client_i
 	if (rc == STORE_CONFLICT)
 		return outcome_refuse(o, OUTCOME_INVALID, "insufficient_funds",
 				      "amount: the customer's points do not cover it");
-	if (!outcome_store(o, rc))
+	if (!outcome_store(o, event_balance(db, merchant_id, client_id, now)))
 		return false;
 	for (int c = 0; c < CURRENCY_COUNT; c++)
 		if (!outcome_store(o, ledger_available(db, client_id, (enum currency)c, now,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "service/clients.h"
+#include "service/events.h"
 #include "service/ledger.h"
 
 /* Attempts at drawing codes that are free; with a million codes per merchant a collision
@@ -42,6 +43,8 @@ enum store_rc coupon_issue_new(struct store_conn *db, const struct catalog_coupo
 		draw_codes(ci.merchant_token, ci.merchant_share_token);
 		rc = STORE(db, coupon_issue, &ci, id_out);
 	}
+	if (rc == STORE_OK)
+		rc = event_coupon(db, EVENT_COUPON_ISSUED, cc->merchant_id, *id_out, now);
 	return rc;
 }
 

@@ -7,10 +7,8 @@
 #include "core/util.h"
 
 #include "service/coupons.h"
+#include "service/events.h"
 #include "service/ledger.h"
-
-/* Coupons one hold may reserve (the handlers' limit is lower). */
-#define HOLD_COUPONS_MAX 128
 
 enum store_rc hold_place(struct store_conn *db, struct hold *h, const int64_t *coupon_ids,
 			 size_t n_coupons, int64_t now)
@@ -25,6 +23,13 @@ enum store_rc hold_place(struct store_conn *db, struct hold *h, const int64_t *c
 		if (rc == STORE_OK)
 			rc = STORE(db, coupon_set_hold, coupon_ids[i], h->id);
 	}
+	/* A direct write-off is final at once: its coupons are redeemed; a hold is announced. */
+	if (rc == STORE_OK)
+		rc = direct ? event_coupons(db, EVENT_COUPON_REDEEMED, h->merchant_id, coupon_ids,
+					    n_coupons, now)
+			    : event_hold(db, EVENT_HOLD_CREATED, h, now);
+	if (rc == STORE_OK)
+		rc = event_balance(db, h->merchant_id, h->client_id, now);
 	return rc;
 }
 
@@ -47,6 +52,10 @@ enum store_rc hold_write_off(struct store_conn *db, struct hold *h, int64_t orde
 	h->fiscal_order_id = fiscal_order_id ? xstrdup(fiscal_order_id) : NULL;
 	if (rc == STORE_OK)
 		rc = STORE(db, hold_update, h);
+	if (rc == STORE_OK)
+		rc = event_hold(db, EVENT_HOLD_WRITTEN_OFF, h, now);
+	if (rc == STORE_OK)
+		rc = event_coupons(db, EVENT_COUPON_REDEEMED, h->merchant_id, ids, n, now);
 	return rc;
 }
 
@@ -65,6 +74,11 @@ enum store_rc hold_release(struct store_conn *db, struct hold *h, enum hold_stat
 	h->ended_ms = now;
 	if (rc == STORE_OK)
 		rc = STORE(db, hold_update, h);
+	if (rc == STORE_OK)
+		rc = event_hold(
+		    db, status == HOLD_EXPIRED ? EVENT_HOLD_EXPIRED : EVENT_HOLD_CANCELLED, h, now);
+	if (rc == STORE_OK)
+		rc = event_balance(db, h->merchant_id, h->client_id, now);
 	return rc;
 }
 

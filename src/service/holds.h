@@ -10,6 +10,8 @@
 
 /* Default life of a hold (API.md 4.3: 30 days). */
 #define HOLD_DEFAULT_DAYS 30
+/* Coupons one hold may reserve (the handlers' limit is lower). */
+#define HOLD_COUPONS_MAX 128
 
 /* Records h (its id is set) and takes its amount and its coupons (already checked usable) from
  * the client: a two-phase hold reserves them, a direct write-off spends them at once. */

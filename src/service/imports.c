@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "service/events.h"
 #include "service/ledger.h"
 
 enum column { COL_PHONE, COL_EMAIL, COL_NAME, COL_POINTS, COL_EXPIRES, COL_COUNT };
@@ -667,6 +668,11 @@ bool import_apply(struct store_conn *db, const struct import_rec *im, bool skip_
 		if (rc == STORE_OK && row->points_minor > 0)
 			rc = ledger_opening(db, im->merchant_id, client_id, s.currency,
 					    row->points_minor, reason, row->expires_ms, now);
+		cl.id = client_id;
+		if (rc == STORE_OK)
+			rc = event_client(db, EVENT_CLIENT_CREATED, &cl, now);
+		if (rc == STORE_OK && row->points_minor > 0)
+			rc = event_balance(db, im->merchant_id, client_id, now);
 		if (!outcome_store(o, rc))
 			goto cleanup;
 		res->created++;

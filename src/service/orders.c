@@ -15,6 +15,7 @@
 #include "domain/refund.h"
 #include "service/clients.h"
 #include "service/coupons.h"
+#include "service/events.h"
 #include "service/holds.h"
 #include "service/ledger.h"
 
@@ -285,6 +286,14 @@ bool order_sale(struct store_conn *db, const struct order_request *r, int64_t no
 		money_t paid = r->card_minor + r->cash_minor;
 		rc = STORE(db, client_stats_add, cl.id, 1, paid > 0 ? 1 : 0, items_total, paid);
 	}
+	/* The outbox (service/events.h), after every change, so the data show the result. */
+	if (rc == STORE_OK)
+		rc = event_order(db, ord, now);
+	if (rc == STORE_OK && cl.id && (r->amount_minor > 0 || accrued > 0))
+		rc = event_balance(db, merchant, cl.id, now);
+	if (rc == STORE_OK)
+		rc = event_coupons(db, EVENT_COUPON_REDEEMED, merchant, res->redeemed,
+				   res->n_redeemed, now);
 	ok = outcome_store(o, rc);
 cleanup:
 	ledger_read_clear(&rd);
@@ -608,6 +617,10 @@ bool order_refund(struct store_conn *db, const struct order_request *r, int64_t 
 	}
 	if (rc == STORE_OK && now_full)
 		rc = sale_coupons_undo(db, merchant, sale.id);
+	if (rc == STORE_OK)
+		rc = event_order(db, ord, now);
+	if (rc == STORE_OK && sale.client_id && (d_taken > 0 || d_returned > 0))
+		rc = event_balance(db, merchant, sale.client_id, now);
 	ok = outcome_store(o, rc);
 cleanup:
 	for (size_t k = 0; k < sl.n; k++)

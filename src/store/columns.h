@@ -13,6 +13,8 @@
 	" total_amount, paid_amount, positive_reviews, neutral_reviews, negative_reviews,"         \
 	" created_ms"
 
+#define WEBHOOK_COLS "id, merchant_id, url, secret, events, active, created_ms"
+
 #define LOT_COLS "id, merchant_id, client_id, currency, remaining, original, expires_ms, order_id"
 
 #define CATALOG_COLS                                                                               \

@@ -111,9 +111,9 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
  * (sql_accounts.c); settings, sale points, documents and Idempotency-Key records
  * (sql_merchant.c); clients and their ledger (sql_clients.c); balances, lots, ledger rows
  * and takes (sql_ledger.c); orders and items (sql_orders.c); holds (sql_holds.c); the coupon
- * catalog (sql_catalog.c); coupon instances and their codes (sql_coupons.c); the invariants of
- * `check` (sql_check.c). Each engine's ops table includes SQL_SHARED_OPS so a new shared operation
- * is listed here once. */
+ * catalog (sql_catalog.c); coupon instances and their codes (sql_coupons.c); webhook endpoints, the
+ * outbox and deliveries (sql_webhooks.c); the invariants of `check` (sql_check.c). Each engine's
+ * ops table includes SQL_SHARED_OPS so a new shared operation is listed here once. */
 #define SQL_SHARED_OPS                                                                             \
 	.merchant_create = sql_merchant_create, .account_create = sql_account_create,              \
 	.account_find_login = sql_account_find_login, .account_get = sql_account_get,              \
@@ -159,7 +159,14 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 	.lk_sessions_purge = sql_lk_sessions_purge, .import_create = sql_import_create,            \
 	.import_get = sql_import_get, .import_find = sql_import_find,                              \
 	.import_update = sql_import_update, .clients_export = sql_clients_export,                  \
-	.orders_export = sql_orders_export
+	.orders_export = sql_orders_export, .webhook_create = sql_webhook_create,                  \
+	.webhook_get = sql_webhook_get, .webhooks_list = sql_webhooks_list,                        \
+	.webhook_update = sql_webhook_update, .webhook_delete = sql_webhook_delete,                \
+	.webhook_mask = sql_webhook_mask, .event_create = sql_event_create,                        \
+	.event_redeliver = sql_event_redeliver, .webhook_claim = sql_webhook_claim,                \
+	.webhook_record = sql_webhook_record, .webhook_deliveries = sql_webhook_deliveries,        \
+	.webhook_attempts = sql_webhook_attempts, .lots_expiring = sql_lots_expiring,              \
+	.lot_notice_add = sql_lot_notice_add
 
 enum store_rc sql_merchant_create(struct store_conn *c, const char *name, int64_t now,
 				  int64_t *id_out);
@@ -319,6 +326,32 @@ enum store_rc sql_coupon_share_mark(struct store_conn *c, int64_t id, int64_t cl
 				    int64_t given_id, int64_t now);
 enum store_rc sql_coupon_share_get(struct store_conn *c, int64_t id, int64_t *client_out,
 				   int64_t *given_out, int64_t *source_out);
+
+enum store_rc sql_webhook_create(struct store_conn *c, const struct webhook_endpoint *e,
+				 int64_t *id_out);
+enum store_rc sql_webhook_get(struct store_conn *c, int64_t merchant_id, int64_t id,
+			      struct webhook_endpoint *out);
+enum store_rc sql_webhooks_list(struct store_conn *c, int64_t merchant_id, webhook_row_fn row,
+				void *ctx);
+enum store_rc sql_webhook_update(struct store_conn *c, const struct webhook_endpoint *e);
+enum store_rc sql_webhook_delete(struct store_conn *c, int64_t merchant_id, int64_t id);
+enum store_rc sql_webhook_mask(struct store_conn *c, int64_t merchant_id, int64_t *mask_out);
+enum store_rc sql_event_create(struct store_conn *c, struct webhook_event *ev);
+enum store_rc sql_event_redeliver(struct store_conn *c, int64_t merchant_id, const char *public_id,
+				  int64_t now, int64_t *n_out);
+enum store_rc sql_webhook_claim(struct store_conn *c, int64_t now, int64_t lease_until,
+				const char *token, size_t max, webhook_job_fn row, void *ctx);
+enum store_rc sql_webhook_record(struct store_conn *c, int64_t delivery_id, const char *token,
+				 enum webhook_status status, int64_t next_ms, int64_t http_status,
+				 const char *error, int64_t latency_ms, int64_t now);
+enum store_rc sql_webhook_deliveries(struct store_conn *c, int64_t merchant_id, int64_t endpoint_id,
+				     int64_t offset, int64_t limit, webhook_delivery_fn row,
+				     void *ctx);
+enum store_rc sql_webhook_attempts(struct store_conn *c, int64_t delivery_id, int64_t max,
+				   webhook_attempt_fn row, void *ctx);
+enum store_rc sql_lots_expiring(struct store_conn *c, int64_t now, int64_t until, int64_t mask,
+				struct lot *out, size_t max, size_t *n_out);
+enum store_rc sql_lot_notice_add(struct store_conn *c, int64_t lot_id, int64_t now);
 
 enum store_rc sql_check(struct store_conn *c, int64_t now, store_report_fn report, void *ctx,
 			int64_t *problems_out);

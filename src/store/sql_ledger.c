@@ -97,6 +97,21 @@ enum store_rc sql_lots_expired(struct store_conn *c, int64_t now, struct lot *ou
 			 n_out);
 }
 
+enum store_rc sql_lots_expiring(struct store_conn *c, int64_t now, int64_t until, int64_t mask,
+				struct lot *out, size_t max, size_t *n_out)
+{
+	struct sql_res r;
+	return read_lots(
+	    sql_query(c, SQL_LOTS_EXPIRING, &r, "iiii", now, until, mask, (int64_t)max), &r, out,
+	    max, n_out);
+}
+
+enum store_rc sql_lot_notice_add(struct store_conn *c, int64_t lot_id, int64_t now)
+{
+	enum store_rc rc = sql_insert(c, SQL_LOT_NOTICE_ADD, NULL, "ii", lot_id, now);
+	return rc == STORE_CONFLICT ? STORE_OK : rc;
+}
+
 enum store_rc sql_lot_get(struct store_conn *c, int64_t lot_id, struct lot *out)
 {
 	struct sql_res r;

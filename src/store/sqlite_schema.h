@@ -323,6 +323,36 @@ static const char *const sqlite_migrations[] = {
 	" valid_rows INTEGER NOT NULL, problems INTEGER NOT NULL, csv TEXT NOT NULL,"
 	" result TEXT, created_by INTEGER, created_ms INTEGER NOT NULL, applied_ms INTEGER,"
 	" UNIQUE (merchant_id, sha256));",
+	/* 15: signed webhooks (issue 16): a merchant's endpoints (events: a mask of enum
+	 * event_type), the outbox of events written in the transaction of their change, one
+	 * delivery per (event, endpoint) with its retry state and lease, each attempt's outcome,
+	 * and the lots whose points.expiring was sent. */
+	"CREATE TABLE webhook_endpoints ("
+	" id INTEGER PRIMARY KEY, merchant_id INTEGER NOT NULL REFERENCES merchants(id),"
+	" url TEXT NOT NULL, secret TEXT NOT NULL, events INTEGER NOT NULL,"
+	" active INTEGER NOT NULL, created_ms INTEGER NOT NULL);"
+	"CREATE INDEX webhook_endpoints_merchant ON webhook_endpoints(merchant_id);"
+	"CREATE TABLE webhook_events ("
+	" id INTEGER PRIMARY KEY, public_id TEXT NOT NULL UNIQUE,"
+	" merchant_id INTEGER NOT NULL, type INTEGER NOT NULL, client_id INTEGER,"
+	" created_ms INTEGER NOT NULL, data TEXT NOT NULL);"
+	"CREATE TABLE webhook_deliveries ("
+	" id INTEGER PRIMARY KEY, event_id INTEGER NOT NULL REFERENCES webhook_events(id),"
+	" endpoint_id INTEGER NOT NULL, merchant_id INTEGER NOT NULL, client_id INTEGER,"
+	" status INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
+	" next_ms INTEGER NOT NULL, first_ms INTEGER NOT NULL, lease_until INTEGER NOT NULL"
+	" DEFAULT 0, lease_token TEXT, last_status INTEGER, last_error TEXT,"
+	" created_ms INTEGER NOT NULL, UNIQUE (event_id, endpoint_id));"
+	"CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_ms) WHERE status = 0;"
+	"CREATE INDEX webhook_deliveries_order ON webhook_deliveries(endpoint_id, client_id,"
+	" event_id) WHERE status = 0;"
+	"CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, id);"
+	"CREATE INDEX webhook_deliveries_lease ON webhook_deliveries(lease_token);"
+	"CREATE TABLE webhook_attempts ("
+	" id INTEGER PRIMARY KEY, delivery_id INTEGER NOT NULL, at_ms INTEGER NOT NULL,"
+	" http_status INTEGER, error TEXT, latency_ms INTEGER NOT NULL);"
+	"CREATE INDEX webhook_attempts_delivery ON webhook_attempts(delivery_id, id);"
+	"CREATE TABLE webhook_lot_notices (lot_id INTEGER PRIMARY KEY, created_ms INTEGER NOT NULL);",
 };
 /* clang-format on */
 

@@ -391,7 +391,65 @@
 			  " WHERE b.client_id = clients.id AND b.currency = $2), 0) FROM clients"  \
 			  " WHERE merchant_id = $1 AND id > $3 ORDER BY id LIMIT $4")              \
 	X(ORDERS_EXPORT, "SELECT " ORDER_COLS " FROM orders WHERE merchant_id = $1 AND id > $2"    \
-			 " ORDER BY id LIMIT $3")
+			 " ORDER BY id LIMIT $3")                                                  \
+	/* webhooks: endpoints, the outbox, deliveries and their attempts (sql_webhooks.c) */     \
+	X(WEBHOOK_CREATE, "INSERT INTO webhook_endpoints(merchant_id, url, secret, events, active," \
+			  " created_ms) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")             \
+	X(WEBHOOK_GET, "SELECT " WEBHOOK_COLS " FROM webhook_endpoints WHERE merchant_id = $1"     \
+		       " AND id = $2")                                                             \
+	X(WEBHOOKS_LIST, "SELECT " WEBHOOK_COLS " FROM webhook_endpoints WHERE merchant_id = $1"   \
+			 " ORDER BY id")                                                           \
+	X(WEBHOOK_UPDATE, "UPDATE webhook_endpoints SET url = $1, secret = $2, events = $3,"       \
+			  " active = $4 WHERE merchant_id = $5 AND id = $6 RETURNING id")          \
+	X(WEBHOOK_DELETE, "DELETE FROM webhook_endpoints WHERE merchant_id = $1 AND id = $2"       \
+			  " RETURNING id")                                                         \
+	X(WEBHOOK_ATTEMPTS_DROP, "DELETE FROM webhook_attempts WHERE delivery_id IN"               \
+				 " (SELECT id FROM webhook_deliveries WHERE endpoint_id = $1)")    \
+	X(WEBHOOK_DELIVERIES_DROP, "DELETE FROM webhook_deliveries WHERE endpoint_id = $1")        \
+	X(WEBHOOK_MASKS, "SELECT events FROM webhook_endpoints WHERE merchant_id = $1 AND active")  \
+	X(EVENT_CREATE, "INSERT INTO webhook_events(public_id, merchant_id, type, client_id,"      \
+			" created_ms, data) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")         \
+	X(EVENT_FAN_OUT, "INSERT INTO webhook_deliveries(event_id, endpoint_id, merchant_id,"      \
+			 " client_id, next_ms, first_ms, created_ms) SELECT $1, id, merchant_id,"  \
+			 " $2, $3, $3, $3 FROM webhook_endpoints WHERE merchant_id = $4 AND active" \
+			 " AND (events & $5) <> 0")                                                \
+	X(EVENT_FIND, "SELECT id FROM webhook_events WHERE merchant_id = $1 AND public_id = $2")    \
+	X(EVENT_REDELIVER, "UPDATE webhook_deliveries SET status = 0, next_ms = $1, first_ms = $1,"\
+			   " lease_until = 0, lease_token = NULL WHERE merchant_id = $2"           \
+			   " AND event_id = $3")                                                   \
+	/* A delivery is due when its time came, no other node holds its lease, and no earlier  \
+	 * event of the same client waits for the same endpoint (order per client). */          \
+	X(WEBHOOK_CLAIM, "UPDATE webhook_deliveries SET lease_until = $1, lease_token = $2"        \
+			 " WHERE id IN (SELECT d.id FROM webhook_deliveries d WHERE d.status = 0"  \
+			 " AND d.next_ms <= $3 AND d.lease_until <= $3 AND NOT EXISTS (SELECT 1"   \
+			 " FROM webhook_deliveries e WHERE e.status = 0"                           \
+			 " AND e.endpoint_id = d.endpoint_id AND e.client_id = d.client_id"        \
+			 " AND e.event_id < d.event_id) ORDER BY d.next_ms, d.id LIMIT $4)"        \
+			 " AND status = 0 AND lease_until <= $3")                                  \
+	X(WEBHOOK_JOBS, "SELECT d.id, d.attempts, d.first_ms, ep.url, ep.secret, ev.public_id,"    \
+			" ev.type, ev.created_ms, ev.data FROM webhook_deliveries d"               \
+			" JOIN webhook_endpoints ep ON ep.id = d.endpoint_id"                      \
+			" JOIN webhook_events ev ON ev.id = d.event_id"                            \
+			" WHERE d.lease_token = $1 AND d.status = 0 ORDER BY d.id")                \
+	X(WEBHOOK_RECORD, "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1,"    \
+			  " next_ms = $2, last_status = $3, last_error = $4, lease_until = 0,"     \
+			  " lease_token = NULL WHERE id = $5 AND lease_token = $6 RETURNING id")   \
+	X(WEBHOOK_ATTEMPT_ADD, "INSERT INTO webhook_attempts(delivery_id, at_ms, http_status,"     \
+			       " error, latency_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id")     \
+	X(WEBHOOK_DELIVERIES, "SELECT d.id, ev.public_id, ev.type, d.status, d.attempts,"          \
+			      " d.next_ms, d.last_status, d.last_error, d.created_ms"              \
+			      " FROM webhook_deliveries d JOIN webhook_events ev"                  \
+			      " ON ev.id = d.event_id WHERE d.merchant_id = $1"                    \
+			      " AND d.endpoint_id = $2 ORDER BY d.id DESC LIMIT $3 OFFSET $4")     \
+	X(WEBHOOK_ATTEMPTS, "SELECT at_ms, http_status, error, latency_ms FROM webhook_attempts"   \
+			    " WHERE delivery_id = $1 ORDER BY id DESC LIMIT $2")                   \
+	X(LOTS_EXPIRING, "SELECT " LOT_COLS " FROM lots WHERE remaining > 0 AND expires_ms > $1"   \
+			 " AND expires_ms <= $2 AND merchant_id IN (SELECT merchant_id"            \
+			 " FROM webhook_endpoints WHERE active AND (events & $3) <> 0)"            \
+			 " AND NOT EXISTS (SELECT 1 FROM webhook_lot_notices n"                    \
+			 " WHERE n.lot_id = lots.id) ORDER BY expires_ms, id LIMIT $4")            \
+	X(LOT_NOTICE_ADD, "INSERT INTO webhook_lot_notices(lot_id, created_ms) VALUES ($1, $2)"    \
+			  " ON CONFLICT DO NOTHING RETURNING lot_id")
 
 /* clang-format on */
 #define SQL_ENUM(name, sql) SQL_##name,

@@ -75,6 +75,11 @@ class World:
         # A customer import left at its preview: applying it is a change the matrix would see.
         self.imp = body_of(o.post("/imports/clients/", data=f"phone;name\n{new_phone(f'7{self.n}')};imported\n".encode(),
                                   headers={"Content-Type": "text/csv"}))
+        # A webhook endpoint and an event of it (a client registered while it listens).
+        self.webhook = body_of(o.post("/webhooks/", {"url": f"https://hooks{self.n}.example.com/k",
+                                                     "events": ["client.created"]}), 201)
+        body_of(o.post("/clients/", {"phone": new_phone(f"7{self.n}")}), 201)
+        self.event = body_of(o.get(f"/webhooks/{self.webhook['id']}/deliveries/"))[0]["eventId"]
         self.ids = {
             "client": c["id"], "client_token": c["token"], "catalog": self.cat["id"],
             "catalog_img": self.cat_img["id"], "instance": self.inst["id"],
@@ -86,6 +91,7 @@ class World:
             "hold_tx": self.hold["transactionId"], "hold_done_tx": self.hold_done["transactionId"],
             "employee": self.manager["id"], "employee2": self.cashier["id"], "api_key": self.key["id"],
             "sale_point": self.sale_points[0]["id"], "import": self.imp["importId"],
+            "webhook": self.webhook["id"], "event": self.event,
         }
         return self
 
@@ -93,7 +99,7 @@ class World:
         """Everything of this merchant the matrix could change, read by its owner."""
         o = self.api["owner"]
         reads = ["/loyalty/settings/", "/loyalty/settings/sale_points/", "/loyalty/settings/contact_info/",
-                 "/loyalty/settings/write_off/rules/", "/loyalty/coupons/?limit=1000", "/employees/", "/api_keys/",
+                 "/loyalty/settings/write_off/rules/", "/loyalty/coupons/?limit=1000", "/employees/", "/api_keys/", "/webhooks/",
                  "/fiscal/orders/?limit=1000", "/clients/?limit=1000"]
         for c in self.clients:
             reads += [f"/clients/{c['id']}/", f"/clients/{c['id']}/coupons/", f"/clients/{c['id']}/balance/",
@@ -146,6 +152,7 @@ UNKNOWN = {
     "order_token": "ffeeddccbbaa99887766554433221100", "hold_tx": "00000000-0000-4000-8000-000000000001",
     "hold_done_tx": "00000000-0000-4000-8000-000000000002", "employee": 987654327, "employee2": 987654328,
     "api_key": 987654329, "sale_point": 987654330, "import": 987654331,
+    "webhook": 987654332, "event": "evt_00000000000000000000000000000000",
 }
 
 # Every route whose path takes an id or a token, and how the matrix calls it: (method, path,
@@ -198,6 +205,15 @@ PATH_CASES = {
         lambda own, ids: ("PUT", f"/employees/{ids['employee']}/", j({"firstName": "taken", "password": "taken-over-1"}))],
     f"DELETE {P}/employees/{{id}}/": [lambda own, ids: ("DELETE", f"/employees/{ids['employee2']}/", {})],
     f"DELETE {P}/api_keys/{{id}}/": [lambda own, ids: ("DELETE", f"/api_keys/{ids['api_key']}/", {})],
+    f"PUT {P}/webhooks/{{id}}/": [
+        lambda own, ids: ("PUT", f"/webhooks/{ids['webhook']}/", j({"active": False})),
+        lambda own, ids: ("PUT", f"/webhooks/{ids['webhook']}/", j({"url": "https://taken.example.com/"}))],
+    f"GET {P}/webhooks/{{id}}/deliveries/": [
+        lambda own, ids: ("GET", f"/webhooks/{ids['webhook']}/deliveries/", {})],
+    f"POST {P}/webhooks/events/{{eventId}}/redeliver/": [
+        lambda own, ids: ("POST", f"/webhooks/events/{ids['event']}/redeliver/", {})],
+    # last of the webhook cases: it removes the endpoint the ones above reach
+    f"DELETE {P}/webhooks/{{id}}/": [lambda own, ids: ("DELETE", f"/webhooks/{ids['webhook']}/", {})],
 }
 
 # Public routes with a {name} in the path, checked by their own tests below.

@@ -1,7 +1,10 @@
 /* JSON shapes of API objects (see views.h). */
-#include "handlers/views.h"
+#include "service/views.h"
+
+#include <stdio.h>
 
 #include "domain/money.h"
+#include "service/holds.h"
 
 void view_client(struct jw *w, const struct client *cl)
 {
@@ -136,5 +139,93 @@ void view_client_coupon(struct jw *w, const struct client *cl, const struct coup
 	view_client(w, cl);
 	jw_key(w, "coupons");
 	view_coupon_instance(w, ci);
+	jw_obj_end(w);
+}
+
+const char *const view_reaction_names[4] = {NULL, "positive", "neutral", "negative"};
+
+void view_order(struct jw *w, const struct order *o, const struct client *cl,
+		const struct account *emp, const char *public_url)
+{
+	char number[24], url[512];
+	snprintf(number, sizeof(number), "%lld", (long long)o->order_number);
+	snprintf(url, sizeof(url), "%s/r/%s", public_url, o->public_token);
+	jw_obj_begin(w);
+	jw_kint(w, "id", o->id);
+	jw_kstr(w, "orderNumber", number);
+	jw_kstr(w, "externalOrderNumber", o->external_id);
+	jw_kint(w, "orderDate", o->order_date_ms);
+	if (o->external_date_ms)
+		jw_kint(w, "externalOrderDate", o->external_date_ms);
+	else
+		jw_knull(w, "externalOrderDate");
+	jw_kstr(w, "receiptType", o->refund ? "refund" : "sale");
+	jw_kstr(w, "customerPhone", cl ? cl->phone : NULL);
+	jw_kstr(w, "customerEmail", cl ? cl->email : NULL);
+	jw_kstr(w, "customerName", cl ? cl->name : NULL);
+	jw_kstr(w, "customerAvatarUrl", cl ? cl->avatar_url : NULL);
+	jw_key(w, "customer");
+	if (cl)
+		view_client(w, cl);
+	else
+		jw_null(w);
+	jw_key(w, "employee");
+	if (emp)
+		view_employee(w, emp);
+	else
+		jw_null(w);
+	jw_kmoney(w, "totalAmount", o->total_minor);
+	jw_kmoney(w, "cashbackAmount", o->refund ? -o->accrued_minor : o->accrued_minor);
+	jw_kstr(w, "cashbackCurrency", currency_name(o->accrued_currency));
+	/* [ext]: what the sale spent (a refund: what it returned), and the sale's refunded
+	 * item total so far (the cabinet's refund form). */
+	jw_kmoney(w, "spentAmount", o->refund ? -o->spent_minor : o->spent_minor);
+	jw_kstr(w, "spentCurrency", currency_name(o->spent_currency));
+	jw_kmoney(w, "refundedAmount", o->refund ? 0 : o->refunded_total_minor);
+	jw_kstr(w, "status",
+		o->refund		  ? "completed"
+		: o->fully_refunded	  ? "refunded"
+		: o->refunded_total_minor ? "partially_refunded"
+					  : "completed");
+	jw_kstr(w, "reaction",
+		o->reaction >= 1 && o->reaction <= 3 ? view_reaction_names[o->reaction] : NULL);
+	jw_kstr(w, "customerComment", o->customer_comment);
+	jw_kstr(w, "publicURL", url);
+	jw_obj_end(w);
+}
+
+/* The answer's balanceId: one number per client and currency (kopilka keeps no separate
+ * balance accounts). */
+static int64_t balance_id(int64_t client_id, enum currency cur)
+{
+	return client_id * CURRENCY_COUNT + (int64_t)cur;
+}
+
+void view_hold(struct jw *w, const struct hold *h, int64_t now, const int64_t *coupon_ids,
+	       size_t n_coupons)
+{
+	jw_obj_begin(w);
+	jw_kint(w, "id", h->id);
+	jw_kstr(w, "transactionId", h->transaction_id);
+	jw_kint(w, "clientId", h->client_id);
+	jw_kstr(w, "currency", currency_name(h->currency));
+	jw_kmoney(w, "amount", h->amount_minor);
+	jw_kint(w, "balanceId", balance_id(h->client_id, h->currency));
+	jw_kint(w, "transactionDate", h->created_ms);
+	jw_kint(w, "expirationDate", h->expires_ms);
+	if (h->order_id)
+		jw_kint(w, "orderId", h->order_id);
+	else
+		jw_knull(w, "orderId");
+	if (h->fiscal_order_id)
+		jw_kstr(w, "fiscalOrderId", h->fiscal_order_id);
+	else
+		jw_knull(w, "fiscalOrderId");
+	jw_kstr(w, "status", hold_status_name(hold_status_at(h, now)));
+	jw_key(w, "couponIds");
+	jw_arr_begin(w);
+	for (size_t i = 0; i < n_coupons; i++)
+		jw_int(w, coupon_ids[i]);
+	jw_arr_end(w);
 	jw_obj_end(w);
 }

@@ -1,6 +1,7 @@
-/* The JSON shapes of API objects, written once and shared by every handler that returns them. */
-#ifndef KOPILKA_HANDLERS_VIEWS_H
-#define KOPILKA_HANDLERS_VIEWS_H
+/* The JSON shapes of API objects, written once and shared by every handler that returns them
+ * and by the webhook events (service/events.c), whose data are the same shapes. */
+#ifndef KOPILKA_SERVICE_VIEWS_H
+#define KOPILKA_SERVICE_VIEWS_H
 
 #include "core/jw.h"
 #include "domain/model.h"
@@ -20,5 +21,16 @@ void view_settings(struct jw *w, const struct loyalty_settings *s);
 
 /* Employee of API.md 6 (never the password). */
 void view_employee(struct jw *w, const struct account *a);
+
+/* An order's reaction by number (1..3): "positive", "neutral", "negative"; [0] NULL. */
+extern const char *const view_reaction_names[4];
+
+/* Order of API.md 2.4 (GET /fiscal/orders/{id}/): cl its customer and emp the employee who
+ * posted it, NULL when none; public_url the base of its receipt link. */
+void view_order(struct jw *w, const struct order *o, const struct client *cl,
+		const struct account *emp, const char *public_url);
+/* Hold of API.md 4.3 with its status at now and the coupons it reserved or redeemed. */
+void view_hold(struct jw *w, const struct hold *h, int64_t now, const int64_t *coupon_ids,
+	       size_t n_coupons);
 
 #endif

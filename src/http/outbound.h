@@ -1,0 +1,31 @@
+/* Outbound HTTP requests (the webhook deliveries): one POST with libcurl, bounded in time and
+ * in the answer it reads, that reaches only public addresses unless told otherwise. The
+ * address is checked where the connection is opened, on what the host name resolved to at
+ * that moment, so a name that resolves to the server's own network is refused too. */
+#ifndef KOPILKA_HTTP_OUTBOUND_H
+#define KOPILKA_HTTP_OUTBOUND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Most bytes of an answer read; the rest is not waited for. */
+#define OUTBOUND_ANSWER_MAX (64 * 1024)
+
+struct outbound_result {
+	long status;	    /* the answer's HTTP status; 0: no answer */
+	char error[256];    /* why there was no answer ("" when there was one) */
+	int64_t latency_ms; /* from the start to the answer's end or the failure */
+};
+
+/* Once, before any thread calls outbound_post (curl_global_init). false: libcurl failed. */
+bool outbound_init(void);
+
+/* POSTs body (len bytes) to url with the given header lines ("Name: value"), within
+ * timeout_ms, refusing loopback, link-local, private and other non-public addresses unless
+ * allow_private (domain/webhook.h). No redirects, no proxy, http and https only. Thread-safe;
+ * blocks the calling thread up to timeout_ms. */
+void outbound_post(const char *url, const char *const *headers, size_t n_headers, const char *body,
+		   size_t len, int64_t timeout_ms, bool allow_private, struct outbound_result *out);
+
+#endif
