@@ -309,6 +309,9 @@ static const char *const pg_migrations[] = {
 	" valid_rows BIGINT NOT NULL, problems BIGINT NOT NULL, csv TEXT NOT NULL,"
 	" result TEXT, created_by BIGINT, created_ms BIGINT NOT NULL, applied_ms BIGINT,"
 	" UNIQUE (merchant_id, sha256));",
+	/* 16: the fiscal sign (ФП) of an order's receipt, optional digits, for the receipt
+	 * page's fiscal QR code (issue 15). */
+	"ALTER TABLE orders ADD COLUMN fp TEXT;",
 };
 /* clang-format on */
 

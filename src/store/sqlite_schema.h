@@ -323,6 +323,9 @@ static const char *const sqlite_migrations[] = {
 	" valid_rows INTEGER NOT NULL, problems INTEGER NOT NULL, csv TEXT NOT NULL,"
 	" result TEXT, created_by INTEGER, created_ms INTEGER NOT NULL, applied_ms INTEGER,"
 	" UNIQUE (merchant_id, sha256));",
+	/* 15: the fiscal sign (ФП) of an order's receipt, optional digits, for the receipt
+	 * page's fiscal QR code (issue 15). */
+	"ALTER TABLE orders ADD COLUMN fp TEXT;",
 };
 /* clang-format on */
 

@@ -111,6 +111,7 @@ def test_docs_matrix_lists_every_authenticated_route():
     routes = {tuple(l.split(" ", 1)) for l in out.splitlines() if l.startswith(("GET", "POST", "PUT", "DELETE"))}
     public = {("GET", "/ext/api/v1/openapi.json"), ("GET", "/healthz"), ("GET", "/metrics"),
               ("GET", "/docs/"), ("GET", "/docs/{file}"), ("GET", "/r/{file}"), ("POST", "/r/{file}"),
+              ("GET", "/c/{file}"),
               ("GET", "/ext/api/v1/media/{file}"), ("GET", "/lk/"), ("GET", "/lk/assets/{file}"),
               # the cabinet's session: by the cookie itself, whatever the role (test_lk_session.py)
               ("POST", "/ext/api/v1/session/"), ("GET", "/ext/api/v1/session/"),
