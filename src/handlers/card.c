@@ -179,6 +179,7 @@ void card_page(struct call *c)
 	}
 	enum store_rc rc = STORE(c->db, begin, false);
 	if (rc != STORE_OK) {
+		page_error_headers(c);
 		call_store_error(c, rc);
 		return;
 	}
@@ -197,6 +198,7 @@ void card_page(struct call *c)
 		rc = ledger_available(c->db, k.client.id, (enum currency)cur, now,
 				      &k.available[cur]);
 	if (rc != STORE_OK) {
+		page_error_headers(c);
 		call_store_error(c, rc);
 		goto cleanup;
 	}

@@ -441,8 +441,7 @@ void receipt_page(struct call *c)
 	goto cleanup;
 headers:
 	/* An error answer of /r/ carries the same headers as the page. */
-	style = page_style(NULL);
-	page_headers(c, style);
+	page_error_headers(c);
 cleanup:
 	free(style);
 	page_brand_free(&brand);
@@ -518,9 +517,7 @@ cleanup:
 
 void receipt_react(struct call *c)
 {
-	char *style = page_style(NULL);
-	page_headers(c, style);
-	free(style);
+	page_error_headers(c);
 	const struct request *req = c->req;
 	if (req->body_too_large) {
 		call_error(c, 413, "payload_too_large", "request body exceeds %d bytes",

@@ -119,6 +119,13 @@ const char *page_points_word(money_t minor)
 	return "баллов";
 }
 
+void page_error_headers(struct call *c)
+{
+	char *style = page_style(NULL);
+	page_headers(c, style);
+	free(style);
+}
+
 void page_escape(struct buf *b, const char *s)
 {
 	for (; s && *s; s++) {

@@ -33,6 +33,10 @@ char *page_style(const struct page_brand *brand);
  * change). Call once per answer. */
 void page_headers(struct call *c, const char *style);
 
+/* page_headers for an answer that is not a page (an error of the API's JSON shape): the
+ * default stylesheet's hash, so every answer of the public routes carries the same policy. */
+void page_error_headers(struct call *c);
+
 /* Starts the answer 200 text/html and writes the document's head with `style` and `title`,
  * then the brand's header (logo and name; `fallback` when it has no company). */
 void page_begin(struct call *c, const struct page_brand *brand, const char *style,

@@ -39,8 +39,8 @@ static void read_path(const char *svg, int side, unsigned char *grid)
 static void test_svg_matches_symbol(void **state)
 {
 	(void)state;
-	const char *texts[] = {"0123456789abcdef0123456789abcdef", "t=20260105T1230&s=450.00&fn=1&i=2&fp=3&n=1",
-			       "x"};
+	const char *texts[] = {"0123456789abcdef0123456789abcdef",
+			       "t=20260105T1230&s=450.00&fn=1&i=2&fp=3&n=1", "x"};
 	for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++) {
 		int width = 0;
 		char *svg = qr_svg(texts[t], "qr", "code", &width);
@@ -60,7 +60,8 @@ static void test_svg_matches_symbol(void **state)
 		for (int y = 0; y < side; y++)
 			for (int x = 0; x < side; x++) {
 				bool inside = x >= QR_QUIET_ZONE && y >= QR_QUIET_ZONE &&
-					      x < QR_QUIET_ZONE + width && y < QR_QUIET_ZONE + width;
+					      x < QR_QUIET_ZONE + width &&
+					      y < QR_QUIET_ZONE + width;
 				int dark = inside ? want->data[(y - QR_QUIET_ZONE) * width +
 							       (x - QR_QUIET_ZONE)] &
 							1
@@ -106,7 +107,8 @@ static void test_fiscal_text(void **state)
 				 "2817401935&n=1");
 	assert_true(qr_fiscal_text(out, sizeof(out), "20261231T2359", 7, "1", "2", "3", true));
 	assert_string_equal(out, "t=20261231T2359&s=0.07&fn=1&i=2&fp=3&n=2");
-	assert_true(qr_fiscal_text(out, sizeof(out), "20261231T2359", 123405, "1", "2", "3", false));
+	assert_true(
+	    qr_fiscal_text(out, sizeof(out), "20261231T2359", 123405, "1", "2", "3", false));
 	assert_string_equal(out, "t=20261231T2359&s=1234.05&fn=1&i=2&fp=3&n=1");
 	/* Not digits, empty, too long, a bad time, a negative total, too small a buffer. */
 	assert_false(qr_fiscal_text(out, sizeof(out), "20260105T0930", 1, "12a", "2", "3", false));
