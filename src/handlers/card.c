@@ -57,19 +57,26 @@ static enum store_rc section_code(struct card *k, struct buf *b)
 	return STORE_OK;
 }
 
-struct coupons_ctx {
+/* A section written row by row from a store walk: it opens at the first row. */
+struct rows_ctx {
 	struct card *k;
 	struct buf *b;
-	int n;
+	int n; /* rows written */
 };
+
+/* The buffer to write the next row to, after the section's opening when it is the first. */
+static struct buf *next_row(struct rows_ctx *x, const char *opening)
+{
+	if (x->n++ == 0)
+		buf_puts(x->b, opening);
+	return x->b;
+}
 
 static bool write_coupon(void *ctx, const struct coupon_instance *ci)
 {
-	struct coupons_ctx *x = ctx;
-	struct buf *b = x->b;
-	if (x->n++ == 0)
-		buf_puts(b, "<section aria-labelledby=\"coupons\"><h2 id=\"coupons\">Купоны</h2>"
-			    "<ul class=\"list\">");
+	struct rows_ctx *x = ctx;
+	struct buf *b = next_row(x, "<section aria-labelledby=\"coupons\"><h2 id=\"coupons\">"
+				    "Купоны</h2><ul class=\"list\">");
 	const char *title = ci->catalog.title ? ci->catalog.title : ci->catalog.header;
 	buf_puts(b, "<li><b>");
 	page_escape(b, title ? title : "Купон");
@@ -90,7 +97,7 @@ static bool write_coupon(void *ctx, const struct coupon_instance *ci)
 
 static enum store_rc section_coupons(struct card *k, struct buf *b)
 {
-	struct coupons_ctx x = {k, b, 0};
+	struct rows_ctx x = {k, b, 0};
 	enum store_rc rc = STORE(k->c->db, coupons_usable, k->client.merchant_id, k->client.id,
 				 now_ms(), write_coupon, &x);
 	if (x.n)
@@ -115,19 +122,11 @@ static const char *operation_label(enum ledger_type t)
 	return (size_t)t < sizeof(labels) / sizeof(labels[0]) && labels[t] ? labels[t] : "Операция";
 }
 
-struct ops_ctx {
-	struct card *k;
-	struct buf *b;
-	int n;
-};
-
 static bool write_operation(void *ctx, const struct ledger_entry *e)
 {
-	struct ops_ctx *x = ctx;
-	struct buf *b = x->b;
-	if (x->n++ == 0)
-		buf_puts(b, "<section aria-labelledby=\"operations\"><h2 id=\"operations\">"
-			    "Операции</h2><table>");
+	struct rows_ctx *x = ctx;
+	struct buf *b = next_row(x, "<section aria-labelledby=\"operations\"><h2 "
+				    "id=\"operations\">Операции</h2><table>");
 	char when[PAGE_TIME_BYTES], amount[FIXED_FMT_MAX];
 	page_time(x->k->c, e->created_ms, when);
 	fixed_format(e->amount_minor, MONEY_DIGITS, amount);
@@ -140,7 +139,7 @@ static bool write_operation(void *ctx, const struct ledger_entry *e)
 
 static enum store_rc section_operations(struct card *k, struct buf *b)
 {
-	struct ops_ctx x = {k, b, 0};
+	struct rows_ctx x = {k, b, 0};
 	enum store_rc rc = STORE(k->c->db, ledger_list, k->client.id, 0, INT64_MAX / 10, 0,
 				 CARD_OPERATIONS, write_operation, &x);
 	if (x.n)
