@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: serves kopilka on 127.0.0.1:8080 from ./var/kopilka.db. On the first run it
 # creates the database with a demo merchant, an active 5 % program, a coupon and a few clients
-# with points, all through the real API, and prints a curl command that works against it.
+# with points, all through the real API, and prints a curl command that works against it and a
+# demo customer's card page.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,8 +52,11 @@ api() { # METHOD PATH [JSON]
   curl -sS -f -u "$EMAIL:$PASSWORD" -X "$1" -H 'Content-Type: application/json' \
     ${3:+-d "$3"} "$BASE$2" >/dev/null
 }
-sale() { # EXTERNAL-ID PHONE CARD ITEMS-JSON [SPEND]
-  api POST /fiscal/orders/ "{\"order\":{\"externalId\":\"$1\",\"receiptType\":\"sale\",\"amountCard\":$3,\"customerPhone\":\"$2\",\"items\":$4}${5:+,\"amount\":$5,\"currency\":\"points\"}}"
+sale() { # EXTERNAL-ID PHONE CARD ITEMS-JSON FD [SPEND]
+  # The receipt's fiscal details as a till reports them (its fiscal drive, document number and
+  # sign), so each receipt page shows the fiscal receipt's QR code.
+  local fiscal="\"fn\":\"9960440300123456\",\"fd\":\"$5\",\"fp\":\"$((1000000000 + $5 * 7919))\""
+  api POST /fiscal/orders/ "{\"order\":{\"externalId\":\"$1\",\"receiptType\":\"sale\",\"amountCard\":$3,\"customerPhone\":\"$2\",$fiscal,\"items\":$4}${6:+,\"amount\":$6,\"currency\":\"points\"}}"
 }
 
 if $first_run; then
@@ -63,7 +67,7 @@ if $first_run; then
   curl -sS -f -u "$EMAIL:$PASSWORD" -F "image=@scripts/demo/coupon.png;type=image/png" "$BASE/loyalty/coupons/1/image/" >/dev/null
   api PUT /loyalty/settings/ '{"active":true,"currency":"points","newCustomerSettings":{"type":"amount","amount":100,"validDays":365,"couponId":1},"customerSettings":{"type":"percentage","amount":5,"validDays":60}}'
   api PUT /loyalty/settings/write_off/rules/ '{"patterns":[{"currency":"points","amount":50},{"currency":"points","amount":100}]}'
-  api PUT /loyalty/settings/contact_info/ '{"company":"Demo Café","phone":"+7 495 000-00-00","email":"hello@demo-cafe.example","url":"https://demo-cafe.example"}'
+  api PUT /loyalty/settings/contact_info/ '{"company":"Demo Café","phone":"+7 495 000-00-00","email":"hello@demo-cafe.example","url":"https://demo-cafe.example","brandColor":"#6b3e26"}'
   api PUT /loyalty/settings/sale_points/ '[{"region":"Москва","city":"Москва","address":"Тверская, 1","phone":"+7 495 000-00-01"}]'
   api POST /employees/ '{"email":"cashier@kopilka.local","password":"demo-cashier","role":"cashier","firstName":"Кира"}'
   n=0
@@ -84,7 +88,7 @@ if $first_run; then
       spend=''
       # Points pay part of a check only after the customer's first one (which brought 100).
       [ $(((back + i) % 5)) -eq 0 ] && [ -n "${seen[$i]:-}" ] && spend=50
-      sale "demo-$n" "7912345670$i" $((price + 200)) "[{\"name\":\"Капучино\",\"price\":$price,\"quantity\":1},{\"name\":\"Круассан\",\"price\":200,\"quantity\":1}]" $spend
+      sale "demo-$n" "7912345670$i" $((price + 200)) "[{\"name\":\"Капучино\",\"price\":$price,\"quantity\":1},{\"name\":\"Круассан\",\"price\":200,\"quantity\":1}]" $((40000 + n)) $spend
       seen[$i]=1
     done
     n=$((n + 1))
@@ -108,6 +112,11 @@ if [ -t 2 ] && [ -z "${NO_COLOR:-}" ] && [ "${TERM:-dumb}" != dumb ]; then
 fi
 docs=''
 [ -f "$(dirname "$BIN")/docs/index.html" ] && docs="  API docs   http://$LISTEN/docs/"$'\n'
+# A demo customer's card page (Anna's): its link is the client's cardURL.
+card=$(curl -sS -u "$EMAIL:$PASSWORD" "$BASE/clients/1/" | sed -n 's/.*"cardURL":"\([^"]*\)".*/\1/p')
+if [ -n "$card" ]; then
+  card="  card       $card   (a customer's page: Anna's balance, coupon and QR code)"$'\n'
+fi
 cabinet=''
 [ -f "$(dirname "$BIN")/lk/index.html" ] && cabinet="  cabinet    http://$LISTEN/lk/   (sign in as $EMAIL, or cashier@kopilka.local / demo-cashier)"$'\n'
 cat >&2 <<MSG
@@ -115,7 +124,7 @@ cat >&2 <<MSG
 ${bold}kopilka is serving on http://$LISTEN${plain}   (Ctrl-C stops it)
   database   $DB
   login      $EMAIL  password $PASSWORD
-${cabinet}${docs}
+${cabinet}${docs}${card}
   try:
     curl -u $EMAIL:$PASSWORD '$BASE/clients/?phone=7912%25'
     curl -u $EMAIL:$PASSWORD $BASE/clients/1/balance/

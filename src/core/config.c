@@ -64,7 +64,11 @@ static const struct setting settings[] = {
     {"--write-workers", "KOPILKA_WRITE_WORKERS", INT(write_workers), "32", 0, 1024, NULL, CMD_SERVE,
      "threads running POST/PUT/DELETE off the HTTP threads (0: on them)"},
     {"--public-url", "KOPILKA_PUBLIC_URL", STR(public_url), "http://127.0.0.1:8080", 0, 0, NULL,
-     CMD_SERVE, "base URL of receipt links (publicURL)"},
+     CMD_SERVE, "base URL of receipt links (publicURL) and card links (cardURL)"},
+    {"--local-time-offset-minutes", "KOPILKA_LOCAL_TIME_OFFSET", INT(local_time_offset_minutes),
+     "180", -720, 840, NULL, CMD_SERVE,
+     "the shops' local time in minutes east of UTC (Moscow: 180): times on the receipt and card "
+     "pages and in the fiscal receipt's QR code"},
     {"--max-connections", "KOPILKA_MAX_CONNECTIONS", INT(max_connections), "1024", 1, 65536, NULL,
      CMD_SERVE, "open connections accepted at once"},
     {"--per-ip-connections", "KOPILKA_PER_IP_CONNECTIONS", INT(per_ip_connections), "256", 1, 65536,

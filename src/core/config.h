@@ -32,6 +32,7 @@ struct config {
 	int64_t threads;
 	int64_t write_workers;
 	char *public_url;
+	int64_t local_time_offset_minutes; /* the shops' local time, minutes east of UTC */
 	int64_t max_connections;
 	int64_t per_ip_connections;
 	int64_t connection_timeout_seconds;

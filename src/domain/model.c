@@ -70,6 +70,7 @@ void order_clear(struct order *o)
 	free(o->external_id);
 	free(o->fn);
 	free(o->fd);
+	free(o->fp);
 	free(o->comment);
 	free(o->public_token);
 	free(o->request_hash);

@@ -159,6 +159,7 @@ struct order {
 	    paid_refunded_minor;
 	bool fully_refunded;
 	char *fn, *fd, *comment, *public_token;
+	char *fp; /* the fiscal sign (ФП): 1 to 10 digits; NULL: not given */
 	/* Refunds in the seed's form (API.md 3.3) are one order per (externalId, fd): "fd:" and
 	 * the fd; NULL or "" for sales and kopilka's refunds. Written by order_create only. */
 	char *refund_key;

@@ -52,9 +52,15 @@ bad:
 	return false;
 }
 
+struct client_rows {
+	struct jw *w;
+	const char *public_url;
+};
+
 static bool write_client_row(void *ctx, const struct client *cl)
 {
-	view_client(ctx, cl);
+	const struct client_rows *rows = ctx;
+	view_client(rows->w, cl, rows->public_url);
 	return true;
 }
 
@@ -79,8 +85,9 @@ void clients_list(struct call *c)
 	struct jw w;
 	call_json(c, 200, &w);
 	jw_arr_begin(&w);
+	struct client_rows rows = {&w, c->app->cfg->public_url};
 	enum store_rc rc =
-	    STORE(c->db, client_search, c->who.merchant_id, &q, write_client_row, &w);
+	    STORE(c->db, client_search, c->who.merchant_id, &q, write_client_row, &rows);
 	if (rc != STORE_OK) {
 		call_store_error(c, rc);
 		return;
@@ -107,7 +114,7 @@ static enum store_rc create_client_tx(struct call *c, void *ctx)
 	if (rc == STORE_OK) {
 		struct jw w;
 		call_json(c, 201, &w);
-		view_client(&w, &stored);
+		view_client(&w, &stored, c->app->cfg->public_url);
 	}
 	client_clear(&stored);
 	return rc;
@@ -251,7 +258,7 @@ void client_view(struct call *c)
 	else {
 		struct jw w;
 		call_json(c, 200, &w);
-		view_client(&w, &cl);
+		view_client(&w, &cl, c->app->cfg->public_url);
 	}
 	client_clear(&cl);
 }
@@ -368,7 +375,7 @@ static enum store_rc client_update_tx(struct call *c, void *ctx)
 	if (rc == STORE_OK) {
 		struct jw w;
 		call_json(c, 200, &w);
-		view_client(&w, &cl);
+		view_client(&w, &cl, c->app->cfg->public_url);
 	}
 cleanup:
 	client_clear(&cl);
@@ -431,7 +438,7 @@ void client_coupon_lookup(struct call *c)
 	} else {
 		struct jw w;
 		call_json(c, 200, &w);
-		view_client_coupon(&w, &cl, &ci);
+		view_client_coupon(&w, &cl, &ci, c->app->cfg->public_url);
 	}
 	coupon_instance_clear(&ci);
 	client_clear(&cl);
@@ -461,7 +468,7 @@ static enum store_rc share_tx(struct call *c, void *ctx)
 	if (coupon_share_accept(c->db, &req, now_ms(), &friend, &given, &o)) {
 		struct jw w;
 		call_json(c, 200, &w);
-		view_client_coupon(&w, &friend, &given);
+		view_client_coupon(&w, &friend, &given, c->app->cfg->public_url);
 	}
 	coupon_instance_clear(&given);
 	client_clear(&friend);

@@ -43,6 +43,8 @@ void order_items_list(struct call *c);
 void order_reaction(struct call *c);
 void receipt_page(struct call *c);
 void receipt_react(struct call *c);
+/* The customer's card page, GET /c/{client token} (handlers/card.c). */
+void card_page(struct call *c);
 
 /* staff.c */
 void fiscal_auth(struct call *c);

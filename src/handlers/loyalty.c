@@ -295,8 +295,20 @@ void catalog_coupon_delete(struct call *c)
 
 #define RULES_MAX 50
 
-static const char *const contact_fields[] = {"company",	  "phone",    "email", "url",
-					     "instagram", "facebook", "vk",    "youtube"};
+/* brandColor: the merchant's colour on the card and receipt pages, "#rrggbb" (issue 15). */
+static const char *const contact_fields[] = {
+    "company", "phone", "email", "url", "instagram", "facebook", "vk", "youtube", "brandColor"};
+
+/* Whether s is a colour as the pages take it: '#' and 6 hex digits, either case. */
+static bool brand_color_valid(const char *s)
+{
+	if (strlen(s) != 7 || s[0] != '#')
+		return false;
+	for (int i = 1; i < 7; i++)
+		if (!strchr("0123456789abcdefABCDEF", s[i]))
+			return false;
+	return true;
+}
 
 /* The stored document, or NULL when never written (rc STORE_OK either way). */
 static enum store_rc document(struct call *c, const char *name, json_t **out)
@@ -444,7 +456,13 @@ static enum store_rc contact_put_tx(struct call *c, void *ctx)
 		json_t *v = json_object_get(c->body, contact_fields[i]);
 		if (!v)
 			continue;
-		if (json_is_string(v) && *json_string_value(v))
+		if (json_is_string(v) && *json_string_value(v) &&
+		    strcmp(contact_fields[i], "brandColor") == 0) {
+			char lower[8];
+			snprintf(lower, sizeof(lower), "%s", json_string_value(v));
+			text_ascii_lower(lower);
+			json_object_set_new(doc, contact_fields[i], json_string(lower));
+		} else if (json_is_string(v) && *json_string_value(v))
 			json_object_set(doc, contact_fields[i], v);
 		else
 			json_object_del(doc, contact_fields[i]);
@@ -469,6 +487,15 @@ void contact_info_put(struct call *c)
 		size_t max = strcmp(f, "company") == 0 || strcmp(f, "phone") == 0 ? 256 : 2048;
 		if (!body_string(c, c->body, f, f, false, 0, max, &v))
 			return;
+		if (strcmp(f, "brandColor") == 0) {
+			if (v && *v && !brand_color_valid(v)) {
+				call_error(
+				    c, 400, "validation_failed",
+				    "brandColor: must be a colour as #rrggbb (6 hex digits)");
+				return;
+			}
+			continue;
+		}
 		/* The links are shown on public pages: absolute http(s) URLs only. */
 		bool link =
 		    strcmp(f, "company") != 0 && strcmp(f, "phone") != 0 && strcmp(f, "email") != 0;

@@ -12,6 +12,7 @@
 
 #include "core/metrics.h"
 #include "domain/loyalty.h"
+#include "domain/qr.h"
 #include "domain/text.h"
 #include "handlers/handlers.h"
 #include "service/orders.h"
@@ -151,6 +152,24 @@ static bool parse_item(struct call *c, json_t *it, size_t i, struct order_call *
 	return true;
 }
 
+/* order.fp, the fiscal sign (ФП) printed on the receipt: a string of 1 to 10 digits, at most
+ * 4294967295 (a 32-bit number); "" and null count as absent (like fn and fd, a string). */
+static bool parse_fp(struct call *c, json_t *order, struct order_request *r)
+{
+	const char *s = NULL;
+	if (!body_string(c, order, "fp", "order.fp", false, 0, ORDER_FP_MAX, &s))
+		return false;
+	r->fp = s && *s ? s : NULL;
+	if (r->fp && (!qr_digits(s, ORDER_FP_MAX) ||
+		      (strlen(s) == ORDER_FP_MAX && strcmp(s, "4294967295") > 0))) {
+		call_error(c, 400, "validation_failed",
+			   "order.fp: must be the fiscal sign, 1 to %d digits (at most 4294967295)",
+			   ORDER_FP_MAX);
+		return false;
+	}
+	return true;
+}
+
 static bool parse_order(struct call *c, struct order_call *oc)
 {
 	struct order_request *r = &oc->req;
@@ -180,6 +199,7 @@ static bool parse_order(struct call *c, struct order_call *oc)
 			&r->has_email) ||
 	    !body_string(c, order, "fn", "order.fn", false, 0, 64, &r->fn) ||
 	    !body_string(c, order, "fd", "order.fd", false, 0, ORDER_FD_MAX, &r->fd) ||
+	    !parse_fp(c, order, r) ||
 	    !body_string(c, order, "comment", "order.comment", false, 0, 1024, &r->comment) ||
 	    !body_int(c, order, "externalDate", "order.externalDate", false, 0, INT64_MAX / 2,
 		      &r->external_date_ms, NULL) ||

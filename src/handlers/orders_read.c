@@ -6,13 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
-
-#include <sodium.h>
 
 #include "domain/money.h"
+#include "domain/qr.h"
 #include "domain/text.h"
 #include "handlers/handlers.h"
+#include "handlers/page.h"
 #include "service/orders.h"
 #include "service/views.h"
 
@@ -243,31 +242,6 @@ void order_reaction(struct call *c)
 static const char *const reaction_labels[] = {NULL, "&#128077; хорошо", "&#128528; нормально",
 					      "&#128078; плохо"};
 
-static void html_escape(struct buf *b, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '&':
-			buf_puts(b, "&amp;");
-			break;
-		case '<':
-			buf_puts(b, "&lt;");
-			break;
-		case '>':
-			buf_puts(b, "&gt;");
-			break;
-		case '"':
-			buf_puts(b, "&quot;");
-			break;
-		case '\'':
-			buf_puts(b, "&#39;");
-			break;
-		default:
-			buf_putc(b, *s);
-		}
-	}
-}
-
 /* The order of a {file} receipt token (32 lowercase hex); writes 404 when there is none. */
 static bool receipt_order(struct call *c, struct order *o)
 {
@@ -287,9 +261,17 @@ static bool receipt_order(struct call *c, struct order *o)
 	return false;
 }
 
-struct page_ctx {
-	struct buf *b;
-};
+/* A unit of the API (order.items[].unit) as a Russian receipt prints it. */
+static const char *unit_ru(const char *unit)
+{
+	static const struct {
+		const char *api, *ru;
+	} units[] = {{"piece", "шт"}, {"kg", "кг"}, {"g", "г"}, {"L", "л"}, {"ml", "мл"}};
+	for (size_t i = 0; i < ARRAY_LEN(units); i++)
+		if (strcmp(unit, units[i].api) == 0)
+			return units[i].ru;
+	return unit;
+}
 
 static bool write_item_html(void *ctx, const struct order_item *it)
 {
@@ -299,88 +281,125 @@ static bool write_item_html(void *ctx, const struct order_item *it)
 	fixed_format(it->price_minor, MONEY_DIGITS, price);
 	fixed_format(it->total_minor, MONEY_DIGITS, total);
 	buf_puts(b, "<tr><td>");
-	html_escape(b, it->name);
-	buf_printf(b, "</td><td>%s %s</td><td>%s</td><td>%s</td></tr>\n", qty, it->unit, price,
-		   total);
+	page_escape(b, it->name);
+	buf_printf(b, "</td><td class=\"num\">%s %s × %s</td><td class=\"num\">%s ₽</td></tr>\n",
+		   qty, unit_ru(it->unit), price, total);
 	return true;
 }
 
-/* The receipt page's only style sheet, inline: the page loads nothing else. */
-static const char page_style[] =
-    "body{font-family:sans-serif;max-width:32em;margin:2em auto;padding:0 1em}"
-    "table{width:100%;border-collapse:collapse}td{padding:.3em 0;border-bottom:1px solid #ddd}"
-    "button{font-size:1.1em;margin:.2em}textarea{width:100%}";
-
-/* Every answer of /r/ (the page, its form's redirect and their errors) forbids framing, so the
- * reaction form cannot be clickjacked, and allows nothing but the page's own inline style
- * (by its hash) and a form posting back to this origin. */
-static void page_security_headers(struct call *c)
+/* "₽", or the word for that many points: what an amount is counted in on the page. */
+static const char *currency_unit(enum currency cur, money_t minor)
 {
-	unsigned char digest[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(digest, (const unsigned char *)page_style, strlen(page_style));
-	char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES,
-					   sodium_base64_VARIANT_ORIGINAL)];
-	sodium_bin2base64(b64, sizeof(b64), digest, sizeof(digest), sodium_base64_VARIANT_ORIGINAL);
-	char csp[256];
-	snprintf(csp, sizeof(csp),
-		 "default-src 'none'; style-src 'sha256-%s'; form-action 'self'; "
-		 "frame-ancestors 'none'; base-uri 'none'",
-		 b64);
-	response_header(c->resp, "Content-Security-Policy", csp);
-	response_header(c->resp, "X-Frame-Options", "DENY");
-	response_header(c->resp, "X-Content-Type-Options", "nosniff");
-	response_header(c->resp, "Referrer-Policy", "no-referrer");
+	return cur == CUR_RUBLES ? "₽" : page_points_word(minor);
+}
+
+/* The receipt's fiscal details (ФН, ФД, ФП) when the order carries any, and with all three
+ * the QR code of the fiscal receipt that the tax service's app checks. */
+static void write_fiscal(struct call *c, struct buf *b, const struct order *o)
+{
+	if (!o->fn && !o->fd && !o->fp)
+		return;
+	buf_puts(b, "<section aria-labelledby=\"fiscal\"><h2 id=\"fiscal\">Фискальные данные</h2>"
+		    "<p class=\"muted\">");
+	const char *labels[] = {"ФН", "ФД", "ФП"}, *values[] = {o->fn, o->fd, o->fp};
+	for (int i = 0; i < 3; i++) {
+		if (!values[i])
+			continue;
+		buf_printf(b, "%s: ", labels[i]);
+		page_escape(b, values[i]);
+		buf_puts(b, "<br>");
+	}
+	buf_puts(b, "</p>");
+	char when[PAGE_FISCAL_TIME_BYTES], text[QR_FISCAL_MAX];
+	page_fiscal_time(c, o->external_date_ms ? o->external_date_ms : o->order_date_ms, when);
+	if (qr_fiscal_text(text, sizeof(text), when, o->total_minor, o->fn, o->fd, o->fp,
+			   o->refund)) {
+		char *svg = qr_svg(text, "qr", "QR-код чека для проверки в приложении ФНС", NULL);
+		if (svg) {
+			buf_printf(b, "<figure data-fiscal-qr=\"%s\">", text);
+			buf_puts(b, svg);
+			buf_puts(b, "<figcaption class=\"muted\">Отсканируйте в приложении "
+				    "«Проверка чеков» ФНС</figcaption></figure>");
+		}
+		free(svg);
+	}
+	buf_puts(b, "</section>\n");
 }
 
 void receipt_page(struct call *c)
 {
-	page_security_headers(c);
 	struct order o = {0};
+	struct page_brand brand = {0};
+	struct client cl = {0};
+	char *style = NULL;
+	enum store_rc rc = STORE_OK;
 	if (!receipt_order(c, &o))
-		return;
-	char *contact = NULL;
-	json_t *doc = NULL;
-	if (STORE(c->db, document_get, o.merchant_id, "contact_info", &contact) == STORE_OK)
-		doc = json_loads(contact, 0, NULL);
-	const char *company = json_string_value(json_object_get(doc, "company"));
+		goto headers;
+	rc = page_brand_load(c, o.merchant_id, &brand);
+	bool has_client = false;
+	if (rc == STORE_OK && o.client_id) {
+		rc = STORE(c->db, client_get, o.merchant_id, o.client_id, &cl);
+		has_client = rc == STORE_OK;
+		if (rc == STORE_NOT_FOUND)
+			rc = STORE_OK;
+	}
+	if (rc != STORE_OK) {
+		call_store_error(c, rc);
+		goto headers;
+	}
+	style = page_style(&brand);
+	page_headers(c, style);
+	page_begin(c, &brand, style, "Чек");
 	struct buf *b = &c->resp->body;
-	buf_reset(b);
-	c->resp->status = 200;
-	c->resp->content_type = "text/html; charset=utf-8";
-	char date[32], total[FIXED_FMT_MAX], accrued[FIXED_FMT_MAX];
-	time_t secs = (time_t)(o.order_date_ms / 1000);
-	struct tm tm;
-	gmtime_r(&secs, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", &tm);
+	char date[PAGE_TIME_BYTES], total[FIXED_FMT_MAX], accrued[FIXED_FMT_MAX],
+	    spent[FIXED_FMT_MAX];
+	page_time(c, o.external_date_ms ? o.external_date_ms : o.order_date_ms, date);
 	fixed_format(o.total_minor, MONEY_DIGITS, total);
-	fixed_format(o.refund ? -o.accrued_minor : o.accrued_minor, MONEY_DIGITS, accrued);
-	buf_puts(b, "<!doctype html>\n<html lang=\"ru\"><head><meta charset=\"utf-8\">"
-		    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-		    "<title>");
-	html_escape(b, company ? company : "Чек");
-	buf_printf(b, "</title><style>%s</style></head><body>\n<h1>", page_style);
-	html_escape(b, company ? company : "Чек");
-	buf_printf(b, "</h1>\n<p>%s № %lld, %s</p>\n<table>\n", o.refund ? "Возврат" : "Чек",
+	fixed_format(o.accrued_minor, MONEY_DIGITS, accrued);
+	fixed_format(o.spent_minor, MONEY_DIGITS, spent);
+	buf_printf(b, "<section><h2>%s № %lld, %s</h2>\n<table>\n", o.refund ? "Возврат" : "Чек",
 		   (long long)o.order_number, date);
-	enum store_rc rc = STORE(c->db, order_items, o.merchant_id, o.id, write_item_html, b);
-	buf_printf(b, "</table>\n<p><b>Итого: %s ₽</b></p>\n<p>%s баллов: %s</p>\n",
-		   total, o.refund ? "Списано" : "Начислено", accrued);
+	rc = STORE(c->db, order_items, o.merchant_id, o.id, write_item_html, b);
+	buf_printf(b, "</table>\n<p><b>Итого: %s ₽</b></p></section>\n", total);
+	/* What the order did to the points: a sale accrued and spent them, a refund took the
+	 * accrual back and returned what its sale spent. */
+	buf_puts(b, "<section aria-labelledby=\"points\"><h2 id=\"points\">Баллы</h2><p>");
+	buf_printf(b, "%s: <b data-accrued=\"%s\">%s %s</b><br>",
+		   o.refund ? "Начисление отменено" : "Начислено", accrued, accrued,
+		   currency_unit(o.accrued_currency, o.accrued_minor));
+	buf_printf(b, "%s: <b data-spent=\"%s\">%s %s</b></p>",
+		   o.refund ? "Возвращено на счёт" : "Списано", spent, spent,
+		   currency_unit(o.spent_currency, o.spent_minor));
+	if (has_client)
+		buf_printf(b, "<a class=\"button\" href=\"/c/%s\">Моя карта и баланс</a>",
+			   cl.token);
+	buf_puts(b, "</section>\n");
+	write_fiscal(c, b, &o);
 	if (o.reaction >= 1 && o.reaction <= 3) {
-		buf_printf(b, "<p>Спасибо! Ваша оценка: %s</p>\n", reaction_labels[o.reaction]);
+		buf_printf(b, "<section><p>Спасибо! Ваша оценка: %s</p></section>\n",
+			   reaction_labels[o.reaction]);
 	} else if (!o.refund) {
-		buf_printf(b, "<form method=\"post\" action=\"/r/%s\"><p>Как вам покупка?</p>\n",
+		buf_printf(b,
+			   "<section><form method=\"post\" action=\"/r/%s\"><p>Как вам покупка?"
+			   "</p>\n",
 			   o.public_token);
 		for (int i = 1; i <= 3; i++)
 			buf_printf(b, "<button name=\"reaction\" value=\"%s\">%s</button>\n",
 				   view_reaction_names[i], reaction_labels[i]);
 		buf_puts(b, "<p><textarea name=\"comment\" maxlength=\"1024\" "
-			    "placeholder=\"Комментарий\"></textarea></p></form>\n");
+			    "placeholder=\"Комментарий\"></textarea></p></form></section>\n");
 	}
-	buf_puts(b, "</body></html>\n");
+	page_end(c);
 	if (rc != STORE_OK)
 		call_store_error(c, rc);
-	json_decref(doc);
-	free(contact);
+	goto cleanup;
+headers:
+	/* An error answer of /r/ carries the same headers as the page. */
+	page_error_headers(c);
+cleanup:
+	free(style);
+	page_brand_free(&brand);
+	client_clear(&cl);
 	order_clear(&o);
 }
 
@@ -452,7 +471,7 @@ cleanup:
 
 void receipt_react(struct call *c)
 {
-	page_security_headers(c);
+	page_error_headers(c);
 	const struct request *req = c->req;
 	if (req->body_too_large) {
 		call_error(c, 413, "payload_too_large", "request body exceeds %d bytes",

@@ -60,8 +60,9 @@ static void write_daily(struct jw *w, const struct report_day *d)
 	jw_obj_end(w);
 }
 
+/* public_url: the base of the top clients' cardURL. */
 static void write_dashboard(struct jw *w, const struct report_query *q,
-			    const struct report_dashboard *d)
+			    const struct report_dashboard *d, const char *public_url)
 {
 	int64_t orders = 0, program_orders = 0;
 	money_t amount = 0, program_amount = 0;
@@ -113,7 +114,7 @@ static void write_dashboard(struct jw *w, const struct report_query *q,
 	jw_key(w, "topClients");
 	jw_arr_begin(w);
 	for (size_t i = 0; i < d->n_top; i++)
-		view_client(w, &d->top[i]);
+		view_client(w, &d->top[i], public_url);
 	jw_arr_end(w);
 	jw_obj_end(w);
 }
@@ -150,7 +151,7 @@ void reports_dashboard(struct call *c)
 	}
 	struct jw w;
 	call_json(c, 200, &w);
-	write_dashboard(&w, &q, d);
+	write_dashboard(&w, &q, d, c->app->cfg->public_url);
 	report_clear(d);
 	free(d);
 }

@@ -56,7 +56,7 @@ enum store_rc event_client(struct store_conn *db, enum event_type type, const st
 	struct jw w;
 	buf_init(&b);
 	jw_init(&w, &b);
-	view_client(&w, cl);
+	view_client(&w, cl, public_url);
 	return write_event(db, cl->merchant_id, cl->id, type, now, &b);
 }
 

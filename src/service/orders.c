@@ -61,6 +61,12 @@ static void request_digest(const struct order_request *r, char hash[ORDER_HASH_L
 		if (it->product_id[0])
 			buf_printf(&b, "\x1fp%s", it->product_id);
 	}
+	/* The same for the fiscal sign, added later (issue 15). */
+	if (r->fp)
+		buf_printf(&b,
+			   "\x1d"
+			   "fp%s",
+			   r->fp);
 	unsigned char digest[crypto_hash_sha256_BYTES];
 	crypto_hash_sha256(digest, (const unsigned char *)b.data, b.len);
 	sodium_bin2hex(hash, ORDER_HASH_LEN, digest, sizeof(digest));
@@ -141,6 +147,7 @@ static enum store_rc insert_order(struct store_conn *db, const struct order_requ
 	o->cash_minor = r->cash_minor;
 	o->fn = (char *)r->fn;
 	o->fd = (char *)r->fd;
+	o->fp = (char *)r->fp;
 	o->comment = (char *)r->comment;
 	o->public_token = token;
 	o->request_hash = (char *)hash;
@@ -157,6 +164,7 @@ static enum store_rc insert_order(struct store_conn *db, const struct order_requ
 	o->external_id = xstrdup(r->external_id);
 	o->fn = r->fn ? xstrdup(r->fn) : NULL;
 	o->fd = r->fd ? xstrdup(r->fd) : NULL;
+	o->fp = r->fp ? xstrdup(r->fp) : NULL;
 	o->comment = r->comment ? xstrdup(r->comment) : NULL;
 	o->public_token = xstrdup(token);
 	o->request_hash = xstrdup(hash);

@@ -15,6 +15,8 @@
 #define ORDER_EXTERNAL_ID_MAX 64
 #define ORDER_PRODUCT_ID_MAX 64
 #define ORDER_FD_MAX 64
+/* The fiscal sign (ФП) of a receipt: a 32-bit number, at most 10 decimal digits. */
+#define ORDER_FP_MAX 10
 /* Coupons a sale issues: the accrual rule's one. */
 #define ORDER_ISSUED_MAX 1
 
@@ -43,6 +45,7 @@ struct order_request {
 	bool refund; /* receiptType */
 	money_t card_minor, cash_minor;
 	const char *fn, *fd, *comment; /* borrowed; NULL: absent */
+	const char *fp;		       /* the fiscal sign: 1 to 10 digits; NULL: absent */
 	int64_t external_date_ms;      /* 0: not given */
 	/* Borrowed: n_items of them, 1 to ORDER_ITEMS_MAX. */
 	const struct order_item_request *items;

@@ -3,11 +3,15 @@
 
 #include <stdio.h>
 
+#include <stdio.h>
+
 #include "domain/money.h"
 #include "service/holds.h"
 
-void view_client(struct jw *w, const struct client *cl)
+void view_client(struct jw *w, const struct client *cl, const char *public_url)
 {
+	char card_url[1024];
+	snprintf(card_url, sizeof(card_url), "%s/c/%s", public_url ? public_url : "", cl->token);
 	jw_obj_begin(w);
 	jw_kint(w, "id", cl->id);
 	jw_kstr(w, "email", cl->email);
@@ -26,6 +30,7 @@ void view_client(struct jw *w, const struct client *cl)
 	jw_kint(w, "neutralReviews", cl->neutral_reviews);
 	jw_kint(w, "negativeReviews", cl->negative_reviews);
 	jw_kstr(w, "token", cl->token);
+	jw_kstr(w, "cardURL", card_url);
 	jw_obj_end(w);
 }
 
@@ -132,11 +137,12 @@ void view_balance(struct jw *w, const money_t available[CURRENCY_COUNT])
 	jw_arr_end(w);
 }
 
-void view_client_coupon(struct jw *w, const struct client *cl, const struct coupon_instance *ci)
+void view_client_coupon(struct jw *w, const struct client *cl, const struct coupon_instance *ci,
+			const char *public_url)
 {
 	jw_obj_begin(w);
 	jw_key(w, "client");
-	view_client(w, cl);
+	view_client(w, cl, public_url);
 	jw_key(w, "coupons");
 	view_coupon_instance(w, ci);
 	jw_obj_end(w);
@@ -166,7 +172,7 @@ void view_order(struct jw *w, const struct order *o, const struct client *cl,
 	jw_kstr(w, "customerAvatarUrl", cl ? cl->avatar_url : NULL);
 	jw_key(w, "customer");
 	if (cl)
-		view_client(w, cl);
+		view_client(w, cl, public_url);
 	else
 		jw_null(w);
 	jw_key(w, "employee");

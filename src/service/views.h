@@ -6,8 +6,9 @@
 #include "core/jw.h"
 #include "domain/model.h"
 
-/* Client of API.md 2.1. */
-void view_client(struct jw *w, const struct client *cl);
+/* Client of API.md 2.1, with [ext] cardURL: public_url (the --public-url setting; "" makes
+ * the link relative) and /c/{token}, the customer's card page. */
+void view_client(struct jw *w, const struct client *cl, const char *public_url);
 /* Coupon instance of API.md 2.2 (absent texts omitted, expireDate omitted when none). */
 void view_coupon_instance(struct jw *w, const struct coupon_instance *ci);
 /* Catalog coupon of API.md 4.4. */
@@ -15,7 +16,8 @@ void view_catalog_coupon(struct jw *w, const struct catalog_coupon *cc);
 /* Balance of API.md 2.3: both currencies, in order, from available[currency]. */
 void view_balance(struct jw *w, const money_t available[CURRENCY_COUNT]);
 /* {"client": Client, "coupons": coupon instance} of API.md 4.1 and 4.5. */
-void view_client_coupon(struct jw *w, const struct client *cl, const struct coupon_instance *ci);
+void view_client_coupon(struct jw *w, const struct client *cl, const struct coupon_instance *ci,
+			const char *public_url);
 /* Loyalty settings of API.md 4.4. */
 void view_settings(struct jw *w, const struct loyalty_settings *s);
 

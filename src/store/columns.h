@@ -36,7 +36,7 @@
 	" external_date_ms, total, card, cash, spent_currency, spent, accrued_currency, accrued,"  \
 	" refund_of, refunded_total, accrual_taken, spend_returned, paid_refunded,"                \
 	" fully_refunded, fn, fd, comment, public_token, request_hash, response, created_by,"      \
-	" reaction, customer_comment"
+	" reaction, customer_comment, fp"
 
 #define IMPORT_COLS                                                                                \
 	"id, merchant_id, sha256, status, total_rows, valid_rows, problems, result, created_ms,"   \

@@ -339,6 +339,9 @@ static const char *const pg_migrations[] = {
 	" http_status BIGINT, error TEXT, latency_ms BIGINT NOT NULL);"
 	"CREATE INDEX webhook_attempts_delivery ON webhook_attempts(delivery_id, id);"
 	"CREATE TABLE webhook_lot_notices (lot_id BIGINT PRIMARY KEY, created_ms BIGINT NOT NULL);",
+	/* 17: the fiscal sign (ФП) of an order's receipt, optional digits, for the receipt
+	 * page's fiscal QR code (issue 15). */
+	"ALTER TABLE orders ADD COLUMN fp TEXT;",
 };
 /* clang-format on */
 

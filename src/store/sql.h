@@ -136,10 +136,11 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 	.coupon_share_mark = sql_coupon_share_mark, .coupon_share_get = sql_coupon_share_get,      \
 	.client_get = sql_client_get, .client_find_phone = sql_client_find_phone,                  \
 	.client_find_email = sql_client_find_email, .client_find_token = sql_client_find_token,    \
-	.client_create = sql_client_create, .client_update = sql_client_update,                    \
-	.ledger_list = sql_ledger_list, .order_find_external = sql_order_find_external,            \
-	.order_get = sql_order_get, .order_by_token = sql_order_by_token,                          \
-	.orders_list = sql_orders_list, .order_refund_progress = sql_order_refund_progress,        \
+	.client_by_token = sql_client_by_token, .client_create = sql_client_create,                \
+	.client_update = sql_client_update, .ledger_list = sql_ledger_list,                        \
+	.order_find_external = sql_order_find_external, .order_get = sql_order_get,                \
+	.order_by_token = sql_order_by_token, .orders_list = sql_orders_list,                      \
+	.order_refund_progress = sql_order_refund_progress,                                        \
 	.order_set_reaction = sql_order_set_reaction,                                              \
 	.client_reviews_add = sql_client_reviews_add, .order_items = sql_order_items,              \
 	.item_get = sql_item_get, .item_refunded = sql_item_refunded,                              \
@@ -232,6 +233,7 @@ enum store_rc sql_client_find_phone(struct store_conn *c, int64_t merchant_id, c
 				    struct client *out);
 enum store_rc sql_client_find_email(struct store_conn *c, int64_t merchant_id, const char *email_lc,
 				    struct client *out);
+enum store_rc sql_client_by_token(struct store_conn *c, const char *token, struct client *out);
 enum store_rc sql_client_find_token(struct store_conn *c, int64_t merchant_id, const char *token,
 				    struct client *out);
 enum store_rc sql_client_create(struct store_conn *c, const struct client *cl, int64_t *id_out);

@@ -64,6 +64,12 @@ enum store_rc sql_client_find_token(struct store_conn *c, int64_t merchant_id, c
 	return client_one(sql_row(c, SQL_CLIENT_FIND_TOKEN, &r, "is", merchant_id, token), &r, out);
 }
 
+enum store_rc sql_client_by_token(struct store_conn *c, const char *token, struct client *out)
+{
+	struct sql_res r;
+	return client_one(sql_row(c, SQL_CLIENT_BY_TOKEN, &r, "s", token), &r, out);
+}
+
 enum store_rc sql_client_create(struct store_conn *c, const struct client *cl, int64_t *id_out)
 {
 	return sql_insert(c, SQL_CLIENT_CREATE, id_out, "issssssi", cl->merchant_id, cl->email,

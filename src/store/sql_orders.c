@@ -39,6 +39,7 @@ static void read_order(const struct sql_res *r, struct order *o)
 	o->created_by = sql_int(r, 27);
 	o->reaction = (int)sql_int(r, 28);
 	o->customer_comment = sql_str(r, 29);
+	o->fp = sql_str(r, 30);
 }
 
 /* The row of ITEM_COLS. */
@@ -189,13 +190,13 @@ enum store_rc sql_order_create(struct store_conn *c, const struct order *o, int6
 			  "z"
 			  "ssssss"
 			  "z"
-			  "s",
+			  "ss",
 			  o->merchant_id, o->external_id, o->refund, o->order_number, o->client_id,
 			  o->order_date_ms, o->external_date_ms, o->total_minor, o->card_minor,
 			  o->cash_minor, (int)o->spent_currency, o->spent_minor,
 			  (int)o->accrued_currency, o->accrued_minor, o->refund_of, o->fn, o->fd,
 			  o->comment, o->public_token, o->request_hash, o->response, o->created_by,
-			  o->refund_key ? o->refund_key : "");
+			  o->refund_key ? o->refund_key : "", o->fp);
 }
 
 enum store_rc sql_order_set_response(struct store_conn *c, int64_t id, const char *response)

@@ -353,6 +353,9 @@ static const char *const sqlite_migrations[] = {
 	" http_status INTEGER, error TEXT, latency_ms INTEGER NOT NULL);"
 	"CREATE INDEX webhook_attempts_delivery ON webhook_attempts(delivery_id, id);"
 	"CREATE TABLE webhook_lot_notices (lot_id INTEGER PRIMARY KEY, created_ms INTEGER NOT NULL);",
+	/* 16: the fiscal sign (ФП) of an order's receipt, optional digits, for the receipt
+	 * page's fiscal QR code (issue 15). */
+	"ALTER TABLE orders ADD COLUMN fp TEXT;",
 };
 /* clang-format on */
 

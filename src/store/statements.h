@@ -121,6 +121,7 @@
 			     " WHERE merchant_id = $1 AND email_lc = $2")                          \
 	X(CLIENT_FIND_TOKEN, "SELECT " CLIENT_COLS " FROM clients"                                 \
 			     " WHERE merchant_id = $1 AND token = $2")                             \
+	X(CLIENT_BY_TOKEN, "SELECT " CLIENT_COLS " FROM clients WHERE token = $1")                 \
 	X(CLIENT_CREATE, "INSERT INTO clients(merchant_id, email, email_lc, phone, name,"          \
 			 " avatar_url, token, created_ms) VALUES ($1, $2, " LOWER_ASCII("$3") ","  \
 			 " $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id")               \
@@ -170,9 +171,9 @@
 	X(ORDER_CREATE, "INSERT INTO orders(merchant_id, external_id, receipt_type, order_number," \
 			" client_id, order_date_ms, external_date_ms, total, card, cash,"          \
 			" spent_currency, spent, accrued_currency, accrued, refund_of, fn, fd,"    \
-			" comment, public_token, request_hash, response, created_by, refund_key)"  \
-			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"    \
-			" $15, $16, $17, $18, $19, $20, $21, $22, $23)"                            \
+			" comment, public_token, request_hash, response, created_by, refund_key,"  \
+			" fp) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"     \
+			" $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"                  \
 			" ON CONFLICT DO NOTHING RETURNING id")                                    \
 	X(ORDER_RESPONSE, "UPDATE orders SET response = $1 WHERE id = $2")                         \
 	X(ITEM_CREATE, "INSERT INTO order_items(order_id, merchant_id, line_no, name, price,"      \

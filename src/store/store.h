@@ -342,6 +342,10 @@ struct store_ops {
 					   const char *email_lc, struct client *out) MUST_CHECK;
 	enum store_rc (*client_find_token)(struct store_conn *c, int64_t merchant_id,
 					   const char *token, struct client *out) MUST_CHECK;
+	/* A client by its token, whatever its merchant (tokens are unique across merchants: the
+	 * public card page /c/{token}). */
+	enum store_rc (*client_by_token)(struct store_conn *c, const char *token,
+					 struct client *out) MUST_CHECK;
 	/* CONFLICT when phone, email or token is taken within the merchant. */
 	enum store_rc (*client_create)(struct store_conn *c, const struct client *cl,
 				       int64_t *id_out) MUST_CHECK;

@@ -47,8 +47,12 @@ UNDO_11 = ["DROP INDEX coupon_instances_shared"]
 # on both engines.
 UNDO_LK_SESSIONS = ["DROP TABLE lk_sessions"]
 
-# Signed webhooks (issue 16: SQLite's migration 15, PostgreSQL's 16, the newest): the same
-# statements on both engines, first of every undo.
+# The orders' fiscal sign (issue 15: SQLite's migration 16, PostgreSQL's 17, the newest): the
+# same statement on both engines, first of every undo.
+UNDO_FP = ["ALTER TABLE orders DROP COLUMN fp"]
+
+# Signed webhooks (issue 16: SQLite's migration 15, PostgreSQL's 16): the same statements on
+# both engines, undone right after UNDO_FP.
 UNDO_WEBHOOKS = ["DROP TABLE webhook_lot_notices", "DROP TABLE webhook_attempts",
                  "DROP TABLE webhook_deliveries", "DROP TABLE webhook_events",
                  "DROP TABLE webhook_endpoints"]
@@ -90,11 +94,11 @@ def undo_reports(engine, db):
     if engine == "sqlite":
         conn = sqlite3.connect(db)
         try:
-            conn.executescript(";".join(UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_SQLITE + [last]) + ";")
+            conn.executescript(";".join(UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_SQLITE + [last]) + ";")
         finally:
             conn.close()
     else:
-        psql(db, ";".join(UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_PG + [last]))
+        psql(db, ";".join(UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_PG + [last]))
 
 
 def psql(uri, sql):
@@ -110,12 +114,12 @@ def undo_migration_10(engine, db, extra_sql=""):
     if engine == "sqlite":
         conn = sqlite3.connect(db)
         try:
-            conn.executescript(";".join(UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_SQLITE + UNDO_LK_SESSIONS + UNDO_11 + UNDO_10_SQLITE) + ";" + extra_sql
+            conn.executescript(";".join(UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_SQLITE + UNDO_LK_SESSIONS + UNDO_11 + UNDO_10_SQLITE) + ";" + extra_sql
                                + "DELETE FROM schema_version WHERE version >= 10;")
         finally:
             conn.close()
     else:
-        psql(db, ";".join(UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_PG + UNDO_LK_SESSIONS + UNDO_12_PG + UNDO_11) + ";"
+        psql(db, ";".join(UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_PG + UNDO_LK_SESSIONS + UNDO_12_PG + UNDO_11) + ";"
                  " ALTER TABLE orders DROP CONSTRAINT orders_external_key;"
                  " ALTER TABLE orders DROP COLUMN refund_key;"
                  " ALTER TABLE orders ADD UNIQUE (merchant_id, external_id, receipt_type);"

@@ -221,6 +221,7 @@ PUBLIC_PATH_ROUTES = {
     f"GET {P}/media/{{file}}": "public by an unguessable file name (test_media_route)",
     "GET /r/{file}": "public receipt page by order token (test_receipt_page_by_token)",
     "POST /r/{file}": "public receipt page by order token (test_receipt_page_by_token)",
+    "GET /c/{file}": "public card page by client token (test_card_page_by_token)",
     "GET /docs/{file}": "static documentation files, no merchant data",
     "GET /lk/assets/{file}": "the cabinet's static files, no merchant data",
 }
@@ -438,6 +439,25 @@ def test_receipt_page_by_token(tenv):
             p = s.post(f"{root}/r/{tok}", data={"reaction": "negative"})
             assert normalized(g, {}) == normalized(unknown_get, {}), describe(g)
             assert normalized(p, {}) == normalized(unknown_post, {}), describe(p)
+
+
+def test_card_page_by_token(tenv):
+    """The card page is public: the client's token is the capability, and shows that client
+    alone. Any other merchant object's token (an order's, a coupon's) answers like an unknown
+    token."""
+    s = Session()
+    root = f"http://127.0.0.1:{tenv.server.port}"
+    unknown = s.get(f"{root}/c/{UNKNOWN['client_token']}")
+    assert unknown.status_code == 404
+    for w in tenv.worlds:
+        r = s.get(f"{root}/c/{w.ids['client_token']}")
+        assert r.status_code == 200 and w.ids["client_token"] in r.text, describe(r)
+        for other in tenv.worlds:
+            if other is not w:
+                assert other.ids["client_token"] not in r.text
+        for tok in (w.ids["order_token"], w.ids["instance_token"], w.ids["share_token"]):
+            g = s.get(f"{root}/c/{tok}")
+            assert g.status_code == 404 and g.text == unknown.text, describe(g)
 
 
 def test_media_route(tenv):

@@ -1,0 +1,217 @@
+/* The customer's card: GET /c/{client token}, a public HTML page (issue 15). The merchant's
+ * brand, the balance in points and rubles, a QR code of the client's token that the cashier
+ * scans (the POS then finds the client with GET /clients/{token}/), the usable coupons with
+ * their 6-digit codes and the last operations. No script, nothing from another origin.
+ *
+ * The page is a list of sections (card_sections), each writing one <section> from what
+ * card_page read; a later feature (the Apple and Google Wallet buttons, a join link) is one
+ * more entry there, and a link or a form needs no change of the Content-Security-Policy. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/qr.h"
+#include "handlers/handlers.h"
+#include "handlers/page.h"
+#include "service/ledger.h"
+
+/* The last operations the page lists. */
+#define CARD_OPERATIONS 10
+
+/* What the page shows, read in one read transaction. */
+struct card {
+	struct call *c;
+	struct client client;
+	struct page_brand brand;
+	money_t available[CURRENCY_COUNT];
+};
+
+static enum store_rc section_balance(struct card *k, struct buf *b)
+{
+	char points[FIXED_FMT_MAX], rubles[FIXED_FMT_MAX];
+	fixed_format(k->available[CUR_POINTS], MONEY_DIGITS, points);
+	fixed_format(k->available[CUR_RUBLES], MONEY_DIGITS, rubles);
+	buf_puts(b, "<section aria-labelledby=\"balance\"><h2 id=\"balance\">Баланс</h2>");
+	buf_printf(b, "<p class=\"balance\" data-points=\"%s\">%s <small>%s</small></p>", points,
+		   points, page_points_word(k->available[CUR_POINTS]));
+	buf_printf(b,
+		   "<p class=\"muted\" data-rubles=\"%s\">Рублей на счёте: %s ₽</p>",
+		   rubles, rubles);
+	if (k->client.name) {
+		buf_puts(b, "<p class=\"muted\">");
+		page_escape(b, k->client.name);
+		buf_puts(b, "</p>");
+	}
+	buf_puts(b, "</section>\n");
+	return STORE_OK;
+}
+
+static enum store_rc section_code(struct card *k, struct buf *b)
+{
+	buf_puts(b, "<section aria-labelledby=\"scan\"><h2 id=\"scan\">Покажите кассиру</h2>");
+	char *svg = qr_svg(k->client.token, "qr", "QR-код карты", NULL);
+	if (svg)
+		buf_puts(b, svg);
+	free(svg);
+	buf_printf(b, "<p class=\"token\">%s</p></section>\n", k->client.token);
+	return STORE_OK;
+}
+
+/* A section written row by row from a store walk: it opens at the first row. */
+struct rows_ctx {
+	struct card *k;
+	struct buf *b;
+	int n; /* rows written */
+};
+
+/* The buffer to write the next row to, after the section's opening when it is the first. */
+static struct buf *next_row(struct rows_ctx *x, const char *opening)
+{
+	if (x->n++ == 0)
+		buf_puts(x->b, opening);
+	return x->b;
+}
+
+static bool write_coupon(void *ctx, const struct coupon_instance *ci)
+{
+	struct rows_ctx *x = ctx;
+	struct buf *b = next_row(x, "<section aria-labelledby=\"coupons\"><h2 id=\"coupons\">"
+				    "Купоны</h2><ul class=\"list\">");
+	const char *title = ci->catalog.title ? ci->catalog.title : ci->catalog.header;
+	buf_puts(b, "<li><b>");
+	page_escape(b, title ? title : "Купон");
+	buf_puts(b, "</b>");
+	if (ci->catalog.header && title != ci->catalog.header) {
+		buf_puts(b, "<br>");
+		page_escape(b, ci->catalog.header);
+	}
+	buf_printf(b, "<br>Код: <span class=\"code\">%s</span>", ci->merchant_token);
+	if (ci->expires_ms) {
+		char until[PAGE_TIME_BYTES];
+		page_time(x->k->c, ci->expires_ms, until);
+		buf_printf(b, " <span class=\"muted\">до %.10s</span>", until);
+	}
+	buf_puts(b, "</li>");
+	return true;
+}
+
+static enum store_rc section_coupons(struct card *k, struct buf *b)
+{
+	struct rows_ctx x = {k, b, 0};
+	enum store_rc rc = STORE(k->c->db, coupons_usable, k->client.merchant_id, k->client.id,
+				 now_ms(), write_coupon, &x);
+	if (x.n)
+		buf_puts(b, "</ul></section>\n");
+	return rc;
+}
+
+/* What a ledger row is called on the card. */
+static const char *operation_label(enum ledger_type t)
+{
+	static const char *const labels[] = {
+	    [LEDGER_ACCRUAL] = "Начисление за покупку",
+	    [LEDGER_SPEND] = "Оплата баллами",
+	    [LEDGER_REFUND_ACCRUAL] = "Возврат покупки: начисление отменено",
+	    [LEDGER_REFUND_SPEND] = "Возврат покупки: баллы вернулись",
+	    [LEDGER_EXPIRE] = "Баллы сгорели",
+	    [LEDGER_HOLD] = "Резерв баллов",
+	    [LEDGER_RELEASE] = "Резерв снят",
+	    [LEDGER_ADJUST] = "Корректировка",
+	    [LEDGER_OPENING] = "Перенос баланса",
+	};
+	return (size_t)t < sizeof(labels) / sizeof(labels[0]) && labels[t] ? labels[t] : "Операция";
+}
+
+static bool write_operation(void *ctx, const struct ledger_entry *e)
+{
+	struct rows_ctx *x = ctx;
+	struct buf *b = next_row(x, "<section aria-labelledby=\"operations\"><h2 "
+				    "id=\"operations\">Операции</h2><table>");
+	char when[PAGE_TIME_BYTES], amount[FIXED_FMT_MAX];
+	page_time(x->k->c, e->created_ms, when);
+	fixed_format(e->amount_minor, MONEY_DIGITS, amount);
+	buf_printf(b,
+		   "<tr><td class=\"muted\">%s</td><td>%s</td><td class=\"num\">%s%s %s</td></tr>",
+		   when, operation_label(e->type), e->amount_minor > 0 ? "+" : "", amount,
+		   e->currency == CUR_RUBLES ? "₽" : "б.");
+	return true;
+}
+
+static enum store_rc section_operations(struct card *k, struct buf *b)
+{
+	struct rows_ctx x = {k, b, 0};
+	enum store_rc rc = STORE(k->c->db, ledger_list, k->client.id, 0, INT64_MAX / 10, 0,
+				 CARD_OPERATIONS, write_operation, &x);
+	if (x.n)
+		buf_puts(b, "</table></section>\n");
+	else
+		buf_puts(b, "<section><p class=\"muted\">Операций пока нет.</p></section>\n");
+	return rc;
+}
+
+/* The page's sections, top to bottom. */
+static enum store_rc (*const card_sections[])(struct card *k, struct buf *b) = {
+    section_balance,
+    section_code,
+    section_coupons,
+    section_operations,
+};
+
+/* The {file} segment as a client token: 32 lowercase hex digits. */
+static bool token_shape(const char *t)
+{
+	if (!t || strlen(t) != 32)
+		return false;
+	for (size_t i = 0; i < 32; i++)
+		if (!((t[i] >= '0' && t[i] <= '9') || (t[i] >= 'a' && t[i] <= 'f')))
+			return false;
+	return true;
+}
+
+void card_page(struct call *c)
+{
+	struct card k = {.c = c};
+	char *style = NULL;
+	if (!token_shape(c->file)) {
+		page_not_found(c, "Такой карты нет.");
+		return;
+	}
+	enum store_rc rc = STORE(c->db, begin, false);
+	if (rc != STORE_OK) {
+		page_error_headers(c);
+		call_store_error(c, rc);
+		return;
+	}
+	rc = STORE(c->db, client_by_token, c->file, &k.client);
+	if (rc == STORE_NOT_FOUND) {
+		page_not_found(c, "Такой карты нет.");
+		goto cleanup;
+	}
+	if (rc == STORE_OK) {
+		c->who.merchant_id = k.client.merchant_id;
+		c->resp->merchant_id = k.client.merchant_id;
+		rc = page_brand_load(c, k.client.merchant_id, &k.brand);
+	}
+	int64_t now = now_ms();
+	for (int cur = 0; cur < CURRENCY_COUNT && rc == STORE_OK; cur++)
+		rc = ledger_available(c->db, k.client.id, (enum currency)cur, now,
+				      &k.available[cur]);
+	if (rc != STORE_OK) {
+		page_error_headers(c);
+		call_store_error(c, rc);
+		goto cleanup;
+	}
+	style = page_style(&k.brand);
+	page_headers(c, style);
+	page_begin(c, &k.brand, style, "Карта покупателя");
+	for (size_t i = 0; i < ARRAY_LEN(card_sections) && rc == STORE_OK; i++)
+		rc = card_sections[i](&k, &c->resp->body);
+	page_end(c);
+	if (rc != STORE_OK)
+		call_store_error(c, rc);
+cleanup:
+	c->db->ops->rollback(c->db);
+	free(style);
+	page_brand_free(&k.brand);
+	client_clear(&k.client);
+}
