@@ -59,11 +59,11 @@ static void format_time(int64_t ms, char *out, size_t cap)
 	snprintf(out + n, cap - n, ".%03dZ", (int)(ms % 1000));
 }
 
-/* The event's time: its "time" (or "createdAt"/"created") as ms or s since the epoch or as a
- * string, else the signature's t. */
+/* The event's time: its "createdAt" (what kopilkad sends; else "time" or "created", as other
+ * senders name it) as ms or s since the epoch or as a string, else the signature's t. */
 static void event_time(json_t *event, int64_t t_s, char *out, size_t cap)
 {
-	static const char *const keys[] = {"time", "createdAt", "created"};
+	static const char *const keys[] = {"createdAt", "time", "created"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		json_t *v = json_object_get(event, keys[i]);
 		if (json_is_integer(v)) {

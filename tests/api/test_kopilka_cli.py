@@ -169,7 +169,7 @@ class Receiver:
 
 
 def event(n, type_="order.created"):
-    return json.dumps({"id": f"evt_{n}", "type": type_, "time": 1795867486290 + n,
+    return json.dumps({"id": f"evt_{n}", "type": type_, "createdAt": 1795867486290 + n,
                        "data": {"id": n, "amount": 10.1}}, separators=(",", ":")).encode()
 
 
@@ -549,3 +549,121 @@ def test_webhooks_list_events_deliveries_redeliver(fake_api):
     assert ("POST", f"/ext/api/v1/webhooks/events/{event_id}/redeliver/", b"{}") in FakeWebhooksApi.seen
     p = kopilka("webhooks", "redeliver", "evt_unknown", "--json", env=fake_api)
     assert cli_json(p, REFUSED)["error"]["httpStatus"] == 404
+
+
+# ---------------------------------------------------------------------------------------------
+# The CLI and a real server's webhooks (both engines): deliveries signed by kopilkad verified by
+# `kopilka webhooks listen`, through SIGKILLs of the server; the webhooks commands on the log.
+
+from conftest import Server, Session  # noqa: E402
+
+WEBHOOK_FLAGS = ("--lockout-addr-failures", "100000", "--webhook-allow-private", "1",
+                 "--webhook-period-ms", "50", "--webhook-retry-base-ms", "100",
+                 "--webhook-timeout-ms", "300")
+
+
+class LiveReceiver(Receiver):
+    """The CLI's receiver with --json, its standard output read as it comes (one event a line)."""
+
+    def __init__(self, *extra):
+        super().__init__("--json", *extra)
+        self.events = []
+        self.lock = threading.Lock()
+        self.reader = threading.Thread(target=self.read, daemon=True)
+        self.reader.start()
+
+    def read(self):
+        for line in self.proc.stdout:
+            with self.lock:
+                self.events.append(json.loads(line))
+
+    def wait(self, cond, timeout, what):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if cond(list(self.events)):
+                    return
+            time.sleep(0.05)
+        with self.lock:
+            got = [(e["type"], e["id"]) for e in self.events]
+        pytest.fail(f"timed out waiting for {what}; the receiver printed {got[-20:]}")
+
+    def stop(self):
+        self.s.close()
+        rc = stop_process(self.proc)
+        self.reader.join(timeout=10)
+        return rc, self.proc.stderr.read()
+
+
+def renamed(events):
+    """{client id: [k, ...]} of the client.updated events, names being "<client>-<k>"."""
+    seen = {}
+    for e in events:
+        if e["type"] == "client.updated":
+            cid, k = e["data"]["name"].split("-")
+            seen.setdefault(int(cid), []).append(int(k))
+    return seen
+
+
+def test_listen_verifies_a_real_servers_deliveries_through_sigkills(make_env):
+    env = make_env(*WEBHOOK_FLAGS)
+    A = env.a
+    rx = LiveReceiver()
+    try:
+        ep = body_of(A.post("/webhooks/", {"url": rx.url, "events": ["client.updated"],
+                                          "secret": SECRET}), 201)
+        # An endpoint whose secret the receiver does not know: each of its deliveries refused.
+        wrong = body_of(A.post("/webhooks/", {"url": rx.url.replace("/hooks", "/wrong"),
+                                             "events": ["client.updated"],
+                                             "secret": "whsec_not_the_receivers_1"}), 201)
+        clients = [A.create_client(phone=new_phone()) for _ in range(3)]
+        acknowledged = {}
+        for cycle in range(3):
+            for k in range(cycle * 4, cycle * 4 + 4):
+                for c in clients:
+                    r = Session(OWNER_A).put(env.url(f"/clients/{c['id']}/"), json={"name": f"{c['id']}-{k}"})
+                    assert r.status_code == 200, r.text
+                    acknowledged.setdefault(c["id"], []).append(k)
+            env.server.proc.send_signal(signal.SIGKILL)  # events are pending
+            env.server.proc.wait(timeout=10)
+            env.server = Server(env.db, env.tmp, WEBHOOK_FLAGS).start()
+        A = env.a
+        rx.wait(lambda ev: {k: set(v) for k, v in renamed(ev).items()} ==
+                {k: set(v) for k, v in acknowledged.items()}, 90, "every acknowledged change's event")
+        # In order per client: a resent event may repeat one, never come before an earlier one.
+        for cid, ks in renamed(rx.events).items():
+            assert list(dict.fromkeys(ks)) == acknowledged[cid], (cid, ks)
+        assert all(e["id"].startswith("evt_") and isinstance(e["createdAt"], int) for e in rx.events)
+
+        # The commands on the real log: the endpoints, the events, a redelivery.
+        env_cli = as_owner(env)
+        p = kopilka("webhooks", "list", env=env_cli)
+        assert p.returncode == OK, p.stderr
+        lines = p.stdout.splitlines()
+        assert sorted(lines) == sorted([f"{ep['id']:<6} active   {rx.url} client.updated",
+                                        f"{wrong['id']:<6} active   {rx.url.replace('/hooks', '/wrong')} client.updated"]), lines
+        listed = cli_json(kopilka("webhooks", "list", "--json", env=env_cli))
+        assert {e["id"] for e in listed} == {ep["id"], wrong["id"]}
+        assert all(e["secret"] != SECRET for e in listed)  # masked
+        p = kopilka("webhooks", "events", str(ep["id"]), env=env_cli)
+        assert p.returncode == OK, p.stderr
+        delivered = [line.split() for line in p.stdout.splitlines()]
+        assert len(delivered) == 36 and all(f[2] == "client.updated" and f[3] == "delivered"
+                                            for f in delivered), p.stdout
+        assert {f[1] for f in delivered} == {e["id"] for e in rx.events}
+        p = kopilka("webhooks", "events", str(wrong["id"]), env=env_cli)
+        refused = [line.split() for line in p.stdout.splitlines()]
+        assert refused and all(f[3] == "pending" and "400," in f for f in refused if int(f[5]) > 0), p.stdout
+        first = delivered[0][1]
+        p = kopilka("webhooks", "redeliver", first, env=env_cli)
+        assert p.returncode == OK and p.stdout == f"event {first}: redelivery scheduled to 2 endpoint(s)\n", \
+            (p.stdout, p.stderr)
+        rx.wait(lambda ev: [e["id"] for e in ev].count(first) >= 2, 30, "the redelivered event")
+    finally:
+        rc, err = rx.stop()
+    assert rc == 0, err
+    rejected = [line for line in err.splitlines() if "rejected" in line and "POST" in line]
+    assert rejected and all("rejected POST /wrong" in line and "does not match" in line
+                            for line in rejected), rejected
+    accepted = int(re.search(r"(\d+) event\(s\) accepted", err).group(1))
+    assert accepted == len(rx.events) >= 37
