@@ -556,6 +556,7 @@ def test_webhooks_list_events_deliveries_redeliver(fake_api):
 # `kopilka webhooks listen`, through SIGKILLs of the server; the webhooks commands on the log.
 
 from conftest import Server, Session  # noqa: E402
+from test_webhooks import Receiver as WebhookReceiver, names_per_client as renamed  # noqa: E402
 
 WEBHOOK_FLAGS = ("--lockout-addr-failures", "100000", "--webhook-allow-private", "1",
                  "--webhook-period-ms", "50", "--webhook-retry-base-ms", "100",
@@ -577,32 +578,13 @@ class LiveReceiver(Receiver):
             with self.lock:
                 self.events.append(json.loads(line))
 
-    def wait(self, cond, timeout, what):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if cond(list(self.events)):
-                    return
-            time.sleep(0.05)
-        with self.lock:
-            got = [(e["type"], e["id"]) for e in self.events]
-        pytest.fail(f"timed out waiting for {what}; the receiver printed {got[-20:]}")
+    wait = WebhookReceiver.wait  # the same wait on self.events under self.lock
 
     def stop(self):
         self.s.close()
         rc = stop_process(self.proc)
         self.reader.join(timeout=10)
         return rc, self.proc.stderr.read()
-
-
-def renamed(events):
-    """{client id: [k, ...]} of the client.updated events, names being "<client>-<k>"."""
-    seen = {}
-    for e in events:
-        if e["type"] == "client.updated":
-            cid, k = e["data"]["name"].split("-")
-            seen.setdefault(int(cid), []).append(int(k))
-    return seen
 
 
 def test_listen_verifies_a_real_servers_deliveries_through_sigkills(make_env):
@@ -629,7 +611,7 @@ def test_listen_verifies_a_real_servers_deliveries_through_sigkills(make_env):
             env.server = Server(env.db, env.tmp, WEBHOOK_FLAGS).start()
         A = env.a
         rx.wait(lambda ev: {k: set(v) for k, v in renamed(ev).items()} ==
-                {k: set(v) for k, v in acknowledged.items()}, 90, "every acknowledged change's event")
+                {k: set(v) for k, v in acknowledged.items()}, timeout=90, what="every acknowledged change's event")
         # In order per client: a resent event may repeat one, never come before an earlier one.
         for cid, ks in renamed(rx.events).items():
             assert list(dict.fromkeys(ks)) == acknowledged[cid], (cid, ks)
@@ -658,7 +640,7 @@ def test_listen_verifies_a_real_servers_deliveries_through_sigkills(make_env):
         p = kopilka("webhooks", "redeliver", first, env=env_cli)
         assert p.returncode == OK and p.stdout == f"event {first}: redelivery scheduled to 2 endpoint(s)\n", \
             (p.stdout, p.stderr)
-        rx.wait(lambda ev: [e["id"] for e in ev].count(first) >= 2, 30, "the redelivered event")
+        rx.wait(lambda ev: [e["id"] for e in ev].count(first) >= 2, timeout=30, what="the redelivered event")
     finally:
         rc, err = rx.stop()
     assert rc == 0, err
