@@ -566,6 +566,7 @@ def run_webhooks(kopilkad, db, keys, workdir, runs, seconds, conns=16):
             on = wrk(base, "orders", conns, seconds, keys, tag)
             t1 = time.time() * 1000
             res["on"].append(on)
+            time.sleep(0.5)  # the orders in flight when wrk stopped commit (counted again below)
             orders = count_orders(db, tag)
             prefix = f"b-{tag}-"
 
@@ -575,6 +576,7 @@ def run_webhooks(kopilkad, db, keys, workdir, runs, seconds, conns=16):
             drained = recv.wait(lambda got: len(created(got)) >= orders, t1)
             http("DELETE", base + f"/ext/api/v1/webhooks/{ep['id']}/")
             got = recv.take()
+            orders = count_orders(db, tag)
             by_type = {}
             for r in got:
                 by_type[r[2]] = by_type.get(r[2], 0) + 1
@@ -603,6 +605,7 @@ def run_webhooks(kopilkad, db, keys, workdir, runs, seconds, conns=16):
         rs = res[way]
         res[way + "_median"] = {k: med([r[k] for r in rs]) for k in ("rps", "p50_us", "p99_us")}
         res[way + "_median"]["errors"] = sum(r["errors"] for r in rs)
+    lags.sort()
     res["lag_ms"] = {"p50": pctl(lags, 0.50), "p99": pctl(lags, 0.99),
                      "max": lags[-1] if lags else float("nan"), "n": len(lags)}
     return res
@@ -1215,8 +1218,10 @@ def main():
         meta["backup"] = run_backup(kopilkad, db, keys, a.workdir)
 
         # Orders with webhooks off and on (the outbox's cost), and the deliveries' rate and lag.
+        # One run in --quick: each 'on' run waits for its deliveries to drain (tens of seconds).
         if not a.no_webhooks:
-            meta["webhooks"] = run_webhooks(kopilkad, db, keys, a.workdir, runs, seconds)
+            meta["webhooks"] = run_webhooks(kopilkad, db, keys, a.workdir,
+                                            1 if quick else runs, seconds)
 
         # Credential cache off: every request pays an Argon2 verification.
         p, base = start_server(kopilkad, db, a.workdir, ["--auth-cache-seconds", "0"])
