@@ -1003,6 +1003,15 @@ def report(results, meta, out_md):
     log(f"wrote {out_md}")
 
 
+def save_part(res, lines, path):
+    """One part run alone (--soak-only, --backup-only, --webhooks-only): its lines printed, its
+    figures saved as JSON."""
+    print("\n".join(lines))
+    with open(path, "w") as f:
+        json.dump(res, f, indent=1)
+    log(f"wrote {path}")
+
+
 def main():
     global rss_sampler
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -1112,29 +1121,20 @@ def main():
             soak["check_after"] = check(kopilkad, db)
             soak.update(clients=clients, orders=orders, gen_s=meta["gen_s"],
                         machine=meta["machine"], when=meta["when"])
-            print("\n".join(soak_lines(soak, clients)))
-            with open(os.path.join(results_dir, "soak.json"), "w") as f:
-                json.dump(soak, f, indent=1)
-            log(f"wrote {os.path.join(results_dir, 'soak.json')}")
+            save_part(soak, soak_lines(soak, clients), os.path.join(results_dir, "soak.json"))
             return
         if a.backup_only:
             bk = run_backup(kopilkad, db, keys, a.workdir)
             bk.update(clients=clients, orders=orders, machine=meta["machine"], when=meta["when"])
-            print("\n".join(backup_lines(bk, clients)))
-            name = "backup-quick.json" if quick else "backup.json"
-            with open(os.path.join(results_dir, name), "w") as f:
-                json.dump(bk, f, indent=1)
-            log(f"wrote {os.path.join(results_dir, name)}")
+            save_part(bk, backup_lines(bk, clients),
+                      os.path.join(results_dir, "backup-quick.json" if quick else "backup.json"))
             return
         if a.webhooks_only:
             wh = run_webhooks(kopilkad, db, keys, a.workdir, runs, seconds)
             wh.update(clients=clients, orders=orders, machine=meta["machine"], when=meta["when"],
                       check_after=check(kopilkad, db))
-            print("\n".join(webhook_lines(wh, clients)))
-            name = "webhooks-quick.json" if quick else "webhooks.json"
-            with open(os.path.join(results_dir, name), "w") as f:
-                json.dump(wh, f, indent=1)
-            log(f"wrote {os.path.join(results_dir, name)}")
+            save_part(wh, webhook_lines(wh, clients), os.path.join(
+                results_dir, "webhooks-quick.json" if quick else "webhooks.json"))
             return
         base_db = None
         if a.baseline_bin:
