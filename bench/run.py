@@ -18,6 +18,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -25,6 +26,7 @@ import threading
 import time
 import urllib.request
 from http.client import HTTPConnection, HTTPException
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
@@ -392,15 +394,19 @@ class OrderStream:
         return sorted(self.samples)
 
 
+def pctl(xs, q):
+    """The q-quantile of the sorted xs (nan when empty)."""
+    return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
+
+
 def window_stats(samples, t0, t1):
     """Orders that started in [t0, t1): count, rate, p50/p99/max latency (us), and the longest
     time no order was acknowledged at all (us)."""
     lat = sorted((e - s) * 1e6 for s, e in samples if t0 <= s < t1)
     ends = sorted(e for s, e in samples if t0 <= e < t1)
     gaps = [b - a for a, b in zip([t0] + ends, ends + [t1])]
-    pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")  # noqa: E731
     return {"orders": len(lat), "rps": len(lat) / (t1 - t0) if t1 > t0 else 0,
-            "p50_us": pct(0.50), "p99_us": pct(0.99), "max_us": lat[-1] if lat else float("nan"),
+            "p50_us": pctl(lat, 0.50), "p99_us": pctl(lat, 0.99), "max_us": lat[-1] if lat else float("nan"),
             "longest_gap_us": max(gaps) * 1e6 if gaps else float("nan")}
 
 
@@ -455,6 +461,189 @@ def backup_lines(bk, clients):
         f"{fmt_ms(d['p99_us'])} ms, longest order {fmt_ms(b['max_us'])} / {fmt_ms(d['max_us'])} "
         f"ms; longest time without an acknowledged order {fmt_ms(b['longest_gap_us'])} / "
         f"{fmt_ms(d['longest_gap_us'])} ms; errors {bk['errors']}."]
+
+
+# ---- webhooks ----
+
+class HookReceiver:
+    """A webhook endpoint on 127.0.0.1: http.server on threads of this process, answering 200 to
+    every POST and keeping each delivery as (arrival, epoch ms; event id; type; createdAt; the
+    order's externalOrderNumber, i.e. its externalId, or None)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.got = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                t = time.time() * 1000
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                try:
+                    ev = json.loads(body)
+                    data = ev.get("data") if isinstance(ev.get("data"), dict) else {}
+                    rec = (t, ev.get("id"), ev.get("type"), ev.get("createdAt"),
+                           data.get("externalOrderNumber"))
+                except ValueError:
+                    rec = (t, None, "unparsable", None, None)
+                with receiver.lock:
+                    receiver.got.append(rec)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
+
+    def take(self):
+        with self.lock:
+            got, self.got = self.got, []
+        return got
+
+    def wait(self, done, since_ms, quiet_s=2.0, idle_cap_s=30.0, cap_s=300.0):
+        """Until done(deliveries) and nothing arrived for quiet_s (true), or nothing arrived for
+        idle_cap_s since since_ms or the last arrival, or cap_s in all (false)."""
+        deadline = time.monotonic() + cap_s
+        while time.monotonic() < deadline:
+            with self.lock:
+                ok = done(self.got)
+                last = max([since_ms] + [r[0] for r in self.got[-1:]])
+            idle = time.time() * 1000 - last
+            if ok and idle >= quiet_s * 1000:
+                return True
+            if idle >= idle_cap_s * 1000:
+                return False
+            time.sleep(0.1)
+        return False
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def count_orders(db, tag):
+    """The orders of a wrk run in the database: kopilka.lua's externalIds are b-<tag>-<thread>-<n>."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        return con.execute("SELECT count(*) FROM orders WHERE merchant_id IN (SELECT id FROM "
+                           "merchants) AND external_id >= ? AND external_id < ?",
+                           (f"b-{tag}-", f"b-{tag}.")).fetchone()[0]
+    finally:
+        con.close()
+
+
+def run_webhooks(kopilkad, db, keys, workdir, runs, seconds, conns=16):
+    """The orders workload with webhooks off and on, in turns on one kopilkad: off = no endpoint;
+    on = an active endpoint subscribed to every event type (the OpenAPI document's `webhooks`),
+    POSTing to a HookReceiver, created before the run and deleted after the deliveries drained.
+    Reports orders/s and latency both ways, and the deliveries: their rate, lag (arrival minus
+    the event's createdAt), the drain after the load, and whether every order.created arrived."""
+    with open(os.path.join(ROOT, "api", "openapi.json")) as f:
+        types = list(json.load(f)["webhooks"])
+    recv = HookReceiver()
+    p, base = start_server(kopilkad, db, workdir, ["--webhook-allow-private", "1"])
+    res = {"conns": conns, "runs": runs, "seconds": seconds, "types": types, "off": [], "on": [],
+           "deliveries": []}
+    lags = []
+    try:
+        for i in range(runs):
+            off = wrk(base, "orders", conns, seconds, keys, f"{int(time.time())}whoff{i}")
+            res["off"].append(off)
+            ep = json.loads(http("POST", base + "/ext/api/v1/webhooks/",
+                                 {"url": recv.url, "events": types}))
+            recv.take()
+            tag = f"{int(time.time())}whon{i}"
+            t0 = time.time() * 1000
+            on = wrk(base, "orders", conns, seconds, keys, tag)
+            t1 = time.time() * 1000
+            res["on"].append(on)
+            time.sleep(0.5)  # the orders in flight when wrk stopped commit (counted again below)
+            orders = count_orders(db, tag)
+            prefix = f"b-{tag}-"
+
+            def created(got):
+                return {r[1] for r in got if r[2] == "order.created" and (r[4] or "").startswith(prefix)}
+
+            drained = recv.wait(lambda got: len(created(got)) >= orders, t1)
+            http("DELETE", base + f"/ext/api/v1/webhooks/{ep['id']}/")
+            got = recv.take()
+            orders = count_orders(db, tag)
+            by_type = {}
+            for r in got:
+                by_type[r[2]] = by_type.get(r[2], 0) + 1
+            lag = sorted(r[0] - r[3] for r in got if isinstance(r[3], (int, float)))
+            lags += lag
+            last = max((r[0] for r in got), default=t1)
+            d = {"deliveries": len(got), "distinct": len({r[1] for r in got}), "by_type": by_type,
+                 "during_load_per_s": sum(1 for r in got if r[0] <= t1) / ((t1 - t0) / 1000),
+                 "to_last_per_s": len(got) / (max(last - t0, 1) / 1000),
+                 "drain_s": (last - t1) / 1000, "drained": drained,
+                 "orders_in_db": orders, "orders_acked": on["requests"] - on["non2xx"],
+                 "order_created_events": len(created(got)),
+                 "lag_p50_ms": pctl(lag, 0.50), "lag_p99_ms": pctl(lag, 0.99),
+                 "lag_max_ms": lag[-1] if lag else float("nan")}
+            res["deliveries"].append(d)
+            log(f"webhooks run {i + 1}: orders off {off['rps']:.0f}/s p99 "
+                f"{fmt_ms(off['p99_us'])} ms, on {on['rps']:.0f}/s p99 {fmt_ms(on['p99_us'])} ms; "
+                f"{d['deliveries']} deliveries ({d['during_load_per_s']:.0f}/s during the load), "
+                f"lag p50 {d['lag_p50_ms']:.0f} / p99 {d['lag_p99_ms']:.0f} / max "
+                f"{d['lag_max_ms']:.0f} ms, drained {d['drain_s']:.1f} s after the load; "
+                f"order.created {d['order_created_events']} for {orders} orders")
+    finally:
+        stop(p)
+        recv.close()
+    for way in ("off", "on"):
+        rs = res[way]
+        res[way + "_median"] = {k: med([r[k] for r in rs]) for k in ("rps", "p50_us", "p99_us")}
+        res[way + "_median"]["errors"] = sum(r["errors"] for r in rs)
+    lags.sort()
+    res["lag_ms"] = {"p50": pctl(lags, 0.50), "p99": pctl(lags, 0.99),
+                     "max": lags[-1] if lags else float("nan"), "n": len(lags)}
+    return res
+
+
+def webhook_lines(wh, clients):
+    off, on, ds = wh["off_median"], wh["on_median"], wh["deliveries"]
+    n = len(wh["types"])
+    types = {}
+    for d in ds:
+        for t, k in d["by_type"].items():
+            types[t] = types.get(t, 0) + k
+    ev, orders = sum(d["order_created_events"] for d in ds), sum(d["orders_in_db"] for d in ds)
+    acked = sum(d["orders_acked"] for d in ds)
+    missing = [i + 1 for i, d in enumerate(ds) if d["order_created_events"] < d["orders_in_db"]]
+    return [
+        f"Webhooks ({clients:,} clients; orders at {wh['conns']} connections, medians of "
+        f"{wh['runs']} runs of {wh['seconds']} s, off and on in turns on one kopilkad on SQLite "
+        f"with --webhook-allow-private 1): without / with an active endpoint subscribed to all "
+        f"{n} event types (a receiver on 127.0.0.1 answering 200): {off['rps']:,.0f} / "
+        f"{on['rps']:,.0f} orders/s (on/off {on['rps'] / off['rps']:.2f}×), p50 "
+        f"{fmt_ms(off['p50_us'])} / {fmt_ms(on['p50_us'])} ms, p99 {fmt_ms(off['p99_us'])} / "
+        f"{fmt_ms(on['p99_us'])} ms; errors {off['errors']} / {on['errors']}.",
+        "",
+        f"Webhook deliveries under that load (the worker's defaults): "
+        f"{med([d['during_load_per_s'] for d in ds]):,.0f} per s received during the load, "
+        f"{med([d['to_last_per_s'] for d in ds]):,.0f} per s from the load's start to the last "
+        f"arrival; lag from the event's createdAt to its arrival p50 {wh['lag_ms']['p50']:,.0f} / "
+        f"p99 {wh['lag_ms']['p99']:,.0f} / max {wh['lag_ms']['max']:,.0f} ms "
+        f"({wh['lag_ms']['n']:,} deliveries); the last one arrived "
+        f"{med([d['drain_s'] for d in ds]):.1f} s after the load stopped (median; longest "
+        f"{max(d['drain_s'] for d in ds):.1f} s). order.created: {ev:,} distinct events for "
+        f"{orders:,} orders in the database (wrk acknowledged {acked:,}), "
+        + ("every one arrived" if not missing else
+           f"**missing in run(s) {', '.join(map(str, missing))}**")
+        + "".join(f" (run {i + 1}: the wait gave up, 30 s without an arrival or 300 s in all)"
+                  for i, d in enumerate(ds) if not d["drained"])
+        + "; by type: " + ", ".join(f"{t} {k:,}" for t, k in sorted(types.items())) + "."]
 
 
 # ---- runs ----
@@ -777,6 +966,12 @@ def report(results, meta, out_md):
         L.append(f"| auth: GET /loyalty/settings/ at 2 conns, cached vs --auth-cache-seconds 0 | "
                  f"{cached:,.0f} vs {uncached:,.1f} req/s ({cached / uncached:,.0f}x) | "
                  f"(reported) | |")
+    wh = meta.get("webhooks")
+    if wh:
+        off, on = wh["off_median"], wh["on_median"]
+        L.append(f"| webhooks: orders/s at {wh['conns']} conns with an endpoint on all events vs "
+                 f"none | {on['rps']:,.0f} vs {off['rps']:,.0f} ({on['rps'] / off['rps']:.2f}x); "
+                 f"delivery lag p99 {wh['lag_ms']['p99']:,.0f} ms | (reported) | |")
     pgo = results.get("kopilkad-pg", "orders", meta.get("pg_conns", 16))
     if pgo and pgb:
         pgr = results.get("kopilkad-pg", "prefix", meta.get("pg_conns", 16))
@@ -790,6 +985,9 @@ def report(results, meta, out_md):
     if meta.get("backup"):
         L.append("")
         L += backup_lines(meta["backup"], meta["clients"])
+    if meta.get("webhooks"):
+        L.append("")
+        L += webhook_lines(meta["webhooks"], meta["clients"])
     if meta.get("export"):
         L.append("")
         L += export_lines(meta["export"])
@@ -803,6 +1001,15 @@ def report(results, meta, out_md):
         json.dump({"meta": meta, "runs": {"|".join(map(str, k)): v
                                           for k, v in results.rows.items()}}, f, indent=1)
     log(f"wrote {out_md}")
+
+
+def save_part(res, lines, path):
+    """One part run alone (--soak-only, --backup-only, --webhooks-only): its lines printed, its
+    figures saved as JSON."""
+    print("\n".join(lines))
+    with open(path, "w") as f:
+        json.dump(res, f, indent=1)
+    log(f"wrote {path}")
 
 
 def main():
@@ -847,6 +1054,12 @@ def main():
     ap.add_argument("--backup-only", action="store_true",
                     help="build, generate the data and run only the backup under load; result "
                          "in bench/results/backup[-quick].json")
+    ap.add_argument("--webhooks-only", action="store_true",
+                    help="build, generate the data and run only the orders with webhooks off and "
+                         "on and the deliveries' figures; result in "
+                         "bench/results/webhooks[-quick].json")
+    ap.add_argument("--no-webhooks", action="store_true",
+                    help="skip the webhooks part (orders with webhooks off and on)")
     ap.add_argument("--report-only", metavar="JSON",
                     help="re-print the table of a saved bench/results/*.json, run nothing")
     a = ap.parse_args()
@@ -908,19 +1121,20 @@ def main():
             soak["check_after"] = check(kopilkad, db)
             soak.update(clients=clients, orders=orders, gen_s=meta["gen_s"],
                         machine=meta["machine"], when=meta["when"])
-            print("\n".join(soak_lines(soak, clients)))
-            with open(os.path.join(results_dir, "soak.json"), "w") as f:
-                json.dump(soak, f, indent=1)
-            log(f"wrote {os.path.join(results_dir, 'soak.json')}")
+            save_part(soak, soak_lines(soak, clients), os.path.join(results_dir, "soak.json"))
             return
         if a.backup_only:
             bk = run_backup(kopilkad, db, keys, a.workdir)
             bk.update(clients=clients, orders=orders, machine=meta["machine"], when=meta["when"])
-            print("\n".join(backup_lines(bk, clients)))
-            name = "backup-quick.json" if quick else "backup.json"
-            with open(os.path.join(results_dir, name), "w") as f:
-                json.dump(bk, f, indent=1)
-            log(f"wrote {os.path.join(results_dir, name)}")
+            save_part(bk, backup_lines(bk, clients),
+                      os.path.join(results_dir, "backup-quick.json" if quick else "backup.json"))
+            return
+        if a.webhooks_only:
+            wh = run_webhooks(kopilkad, db, keys, a.workdir, runs, seconds)
+            wh.update(clients=clients, orders=orders, machine=meta["machine"], when=meta["when"],
+                      check_after=check(kopilkad, db))
+            save_part(wh, webhook_lines(wh, clients), os.path.join(
+                results_dir, "webhooks-quick.json" if quick else "webhooks.json"))
             return
         base_db = None
         if a.baseline_bin:
@@ -1002,6 +1216,12 @@ def main():
         # A backup of the big database while orders stream in: its time and the writer
         # stall it causes.
         meta["backup"] = run_backup(kopilkad, db, keys, a.workdir)
+
+        # Orders with webhooks off and on (the outbox's cost), and the deliveries' rate and lag.
+        # One run in --quick: each 'on' run waits for its deliveries to drain (tens of seconds).
+        if not a.no_webhooks:
+            meta["webhooks"] = run_webhooks(kopilkad, db, keys, a.workdir,
+                                            1 if quick else runs, seconds)
 
         # Credential cache off: every request pays an Argon2 verification.
         p, base = start_server(kopilkad, db, a.workdir, ["--auth-cache-seconds", "0"])
