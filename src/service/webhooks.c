@@ -1,7 +1,9 @@
 /* The webhook delivery worker (see webhooks.h).
  *
  * A round: claim up to CLAIM_MAX due deliveries under a lease in one short write transaction,
- * send each (no transaction open), record each attempt in a short transaction of its own.
+ * send each (no transaction open), then record the round's attempts in one short write
+ * transaction: two writes a round, not one a delivery, so that under an orders load (whose
+ * writes the worker's queue behind) deliveries keep pace (bench/README.md, webhooks).
  * The lease outlives the round (each claimed attempt to its timeout), so another node skips
  * what this one is sending; a node killed mid-round leaves leases that run out, and its deliveries
  * are sent again: at least once, deduplicable by the event id. A delivery waits while an earlier
@@ -22,7 +24,7 @@
 #include "http/outbound.h"
 #include "service/events.h"
 
-#define CLAIM_MAX 8
+#define CLAIM_MAX 16
 /* Lots noticed per scan, and how often the scan runs. */
 #define EXPIRING_BATCH 100
 #define EXPIRING_EVERY_MS 10000
@@ -100,8 +102,16 @@ static char *event_body(const struct webhook_job *j, size_t *len)
 	return buf_steal(&b, len);
 }
 
-/* Sends one job and records the attempt. */
-static void deliver(struct webhook_worker *w, const char *token, const struct webhook_job *j)
+/* What one attempt came to, recorded at the round's end. */
+struct outcome {
+	enum webhook_status status;
+	int64_t next_ms; /* the next attempt (pending) */
+	int64_t at_ms;
+	struct outbound_result res;
+};
+
+/* Sends one job; *out: what came of it. */
+static void deliver(struct webhook_worker *w, const struct webhook_job *j, struct outcome *out)
 {
 	size_t len;
 	char *body = event_body(j, &len);
@@ -111,49 +121,62 @@ static void deliver(struct webhook_worker *w, const char *token, const struct we
 	snprintf(h_sig, sizeof(h_sig), "Kopilka-Signature: t=%lld,v1=%s", (long long)t, sig);
 	snprintf(h_id, sizeof(h_id), "Kopilka-Event-Id: %s", j->event_id);
 	const char *headers[] = {"Content-Type: application/json", h_id, h_sig};
-	struct outbound_result res;
+	struct outbound_result *res = &out->res;
 	outbound_post(j->url, headers, ARRAY_LEN(headers), body, len, w->cfg.timeout_ms,
-		      w->cfg.allow_private, &res);
+		      w->cfg.allow_private, res);
 	free(body);
 
 	int64_t now = now_ms();
-	enum webhook_status status = WEBHOOK_PENDING;
-	int64_t next = 0;
-	if (res.status >= 200 && res.status < 300) {
-		status = WEBHOOK_DELIVERED;
+	out->at_ms = now;
+	out->status = WEBHOOK_PENDING;
+	out->next_ms = 0;
+	if (res->status >= 200 && res->status < 300) {
+		out->status = WEBHOOK_DELIVERED;
 	} else if (now - j->first_ms >= WEBHOOK_RETRY_WINDOW_MS) {
-		status = WEBHOOK_FAILED;
+		out->status = WEBHOOK_FAILED;
 	} else {
-		next = now + webhook_backoff_ms(j->attempts + 1, w->cfg.retry_base_ms,
-						randombytes_uniform(1000));
+		out->next_ms = now + webhook_backoff_ms(j->attempts + 1, w->cfg.retry_base_ms,
+							randombytes_uniform(1000));
 	}
-	if (status == WEBHOOK_DELIVERED)
+	if (out->status == WEBHOOK_DELIVERED)
 		log_debug("webhook %s delivered to endpoint of delivery %lld (%ld, %lld ms)",
-			  j->event_id, (long long)j->id, res.status, (long long)res.latency_ms);
+			  j->event_id, (long long)j->id, res->status, (long long)res->latency_ms);
 	else
 		log_warn("webhook %s attempt %lld of delivery %lld: %s%s%ld", j->event_id,
-			 (long long)j->attempts + 1, (long long)j->id, res.error,
-			 res.status ? "HTTP " : "", res.status);
+			 (long long)j->attempts + 1, (long long)j->id, res->error,
+			 res->status ? "HTTP " : "", res->status);
+}
+
+/* Records the round's n attempts in one write transaction. */
+static void record(struct webhook_worker *w, const char *token, const struct claimed *cl,
+		   const struct outcome *out, size_t n)
+{
+	if (n == 0)
+		return;
 	struct store_conn *db = w->store->ops->acquire(w->store);
 	enum store_rc rc = STORE_RETRY;
-	for (int i = 0; i < RECORD_TRIES && rc == STORE_RETRY; i++) {
+	for (int t = 0; t < RECORD_TRIES && rc == STORE_RETRY; t++) {
 		rc = STORE(db, begin, STORE_TX_WRITE);
-		if (rc == STORE_OK)
-			rc = STORE(db, webhook_record, j->id, token, status, next,
-				   res.status ? res.status : -1, res.status ? NULL : res.error,
-				   res.latency_ms, now);
-		/* Lost lease: redelivered meanwhile; the attempt is logged, the state is theirs. */
-		if (rc == STORE_NOT_FOUND)
-			rc = STORE_OK;
+		for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+			const struct outbound_result *res = &out[i].res;
+			rc = STORE(db, webhook_record, cl->jobs[i].id, token, out[i].status,
+				   out[i].next_ms, res->status ? res->status : -1,
+				   res->status ? NULL : res->error, res->latency_ms, out[i].at_ms);
+			/* Lost lease: redelivered meanwhile; the attempt is logged, the state is
+			 * theirs. */
+			if (rc == STORE_NOT_FOUND)
+				rc = STORE_OK;
+		}
 		if (rc == STORE_OK)
 			rc = STORE(db, commit);
 		if (rc != STORE_OK)
 			db->ops->rollback(db);
 	}
 	if (rc != STORE_OK)
-		log_warn("webhook delivery %lld: could not record its attempt; its lease will run "
-			 "out and it is sent again",
-			 (long long)j->id);
+		log_warn(
+		    "webhooks: could not record a round of %zu attempts; their leases will run "
+		    "out and they are sent again",
+		    n);
 	w->store->ops->release(db);
 }
 
@@ -222,11 +245,16 @@ static void *worker_loop(void *arg)
 		random_hex(token, 16);
 		struct claimed cl = {.n = 0};
 		enum store_rc rc = claim(w, token, &cl);
-		for (size_t i = 0; i < cl.n; i++) {
-			if (!stopping(w))
-				deliver(w, token, &cl.jobs[i]);
-			webhook_job_clear(&cl.jobs[i]);
+		struct outcome out[CLAIM_MAX];
+		size_t sent = 0;
+		/* Stopping: what is not sent keeps its lease, runs out and is sent again. */
+		while (sent < cl.n && !stopping(w)) {
+			deliver(w, &cl.jobs[sent], &out[sent]);
+			sent++;
 		}
+		record(w, token, &cl, out, sent);
+		for (size_t i = 0; i < cl.n; i++)
+			webhook_job_clear(&cl.jobs[i]);
 		if (rc != STORE_OK)
 			log_warn("webhooks: claiming due deliveries failed; will retry");
 		if (cl.n == 0 && wait_ms(w, w->cfg.period_ms))
