@@ -126,7 +126,9 @@ def fields(section):
 
 
 def test_pass_of_a_card(make_env, certs, tmp_path):
-    env = make_env(*DEFAULT_SERVE_FLAGS, *wallet_flags(certs))
+    # The logo goes to a media directory of the test's (PostgreSQL's default is ./media).
+    media = tmp_path / "media"
+    env = make_env(*DEFAULT_SERVE_FLAGS, *wallet_flags(certs), "--media-dir", str(media))
     A = env.a
     body_of(A.put("/loyalty/settings/contact_info/", {"company": "Кофейня «Зерно»", "brandColor": "#1e7f4f"}))
     A.settings(active=True, currency="points", customerSettings=rule("percentage", 10),
