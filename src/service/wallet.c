@@ -165,7 +165,8 @@ static char *pass_json(const struct wallet_signer *s, const struct wallet_card *
 	char serial[WALLET_SERIAL_MAX];
 	wallet_serial(k->merchant_id, k->client_id, serial);
 	const char *org = k->organization && *k->organization ? k->organization : "kopilka";
-	char description[512];
+	/* company is at most 256 characters of up to 4 bytes each: never cut. */
+	char description[1536];
 	snprintf(description, sizeof(description), "Карта покупателя: %s", org);
 	/* Text on the brand colour as on the card page: black on a light one, white on a dark
 	 * one; labels a shade softer. */

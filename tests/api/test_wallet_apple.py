@@ -198,6 +198,12 @@ def test_pass_of_a_card(make_env, certs, tmp_path):
     assert p4["barcodes"][0]["message"] == other["token"]
     assert fields(p4["storeCard"]["primaryFields"])["points"]["value"] == "0"
 
+    # The longest company name, of 4-byte characters, is carried whole (never cut mid-character).
+    longest = "\U0001F600" * 256
+    body_of(A.put("/loyalty/settings/contact_info/", {"company": longest}))
+    p5 = json.loads(unpack(download(env, client["token"]), certs, tmp_path)["pass.json"])
+    assert p5["organizationName"] == longest and p5["description"].endswith(longest)
+
 
 def test_unknown_cards_are_404(make_env, certs):
     env = make_env(*DEFAULT_SERVE_FLAGS, *wallet_flags(certs))
