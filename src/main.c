@@ -23,6 +23,7 @@
 #include "service/events.h"
 #include "service/holds.h"
 #include "service/ledger.h"
+#include "service/wallet.h"
 #include "service/webhooks.h"
 #include "store/backup.h"
 #include "store/media.h"
@@ -287,7 +288,7 @@ static const char *wait_for_stop(const sigset_t *signals)
 	}
 }
 
-static int cmd_serve(const struct config *cfg)
+static int serve(const struct config *cfg, const struct wallet_signer *wallet)
 {
 	if (!cfg->db) {
 		fprintf(stderr, "kopilkad serve: --db is required\n");
@@ -373,7 +374,8 @@ static int cmd_serve(const struct config *cfg)
 		st->ops->close(st);
 		return 1;
 	}
-	struct app app = {.store = st, .cfg = cfg, .auth = auth, .media_dir = media_dir};
+	struct app app = {
+	    .store = st, .cfg = cfg, .auth = auth, .media_dir = media_dir, .wallet = wallet};
 	struct app metrics_app = {
 	    .store = st, .cfg = cfg, .auth = auth, .metrics_only = true, .media_dir = media_dir};
 	/* The metrics listener first: once the API port answers, everything is up. */
@@ -432,6 +434,23 @@ static int cmd_serve(const struct config *cfg)
 	log_access_close();
 	log_info("stopped cleanly");
 	return 0;
+}
+
+/* serve with the Apple Wallet signer of the --wallet-* settings, loaded and checked first: a
+ * setting that is wrong stops the server before it listens (exit 2). */
+static int cmd_serve(const struct config *cfg)
+{
+	struct wallet_signer *wallet = NULL;
+	char err[PATH_MAX + 512];
+	if (wallet_signer_load(cfg, &wallet, err, sizeof(err)) == WALLET_BAD) {
+		fprintf(stderr, "kopilkad serve: %s\n", err);
+		return 2;
+	}
+	if (wallet)
+		log_info("Apple Wallet passes on: Pass Type ID %s", cfg->wallet_pass_type_id);
+	int rc = serve(cfg, wallet);
+	wallet_signer_free(wallet);
+	return rc;
 }
 
 static void report_problem(void *ctx, const char *problem)

@@ -86,6 +86,9 @@ struct app {
 	struct auth *auth;
 	bool metrics_only;     /* this listener serves /metrics alone (--metrics-listen) */
 	const char *media_dir; /* where uploaded images live (--media-dir, resolved) */
+	/* Signs the Apple Wallet passes (service/wallet.h); NULL: the --wallet-* settings are
+	 * not set and there are no passes. */
+	const struct wallet_signer *wallet;
 };
 
 /* Handles one request: routing, authentication, body parsing and validation, the handler, and

@@ -115,6 +115,7 @@ static const struct route routes[] = {
     {"GET", "/r/{file}", receipt_page, ROLE_CASHIER, ROUTE_PUBLIC},
     {"POST", "/r/{file}", receipt_react, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_FORM},
     {"GET", "/c/{file}", card_page, ROLE_CASHIER, ROUTE_PUBLIC},
+    {"GET", "/c/{ref}/pass.pkpass", card_pass, ROLE_CASHIER, ROUTE_PUBLIC},
     {"GET", "/metrics", ops_metrics, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_METRICS},
     {"GET", "/docs/", ops_docs, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
     {"GET", "/docs/{file}", ops_docs, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},

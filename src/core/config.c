@@ -103,6 +103,18 @@ static const struct setting settings[] = {
     {"--trusted-proxy", "KOPILKA_TRUSTED_PROXY", STR(trusted_proxy), "", 0, 0, NULL, CMD_SERVE,
      "comma list of IP addresses of reverse proxies whose X-Forwarded-Proto: https is believed "
      "(the cabinet's cookie is then Secure); empty: none"},
+    {"--wallet-pass-type-id", "KOPILKA_WALLET_PASS_TYPE_ID", STR(wallet_pass_type_id), "", 0, 0,
+     NULL, CMD_SERVE,
+     "Apple Wallet: the Pass Type ID of the pass certificate (pass.com.example.loyalty); the "
+     "five --wallet-* settings are set all together or not at all; none: no passes"},
+    {"--wallet-team-id", "KOPILKA_WALLET_TEAM_ID", STR(wallet_team_id), "", 0, 0, NULL, CMD_SERVE,
+     "Apple Wallet: the Team ID (10 characters) of the Apple developer account"},
+    {"--wallet-cert", "KOPILKA_WALLET_CERT", STR(wallet_cert), "", 0, 0, NULL, CMD_SERVE,
+     "Apple Wallet: PEM file of the Pass Type ID certificate that signs the passes"},
+    {"--wallet-key", "KOPILKA_WALLET_KEY", STR(wallet_key), "", 0, 0, NULL, CMD_SERVE,
+     "Apple Wallet: PEM file of the certificate's private key (not encrypted)"},
+    {"--wallet-wwdr", "KOPILKA_WALLET_WWDR", STR(wallet_wwdr), "", 0, 0, NULL, CMD_SERVE,
+     "Apple Wallet: PEM file of Apple's WWDR intermediate certificate that issued --wallet-cert"},
     {"--expire-sweep-seconds", "KOPILKA_EXPIRE_SWEEP_SECONDS", INT(expire_sweep_seconds), "60", 1,
      86400, NULL, CMD_SERVE, "interval of the sweep writing expired lots to the ledger"},
     {"--webhook-period-ms", "KOPILKA_WEBHOOK_PERIOD_MS", INT(webhook_period_ms), "1000", 10, 600000,

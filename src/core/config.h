@@ -46,6 +46,12 @@ struct config {
 	int64_t lk_idle_timeout_seconds; /* the cabinet's sessions (api/session.c) */
 	int64_t lk_lifetime_seconds;
 	char *trusted_proxy; /* comma list of addresses whose X-Forwarded-Proto is believed */
+	/* Apple Wallet passes (service/wallet.c): all "" or all set */
+	char *wallet_pass_type_id;
+	char *wallet_team_id;
+	char *wallet_cert; /* PEM files */
+	char *wallet_key;
+	char *wallet_wwdr;
 	int64_t expire_sweep_seconds;
 	/* webhook deliveries (service/webhooks.c) */
 	int64_t webhook_period_ms;

@@ -4,16 +4,22 @@
  * their 6-digit codes and the last operations. No script, nothing from another origin.
  *
  * The page is a list of sections (card_sections), each writing one <section> from what
- * card_page read; a later feature (the Apple and Google Wallet buttons, a join link) is one
- * more entry there, and a link or a form needs no change of the Content-Security-Policy. */
+ * card_page read; a later feature (the Google Wallet button, a join link) is one more entry
+ * there, and a link or a form needs no change of the Content-Security-Policy.
+ *
+ * GET /c/{token}/pass.pkpass: the same card as an Apple Wallet pass (service/wallet.c), when
+ * the --wallet-* settings are set; the page then links to it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/image.h"
 #include "domain/qr.h"
 #include "handlers/handlers.h"
 #include "handlers/page.h"
 #include "service/ledger.h"
+#include "service/wallet.h"
+#include "store/media.h"
 
 /* The last operations the page lists. */
 #define CARD_OPERATIONS 10
@@ -24,6 +30,7 @@ struct card {
 	struct client client;
 	struct page_brand brand;
 	money_t available[CURRENCY_COUNT];
+	bool open; /* the read transaction is open */
 };
 
 static enum store_rc section_balance(struct card *k, struct buf *b)
@@ -54,6 +61,18 @@ static enum store_rc section_code(struct card *k, struct buf *b)
 		buf_puts(b, svg);
 	free(svg);
 	buf_printf(b, "<p class=\"token\">%s</p></section>\n", k->client.token);
+	return STORE_OK;
+}
+
+/* The "Add to Apple Wallet" link, when the server signs passes: a path of this origin, like
+ * the receipt page's link to the card. */
+static enum store_rc section_wallet(struct card *k, struct buf *b)
+{
+	if (k->c->app->wallet)
+		buf_printf(b,
+			   "<section><a class=\"button\" data-wallet=\"apple\" "
+			   "href=\"/c/%s/pass.pkpass\">Добавить в Apple Wallet</a></section>\n",
+			   k->client.token);
 	return STORE_OK;
 }
 
@@ -151,10 +170,7 @@ static enum store_rc section_operations(struct card *k, struct buf *b)
 
 /* The page's sections, top to bottom. */
 static enum store_rc (*const card_sections[])(struct card *k, struct buf *b) = {
-    section_balance,
-    section_code,
-    section_coupons,
-    section_operations,
+    section_balance, section_code, section_wallet, section_coupons, section_operations,
 };
 
 /* The {file} segment as a client token: 32 lowercase hex digits. */
@@ -168,6 +184,36 @@ static bool token_shape(const char *t)
 	return true;
 }
 
+/* Opens the read transaction and reads the card of client `token` into k: the client, its
+ * merchant's brand and the balances. STORE_NOT_FOUND: no such client. Close with card_close
+ * whatever it returns. */
+static enum store_rc card_load(struct call *c, const char *token, struct card *k)
+{
+	enum store_rc rc = STORE(c->db, begin, false);
+	if (rc != STORE_OK)
+		return rc;
+	k->open = true;
+	rc = STORE(c->db, client_by_token, token, &k->client);
+	if (rc != STORE_OK)
+		return rc;
+	c->who.merchant_id = k->client.merchant_id;
+	c->resp->merchant_id = k->client.merchant_id;
+	rc = page_brand_load(c, k->client.merchant_id, &k->brand);
+	int64_t now = now_ms();
+	for (int cur = 0; cur < CURRENCY_COUNT && rc == STORE_OK; cur++)
+		rc = ledger_available(c->db, k->client.id, (enum currency)cur, now,
+				      &k->available[cur]);
+	return rc;
+}
+
+static void card_close(struct card *k)
+{
+	if (k->open)
+		k->c->db->ops->rollback(k->c->db);
+	page_brand_free(&k->brand);
+	client_clear(&k->client);
+}
+
 void card_page(struct call *c)
 {
 	struct card k = {.c = c};
@@ -176,26 +222,11 @@ void card_page(struct call *c)
 		page_not_found(c, "Такой карты нет.");
 		return;
 	}
-	enum store_rc rc = STORE(c->db, begin, false);
-	if (rc != STORE_OK) {
-		page_error_headers(c);
-		call_store_error(c, rc);
-		return;
-	}
-	rc = STORE(c->db, client_by_token, c->file, &k.client);
+	enum store_rc rc = card_load(c, c->file, &k);
 	if (rc == STORE_NOT_FOUND) {
 		page_not_found(c, "Такой карты нет.");
 		goto cleanup;
 	}
-	if (rc == STORE_OK) {
-		c->who.merchant_id = k.client.merchant_id;
-		c->resp->merchant_id = k.client.merchant_id;
-		rc = page_brand_load(c, k.client.merchant_id, &k.brand);
-	}
-	int64_t now = now_ms();
-	for (int cur = 0; cur < CURRENCY_COUNT && rc == STORE_OK; cur++)
-		rc = ledger_available(c->db, k.client.id, (enum currency)cur, now,
-				      &k.available[cur]);
 	if (rc != STORE_OK) {
 		page_error_headers(c);
 		call_store_error(c, rc);
@@ -210,8 +241,93 @@ void card_page(struct call *c)
 	if (rc != STORE_OK)
 		call_store_error(c, rc);
 cleanup:
-	c->db->ops->rollback(c->db);
+	card_close(&k);
 	free(style);
-	page_brand_free(&k.brand);
-	client_clear(&k.client);
+}
+
+static bool count_coupon(void *ctx, const struct coupon_instance *ci)
+{
+	(*(int64_t *)ctx)++;
+	return true;
+}
+
+/* The merchant's logo into out when it is an uploaded PNG (the only format a pass takes);
+ * false otherwise, out then empty. */
+static bool logo_png(struct call *c, const struct page_brand *brand, struct buf *out)
+{
+	const char *slash = brand->logo_path ? strrchr(brand->logo_path, '/') : NULL;
+	if (!slash || image_name_type(slash + 1) != IMAGE_PNG ||
+	    !media_read(c->app->media_dir, slash + 1, API_UPLOAD_FILE_MAX, out))
+		return false;
+	if (image_sniff((const unsigned char *)out->data, out->len) == IMAGE_PNG)
+		return true;
+	buf_reset(out);
+	return false;
+}
+
+void card_pass(struct call *c)
+{
+	struct card k = {.c = c};
+	struct buf logo;
+	buf_init(&logo);
+	/* Every answer of /c/ carries the public pages' headers (docs/CARD.md). */
+	page_error_headers(c);
+	if (!c->app->wallet) {
+		call_error(c, 404, "not_found",
+			   "Apple Wallet passes are not configured on this server (the --wallet-* "
+			   "settings)");
+		return;
+	}
+	/* {ref} also matches a number, which names no card here. */
+	if (!token_shape(c->ref_token)) {
+		call_error(c, 404, "not_found", "no such card");
+		return;
+	}
+	enum store_rc rc = card_load(c, c->ref_token, &k);
+	int64_t coupons = 0;
+	if (rc == STORE_OK)
+		rc = STORE(c->db, coupons_usable, k.client.merchant_id, k.client.id, now_ms(),
+			   count_coupon, &coupons);
+	if (rc == STORE_NOT_FOUND) {
+		call_error(c, 404, "not_found", "no such card");
+		goto cleanup;
+	}
+	if (rc != STORE_OK) {
+		call_store_error(c, rc);
+		goto cleanup;
+	}
+	char points[FIXED_FMT_MAX], rubles[FIXED_FMT_MAX], card_url[1024];
+	fixed_format(k.available[CUR_POINTS], MONEY_DIGITS, points);
+	fixed_format(k.available[CUR_RUBLES], MONEY_DIGITS, rubles);
+	snprintf(card_url, sizeof(card_url), "%s/c/%s", c->app->cfg->public_url, k.client.token);
+	struct wallet_card card = {
+	    .merchant_id = k.client.merchant_id,
+	    .client_id = k.client.id,
+	    .organization = k.brand.company,
+	    .token = k.client.token,
+	    .card_url = card_url,
+	    .points = points,
+	    .rubles = rubles,
+	    .coupons = coupons,
+	};
+	card.light = page_brand_rgb(&k.brand, card.rgb);
+	if (logo_png(c, &k.brand, &logo)) {
+		card.logo = (const unsigned char *)logo.data;
+		card.logo_len = logo.len;
+	}
+	size_t len = 0;
+	unsigned char *pass = wallet_pass(c->app->wallet, &card, &len);
+	if (!pass) {
+		call_error(c, 500, "internal_error", "the pass could not be signed");
+		goto cleanup;
+	}
+	buf_reset(&c->resp->body);
+	buf_append(&c->resp->body, pass, len);
+	free(pass);
+	c->resp->status = 200;
+	c->resp->content_type = "application/vnd.apple.pkpass";
+	response_header(c->resp, "Content-Disposition", "attachment; filename=\"pass.pkpass\"");
+cleanup:
+	card_close(&k);
+	buf_free(&logo);
 }

@@ -45,6 +45,8 @@ void receipt_page(struct call *c);
 void receipt_react(struct call *c);
 /* The customer's card page, GET /c/{client token} (handlers/card.c). */
 void card_page(struct call *c);
+/* The card as an Apple Wallet pass, GET /c/{client token}/pass.pkpass (handlers/card.c). */
+void card_pass(struct call *c);
 
 /* staff.c */
 void fiscal_auth(struct call *c);

@@ -71,20 +71,26 @@ static int hex_value(char h)
 	return h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : 0;
 }
 
-char *page_style(const struct page_brand *brand)
+bool page_brand_rgb(const struct page_brand *brand, unsigned char rgb[3])
 {
 	const char *color =
 	    brand && brand->color && strlen(brand->color) == 7 ? brand->color : PAGE_DEFAULT_BRAND;
-	int rgb[3];
 	for (int i = 0; i < 3; i++)
-		rgb[i] = hex_value(color[1 + 2 * i]) * 16 + hex_value(color[2 + 2 * i]);
+		rgb[i] =
+		    (unsigned char)(hex_value(color[1 + 2 * i]) * 16 + hex_value(color[2 + 2 * i]));
 	/* Text on the brand colour: black on a light colour, white on a dark one (the YIQ
 	 * brightness, in integers). */
-	bool light = (rgb[0] * 299 + rgb[1] * 587 + rgb[2] * 114) / 1000 >= 150;
+	return (rgb[0] * 299 + rgb[1] * 587 + rgb[2] * 114) / 1000 >= 150;
+}
+
+char *page_style(const struct page_brand *brand)
+{
+	unsigned char rgb[3];
+	bool light = page_brand_rgb(brand, rgb);
 	struct buf b;
 	buf_init(&b);
-	buf_printf(&b, ":root{--brand:%s;--on-brand:%s}%s", color, light ? "#000" : "#fff",
-		   base_style);
+	buf_printf(&b, ":root{--brand:#%02x%02x%02x;--on-brand:%s}%s", rgb[0], rgb[1], rgb[2],
+		   light ? "#000" : "#fff", base_style);
 	return buf_steal(&b, NULL);
 }
 

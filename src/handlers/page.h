@@ -23,6 +23,10 @@ enum store_rc page_brand_load(struct call *c, int64_t merchant_id,
 			      struct page_brand *out) MUST_CHECK;
 void page_brand_free(struct page_brand *b);
 
+/* The brand's colour (brandColor, else the default dark grey) as red, green and blue into rgb;
+ * true when it is light (text on it is black), false when dark (white). brand may be NULL. */
+bool page_brand_rgb(const struct page_brand *brand, unsigned char rgb[3]);
+
 /* The page's stylesheet for a brand (NULL: the default colours), heap: the caller frees. */
 char *page_style(const struct page_brand *brand);
 

@@ -222,6 +222,8 @@ PUBLIC_PATH_ROUTES = {
     "GET /r/{file}": "public receipt page by order token (test_receipt_page_by_token)",
     "POST /r/{file}": "public receipt page by order token (test_receipt_page_by_token)",
     "GET /c/{file}": "public card page by client token (test_card_page_by_token)",
+    "GET /c/{ref}/pass.pkpass": "public Apple Wallet pass by client token (test_card_page_by_token; "
+                                "signed passes per merchant: test_wallet_apple.py)",
     "GET /docs/{file}": "static documentation files, no merchant data",
     "GET /lk/assets/{file}": "the cabinet's static files, no merchant data",
 }
@@ -458,6 +460,9 @@ def test_card_page_by_token(tenv):
         for tok in (w.ids["order_token"], w.ids["instance_token"], w.ids["share_token"]):
             g = s.get(f"{root}/c/{tok}")
             assert g.status_code == 404 and g.text == unknown.text, describe(g)
+        # This server signs no passes: every card's pass is the same 404.
+        p = s.get(f"{root}/c/{w.ids['client_token']}/pass.pkpass")
+        assert p.status_code == 404 and "not configured" in p.json()["message"], describe(p)
 
 
 def test_media_route(tenv):
