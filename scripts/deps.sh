@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
-  libsodium-dev libcmocka-dev libpq-dev libcurl4-openssl-dev libqrencode-dev curl sqlite3)
+  libsodium-dev libcmocka-dev libpq-dev libcurl4-openssl-dev libqrencode-dev libssl-dev curl sqlite3)
 # postgresql: the server scripts/pg-test-cluster.sh starts for the PostgreSQL engine's tests;
 # its postgresql-15 ships the contrib extensions, pg_trgm among them (schema migration 9).
 # clang-14, libclang-rt-14-dev (libFuzzer, the sanitizer runtimes), llvm-14 (llvm-profdata,
@@ -14,10 +14,12 @@ build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite
 # package's postinst; dpkg -i installs no dependency): scripts/deb-check.sh.
 # zbar-tools (zbarimg): the browser tests decode the QR codes of the card and receipt pages
 # from screenshots.
+# openssl, python3-cryptography: tests/api/test_wallet_google.py makes an RSA key and checks the
+# RS256 signature of the Google Wallet link.
 # jq: the examples of docs/API.md pick fields out of answers (tests/api/test_docs_examples.py).
 test_pkgs=(python3 python3-pytest python3-requests python3-hypothesis python3-jsonschema
   chromium postgresql clang-14 libclang-rt-14-dev llvm-14 valgrind clang-format-14
-  systemd lintian logrotate strace procps adduser jq zbar-tools)
+  systemd lintian logrotate strace procps adduser jq zbar-tools openssl python3-cryptography)
 # make deb (scripts/deb.sh): dpkg-shlibdeps computes Depends, help2man writes the man page.
 deb_pkgs=(dpkg-dev help2man)
 
