@@ -13,6 +13,7 @@
 
 #include "api/auth.h"
 #include "core/config.h"
+#include "core/gwallet.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "domain/lk.h"
@@ -287,7 +288,8 @@ static const char *wait_for_stop(const sigset_t *signals)
 	}
 }
 
-static int cmd_serve(const struct config *cfg)
+/* Serves until SIGINT or SIGTERM; gwallet: the Google Wallet signer, or NULL (not offered). */
+static int serve(const struct config *cfg, const struct gwallet *gwallet)
 {
 	if (!cfg->db) {
 		fprintf(stderr, "kopilkad serve: --db is required\n");
@@ -373,7 +375,8 @@ static int cmd_serve(const struct config *cfg)
 		st->ops->close(st);
 		return 1;
 	}
-	struct app app = {.store = st, .cfg = cfg, .auth = auth, .media_dir = media_dir};
+	struct app app = {
+	    .store = st, .cfg = cfg, .auth = auth, .media_dir = media_dir, .gwallet = gwallet};
 	struct app metrics_app = {
 	    .store = st, .cfg = cfg, .auth = auth, .metrics_only = true, .media_dir = media_dir};
 	/* The metrics listener first: once the API port answers, everything is up. */
@@ -432,6 +435,19 @@ static int cmd_serve(const struct config *cfg)
 	log_access_close();
 	log_info("stopped cleanly");
 	return 0;
+}
+
+static int cmd_serve(const struct config *cfg)
+{
+	struct gwallet *gwallet = NULL;
+	char err[PATH_MAX + 512];
+	if (!gwallet_load(cfg, &gwallet, err, sizeof(err))) {
+		fprintf(stderr, "kopilkad serve: %s\n", err);
+		return 2;
+	}
+	int status = serve(cfg, gwallet);
+	gwallet_free(gwallet);
+	return status;
 }
 
 static void report_problem(void *ctx, const char *problem)

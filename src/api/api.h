@@ -78,14 +78,16 @@ struct response {
 };
 
 struct auth;
+struct gwallet;
 
 /* What a request handler can reach: set up once by serve. */
 struct app {
 	struct store *store;
 	const struct config *cfg;
 	struct auth *auth;
-	bool metrics_only;     /* this listener serves /metrics alone (--metrics-listen) */
-	const char *media_dir; /* where uploaded images live (--media-dir, resolved) */
+	bool metrics_only;	       /* this listener serves /metrics alone (--metrics-listen) */
+	const char *media_dir;	       /* where uploaded images live (--media-dir, resolved) */
+	const struct gwallet *gwallet; /* "Save to Google Wallet" links; NULL: not configured */
 };
 
 /* Handles one request: routing, authentication, body parsing and validation, the handler, and
