@@ -5,11 +5,16 @@
  *
  * The page is a list of sections (card_sections), each writing one <section> from what
  * card_page read; a later feature (the Apple and Google Wallet buttons, a join link) is one
- * more entry there, and a link or a form needs no change of the Content-Security-Policy. */
+ * more entry there, and a link or a form needs no change of the Content-Security-Policy.
+ *
+ * GET /c/{token}/gwallet answers a 303 to the card's "Save to Google Wallet" link, signed at
+ * request time (core/gwallet.c), so the link on the page can stay short and the balance the
+ * pass is created with is the one of the moment it is followed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/gwallet.h"
 #include "domain/qr.h"
 #include "handlers/handlers.h"
 #include "handlers/page.h"
@@ -149,12 +154,23 @@ static enum store_rc section_operations(struct card *k, struct buf *b)
 	return rc;
 }
 
+/* The "Add to Google Wallet" link, when it is configured: to /c/{token}/gwallet, which signs
+ * the save link when it is followed. */
+static enum store_rc section_gwallet(struct card *k, struct buf *b)
+{
+	if (!k->c->app->gwallet)
+		return STORE_OK;
+	buf_printf(b,
+		   "<section aria-labelledby=\"wallet\"><h2 id=\"wallet\">Карта в телефоне</h2>"
+		   "<a class=\"button\" data-gwallet href=\"/c/%s/gwallet\" rel=\"nofollow\">"
+		   "Добавить в Google Wallet</a></section>\n",
+		   k->client.token);
+	return STORE_OK;
+}
+
 /* The page's sections, top to bottom. */
 static enum store_rc (*const card_sections[])(struct card *k, struct buf *b) = {
-    section_balance,
-    section_code,
-    section_coupons,
-    section_operations,
+    section_balance, section_code, section_gwallet, section_coupons, section_operations,
 };
 
 /* The {file} segment as a client token: 32 lowercase hex digits. */
@@ -166,6 +182,31 @@ static bool token_shape(const char *t)
 		if (!((t[i] >= '0' && t[i] <= '9') || (t[i] >= 'a' && t[i] <= 'f')))
 			return false;
 	return true;
+}
+
+/* Reads the card of client token into k inside the read transaction the caller began:
+ * STORE_NOT_FOUND when no client has it. */
+static enum store_rc card_load(struct card *k, const char *token)
+{
+	struct call *c = k->c;
+	enum store_rc rc = STORE(c->db, client_by_token, token, &k->client);
+	if (rc == STORE_OK) {
+		c->who.merchant_id = k->client.merchant_id;
+		c->resp->merchant_id = k->client.merchant_id;
+		rc = page_brand_load(c, k->client.merchant_id, &k->brand);
+	}
+	int64_t now = now_ms();
+	for (int cur = 0; cur < CURRENCY_COUNT && rc == STORE_OK; cur++)
+		rc = ledger_available(c->db, k->client.id, (enum currency)cur, now,
+				      &k->available[cur]);
+	return rc;
+}
+
+static void card_clear(struct card *k)
+{
+	k->c->db->ops->rollback(k->c->db);
+	page_brand_free(&k->brand);
+	client_clear(&k->client);
 }
 
 void card_page(struct call *c)
@@ -182,20 +223,11 @@ void card_page(struct call *c)
 		call_store_error(c, rc);
 		return;
 	}
-	rc = STORE(c->db, client_by_token, c->file, &k.client);
+	rc = card_load(&k, c->file);
 	if (rc == STORE_NOT_FOUND) {
 		page_not_found(c, "Такой карты нет.");
 		goto cleanup;
 	}
-	if (rc == STORE_OK) {
-		c->who.merchant_id = k.client.merchant_id;
-		c->resp->merchant_id = k.client.merchant_id;
-		rc = page_brand_load(c, k.client.merchant_id, &k.brand);
-	}
-	int64_t now = now_ms();
-	for (int cur = 0; cur < CURRENCY_COUNT && rc == STORE_OK; cur++)
-		rc = ledger_available(c->db, k.client.id, (enum currency)cur, now,
-				      &k.available[cur]);
 	if (rc != STORE_OK) {
 		page_error_headers(c);
 		call_store_error(c, rc);
@@ -210,8 +242,78 @@ void card_page(struct call *c)
 	if (rc != STORE_OK)
 		call_store_error(c, rc);
 cleanup:
-	c->db->ops->rollback(c->db);
 	free(style);
-	page_brand_free(&k.brand);
-	client_clear(&k.client);
+	card_clear(&k);
+}
+
+/* The card's save link (gwallet_save_url) into a 303, from what card_load read. */
+static void gwallet_redirect(struct card *k)
+{
+	struct call *c = k->c;
+	const struct app *app = c->app;
+	char points[FIXED_FMT_MAX];
+	fixed_format(k->available[CUR_POINTS], MONEY_DIGITS, points);
+	/* Google fetches the logo itself: only an absolute --public-url makes a URL it can. */
+	char *logo_url = NULL;
+	const char *base = app->cfg->public_url ? app->cfg->public_url : "";
+	if (k->brand.logo_path && k->brand.logo_path[0] == '/' &&
+	    (strncmp(base, "https://", 8) == 0 || strncmp(base, "http://", 7) == 0)) {
+		struct buf b;
+		buf_init(&b);
+		buf_printf(&b, "%s%s", base, k->brand.logo_path);
+		logo_url = buf_steal(&b, NULL);
+	}
+	const char *name = k->brand.company && *k->brand.company ? k->brand.company : "Kopilka";
+	struct gwallet_card card = {
+	    .merchant_id = k->client.merchant_id,
+	    .client_id = k->client.id,
+	    .token = k->client.token,
+	    .issuer_name = name,
+	    .program_name = name,
+	    .logo_url = logo_url,
+	    .color =
+		k->brand.color && strlen(k->brand.color) == 7 ? k->brand.color : PAGE_DEFAULT_BRAND,
+	    .account_name = k->client.name && *k->client.name ? k->client.name : NULL,
+	    .points = points,
+	};
+	char *url = gwallet_save_url(app->gwallet, &card, now_ms() / 1000);
+	free(logo_url);
+	if (!url) {
+		call_error(c, 500, "internal_error", "the Google Wallet link could not be signed");
+		return;
+	}
+	c->resp->status = 303;
+	c->resp->content_type = "text/html; charset=utf-8";
+	buf_reset(&c->resp->body);
+	response_header(c->resp, "Location", url);
+	free(url);
+}
+
+void card_gwallet(struct call *c)
+{
+	page_error_headers(c);
+	if (!c->app->gwallet) {
+		call_error(c, 404, "not_found",
+			   "Google Wallet is not configured on this server (--gwallet-issuer-id, "
+			   "--gwallet-service-account)");
+		return;
+	}
+	if (!c->ref_token[0]) {
+		call_error(c, 404, "not_found", "no card has this token");
+		return;
+	}
+	struct card k = {.c = c};
+	enum store_rc rc = STORE(c->db, begin, false);
+	if (rc != STORE_OK) {
+		call_store_error(c, rc);
+		return;
+	}
+	rc = card_load(&k, c->ref_token);
+	if (rc == STORE_NOT_FOUND)
+		call_error(c, 404, "not_found", "no card has this token");
+	else if (rc != STORE_OK)
+		call_store_error(c, rc);
+	else
+		gwallet_redirect(&k);
+	card_clear(&k);
 }

@@ -45,6 +45,9 @@ void receipt_page(struct call *c);
 void receipt_react(struct call *c);
 /* The customer's card page, GET /c/{client token} (handlers/card.c). */
 void card_page(struct call *c);
+/* GET /c/{token}/gwallet: 303 to the card's "Save to Google Wallet" link; 404 when Google
+ * Wallet is not configured or the token names no client. */
+void card_gwallet(struct call *c);
 
 /* staff.c */
 void fiscal_auth(struct call *c);
