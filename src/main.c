@@ -13,6 +13,7 @@
 
 #include "api/auth.h"
 #include "core/config.h"
+#include "core/gwallet.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "domain/lk.h"
@@ -288,7 +289,10 @@ static const char *wait_for_stop(const sigset_t *signals)
 	}
 }
 
-static int serve(const struct config *cfg, const struct wallet_signer *wallet)
+/* Serves until SIGINT or SIGTERM; wallet, gwallet: the Apple Wallet and Google Wallet signers,
+ * or NULL (not offered). */
+static int serve(const struct config *cfg, const struct wallet_signer *wallet,
+		 const struct gwallet *gwallet)
 {
 	if (!cfg->db) {
 		fprintf(stderr, "kopilkad serve: --db is required\n");
@@ -374,8 +378,12 @@ static int serve(const struct config *cfg, const struct wallet_signer *wallet)
 		st->ops->close(st);
 		return 1;
 	}
-	struct app app = {
-	    .store = st, .cfg = cfg, .auth = auth, .media_dir = media_dir, .wallet = wallet};
+	struct app app = {.store = st,
+			  .cfg = cfg,
+			  .auth = auth,
+			  .media_dir = media_dir,
+			  .wallet = wallet,
+			  .gwallet = gwallet};
 	struct app metrics_app = {
 	    .store = st, .cfg = cfg, .auth = auth, .metrics_only = true, .media_dir = media_dir};
 	/* The metrics listener first: once the API port answers, everything is up. */
@@ -436,19 +444,27 @@ static int serve(const struct config *cfg, const struct wallet_signer *wallet)
 	return 0;
 }
 
-/* serve with the Apple Wallet signer of the --wallet-* settings, loaded and checked first: a
- * setting that is wrong stops the server before it listens (exit 2). */
+/* serve with the Apple Wallet signer of the --wallet-* settings and the Google Wallet one of the
+ * --gwallet-* settings, loaded and checked first: a setting that is wrong stops the server before
+ * it listens (exit 2). */
 static int cmd_serve(const struct config *cfg)
 {
 	struct wallet_signer *wallet = NULL;
+	struct gwallet *gwallet = NULL;
 	char err[PATH_MAX + 512];
 	if (wallet_signer_load(cfg, &wallet, err, sizeof(err)) == WALLET_BAD) {
 		fprintf(stderr, "kopilkad serve: %s\n", err);
 		return 2;
 	}
+	if (!gwallet_load(cfg, &gwallet, err, sizeof(err))) {
+		fprintf(stderr, "kopilkad serve: %s\n", err);
+		wallet_signer_free(wallet);
+		return 2;
+	}
 	if (wallet)
 		log_info("Apple Wallet passes on: Pass Type ID %s", cfg->wallet_pass_type_id);
-	int rc = serve(cfg, wallet);
+	int rc = serve(cfg, wallet, gwallet);
+	gwallet_free(gwallet);
 	wallet_signer_free(wallet);
 	return rc;
 }

@@ -78,6 +78,7 @@ struct response {
 };
 
 struct auth;
+struct gwallet;
 
 /* What a request handler can reach: set up once by serve. */
 struct app {
@@ -89,6 +90,7 @@ struct app {
 	/* Signs the Apple Wallet passes (service/wallet.h); NULL: the --wallet-* settings are
 	 * not set and there are no passes. */
 	const struct wallet_signer *wallet;
+	const struct gwallet *gwallet; /* "Save to Google Wallet" links; NULL: not configured */
 };
 
 /* Handles one request: routing, authentication, body parsing and validation, the handler, and

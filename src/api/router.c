@@ -32,7 +32,9 @@ enum route_flags {
 
 struct route {
 	const char *method;
-	const char *pattern; /* "{id}" matches a positive id, "{file}" any last segment */
+	/* "{id}" matches a positive id, "{file}" any last segment, "{token}" any segment (a
+	 * client's token when it is 32 lowercase hex: c->ref_token, else "") */
+	const char *pattern;
 	void (*handler)(struct call *c);
 	enum role min_role;
 	int flags;
@@ -115,7 +117,8 @@ static const struct route routes[] = {
     {"GET", "/r/{file}", receipt_page, ROLE_CASHIER, ROUTE_PUBLIC},
     {"POST", "/r/{file}", receipt_react, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_FORM},
     {"GET", "/c/{file}", card_page, ROLE_CASHIER, ROUTE_PUBLIC},
-    {"GET", "/c/{ref}/pass.pkpass", card_pass, ROLE_CASHIER, ROUTE_PUBLIC},
+    {"GET", "/c/{token}/pass.pkpass", card_pass, ROLE_CASHIER, ROUTE_PUBLIC},
+    {"GET", "/c/{token}/gwallet", card_gwallet, ROLE_CASHIER, ROUTE_PUBLIC},
     {"GET", "/metrics", ops_metrics, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_METRICS},
     {"GET", "/docs/", ops_docs, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
     {"GET", "/docs/{file}", ops_docs, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
@@ -188,6 +191,21 @@ static bool match(const char *pattern, const char *path, struct call *c, bool *b
 				*bad_id = true;
 			}
 			p += 9;
+			s += len;
+			continue;
+		}
+		if (strncmp(p, "{token}", 7) == 0) {
+			/* A public page's capability: a segment of any other shape names nothing,
+			 * which the handler answers like an unknown token (no id error). */
+			size_t len = strcspn(s, "/");
+			if (len == 0)
+				return false;
+			bool hex = len == 32;
+			for (size_t i = 0; hex && i < len; i++)
+				hex = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
+			memcpy(c->ref_token, s, hex ? 32 : 0);
+			c->ref_token[hex ? 32 : 0] = '\0';
+			p += 7;
 			s += len;
 			continue;
 		}

@@ -138,6 +138,18 @@ static const struct setting settings[] = {
      NULL, CMD_SERVE,
      "testing only: while this file exists, a credential check pauses (up to 60 s) after its "
      "Argon2 or key verification, so a test can revoke the credential mid-check; empty: never"},
+    {"--gwallet-issuer-id", "KOPILKA_GWALLET_ISSUER_ID", STR(gwallet_issuer_id), "", 0, 0, NULL,
+     CMD_SERVE,
+     "Google Wallet: the issuer id (digits) of the Google Pay & Wallet Console; with "
+     "--gwallet-service-account the card page offers \"Add to Google Wallet\"; empty: not offered"},
+    {"--gwallet-service-account", "KOPILKA_GWALLET_SERVICE_ACCOUNT", STR(gwallet_service_account),
+     "", 0, 0, NULL, CMD_SERVE,
+     "Google Wallet: path of the service account's JSON key file (client_email, private_key, "
+     "private_key_id) that signs the save links; read and checked at start-up"},
+    {"--gwallet-origins", "KOPILKA_GWALLET_ORIGINS", STR(gwallet_origins), "", 0, 0, NULL,
+     CMD_SERVE,
+     "Google Wallet: comma list of origins (https://host) the save links name in their "
+     "\"origins\" claim; empty: none"},
     {"--backup-dir", "KOPILKA_BACKUP_DIR", STR(backup_dir), "", 0, 0, NULL, CMD_SERVE,
      "SQLite: directory of scheduled backups (kopilka-backup-*.db); empty: no schedule"},
     {"--backup-every", "KOPILKA_BACKUP_EVERY", SECONDS(backup_every_seconds), "1h", 1, 31536000,

@@ -64,6 +64,10 @@ struct config {
 	int64_t backup_every_seconds;
 	int64_t backup_keep;
 	char *test_auth_pause_file; /* testing only: see the settings table */
+	/* "Save to Google Wallet" on the card page (core/gwallet.c); "": not offered */
+	char *gwallet_issuer_id;
+	char *gwallet_service_account; /* path of the service account's JSON key file */
+	char *gwallet_origins;	       /* comma list of origins the JWT names */
 	/* storage */
 	char *sqlite_synchronous;
 	int64_t busy_timeout_ms;

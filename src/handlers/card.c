@@ -4,15 +4,19 @@
  * their 6-digit codes and the last operations. No script, nothing from another origin.
  *
  * The page is a list of sections (card_sections), each writing one <section> from what
- * card_page read; a later feature (the Google Wallet button, a join link) is one more entry
- * there, and a link or a form needs no change of the Content-Security-Policy.
+ * card_page read; a later feature (a join link) is one more entry there, and a link or a form
+ * needs no change of the Content-Security-Policy.
  *
  * GET /c/{token}/pass.pkpass: the same card as an Apple Wallet pass (service/wallet.c), when
- * the --wallet-* settings are set; the page then links to it. */
+ * the --wallet-* settings are set. GET /c/{token}/gwallet answers a 303 to the card's "Save to
+ * Google Wallet" link, signed at request time (core/gwallet.c), so the link on the page stays
+ * short and the pass is created with the balance of the moment it is followed. The page links
+ * to each that is configured. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/gwallet.h"
 #include "domain/image.h"
 #include "domain/qr.h"
 #include "handlers/handlers.h"
@@ -64,15 +68,27 @@ static enum store_rc section_code(struct card *k, struct buf *b)
 	return STORE_OK;
 }
 
-/* The "Add to Apple Wallet" link, when the server signs passes: a path of this origin, like
- * the receipt page's link to the card. */
+/* The "Add to Apple Wallet" and "Add to Google Wallet" links, each when configured: paths of
+ * this origin, like the receipt page's link to the card. */
 static enum store_rc section_wallet(struct card *k, struct buf *b)
 {
-	if (k->c->app->wallet)
+	const struct app *app = k->c->app;
+	if (!app->wallet && !app->gwallet)
+		return STORE_OK;
+	buf_puts(b, "<section aria-labelledby=\"wallet\"><h2 id=\"wallet\">Карта в телефоне</h2>");
+	if (app->wallet)
 		buf_printf(b,
-			   "<section><a class=\"button\" data-wallet=\"apple\" "
-			   "href=\"/c/%s/pass.pkpass\">Добавить в Apple Wallet</a></section>\n",
+			   "<a class=\"button\" data-wallet=\"apple\" href=\"/c/%s/pass.pkpass\">"
+			   "Добавить в Apple Wallet</a>\n",
 			   k->client.token);
+	/* To /c/{token}/gwallet, which signs the save link when it is followed. */
+	if (app->gwallet)
+		buf_printf(
+		    b,
+		    "<a class=\"button\" data-gwallet href=\"/c/%s/gwallet\" rel=\"nofollow\">"
+		    "Добавить в Google Wallet</a>\n",
+		    k->client.token);
+	buf_puts(b, "</section>\n");
 	return STORE_OK;
 }
 
@@ -278,7 +294,7 @@ void card_pass(struct call *c)
 			   "settings)");
 		return;
 	}
-	/* {ref} also matches a number, which names no card here. */
+	/* {token}: empty when the segment is not 32 lowercase hex digits. */
 	if (!token_shape(c->ref_token)) {
 		call_error(c, 404, "not_found", "no such card");
 		return;
@@ -330,4 +346,71 @@ void card_pass(struct call *c)
 cleanup:
 	card_close(&k);
 	buf_free(&logo);
+}
+
+/* The card's save link (gwallet_save_url) into a 303, from what card_load read. */
+static void gwallet_redirect(struct card *k)
+{
+	struct call *c = k->c;
+	const struct app *app = c->app;
+	char points[FIXED_FMT_MAX];
+	fixed_format(k->available[CUR_POINTS], MONEY_DIGITS, points);
+	/* Google fetches the logo itself: only an absolute --public-url makes a URL it can. */
+	char *logo_url = NULL;
+	const char *base = app->cfg->public_url ? app->cfg->public_url : "";
+	if (k->brand.logo_path && k->brand.logo_path[0] == '/' &&
+	    (strncmp(base, "https://", 8) == 0 || strncmp(base, "http://", 7) == 0)) {
+		struct buf b;
+		buf_init(&b);
+		buf_printf(&b, "%s%s", base, k->brand.logo_path);
+		logo_url = buf_steal(&b, NULL);
+	}
+	const char *name = k->brand.company && *k->brand.company ? k->brand.company : "Kopilka";
+	struct gwallet_card card = {
+	    .merchant_id = k->client.merchant_id,
+	    .client_id = k->client.id,
+	    .token = k->client.token,
+	    .issuer_name = name,
+	    .program_name = name,
+	    .logo_url = logo_url,
+	    .color =
+		k->brand.color && strlen(k->brand.color) == 7 ? k->brand.color : PAGE_DEFAULT_BRAND,
+	    .account_name = k->client.name && *k->client.name ? k->client.name : NULL,
+	    .points = points,
+	};
+	char *url = gwallet_save_url(app->gwallet, &card, now_ms() / 1000);
+	free(logo_url);
+	if (!url) {
+		call_error(c, 500, "internal_error", "the Google Wallet link could not be signed");
+		return;
+	}
+	c->resp->status = 303;
+	c->resp->content_type = "text/html; charset=utf-8";
+	buf_reset(&c->resp->body);
+	response_header(c->resp, "Location", url);
+	free(url);
+}
+
+void card_gwallet(struct call *c)
+{
+	page_error_headers(c);
+	if (!c->app->gwallet) {
+		call_error(c, 404, "not_found",
+			   "Google Wallet is not configured on this server (--gwallet-issuer-id, "
+			   "--gwallet-service-account)");
+		return;
+	}
+	if (!c->ref_token[0]) {
+		call_error(c, 404, "not_found", "no card has this token");
+		return;
+	}
+	struct card k = {.c = c};
+	enum store_rc rc = card_load(c, c->ref_token, &k);
+	if (rc == STORE_NOT_FOUND)
+		call_error(c, 404, "not_found", "no card has this token");
+	else if (rc != STORE_OK)
+		call_store_error(c, rc);
+	else
+		gwallet_redirect(&k);
+	card_close(&k);
 }

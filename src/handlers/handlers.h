@@ -47,6 +47,9 @@ void receipt_react(struct call *c);
 void card_page(struct call *c);
 /* The card as an Apple Wallet pass, GET /c/{client token}/pass.pkpass (handlers/card.c). */
 void card_pass(struct call *c);
+/* GET /c/{token}/gwallet: 303 to the card's "Save to Google Wallet" link; 404 when Google
+ * Wallet is not configured or the token names no client. */
+void card_gwallet(struct call *c);
 
 /* staff.c */
 void fiscal_auth(struct call *c);

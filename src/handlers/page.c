@@ -39,9 +39,6 @@ static const char base_style[] =
     "padding:.75em;border-radius:8px;text-decoration:none;font-weight:600;margin-top:.5em}"
     "button{font-size:1.1em;margin:.2em}textarea{width:100%}";
 
-/* The default brand: a dark slate with white text. */
-#define PAGE_DEFAULT_BRAND "#27272a"
-
 enum store_rc page_brand_load(struct call *c, int64_t merchant_id, struct page_brand *out)
 {
 	memset(out, 0, sizeof(*out));

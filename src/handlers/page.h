@@ -16,6 +16,9 @@ struct page_brand {
 	const char *company, *logo_path, *color;
 };
 
+/* The default brand colour: a dark slate with white text. */
+#define PAGE_DEFAULT_BRAND "#27272a"
+
 /* Loads the brand of merchant_id (the contact info document). Returns the store's answer:
  * STORE_OK also when the merchant never wrote one (every field NULL). Free with
  * page_brand_free. */

@@ -222,8 +222,10 @@ PUBLIC_PATH_ROUTES = {
     "GET /r/{file}": "public receipt page by order token (test_receipt_page_by_token)",
     "POST /r/{file}": "public receipt page by order token (test_receipt_page_by_token)",
     "GET /c/{file}": "public card page by client token (test_card_page_by_token)",
-    "GET /c/{ref}/pass.pkpass": "public Apple Wallet pass by client token (test_card_page_by_token; "
-                                "signed passes per merchant: test_wallet_apple.py)",
+    "GET /c/{token}/pass.pkpass": "public Apple Wallet pass by client token (test_card_page_by_token; "
+                                  "signed passes per merchant: test_wallet_apple.py)",
+    "GET /c/{token}/gwallet": "public Google Wallet link by client token (test_wallet_google.py: "
+                              "a token shows its own client, unknown and other tokens 404)",
     "GET /docs/{file}": "static documentation files, no merchant data",
     "GET /lk/assets/{file}": "the cabinet's static files, no merchant data",
 }

@@ -112,7 +112,7 @@ def test_docs_matrix_lists_every_authenticated_route():
     public = {("GET", "/ext/api/v1/openapi.json"), ("GET", "/ext/api/v1/postman.json"),
               ("GET", "/healthz"), ("GET", "/metrics"),
               ("GET", "/docs/"), ("GET", "/docs/{file}"), ("GET", "/r/{file}"), ("POST", "/r/{file}"),
-              ("GET", "/c/{file}"), ("GET", "/c/{ref}/pass.pkpass"),
+              ("GET", "/c/{file}"), ("GET", "/c/{token}/pass.pkpass"), ("GET", "/c/{token}/gwallet"),
               ("GET", "/ext/api/v1/media/{file}"), ("GET", "/lk/"), ("GET", "/lk/assets/{file}"),
               # the cabinet's session: by the cookie itself, whatever the role (test_lk_session.py)
               ("POST", "/ext/api/v1/session/"), ("GET", "/ext/api/v1/session/"),
