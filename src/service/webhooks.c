@@ -8,7 +8,14 @@
  * what this one is sending; a node killed mid-round leaves leases that run out, and its deliveries
  * are sent again: at least once, deduplicable by the event id. A delivery waits while an earlier
  * event of the same client is pending for the same endpoint (the claim's condition), so a
- * client's events arrive in order. */
+ * client's events arrive in order.
+ *
+ * Every transaction of the worker is a row writer (STORE_TX_ROWS): on PostgreSQL a
+ * STORE_TX_WRITE takes the table-wide write lock, which would wait for a sale waiting on a
+ * client's row and make every other sale queue behind it (tests/api/test_pg_rows.py). What
+ * the worker writes is decided by its statements' own conditions (a claim updates only rows
+ * still unleased when it reaches them; a record only rows still under its token), which
+ * PostgreSQL re-checks on the row it locks, so READ COMMITTED suffices. */
 #include "service/webhooks.h"
 
 #include <pthread.h>
@@ -77,7 +84,7 @@ static enum store_rc claim(struct webhook_worker *w, const char *token, struct c
 	int64_t now = now_ms();
 	/* Longer than the round can take: every claimed attempt to its timeout. */
 	int64_t lease_until = now + (CLAIM_MAX + 1) * w->cfg.timeout_ms + 5000;
-	enum store_rc rc = STORE(db, begin, STORE_TX_WRITE);
+	enum store_rc rc = STORE(db, begin, STORE_TX_ROWS);
 	if (rc == STORE_OK)
 		rc = STORE(db, webhook_claim, now, lease_until, token, CLAIM_MAX, collect_job, out);
 	if (rc == STORE_OK)
@@ -156,7 +163,7 @@ static void record(struct webhook_worker *w, const char *token, const struct cla
 	struct store_conn *db = w->store->ops->acquire(w->store);
 	enum store_rc rc = STORE_RETRY;
 	for (int t = 0; t < RECORD_TRIES && rc == STORE_RETRY; t++) {
-		rc = STORE(db, begin, STORE_TX_WRITE);
+		rc = STORE(db, begin, STORE_TX_ROWS);
 		for (size_t i = 0; i < n && rc == STORE_OK; i++) {
 			const struct outbound_result *res = &out[i].res;
 			rc = STORE(db, webhook_record, cl->jobs[i].id, token, out[i].status,
@@ -187,7 +194,7 @@ static void scan_expiring(struct webhook_worker *w)
 	size_t n = 0;
 	struct store_conn *db = w->store->ops->acquire(w->store);
 	int64_t now = now_ms();
-	enum store_rc rc = STORE(db, begin, STORE_TX_WRITE);
+	enum store_rc rc = STORE(db, begin, STORE_TX_ROWS);
 	if (rc == STORE_OK)
 		rc = STORE(db, lots_expiring, now, now + w->cfg.expiring_days * 86400000LL,
 			   EVENT_MASK(EVENT_POINTS_EXPIRING), lots, EXPIRING_BATCH, &n);

@@ -283,7 +283,8 @@ def test_write_off_rules(A, B):
 
 def test_contact_info(A, B):
     empty = body_of(B.get("/loyalty/settings/contact_info/"))
-    assert set(empty) == {"company", "phone", "email", "url", "instagram", "facebook", "vk", "youtube", "logoPath"}
+    assert set(empty) == {"company", "phone", "email", "url", "instagram", "facebook", "vk", "youtube", "logoPath",
+                          "brandColor"}
     assert all(v is None for v in empty.values())
     got = body_of(A.put("/loyalty/settings/contact_info/", {"company": "Кафе «Ромашка»", "url": "https://r.example"}))
     assert got["company"] == "Кафе «Ромашка»" and got["url"] == "https://r.example" and got["vk"] is None
