@@ -1,6 +1,6 @@
 // What every browser test needs: a kopilkad of its own (the binary of $KOPILKAD, default
 // build/kopilkad) on a free port of 127.0.0.1 with a fresh SQLite database (or, with
-// $KOPILKA_TEST_PG_URI, a PostgreSQL database), a merchant with staff and data made through the
+// $KOPILKA_TEST_PG_URI, a fresh database of that PostgreSQL cluster per test file), a merchant with staff and data made through the
 // API, and Debian's chromium driven by puppeteer-core. Everything started here is stopped by
 // stop(), by the PIDs it started.
 import { spawn, spawnSync } from 'node:child_process';
@@ -33,11 +33,20 @@ function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// A new database beside the one of $KOPILKA_TEST_PG_URI: each test file inits its own merchant.
+let pgDatabases = 0;
+function freshPgDatabase(uri) {
+  const name = `kopilka_browser_${process.pid}_${++pgDatabases}`;
+  const r = spawnSync('psql', [uri, '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`could not create the database ${name}: ${r.stderr}`);
+  return `${uri.replace(/\/[^/]*$/, '')}/${name}`;
+}
+
 export class Kopilka {
   constructor({ flags = [] } = {}) {
     this.flags = flags;
     this.dir = mkdtempSync(join(tmpdir(), 'kopilka-browser-'));
-    this.db = process.env.KOPILKA_TEST_PG_URI || join(this.dir, 'k.db');
+    this.db = process.env.KOPILKA_TEST_PG_URI ? freshPgDatabase(process.env.KOPILKA_TEST_PG_URI) : join(this.dir, 'k.db');
     this.proc = null;
   }
 
