@@ -87,6 +87,13 @@ static enum store_rc claim(struct webhook_worker *w, const char *token, struct c
 	enum store_rc rc = STORE(db, begin, STORE_TX_ROWS);
 	if (rc == STORE_OK)
 		rc = STORE(db, webhook_claim, now, lease_until, token, CLAIM_MAX, collect_job, out);
+	/* Nothing due changed nothing: an idle poll ends without a commit (on SQLite a commit is
+	 * a WAL sync, once a period for nothing). */
+	if (rc == STORE_OK && out->n == 0) {
+		db->ops->rollback(db);
+		w->store->ops->release(db);
+		return STORE_OK;
+	}
 	if (rc == STORE_OK)
 		rc = STORE(db, commit);
 	if (rc != STORE_OK) {
@@ -202,6 +209,11 @@ static void scan_expiring(struct webhook_worker *w)
 		rc = event_points_expiring(db, &lots[i], now);
 		if (rc == STORE_OK)
 			rc = STORE(db, lot_notice_add, lots[i].id, now);
+	}
+	if (rc == STORE_OK && n == 0) {
+		db->ops->rollback(db); /* nothing expiring: nothing to commit (as in claim) */
+		w->store->ops->release(db);
+		return;
 	}
 	if (rc == STORE_OK)
 		rc = STORE(db, commit);
