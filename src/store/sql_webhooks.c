@@ -171,8 +171,15 @@ enum store_rc sql_webhook_record(struct store_conn *c, int64_t delivery_id, cons
 				      http_status, error, latency_ms);
 	if (rc != STORE_OK)
 		return rc;
-	return sql_touch(c, SQL_WEBHOOK_RECORD, "dinsis", (int)status, next_ms, http_status, error,
-			 delivery_id, token);
+	rc = sql_touch(c, SQL_WEBHOOK_RECORD, "dinsis", (int)status, next_ms, http_status, error,
+		       delivery_id, token);
+	if (rc == STORE_NOT_FOUND) {
+		enum store_rc counted =
+		    sql_exec(c, SQL_WEBHOOK_ATTEMPT_COUNT, NULL, "i", delivery_id);
+		if (counted != STORE_OK)
+			return counted;
+	}
+	return rc;
 }
 
 enum store_rc sql_webhook_deliveries(struct store_conn *c, int64_t merchant_id, int64_t endpoint_id,

@@ -435,6 +435,9 @@
 	X(WEBHOOK_RECORD, "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1,"    \
 			  " next_ms = $2, last_status = $3, last_error = $4, lease_until = 0,"     \
 			  " lease_token = NULL WHERE id = $5 AND lease_token = $6 RETURNING id")   \
+	/* The attempt of a lost lease (redelivered meanwhile) still counts; the state is not its. */\
+	X(WEBHOOK_ATTEMPT_COUNT, "UPDATE webhook_deliveries SET attempts = attempts + 1"           \
+				 " WHERE id = $1")                                                 \
 	X(WEBHOOK_ATTEMPT_ADD, "INSERT INTO webhook_attempts(delivery_id, at_ms, http_status,"     \
 			       " error, latency_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id")     \
 	X(WEBHOOK_DELIVERIES, "SELECT d.id, ev.public_id, ev.type, d.status, d.attempts,"          \
