@@ -184,6 +184,10 @@ PATH_CASES = {
         lambda own, ids: ("PUT", f"/clients/{ids['client_token']}/", j({"name": "taken over"}))],
     f"GET {P}/fiscal/orders/{{id}}/items/": [lambda own, ids: ("GET", f"/fiscal/orders/{ids['order']}/items/", {})],
     f"GET {P}/fiscal/orders/{{id}}/": [lambda own, ids: ("GET", f"/fiscal/orders/{ids['order']}/", {})],
+    f"GET {P}/clients/{{id}}/personal-data/": [
+        lambda own, ids: ("GET", f"/clients/{ids['client']}/personal-data/", {})],
+    f"POST {P}/clients/{{id}}/erase/": [
+        lambda own, ids: ("POST", f"/clients/{ids['client']}/erase/", j({"confirm": str(ids['client'])}))],
     f"POST {P}/clients/{{id}}/balance/adjust/": [
         lambda own, ids: ("POST", f"/clients/{ids['client']}/balance/adjust/", j({"amount": 5, "reason": "taken"})),
         lambda own, ids: ("POST", f"/clients/{ids['client']}/balance/adjust/", j({"amount": -1, "reason": "taken"}))],
