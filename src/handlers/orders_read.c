@@ -345,7 +345,7 @@ void receipt_page(struct call *c)
 	buf_printf(b, "%s: <b data-spent=\"%s\">%s %s</b></p>",
 		   o.refund ? "Возвращено на счёт" : "Списано", spent, spent,
 		   currency_unit(o.spent_currency, o.spent_minor));
-	if (has_client)
+	if (has_client && !cl.erased_ms) /* an erased client has no card */
 		buf_printf(b, "<a class=\"button\" href=\"/c/%s\">Моя карта и баланс</a>",
 			   cl.token);
 	buf_puts(b, "</section>\n");

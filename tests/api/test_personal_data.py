@@ -3,6 +3,7 @@ about a client, one JSON file) and POST /clients/{id}/erase/ (the person's data 
 transaction, the orders and the ledger kept for accounting), owner only."""
 import json
 import time
+from urllib.parse import urlparse
 
 import pytest
 
@@ -130,6 +131,13 @@ def test_erase_anonymizes_and_keeps_the_accounts(env, A):
                for o in after["orders"])
     assert body_of(A.get(f"/fiscal/orders/{first['id']}/"))["customer"]["erased"] is True
     assert [h["status"] for h in after["holds"]] == ["active"]
+    # the receipt page links no card; a later reaction counts but keeps no words
+    root = env.base.split("/ext/")[0]
+    receipt = env.session().get(root + urlparse(first["publicURL"]).path)
+    assert receipt.status_code == 200 and 'href="/c/' not in receipt.text
+    body_of(A.post(f"/fiscal/orders/{second['id']}/reaction/", {"reaction": "negative", "comment": "Анна сердится"}))
+    assert body_of(A.get(f"/fiscal/orders/{second['id']}/"))["customerComment"] is None
+    assert body_of(A.get(f"/clients/{cid}/"))["negativeReviews"] == 1
     assert "Анна" not in json.dumps(after, ensure_ascii=False) and phone not in json.dumps(after)
     # the database passes its check
     p = env.check()
