@@ -130,7 +130,8 @@
 			 " AND id = $7 RETURNING id")                                              \
 	/* erasure (client_erase): the person's fields cleared, the token replaced by one no      \
 	 * lookup takes (not 32 hex); their comments on orders, their coupons' tokens and codes,  \
-	 * and the Idempotency-Key answers that show them (found by the old token) go with it. */ \
+	 * and the Idempotency-Key answers that show them (found by the old token) go with it.   \
+	 * A new column of clients about the person (a birthday) is cleared here too. */          \
 	X(CLIENT_ERASE, "UPDATE clients SET email = NULL, email_lc = NULL, phone = NULL,"         \
 			" name = NULL, avatar_url = NULL, token = $1, erased_ms = $2"              \
 			" WHERE merchant_id = $3 AND id = $4 AND erased_ms IS NULL RETURNING id")  \
