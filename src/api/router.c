@@ -53,6 +53,8 @@ static const struct route routes[] = {
     {"GET", B "/clients/{id}/balance/history/", client_balance_history, ROLE_CASHIER, 0},
     {"POST", B "/clients/{id}/balance/write_off/", client_balance_write_off, ROLE_CASHIER, 0},
     {"POST", B "/clients/{id}/balance/adjust/", client_balance_adjust, ROLE_MANAGER, 0},
+    {"GET", B "/clients/{id}/personal-data/", client_personal_data, ROLE_OWNER, 0},
+    {"POST", B "/clients/{id}/erase/", client_erase, ROLE_OWNER, 0},
     {"GET", B "/clients/coupons/", client_coupon_lookup, ROLE_CASHIER, 0},
     {"POST", B "/imports/clients/", imports_create, ROLE_MANAGER, ROUTE_CSV},
     {"GET", B "/imports/clients/{id}/", imports_get, ROLE_MANAGER, 0},

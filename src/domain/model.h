@@ -90,6 +90,10 @@ struct client {
 	money_t total_amount_minor, paid_amount_minor;
 	int64_t positive_reviews, neutral_reviews, negative_reviews;
 	int64_t created_ms;
+	/* When the client's personal data was erased (POST /clients/{id}/erase/); 0: never. An
+	 * erased client keeps its id, orders and ledger but no phone, email, name or usable
+	 * token, and takes no new sales, holds, coupons or adjustments. */
+	int64_t erased_ms;
 };
 void client_clear(struct client *c);
 

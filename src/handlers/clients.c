@@ -265,22 +265,7 @@ void client_view(struct call *c)
 
 static bool write_ledger_row(void *ctx, const struct ledger_entry *e)
 {
-	struct jw *w = ctx;
-	char id[24];
-	snprintf(id, sizeof(id), "%lld", (long long)e->id);
-	jw_obj_begin(w);
-	jw_kmoney(w, "amount", e->amount_minor);
-	jw_kstr(w, "currency", currency_name(e->currency));
-	jw_kint(w, "transactionDate", e->created_ms);
-	jw_kstr(w, "transactionId", id);
-	jw_kstr(w, "type", ledger_type_name(e->type));
-	if (e->reason)
-		jw_kstr(w, "reason", e->reason);
-	if (e->order_id)
-		jw_kint(w, "orderId", e->order_id);
-	else
-		jw_knull(w, "orderId");
-	jw_obj_end(w);
+	view_ledger_entry(ctx, e);
 	return true;
 }
 
@@ -350,6 +335,14 @@ static enum store_rc client_update_tx(struct call *c, void *ctx)
 		call_error(c, 404, "not_found", "client not found");
 	if (rc != STORE_OK)
 		goto cleanup;
+	if (cl.erased_ms) {
+		call_error(c, 409, "client_erased",
+			   "id: client %lld's personal data was erased; an erased client takes no "
+			   "new personal data (register the person anew)",
+			   (long long)cl.id);
+		rc = STORE_CONFLICT;
+		goto cleanup;
+	}
 	patch_field(c->body, "phone", &cl.phone, p->phone, p->has_phone);
 	patch_field(c->body, "email", &cl.email, p->email, p->has_email);
 	patch_field(c->body, "name", &cl.name, p->name, true);
@@ -568,4 +561,231 @@ void client_balance_adjust(struct call *c)
 		return;
 	}
 	call_write_tx_rows(c, adjust_tx, &r);
+}
+
+/* ---- personal data on request (152-FZ): GET /clients/{id}/personal-data/ and POST
+ * /clients/{id}/erase/ (owner only) ---- */
+
+/* The export walks several lists; a nested read that fails ends the walk with its rc. */
+struct export_ctx {
+	struct call *c;
+	struct jw *w;
+	enum store_rc rc;
+};
+
+static bool export_item_row(void *ctx, const struct order_item *it)
+{
+	view_order_item(ctx, it);
+	return true;
+}
+
+static bool export_order_row(void *ctx, const struct order *o)
+{
+	struct export_ctx *x = ctx;
+	struct call *c = x->c;
+	struct client cl = {0};
+	struct account emp = {0};
+	bool has_client = o->client_id && STORE(c->db, client_get, c->who.merchant_id, o->client_id,
+						&cl) == STORE_OK;
+	bool has_emp = o->created_by &&
+		       STORE(c->db, account_self, o->created_by, &emp) == STORE_OK &&
+		       emp.kind == ACCOUNT_EMPLOYEE;
+	jw_obj_begin(x->w);
+	jw_key(x->w, "order");
+	view_order(x->w, o, has_client ? &cl : NULL, has_emp ? &emp : NULL,
+		   c->app->cfg->public_url);
+	client_clear(&cl);
+	account_clear(&emp);
+	jw_key(x->w, "items");
+	jw_arr_begin(x->w);
+	x->rc = STORE(c->db, order_items, c->who.merchant_id, o->id, export_item_row, x->w);
+	jw_arr_end(x->w);
+	jw_obj_end(x->w);
+	return x->rc == STORE_OK;
+}
+
+static const char *const coupon_status_names[] = {"issued", "redeemed", "revoked", "held"};
+
+static bool export_coupon_row(void *ctx, const struct coupon_instance *ci)
+{
+	struct jw *w = ctx;
+	jw_obj_begin(w);
+	jw_kstr(w, "status",
+		ci->status <= COUPON_HELD ? coupon_status_names[ci->status] : "unknown");
+	jw_kint(w, "issuedAt", ci->issued_ms);
+	jw_kint(w, "couponId", ci->coupon_id);
+	jw_key(w, "coupon");
+	view_coupon_instance(w, ci);
+	jw_obj_end(w);
+	return true;
+}
+
+static bool export_hold_row(void *ctx, const struct hold *h)
+{
+	struct export_ctx *x = ctx;
+	int64_t ids[64];
+	size_t n = 0;
+	x->rc = STORE(x->c->db, coupons_of_order, h->id, 2, ids, 64, &n);
+	if (x->rc != STORE_OK)
+		return false;
+	view_hold(x->w, h, now_ms(), ids, n);
+	return true;
+}
+
+static bool export_event_row(void *ctx, const struct webhook_event *ev)
+{
+	struct jw *w = ctx;
+	const char *type = event_type_name(ev->type);
+	jw_obj_begin(w);
+	jw_kstr(w, "id", ev->public_id);
+	jw_kstr(w, "type", type ? type : "unknown");
+	jw_kint(w, "createdAt", ev->created_ms);
+	jw_key(w, "data");
+	jw_raw(w, ev->data && *ev->data ? ev->data : "null");
+	jw_obj_end(w);
+	return true;
+}
+
+/* The document's parts after the client, each a list of what the store holds of it. */
+static enum store_rc export_parts(struct call *c, struct jw *w, int64_t client_id, int64_t now)
+{
+	money_t available[CURRENCY_COUNT];
+	enum store_rc rc = STORE_OK;
+	for (int cur = 0; cur < CURRENCY_COUNT && rc == STORE_OK; cur++)
+		rc = ledger_available(c->db, client_id, (enum currency)cur, now, &available[cur]);
+	if (rc != STORE_OK)
+		return rc;
+	jw_key(w, "balance");
+	view_balance(w, available);
+
+	struct export_ctx x = {c, w, STORE_OK};
+	struct order_query q = {.to_ms = INT64_MAX / 10,
+				.client_id = client_id,
+				.receipt_type = -1,
+				.limit = INT64_MAX / 10};
+	jw_key(w, "orders");
+	jw_arr_begin(w);
+	rc = STORE(c->db, orders_list, c->who.merchant_id, &q, export_order_row, &x);
+	if (rc == STORE_OK)
+		rc = x.rc;
+	jw_arr_end(w);
+	if (rc != STORE_OK)
+		return rc;
+
+	jw_key(w, "ledger");
+	jw_arr_begin(w);
+	rc = STORE(c->db, ledger_list, client_id, 0, INT64_MAX / 10, 0, INT64_MAX / 10,
+		   write_ledger_row, w);
+	jw_arr_end(w);
+	if (rc != STORE_OK)
+		return rc;
+
+	jw_key(w, "coupons");
+	jw_arr_begin(w);
+	rc = STORE(c->db, client_coupons, c->who.merchant_id, client_id, export_coupon_row, w);
+	jw_arr_end(w);
+	if (rc != STORE_OK)
+		return rc;
+
+	jw_key(w, "holds");
+	jw_arr_begin(w);
+	rc = STORE(c->db, client_holds, c->who.merchant_id, client_id, export_hold_row, &x);
+	if (rc == STORE_OK)
+		rc = x.rc;
+	jw_arr_end(w);
+	if (rc != STORE_OK)
+		return rc;
+
+	jw_key(w, "webhookEvents");
+	jw_arr_begin(w);
+	rc = STORE(c->db, client_events, c->who.merchant_id, client_id, export_event_row, w);
+	jw_arr_end(w);
+	return rc;
+}
+
+/* GET /clients/{id}/personal-data/: everything held about the client, as one JSON document
+ * read in one transaction (a download: Content-Disposition attachment). The client part is
+ * view_client, so a column added to it is exported with it. */
+void client_personal_data(struct call *c)
+{
+	int64_t client_id = c->path_id[0], now = now_ms();
+	struct client cl = {0};
+	enum store_rc rc = STORE(c->db, begin, false);
+	if (rc != STORE_OK) {
+		call_store_error(c, rc);
+		return;
+	}
+	rc = STORE(c->db, client_get, c->who.merchant_id, client_id, &cl);
+	if (rc == STORE_NOT_FOUND) {
+		call_error(c, 404, "not_found", "client %lld not found", (long long)client_id);
+		goto cleanup;
+	}
+	if (rc != STORE_OK) {
+		call_store_error(c, rc);
+		goto cleanup;
+	}
+	struct jw w;
+	call_json(c, 200, &w);
+	jw_obj_begin(&w);
+	jw_kint(&w, "exportedAt", now);
+	jw_key(&w, "client");
+	view_client(&w, &cl, c->app->cfg->public_url);
+	rc = export_parts(c, &w, client_id, now);
+	if (rc != STORE_OK) {
+		call_store_error(c, rc);
+		goto cleanup;
+	}
+	jw_obj_end(&w);
+	char disposition[96];
+	snprintf(disposition, sizeof(disposition),
+		 "attachment; filename=\"client-%lld-personal-data.json\"", (long long)client_id);
+	response_header(c->resp, "Content-Disposition", disposition);
+cleanup:
+	client_clear(&cl);
+	c->db->ops->rollback(c->db);
+}
+
+static enum store_rc erase_tx(struct call *c, void *ctx)
+{
+	(void)ctx;
+	struct client cl = {0};
+	struct outcome o = {0};
+	bool already = false;
+	if (client_erase_personal(c->db, c->who.merchant_id, c->path_id[0], now_ms(), &cl, &already,
+				  &o)) {
+		struct jw w;
+		call_json(c, 200, &w);
+		view_client(&w, &cl, c->app->cfg->public_url);
+	}
+	client_clear(&cl);
+	return call_outcome(c, &o);
+}
+
+/* POST /clients/{id}/erase/ {"confirm": id}: the id again (a string or a number), a guard
+ * against erasing the wrong client by a slip. A repeat answers the erased client again. */
+void client_erase(struct call *c)
+{
+	int64_t client_id = c->path_id[0];
+	json_t *v = json_object_get(c->body, "confirm");
+	char given[32] = "", want[24];
+	snprintf(want, sizeof(want), "%lld", (long long)client_id);
+	if (json_is_string(v))
+		snprintf(given, sizeof(given), "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(given, sizeof(given), "%lld", (long long)json_integer_value(v));
+	if (!v || json_is_null(v)) {
+		call_error(c, 400, "validation_failed",
+			   "confirm: is required: the client's id (%s) again, as a string or a "
+			   "number, to confirm the erasure",
+			   want);
+		return;
+	}
+	if (strcmp(given, want) != 0) {
+		call_error(c, 400, "validation_failed",
+			   "confirm: must be the client's id (%s), as a string or a number, to "
+			   "confirm the erasure",
+			   want);
+		return;
+	}
+	call_write_tx(c, erase_tx, NULL);
 }

@@ -15,6 +15,8 @@ void client_balance_history(struct call *c);
 void client_view(struct call *c);
 void client_coupon_lookup(struct call *c);
 void clients_update(struct call *c);
+void client_personal_data(struct call *c);
+void client_erase(struct call *c);
 void coupon_share_redeem(struct call *c);
 
 /* orders.c */

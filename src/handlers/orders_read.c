@@ -147,32 +147,7 @@ void fiscal_order_get(struct call *c)
 
 static bool write_item_row(void *ctx, const struct order_item *it)
 {
-	struct jw *w = ctx;
-	jw_obj_begin(w);
-	jw_kint(w, "id", it->id);
-	jw_kint(w, "orderId", it->order_id);
-	jw_kstr(w, "name", it->name);
-	if (it->product_id) /* the POS's product id (the seed's items.Id) */
-		jw_kstr(w, "productId", it->product_id);
-	else
-		jw_knull(w, "productId");
-	jw_kmoney(w, "price", it->price_minor);
-	jw_key(w, "quantity");
-	jw_fixed(w, it->qty_milli, QTY_DIGITS);
-	jw_kstr(w, "unit", it->unit);
-	jw_key(w, "vat");
-	if (it->vat_hundredths >= 0)
-		jw_fixed(w, it->vat_hundredths, 2);
-	else
-		jw_null(w);
-	/* [ext]: the line's total, and of a sale's line the quantity refunded so far. */
-	jw_kmoney(w, "total", it->total_minor);
-	jw_key(w, "refundedQuantity");
-	jw_fixed(w, it->refund_of_item ? 0 : it->refunded_qty_milli, QTY_DIGITS);
-	/* kopilka takes item totals as given: no per-item discount is recorded. */
-	jw_knull(w, "discountType");
-	jw_knull(w, "discountValue");
-	jw_obj_end(w);
+	view_order_item(ctx, it);
 	return true;
 }
 
@@ -370,7 +345,7 @@ void receipt_page(struct call *c)
 	buf_printf(b, "%s: <b data-spent=\"%s\">%s %s</b></p>",
 		   o.refund ? "Возвращено на счёт" : "Списано", spent, spent,
 		   currency_unit(o.spent_currency, o.spent_minor));
-	if (has_client)
+	if (has_client && !cl.erased_ms) /* an erased client has no card */
 		buf_printf(b, "<a class=\"button\" href=\"/c/%s\">Моя карта и баланс</a>",
 			   cl.token);
 	buf_puts(b, "</section>\n");

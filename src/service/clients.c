@@ -2,12 +2,15 @@
 #include "service/clients.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "core/util.h"
 #include "domain/text.h"
 #include "service/events.h"
 #include "service/holds.h"
 #include "service/ledger.h"
+#include "service/views.h"
 
 bool client_find_or_register(struct store_conn *db, int64_t merchant_id, const char *phone,
 			     const char *email, const char *name, bool auto_register,
@@ -25,7 +28,12 @@ bool client_find_or_register(struct store_conn *db, int64_t merchant_id, const c
 		/* Locked, then as it is now (read again where writers run side by side): what
 		 * this write decides from (balance, purchases, coupons) is the client's as it is
 		 * now, and no other write changes it until commit. */
-		return outcome_store(o, STORE(db, client_lock, merchant_id, cl->id, cl));
+		rc = STORE(db, client_lock, merchant_id, cl->id, cl);
+		/* Erased between the lookup and the lock (PostgreSQL): run again, and the phone or
+		 * email finds nobody. */
+		if (rc == STORE_OK && cl->erased_ms)
+			rc = STORE_RETRY;
+		return outcome_store(o, rc);
 	}
 	if (rc != STORE_NOT_FOUND)
 		return outcome_store(o, rc);
@@ -62,10 +70,13 @@ bool balance_adjust(struct store_conn *db, int64_t merchant_id, int64_t client_i
 {
 	struct client cl = {0};
 	enum store_rc rc = STORE(db, client_lock, merchant_id, client_id, &cl);
+	bool erased = rc == STORE_OK && !client_refuse_erased(&cl, "id", o);
 	client_clear(&cl);
 	if (rc == STORE_NOT_FOUND)
 		return outcome_refuse(o, OUTCOME_NOT_FOUND, "not_found",
 				      "id: client %lld not found", (long long)client_id);
+	if (erased)
+		return false;
 	size_t released = 0;
 	if (rc == STORE_OK)
 		rc = holds_release_expired(db, client_id, now, 64, &released);
@@ -87,4 +98,79 @@ bool balance_adjust(struct store_conn *db, int64_t merchant_id, int64_t client_i
 						       &available_out[c])))
 			return false;
 	return true;
+}
+
+bool client_refuse_erased(const struct client *cl, const char *field, struct outcome *o)
+{
+	if (!cl->erased_ms)
+		return true;
+	return outcome_refuse(o, OUTCOME_CONFLICT, "client_erased",
+			      "%s: client %lld's personal data was erased; an erased client takes "
+			      "no new sales, holds, coupons or changes (register the person anew)",
+			      field, (long long)cl->id);
+}
+
+/* The scrubbed copies of a client's events, gathered before any is written back (no write
+ * while the cursor is open). */
+struct scrubbed_events {
+	int64_t *ids;
+	char **data;
+	size_t n, cap;
+};
+
+static bool scrub_event_row(void *ctx, const struct webhook_event *ev)
+{
+	struct scrubbed_events *s = ctx;
+	char *clean = view_scrub_personal_text(ev->data);
+	if (!clean) /* not JSON: nothing of it is kept */
+		clean = xstrdup("{}");
+	if (strcmp(clean, ev->data) == 0) {
+		free(clean);
+		return true;
+	}
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 16;
+		s->ids = xrealloc(s->ids, s->cap * sizeof(*s->ids));
+		s->data = xrealloc(s->data, s->cap * sizeof(*s->data));
+	}
+	s->ids[s->n] = ev->id;
+	s->data[s->n++] = clean;
+	return true;
+}
+
+bool client_erase_personal(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+			   int64_t now, struct client *out, bool *already_out, struct outcome *o)
+{
+	*already_out = false;
+	enum store_rc rc = STORE(db, client_lock, merchant_id, client_id, out);
+	if (rc == STORE_NOT_FOUND)
+		return outcome_refuse(o, OUTCOME_NOT_FOUND, "not_found",
+				      "id: client %lld not found", (long long)client_id);
+	if (!outcome_store(o, rc))
+		return false;
+	if (out->erased_ms) {
+		*already_out = true;
+		return true;
+	}
+	struct scrubbed_events ev = {0};
+	rc = STORE(db, client_events, merchant_id, client_id, scrub_event_row, &ev);
+	for (size_t i = 0; i < ev.n && rc == STORE_OK; i++)
+		rc = STORE(db, event_set_data, ev.ids[i], ev.data[i]);
+	for (size_t i = 0; i < ev.n; i++)
+		free(ev.data[i]);
+	free(ev.ids);
+	free(ev.data);
+	/* Not 32 hex digits: no card, pass or /clients/{token}/ lookup can take it, and unique
+	 * as the id is. */
+	char erased_token[33];
+	snprintf(erased_token, sizeof(erased_token), "erased-%lld", (long long)client_id);
+	if (rc == STORE_OK)
+		rc = STORE(db, client_erase, merchant_id, client_id, out->token, erased_token, now);
+	client_clear(out);
+	if (rc == STORE_OK)
+		rc = STORE(db, client_get, merchant_id, client_id, out);
+	/* Mirrors kept by integrations learn that the person's data is gone. */
+	if (rc == STORE_OK)
+		rc = event_client(db, EVENT_CLIENT_UPDATED, out, now);
+	return outcome_store(o, rc);
 }

@@ -24,4 +24,22 @@ bool balance_adjust(struct store_conn *db, int64_t merchant_id, int64_t client_i
 		    enum currency cur, money_t amount_minor, const char *reason, int64_t now,
 		    money_t available_out[CURRENCY_COUNT], struct outcome *o) MUST_CHECK;
 
+/* Refuses (409 client_erased naming field) a new write for a client whose personal data was
+ * erased: no sale, hold, write-off, coupon, adjustment or change takes it again. True when
+ * cl is not erased. */
+bool client_refuse_erased(const struct client *cl, const char *field, struct outcome *o) MUST_CHECK;
+
+/* Erases the personal data of the merchant's client client_id (POST /clients/{id}/erase/, 152-FZ)
+ * inside the caller's write transaction, all of it or nothing: the client's phone, email, name,
+ * avatar and token (store.h, client_erase), its coupons' tokens and codes, its comments on
+ * orders, the Idempotency-Key answers that show it, and the personal fields of every webhook
+ * event that names it (view_scrub_personal), delivered or pending; then one client.updated
+ * event with the erased client. Orders, items, lots, ledger rows and holds stay, so the
+ * balance and `kopilkad check` hold as before. *out: the client as it is afterwards (the
+ * caller clears it). A client erased before is left as it is, *already_out true (a repeat is
+ * idempotent). 404 not_found naming "id" when the client is not the merchant's. */
+bool client_erase_personal(struct store_conn *db, int64_t merchant_id, int64_t client_id,
+			   int64_t now, struct client *out, bool *already_out,
+			   struct outcome *o) MUST_CHECK;
+
 #endif

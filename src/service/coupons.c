@@ -172,11 +172,12 @@ bool coupon_issue_to(struct store_conn *db, int64_t merchant_id, int64_t client_
 {
 	struct client cl = {0};
 	enum store_rc rc = STORE(db, client_get, merchant_id, client_id, &cl);
+	bool erased = rc == STORE_OK && !client_refuse_erased(&cl, "id", o);
 	client_clear(&cl);
 	if (rc == STORE_NOT_FOUND)
 		return outcome_refuse(o, OUTCOME_NOT_FOUND, "not_found", "client %lld not found",
 				      (long long)client_id);
-	if (!outcome_store(o, rc))
+	if (erased || !outcome_store(o, rc))
 		return false;
 	struct catalog_coupon cc = {0};
 	rc = STORE(db, catalog_get, merchant_id, coupon_id, &cc);

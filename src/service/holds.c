@@ -1,5 +1,6 @@
 /* Holds (see holds.h). */
 #include "service/holds.h"
+#include "service/clients.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,10 +121,13 @@ static bool settle_client(struct store_conn *db, int64_t merchant_id, int64_t cl
 {
 	struct client cl = {0};
 	enum store_rc rc = STORE(db, client_lock, merchant_id, client_id, &cl);
+	bool erased = rc == STORE_OK && !client_refuse_erased(&cl, field, o);
 	client_clear(&cl);
 	if (rc == STORE_NOT_FOUND)
 		return outcome_refuse(o, OUTCOME_NOT_FOUND, "not_found",
 				      "%s: client %lld not found", field, (long long)client_id);
+	if (erased)
+		return false;
 	size_t n = 0;
 	if (rc == STORE_OK)
 		rc = holds_release_expired(db, client_id, now, 64, &n);

@@ -645,6 +645,17 @@ cleanup:
 enum store_rc order_react(struct store_conn *db, const struct order *o, int reaction,
 			  const char *comment)
 {
+	/* An erased client's comment would be personal text again: the reaction counts, the
+	 * words are not kept. */
+	if (comment && o->client_id) {
+		struct client cl = {0};
+		enum store_rc got = STORE(db, client_get, o->merchant_id, o->client_id, &cl);
+		if (got == STORE_OK && cl.erased_ms)
+			comment = NULL;
+		client_clear(&cl);
+		if (got != STORE_OK && got != STORE_NOT_FOUND)
+			return got;
+	}
 	enum store_rc rc = STORE(db, order_set_reaction, o->id, reaction, comment);
 	if (rc == STORE_OK && o->client_id && o->reaction != reaction) {
 		int64_t d[4] = {0, 0, 0, 0};

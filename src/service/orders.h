@@ -122,7 +122,8 @@ bool order_refund(struct store_conn *db, const struct order_request *r, int64_t 
 		  struct order_result *res, struct outcome *o) MUST_CHECK;
 
 /* Records reaction (1 positive, 2 neutral, 3 negative) and comment on order o as read; the
- * client's review counts follow it (a changed reaction moves from one count to the other). */
+ * client's review counts follow it (a changed reaction moves from one count to the other). An
+ * erased client's order keeps the reaction but not the comment (personal text). */
 enum store_rc order_react(struct store_conn *db, const struct order *o, int reaction,
 			  const char *comment) MUST_CHECK;
 

@@ -2,8 +2,7 @@
 #include "service/views.h"
 
 #include <stdio.h>
-
-#include <stdio.h>
+#include <string.h>
 
 #include "domain/money.h"
 #include "service/holds.h"
@@ -12,6 +11,7 @@ void view_client(struct jw *w, const struct client *cl, const char *public_url)
 {
 	char card_url[1024];
 	snprintf(card_url, sizeof(card_url), "%s/c/%s", public_url ? public_url : "", cl->token);
+	bool erased = cl->erased_ms != 0;
 	jw_obj_begin(w);
 	jw_kint(w, "id", cl->id);
 	jw_kstr(w, "email", cl->email);
@@ -29,9 +29,62 @@ void view_client(struct jw *w, const struct client *cl, const char *public_url)
 	jw_kint(w, "positiveReviews", cl->positive_reviews);
 	jw_kint(w, "neutralReviews", cl->neutral_reviews);
 	jw_kint(w, "negativeReviews", cl->negative_reviews);
-	jw_kstr(w, "token", cl->token);
-	jw_kstr(w, "cardURL", card_url);
+	/* An erased client has no card: its stored token is a placeholder no lookup takes. */
+	jw_kstr(w, "token", erased ? NULL : cl->token);
+	jw_kstr(w, "cardURL", erased ? NULL : card_url);
+	if (erased) {
+		jw_kbool(w, "erased", true);
+		jw_kint(w, "erasedAt", cl->erased_ms);
+	}
 	jw_obj_end(w);
+}
+
+/* The keys of the shapes above that hold a person's data or a capability to their card or
+ * coupons: every object's key among these is nulled by view_scrub_personal. A new personal
+ * field of view_client (or of another shape that names the customer) is added here too. */
+static const char *const personal_keys[] = {
+    "email",	       "phone",		"name",		 "avatarUrl",	       "token",
+    "cardURL",	       "customerPhone", "customerEmail", "customerName",       "customerAvatarUrl",
+    "customerComment", "shareToken",	"merchantToken", "merchantShareToken",
+};
+
+void view_scrub_personal(json_t *v)
+{
+	if (json_is_array(v)) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(v, i, e) view_scrub_personal(e);
+		return;
+	}
+	if (!json_is_object(v))
+		return;
+	const char *key;
+	json_t *e;
+	json_object_foreach(v, key, e)
+	{
+		/* The employee who made a sale is not the customer; items are goods. */
+		if (strcmp(key, "employee") == 0 || strcmp(key, "items") == 0)
+			continue;
+		bool personal = false;
+		for (size_t i = 0; i < sizeof(personal_keys) / sizeof(*personal_keys); i++)
+			personal = personal || strcmp(key, personal_keys[i]) == 0;
+		if (personal && !json_is_null(e))
+			json_object_set_new(v, key, json_null());
+		else
+			view_scrub_personal(e);
+	}
+}
+
+char *view_scrub_personal_text(const char *text)
+{
+	json_error_t err;
+	json_t *v = text ? json_loads(text, JSON_DECODE_ANY, &err) : NULL;
+	if (!v)
+		return NULL;
+	view_scrub_personal(v);
+	char *out = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	json_decref(v);
+	return out;
 }
 
 static void opt_str(struct jw *w, const char *key, const char *v)
@@ -51,10 +104,13 @@ void view_coupon_instance(struct jw *w, const struct coupon_instance *ci)
 	opt_str(w, "longDescription", ci->catalog.long_description);
 	if (ci->expires_ms)
 		jw_kint(w, "expireDate", ci->expires_ms);
-	jw_kstr(w, "token", ci->token);
-	jw_kstr(w, "shareToken", ci->share_token);
-	jw_kstr(w, "merchantToken", ci->merchant_token);
-	jw_kstr(w, "merchantShareToken", ci->merchant_share_token);
+	/* A coupon of an erased client keeps placeholders no lookup takes ("erased-…", ""):
+	 * shown as null. */
+	bool erased = strncmp(ci->token, "erased-", 7) == 0;
+	jw_kstr(w, "token", erased ? NULL : ci->token);
+	jw_kstr(w, "shareToken", erased ? NULL : ci->share_token);
+	jw_kstr(w, "merchantToken", erased ? NULL : ci->merchant_token);
+	jw_kstr(w, "merchantShareToken", erased ? NULL : ci->merchant_share_token);
 	jw_obj_end(w);
 }
 
@@ -233,5 +289,53 @@ void view_hold(struct jw *w, const struct hold *h, int64_t now, const int64_t *c
 	for (size_t i = 0; i < n_coupons; i++)
 		jw_int(w, coupon_ids[i]);
 	jw_arr_end(w);
+	jw_obj_end(w);
+}
+
+void view_ledger_entry(struct jw *w, const struct ledger_entry *e)
+{
+	char id[24];
+	snprintf(id, sizeof(id), "%lld", (long long)e->id);
+	jw_obj_begin(w);
+	jw_kmoney(w, "amount", e->amount_minor);
+	jw_kstr(w, "currency", currency_name(e->currency));
+	jw_kint(w, "transactionDate", e->created_ms);
+	jw_kstr(w, "transactionId", id);
+	jw_kstr(w, "type", ledger_type_name(e->type));
+	if (e->reason)
+		jw_kstr(w, "reason", e->reason);
+	if (e->order_id)
+		jw_kint(w, "orderId", e->order_id);
+	else
+		jw_knull(w, "orderId");
+	jw_obj_end(w);
+}
+
+void view_order_item(struct jw *w, const struct order_item *it)
+{
+	jw_obj_begin(w);
+	jw_kint(w, "id", it->id);
+	jw_kint(w, "orderId", it->order_id);
+	jw_kstr(w, "name", it->name);
+	if (it->product_id) /* the POS's product id (the seed's items.Id) */
+		jw_kstr(w, "productId", it->product_id);
+	else
+		jw_knull(w, "productId");
+	jw_kmoney(w, "price", it->price_minor);
+	jw_key(w, "quantity");
+	jw_fixed(w, it->qty_milli, QTY_DIGITS);
+	jw_kstr(w, "unit", it->unit);
+	jw_key(w, "vat");
+	if (it->vat_hundredths >= 0)
+		jw_fixed(w, it->vat_hundredths, 2);
+	else
+		jw_null(w);
+	/* [ext]: the line's total, and of a sale's line the quantity refunded so far. */
+	jw_kmoney(w, "total", it->total_minor);
+	jw_key(w, "refundedQuantity");
+	jw_fixed(w, it->refund_of_item ? 0 : it->refunded_qty_milli, QTY_DIGITS);
+	/* kopilka takes item totals as given: no per-item discount is recorded. */
+	jw_knull(w, "discountType");
+	jw_knull(w, "discountValue");
 	jw_obj_end(w);
 }

@@ -3,11 +3,14 @@
 #ifndef KOPILKA_SERVICE_VIEWS_H
 #define KOPILKA_SERVICE_VIEWS_H
 
+#include <jansson.h>
+
 #include "core/jw.h"
 #include "domain/model.h"
 
 /* Client of API.md 2.1, with [ext] cardURL: public_url (the --public-url setting; "" makes
- * the link relative) and /c/{token}, the customer's card page. */
+ * the link relative) and /c/{token}, the customer's card page. An erased client (erased_ms
+ * set) shows null personal fields, token and cardURL, and "erased": true with "erasedAt". */
 void view_client(struct jw *w, const struct client *cl, const char *public_url);
 /* Coupon instance of API.md 2.2 (absent texts omitted, expireDate omitted when none). */
 void view_coupon_instance(struct jw *w, const struct coupon_instance *ci);
@@ -34,5 +37,17 @@ void view_order(struct jw *w, const struct order *o, const struct client *cl,
 /* Hold of API.md 4.3 with its status at now and the coupons it reserved or redeemed. */
 void view_hold(struct jw *w, const struct hold *h, int64_t now, const int64_t *coupon_ids,
 	       size_t n_coupons);
+
+/* Ledger row of API.md 2.3's history (GET /clients/{id}/balance/history/). */
+void view_ledger_entry(struct jw *w, const struct ledger_entry *e);
+/* Order item of GET /fiscal/orders/{id}/items/. */
+void view_order_item(struct jw *w, const struct order_item *it);
+
+/* Nulls, in any JSON these views wrote (at any depth, but never inside "employee" or "items"),
+ * every key that holds the customer's personal data or a token of their card or coupons: what an
+ * erasure leaves of a stored answer or webhook event. view_scrub_personal_text does it to
+ * JSON text: a new string (free it), or NULL when text is not JSON. */
+void view_scrub_personal(json_t *v);
+char *view_scrub_personal_text(const char *text);
 
 #endif

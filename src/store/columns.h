@@ -11,7 +11,7 @@
 #define CLIENT_COLS                                                                                \
 	"id, merchant_id, email, phone, name, avatar_url, token, paid_purchases, total_purchases," \
 	" total_amount, paid_amount, positive_reviews, neutral_reviews, negative_reviews,"         \
-	" created_ms"
+	" created_ms, erased_ms"
 
 #define WEBHOOK_COLS "id, merchant_id, url, secret, events, active, created_ms"
 

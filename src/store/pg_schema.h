@@ -342,6 +342,11 @@ static const char *const pg_migrations[] = {
 	/* 17: the fiscal sign (ФП) of an order's receipt, optional digits, for the receipt
 	 * page's fiscal QR code (issue 15). */
 	"ALTER TABLE orders ADD COLUMN fp TEXT;",
+	/* 18: personal data on request (issue 15, 152-FZ): when a client's personal data was
+	 * erased; the outbox's events by client, so an erasure finds and scrubs theirs. */
+	"ALTER TABLE clients ADD COLUMN erased_ms BIGINT;"
+	"CREATE INDEX webhook_events_client ON webhook_events(client_id)"
+	" WHERE client_id IS NOT NULL;",
 };
 /* clang-format on */
 

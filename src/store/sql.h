@@ -167,7 +167,9 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 	.event_redeliver = sql_event_redeliver, .webhook_claim = sql_webhook_claim,                \
 	.webhook_record = sql_webhook_record, .webhook_deliveries = sql_webhook_deliveries,        \
 	.webhook_attempts = sql_webhook_attempts, .lots_expiring = sql_lots_expiring,              \
-	.lot_notice_add = sql_lot_notice_add
+	.lot_notice_add = sql_lot_notice_add, .client_erase = sql_client_erase,                    \
+	.client_coupons = sql_client_coupons, .client_holds = sql_client_holds,                    \
+	.client_events = sql_client_events, .event_set_data = sql_event_set_data
 
 enum store_rc sql_merchant_create(struct store_conn *c, const char *name, int64_t now,
 				  int64_t *id_out);
@@ -238,6 +240,15 @@ enum store_rc sql_client_find_token(struct store_conn *c, int64_t merchant_id, c
 				    struct client *out);
 enum store_rc sql_client_create(struct store_conn *c, const struct client *cl, int64_t *id_out);
 enum store_rc sql_client_update(struct store_conn *c, const struct client *cl);
+enum store_rc sql_client_erase(struct store_conn *c, int64_t merchant_id, int64_t id,
+			       const char *old_token, const char *erased_token, int64_t now);
+enum store_rc sql_client_coupons(struct store_conn *c, int64_t merchant_id, int64_t client_id,
+				 coupon_row_fn row, void *ctx);
+enum store_rc sql_client_holds(struct store_conn *c, int64_t merchant_id, int64_t client_id,
+			       hold_row_fn row, void *ctx);
+enum store_rc sql_client_events(struct store_conn *c, int64_t merchant_id, int64_t client_id,
+				webhook_event_fn row, void *ctx);
+enum store_rc sql_event_set_data(struct store_conn *c, int64_t id, const char *data);
 enum store_rc sql_ledger_list(struct store_conn *c, int64_t client_id, int64_t from, int64_t to,
 			      int64_t offset, int64_t limit, ledger_row_fn row, void *ctx);
 

@@ -23,6 +23,7 @@ void sql_read_client(const struct sql_res *r, struct client *out)
 	out->neutral_reviews = sql_int(r, 12);
 	out->negative_reviews = sql_int(r, 13);
 	out->created_ms = sql_int(r, 14);
+	out->erased_ms = sql_int(r, 15);
 }
 
 /* The one client a statement run by sql_row found. */
@@ -83,6 +84,25 @@ enum store_rc sql_client_update(struct store_conn *c, const struct client *cl)
 			 cl->avatar_url, cl->merchant_id, cl->id);
 }
 
+enum store_rc sql_client_erase(struct store_conn *c, int64_t merchant_id, int64_t id,
+			       const char *old_token, const char *erased_token, int64_t now)
+{
+	enum store_rc rc = sql_sp_begin(c);
+	if (rc != STORE_OK)
+		return rc;
+	rc = sql_touch(c, SQL_CLIENT_ERASE, "siii", erased_token, now, merchant_id, id);
+	if (rc == STORE_OK)
+		rc = sql_exec(c, SQL_CLIENT_ERASE_COMMENTS, NULL, "ii", merchant_id, id);
+	/* The codes first: they are found through the instances' client. */
+	if (rc == STORE_OK)
+		rc = sql_exec(c, SQL_CLIENT_ERASE_CODES, NULL, "ii", merchant_id, id);
+	if (rc == STORE_OK)
+		rc = sql_exec(c, SQL_CLIENT_ERASE_COUPONS, NULL, "ii", merchant_id, id);
+	if (rc == STORE_OK)
+		rc = sql_exec(c, SQL_CLIENT_ERASE_IDEM, NULL, "is", merchant_id, old_token);
+	return sql_sp_end(c, rc);
+}
+
 enum store_rc sql_ledger_list(struct store_conn *c, int64_t client_id, int64_t from, int64_t to,
 			      int64_t offset, int64_t limit, ledger_row_fn row, void *ctx)
 {
@@ -122,7 +142,7 @@ enum store_rc sql_clients_export(struct store_conn *c, int64_t merchant_id, enum
 	while (sql_next(&r)) {
 		struct client cl = {0};
 		sql_read_client(&r, &cl);
-		bool more = row(ctx, &cl, sql_int(&r, 15));
+		bool more = row(ctx, &cl, sql_int(&r, 16));
 		client_clear(&cl);
 		if (!more)
 			break;

@@ -114,6 +114,26 @@ enum store_rc sql_coupons_usable(struct store_conn *c, int64_t merchant_id, int6
 	return rc;
 }
 
+enum store_rc sql_client_coupons(struct store_conn *c, int64_t merchant_id, int64_t client_id,
+				 coupon_row_fn row, void *ctx)
+{
+	struct sql_res r;
+	enum store_rc rc = sql_query(c, SQL_CLIENT_COUPONS_ALL, &r, "ii", merchant_id, client_id);
+	if (rc != STORE_OK)
+		return rc;
+	while (sql_next(&r)) {
+		struct coupon_instance ci = {0};
+		read_instance(&r, &ci);
+		bool more = row(ctx, &ci);
+		coupon_instance_clear(&ci);
+		if (!more)
+			break;
+	}
+	rc = sql_end(&r);
+	sql_close(&r);
+	return rc;
+}
+
 /* The merchant of an instance and its two codes. */
 static enum store_rc coupon_owner(struct store_conn *c, int64_t id, int64_t *merchant_id,
 				  char code[7], char share_code[7])

@@ -100,3 +100,23 @@ enum store_rc sql_hold_takes_get(struct store_conn *c, int64_t hold_id, struct l
 	*n_out = n;
 	return rc;
 }
+
+enum store_rc sql_client_holds(struct store_conn *c, int64_t merchant_id, int64_t client_id,
+			       hold_row_fn row, void *ctx)
+{
+	struct sql_res r;
+	enum store_rc rc = sql_query(c, SQL_CLIENT_HOLDS, &r, "ii", merchant_id, client_id);
+	if (rc != STORE_OK)
+		return rc;
+	while (sql_next(&r)) {
+		struct hold h = {0};
+		read_hold(&r, &h);
+		bool more = row(ctx, &h);
+		hold_clear(&h);
+		if (!more)
+			break;
+	}
+	rc = sql_end(&r);
+	sql_close(&r);
+	return rc;
+}

@@ -232,3 +232,31 @@ enum store_rc sql_webhook_attempts(struct store_conn *c, int64_t delivery_id, in
 	sql_close(&r);
 	return rc;
 }
+
+enum store_rc sql_client_events(struct store_conn *c, int64_t merchant_id, int64_t client_id,
+				webhook_event_fn row, void *ctx)
+{
+	struct sql_res r;
+	enum store_rc rc = sql_query(c, SQL_CLIENT_EVENTS, &r, "ii", merchant_id, client_id);
+	if (rc != STORE_OK)
+		return rc;
+	while (sql_next(&r)) {
+		struct webhook_event ev = {.id = sql_int(&r, 0),
+					   .merchant_id = merchant_id,
+					   .client_id = client_id,
+					   .type = (int)sql_int(&r, 2),
+					   .created_ms = sql_int(&r, 3),
+					   .data = c->sql->text(&r, 4)};
+		sql_copy(&r, 1, ev.public_id, sizeof(ev.public_id));
+		if (!row(ctx, &ev))
+			break;
+	}
+	rc = sql_end(&r);
+	sql_close(&r);
+	return rc;
+}
+
+enum store_rc sql_event_set_data(struct store_conn *c, int64_t id, const char *data)
+{
+	return sql_exec(c, SQL_EVENT_SET_DATA, NULL, "si", data, id);
+}

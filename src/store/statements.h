@@ -128,6 +128,33 @@
 	X(CLIENT_UPDATE, "UPDATE clients SET email = $1, email_lc = " LOWER_ASCII("$2") ","        \
 			 " phone = $3, name = $4, avatar_url = $5 WHERE merchant_id = $6"          \
 			 " AND id = $7 RETURNING id")                                              \
+	/* erasure (client_erase): the person's fields cleared, the token replaced by one no      \
+	 * lookup takes (not 32 hex); their comments on orders, their coupons' tokens and codes,  \
+	 * and the Idempotency-Key answers that show them (found by the old token) go with it.   \
+	 * A new column of clients about the person (a birthday) is cleared here too. */          \
+	X(CLIENT_ERASE, "UPDATE clients SET email = NULL, email_lc = NULL, phone = NULL,"         \
+			" name = NULL, avatar_url = NULL, token = $1, erased_ms = $2"              \
+			" WHERE merchant_id = $3 AND id = $4 AND erased_ms IS NULL RETURNING id")  \
+	X(CLIENT_ERASE_COMMENTS, "UPDATE orders SET customer_comment = NULL"                       \
+				 " WHERE merchant_id = $1 AND client_id = $2")                     \
+	X(CLIENT_ERASE_CODES, "DELETE FROM coupon_codes WHERE merchant_id = $1 AND instance_id IN" \
+			      " (SELECT id FROM coupon_instances WHERE client_id = $2)")           \
+	X(CLIENT_ERASE_COUPONS, "UPDATE coupon_instances SET"                                      \
+				" status = CASE WHEN status = 0 THEN 2 ELSE status END,"           \
+				" token = 'erased-' || " T("id") ","                               \
+				" share_token = 'erased-share-' || " T("id") ","                   \
+				" merchant_token = '', merchant_share_token = ''"                  \
+				" WHERE merchant_id = $1 AND client_id = $2")                      \
+	X(CLIENT_ERASE_IDEM, "DELETE FROM idempotency WHERE merchant_id = $1"                      \
+			     " AND body LIKE '%' || $2 || '%'")                                    \
+	X(CLIENT_COUPONS_ALL, "SELECT " INSTANCE_COLS " FROM coupon_instances i JOIN coupons c"    \
+			      " ON c.id = i.coupon_id WHERE i.merchant_id = $1"                    \
+			      " AND i.client_id = $2 ORDER BY i.id")                               \
+	X(CLIENT_HOLDS, "SELECT " HOLD_COLS " FROM holds WHERE merchant_id = $1"                   \
+			" AND client_id = $2 ORDER BY id")                                         \
+	X(CLIENT_EVENTS, "SELECT id, public_id, type, created_ms, data FROM webhook_events"        \
+			 " WHERE merchant_id = $1 AND client_id = $2 ORDER BY id")                 \
+	X(EVENT_SET_DATA, "UPDATE webhook_events SET data = $1 WHERE id = $2")                     \
 	X(LEDGER_LIST, "SELECT id, merchant_id, client_id, currency, amount, type, order_id,"      \
 		       " hold_id, created_ms, reason FROM ledger WHERE client_id = $1"             \
 		       " AND created_ms >= $2 AND created_ms <= $3"                                \

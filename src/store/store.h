@@ -198,6 +198,9 @@ typedef bool (*webhook_row_fn)(void *ctx, const struct webhook_endpoint *e);
 typedef bool (*webhook_job_fn)(void *ctx, struct webhook_job *j);
 typedef bool (*webhook_delivery_fn)(void *ctx, const struct webhook_delivery *d);
 typedef bool (*webhook_attempt_fn)(void *ctx, const struct webhook_attempt *a);
+/* An event of the outbox as stored (data borrowed during the callback). */
+typedef bool (*webhook_event_fn)(void *ctx, const struct webhook_event *ev);
+typedef bool (*hold_row_fn)(void *ctx, const struct hold *h);
 
 struct store;
 struct store_conn;
@@ -388,6 +391,28 @@ struct store_ops {
 	enum store_rc (*ledger_list)(struct store_conn *c, int64_t client_id, int64_t from,
 				     int64_t to, int64_t offset, int64_t limit, ledger_row_fn row,
 				     void *ctx) MUST_CHECK;
+	/* Erases the personal data of a client of the merchant (POST /clients/{id}/erase/), all
+	 * or nothing (a savepoint): email, phone, name and avatar cleared, the token replaced by
+	 * erased_token (never 32 hex, so no lookup by token finds it), erased_ms = now; the
+	 * customer comments of its orders cleared; its coupon instances' tokens replaced and
+	 * their 6-digit codes freed, those still usable revoked; the merchant's Idempotency-Key
+	 * answers that contain old_token deleted. Orders, items, lots, ledger rows and holds are
+	 * left as they are. NOT_FOUND when there is no such client or it is erased already. */
+	enum store_rc (*client_erase)(struct store_conn *c, int64_t merchant_id, int64_t id,
+				      const char *old_token, const char *erased_token,
+				      int64_t now) MUST_CHECK;
+	/* Every coupon instance of the client, whatever its status, by id (the export). */
+	enum store_rc (*client_coupons)(struct store_conn *c, int64_t merchant_id,
+					int64_t client_id, coupon_row_fn row, void *ctx) MUST_CHECK;
+	/* Every hold of the client, whatever its status, by id (the export). */
+	enum store_rc (*client_holds)(struct store_conn *c, int64_t merchant_id, int64_t client_id,
+				      hold_row_fn row, void *ctx) MUST_CHECK;
+	/* The outbox's events that name the client, by id (the export and the erasure). */
+	enum store_rc (*client_events)(struct store_conn *c, int64_t merchant_id, int64_t client_id,
+				       webhook_event_fn row, void *ctx) MUST_CHECK;
+	/* Replaces an event's data (the erasure's scrubbed copy). */
+	enum store_rc (*event_set_data)(struct store_conn *c, int64_t id,
+					const char *data) MUST_CHECK;
 	/* Records a take of an order, or of a hold when t->hold_id is set. */
 	enum store_rc (*lot_take_add)(struct store_conn *c, const struct lot_take *t) MUST_CHECK;
 	/* The lots an order's spend took from, latest-expiring first, at most max. */

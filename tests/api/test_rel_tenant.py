@@ -184,6 +184,13 @@ PATH_CASES = {
         lambda own, ids: ("PUT", f"/clients/{ids['client_token']}/", j({"name": "taken over"}))],
     f"GET {P}/fiscal/orders/{{id}}/items/": [lambda own, ids: ("GET", f"/fiscal/orders/{ids['order']}/items/", {})],
     f"GET {P}/fiscal/orders/{{id}}/": [lambda own, ids: ("GET", f"/fiscal/orders/{ids['order']}/", {})],
+    f"GET {P}/clients/{{id}}/personal-data/": [
+        lambda own, ids: ("GET", f"/clients/{ids['client']}/personal-data/", {})],
+    f"POST {P}/clients/{{id}}/erase/": [
+        # a client of its own when the caller's ids name one (fresh_ids): erasing the shared
+        # client would leave the later cases an erased one
+        lambda own, ids: ("POST", f"/clients/{ids.get('erasable', ids['client'])}/erase/",
+                          j({"confirm": str(ids.get('erasable', ids['client']))}))],
     f"POST {P}/clients/{{id}}/balance/adjust/": [
         lambda own, ids: ("POST", f"/clients/{ids['client']}/balance/adjust/", j({"amount": 5, "reason": "taken"})),
         lambda own, ids: ("POST", f"/clients/{ids['client']}/balance/adjust/", j({"amount": -1, "reason": "taken"}))],
@@ -487,6 +494,7 @@ def fresh_ids(own):
     cat = o.catalog_coupon()
     inst = o.issue(own.clients[0]["id"], cat["id"])
     shared = o.issue(own.clients[0]["id"], cat["id"])
+    ids.update(erasable=o.create_client(phone=new_phone())["id"])
     ids.update(catalog=cat["id"], instance=inst["id"], instance_token=inst["token"],
                merchant_token=inst["merchantToken"], share_token=shared["shareToken"],
                merchant_share_token=shared["merchantShareToken"])

@@ -1,8 +1,9 @@
 // Customers: search by phone or email (with %), a page at a time; a customer's card with the
 // balance, usable coupons, ledger history, orders and reviews; create, edit, issue a coupon and
-// (owner or manager) adjust the balance with a reason.
+// (owner or manager) adjust the balance with a reason; (owner) download everything held about
+// the customer and erase their personal data (152-FZ).
 import { useState } from 'preact/hooks';
-import { get, post, put, qs } from '../api.js';
+import { api, get, post, put, qs } from '../api.js';
 import { go, allowed } from '../app.jsx';
 import { t } from '../i18n.js';
 import { Dialog, DialogActions, Field, FormError, Loading, Pager, Table, date, decimalText, money, useLoad, useSubmit } from '../ui.jsx';
@@ -120,8 +121,26 @@ export function Customer({ id, who }) {
     balance.reload();
     coupons.reload();
     history.reload();
+    orders.reload();
   };
   const manager = allowed(who, 'manager');
+  const owner = allowed(who, 'owner');
+  const exportForm = useSubmit();
+  // The export is a file: fetched with the session's CSRF header (a plain link would carry the
+  // cookie alone, which authenticates nothing), then saved under the server's file name.
+  const download = () =>
+    exportForm.run(async () => {
+      const r = await api('GET', `/clients/${id}/personal-data/`, undefined, { raw: true });
+      const blob = await r.blob();
+      const name = /filename="([^"]+)"/.exec(r.headers.get('Content-Disposition') || '');
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(blob);
+      a.download = name ? name[1] : `client-${id}-personal-data.json`;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+    });
   return (
     <Loading state={client}>
       {(c) => (
@@ -130,23 +149,41 @@ export function Customer({ id, who }) {
             <a href="#/customers">← {t('nav.customers')}</a>
           </p>
           <div class="title-row">
-            <h1>{c.name || t('customer.noname')}</h1>
+            <h1>{c.erased ? t('customer.erased.title', { id: c.id }) : c.name || t('customer.noname')}</h1>
             <div class="actions">
-              <button type="button" onClick={() => setDialog('edit')}>
-                {t('edit')}
-              </button>
-              {manager && (
+              {!c.erased && (
+                <button type="button" onClick={() => setDialog('edit')}>
+                  {t('edit')}
+                </button>
+              )}
+              {manager && !c.erased && (
                 <button type="button" onClick={() => setDialog('coupon')}>
                   {t('customer.issueCoupon')}
                 </button>
               )}
-              {manager && (
+              {manager && !c.erased && (
                 <button type="button" onClick={() => setDialog('adjust')}>
                   {t('customer.adjust')}
                 </button>
               )}
+              {owner && (
+                <button type="button" onClick={download} disabled={exportForm.busy}>
+                  {t('customer.export')}
+                </button>
+              )}
+              {owner && !c.erased && (
+                <button type="button" class="danger" onClick={() => setDialog('erase')}>
+                  {t('customer.erase')}
+                </button>
+              )}
             </div>
           </div>
+          <FormError form={exportForm} />
+          {c.erased && (
+            <p class="notice" role="status" data-test="erased">
+              {t('customer.erased.notice', { d: date(c.erasedAt) })}
+            </p>
+          )}
           <dl class="facts">
             <div>
               <dt>{t('customer.phone')}</dt>
@@ -248,6 +285,7 @@ export function Customer({ id, who }) {
           )}
           {dialog === 'coupon' && <IssueCoupon id={id} onClose={() => setDialog(null)} onDone={reloadAll} />}
           {dialog === 'adjust' && <Adjust id={id} onClose={() => setDialog(null)} onDone={reloadAll} />}
+          {dialog === 'erase' && <Erase id={id} onClose={() => setDialog(null)} onDone={reloadAll} />}
         </section>
       )}
     </Loading>
@@ -338,6 +376,33 @@ function Adjust({ id, onClose, onDone }) {
         </Field>
         <FormError form={form} fields={['amount', 'reason']} />
         <DialogActions form={form} onClose={onClose} />
+      </form>
+    </Dialog>
+  );
+}
+
+// The erasure asks for the customer's number again (the API's "confirm"): a slip of the mouse
+// cannot erase anyone. The API's message stands under the field when it does not match.
+function Erase({ id, onClose, onDone }) {
+  const [confirm, setConfirm] = useState('');
+  const form = useSubmit();
+  const submit = (e) => {
+    e.preventDefault();
+    form.run(async () => {
+      await post(`/clients/${id}/erase/`, { confirm: confirm.trim() });
+      onClose();
+      onDone();
+    });
+  };
+  return (
+    <Dialog title={t('customer.erase')} onClose={onClose}>
+      <form onSubmit={submit} novalidate>
+        <p>{t('erase.explain')}</p>
+        <Field label={t('erase.confirm', { id })} error={form.errorOf('confirm')}>
+          <input name="confirm" inputmode="numeric" autocomplete="off" value={confirm} onInput={(e) => setConfirm(e.currentTarget.value)} />
+        </Field>
+        <FormError form={form} fields={['confirm']} />
+        <DialogActions form={form} submitLabel={t('erase.submit')} onClose={onClose} />
       </form>
     </Dialog>
   );
