@@ -342,6 +342,22 @@ static const char *const pg_migrations[] = {
 	/* 17: the fiscal sign (ФП) of an order's receipt, optional digits, for the receipt
 	 * page's fiscal QR code (issue 15). */
 	"ALTER TABLE orders ADD COLUMN fp TEXT;",
+	/* 18: Apple Wallet pass updates (issue 15): the devices registered for a client's pass
+	 * through the PassKit web service (their APNs push token), and card_updates, one row per
+	 * client with a registered device: the pass's update tag (updated_ms) and the durable
+	 * queue of pushes (pending, due at next_ms, under a lease while a worker sends it), written
+	 * in the transaction of the balance or coupon change. */
+	"CREATE TABLE pass_registrations ("
+	" device_id TEXT NOT NULL, pass_type_id TEXT NOT NULL, merchant_id BIGINT NOT NULL,"
+	" client_id BIGINT NOT NULL, push_token TEXT NOT NULL, created_ms BIGINT NOT NULL,"
+	" PRIMARY KEY (device_id, pass_type_id, client_id));"
+	"CREATE INDEX pass_registrations_client ON pass_registrations(client_id);"
+	"CREATE TABLE card_updates ("
+	" client_id BIGINT PRIMARY KEY, merchant_id BIGINT NOT NULL, updated_ms BIGINT NOT NULL,"
+	" pending BIGINT NOT NULL DEFAULT 0, next_ms BIGINT NOT NULL DEFAULT 0,"
+	" first_ms BIGINT NOT NULL DEFAULT 0, attempts BIGINT NOT NULL DEFAULT 0,"
+	" lease_until BIGINT NOT NULL DEFAULT 0, lease_token TEXT);"
+	"CREATE INDEX card_updates_due ON card_updates(next_ms) WHERE pending = 1;",
 };
 /* clang-format on */
 
