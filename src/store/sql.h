@@ -171,9 +171,7 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 	.pass_unregister = sql_pass_unregister, .pass_serials = sql_pass_serials,                  \
 	.pass_devices = sql_pass_devices, .pass_device_drop = sql_pass_device_drop,                \
 	.card_update_tag = sql_card_update_tag, .card_update_note = sql_card_update_note,          \
-	.card_updates_claim = sql_card_updates_claim,                                              \
-	.card_update_record = sql_card_update_record,                                              \
-	.card_updates_pending = sql_card_updates_pending
+	.card_updates_claim = sql_card_updates_claim, .card_update_record = sql_card_update_record
 
 enum store_rc sql_merchant_create(struct store_conn *c, const char *name, int64_t now,
 				  int64_t *id_out);
@@ -379,7 +377,6 @@ enum store_rc sql_card_updates_claim(struct store_conn *c, int64_t now, int64_t 
 				     const char *token, size_t max, card_update_fn row, void *ctx);
 enum store_rc sql_card_update_record(struct store_conn *c, int64_t client_id, const char *token,
 				     bool done, int64_t next_ms);
-enum store_rc sql_card_updates_pending(struct store_conn *c, int64_t *n_out);
 
 enum store_rc sql_check(struct store_conn *c, int64_t now, store_report_fn report, void *ctx,
 			int64_t *problems_out);

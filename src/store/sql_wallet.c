@@ -131,15 +131,3 @@ enum store_rc sql_card_update_record(struct store_conn *c, int64_t client_id, co
 		return STORE_NOT_FOUND;
 	return rc;
 }
-
-enum store_rc sql_card_updates_pending(struct store_conn *c, int64_t *n_out)
-{
-	struct sql_res r;
-	*n_out = 0;
-	enum store_rc rc = sql_row(c, SQL_CARD_UPDATES_PENDING, &r, "");
-	if (rc != STORE_OK)
-		return rc;
-	*n_out = sql_int(&r, 0);
-	sql_close(&r);
-	return STORE_OK;
-}

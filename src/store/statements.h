@@ -497,8 +497,7 @@
 			    " lease_token = NULL WHERE client_id = $1 AND lease_token = $2")       \
 	X(CARD_UPDATE_RETRY, "UPDATE card_updates SET attempts = attempts + 1, next_ms = $1,"      \
 			     " lease_until = 0, lease_token = NULL WHERE client_id = $2"           \
-			     " AND lease_token = $3")                                              \
-	X(CARD_UPDATES_PENDING, "SELECT COUNT(*) FROM card_updates WHERE pending = 1")
+			     " AND lease_token = $3")
 
 /* clang-format on */
 #define SQL_ENUM(name, sql) SQL_##name,

@@ -639,8 +639,6 @@ struct store_ops {
 	enum store_rc (*card_update_record)(struct store_conn *c, int64_t client_id,
 					    const char *token, bool done,
 					    int64_t next_ms) MUST_CHECK;
-	/* How many updates are pending (for /metrics). */
-	enum store_rc (*card_updates_pending)(struct store_conn *c, int64_t *n_out) MUST_CHECK;
 
 	/* Verifies the ledger invariants of API.md 3.1; reports each violation. *problems_out
 	 * counts them. */
