@@ -259,3 +259,28 @@ def test_a_push_survives_sigkill(make_env, certs, apns):
     env.server = Server(env.db, env.tmp, passkit_flags(certs, apns.port)).start()
     push = apns.wait_push(PUSH_TOKEN, timeout=60)[0]
     assert push["headers"]["apns-topic"] == PASS_TYPE_ID
+
+
+def test_coupons_and_corrections_push_too(make_env, certs, apns):
+    """Not only sales: a coupon issued and a manual correction each queue the client's update;
+    another client's change pushes nothing to this device."""
+    env = make_env(*passkit_flags(certs, apns.port))
+    _, client = setup_client(env)
+    registered_pass(env, client)
+    A = env.a
+    coupon = A.catalog_coupon(title="Кофе в подарок", validDays=30)
+    A.issue(client["id"], coupon["id"])
+    apns.wait_push(PUSH_TOKEN, n=1)
+    r = A.post(f"/clients/{client['id']}/balance/adjust/", {"amount": 15, "reason": "компенсация"})
+    assert r.status_code in (200, 201), r.text
+    apns.wait_push(PUSH_TOKEN, n=2)
+    p = download(env, client["token"])
+    assert fields(p["storeCard"]["secondaryFields"])["coupons"]["value"] == 1
+    assert fields(p["storeCard"]["primaryFields"])["points"]["value"] == "15"
+    n = len(apns.pushes_to(PUSH_TOKEN))
+    other = A.create_client(phone=new_phone())
+    r = A.post(f"/clients/{other['id']}/balance/adjust/", {"amount": 5, "reason": "другой"})
+    assert r.status_code in (200, 201), r.text
+    # The other client's change is done when its balance shows; this device got nothing more.
+    assert A.balance(other["id"]) == 5
+    assert len(apns.pushes_to(PUSH_TOKEN)) == n
