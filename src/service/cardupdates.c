@@ -109,13 +109,16 @@ static void claimed_clear(struct claimed *cl)
 	cl->n = 0;
 }
 
-/* Claims the due updates into *out under token, with each one's devices. */
-static enum store_rc claim(struct card_update_worker *w, const char *token, struct claimed *out)
+/* Claims the due updates into *out under token until *lease_until, with each one's devices. */
+static enum store_rc claim(struct card_update_worker *w, const char *token, struct claimed *out,
+			   int64_t *lease_until_out)
 {
 	struct store_conn *db = w->store->ops->acquire(w->store);
 	int64_t now = now_ms();
-	/* Longer than the round can take: every push of every claimed update to its timeout. */
-	int64_t lease_until = now + (CLAIM_MAX * DEVICES_MAX + 1) * w->cfg.timeout_ms + 5000;
+	/* As a webhook round's: a node killed mid-round holds its updates this long. The round
+	 * pushes only what fits in it (worker_loop); the rest is claimed again after it. */
+	int64_t lease_until = now + (CLAIM_MAX + 1) * w->cfg.timeout_ms + 5000;
+	*lease_until_out = lease_until;
 	enum store_rc rc = STORE(db, begin, STORE_TX_ROWS);
 	if (rc == STORE_OK)
 		rc = STORE(db, card_updates_claim, now, lease_until, token, CLAIM_MAX, collect_job,
@@ -273,10 +276,14 @@ static void *worker_loop(void *arg)
 	while (!stopping(w)) {
 		char token[33];
 		random_hex(token, 16);
-		enum store_rc rc = claim(w, token, cl);
+		int64_t lease_until = 0;
+		enum store_rc rc = claim(w, token, cl, &lease_until);
 		size_t sent = 0;
-		/* Stopping: what is not pushed keeps its lease, runs out and is pushed again. */
-		while (sent < cl->n && !stopping(w))
+		/* Stopping, or a job that might outlast the lease: what is not pushed keeps its
+		 * lease, runs out and is pushed again. */
+		while (sent < cl->n && !stopping(w) &&
+		       now_ms() + (int64_t)cl->jobs[sent].n_devices * w->cfg.timeout_ms <
+			   lease_until)
 			push_job(w, &cl->jobs[sent++]);
 		record(w, token, cl, sent);
 		bool idle = cl->n == 0;
