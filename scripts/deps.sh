@@ -17,10 +17,12 @@ build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite
 # openssl: tests/api/test_wallet_apple.py makes a throw-away CA and pass certificate and
 # verifies the passes' signatures; with python3-cryptography, tests/api/test_wallet_google.py
 # makes an RSA key and checks the RS256 signature of the Google Wallet link.
+# python3-h2: tests/api/test_wallet_passkit.py runs a local HTTP/2 stand-in for APNs.
 # jq: the examples of docs/API.md pick fields out of answers (tests/api/test_docs_examples.py).
 test_pkgs=(python3 python3-pytest python3-requests python3-hypothesis python3-jsonschema
   chromium postgresql clang-14 libclang-rt-14-dev llvm-14 valgrind clang-format-14
-  systemd lintian logrotate strace procps adduser jq zbar-tools openssl python3-cryptography)
+  systemd lintian logrotate strace procps adduser jq zbar-tools openssl python3-cryptography
+  python3-h2)
 # make deb (scripts/deb.sh): dpkg-shlibdeps computes Depends, help2man writes the man page.
 deb_pkgs=(dpkg-dev help2man)
 

@@ -18,9 +18,11 @@
 #include "core/metrics.h"
 #include "domain/lk.h"
 #include "domain/text.h"
+#include "handlers/handlers.h"
 #include "http/outbound.h"
 #include "http/server.h"
 #include "service/backups.h"
+#include "service/cardupdates.h"
 #include "service/events.h"
 #include "service/holds.h"
 #include "service/ledger.h"
@@ -421,6 +423,25 @@ static int serve(const struct config *cfg, const struct wallet_signer *wallet,
 					     .expiring_days = cfg->webhook_expiring_days,
 					     .allow_private = cfg->webhook_allow_private != 0};
 	struct webhook_worker *webhooks = webhook_worker_start(st, &wcfg);
+	/* Pass updates: only when the passes carry the web service that devices register with. */
+	struct card_update_worker *card_updates = NULL;
+	char service_url[1024];
+	if (wallet && passkit_service_url(cfg, service_url, sizeof(service_url))) {
+		struct card_update_worker_config ccfg = {.period_ms = cfg->apns_period_ms,
+							 .retry_base_ms = cfg->apns_retry_base_ms,
+							 .timeout_ms = cfg->apns_timeout_ms,
+							 .apns_url = cfg->apns_url,
+							 .cert_file = cfg->wallet_cert,
+							 .key_file = cfg->wallet_key};
+		card_updates_enable(true);
+		card_updates = card_update_worker_start(st, &ccfg);
+		log_info("Apple Wallet pass updates on: web service %s, pushes to %s", service_url,
+			 cfg->apns_url);
+	} else if (wallet) {
+		log_warn("Apple Wallet passes do not update: --public-url %s is not https "
+			 "(--wallet-allow-http 1 allows http for tests)",
+			 cfg->public_url);
+	}
 	char db_shown[512];
 	store_uri_display(cfg->db, db_shown, sizeof(db_shown));
 	log_info("kopilkad serving on %s (%lld threads, database %s, media %s)%s%s", cfg->listen,
@@ -436,6 +457,7 @@ static int serve(const struct config *cfg, const struct wallet_signer *wallet,
 	pthread_mutex_unlock(&sw.mu);
 	pthread_join(sweep_thread, NULL);
 	webhook_worker_stop(webhooks);
+	card_update_worker_stop(card_updates);
 	backup_schedule_stop(backups);
 	auth_destroy(auth);
 	st->ops->close(st);
@@ -459,6 +481,23 @@ static int cmd_serve(const struct config *cfg)
 	if (!gwallet_load(cfg, &gwallet, err, sizeof(err))) {
 		fprintf(stderr, "kopilkad serve: %s\n", err);
 		wallet_signer_free(wallet);
+		return 2;
+	}
+	bool apns_http = strncmp(cfg->apns_url, "http://", 7) == 0;
+	if (!apns_http && strncmp(cfg->apns_url, "https://", 8) != 0) {
+		fprintf(stderr, "kopilkad serve: --apns-url: must be an https:// URL, not %s\n",
+			cfg->apns_url);
+		wallet_signer_free(wallet);
+		gwallet_free(gwallet);
+		return 2;
+	}
+	if (apns_http && !cfg->wallet_allow_http) {
+		fprintf(stderr,
+			"kopilkad serve: --apns-url: %s is http://; APNs is https only "
+			"(--wallet-allow-http 1 allows HTTP/2 without TLS, for tests)\n",
+			cfg->apns_url);
+		wallet_signer_free(wallet);
+		gwallet_free(gwallet);
 		return 2;
 	}
 	if (wallet)

@@ -45,6 +45,7 @@ struct request {
 	 * X-CSRF-Token header (the last one; n_csrf_tokens counts them) and X-Forwarded-Proto
 	 * (the last one; believed only from a --trusted-proxy address). */
 	char *cookie, *csrf_token, *forwarded_proto;
+	char *if_modified_since; /* the last If-Modified-Since (the PassKit web service's pass) */
 	int n_csrf_tokens;
 	char *body;
 	size_t body_len;

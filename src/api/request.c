@@ -19,6 +19,7 @@ void request_free(struct request *req)
 	free(req->cookie);
 	free(req->csrf_token);
 	free(req->forwarded_proto);
+	free(req->if_modified_since);
 	free(req->body);
 	memset(req, 0, sizeof(*req));
 }

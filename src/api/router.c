@@ -32,7 +32,8 @@ enum route_flags {
 
 struct route {
 	const char *method;
-	/* "{id}" matches a positive id, "{file}" any last segment, "{token}" any segment (a
+	/* "{id}" matches a positive id, "{file}" any last segment, "{rest}" the rest of the path
+	 * (c->file), "{token}" any segment (a
 	 * client's token when it is 32 lowercase hex: c->ref_token, else "") */
 	const char *pattern;
 	void (*handler)(struct call *c);
@@ -121,6 +122,13 @@ static const struct route routes[] = {
     {"GET", "/c/{file}", card_page, ROLE_CASHIER, ROUTE_PUBLIC},
     {"GET", "/c/{token}/pass.pkpass", card_pass, ROLE_CASHIER, ROUTE_PUBLIC},
     {"GET", "/c/{token}/gwallet", card_gwallet, ROLE_CASHIER, ROUTE_PUBLIC},
+    /* Apple's PassKit web service (handlers/passkit.c): Apple's paths, authenticated by the
+     * pass's own token. */
+    {"POST", "/wallet/v1/devices/{rest}", passkit_register, ROLE_CASHIER, ROUTE_PUBLIC},
+    {"DELETE", "/wallet/v1/devices/{rest}", passkit_unregister, ROLE_CASHIER, ROUTE_PUBLIC},
+    {"GET", "/wallet/v1/devices/{rest}", passkit_serials, ROLE_CASHIER, ROUTE_PUBLIC},
+    {"GET", "/wallet/v1/passes/{rest}", passkit_pass, ROLE_CASHIER, ROUTE_PUBLIC},
+    {"POST", "/wallet/v1/log", passkit_log, ROLE_CASHIER, ROUTE_PUBLIC},
     {"GET", "/metrics", ops_metrics, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_METRICS},
     {"GET", "/docs/", ops_docs, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
     {"GET", "/docs/{file}", ops_docs, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
@@ -169,6 +177,15 @@ static bool match(const char *pattern, const char *path, struct call *c, bool *b
 	const char *p = pattern, *s = path;
 	*bad_id = false;
 	while (*p) {
+		if (strcmp(p, "{rest}") == 0) {
+			/* The rest of the path, slashes included (split by the handler). */
+			if (!*s)
+				return false;
+			c->file = s;
+			p += 6;
+			s += strlen(s);
+			continue;
+		}
 		if (strcmp(p, "{file}") == 0) {
 			if (!*s || strchr(s, '/'))
 				return false;

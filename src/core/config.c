@@ -115,6 +115,23 @@ static const struct setting settings[] = {
      "Apple Wallet: PEM file of the certificate's private key (not encrypted)"},
     {"--wallet-wwdr", "KOPILKA_WALLET_WWDR", STR(wallet_wwdr), "", 0, 0, NULL, CMD_SERVE,
      "Apple Wallet: PEM file of Apple's WWDR intermediate certificate that issued --wallet-cert"},
+    {"--wallet-allow-http", "KOPILKA_WALLET_ALLOW_HTTP", INT(wallet_allow_http), "0", 0, 1, NULL,
+     CMD_SERVE,
+     "1: passes carry the update web service at an http:// --public-url and pushes may go to "
+     "an http:// --apns-url (HTTP/2 without TLS: tests, development); 0: Apple's rule, https "
+     "only (an http:// --public-url gives passes that never update)"},
+    {"--apns-url", "KOPILKA_APNS_URL", STR(apns_url), "https://api.push.apple.com", 0, 0, NULL,
+     CMD_SERVE,
+     "Apple Wallet: base URL of Apple's push service (APNs) that tells devices a pass changed; "
+     "the sandbox is https://api.sandbox.push.apple.com"},
+    {"--apns-period-ms", "KOPILKA_APNS_PERIOD_MS", INT(apns_period_ms), "1000", 10, 600000, NULL,
+     CMD_SERVE, "how often the pass update worker looks for due pushes when it found none"},
+    {"--apns-retry-base-ms", "KOPILKA_APNS_RETRY_BASE_MS", INT(apns_retry_base_ms), "10000", 1,
+     3600000, NULL, CMD_SERVE,
+     "wait after a pass update's first failed push; each later one waits twice the last (at "
+     "most 1 h, with jitter) for 1 day, then the update is given up"},
+    {"--apns-timeout-ms", "KOPILKA_APNS_TIMEOUT_MS", INT(apns_timeout_ms), "10000", 100, 120000,
+     NULL, CMD_SERVE, "deadline of one push to APNs, connecting included"},
     {"--expire-sweep-seconds", "KOPILKA_EXPIRE_SWEEP_SECONDS", INT(expire_sweep_seconds), "60", 1,
      86400, NULL, CMD_SERVE, "interval of the sweep writing expired lots to the ledger"},
     {"--webhook-period-ms", "KOPILKA_WEBHOOK_PERIOD_MS", INT(webhook_period_ms), "1000", 10, 600000,

@@ -52,6 +52,12 @@ struct config {
 	char *wallet_cert; /* PEM files */
 	char *wallet_key;
 	char *wallet_wwdr;
+	int64_t wallet_allow_http; /* 0 or 1: http:// web service and APNs URLs */
+	/* Apple Wallet pass updates (service/cardupdates.c) */
+	char *apns_url;
+	int64_t apns_period_ms;
+	int64_t apns_retry_base_ms;
+	int64_t apns_timeout_ms;
 	int64_t expire_sweep_seconds;
 	/* webhook deliveries (service/webhooks.c) */
 	int64_t webhook_period_ms;

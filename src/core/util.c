@@ -170,6 +170,45 @@ void http_date_format(int64_t secs, char out[HTTP_DATE_BYTES])
 	memcpy(p, " GMT", 5);
 }
 
+/* n decimal digits at s as a number; -1 when one is not a digit. */
+static int64_t take_digits(const char *s, int n)
+{
+	int64_t v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+bool http_date_parse(const char *text, int64_t *secs)
+{
+	static const char days[] = "SunMonTueWedThuFriSat";
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	/* "Sun, 06 Nov 1994 08:49:37 GMT": 29 characters, each in its place. */
+	if (!text || strlen(text) != 29 || text[3] != ',' || text[4] != ' ' || text[7] != ' ' ||
+	    text[11] != ' ' || text[16] != ' ' || text[19] != ':' || text[22] != ':' ||
+	    strcmp(text + 25, " GMT") != 0)
+		return false;
+	bool day_ok = false;
+	for (int i = 0; i < 7 && !day_ok; i++)
+		day_ok = memcmp(text, days + 3 * i, 3) == 0;
+	int month = 0;
+	for (int i = 0; i < 12 && !month; i++)
+		if (memcmp(text + 8, months + 3 * i, 3) == 0)
+			month = i + 1;
+	int64_t day = take_digits(text + 5, 2), year = take_digits(text + 12, 4),
+		hour = take_digits(text + 17, 2), minute = take_digits(text + 20, 2),
+		second = take_digits(text + 23, 2);
+	if (!day_ok || !month || day < 1 || day > 31 || year < 1970 || hour < 0 || hour > 23 ||
+	    minute < 0 || minute > 59 || second < 0 || second > 60)
+		return false;
+	*secs =
+	    utc_days_from_civil(year, month, (int)day) * 86400 + hour * 3600 + minute * 60 + second;
+	return true;
+}
+
 void buf_init(struct buf *b)
 {
 	b->data = NULL;

@@ -38,6 +38,9 @@ int64_t utc_days_from_civil(int64_t year, int month, int day);
  * "Sun, 06 Nov 1994 08:49:37 GMT", into out. */
 #define HTTP_DATE_BYTES 30
 void http_date_format(int64_t secs, char out[HTTP_DATE_BYTES]);
+/* An HTTP date in that form (the one RFC 9110 requires senders to use) into *secs; false
+ * when text is not one (the obsolete RFC 850 and asctime forms included). */
+bool http_date_parse(const char *text, int64_t *secs);
 
 /* Cryptographic randomness (libsodium; call sodium_init() once before). Draws n random bytes
  * as 2n lowercase hex digits into out (2n+1 bytes, n <= 64). */

@@ -281,29 +281,19 @@ static bool logo_png(struct call *c, const struct page_brand *brand, struct buf 
 	return false;
 }
 
-void card_pass(struct call *c)
+void card_pass_send(struct call *c, const char *token, bool web_service)
 {
 	struct card k = {.c = c};
 	struct buf logo;
 	buf_init(&logo);
-	/* Every answer of /c/ carries the public pages' headers (docs/CARD.md). */
-	page_error_headers(c);
-	if (!c->app->wallet) {
-		call_error(c, 404, "not_found",
-			   "Apple Wallet passes are not configured on this server (the --wallet-* "
-			   "settings)");
-		return;
-	}
-	/* {token}: empty when the segment is not 32 lowercase hex digits. */
-	if (!token_shape(c->ref_token)) {
-		call_error(c, 404, "not_found", "no such card");
-		return;
-	}
-	enum store_rc rc = card_load(c, c->ref_token, &k);
-	int64_t coupons = 0;
+	enum store_rc rc = card_load(c, token, &k);
+	int64_t coupons = 0, tag = 0;
 	if (rc == STORE_OK)
 		rc = STORE(c->db, coupons_usable, k.client.merchant_id, k.client.id, now_ms(),
 			   count_coupon, &coupons);
+	/* The tag read with the card: a change after it moves the tag past it. */
+	if (rc == STORE_OK && web_service)
+		rc = STORE(c->db, card_update_tag, k.client.id, &tag);
 	if (rc == STORE_NOT_FOUND) {
 		call_error(c, 404, "not_found", "no such card");
 		goto cleanup;
@@ -312,11 +302,28 @@ void card_pass(struct call *c)
 		call_store_error(c, rc);
 		goto cleanup;
 	}
+	if (web_service && tag > 0) {
+		/* Last-Modified in whole seconds: each change moves the tag to a later second
+		 * (CARD_UPDATE_NOTE), so a pass as old as If-Modified-Since is the latest. */
+		char date[HTTP_DATE_BYTES];
+		int64_t since = 0;
+		http_date_format(tag / 1000, date);
+		response_header(c->resp, "Last-Modified", date);
+		if (http_date_parse(c->req->if_modified_since, &since) && tag / 1000 <= since) {
+			buf_reset(&c->resp->body);
+			c->resp->status = 304;
+			goto cleanup;
+		}
+	}
 	char points[FIXED_FMT_MAX], rubles[FIXED_FMT_MAX], card_url[1024];
 	fixed_format(k.available[CUR_POINTS], MONEY_DIGITS, points);
 	fixed_format(k.available[CUR_RUBLES], MONEY_DIGITS, rubles);
 	snprintf(card_url, sizeof(card_url), "%s/c/%s", c->app->cfg->public_url, k.client.token);
+	char service_url[1024];
 	struct wallet_card card = {
+	    .web_service_url = passkit_service_url(c->app->cfg, service_url, sizeof(service_url))
+				   ? service_url
+				   : NULL,
 	    .merchant_id = k.client.merchant_id,
 	    .client_id = k.client.id,
 	    .organization = k.brand.company,
@@ -342,10 +349,30 @@ void card_pass(struct call *c)
 	free(pass);
 	c->resp->status = 200;
 	c->resp->content_type = "application/vnd.apple.pkpass";
-	response_header(c->resp, "Content-Disposition", "attachment; filename=\"pass.pkpass\"");
+	if (!web_service)
+		response_header(c->resp, "Content-Disposition",
+				"attachment; filename=\"pass.pkpass\"");
 cleanup:
 	card_close(&k);
 	buf_free(&logo);
+}
+
+void card_pass(struct call *c)
+{
+	/* Every answer of /c/ carries the public pages' headers (docs/CARD.md). */
+	page_error_headers(c);
+	if (!c->app->wallet) {
+		call_error(c, 404, "not_found",
+			   "Apple Wallet passes are not configured on this server (the --wallet-* "
+			   "settings)");
+		return;
+	}
+	/* {token}: empty when the segment is not 32 lowercase hex digits. */
+	if (!token_shape(c->ref_token)) {
+		call_error(c, 404, "not_found", "no such card");
+		return;
+	}
+	card_pass_send(c, c->ref_token, false);
 }
 
 /* The card's save link (gwallet_save_url) into a 303, from what card_load read. */

@@ -49,6 +49,21 @@ void receipt_react(struct call *c);
 void card_page(struct call *c);
 /* The card as an Apple Wallet pass, GET /c/{client token}/pass.pkpass (handlers/card.c). */
 void card_pass(struct call *c);
+/* The .pkpass of the card of client token into c's answer (the read transaction its own; 404
+ * when no client has that token). web_service: the PassKit web service's "latest pass":
+ * Last-Modified from the pass's update tag, 304 when If-Modified-Since is as new. */
+void card_pass_send(struct call *c, const char *token, bool web_service);
+
+/* Apple's PassKit web service (handlers/passkit.c), under /wallet/v1/: a device registers for
+ * a pass's updates, unregisters, asks which passes changed, fetches the latest pass, logs. */
+void passkit_register(struct call *c);
+void passkit_unregister(struct call *c);
+void passkit_serials(struct call *c);
+void passkit_pass(struct call *c);
+void passkit_log(struct call *c);
+/* The passes' webServiceURL (--public-url and /wallet) into out; false when passes carry none:
+ * Apple wants https, and an http:// --public-url is taken only with --wallet-allow-http 1. */
+bool passkit_service_url(const struct config *cfg, char *out, size_t cap);
 /* GET /c/{token}/gwallet: 303 to the card's "Save to Google Wallet" link; 404 when Google
  * Wallet is not configured or the token names no client. */
 void card_gwallet(struct call *c);

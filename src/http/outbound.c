@@ -59,8 +59,17 @@ static int64_t mono_ms(void)
 void outbound_post(const char *url, const char *const *headers, size_t n_headers, const char *body,
 		   size_t len, int64_t timeout_ms, bool allow_private, struct outbound_result *out)
 {
+	struct outbound_opts opts = {.timeout_ms = timeout_ms, .allow_private = allow_private};
+	outbound_post_opts(url, headers, n_headers, body, len, &opts, out);
+}
+
+void outbound_post_opts(const char *url, const char *const *headers, size_t n_headers,
+			const char *body, size_t len, const struct outbound_opts *opts,
+			struct outbound_result *out)
+{
+	int64_t timeout_ms = opts->timeout_ms;
 	memset(out, 0, sizeof(*out));
-	struct post_ctx ctx = {.allow_private = allow_private};
+	struct post_ctx ctx = {.allow_private = opts->allow_private};
 	int64_t start = mono_ms();
 	CURL *curl = curl_easy_init();
 	if (!curl) {
@@ -82,7 +91,21 @@ void outbound_post(const char *url, const char *const *headers, size_t n_headers
 	curl_easy_setopt(curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, "kopilka-webhooks/1");
+	curl_easy_setopt(curl, CURLOPT_USERAGENT,
+			 opts->user_agent ? opts->user_agent : "kopilka-webhooks/1");
+	if (opts->http2)
+		/* https: HTTP/2 negotiated by ALPN; http: HTTP/2 from the first byte (h2c with
+		 * prior knowledge), as a server speaking HTTP/2 only expects. */
+		curl_easy_setopt(curl, CURLOPT_HTTP_VERSION,
+				 strncmp(url, "http://", 7) == 0
+				     ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+				     : (long)CURL_HTTP_VERSION_2TLS);
+	if (opts->cert_file && opts->key_file) {
+		curl_easy_setopt(curl, CURLOPT_SSLCERT, opts->cert_file);
+		curl_easy_setopt(curl, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(curl, CURLOPT_SSLKEY, opts->key_file);
+		curl_easy_setopt(curl, CURLOPT_SSLKEYTYPE, "PEM");
+	}
 	curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 	curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &ctx);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, read_answer);

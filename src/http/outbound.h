@@ -1,7 +1,7 @@
-/* Outbound HTTP requests (the webhook deliveries): one POST with libcurl, bounded in time and
- * in the answer it reads, that reaches only public addresses unless told otherwise. The
- * address is checked where the connection is opened, on what the host name resolved to at
- * that moment, so a name that resolves to the server's own network is refused too. */
+/* Outbound HTTP requests (the webhook deliveries, the Apple Wallet pushes): one POST with libcurl,
+ * bounded in time and in the answer it reads, that reaches only public addresses unless told
+ * otherwise. The address is checked where the connection is opened, on what the host name resolved
+ * to at that moment, so a name that resolves to the server's own network is refused too. */
 #ifndef KOPILKA_HTTP_OUTBOUND_H
 #define KOPILKA_HTTP_OUTBOUND_H
 
@@ -27,5 +27,20 @@ bool outbound_init(void);
  * blocks the calling thread up to timeout_ms. */
 void outbound_post(const char *url, const char *const *headers, size_t n_headers, const char *body,
 		   size_t len, int64_t timeout_ms, bool allow_private, struct outbound_result *out);
+
+/* What outbound_post_opts may change of outbound_post's request. */
+struct outbound_opts {
+	int64_t timeout_ms;
+	bool allow_private;
+	bool http2;	       /* HTTP/2 (APNs speaks nothing else); h2c on an http:// URL */
+	const char *cert_file; /* PEM client certificate and its key for TLS; NULL: none */
+	const char *key_file;
+	const char *user_agent; /* NULL: kopilka-webhooks/1 */
+};
+
+/* outbound_post with opts. */
+void outbound_post_opts(const char *url, const char *const *headers, size_t n_headers,
+			const char *body, size_t len, const struct outbound_opts *opts,
+			struct outbound_result *out);
 
 #endif

@@ -320,6 +320,8 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 		keep_last(&req->csrf_token, value);
 	} else if (strcasecmp(key, "X-Forwarded-Proto") == 0) {
 		keep_last(&req->forwarded_proto, value);
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_IF_MODIFIED_SINCE) == 0) {
+		keep_last(&req->if_modified_since, value);
 	}
 	return MHD_YES;
 }

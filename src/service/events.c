@@ -6,6 +6,7 @@
 
 #include "core/jw.h"
 #include "core/util.h"
+#include "service/cardupdates.h"
 #include "service/holds.h"
 #include "service/ledger.h"
 #include "service/views.h"
@@ -131,8 +132,19 @@ enum store_rc event_coupons(struct store_conn *db, enum event_type type, int64_t
 {
 	if (n == 0)
 		return STORE_OK;
+	enum store_rc rc = STORE_OK;
+	/* A coupon issued, redeemed or returned changes the client's pass too. */
+	for (size_t i = 0; card_updates_on() && rc == STORE_OK && i < n; i++) {
+		struct coupon_instance ci = {0};
+		rc = STORE(db, coupon_get, merchant_id, ids[i], &ci);
+		if (rc == STORE_OK)
+			rc = card_update_note(db, merchant_id, ci.client_id, now);
+		coupon_instance_clear(&ci);
+	}
+	if (rc != STORE_OK)
+		return rc;
 	bool yes;
-	enum store_rc rc = wanted(db, merchant_id, type, &yes);
+	rc = wanted(db, merchant_id, type, &yes);
 	for (size_t i = 0; rc == STORE_OK && yes && i < n; i++) {
 		struct coupon_instance ci = {0};
 		rc = STORE(db, coupon_get, merchant_id, ids[i], &ci);

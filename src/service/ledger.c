@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "service/cardupdates.h"
 #include "service/holds.h"
 
 /* Lots read for one spend or take-back; a client with more live lots than this spends from
@@ -33,6 +34,9 @@ static enum store_rc add_row_defer(struct store_conn *db, const struct ledger_en
 				   money_t d_debt, money_t d_held, struct ledger_read *defer)
 {
 	enum store_rc rc = STORE(db, ledger_add, e);
+	/* Every move of a balance passes here: the one place a client's pass learns of it. */
+	if (rc == STORE_OK)
+		rc = card_update_note(db, e->merchant_id, e->client_id, e->created_ms);
 	if (rc != STORE_OK)
 		return rc;
 	if (defer && defer->client_id == e->client_id && defer->cur == e->currency) {

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -146,6 +147,33 @@ void wallet_serial(int64_t merchant_id, int64_t client_id, char out[WALLET_SERIA
 	snprintf(out, WALLET_SERIAL_MAX, "%lld-%lld", (long long)merchant_id, (long long)client_id);
 }
 
+void wallet_auth_token(const char *client_token, char out[WALLET_AUTH_TOKEN_MAX])
+{
+	static const char domain[] = "kopilka-passkit-v1:";
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int digest_len = 0;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+		  EVP_DigestUpdate(md, domain, sizeof(domain) - 1) == 1 &&
+		  EVP_DigestUpdate(md, client_token, strlen(client_token)) == 1 &&
+		  EVP_DigestFinal_ex(md, digest, &digest_len) == 1 && digest_len == 32;
+	EVP_MD_CTX_free(md);
+	if (!ok)
+		abort(); /* SHA-256 of a few bytes does not fail but for memory */
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", digest[i]);
+}
+
+bool wallet_auth_ok(const char *client_token, const char *given)
+{
+	char want[WALLET_AUTH_TOKEN_MAX];
+	wallet_auth_token(client_token, want);
+	size_t n = strlen(want);
+	/* The length is no secret (always 64); the comparison of the digits takes the same
+	 * time wherever they differ. */
+	return given && strlen(given) == n && CRYPTO_memcmp(want, given, n) == 0;
+}
+
 /* "rgb(r, g, b)", the colour form pass.json takes. */
 static json_t *rgb_text(unsigned r, unsigned g, unsigned b)
 {
@@ -154,8 +182,13 @@ static json_t *rgb_text(unsigned r, unsigned g, unsigned b)
 	return json_string(text);
 }
 
-static json_t *field(const char *key, const char *label, json_t *value)
+/* A field; with change (not NULL) its changeMessage, shown on the lock screen when an update
+ * changes the value ("%@" is the new value). */
+static json_t *field(const char *key, const char *label, json_t *value, const char *change)
 {
+	if (change)
+		return json_pack("{s:s, s:s, s:o, s:s}", "key", key, "label", label, "value", value,
+				 "changeMessage", change);
 	return json_pack("{s:s, s:s, s:o}", "key", key, "label", label, "value", value);
 }
 
@@ -174,11 +207,12 @@ static char *pass_json(const struct wallet_signer *s, const struct wallet_card *
 	/* json_pack's "o" takes each value's reference, on failure too. */
 	json_t *store_card =
 	    json_pack("{s:[o], s:[o, o], s:[o, o]}", "primaryFields",
-		      field("points", "Баллы", json_string(k->points)), "secondaryFields",
-		      field("rubles", "Рубли", json_string(k->rubles)),
-		      field("coupons", "Купоны", json_integer(k->coupons)), "backFields",
-		      field("card", "Карта", json_string(k->card_url)),
-		      field("token", "Номер карты", json_string(k->token)));
+		      field("points", "Баллы", json_string(k->points), "Баллов на карте: %@"),
+		      "secondaryFields",
+		      field("rubles", "Рубли", json_string(k->rubles), "Рублей на карте: %@"),
+		      field("coupons", "Купоны", json_integer(k->coupons), "Купонов на карте: %@"),
+		      "backFields", field("card", "Карта", json_string(k->card_url), NULL),
+		      field("token", "Номер карты", json_string(k->token), NULL));
 	json_t *pass = json_pack(
 	    "{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:[{s:s, s:s, s:s, s:s}]}",
 	    "formatVersion", 1, "passTypeIdentifier", s->pass_type_id, "teamIdentifier", s->team_id,
@@ -189,6 +223,17 @@ static char *pass_json(const struct wallet_signer *s, const struct wallet_card *
 	    "messageEncoding", "iso-8859-1", "altText", k->token);
 	if (!pass)
 		return NULL;
+	/* Updates (Apple's "Adding a Web Service to Update Passes"): where the device registers
+	 * and fetches the latest pass, and the token it shows there. */
+	if (k->web_service_url) {
+		char auth[WALLET_AUTH_TOKEN_MAX];
+		wallet_auth_token(k->token, auth);
+		if (json_object_set_new(pass, "webServiceURL", json_string(k->web_service_url)) ||
+		    json_object_set_new(pass, "authenticationToken", json_string(auth))) {
+			json_decref(pass);
+			return NULL;
+		}
+	}
 	char *text_out = json_dumps(pass, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(pass);
 	return text_out;

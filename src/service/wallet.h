@@ -2,8 +2,9 @@
  * settings, and the .pkpass of a customer's card built from what the card page shows. A pass
  * is a ZIP (domain/zip.c) of pass.json, icon.png, logo.png, manifest.json (the SHA-1 of every
  * other file) and signature (a detached PKCS#7 signature of manifest.json by the Pass Type ID
- * certificate, Apple's WWDR intermediate included). Updates (the PassKit web service, APNs)
- * are not here: the pass carries no webServiceURL. */
+ * certificate, Apple's WWDR intermediate included). A pass that updates itself carries the
+ * PassKit web service's URL (handlers/passkit.c) and its authenticationToken; the pushes that
+ * tell devices a pass changed are service/cardupdates.c's. */
 #ifndef KOPILKA_SERVICE_WALLET_H
 #define KOPILKA_SERVICE_WALLET_H
 
@@ -44,7 +45,19 @@ struct wallet_card {
 	bool light;		   /* the colour is light: black text on it, else white */
 	const unsigned char *logo; /* the merchant's PNG logo, NULL: the default coin */
 	size_t logo_len;
+	/* The PassKit web service's base URL (webServiceURL), NULL: a pass that never updates.
+	 * Its authenticationToken is wallet_auth_token of `token`. */
+	const char *web_service_url;
 };
+
+/* The pass's authenticationToken: 64 lowercase hex digits, the SHA-256 of a fixed prefix and
+ * the client's token. Whoever holds the card's link can download the pass and read it anyway,
+ * so it guards nothing the link does not; it needs no secret of the server and no row, and
+ * changes with the client's token. out: WALLET_AUTH_TOKEN_MAX bytes. */
+#define WALLET_AUTH_TOKEN_MAX 65
+void wallet_auth_token(const char *client_token, char out[WALLET_AUTH_TOKEN_MAX]);
+/* Whether given (NULL: none) is client_token's authenticationToken, compared in constant time. */
+bool wallet_auth_ok(const char *client_token, const char *given);
 
 /* The pass's serialNumber: "<merchant id>-<client id>", stable for the client's life and
  * unique under one Pass Type ID (docs/CARD.md says why not the token). out: WALLET_SERIAL_MAX. */

@@ -169,7 +169,12 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 	.webhook_attempts = sql_webhook_attempts, .lots_expiring = sql_lots_expiring,              \
 	.lot_notice_add = sql_lot_notice_add, .client_erase = sql_client_erase,                    \
 	.client_coupons = sql_client_coupons, .client_holds = sql_client_holds,                    \
-	.client_events = sql_client_events, .event_set_data = sql_event_set_data
+	.client_events = sql_client_events, .event_set_data = sql_event_set_data,                  \
+	.pass_register = sql_pass_register, .pass_unregister = sql_pass_unregister,                \
+	.pass_serials = sql_pass_serials, .pass_devices = sql_pass_devices,                        \
+	.pass_device_drop = sql_pass_device_drop, .card_update_tag = sql_card_update_tag,          \
+	.card_update_note = sql_card_update_note, .card_updates_claim = sql_card_updates_claim,    \
+	.card_update_record = sql_card_update_record
 
 enum store_rc sql_merchant_create(struct store_conn *c, const char *name, int64_t now,
 				  int64_t *id_out);
@@ -365,6 +370,25 @@ enum store_rc sql_webhook_attempts(struct store_conn *c, int64_t delivery_id, in
 enum store_rc sql_lots_expiring(struct store_conn *c, int64_t now, int64_t until, int64_t mask,
 				struct lot *out, size_t max, size_t *n_out);
 enum store_rc sql_lot_notice_add(struct store_conn *c, int64_t lot_id, int64_t now);
+enum store_rc sql_pass_register(struct store_conn *c, const char *device_id,
+				const char *pass_type_id, int64_t merchant_id, int64_t client_id,
+				const char *push_token, int64_t now, bool *created);
+enum store_rc sql_pass_unregister(struct store_conn *c, const char *device_id,
+				  const char *pass_type_id, int64_t client_id);
+enum store_rc sql_pass_serials(struct store_conn *c, const char *device_id,
+			       const char *pass_type_id, int64_t since, pass_serial_fn row,
+			       void *ctx);
+enum store_rc sql_pass_devices(struct store_conn *c, int64_t client_id, pass_device_fn row,
+			       void *ctx);
+enum store_rc sql_pass_device_drop(struct store_conn *c, int64_t client_id, const char *device_id,
+				   const char *push_token);
+enum store_rc sql_card_update_tag(struct store_conn *c, int64_t client_id, int64_t *tag_out);
+enum store_rc sql_card_update_note(struct store_conn *c, int64_t merchant_id, int64_t client_id,
+				   int64_t now);
+enum store_rc sql_card_updates_claim(struct store_conn *c, int64_t now, int64_t lease_until,
+				     const char *token, size_t max, card_update_fn row, void *ctx);
+enum store_rc sql_card_update_record(struct store_conn *c, int64_t client_id, const char *token,
+				     bool done, int64_t next_ms);
 
 enum store_rc sql_check(struct store_conn *c, int64_t now, store_report_fn report, void *ctx,
 			int64_t *problems_out);

@@ -100,6 +100,10 @@ enum store_rc sql_client_erase(struct store_conn *c, int64_t merchant_id, int64_
 		rc = sql_exec(c, SQL_CLIENT_ERASE_COUPONS, NULL, "ii", merchant_id, id);
 	if (rc == STORE_OK)
 		rc = sql_exec(c, SQL_CLIENT_ERASE_IDEM, NULL, "is", merchant_id, old_token);
+	if (rc == STORE_OK)
+		rc = sql_exec(c, SQL_CLIENT_ERASE_PASSES, NULL, "ii", merchant_id, id);
+	if (rc == STORE_OK)
+		rc = sql_exec(c, SQL_CLIENT_ERASE_CARD_UPDATES, NULL, "ii", merchant_id, id);
 	return sql_sp_end(c, rc);
 }
 

@@ -361,6 +361,22 @@ static const char *const sqlite_migrations[] = {
 	"ALTER TABLE clients ADD COLUMN erased_ms INTEGER;"
 	"CREATE INDEX webhook_events_client ON webhook_events(client_id)"
 	" WHERE client_id IS NOT NULL;",
+	/* 18: Apple Wallet pass updates (issue 15): the devices registered for a client's pass
+	 * through the PassKit web service (their APNs push token), and card_updates, one row per
+	 * client with a registered device: the pass's update tag (updated_ms) and the durable
+	 * queue of pushes (pending, due at next_ms, under a lease while a worker sends it), written
+	 * in the transaction of the balance or coupon change. */
+	"CREATE TABLE pass_registrations ("
+	" device_id TEXT NOT NULL, pass_type_id TEXT NOT NULL, merchant_id INTEGER NOT NULL,"
+	" client_id INTEGER NOT NULL, push_token TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+	" PRIMARY KEY (device_id, pass_type_id, client_id));"
+	"CREATE INDEX pass_registrations_client ON pass_registrations(client_id);"
+	"CREATE TABLE card_updates ("
+	" client_id INTEGER PRIMARY KEY, merchant_id INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+	" pending INTEGER NOT NULL DEFAULT 0, next_ms INTEGER NOT NULL DEFAULT 0,"
+	" first_ms INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
+	" lease_until INTEGER NOT NULL DEFAULT 0, lease_token TEXT);"
+	"CREATE INDEX card_updates_due ON card_updates(next_ms) WHERE pending = 1;",
 };
 /* clang-format on */
 

@@ -147,6 +147,12 @@
 				" WHERE merchant_id = $1 AND client_id = $2")                      \
 	X(CLIENT_ERASE_IDEM, "DELETE FROM idempotency WHERE merchant_id = $1"                      \
 			     " AND body LIKE '%' || $2 || '%'")                                    \
+	/* The devices its Wallet pass was registered on (their push tokens) and its queued pass  \
+	 * updates: the pass is gone with the token it was authenticated by. */                    \
+	X(CLIENT_ERASE_PASSES, "DELETE FROM pass_registrations WHERE merchant_id = $1"             \
+			       " AND client_id = $2")                                              \
+	X(CLIENT_ERASE_CARD_UPDATES, "DELETE FROM card_updates WHERE merchant_id = $1"             \
+				     " AND client_id = $2")                                        \
 	X(CLIENT_COUPONS_ALL, "SELECT " INSTANCE_COLS " FROM coupon_instances i JOIN coupons c"    \
 			      " ON c.id = i.coupon_id WHERE i.merchant_id = $1"                    \
 			      " AND i.client_id = $2 ORDER BY i.id")                               \
@@ -480,7 +486,54 @@
 			 " AND NOT EXISTS (SELECT 1 FROM webhook_lot_notices n"                    \
 			 " WHERE n.lot_id = lots.id) ORDER BY expires_ms, id LIMIT $4")            \
 	X(LOT_NOTICE_ADD, "INSERT INTO webhook_lot_notices(lot_id, created_ms) VALUES ($1, $2)"    \
-			  " ON CONFLICT DO NOTHING RETURNING lot_id")
+			  " ON CONFLICT DO NOTHING RETURNING lot_id") \
+	/* Apple Wallet pass updates: device registrations and the card_updates queue           \
+	 * (sql_wallet.c). */                                                                    \
+	X(PASS_REG_UPDATE, "UPDATE pass_registrations SET push_token = $1 WHERE device_id = $2"    \
+			   " AND pass_type_id = $3 AND client_id = $4")                            \
+	X(PASS_REG_INSERT, "INSERT INTO pass_registrations(device_id, pass_type_id, merchant_id,"  \
+			   " client_id, push_token, created_ms) VALUES ($1, $2, $3, $4, $5, $6)"   \
+			   " ON CONFLICT DO NOTHING")                                              \
+	X(PASS_REG_DELETE, "DELETE FROM pass_registrations WHERE device_id = $1"                   \
+			   " AND pass_type_id = $2 AND client_id = $3")                            \
+	X(PASS_REG_DROP, "DELETE FROM pass_registrations WHERE client_id = $1 AND device_id = $2"  \
+			 " AND push_token = $3")                                                   \
+	X(PASS_SERIALS, "SELECT r.merchant_id, r.client_id, COALESCE(u.updated_ms, 0)"             \
+			" FROM pass_registrations r LEFT JOIN card_updates u"                      \
+			" ON u.client_id = r.client_id WHERE r.device_id = $1"                     \
+			" AND r.pass_type_id = $2 AND COALESCE(u.updated_ms, 0) > $3"              \
+			" ORDER BY r.client_id")                                                   \
+	X(PASS_DEVICES, "SELECT device_id, push_token, pass_type_id FROM pass_registrations"       \
+			" WHERE client_id = $1 ORDER BY device_id, pass_type_id")                  \
+	X(CARD_UPDATE_TAG, "SELECT updated_ms FROM card_updates WHERE client_id = $1")             \
+	/* Queues the client's update when a device is registered for its pass: one row per     \
+	 * client (a second change before the push coalesces into it), due now, its lease       \
+	 * dropped (a push in flight may not have read the change). The tag moves to a later     \
+	 * whole second than it had, so Last-Modified (in seconds) tells every change apart. */  \
+	X(CARD_UPDATE_NOTE, "INSERT INTO card_updates(client_id, merchant_id, updated_ms, pending,"\
+			    " next_ms, first_ms) SELECT $1, $2, $3, 1, $3, $3 WHERE EXISTS"        \
+			    " (SELECT 1 FROM pass_registrations WHERE client_id = $1)"             \
+			    " ON CONFLICT (client_id) DO UPDATE SET updated_ms = CASE WHEN"        \
+			    " excluded.updated_ms >= (card_updates.updated_ms / 1000 + 1) * 1000"  \
+			    " THEN excluded.updated_ms ELSE (card_updates.updated_ms / 1000 + 1)"  \
+			    " * 1000 END, first_ms = CASE WHEN card_updates.pending = 1 THEN"      \
+			    " card_updates.first_ms ELSE excluded.first_ms END, pending = 1,"      \
+			    " next_ms = excluded.next_ms, attempts = CASE WHEN"                    \
+			    " card_updates.pending = 1 THEN card_updates.attempts ELSE 0 END,"     \
+			    " lease_until = 0, lease_token = NULL")                                \
+	X(CARD_UPDATES_CLAIM, "UPDATE card_updates SET lease_until = $1, lease_token = $2"         \
+			      " WHERE client_id IN (SELECT client_id FROM card_updates"            \
+			      " WHERE pending = 1 AND next_ms <= $3 AND lease_until <= $3"         \
+			      " ORDER BY next_ms, client_id LIMIT $4) AND pending = 1"             \
+			      " AND lease_until <= $3")                                            \
+	X(CARD_UPDATES_JOBS, "SELECT client_id, merchant_id, updated_ms, attempts, first_ms"       \
+			     " FROM card_updates WHERE lease_token = $1 AND pending = 1"           \
+			     " ORDER BY client_id")                                                \
+	X(CARD_UPDATE_DONE, "UPDATE card_updates SET pending = 0, attempts = 0, lease_until = 0,"  \
+			    " lease_token = NULL WHERE client_id = $1 AND lease_token = $2")       \
+	X(CARD_UPDATE_RETRY, "UPDATE card_updates SET attempts = attempts + 1, next_ms = $1,"      \
+			     " lease_until = 0, lease_token = NULL WHERE client_id = $2"           \
+			     " AND lease_token = $3")
 
 /* clang-format on */
 #define SQL_ENUM(name, sql) SQL_##name,

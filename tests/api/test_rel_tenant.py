@@ -233,6 +233,13 @@ PUBLIC_PATH_ROUTES = {
                                   "signed passes per merchant: test_wallet_apple.py)",
     "GET /c/{token}/gwallet": "public Google Wallet link by client token (test_wallet_google.py: "
                               "a token shows its own client, unknown and other tokens 404)",
+    "POST /wallet/v1/devices/{rest}": "Apple's PassKit web service, by the pass's authenticationToken "
+                                      "(test_wallet_passkit.py: another client's token and another "
+                                      "merchant's serial are 401)",
+    "DELETE /wallet/v1/devices/{rest}": "the same (test_wallet_passkit.py)",
+    "GET /wallet/v1/devices/{rest}": "serial numbers of a device's own registrations, no balances "
+                                     "(test_wallet_passkit.py)",
+    "GET /wallet/v1/passes/{rest}": "the latest pass by its authenticationToken (test_wallet_passkit.py)",
     "GET /docs/{file}": "static documentation files, no merchant data",
     "GET /lk/assets/{file}": "the cabinet's static files, no merchant data",
 }

@@ -113,6 +113,10 @@ def test_docs_matrix_lists_every_authenticated_route():
               ("GET", "/healthz"), ("GET", "/metrics"),
               ("GET", "/docs/"), ("GET", "/docs/{file}"), ("GET", "/r/{file}"), ("POST", "/r/{file}"),
               ("GET", "/c/{file}"), ("GET", "/c/{token}/pass.pkpass"), ("GET", "/c/{token}/gwallet"),
+              # Apple's PassKit web service: by the pass's own token (test_wallet_passkit.py)
+              ("POST", "/wallet/v1/devices/{rest}"), ("DELETE", "/wallet/v1/devices/{rest}"),
+              ("GET", "/wallet/v1/devices/{rest}"), ("GET", "/wallet/v1/passes/{rest}"),
+              ("POST", "/wallet/v1/log"),
               ("GET", "/ext/api/v1/media/{file}"), ("GET", "/lk/"), ("GET", "/lk/assets/{file}"),
               # the cabinet's session: by the cookie itself, whatever the role (test_lk_session.py)
               ("POST", "/ext/api/v1/session/"), ("GET", "/ext/api/v1/session/"),

@@ -166,7 +166,7 @@ def test_pass_of_a_card(make_env, certs, tmp_path):
     assert back["card"]["value"] == client["cardURL"]
     assert p["barcodes"] == [{"format": "PKBarcodeFormatQR", "message": client["token"],
                               "messageEncoding": "iso-8859-1", "altText": client["token"]}]
-    assert "webServiceURL" not in p  # no updates yet
+    assert "webServiceURL" not in p  # an http --public-url: no update web service (test_wallet_passkit.py)
     # No PNG logo: the default icon, a valid PNG, as icon and logo.
     assert files["icon.png"].startswith(b"\x89PNG\r\n\x1a\n") and files["logo.png"] == files["icon.png"]
 

@@ -1,4 +1,5 @@
-/* Unit tests of core/util.c's pure helpers: utc_format_ms and http_date_format, checked
+/* Unit tests of core/util.c's pure helpers: utc_format_ms, http_date_format (and its inverse
+ * http_date_parse, for If-Modified-Since), checked
  * against glibc's gmtime_r and strftime (which the logger and the Date header no longer call:
  * gmtime_r takes a process-wide lock). */
 #include <setjmp.h>
@@ -93,12 +94,48 @@ static void test_days_from_civil_inverts_civil_from_days(void **state)
 	}
 }
 
+/* http_date_parse reads back what http_date_format writes, and refuses other text. */
+static void test_http_date_parse(void **state)
+{
+	(void)state;
+	int64_t secs = -1;
+	assert_true(http_date_parse("Sun, 06 Nov 1994 08:49:37 GMT", &secs));
+	assert_int_equal(secs, 784111777);
+	uint64_t x = 88172645463325252ull;
+	for (int i = 0; i < 20000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		int64_t t = (int64_t)(x % 253402300800ull);
+		char date[HTTP_DATE_BYTES];
+		http_date_format(t, date);
+		assert_true(http_date_parse(date, &secs));
+		assert_int_equal(secs, t);
+	}
+	const char *bad[] = {
+	    NULL,
+	    "",
+	    "Sunday, 06-Nov-94 08:49:37 GMT", /* RFC 850: obsolete */
+	    "Sun Nov  6 08:49:37 1994",	      /* asctime: obsolete */
+	    "Sun, 06 Nov 1994 08:49:37 UTC",
+	    "Sun, 06 Xyz 1994 08:49:37 GMT",
+	    "Sun, 32 Nov 1994 08:49:37 GMT",
+	    "Sun, 06 Nov 1994 24:49:37 GMT",
+	    "Sun, 06 Nov 1994 08:49:3x GMT",
+	    "Abc, 06 Nov 1994 08:49:37 GMT",
+	    "Sun, 06 Nov 1994 08:49:37 GMT ",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(http_date_parse(bad[i], &secs));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_known_instants),
 	    cmocka_unit_test(test_agrees_with_gmtime),
 	    cmocka_unit_test(test_days_from_civil_inverts_civil_from_days),
+	    cmocka_unit_test(test_http_date_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
