@@ -167,6 +167,13 @@ static const struct setting settings[] = {
      CMD_SERVE,
      "Google Wallet: comma list of origins (https://host) the save links name in their "
      "\"origins\" claim; empty: none"},
+    {"--gwallet-api-url", "KOPILKA_GWALLET_API_URL", STR(gwallet_api_url),
+     "https://walletobjects.googleapis.com", 0, 0, NULL, CMD_SERVE,
+     "Google Wallet: base URL of the Wallet REST API the balance updates of saved cards go to"},
+    {"--gwallet-token-url", "KOPILKA_GWALLET_TOKEN_URL", STR(gwallet_token_url),
+     "https://oauth2.googleapis.com/token", 0, 0, NULL, CMD_SERVE,
+     "Google Wallet: the OAuth 2.0 token endpoint the service account gets its access tokens "
+     "from"},
     {"--backup-dir", "KOPILKA_BACKUP_DIR", STR(backup_dir), "", 0, 0, NULL, CMD_SERVE,
      "SQLite: directory of scheduled backups (kopilka-backup-*.db); empty: no schedule"},
     {"--backup-every", "KOPILKA_BACKUP_EVERY", SECONDS(backup_every_seconds), "1h", 1, 31536000,

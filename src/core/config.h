@@ -74,6 +74,8 @@ struct config {
 	char *gwallet_issuer_id;
 	char *gwallet_service_account; /* path of the service account's JSON key file */
 	char *gwallet_origins;	       /* comma list of origins the JWT names */
+	char *gwallet_api_url;	       /* the Wallet REST API (http/gwallet_api.c) */
+	char *gwallet_token_url;       /* its OAuth 2.0 token endpoint */
 	/* storage */
 	char *sqlite_synchronous;
 	int64_t busy_timeout_ms;

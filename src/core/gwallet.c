@@ -82,6 +82,16 @@ static char *key_field(json_t *doc, const char *name, const char *path, char *er
 	return xstrdup(v);
 }
 
+/* An API base URL setting: NULL (the default) or http(s)://something. */
+static bool api_url_ok(const char *name, const char *url, char *err, size_t err_cap)
+{
+	if (!url || ((strncmp(url, "https://", 8) == 0 && url[8]) ||
+		     (strncmp(url, "http://", 7) == 0 && url[7])))
+		return true;
+	snprintf(err, err_cap, "%s must be an http:// or https:// URL, got \"%s\"", name, url);
+	return false;
+}
+
 bool gwallet_load(const struct config *cfg, struct gwallet **out, char *err, size_t err_cap)
 {
 	*out = NULL;
@@ -150,7 +160,9 @@ bool gwallet_load(const struct config *cfg, struct gwallet **out, char *err, siz
 		goto cleanup;
 	}
 	g->origins = parse_origins(cfg->gwallet_origins ? cfg->gwallet_origins : "", err, err_cap);
-	ok = g->origins != NULL;
+	ok = g->origins != NULL &&
+	     api_url_ok("--gwallet-api-url", cfg->gwallet_api_url, err, err_cap) &&
+	     api_url_ok("--gwallet-token-url", cfg->gwallet_token_url, err, err_cap);
 cleanup:
 	json_decref(doc);
 	if (ok)
@@ -227,4 +239,32 @@ char *gwallet_save_url(const struct gwallet *g, const struct gwallet_card *card,
 	json_decref(header);
 	json_decref(claims);
 	return url;
+}
+
+char *gwallet_token_assertion(const struct gwallet *g, const char *token_url, int64_t iat_s)
+{
+	json_t *header =
+	    json_pack("{s:s, s:s, s:s}", "alg", "RS256", "typ", "JWT", "kid", g->key_id);
+	json_t *claims =
+	    json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", g->client_email, "scope",
+		      "https://www.googleapis.com/auth/wallet_object.issuer", "aud", token_url,
+		      "iat", (json_int_t)iat_s, "exp", (json_int_t)(iat_s + 3600));
+	char *header_text = json_dumps(header, JSON_COMPACT);
+	char *claims_text = json_dumps(claims, JSON_COMPACT);
+	char *jwt =
+	    header_text && claims_text ? jwt_sign_rs256(g->key, header_text, claims_text) : NULL;
+	free(header_text);
+	free(claims_text);
+	json_decref(header);
+	json_decref(claims);
+	return jwt;
+}
+
+char *gwallet_points_patch(const char *points)
+{
+	json_t *body = json_pack("{s:{s:s, s:{s:s}}}", "loyaltyPoints", "label", "Баллы", "balance",
+				 "string", points);
+	char *text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	return text;
 }

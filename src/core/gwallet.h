@@ -3,7 +3,8 @@
  * customer's loyalty card. The link is https://pay.google.com/gp/v/save/<JWT>: an RS256 JWT
  * signed with the service account's key whose payload holds the merchant's LoyaltyClass and
  * the client's LoyaltyObject, both created by Google when the customer saves the card
- * (docs/CARD.md, "Google Wallet"). Nothing is sent to Google from here. */
+ * (docs/CARD.md, "Google Wallet"). Nothing is sent to Google from here: http/gwallet_api.c
+ * sends the updates of saved cards, with the token request and the update bodies made here. */
 #ifndef KOPILKA_CORE_GWALLET_H
 #define KOPILKA_CORE_GWALLET_H
 
@@ -49,5 +50,15 @@ void gwallet_object_id(const struct gwallet *g, int64_t merchant_id, int64_t cli
  * frees; NULL when signing failed. */
 char *gwallet_save_url(const struct gwallet *g, const struct gwallet_card *card,
 		       int64_t iat_s) MUST_CHECK;
+
+/* The assertion of the OAuth 2.0 JWT bearer grant (RFC 7523) by which the service account asks
+ * token_url (its "aud") for an access token to the Wallet API (scope wallet_object.issuer),
+ * issued at iat_s and valid for an hour. Heap: the caller frees; NULL when signing failed. */
+char *gwallet_token_assertion(const struct gwallet *g, const char *token_url,
+			      int64_t iat_s) MUST_CHECK;
+
+/* The body of a LoyaltyObject PATCH that sets the card's balance to points (decimal text, as
+ * in struct gwallet_card). Heap: the caller frees. */
+char *gwallet_points_patch(const char *points) MUST_CHECK;
 
 #endif

@@ -1,4 +1,4 @@
-/* Outbound POSTs with libcurl (see outbound.h). */
+/* Outbound requests with libcurl (see outbound.h). */
 #include "http/outbound.h"
 
 #include <arpa/inet.h>
@@ -20,6 +20,7 @@ struct post_ctx {
 	bool refused;	     /* an address was refused */
 	char refused_ip[64]; /* which, for the error */
 	size_t answer_bytes; /* read so far */
+	struct buf *answer;  /* where the answer goes, or NULL */
 };
 
 /* Opens the socket curl asks for, unless its address is one a delivery must not reach. */
@@ -44,9 +45,12 @@ static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_so
 static size_t read_answer(char *data, size_t size, size_t n, void *arg)
 {
 	struct post_ctx *ctx = arg;
-	(void)data;
 	ctx->answer_bytes += size * n;
-	return ctx->answer_bytes > OUTBOUND_ANSWER_MAX ? 0 : size * n;
+	if (ctx->answer_bytes > OUTBOUND_ANSWER_MAX)
+		return 0;
+	if (ctx->answer)
+		buf_append(ctx->answer, data, size * n);
+	return size * n;
 }
 
 static int64_t mono_ms(void)
@@ -59,17 +63,21 @@ static int64_t mono_ms(void)
 void outbound_post(const char *url, const char *const *headers, size_t n_headers, const char *body,
 		   size_t len, int64_t timeout_ms, bool allow_private, struct outbound_result *out)
 {
-	struct outbound_opts opts = {.timeout_ms = timeout_ms, .allow_private = allow_private};
-	outbound_post_opts(url, headers, n_headers, body, len, &opts, out);
+	struct outbound_request r = {.method = "POST",
+				     .url = url,
+				     .headers = headers,
+				     .n_headers = n_headers,
+				     .body = body,
+				     .len = len,
+				     .timeout_ms = timeout_ms,
+				     .allow_private = allow_private};
+	outbound_request(&r, out);
 }
 
-void outbound_post_opts(const char *url, const char *const *headers, size_t n_headers,
-			const char *body, size_t len, const struct outbound_opts *opts,
-			struct outbound_result *out)
+void outbound_request(const struct outbound_request *r, struct outbound_result *out)
 {
-	int64_t timeout_ms = opts->timeout_ms;
 	memset(out, 0, sizeof(*out));
-	struct post_ctx ctx = {.allow_private = opts->allow_private};
+	struct post_ctx ctx = {.allow_private = r->allow_private, .answer = r->answer};
 	int64_t start = mono_ms();
 	CURL *curl = curl_easy_init();
 	if (!curl) {
@@ -77,33 +85,36 @@ void outbound_post_opts(const char *url, const char *const *headers, size_t n_he
 		return;
 	}
 	struct curl_slist *list = NULL;
-	for (size_t i = 0; i < n_headers; i++)
-		list = curl_slist_append(list, headers[i]);
+	for (size_t i = 0; i < r->n_headers; i++)
+		list = curl_slist_append(list, r->headers[i]);
 	/* curl adds "Expect: 100-continue" to larger bodies: one round trip less without it. */
 	list = curl_slist_append(list, "Expect:");
-	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_URL, r->url);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(curl, CURLOPT_PROXY, "");
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-	curl_easy_setopt(curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(curl, CURLOPT_USERAGENT,
-			 opts->user_agent ? opts->user_agent : "kopilka-webhooks/1");
-	if (opts->http2)
+	if (r->body) {
+		curl_easy_setopt(curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, r->body);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->len);
+	}
+	if (strcmp(r->method, "POST") != 0 || !r->body)
+		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, r->method);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, r->user_agent ? r->user_agent : "kopilka/1");
+	if (r->http2)
 		/* https: HTTP/2 negotiated by ALPN; http: HTTP/2 from the first byte (h2c with
 		 * prior knowledge), as a server speaking HTTP/2 only expects. */
 		curl_easy_setopt(curl, CURLOPT_HTTP_VERSION,
-				 strncmp(url, "http://", 7) == 0
+				 strncmp(r->url, "http://", 7) == 0
 				     ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
 				     : (long)CURL_HTTP_VERSION_2TLS);
-	if (opts->cert_file && opts->key_file) {
-		curl_easy_setopt(curl, CURLOPT_SSLCERT, opts->cert_file);
+	if (r->cert_file && r->key_file) {
+		curl_easy_setopt(curl, CURLOPT_SSLCERT, r->cert_file);
 		curl_easy_setopt(curl, CURLOPT_SSLCERTTYPE, "PEM");
-		curl_easy_setopt(curl, CURLOPT_SSLKEY, opts->key_file);
+		curl_easy_setopt(curl, CURLOPT_SSLKEY, r->key_file);
 		curl_easy_setopt(curl, CURLOPT_SSLKEYTYPE, "PEM");
 	}
 	curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket);

@@ -157,14 +157,20 @@ static enum push_result push_apple(struct card_update_worker *w, const struct de
 	snprintf(topic, sizeof(topic), "apns-topic: %s", d->pass_type_id);
 	const char *headers[] = {"Content-Type: application/json", topic,
 				 "apns-push-type: background", "apns-priority: 5"};
-	struct outbound_opts opts = {.timeout_ms = w->cfg.timeout_ms,
+	struct outbound_request r = {.method = "POST",
+				     .url = url,
+				     .headers = headers,
+				     .n_headers = ARRAY_LEN(headers),
+				     .body = "{}",
+				     .len = 2,
+				     .timeout_ms = w->cfg.timeout_ms,
 				     .allow_private = true, /* the operator's own setting */
 				     .http2 = true,
 				     .cert_file = w->cfg.cert_file,
 				     .key_file = w->cfg.key_file,
 				     .user_agent = "kopilka-wallet/1"};
 	struct outbound_result res;
-	outbound_post_opts(url, headers, ARRAY_LEN(headers), "{}", 2, &opts, &res);
+	outbound_request(&r, &res);
 	if (res.status == 200) {
 		log_debug("wallet: pushed the pass update of client %lld to a device (%lld ms)",
 			  (long long)client_id, (long long)res.latency_ms);
