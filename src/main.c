@@ -19,6 +19,7 @@
 #include "domain/lk.h"
 #include "domain/text.h"
 #include "handlers/handlers.h"
+#include "http/gwallet_api.h"
 #include "http/outbound.h"
 #include "http/server.h"
 #include "service/backups.h"
@@ -36,6 +37,8 @@
 #define PASSWORD_MIN 8
 #define PASSWORD_MAX 256
 #define SWEEP_BATCH 500
+/* One request to Google Wallet's API or its token endpoint (http/gwallet_api.c). */
+#define GWALLET_TIMEOUT_MS 10000
 
 static void usage(FILE *out)
 {
@@ -423,25 +426,36 @@ static int serve(const struct config *cfg, const struct wallet_signer *wallet,
 					     .expiring_days = cfg->webhook_expiring_days,
 					     .allow_private = cfg->webhook_allow_private != 0};
 	struct webhook_worker *webhooks = webhook_worker_start(st, &wcfg);
-	/* Pass updates: only when the passes carry the web service that devices register with. */
+	/* Pass updates: Apple's when the passes carry the web service that devices register with,
+	 * Google's when Google Wallet is configured (the cards saved from the card page). */
 	struct card_update_worker *card_updates = NULL;
+	struct gwallet_api *google = NULL;
 	char service_url[1024];
-	if (wallet && passkit_service_url(cfg, service_url, sizeof(service_url))) {
-		struct card_update_worker_config ccfg = {.period_ms = cfg->apns_period_ms,
-							 .retry_base_ms = cfg->apns_retry_base_ms,
-							 .timeout_ms = cfg->apns_timeout_ms,
-							 .apns_url = cfg->apns_url,
-							 .cert_file = cfg->wallet_cert,
-							 .key_file = cfg->wallet_key};
-		card_updates_enable(true);
-		card_updates = card_update_worker_start(st, &ccfg);
-		log_info("Apple Wallet pass updates on: web service %s, pushes to %s", service_url,
-			 cfg->apns_url);
-	} else if (wallet) {
+	bool apple = wallet && passkit_service_url(cfg, service_url, sizeof(service_url));
+	if (wallet && !apple)
 		log_warn("Apple Wallet passes do not update: --public-url %s is not https "
 			 "(--wallet-allow-http 1 allows http for tests)",
 			 cfg->public_url);
+	if (gwallet)
+		google = gwallet_api_new(gwallet, cfg->gwallet_api_url, cfg->gwallet_token_url,
+					 GWALLET_TIMEOUT_MS);
+	if (apple || google) {
+		struct card_update_worker_config ccfg = {.period_ms = cfg->apns_period_ms,
+							 .retry_base_ms = cfg->apns_retry_base_ms,
+							 .timeout_ms = cfg->apns_timeout_ms,
+							 .apns_url = apple ? cfg->apns_url : NULL,
+							 .cert_file = cfg->wallet_cert,
+							 .key_file = cfg->wallet_key,
+							 .google = google};
+		card_updates_enable(true);
+		card_updates = card_update_worker_start(st, &ccfg);
 	}
+	if (apple)
+		log_info("Apple Wallet pass updates on: web service %s, pushes to %s", service_url,
+			 cfg->apns_url);
+	if (google)
+		log_info("Google Wallet card updates on: %s (tokens from %s)", cfg->gwallet_api_url,
+			 cfg->gwallet_token_url);
 	char db_shown[512];
 	store_uri_display(cfg->db, db_shown, sizeof(db_shown));
 	log_info("kopilkad serving on %s (%lld threads, database %s, media %s)%s%s", cfg->listen,
@@ -458,6 +472,7 @@ static int serve(const struct config *cfg, const struct wallet_signer *wallet,
 	pthread_join(sweep_thread, NULL);
 	webhook_worker_stop(webhooks);
 	card_update_worker_stop(card_updates);
+	gwallet_api_free(google);
 	backup_schedule_stop(backups);
 	auth_destroy(auth);
 	st->ops->close(st);

@@ -21,6 +21,7 @@
 #include "domain/qr.h"
 #include "handlers/handlers.h"
 #include "handlers/page.h"
+#include "service/cardupdates.h"
 #include "service/ledger.h"
 #include "service/wallet.h"
 #include "store/media.h"
@@ -418,6 +419,20 @@ static void gwallet_redirect(struct card *k)
 	free(url);
 }
 
+struct gwallet_follow {
+	int64_t merchant_id, client_id;
+};
+
+/* Notes that client_id's Google card may be saved: its balance changes then set the saved
+ * object's (service/cardupdates.c). Once per client (a second follow changes nothing). */
+static enum store_rc gwallet_follow_tx(struct call *c, void *ctx)
+{
+	struct gwallet_follow *f = ctx;
+	bool created;
+	return STORE(c->db, pass_register, CARD_UPDATES_GOOGLE, CARD_UPDATES_GOOGLE, f->merchant_id,
+		     f->client_id, "", now_ms(), &created);
+}
+
 void card_gwallet(struct call *c)
 {
 	page_error_headers(c);
@@ -437,7 +452,20 @@ void card_gwallet(struct call *c)
 		call_error(c, 404, "not_found", "no card has this token");
 	else if (rc != STORE_OK)
 		call_store_error(c, rc);
-	else
+	if (rc != STORE_OK) {
+		card_close(&k);
+		return;
+	}
+	/* The read is over; the follow is written before the link is given (a card saved from
+	 * it then gets every later change). */
+	c->db->ops->rollback(c->db);
+	k.open = false;
+	if (card_updates_on()) {
+		struct gwallet_follow f = {.merchant_id = k.client.merchant_id,
+					   .client_id = k.client.id};
+		call_write_tx_rows(c, gwallet_follow_tx, &f);
+	}
+	if (c->resp->status < 400)
 		gwallet_redirect(&k);
 	card_close(&k);
 }

@@ -19,8 +19,10 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "domain/money.h"
 #include "domain/webhook.h"
 #include "http/outbound.h"
+#include "service/ledger.h"
 
 #define CLAIM_MAX 16
 /* Devices pushed per client in a round (a customer with more phones than that is unusual;
@@ -68,6 +70,8 @@ struct job {
 	size_t n_devices;
 	bool gone[DEVICES_MAX]; /* APNs said the token is no longer valid */
 	bool failed;		/* some push must be tried again */
+	bool google;		/* a Google Wallet card: its balance is set */
+	int64_t points;		/* the balance in points when claimed (scaled, for Google) */
 };
 
 struct claimed {
@@ -91,6 +95,10 @@ static bool collect_device(void *ctx, const char *device_id, const char *push_to
 	struct job *j = ctx;
 	if (j->n_devices == DEVICES_MAX)
 		return false;
+	if (strcmp(pass_type_id, CARD_UPDATES_GOOGLE) == 0) {
+		j->google = true; /* not a device: no push token, one PATCH */
+		return true;
+	}
 	struct device *d = &j->devices[j->n_devices++];
 	d->device_id = xstrdup(device_id);
 	d->push_token = xstrdup(push_token);
@@ -129,9 +137,14 @@ static enum store_rc claim(struct card_update_worker *w, const char *token, stru
 		w->store->ops->release(db);
 		return STORE_OK;
 	}
-	for (size_t i = 0; i < out->n && rc == STORE_OK; i++)
-		rc = STORE(db, pass_devices, out->jobs[i].u.client_id, collect_device,
-			   &out->jobs[i]);
+	for (size_t i = 0; i < out->n && rc == STORE_OK; i++) {
+		struct job *j = &out->jobs[i];
+		rc = STORE(db, pass_devices, j->u.client_id, collect_device, j);
+		/* What the Google card will show: the balance as this transaction sees it, after
+		 * the change that queued the update (a later change queues it again). */
+		if (rc == STORE_OK && j->google)
+			rc = ledger_available(db, j->u.client_id, CUR_POINTS, now, &j->points);
+	}
 	if (rc == STORE_OK)
 		rc = STORE(db, commit);
 	if (rc != STORE_OK) {
@@ -187,10 +200,47 @@ static enum push_result push_apple(struct card_update_worker *w, const struct de
 	return PUSH_FAILED;
 }
 
+/* Google's channel: the saved LoyaltyObject's balance set to j's (http/gwallet_api.c). A card
+ * whose link was followed but never saved answers 404: nothing to do (its registration stays,
+ * as the customer may still save it from the link). */
+static void push_google(struct card_update_worker *w, struct job *j)
+{
+	char points[FIXED_FMT_MAX];
+	fixed_format(j->points, MONEY_DIGITS, points);
+	struct outbound_result res;
+	enum gwallet_sent sent =
+	    gwallet_api_set_points(w->cfg.google, j->u.merchant_id, j->u.client_id, points, &res);
+	switch (sent) {
+	case GWALLET_SENT:
+		log_debug("wallet: Google card of client %lld shows %s points (%lld ms)",
+			  (long long)j->u.client_id, points, (long long)res.latency_ms);
+		break;
+	case GWALLET_NOT_SAVED:
+		log_debug("wallet: client %lld has not saved its Google card",
+			  (long long)j->u.client_id);
+		break;
+	case GWALLET_RETRY:
+		j->failed = true;
+		log_warn("wallet: the Google card update of client %lld failed: %s%s%ld",
+			 (long long)j->u.client_id, res.error, res.status ? "HTTP " : "",
+			 res.status);
+		break;
+	case GWALLET_FAILED:
+		log_warn("wallet: Google refused the card update of client %lld (HTTP %ld); not "
+			 "tried again",
+			 (long long)j->u.client_id, res.status);
+		break;
+	}
+}
+
 /* Pushes every device of j, noting what came of it in j. */
 static void push_job(struct card_update_worker *w, struct job *j)
 {
-	for (size_t k = 0; k < j->n_devices; k++) {
+	if (j->google && w->cfg.google)
+		push_google(w, j);
+	/* Apple's web service off (no https --public-url): the devices an earlier run registered
+	 * are not pushed; their passes are fetched at a change once it is on again. */
+	for (size_t k = 0; k < j->n_devices && w->cfg.apns_url; k++) {
 		/* One channel per kind of pass; another (Google Wallet objects) is a function
 		 * like push_apple, called here for its registrations. */
 		enum push_result r = push_apple(w, &j->devices[k], j->u.client_id);
@@ -274,6 +324,13 @@ static bool stopping(struct card_update_worker *w)
 	return stop;
 }
 
+/* The most requests pushing j may take: one per device, three for a Google card (its token
+ * asked for, refused and asked for again). */
+static int64_t job_requests(const struct job *j)
+{
+	return (int64_t)j->n_devices + (j->google ? 3 : 0);
+}
+
 static void *worker_loop(void *arg)
 {
 	struct card_update_worker *w = arg;
@@ -288,8 +345,7 @@ static void *worker_loop(void *arg)
 		/* Stopping, or a job that might outlast the lease: what is not pushed keeps its
 		 * lease, runs out and is pushed again. */
 		while (sent < cl->n && !stopping(w) &&
-		       now_ms() + (int64_t)cl->jobs[sent].n_devices * w->cfg.timeout_ms <
-			   lease_until)
+		       now_ms() + job_requests(&cl->jobs[sent]) * w->cfg.timeout_ms < lease_until)
 			push_job(w, &cl->jobs[sent++]);
 		record(w, token, cl, sent);
 		bool idle = cl->n == 0;

@@ -3,14 +3,16 @@
  * registered (handlers/passkit.c) queues one card_updates row (coalesced per client) in the
  * change's own transaction (card_update_note), so a crash loses no update. The worker claims
  * due rows under a lease and sends, per channel, what makes the wallet fetch the new card:
- * today Apple's (an empty APNs push per registered device, push_apple); a channel is one more
- * function beside it. It holds no transaction while it waits on the network. */
+ * Apple's (an empty APNs push per registered device, push_apple) and Google's (the balance of
+ * the saved LoyaltyObject set through Google Wallet's API, push_google). It holds no transaction
+ * while it waits on the network. */
 #ifndef KOPILKA_SERVICE_CARDUPDATES_H
 #define KOPILKA_SERVICE_CARDUPDATES_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "http/gwallet_api.h"
 #include "store/store.h"
 
 /* Turns card_update_note on (a pass with a web service is issued: --wallet-* set) or off
@@ -36,7 +38,14 @@ struct card_update_worker_config {
 	const char *apns_url;  /* https://api.push.apple.com, or http:// (h2c) for tests */
 	const char *cert_file; /* the pass certificate and key: APNs's certificate auth */
 	const char *key_file;
+	struct gwallet_api *google; /* Google Wallet's API (saved cards' balances); NULL: off */
 };
+
+/* The registration a customer following the card's "Save to Google Wallet" link gets
+ * (handlers/card.c), beside the Apple devices of pass_registrations: its device id and pass
+ * type are both this, no Apple pass type can be (they start with "pass."). The worker sets
+ * the balance of that client's Google object on each of its updates. */
+#define CARD_UPDATES_GOOGLE "google-wallet"
 
 struct card_update_worker;
 
