@@ -31,6 +31,14 @@ void view_client(struct jw *w, const struct client *cl, const char *public_url)
 	jw_kint(w, "negativeReviews", cl->negative_reviews);
 	jw_kstr(w, "token", cl->token);
 	jw_kstr(w, "cardURL", card_url);
+	/* Self-enrolment (issue 15, docs/CARD.md "Joining"): the birthday as "YYYY-MM-DD"; the
+	 * version of the personal-data consent text the client accepted and when (ms). */
+	jw_kstr(w, "birthday", cl->birthday);
+	jw_kstr(w, "consentVersion", cl->consent_version);
+	if (cl->consent_ms)
+		jw_kint(w, "consentDate", cl->consent_ms);
+	else
+		jw_knull(w, "consentDate");
 	jw_obj_end(w);
 }
 
