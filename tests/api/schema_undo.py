@@ -47,8 +47,16 @@ UNDO_11 = ["DROP INDEX coupon_instances_shared"]
 # on both engines.
 UNDO_LK_SESSIONS = ["DROP TABLE lk_sessions"]
 
-# The orders' fiscal sign (issue 15: SQLite's migration 16, PostgreSQL's 17, the newest): the
-# same statement on both engines, first of every undo.
+# Self-enrolment (issue 15: SQLite's migration 17, PostgreSQL's 18, the newest): the join codes,
+# the clients' consent and birthday, the pending enrolments; the same statements on both engines,
+# first of every undo.
+UNDO_ENROL = ["DROP TABLE enrolments", "DROP INDEX merchants_join_code",
+              "ALTER TABLE merchants DROP COLUMN join_code", "ALTER TABLE clients DROP COLUMN birthday",
+              "ALTER TABLE clients DROP COLUMN consent_version",
+              "ALTER TABLE clients DROP COLUMN consent_ms"]
+
+# The orders' fiscal sign (issue 15: SQLite's migration 16, PostgreSQL's 17): the same statement
+# on both engines, undone right after UNDO_ENROL.
 UNDO_FP = ["ALTER TABLE orders DROP COLUMN fp"]
 
 # Signed webhooks (issue 16: SQLite's migration 15, PostgreSQL's 16): the same statements on
@@ -94,11 +102,11 @@ def undo_reports(engine, db):
     if engine == "sqlite":
         conn = sqlite3.connect(db)
         try:
-            conn.executescript(";".join(UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_SQLITE + [last]) + ";")
+            conn.executescript(";".join(UNDO_ENROL + UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_SQLITE + [last]) + ";")
         finally:
             conn.close()
     else:
-        psql(db, ";".join(UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_PG + [last]))
+        psql(db, ";".join(UNDO_ENROL + UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_PG + [last]))
 
 
 def psql(uri, sql):
@@ -114,12 +122,12 @@ def undo_migration_10(engine, db, extra_sql=""):
     if engine == "sqlite":
         conn = sqlite3.connect(db)
         try:
-            conn.executescript(";".join(UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_SQLITE + UNDO_LK_SESSIONS + UNDO_11 + UNDO_10_SQLITE) + ";" + extra_sql
+            conn.executescript(";".join(UNDO_ENROL + UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_SQLITE + UNDO_LK_SESSIONS + UNDO_11 + UNDO_10_SQLITE) + ";" + extra_sql
                                + "DELETE FROM schema_version WHERE version >= 10;")
         finally:
             conn.close()
     else:
-        psql(db, ";".join(UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_PG + UNDO_LK_SESSIONS + UNDO_12_PG + UNDO_11) + ";"
+        psql(db, ";".join(UNDO_ENROL + UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_PG + UNDO_LK_SESSIONS + UNDO_12_PG + UNDO_11) + ";"
                  " ALTER TABLE orders DROP CONSTRAINT orders_external_key;"
                  " ALTER TABLE orders DROP COLUMN refund_key;"
                  " ALTER TABLE orders ADD UNIQUE (merchant_id, external_id, receipt_type);"

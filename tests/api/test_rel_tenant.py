@@ -226,6 +226,12 @@ PUBLIC_PATH_ROUTES = {
                                   "signed passes per merchant: test_wallet_apple.py)",
     "GET /c/{token}/gwallet": "public Google Wallet link by client token (test_wallet_google.py: "
                               "a token shows its own client, unknown and other tokens 404)",
+    "GET /j/{file}": "public join page by the merchant's join code (test_enrol.py: an unknown code 404s, "
+                     "a code enrols into its own merchant only)",
+    "POST /j/{file}": "public join page by the merchant's join code (test_enrol.py)",
+    "GET /j/{code}/confirm": "public confirmation by join code and enrolment token (test_enrol.py: another "
+                             "merchant's code with this token 404s)",
+    "POST /j/{code}/confirm": "public confirmation by join code and enrolment token (test_enrol.py)",
     "GET /docs/{file}": "static documentation files, no merchant data",
     "GET /lk/assets/{file}": "the cabinet's static files, no merchant data",
 }
