@@ -113,6 +113,9 @@ def test_docs_matrix_lists_every_authenticated_route():
               ("GET", "/healthz"), ("GET", "/metrics"),
               ("GET", "/docs/"), ("GET", "/docs/{file}"), ("GET", "/r/{file}"), ("POST", "/r/{file}"),
               ("GET", "/c/{file}"), ("GET", "/c/{token}/pass.pkpass"), ("GET", "/c/{token}/gwallet"),
+              # the join page (docs/CARD.md, "Joining"; test_enrol.py)
+              ("GET", "/j/{file}"), ("POST", "/j/{file}"), ("GET", "/j/{code}/confirm"),
+              ("POST", "/j/{code}/confirm"),
               ("GET", "/ext/api/v1/media/{file}"), ("GET", "/lk/"), ("GET", "/lk/assets/{file}"),
               # the cabinet's session: by the cookie itself, whatever the role (test_lk_session.py)
               ("POST", "/ext/api/v1/session/"), ("GET", "/ext/api/v1/session/"),
