@@ -440,7 +440,10 @@ static void see_other(struct call *c, const char *location)
 
 static void limit_page(struct join *j, bool by_phone)
 {
-	response_header(j->c->resp, "Retry-After", "3600");
+	/* The oldest request counted leaves the window within this long. */
+	char secs[24];
+	snprintf(secs, sizeof(secs), "%lld", (long long)j->c->app->cfg->enrol_window_seconds);
+	response_header(j->c->resp, "Retry-After", secs);
 	join_message(j, 429, "Слишком много запросов",
 		     by_phone ? "На этот номер уже отправлено много кодов. Попробуйте позже."
 			      : "С этого устройства запрошено много кодов. Попробуйте позже.",
