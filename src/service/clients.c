@@ -76,6 +76,8 @@ bool client_enrol(struct store_conn *db, const struct enrolment *e, int64_t now,
 			   e->birthday, e->name);
 		if (rc == STORE_OK)
 			rc = STORE(db, client_lock, e->merchant_id, id, cl);
+		if (rc == STORE_OK)
+			rc = event_client(db, EVENT_CLIENT_UPDATED, cl, now);
 		return outcome_store(o, rc);
 	}
 	if (rc != STORE_NOT_FOUND)

@@ -16,7 +16,8 @@ bool client_find_or_register(struct store_conn *db, int64_t merchant_id, const c
 			     const char *field, struct client *cl, struct outcome *o) MUST_CHECK;
 
 /* The join page's confirmed enrolment e (issue 15): the merchant's client with e's phone gets
- * the consent recorded (e's version, now), and e's birthday and name where it holds none; an
+ * the consent recorded (e's version, now), and e's birthday and name where it holds none
+ * (client.updated in the outbox); an
  * unknown phone is registered as client_find_or_register does (client.created in the outbox),
  * with e's email unless another client holds it, the consent and birthday stored with it.
  * Whatever the program's autoRegisterClients: the person asked to join. *cl: the client as it

@@ -76,7 +76,8 @@ class SmsReceiver:
 def flags(receiver, *extra):
     return DEFAULT_SERVE_FLAGS + ("--sms-gateway", "http", "--sms-url", receiver.url, "--sms-token", SMS_TOKEN,
                                   "--consent-version", CONSENT_VERSION, "--enrol-phone-limit", "3",
-                                  "--enrol-addr-limit", "1000") + extra
+                                  "--enrol-addr-limit", "1000", "--webhook-allow-private", "1",
+                                  "--webhook-period-ms", "50") + extra
 
 
 @pytest.fixture(scope="module")
@@ -258,6 +259,27 @@ def test_an_email_of_another_client_is_left_out(jenv, sms):
     assert confirm(jenv, path, token, sms.last_code(phone)).status_code == 303
     c = jenv.a.client(phone)
     assert c["email"] is None and c["consentVersion"] == CONSENT_VERSION
+
+
+def test_joining_sends_the_client_webhooks(jenv, sms):
+    """A new phone: client.created with the consent in the Client; a known one: client.updated."""
+    from test_webhooks import Receiver, add_endpoint
+    hooks = Receiver()
+    try:
+        ep = add_endpoint(jenv.a, hooks, events=["client.created", "client.updated"])
+        phone = new_phone()
+        path, token = start(jenv, jenv.a, phone, birthday="2001-01-01")
+        assert confirm(jenv, path, token, sms.last_code(phone)).status_code == 303
+        hooks.wait(lambda evs: any(e["type"] == "client.created" and e["data"]["phone"] == phone for e in evs))
+        created = [e for e in hooks.of_type("client.created") if e["data"]["phone"] == phone][0]["data"]
+        assert created["consentVersion"] == CONSENT_VERSION and created["birthday"] == "2001-01-01"
+        path, token = start(jenv, jenv.a, phone)
+        assert confirm(jenv, path, token, sms.last_code(phone)).status_code == 303
+        hooks.wait(lambda evs: any(e["type"] == "client.updated" and e["data"]["phone"] == phone for e in evs))
+        assert jenv.a.delete(f"/webhooks/{ep['id']}/").status_code < 300
+    finally:
+        hooks.close()
+    assert not hooks.bad
 
 
 # --- every field's bad input ------------------------------------------------------------------
