@@ -160,6 +160,14 @@ ROUTES = [
     b"GET /ext/api/v1//clients//",
     b"GET /",
     b"OPTIONS *",
+    # the join page (issue 15): the form, its fields' edges, the confirmation
+    b"GET /j/0123456789abcdef",
+    b"POST /j/0123456789abcdef\nphone=%2B7+%28912%29+345-67-89&name=%D0%90&email=a%40b.ru&birthday=1990-02-28&consent=yes",
+    b"POST /j/0123456789abcdef\nphone=&birthday=31.02.2000&email=%&consent=no&name=%00",
+    b"POST /j/ABC\nphone=79123456789&consent=yes",
+    b"GET /j/0123456789abcdef/confirm?t=0123456789abcdef0123456789abcdef",
+    b"POST /j/0123456789abcdef/confirm\nt=0123456789abcdef0123456789abcdef&code=123456",
+    b"POST /j/0123456789abcdef/confirm\nt=%zz&code=12a",
 ]
 
 

@@ -117,6 +117,11 @@ card=$(curl -sS -u "$EMAIL:$PASSWORD" "$BASE/clients/1/" | sed -n 's/.*"cardURL"
 if [ -n "$card" ]; then
   card="  card       $card   (a customer's page: Anna's balance, coupon and QR code)"$'\n'
 fi
+# The demo merchant's join page: the contact info's joinURL (the codes go to this log).
+join=$(curl -sS -u "$EMAIL:$PASSWORD" "$BASE/loyalty/settings/contact_info/" | sed -n 's/.*"joinURL":"\([^"]*\)".*/\1/p')
+if [ -n "$join" ]; then
+  join="  join       $join   (a new customer joins; the SMS codes appear in this log)"$'\n'
+fi
 cabinet=''
 [ -f "$(dirname "$BIN")/lk/index.html" ] && cabinet="  cabinet    http://$LISTEN/lk/   (sign in as $EMAIL, or cashier@kopilka.local / demo-cashier)"$'\n'
 cat >&2 <<MSG
@@ -124,7 +129,7 @@ cat >&2 <<MSG
 ${bold}kopilka is serving on http://$LISTEN${plain}   (Ctrl-C stops it)
   database   $DB
   login      $EMAIL  password $PASSWORD
-${cabinet}${docs}${card}
+${cabinet}${docs}${card}${join}
   try:
     curl -u $EMAIL:$PASSWORD '$BASE/clients/?phone=7912%25'
     curl -u $EMAIL:$PASSWORD $BASE/clients/1/balance/

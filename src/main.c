@@ -27,6 +27,7 @@
 #include "service/events.h"
 #include "service/holds.h"
 #include "service/ledger.h"
+#include "service/sms.h"
 #include "service/wallet.h"
 #include "service/webhooks.h"
 #include "store/backup.h"
@@ -294,6 +295,51 @@ static const char *wait_for_stop(const sigset_t *signals)
 	}
 }
 
+/* The join page's settings, checked before the server listens: --consent-version 1 to 64
+ * characters, the SMS gateway's (service/sms.c), and --consent-file read into *text_out (NULL:
+ * not set, the built-in text), at most 16 KiB of UTF-8, not empty. false: why in error. */
+static bool enrol_settings_load(const struct config *cfg, char **text_out, char *error, size_t cap)
+{
+	*text_out = NULL;
+	size_t version_chars = text_utf8_valid(cfg->consent_version, strlen(cfg->consent_version))
+				   ? text_utf8_length(cfg->consent_version)
+				   : 0;
+	if (version_chars < 1 || version_chars > 64) {
+		snprintf(error, cap, "--consent-version: must be 1 to 64 characters of UTF-8");
+		return false;
+	}
+	if (!sms_config_valid(cfg, error, cap))
+		return false;
+	if (!*cfg->consent_file)
+		return true;
+	FILE *f = fopen(cfg->consent_file, "rb");
+	if (!f) {
+		snprintf(error, cap, "--consent-file: cannot read %s: %s", cfg->consent_file,
+			 strerror(errno));
+		return false;
+	}
+	struct buf b;
+	buf_init(&b);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len <= 16384)
+		buf_append(&b, chunk, n);
+	fclose(f);
+	size_t len = b.len;
+	char *text = buf_steal(&b, NULL);
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
+		text[--len] = '\0';
+	if (len == 0 || len > 16384 || !text_utf8_valid(text, len) || strlen(text) != len) {
+		snprintf(error, cap,
+			 "--consent-file: %s must hold 1 byte to 16 KiB of UTF-8 text (no NUL)",
+			 cfg->consent_file);
+		free(text);
+		return false;
+	}
+	*text_out = text;
+	return true;
+}
+
 /* Serves until SIGINT or SIGTERM; wallet, gwallet: the Apple Wallet and Google Wallet signers,
  * or NULL (not offered). */
 static int serve(const struct config *cfg, const struct wallet_signer *wallet,
@@ -316,6 +362,12 @@ static int serve(const struct config *cfg, const struct wallet_signer *wallet,
 			"kopilkad serve: --trusted-proxy: must be a comma list of IP addresses; "
 			"not an address at \"%s\"\n",
 			bad_proxy);
+		return 2;
+	}
+	char consent_error[PATH_MAX + 256];
+	char *consent_text = NULL;
+	if (!enrol_settings_load(cfg, &consent_text, consent_error, sizeof(consent_error))) {
+		fprintf(stderr, "kopilkad serve: %s\n", consent_error);
 		return 2;
 	}
 	/* Signals are taken by the main thread alone, with sigwait: blocked here, before any
@@ -388,7 +440,8 @@ static int serve(const struct config *cfg, const struct wallet_signer *wallet,
 			  .auth = auth,
 			  .media_dir = media_dir,
 			  .wallet = wallet,
-			  .gwallet = gwallet};
+			  .gwallet = gwallet,
+			  .consent_text = consent_text};
 	struct app metrics_app = {
 	    .store = st, .cfg = cfg, .auth = auth, .metrics_only = true, .media_dir = media_dir};
 	/* The metrics listener first: once the API port answers, everything is up. */
@@ -477,6 +530,7 @@ static int serve(const struct config *cfg, const struct wallet_signer *wallet,
 	auth_destroy(auth);
 	st->ops->close(st);
 	log_access_close();
+	free(consent_text);
 	log_info("stopped cleanly");
 	return 0;
 }

@@ -92,6 +92,9 @@ struct app {
 	 * not set and there are no passes. */
 	const struct wallet_signer *wallet;
 	const struct gwallet *gwallet; /* "Save to Google Wallet" links; NULL: not configured */
+	/* The join page's consent text (--consent-file, read at start-up); NULL: the built-in
+	 * one (handlers/enrol.c). */
+	const char *consent_text;
 };
 
 /* Handles one request: routing, authentication, body parsing and validation, the handler, and

@@ -33,8 +33,9 @@ enum route_flags {
 struct route {
 	const char *method;
 	/* "{id}" matches a positive id, "{file}" any last segment, "{rest}" the rest of the path
-	 * (c->file), "{token}" any segment (a
-	 * client's token when it is 32 lowercase hex: c->ref_token, else "") */
+	 * (c->file), "{token}" any segment (a client's token when it is 32 lowercase hex:
+	 * c->ref_token, else ""), "{code}" any segment (a join code when it is up to 32 of
+	 * [0-9a-z]: c->ref_token, else "") */
 	const char *pattern;
 	void (*handler)(struct call *c);
 	enum role min_role;
@@ -129,6 +130,10 @@ static const struct route routes[] = {
     {"GET", "/wallet/v1/devices/{rest}", passkit_serials, ROLE_CASHIER, ROUTE_PUBLIC},
     {"GET", "/wallet/v1/passes/{rest}", passkit_pass, ROLE_CASHIER, ROUTE_PUBLIC},
     {"POST", "/wallet/v1/log", passkit_log, ROLE_CASHIER, ROUTE_PUBLIC},
+    {"GET", "/j/{file}", enrol_page, ROLE_CASHIER, ROUTE_PUBLIC},
+    {"POST", "/j/{file}", enrol_submit, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_FORM},
+    {"GET", "/j/{code}/confirm", enrol_confirm_page, ROLE_CASHIER, ROUTE_PUBLIC},
+    {"POST", "/j/{code}/confirm", enrol_confirm, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_FORM},
     {"GET", "/metrics", ops_metrics, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_METRICS},
     {"GET", "/docs/", ops_docs, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
     {"GET", "/docs/{file}", ops_docs, ROLE_CASHIER, ROUTE_PUBLIC | ROUTE_STATIC},
@@ -210,6 +215,22 @@ static bool match(const char *pattern, const char *path, struct call *c, bool *b
 				*bad_id = true;
 			}
 			p += 9;
+			s += len;
+			continue;
+		}
+		if (strncmp(p, "{code}", 6) == 0) {
+			/* A merchant's join code: up to 32 of [0-9a-z] into c->ref_token; any
+			 * other segment leaves it "", which the handler answers like an unknown
+			 * code. */
+			size_t len = strcspn(s, "/");
+			if (len == 0)
+				return false;
+			bool ok = len <= 32;
+			for (size_t i = 0; ok && i < len; i++)
+				ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z');
+			memcpy(c->ref_token, s, ok ? len : 0);
+			c->ref_token[ok ? len : 0] = '\0';
+			p += 6;
 			s += len;
 			continue;
 		}

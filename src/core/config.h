@@ -76,6 +76,18 @@ struct config {
 	char *gwallet_origins;	       /* comma list of origins the JWT names */
 	char *gwallet_api_url;	       /* the Wallet REST API (http/gwallet_api.c) */
 	char *gwallet_token_url;       /* its OAuth 2.0 token endpoint */
+	/* Self-enrolment on the join page /j/{code} (handlers/enrol.c, service/sms.c) */
+	char *sms_gateway; /* "log" or "http" */
+	char *sms_url;
+	char *sms_token;
+	int64_t sms_timeout_ms;
+	char *consent_version;
+	char *consent_file; /* "": the built-in text */
+	int64_t enrol_phone_limit;
+	int64_t enrol_addr_limit;
+	int64_t enrol_window_seconds;
+	int64_t enrol_code_ttl_seconds;
+	int64_t enrol_attempts;
 	/* storage */
 	char *sqlite_synchronous;
 	int64_t busy_timeout_ms;

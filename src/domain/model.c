@@ -44,7 +44,20 @@ void client_clear(struct client *c)
 	free(c->phone);
 	free(c->name);
 	free(c->avatar_url);
+	free(c->birthday);
+	free(c->consent_version);
 	memset(c, 0, sizeof(*c));
+}
+
+void enrolment_clear(struct enrolment *e)
+{
+	free(e->phone);
+	free(e->name);
+	free(e->email);
+	free(e->birthday);
+	free(e->consent_version);
+	free(e->addr);
+	memset(e, 0, sizeof(*e));
 }
 
 void catalog_coupon_clear(struct catalog_coupon *c)

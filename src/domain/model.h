@@ -94,8 +94,24 @@ struct client {
 	 * erased client keeps its id, orders and ledger but no phone, email, name or usable
 	 * token, and takes no new sales, holds, coupons or adjustments. */
 	int64_t erased_ms;
+	/* Self-enrolment (issue 15): birthday "YYYY-MM-DD"; the version of the personal-data
+	 * consent text the client accepted and when (152-FZ). NULL / 0: none. */
+	char *birthday, *consent_version;
+	int64_t consent_ms;
 };
 void client_clear(struct client *c);
+
+/* A pending self-enrolment of the join page (/j/{code}): what the person typed, waiting for the
+ * one-time code sent to the phone. token names it in the confirmation form (32 hex); code_hash
+ * is the SHA-256 (hex) of "token:code", never the code. client_id: the client it made or found
+ * once confirmed (0: not yet). */
+struct enrolment {
+	int64_t id, merchant_id;
+	char token[33], code_hash[65];
+	char *phone, *name, *email, *birthday, *consent_version, *addr;
+	int64_t attempts, expires_ms, created_ms, client_id;
+};
+void enrolment_clear(struct enrolment *e);
 
 struct catalog_coupon {
 	int64_t id, merchant_id;

@@ -68,6 +68,14 @@ bool passkit_service_url(const struct config *cfg, char *out, size_t cap);
  * Wallet is not configured or the token names no client. */
 void card_gwallet(struct call *c);
 
+/* enrol.c: self-enrolment on the merchant's public join page (docs/CARD.md, "Joining") */
+void enrol_page(struct call *c);	 /* GET /j/{join code} */
+void enrol_submit(struct call *c);	 /* POST /j/{join code} */
+void enrol_confirm_page(struct call *c); /* GET /j/{join code}/confirm?t= */
+void enrol_confirm(struct call *c);	 /* POST /j/{join code}/confirm */
+/* The consent text the join page shows: --consent-file's, else the built-in one. */
+const char *enrol_consent_text(const struct app *app);
+
 /* staff.c */
 void fiscal_auth(struct call *c);
 

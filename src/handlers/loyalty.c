@@ -417,28 +417,40 @@ cleanup:
 	json_decref(doc);
 }
 
-static void render_contact(struct jw *w, json_t *doc)
+/* Answers 200 with the contact info document doc, and joinURL: the merchant's public join
+ * page (--public-url and /j/{join code}, docs/CARD.md "Joining"), which the merchant prints
+ * as a link or a QR code. */
+static enum store_rc render_contact(struct call *c, json_t *doc)
 {
+	char code[MERCHANT_JOIN_CODE_BYTES] = "";
+	enum store_rc rc = STORE(c->db, merchant_join_code, c->who.merchant_id, code);
+	if (rc != STORE_OK)
+		return rc;
+	struct jw jw;
+	struct jw *w = &jw;
+	call_json(c, 200, w);
 	jw_obj_begin(w);
 	for (size_t i = 0; i < ARRAY_LEN(contact_fields); i++)
 		jw_kstr(w, contact_fields[i],
 			json_string_value(json_object_get(doc, contact_fields[i])));
 	/* Set only by the logo upload (contact_logo_upload); a PUT leaves it alone. */
 	jw_kstr(w, "logoPath", json_string_value(json_object_get(doc, "logoPath")));
+	char url[1024];
+	const char *base = c->app->cfg->public_url;
+	snprintf(url, sizeof(url), "%s/j/%s", base ? base : "", code);
+	jw_kstr(w, "joinURL", url);
 	jw_obj_end(w);
+	return STORE_OK;
 }
 
 void contact_info_get(struct call *c)
 {
 	json_t *doc = NULL;
 	enum store_rc rc = document(c, "contact_info", &doc);
-	if (rc != STORE_OK) {
+	if (rc == STORE_OK)
+		rc = render_contact(c, doc);
+	if (rc != STORE_OK)
 		call_store_error(c, rc);
-		return;
-	}
-	struct jw w;
-	call_json(c, 200, &w);
-	render_contact(&w, doc);
 	json_decref(doc);
 }
 
@@ -470,11 +482,8 @@ static enum store_rc contact_put_tx(struct call *c, void *ctx)
 	char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
 	rc = STORE(c->db, document_put, c->who.merchant_id, "contact_info", text);
 	free(text);
-	if (rc == STORE_OK) {
-		struct jw w;
-		call_json(c, 200, &w);
-		render_contact(&w, doc);
-	}
+	if (rc == STORE_OK)
+		rc = render_contact(c, doc);
 	json_decref(doc);
 	return rc;
 }
@@ -541,11 +550,8 @@ static enum store_rc contact_logo_tx(struct call *c, void *ctx)
 		rc = STORE(c->db, document_put, c->who.merchant_id, "contact_info", text);
 		free(text);
 	}
-	if (rc == STORE_OK) {
-		struct jw w;
-		call_json(c, 200, &w);
-		render_contact(&w, doc);
-	}
+	if (rc == STORE_OK)
+		rc = render_contact(c, doc);
 	json_decref(doc);
 	return rc;
 }

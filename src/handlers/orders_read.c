@@ -378,45 +378,6 @@ cleanup:
 	order_clear(&o);
 }
 
-/* Decodes one application/x-www-form-urlencoded value into out (cap bytes). */
-static bool form_decode(const char *in, size_t n, char *out, size_t cap)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (k + 1 >= cap)
-			return false;
-		char ch = in[i];
-		if (ch == '+') {
-			ch = ' ';
-		} else if (ch == '%') {
-			if (i + 2 >= n || !isxdigit((unsigned char)in[i + 1]) ||
-			    !isxdigit((unsigned char)in[i + 2]))
-				return false;
-			char hex[3] = {in[i + 1], in[i + 2], '\0'};
-			ch = (char)strtol(hex, NULL, 16);
-			i += 2;
-		}
-		out[k++] = ch;
-	}
-	out[k] = '\0';
-	return text_utf8_valid(out, k);
-}
-
-/* The value of key in a form body, decoded: 1, 0 when absent, -1 when malformed or too long. */
-static int form_value(const char *body, size_t len, const char *key, char *out, size_t cap)
-{
-	size_t klen = strlen(key);
-	for (size_t i = 0; i < len;) {
-		const char *amp = memchr(body + i, '&', len - i);
-		size_t end = amp ? (size_t)(amp - body) : len;
-		if (end - i > klen && strncmp(body + i, key, klen) == 0 && body[i + klen] == '=')
-			return form_decode(body + i + klen + 1, end - i - klen - 1, out, cap) ? 1
-											      : -1;
-		i = end + 1;
-	}
-	return 0;
-}
-
 static enum store_rc receipt_react_tx(struct call *c, void *ctx)
 {
 	struct reaction_req *r = ctx;
@@ -448,21 +409,12 @@ void receipt_react(struct call *c)
 {
 	page_error_headers(c);
 	const struct request *req = c->req;
-	if (req->body_too_large) {
-		call_error(c, 413, "payload_too_large", "request body exceeds %d bytes",
-			   API_FORM_BODY_MAX);
+	if (!page_form_body(c))
 		return;
-	}
-	const char *ct = req->content_type ? req->content_type : "";
-	if (strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
-		call_error(c, 415, "unsupported_media_type",
-			   "Content-Type must be application/x-www-form-urlencoded");
-		return;
-	}
 	char name[16], comment[1024 * 4 + 1] = "";
 	struct reaction_req r = {0};
 	const char *body = req->body ? req->body : "";
-	if (form_value(body, req->body_len, "reaction", name, sizeof(name)) == 1)
+	if (page_form_value(body, req->body_len, "reaction", name, sizeof(name)) == 1)
 		for (int i = 1; i <= 3; i++)
 			if (strcmp(name, view_reaction_names[i]) == 0)
 				r.reaction = i;
@@ -471,7 +423,7 @@ void receipt_react(struct call *c)
 			   "reaction: must be \"positive\", \"neutral\" or \"negative\"");
 		return;
 	}
-	int has_comment = form_value(body, req->body_len, "comment", comment, sizeof(comment));
+	int has_comment = page_form_value(body, req->body_len, "comment", comment, sizeof(comment));
 	if (has_comment < 0 || (has_comment && text_utf8_length(comment) > 1024)) {
 		call_error(c, 400, "validation_failed",
 			   "comment: at most 1024 characters of UTF-8, form-encoded");

@@ -5,8 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ctype.h>
 #include <sodium.h>
+#include <strings.h>
 
+#include "domain/text.h"
 #include "handlers/handlers.h"
 
 /* Mobile first: one column, at most 32em wide on a larger screen. --brand and --on-brand are
@@ -37,7 +40,19 @@ static const char base_style[] =
     "a{color:inherit}"
     "a.button{display:block;text-align:center;background:var(--brand);color:var(--on-brand);"
     "padding:.75em;border-radius:8px;text-decoration:none;font-weight:600;margin-top:.5em}"
-    "button{font-size:1.1em;margin:.2em}textarea{width:100%}";
+    "button{font-size:1.1em;margin:.2em}textarea{width:100%}"
+    /* The join page's forms (handlers/enrol.c): a label over each field, its error under it. */
+    "form.fields label{display:block;font-weight:600;margin:.9em 0 .3em}"
+    "form.fields input{width:100%;font-size:1.1em;padding:.55em;border:1px solid #a1a1aa;"
+    "border-radius:8px;background:#fff;color:inherit}"
+    "form.fields input[aria-invalid=true]{border-color:#b91c1c}"
+    "form.fields label.check{display:flex;gap:.6em;align-items:flex-start;font-weight:400}"
+    "form.fields label.check input{width:1.4em;height:1.4em;flex:none;margin:0}"
+    ".error{color:#b91c1c;font-size:.9em;margin:.3em 0 0}"
+    ".consent{font-size:.85em;color:#3f3f46;max-height:14em;overflow:auto;border:1px solid "
+    "#e4e4e7;border-radius:8px;padding:.25em .75em;margin-top:.9em}"
+    "form.fields button{display:block;width:100%;margin:1.2em 0 0;padding:.75em;border:0;"
+    "border-radius:8px;background:var(--brand);color:var(--on-brand);font-weight:600}";
 
 enum store_rc page_brand_load(struct call *c, int64_t merchant_id, struct page_brand *out)
 {
@@ -204,6 +219,61 @@ void page_not_found(struct call *c, const char *what)
 		 "</p><p class=\"muted\">Проверьте ссылку или спросите кассира.</p></section>\n");
 	page_end(c);
 	free(style);
+}
+
+/* Decodes one application/x-www-form-urlencoded value into out (cap bytes). */
+static bool form_decode(const char *in, size_t n, char *out, size_t cap)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (k + 1 >= cap)
+			return false;
+		char ch = in[i];
+		if (ch == '+') {
+			ch = ' ';
+		} else if (ch == '%') {
+			if (i + 2 >= n || !isxdigit((unsigned char)in[i + 1]) ||
+			    !isxdigit((unsigned char)in[i + 2]))
+				return false;
+			char hex[3] = {in[i + 1], in[i + 2], '\0'};
+			ch = (char)strtol(hex, NULL, 16);
+			i += 2;
+		}
+		out[k++] = ch;
+	}
+	out[k] = '\0';
+	return text_utf8_valid(out, k) && strlen(out) == k;
+}
+
+int page_form_value(const char *body, size_t len, const char *key, char *out, size_t cap)
+{
+	size_t klen = strlen(key);
+	for (size_t i = 0; i < len;) {
+		const char *amp = memchr(body + i, '&', len - i);
+		size_t end = amp ? (size_t)(amp - body) : len;
+		if (end - i > klen && strncmp(body + i, key, klen) == 0 && body[i + klen] == '=')
+			return form_decode(body + i + klen + 1, end - i - klen - 1, out, cap) ? 1
+											      : -1;
+		i = end + 1;
+	}
+	return 0;
+}
+
+bool page_form_body(struct call *c)
+{
+	const struct request *req = c->req;
+	if (req->body_too_large) {
+		call_error(c, 413, "payload_too_large", "request body exceeds %d bytes",
+			   API_FORM_BODY_MAX);
+		return false;
+	}
+	const char *ct = req->content_type ? req->content_type : "";
+	if (strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
+		call_error(c, 415, "unsupported_media_type",
+			   "Content-Type must be application/x-www-form-urlencoded");
+		return false;
+	}
+	return true;
 }
 
 /* The UTC text of ms shifted to the shops' local time: "2026-01-05T09:30:00.000Z". */

@@ -61,6 +61,14 @@ const char *page_points_word(money_t minor);
 /* Writes s HTML-escaped (& < > " ') to b; NULL writes nothing. */
 void page_escape(struct buf *b, const char *s);
 
+/* The value of key in an application/x-www-form-urlencoded body (len bytes), decoded into out
+ * (cap bytes): 1; 0 when absent; -1 when malformed, not UTF-8, holding a NUL or too long. */
+int page_form_value(const char *body, size_t len, const char *key, char *out, size_t cap);
+
+/* The checks every public form's POST shares: the body within API_FORM_BODY_MAX (else 413) and
+ * form-encoded (else 415). false: the JSON error is written (add the page headers first). */
+bool page_form_body(struct call *c);
+
 /* A time as the shops' local time (--local-time-offset-minutes): "05.01.2026 09:30" into
  * out (PAGE_TIME_BYTES), and as a fiscal QR code's "20260105T0930" (PAGE_FISCAL_TIME_BYTES). */
 #define PAGE_TIME_BYTES 17

@@ -12,6 +12,27 @@
 #include "service/ledger.h"
 #include "service/views.h"
 
+/* Registers fresh (its token made here) as POST /clients/ and an order's auto-registration do:
+ * by phone alone when its email is another client's; *cl the client as stored, locked;
+ * client.created in the webhook outbox. A phone registered meanwhile by a concurrent write (on
+ * PostgreSQL the insert waited for it): STORE_RETRY, the caller's transaction runs again and
+ * finds the client. */
+static enum store_rc client_register(struct store_conn *db, struct client *fresh, struct client *cl)
+{
+	random_hex(fresh->token, 16);
+	int64_t id = 0;
+	enum store_rc rc = STORE(db, client_create, fresh, &id);
+	if (rc == STORE_CONFLICT && fresh->phone && fresh->email) {
+		fresh->email = NULL;
+		rc = STORE(db, client_create, fresh, &id);
+	}
+	if (rc == STORE_OK)
+		rc = STORE(db, client_lock, fresh->merchant_id, id, cl);
+	if (rc == STORE_OK)
+		rc = event_client(db, EVENT_CLIENT_CREATED, cl, now_ms());
+	return rc == STORE_CONFLICT ? STORE_RETRY : rc;
+}
+
 bool client_find_or_register(struct store_conn *db, int64_t merchant_id, const char *phone,
 			     const char *email, const char *name, bool auto_register,
 			     const char *field, struct client *cl, struct outcome *o)
@@ -47,21 +68,37 @@ bool client_find_or_register(struct store_conn *db, int64_t merchant_id, const c
 			       .email = (char *)email,
 			       .name = (char *)name,
 			       .created_ms = now_ms()};
-	random_hex(fresh.token, 16);
-	int64_t id = 0;
-	rc = STORE(db, client_create, &fresh, &id);
-	if (rc == STORE_CONFLICT && phone && email) {
-		/* The email belongs to nobody found above but clashed: register by phone alone. */
-		fresh.email = NULL;
-		rc = STORE(db, client_create, &fresh, &id);
+	return outcome_store(o, client_register(db, &fresh, cl));
+}
+
+bool client_enrol(struct store_conn *db, const struct enrolment *e, int64_t now, struct client *cl,
+		  struct outcome *o)
+{
+	enum store_rc rc = STORE(db, client_find_phone, e->merchant_id, e->phone, cl);
+	if (rc == STORE_OK) {
+		/* A member already: the consent is recorded; what they typed fills only what the
+		 * client does not hold (the POS's data stays). */
+		int64_t id = cl->id;
+		client_clear(cl);
+		rc = STORE(db, client_consent, e->merchant_id, id, e->consent_version, now,
+			   e->birthday, e->name);
+		if (rc == STORE_OK)
+			rc = STORE(db, client_lock, e->merchant_id, id, cl);
+		if (rc == STORE_OK)
+			rc = event_client(db, EVENT_CLIENT_UPDATED, cl, now);
+		return outcome_store(o, rc);
 	}
-	if (rc == STORE_OK)
-		rc = STORE(db, client_lock, merchant_id, id, cl);
-	if (rc == STORE_OK)
-		rc = event_client(db, EVENT_CLIENT_CREATED, cl, now_ms());
-	/* Registered meanwhile by a concurrent write (on PostgreSQL the insert waited for it):
-	 * run again, and find the client. */
-	return outcome_store(o, rc == STORE_CONFLICT ? STORE_RETRY : rc);
+	if (rc != STORE_NOT_FOUND)
+		return outcome_store(o, rc);
+	struct client fresh = {.merchant_id = e->merchant_id,
+			       .phone = e->phone,
+			       .email = e->email,
+			       .name = e->name,
+			       .birthday = e->birthday,
+			       .consent_version = e->consent_version,
+			       .consent_ms = now,
+			       .created_ms = now};
+	return outcome_store(o, client_register(db, &fresh, cl));
 }
 
 bool balance_adjust(struct store_conn *db, int64_t merchant_id, int64_t client_id,

@@ -15,6 +15,17 @@ bool client_find_or_register(struct store_conn *db, int64_t merchant_id, const c
 			     const char *email, const char *name, bool auto_register,
 			     const char *field, struct client *cl, struct outcome *o) MUST_CHECK;
 
+/* The join page's confirmed enrolment e (issue 15): the merchant's client with e's phone gets
+ * the consent recorded (e's version, now), and e's birthday and name where it holds none
+ * (client.updated in the outbox); an
+ * unknown phone is registered as client_find_or_register does (client.created in the outbox),
+ * with e's email unless another client holds it, the consent and birthday stored with it.
+ * Whatever the program's autoRegisterClients: the person asked to join. *cl: the client as it
+ * is now (owned: client_clear). A new client's first sale gets newCustomerSettings as any
+ * other's. */
+bool client_enrol(struct store_conn *db, const struct enrolment *e, int64_t now, struct client *cl,
+		  struct outcome *o) MUST_CHECK;
+
 /* A manager's correction of a client's balance (POST /clients/{id}/balance/adjust/): amount
  * added (> 0, a new lot that never expires) or taken (< 0, from the lots soonest-expiring
  * first; refused as 400 insufficient_funds naming "amount" beyond what the client can spend),

@@ -36,6 +36,14 @@ void view_client(struct jw *w, const struct client *cl, const char *public_url)
 		jw_kbool(w, "erased", true);
 		jw_kint(w, "erasedAt", cl->erased_ms);
 	}
+	/* Self-enrolment (issue 15, docs/CARD.md "Joining"): the birthday as "YYYY-MM-DD"; the
+	 * version of the personal-data consent text the client accepted and when (ms). */
+	jw_kstr(w, "birthday", cl->birthday);
+	jw_kstr(w, "consentVersion", cl->consent_version);
+	if (cl->consent_ms)
+		jw_kint(w, "consentDate", cl->consent_ms);
+	else
+		jw_knull(w, "consentDate");
 	jw_obj_end(w);
 }
 
@@ -45,7 +53,7 @@ void view_client(struct jw *w, const struct client *cl, const char *public_url)
 static const char *const personal_keys[] = {
     "email",	       "phone",		"name",		 "avatarUrl",	       "token",
     "cardURL",	       "customerPhone", "customerEmail", "customerName",       "customerAvatarUrl",
-    "customerComment", "shareToken",	"merchantToken", "merchantShareToken",
+    "customerComment", "shareToken",	"merchantToken", "merchantShareToken", "birthday",
 };
 
 void view_scrub_personal(json_t *v)

@@ -11,7 +11,14 @@
 #define CLIENT_COLS                                                                                \
 	"id, merchant_id, email, phone, name, avatar_url, token, paid_purchases, total_purchases," \
 	" total_amount, paid_amount, positive_reviews, neutral_reviews, negative_reviews,"         \
-	" created_ms, erased_ms"
+	" created_ms, erased_ms, birthday, consent_version, consent_ms"
+
+/* The columns after CLIENT_COLS a statement may add (the export's balance). */
+#define CLIENT_NCOLS 19
+
+#define ENROLMENT_COLS                                                                             \
+	"id, merchant_id, token, code_hash, phone, name, email, birthday, consent_version, addr,"  \
+	" attempts, expires_ms, created_ms, client_id"
 
 #define WEBHOOK_COLS "id, merchant_id, url, secret, events, active, created_ms"
 

@@ -174,8 +174,28 @@ void sql_copy(const struct sql_res *res, int col, char *dst, size_t cap); /* NUL
 	.pass_serials = sql_pass_serials, .pass_devices = sql_pass_devices,                        \
 	.pass_device_drop = sql_pass_device_drop, .card_update_tag = sql_card_update_tag,          \
 	.card_update_note = sql_card_update_note, .card_updates_claim = sql_card_updates_claim,    \
-	.card_update_record = sql_card_update_record
+	.card_update_record = sql_card_update_record,                                              \
+	.merchant_join_code = sql_merchant_join_code,                                              \
+	.merchant_by_join_code = sql_merchant_by_join_code, .client_consent = sql_client_consent,  \
+	.enrolment_create = sql_enrolment_create, .enrolment_get = sql_enrolment_get,              \
+	.enrolment_attempt = sql_enrolment_attempt, .enrolment_done = sql_enrolment_done,          \
+	.enrolments_count = sql_enrolments_count, .enrolments_purge = sql_enrolments_purge
 
+enum store_rc sql_merchant_join_code(struct store_conn *c, int64_t merchant_id,
+				     char out[MERCHANT_JOIN_CODE_BYTES]);
+enum store_rc sql_merchant_by_join_code(struct store_conn *c, const char *code,
+					int64_t *merchant_id_out);
+enum store_rc sql_client_consent(struct store_conn *c, int64_t merchant_id, int64_t id,
+				 const char *version, int64_t consent_ms, const char *birthday,
+				 const char *name);
+enum store_rc sql_enrolment_create(struct store_conn *c, const struct enrolment *e,
+				   int64_t *id_out);
+enum store_rc sql_enrolment_get(struct store_conn *c, const char *token, struct enrolment *out);
+enum store_rc sql_enrolment_attempt(struct store_conn *c, int64_t id);
+enum store_rc sql_enrolment_done(struct store_conn *c, int64_t id, int64_t client_id);
+enum store_rc sql_enrolments_count(struct store_conn *c, const char *phone, const char *addr,
+				   int64_t since_ms, int64_t *by_phone, int64_t *by_addr);
+enum store_rc sql_enrolments_purge(struct store_conn *c, int64_t before_ms);
 enum store_rc sql_merchant_create(struct store_conn *c, const char *name, int64_t now,
 				  int64_t *id_out);
 enum store_rc sql_account_create(struct store_conn *c, const struct account *a, int64_t *id_out);

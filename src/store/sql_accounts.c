@@ -10,7 +10,34 @@
 enum store_rc sql_merchant_create(struct store_conn *c, const char *name, int64_t now,
 				  int64_t *id_out)
 {
-	return sql_insert(c, SQL_MERCHANT_CREATE, id_out, "si", name, now);
+	/* The join page's code (/j/{code}): 64 random bits, as the migration made them. */
+	char join_code[17];
+	random_hex(join_code, 8);
+	return sql_insert(c, SQL_MERCHANT_CREATE, id_out, "sis", name, now, join_code);
+}
+
+enum store_rc sql_merchant_join_code(struct store_conn *c, int64_t merchant_id,
+				     char out[MERCHANT_JOIN_CODE_BYTES])
+{
+	struct sql_res r;
+	enum store_rc rc = sql_row(c, SQL_MERCHANT_JOIN_CODE, &r, "i", merchant_id);
+	if (rc != STORE_OK)
+		return rc;
+	sql_copy(&r, 0, out, MERCHANT_JOIN_CODE_BYTES);
+	sql_close(&r);
+	return STORE_OK;
+}
+
+enum store_rc sql_merchant_by_join_code(struct store_conn *c, const char *code,
+					int64_t *merchant_id_out)
+{
+	struct sql_res r;
+	enum store_rc rc = sql_row(c, SQL_MERCHANT_BY_JOIN_CODE, &r, "s", code);
+	if (rc != STORE_OK)
+		return rc;
+	*merchant_id_out = sql_int(&r, 0);
+	sql_close(&r);
+	return STORE_OK;
 }
 
 /* ---- accounts ---- */

@@ -5,6 +5,7 @@
 #include "store/sql.h"
 
 #include "core/util.h"
+#include "store/columns.h"
 
 void sql_read_client(const struct sql_res *r, struct client *out)
 {
@@ -24,6 +25,9 @@ void sql_read_client(const struct sql_res *r, struct client *out)
 	out->negative_reviews = sql_int(r, 13);
 	out->created_ms = sql_int(r, 14);
 	out->erased_ms = sql_int(r, 15);
+	out->birthday = sql_str(r, 16);
+	out->consent_version = sql_str(r, 17);
+	out->consent_ms = sql_null(r, 18) ? 0 : sql_int(r, 18);
 }
 
 /* The one client a statement run by sql_row found. */
@@ -73,9 +77,87 @@ enum store_rc sql_client_by_token(struct store_conn *c, const char *token, struc
 
 enum store_rc sql_client_create(struct store_conn *c, const struct client *cl, int64_t *id_out)
 {
-	return sql_insert(c, SQL_CLIENT_CREATE, id_out, "issssssi", cl->merchant_id, cl->email,
-			  cl->email, cl->phone, cl->name, cl->avatar_url, cl->token,
-			  cl->created_ms);
+	return sql_insert(c, SQL_CLIENT_CREATE, id_out, "issssssissz", cl->merchant_id, cl->email,
+			  cl->email, cl->phone, cl->name, cl->avatar_url, cl->token, cl->created_ms,
+			  cl->birthday, cl->consent_version, cl->consent_ms);
+}
+
+enum store_rc sql_client_consent(struct store_conn *c, int64_t merchant_id, int64_t id,
+				 const char *version, int64_t consent_ms, const char *birthday,
+				 const char *name)
+{
+	return sql_touch(c, SQL_CLIENT_CONSENT, "sissii", version, consent_ms, birthday, name,
+			 merchant_id, id);
+}
+
+/* ---- the join page's pending enrolments ---- */
+
+enum store_rc sql_enrolment_create(struct store_conn *c, const struct enrolment *e, int64_t *id_out)
+{
+	return sql_insert(c, SQL_ENROLMENT_CREATE, id_out, "issssssssii", e->merchant_id, e->token,
+			  e->code_hash, e->phone, e->name, e->email, e->birthday,
+			  e->consent_version, e->addr, e->expires_ms, e->created_ms);
+}
+
+enum store_rc sql_enrolment_get(struct store_conn *c, const char *token, struct enrolment *out)
+{
+	struct sql_res r;
+	enum store_rc rc = sql_row(c, SQL_ENROLMENT_GET, &r, "s", token);
+	if (rc != STORE_OK)
+		return rc;
+	out->id = sql_int(&r, 0);
+	out->merchant_id = sql_int(&r, 1);
+	sql_copy(&r, 2, out->token, sizeof(out->token));
+	sql_copy(&r, 3, out->code_hash, sizeof(out->code_hash));
+	out->phone = sql_str(&r, 4);
+	out->name = sql_str(&r, 5);
+	out->email = sql_str(&r, 6);
+	out->birthday = sql_str(&r, 7);
+	out->consent_version = sql_str(&r, 8);
+	out->addr = sql_str(&r, 9);
+	out->attempts = sql_int(&r, 10);
+	out->expires_ms = sql_int(&r, 11);
+	out->created_ms = sql_int(&r, 12);
+	out->client_id = sql_null(&r, 13) ? 0 : sql_int(&r, 13);
+	sql_close(&r);
+	return STORE_OK;
+}
+
+enum store_rc sql_enrolment_attempt(struct store_conn *c, int64_t id)
+{
+	return sql_touch(c, SQL_ENROLMENT_ATTEMPT, "i", id);
+}
+
+enum store_rc sql_enrolment_done(struct store_conn *c, int64_t id, int64_t client_id)
+{
+	return sql_touch(c, SQL_ENROLMENT_DONE, "ii", client_id, id);
+}
+
+/* The count a SELECT count(*) statement answers. */
+static enum store_rc count_of(enum store_rc rc, struct sql_res *r, int64_t *out)
+{
+	if (rc != STORE_OK)
+		return rc;
+	*out = sql_int(r, 0);
+	sql_close(r);
+	return STORE_OK;
+}
+
+enum store_rc sql_enrolments_count(struct store_conn *c, const char *phone, const char *addr,
+				   int64_t since_ms, int64_t *by_phone, int64_t *by_addr)
+{
+	struct sql_res r;
+	enum store_rc rc =
+	    count_of(sql_row(c, SQL_ENROLMENTS_BY_PHONE, &r, "si", phone, since_ms), &r, by_phone);
+	if (rc == STORE_OK)
+		rc = count_of(sql_row(c, SQL_ENROLMENTS_BY_ADDR, &r, "si", addr, since_ms), &r,
+			      by_addr);
+	return rc;
+}
+
+enum store_rc sql_enrolments_purge(struct store_conn *c, int64_t before_ms)
+{
+	return sql_exec(c, SQL_ENROLMENTS_PURGE, NULL, "i", before_ms);
 }
 
 enum store_rc sql_client_update(struct store_conn *c, const struct client *cl)
@@ -104,6 +186,8 @@ enum store_rc sql_client_erase(struct store_conn *c, int64_t merchant_id, int64_
 		rc = sql_exec(c, SQL_CLIENT_ERASE_PASSES, NULL, "ii", merchant_id, id);
 	if (rc == STORE_OK)
 		rc = sql_exec(c, SQL_CLIENT_ERASE_CARD_UPDATES, NULL, "ii", merchant_id, id);
+	if (rc == STORE_OK)
+		rc = sql_exec(c, SQL_CLIENT_ERASE_ENROLMENTS, NULL, "ii", merchant_id, id);
 	return sql_sp_end(c, rc);
 }
 
@@ -146,7 +230,7 @@ enum store_rc sql_clients_export(struct store_conn *c, int64_t merchant_id, enum
 	while (sql_next(&r)) {
 		struct client cl = {0};
 		sql_read_client(&r, &cl);
-		bool more = row(ctx, &cl, sql_int(&r, 16));
+		bool more = row(ctx, &cl, sql_int(&r, CLIENT_NCOLS));
 		client_clear(&cl);
 		if (!more)
 			break;

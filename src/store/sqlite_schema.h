@@ -377,6 +377,25 @@ static const char *const sqlite_migrations[] = {
 	" first_ms INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
 	" lease_until INTEGER NOT NULL DEFAULT 0, lease_token TEXT);"
 	"CREATE INDEX card_updates_due ON card_updates(next_ms) WHERE pending = 1;",
+	/* 19: self-enrolment (issue 15): a merchant's join code (the public join page /j/{code},
+	 * 64 random bits in hex, made here for the merchants there are and by merchant_create for
+	 * new ones); what a client consented to and when (152-FZ) and their birthday; the pending
+	 * enrolments, each a one-time code sent by SMS (its hash), counted for the rate limits. */
+	"ALTER TABLE merchants ADD COLUMN join_code TEXT;"
+	"UPDATE merchants SET join_code = lower(hex(randomblob(8)));"
+	"CREATE UNIQUE INDEX merchants_join_code ON merchants(join_code);"
+	"ALTER TABLE clients ADD COLUMN birthday TEXT;"
+	"ALTER TABLE clients ADD COLUMN consent_version TEXT;"
+	"ALTER TABLE clients ADD COLUMN consent_ms INTEGER;"
+	"CREATE TABLE enrolments ("
+	" id INTEGER PRIMARY KEY, merchant_id INTEGER NOT NULL REFERENCES merchants(id),"
+	" token TEXT NOT NULL UNIQUE, phone TEXT NOT NULL, name TEXT, email TEXT, birthday TEXT,"
+	" consent_version TEXT NOT NULL, code_hash TEXT NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0, expires_ms INTEGER NOT NULL,"
+	" created_ms INTEGER NOT NULL, addr TEXT NOT NULL, client_id INTEGER);"
+	"CREATE INDEX enrolments_phone ON enrolments(phone, created_ms);"
+	"CREATE INDEX enrolments_addr ON enrolments(addr, created_ms);"
+	"CREATE INDEX enrolments_created ON enrolments(created_ms);",
 };
 /* clang-format on */
 

@@ -23,7 +23,10 @@
 /* clang-format off */
 #define SQL_STATEMENTS(X)                                                                          \
 	/* merchants, accounts, keys, lockout counters (sql_accounts.c) */                          \
-	X(MERCHANT_CREATE, "INSERT INTO merchants(name, created_ms) VALUES ($1, $2) RETURNING id") \
+	X(MERCHANT_CREATE, "INSERT INTO merchants(name, created_ms, join_code) VALUES ($1, $2, $3)"\
+			   " RETURNING id")                                                        \
+	X(MERCHANT_JOIN_CODE, "SELECT join_code FROM merchants WHERE id = $1")                     \
+	X(MERCHANT_BY_JOIN_CODE, "SELECT id FROM merchants WHERE join_code = $1")                  \
 	X(ACCOUNT_CREATE, "INSERT INTO accounts(merchant_id, kind, role, email, email_lc, phone,"  \
 			  " password_hash, first_name, last_name, created_ms, inn, staff_login)"   \
 			  " VALUES ($1, $2, $3, $4, " LOWER_ASCII("$5") ", $6, $7, $8, $9, $10,"   \
@@ -123,8 +126,26 @@
 			     " WHERE merchant_id = $1 AND token = $2")                             \
 	X(CLIENT_BY_TOKEN, "SELECT " CLIENT_COLS " FROM clients WHERE token = $1")                 \
 	X(CLIENT_CREATE, "INSERT INTO clients(merchant_id, email, email_lc, phone, name,"          \
-			 " avatar_url, token, created_ms) VALUES ($1, $2, " LOWER_ASCII("$3") ","  \
-			 " $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id")               \
+			 " avatar_url, token, created_ms, birthday, consent_version, consent_ms)"  \
+			 " VALUES ($1, $2, " LOWER_ASCII("$3") ", $4, $5, $6, $7, $8, $9, $10,"    \
+			 " $11) ON CONFLICT DO NOTHING RETURNING id")                              \
+	X(CLIENT_CONSENT, "UPDATE clients SET consent_version = $1, consent_ms = $2,"              \
+			  " birthday = coalesce(birthday, $3), name = coalesce(name, $4)"          \
+			  " WHERE merchant_id = $5 AND id = $6 RETURNING id")                      \
+	/* the join page's pending enrolments (sql_clients.c) */                                   \
+	X(ENROLMENT_CREATE, "INSERT INTO enrolments(merchant_id, token, code_hash, phone, name,"   \
+			    " email, birthday, consent_version, addr, attempts, expires_ms,"       \
+			    " created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11)"\
+			    " RETURNING id")                                                       \
+	X(ENROLMENT_GET, "SELECT " ENROLMENT_COLS " FROM enrolments WHERE token = $1")             \
+	X(ENROLMENT_ATTEMPT, "UPDATE enrolments SET attempts = attempts + 1 WHERE id = $1"         \
+			     " RETURNING id")                                                      \
+	X(ENROLMENT_DONE, "UPDATE enrolments SET client_id = $1 WHERE id = $2 RETURNING id")       \
+	X(ENROLMENTS_BY_PHONE, "SELECT count(*) FROM enrolments WHERE phone = $1"                  \
+			       " AND created_ms > $2")                                             \
+	X(ENROLMENTS_BY_ADDR, "SELECT count(*) FROM enrolments WHERE addr = $1"                    \
+			      " AND created_ms > $2")                                              \
+	X(ENROLMENTS_PURGE, "DELETE FROM enrolments WHERE created_ms <= $1")                       \
 	X(CLIENT_UPDATE, "UPDATE clients SET email = $1, email_lc = " LOWER_ASCII("$2") ","        \
 			 " phone = $3, name = $4, avatar_url = $5 WHERE merchant_id = $6"          \
 			 " AND id = $7 RETURNING id")                                              \
@@ -133,7 +154,8 @@
 	 * and the Idempotency-Key answers that show them (found by the old token) go with it.   \
 	 * A new column of clients about the person (a birthday) is cleared here too. */          \
 	X(CLIENT_ERASE, "UPDATE clients SET email = NULL, email_lc = NULL, phone = NULL,"         \
-			" name = NULL, avatar_url = NULL, token = $1, erased_ms = $2"              \
+			" name = NULL, avatar_url = NULL, birthday = NULL, token = $1,"            \
+			" erased_ms = $2"                                                          \
 			" WHERE merchant_id = $3 AND id = $4 AND erased_ms IS NULL RETURNING id")  \
 	X(CLIENT_ERASE_COMMENTS, "UPDATE orders SET customer_comment = NULL"                       \
 				 " WHERE merchant_id = $1 AND client_id = $2")                     \
@@ -151,6 +173,9 @@
 	 * updates: the pass is gone with the token it was authenticated by. */                    \
 	X(CLIENT_ERASE_PASSES, "DELETE FROM pass_registrations WHERE merchant_id = $1"             \
 			       " AND client_id = $2")                                              \
+	/* Its enrolments on the join page (phone, name, email, birthday, address). */          \
+	X(CLIENT_ERASE_ENROLMENTS, "DELETE FROM enrolments WHERE merchant_id = $1"                 \
+				   " AND client_id = $2")                                          \
 	X(CLIENT_ERASE_CARD_UPDATES, "DELETE FROM card_updates WHERE merchant_id = $1"             \
 				     " AND client_id = $2")                                        \
 	X(CLIENT_COUPONS_ALL, "SELECT " INSTANCE_COLS " FROM coupon_instances i JOIN coupons c"    \

@@ -94,6 +94,9 @@ typedef bool (*order_row_fn)(void *ctx, const struct order *o);
 typedef bool (*item_row_fn)(void *ctx, const struct order_item *it);
 typedef bool (*ledger_row_fn)(void *ctx, const struct ledger_entry *e);
 typedef bool (*client_row_fn)(void *ctx, const struct client *c);
+
+/* A merchant's join code as stored: 16 lowercase hex digits and the NUL (room for 32). */
+#define MERCHANT_JOIN_CODE_BYTES 33
 typedef bool (*coupon_row_fn)(void *ctx, const struct coupon_instance *c);
 typedef bool (*catalog_row_fn)(void *ctx, const struct catalog_coupon *c);
 /* A client and its balance in one currency (the export). */
@@ -296,6 +299,33 @@ struct store_ops {
 	/* login: a lower-cased email or a phone's digits. */
 	enum store_rc (*account_find_login)(struct store_conn *c, const char *login,
 					    struct account *out) MUST_CHECK;
+	/* The merchant's join code (the public join page /j/{code}) into out; by_join_code:
+	 * the merchant of a code (NOT_FOUND: none). */
+	enum store_rc (*merchant_join_code)(struct store_conn *c, int64_t merchant_id,
+					    char out[MERCHANT_JOIN_CODE_BYTES]) MUST_CHECK;
+	enum store_rc (*merchant_by_join_code)(struct store_conn *c, const char *code,
+					       int64_t *merchant_id_out) MUST_CHECK;
+	/* Self-enrolment (the join page): records the consent (the text's version and when) on
+	 * a client, with birthday and name where it holds none (NULL: nothing given); NOT_FOUND
+	 * when the client is not the merchant's. */
+	enum store_rc (*client_consent)(struct store_conn *c, int64_t merchant_id, int64_t id,
+					const char *version, int64_t consent_ms,
+					const char *birthday, const char *name) MUST_CHECK;
+	/* The pending enrolments: create (id_out may be NULL); get by token (owned:
+	 * enrolment_clear; NOT_FOUND: none); attempt: one more wrong code; done: confirmed,
+	 * with the client it made or found; count: those created after since_ms with this phone
+	 * and from this address (the rate limits); purge: those created at or before before_ms. */
+	enum store_rc (*enrolment_create)(struct store_conn *c, const struct enrolment *e,
+					  int64_t *id_out) MUST_CHECK;
+	enum store_rc (*enrolment_get)(struct store_conn *c, const char *token,
+				       struct enrolment *out) MUST_CHECK;
+	enum store_rc (*enrolment_attempt)(struct store_conn *c, int64_t id) MUST_CHECK;
+	enum store_rc (*enrolment_done)(struct store_conn *c, int64_t id,
+					int64_t client_id) MUST_CHECK;
+	enum store_rc (*enrolments_count)(struct store_conn *c, const char *phone, const char *addr,
+					  int64_t since_ms, int64_t *by_phone,
+					  int64_t *by_addr) MUST_CHECK;
+	enum store_rc (*enrolments_purge)(struct store_conn *c, int64_t before_ms) MUST_CHECK;
 	enum store_rc (*settings_get)(struct store_conn *c, int64_t merchant_id,
 				      struct loyalty_settings *out) MUST_CHECK;
 	enum store_rc (*settings_put)(struct store_conn *c, int64_t merchant_id,

@@ -47,8 +47,16 @@ UNDO_11 = ["DROP INDEX coupon_instances_shared"]
 # on both engines.
 UNDO_LK_SESSIONS = ["DROP TABLE lk_sessions"]
 
-# Apple Wallet pass updates (issue 15: SQLite's migration 18, PostgreSQL's 19, the newest): the
-# same statements on both engines, first of every undo.
+# Self-enrolment (issue 15: SQLite's migration 19, PostgreSQL's 20, the newest): the join codes,
+# the clients' consent and birthday, the pending enrolments; the same statements on both engines,
+# first of every undo.
+UNDO_ENROL = ["DROP TABLE enrolments", "DROP INDEX merchants_join_code",
+              "ALTER TABLE merchants DROP COLUMN join_code", "ALTER TABLE clients DROP COLUMN birthday",
+              "ALTER TABLE clients DROP COLUMN consent_version",
+              "ALTER TABLE clients DROP COLUMN consent_ms"]
+
+# Apple Wallet pass updates (issue 15: SQLite's migration 18, PostgreSQL's 19): the same
+# statements on both engines, undone right after UNDO_ENROL.
 UNDO_PASSKIT = ["DROP TABLE card_updates", "DROP TABLE pass_registrations"]
 
 # Personal data on request (issue 15, 152-FZ: SQLite's migration 17, PostgreSQL's 18): the
@@ -102,11 +110,11 @@ def undo_reports(engine, db):
     if engine == "sqlite":
         conn = sqlite3.connect(db)
         try:
-            conn.executescript(";".join(UNDO_PASSKIT + UNDO_ERASED + UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_SQLITE + [last]) + ";")
+            conn.executescript(";".join(UNDO_ENROL + UNDO_PASSKIT + UNDO_ERASED + UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_SQLITE + [last]) + ";")
         finally:
             conn.close()
     else:
-        psql(db, ";".join(UNDO_PASSKIT + UNDO_ERASED + UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_PG + [last]))
+        psql(db, ";".join(UNDO_ENROL + UNDO_PASSKIT + UNDO_ERASED + UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_PG + [last]))
 
 
 def psql(uri, sql):
@@ -122,12 +130,12 @@ def undo_migration_10(engine, db, extra_sql=""):
     if engine == "sqlite":
         conn = sqlite3.connect(db)
         try:
-            conn.executescript(";".join(UNDO_PASSKIT + UNDO_ERASED + UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_SQLITE + UNDO_LK_SESSIONS + UNDO_11 + UNDO_10_SQLITE) + ";" + extra_sql
+            conn.executescript(";".join(UNDO_ENROL + UNDO_PASSKIT + UNDO_ERASED + UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_SQLITE + UNDO_LK_SESSIONS + UNDO_11 + UNDO_10_SQLITE) + ";" + extra_sql
                                + "DELETE FROM schema_version WHERE version >= 10;")
         finally:
             conn.close()
     else:
-        psql(db, ";".join(UNDO_PASSKIT + UNDO_ERASED + UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_PG + UNDO_LK_SESSIONS + UNDO_12_PG + UNDO_11) + ";"
+        psql(db, ";".join(UNDO_ENROL + UNDO_PASSKIT + UNDO_ERASED + UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_PG + UNDO_LK_SESSIONS + UNDO_12_PG + UNDO_11) + ";"
                  " ALTER TABLE orders DROP CONSTRAINT orders_external_key;"
                  " ALTER TABLE orders DROP COLUMN refund_key;"
                  " ALTER TABLE orders ADD UNIQUE (merchant_id, external_id, receipt_type);"

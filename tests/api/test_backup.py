@@ -19,7 +19,7 @@ import requests
 
 from conftest import (KOPILKAD, OWNER_A, Server, Session, body_of, describe, init_merchant, new_phone, rule,
                       run_cli, sale, uniq)
-from schema_undo import UNDO_11, UNDO_ERASED, UNDO_PASSKIT, UNDO_FP, UNDO_IMPORTS, UNDO_WEBHOOKS, UNDO_LK_SESSIONS, UNDO_REPORTS_SQLITE
+from schema_undo import UNDO_11, UNDO_ENROL, UNDO_ERASED, UNDO_PASSKIT, UNDO_FP, UNDO_IMPORTS, UNDO_WEBHOOKS, UNDO_LK_SESSIONS, UNDO_REPORTS_SQLITE
 
 SCHEDULED = re.compile(r"^kopilka-backup-\d{8}T\d{6}\.\d{3}Z\.db$")
 
@@ -362,7 +362,7 @@ def test_a_schema_migration_backs_the_database_up_first(env, tmp_path):
     assert server.stop() == 0
     # Back to schema 10, as a database an older kopilkad left.
     c = sqlite3.connect(db)
-    c.executescript(";".join(UNDO_PASSKIT + UNDO_ERASED + UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_SQLITE + UNDO_LK_SESSIONS + UNDO_11) + "; DELETE FROM schema_version WHERE version >= 11;")
+    c.executescript(";".join(UNDO_ENROL + UNDO_PASSKIT + UNDO_ERASED + UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_SQLITE + UNDO_LK_SESSIONS + UNDO_11) + "; DELETE FROM schema_version WHERE version >= 11;")
     c.close()
     server = Server(db, tmp).start()
     assert server.stop() == 0

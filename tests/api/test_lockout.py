@@ -5,7 +5,7 @@ import time
 import pytest
 
 from conftest import OWNER_A, OWNER_B, Session, assert_error, body_of, describe, new_phone, uniq
-from schema_undo import UNDO_10_SQLITE, UNDO_11, UNDO_ERASED, UNDO_PASSKIT, UNDO_FP, UNDO_IMPORTS, UNDO_WEBHOOKS, UNDO_LK_SESSIONS, UNDO_REPORTS_SQLITE
+from schema_undo import UNDO_10_SQLITE, UNDO_11, UNDO_ENROL, UNDO_ERASED, UNDO_PASSKIT, UNDO_FP, UNDO_IMPORTS, UNDO_WEBHOOKS, UNDO_LK_SESSIONS, UNDO_REPORTS_SQLITE
 
 
 def get(env, auth):
@@ -157,6 +157,7 @@ def test_an_old_database_is_migrated_on_start(make_env, engine):
     # Undo every migration after the first by hand, newest first. A new migration adds its
     # undo here (this test then proves it migrates an old database).
     undo = {
+        19: UNDO_ENROL,
         18: UNDO_PASSKIT,
         17: UNDO_ERASED,
         16: UNDO_FP,

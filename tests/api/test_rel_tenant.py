@@ -240,6 +240,12 @@ PUBLIC_PATH_ROUTES = {
     "GET /wallet/v1/devices/{rest}": "serial numbers of a device's own registrations, no balances "
                                      "(test_wallet_passkit.py)",
     "GET /wallet/v1/passes/{rest}": "the latest pass by its authenticationToken (test_wallet_passkit.py)",
+    "GET /j/{file}": "public join page by the merchant's join code (test_enrol.py: an unknown code 404s, "
+                     "a code enrols into its own merchant only)",
+    "POST /j/{file}": "public join page by the merchant's join code (test_enrol.py)",
+    "GET /j/{code}/confirm": "public confirmation by join code and enrolment token (test_enrol.py: another "
+                             "merchant's code with this token 404s)",
+    "POST /j/{code}/confirm": "public confirmation by join code and enrolment token (test_enrol.py)",
     "GET /docs/{file}": "static documentation files, no merchant data",
     "GET /lk/assets/{file}": "the cabinet's static files, no merchant data",
 }

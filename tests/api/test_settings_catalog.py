@@ -1,4 +1,5 @@
 # Loyalty settings (API.md 4.4), the coupon catalog (4.4) and issuing coupons to clients (6, 2.2).
+import re
 import time
 
 import pytest
@@ -284,14 +285,16 @@ def test_write_off_rules(A, B):
 def test_contact_info(A, B):
     empty = body_of(B.get("/loyalty/settings/contact_info/"))
     assert set(empty) == {"company", "phone", "email", "url", "instagram", "facebook", "vk", "youtube", "logoPath",
-                          "brandColor"}
+                          "brandColor", "joinURL"}
+    join_url = empty.pop("joinURL")  # the join page, never null (test_enrol.py)
+    assert re.fullmatch(r"http://127\.0\.0\.1:8080/j/[0-9a-f]{16}", join_url), join_url
     assert all(v is None for v in empty.values())
     got = body_of(A.put("/loyalty/settings/contact_info/", {"company": "Кафе «Ромашка»", "url": "https://r.example"}))
     assert got["company"] == "Кафе «Ромашка»" and got["url"] == "https://r.example" and got["vk"] is None
     got = body_of(A.put("/loyalty/settings/contact_info/", {"url": None, "vk": "https://vk.com/r"}))
     assert got["company"] == "Кафе «Ромашка»" and got["url"] is None and got["vk"] == "https://vk.com/r"
     assert body_of(A.get("/loyalty/settings/contact_info/")) == got
-    assert all(v is None for v in body_of(B.get("/loyalty/settings/contact_info/")).values())
+    assert all(v is None for k, v in body_of(B.get("/loyalty/settings/contact_info/")).items() if k != "joinURL")
     assert_error(A.put("/loyalty/settings/contact_info/", {"email": "nope"}), 400, field="email")
     assert_error(A.put("/loyalty/settings/contact_info/", {"company": 5}), 400, field="company")
 

@@ -117,6 +117,9 @@ def test_docs_matrix_lists_every_authenticated_route():
               ("POST", "/wallet/v1/devices/{rest}"), ("DELETE", "/wallet/v1/devices/{rest}"),
               ("GET", "/wallet/v1/devices/{rest}"), ("GET", "/wallet/v1/passes/{rest}"),
               ("POST", "/wallet/v1/log"),
+              # the join page (docs/CARD.md, "Joining"; test_enrol.py)
+              ("GET", "/j/{file}"), ("POST", "/j/{file}"), ("GET", "/j/{code}/confirm"),
+              ("POST", "/j/{code}/confirm"),
               ("GET", "/ext/api/v1/media/{file}"), ("GET", "/lk/"), ("GET", "/lk/assets/{file}"),
               # the cabinet's session: by the cookie itself, whatever the role (test_lk_session.py)
               ("POST", "/ext/api/v1/session/"), ("GET", "/ext/api/v1/session/"),

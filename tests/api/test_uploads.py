@@ -110,7 +110,7 @@ def test_upload_each_type_and_fetch_it_back(env, A, ext):
     before = stored(env)
     info = body_of(upload(A, LOGO, data, filename=f"logo.{ext}", content_type=ctype))
     assert set(info) == {"company", "phone", "email", "url", "instagram", "facebook", "vk", "youtube",
-                         "logoPath", "brandColor"}
+                         "logoPath", "brandColor", "joinURL"}
     name = name_of(info["logoPath"])
     assert name.endswith("." + ext)
     assert body_of(A.get("/loyalty/settings/contact_info/"))["logoPath"] == info["logoPath"]
