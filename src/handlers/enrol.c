@@ -241,7 +241,9 @@ static bool birthday_parse(const char *in, int64_t now, char out[11])
 		return false;
 	if (y < 1900 || m < 1 || m > 12 || d < 1 || d > month_days(y, m))
 		return false;
-	snprintf(out, 11, "%04d-%02d-%02d", y % 10000, m % 100, d % 100);
+	/* In range by the checks above: four, two and two digits. */
+	snprintf(out, 11, "%04u-%02u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u,
+		 (unsigned)d % 100u);
 	char today[UTC_TEXT_BYTES];
 	utc_format_ms(now, today);
 	return strncmp(out, today, 10) <= 0;
@@ -684,7 +686,7 @@ void enrol_confirm(struct call *c)
 		return;
 	}
 	const char *body = c->req->body ? c->req->body : "";
-	char token[64] = "", code[32] = "";
+	char token[sizeof(t.token)] = "", code[32] = ""; /* longer than a token: not one */
 	if (page_form_value(body, c->req->body_len, "t", token, sizeof(token)) != 1 ||
 	    !token_shape(token))
 		token[0] = '\0';
