@@ -9,7 +9,6 @@
  * always ends up fetching a pass at least as new as the last change. */
 #include "service/cardupdates.h"
 
-#include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "core/worker.h"
 #include "domain/money.h"
 #include "domain/webhook.h"
 #include "http/outbound.h"
@@ -53,10 +53,7 @@ enum store_rc card_update_note(struct store_conn *db, int64_t merchant_id, int64
 struct card_update_worker {
 	struct store *store;
 	struct card_update_worker_config cfg;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool stop;
+	struct worker thread; /* the polling thread, told to stop at shutdown */
 };
 
 struct device {
@@ -297,33 +294,6 @@ static void record(struct card_update_worker *w, const char *token, struct claim
 	w->store->ops->release(db);
 }
 
-/* Waits ms or until stopped; true when stopped. */
-static bool wait_ms(struct card_update_worker *w, int64_t ms)
-{
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&w->mu);
-	while (!w->stop && pthread_cond_timedwait(&w->cv, &w->mu, &until) == 0)
-		;
-	bool stop = w->stop;
-	pthread_mutex_unlock(&w->mu);
-	return stop;
-}
-
-static bool stopping(struct card_update_worker *w)
-{
-	pthread_mutex_lock(&w->mu);
-	bool stop = w->stop;
-	pthread_mutex_unlock(&w->mu);
-	return stop;
-}
-
 /* The most requests pushing j may take: one per device, three for a Google card (its token
  * asked for, refused and asked for again). */
 static int64_t job_requests(const struct job *j)
@@ -336,7 +306,7 @@ static void *worker_loop(void *arg)
 	struct card_update_worker *w = arg;
 	/* Large: a round's jobs with their devices. */
 	struct claimed *cl = xcalloc(1, sizeof(*cl));
-	while (!stopping(w)) {
+	while (!worker_stopping(&w->thread)) {
 		char token[33];
 		random_hex(token, 16);
 		int64_t lease_until = 0;
@@ -344,7 +314,7 @@ static void *worker_loop(void *arg)
 		size_t sent = 0;
 		/* Stopping, or a job that might outlast the lease: what is not pushed keeps its
 		 * lease, runs out and is pushed again. */
-		while (sent < cl->n && !stopping(w) &&
+		while (sent < cl->n && !worker_stopping(&w->thread) &&
 		       now_ms() + job_requests(&cl->jobs[sent]) * w->cfg.timeout_ms < lease_until)
 			push_job(w, &cl->jobs[sent++]);
 		record(w, token, cl, sent);
@@ -352,7 +322,7 @@ static void *worker_loop(void *arg)
 		claimed_clear(cl);
 		if (rc != STORE_OK)
 			log_warn("wallet: claiming due pass updates failed; will retry");
-		if ((idle || rc != STORE_OK) && wait_ms(w, w->cfg.period_ms))
+		if ((idle || rc != STORE_OK) && worker_wait_ms(&w->thread, w->cfg.period_ms))
 			break;
 	}
 	free(cl);
@@ -365,12 +335,8 @@ struct card_update_worker *card_update_worker_start(struct store *st,
 	struct card_update_worker *w = xcalloc(1, sizeof(*w));
 	w->store = st;
 	w->cfg = *cfg;
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
-	if (pthread_create(&w->thread, NULL, worker_loop, w) != 0) {
+	if (!worker_start(&w->thread, worker_loop, w)) {
 		log_error("wallet: cannot start the pass update worker");
-		pthread_mutex_destroy(&w->mu);
-		pthread_cond_destroy(&w->cv);
 		free(w);
 		return NULL;
 	}
@@ -381,12 +347,6 @@ void card_update_worker_stop(struct card_update_worker *w)
 {
 	if (!w)
 		return;
-	pthread_mutex_lock(&w->mu);
-	w->stop = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
-	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
+	worker_stop(&w->thread);
 	free(w);
 }

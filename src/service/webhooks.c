@@ -18,7 +18,6 @@
  * PostgreSQL re-checks on the row it locks, so READ COMMITTED suffices. */
 #include "service/webhooks.h"
 
-#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "core/worker.h"
 #include "domain/webhook.h"
 #include "http/outbound.h"
 #include "service/events.h"
@@ -41,10 +41,7 @@
 struct webhook_worker {
 	struct store *store;
 	struct webhook_worker_config cfg;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool stop;
+	struct worker thread; /* the polling thread, told to stop at shutdown */
 };
 
 void webhook_signature(const char *secret, int64_t t, const char *body, size_t len, char hex[65])
@@ -224,38 +221,11 @@ static void scan_expiring(struct webhook_worker *w)
 	w->store->ops->release(db);
 }
 
-/* Waits ms or until stopped; true when stopped. */
-static bool wait_ms(struct webhook_worker *w, int64_t ms)
-{
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&w->mu);
-	while (!w->stop && pthread_cond_timedwait(&w->cv, &w->mu, &until) == 0)
-		;
-	bool stop = w->stop;
-	pthread_mutex_unlock(&w->mu);
-	return stop;
-}
-
-static bool stopping(struct webhook_worker *w)
-{
-	pthread_mutex_lock(&w->mu);
-	bool stop = w->stop;
-	pthread_mutex_unlock(&w->mu);
-	return stop;
-}
-
 static void *worker_loop(void *arg)
 {
 	struct webhook_worker *w = arg;
 	int64_t last_scan = 0;
-	while (!stopping(w)) {
+	while (!worker_stopping(&w->thread)) {
 		if (now_ms() - last_scan >= EXPIRING_EVERY_MS) {
 			scan_expiring(w);
 			last_scan = now_ms();
@@ -267,7 +237,7 @@ static void *worker_loop(void *arg)
 		struct outcome out[CLAIM_MAX];
 		size_t sent = 0;
 		/* Stopping: what is not sent keeps its lease, runs out and is sent again. */
-		while (sent < cl.n && !stopping(w)) {
+		while (sent < cl.n && !worker_stopping(&w->thread)) {
 			deliver(w, &cl.jobs[sent], &out[sent]);
 			sent++;
 		}
@@ -276,7 +246,7 @@ static void *worker_loop(void *arg)
 			webhook_job_clear(&cl.jobs[i]);
 		if (rc != STORE_OK)
 			log_warn("webhooks: claiming due deliveries failed; will retry");
-		if (cl.n == 0 && wait_ms(w, w->cfg.period_ms))
+		if (cl.n == 0 && worker_wait_ms(&w->thread, w->cfg.period_ms))
 			break;
 	}
 	return NULL;
@@ -288,12 +258,8 @@ struct webhook_worker *webhook_worker_start(struct store *st,
 	struct webhook_worker *w = xcalloc(1, sizeof(*w));
 	w->store = st;
 	w->cfg = *cfg;
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
-	if (pthread_create(&w->thread, NULL, worker_loop, w) != 0) {
+	if (!worker_start(&w->thread, worker_loop, w)) {
 		log_error("webhooks: cannot start the delivery worker");
-		pthread_mutex_destroy(&w->mu);
-		pthread_cond_destroy(&w->cv);
 		free(w);
 		return NULL;
 	}
@@ -304,12 +270,6 @@ void webhook_worker_stop(struct webhook_worker *w)
 {
 	if (!w)
 		return;
-	pthread_mutex_lock(&w->mu);
-	w->stop = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
-	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
+	worker_stop(&w->thread);
 	free(w);
 }
