@@ -82,7 +82,7 @@ browser: deps-test build
 
 screenshots: deps-test build
 	KOPILKA_SCREENSHOTS=$(abspath docs/screenshots) KOPILKA_BROWSER_ENGINES=sqlite \
-		KOPILKAD=$(abspath $(BUILD)/kopilkad) scripts/browser-test.sh cabinet.test.mjs card.test.mjs
+		KOPILKAD=$(abspath $(BUILD)/kopilkad) scripts/browser-test.sh cabinet.test.mjs card.test.mjs invite.test.mjs
 
 asan: asan-build
 	$(call suites,$(ASAN_BUILD),$(SANITIZER_ENV))

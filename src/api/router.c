@@ -84,6 +84,7 @@ static const struct route routes[] = {
     {"PUT", B "/loyalty/settings/write_off/rules/", write_off_rules_put, ROLE_MANAGER, 0},
     {"GET", B "/loyalty/settings/contact_info/", contact_info_get, ROLE_CASHIER, 0},
     {"PUT", B "/loyalty/settings/contact_info/", contact_info_put, ROLE_MANAGER, 0},
+    {"GET", B "/loyalty/settings/contact_info/join-qr.svg", contact_join_qr, ROLE_CASHIER, 0},
     {"POST", B "/loyalty/settings/contact_info/logo/", contact_logo_upload, ROLE_MANAGER,
      ROUTE_UPLOAD},
     {"DELETE", B "/loyalty/settings/contact_info/logo/", contact_logo_delete, ROLE_MANAGER, 0},

@@ -3,8 +3,10 @@
 #include "domain/text.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static bool text_is_digit(char c)
 {
@@ -87,6 +89,58 @@ bool email_normalize(const char *in, char *out)
 
 	memcpy(out, start, len);
 	out[len] = '\0';
+	return true;
+}
+
+/* Days in month m (1..12) of year y. */
+static int text_month_days(int y, int m)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* The value of the n digits at s, or -1 when one of them is not a digit. */
+static int text_digits_value(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!text_is_digit(s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+bool text_birthday_parse(const char *in, enum birthday_form form, int64_t now_ms,
+			 char out[TEXT_BIRTHDAY_BYTES])
+{
+	int y = -1, m = -1, d = -1;
+	out[0] = '\0';
+	if (strlen(in) == 10 && in[4] == '-' && in[7] == '-') {
+		y = text_digits_value(in, 4);
+		m = text_digits_value(in + 5, 2);
+		d = text_digits_value(in + 8, 2);
+	} else if (form == BIRTHDAY_ISO_OR_TYPED) {
+		/* As people type it: DD.MM.YYYY, or the ISO order with a digit left out. */
+		char tail;
+		if (sscanf(in, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 &&
+		    sscanf(in, "%2d.%2d.%4d%c", &d, &m, &y, &tail) != 3)
+			return false;
+	}
+	if (y < 1900 || m < 1 || m > 12 || d < 1 || d > text_month_days(y, m))
+		return false;
+	time_t secs = (time_t)(now_ms / 1000);
+	struct tm today;
+	if (!gmtime_r(&secs, &today))
+		return false;
+	long date = (long)y * 10000 + m * 100 + d;
+	long now = (long)(today.tm_year + 1900) * 10000 + (today.tm_mon + 1) * 100 + today.tm_mday;
+	if (date > now)
+		return false;
+	/* In range by the checks above: four, two and two digits. */
+	snprintf(out, TEXT_BIRTHDAY_BYTES, "%04u-%02u-%02u", (unsigned)y % 10000u,
+		 (unsigned)m % 100u, (unsigned)d % 100u);
 	return true;
 }
 

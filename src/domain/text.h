@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Longest phone kept, in digits (E.164 allows 15). */
 #define PHONE_MAX_DIGITS 15
@@ -34,6 +35,22 @@ bool email_normalize(const char *in, char *out);
  * people or opened by a browser may be. javascript:, data:, file: and relative URLs are
  * refused. */
 bool text_http_url(const char *s);
+
+/* A birthday's text as stored and answered: "YYYY-MM-DD" and its NUL. */
+#define TEXT_BIRTHDAY_BYTES 11
+
+/* How a birthday may be written: as the API takes dates (exactly YYYY-MM-DD), or also as
+ * people type it into the join page's field where the browser has no date input
+ * (DD.MM.YYYY). */
+enum birthday_form { BIRTHDAY_ISO, BIRTHDAY_ISO_OR_TYPED };
+
+/* Reads a birthday written in form: a real date (the Gregorian calendar's month lengths and
+ * leap years) from 1900-01-01 to the UTC day of now_ms (ms since the epoch), the day itself
+ * included, into out as "YYYY-MM-DD". Returns false (out empty) for anything else: another
+ * shape, a day that does not exist, a date before 1900 or in the future. The one rule of the
+ * join page's field and of the API's `birthday` (docs/CARD.md "Joining", API.md 2.2). */
+bool text_birthday_parse(const char *in, enum birthday_form form, int64_t now_ms,
+			 char out[TEXT_BIRTHDAY_BYTES]);
 
 /* Lower-cases ASCII letters in place (the comparison key of an email). */
 void text_ascii_lower(char *s);

@@ -305,11 +305,13 @@ void client_balance_history(struct call *c)
 	jw_arr_end(&w);
 }
 
-/* PUT /clients/{id}/: the fields given replace the stored ones (null or "" clears one). */
+/* PUT /clients/{id}/: the fields given replace the stored ones (null or "" clears one; a
+ * birthday is cleared by null only). */
 struct client_patch {
 	char phone[PHONE_MAX_DIGITS + 1], email[EMAIL_MAX + 1];
 	bool has_phone, has_email;
 	const char *name, *avatar;
+	char birthday[TEXT_BIRTHDAY_BYTES]; /* "" when null (clears it) or absent */
 };
 
 static void patch_field(json_t *body, const char *key, char **field, const char *value,
@@ -347,6 +349,7 @@ static enum store_rc client_update_tx(struct call *c, void *ctx)
 	patch_field(c->body, "email", &cl.email, p->email, p->has_email);
 	patch_field(c->body, "name", &cl.name, p->name, true);
 	patch_field(c->body, "avatarUrl", &cl.avatar_url, p->avatar, true);
+	patch_field(c->body, "birthday", &cl.birthday, p->birthday, true);
 	if (!cl.phone && !cl.email) {
 		call_error(c, 400, "validation_failed",
 			   "phone: a client keeps a phone or an email");
@@ -384,6 +387,17 @@ void clients_update(struct call *c)
 	    !body_string(c, c->body, "avatarUrl", "avatarUrl", false, 0, 2048, &p.avatar) ||
 	    !avatar_url_ok(c, p.avatar))
 		return;
+	/* The join page's rule (domain/text.c), the date written as the API writes dates. */
+	json_t *birthday = json_object_get(c->body, "birthday");
+	if (birthday && !json_is_null(birthday) &&
+	    (!json_is_string(birthday) ||
+	     !text_birthday_parse(json_string_value(birthday), BIRTHDAY_ISO, now_ms(),
+				  p.birthday))) {
+		call_error(c, 400, "validation_failed",
+			   "birthday: must be a real date as YYYY-MM-DD from 1900-01-01 to today "
+			   "(UTC), or null to clear it");
+		return;
+	}
 	call_write_tx_rows(c, client_update_tx, &p);
 }
 

@@ -70,7 +70,7 @@ static bool code_shape(const char *s)
 struct enrol_form {
 	char phone_in[128], name[NAME_MAX_CHARS * 4 + 1], email_in[EMAIL_MAX + 1], birthday_in[32];
 	bool consent;
-	char phone[PHONE_MAX_DIGITS + 1], email[EMAIL_MAX + 1], birthday[11];
+	char phone[PHONE_MAX_DIGITS + 1], email[EMAIL_MAX + 1], birthday[TEXT_BIRTHDAY_BYTES];
 	/* The message beside each field (NULL: none). */
 	const char *phone_error, *name_error, *email_error, *birthday_error, *consent_error;
 };
@@ -222,33 +222,6 @@ static void form_page(struct join *j, int status, const struct enrol_form *f)
 	free(style);
 }
 
-/* Days in month m (1..12) of year y. */
-static int month_days(int y, int m)
-{
-	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return m == 2 && leap ? 29 : days[m - 1];
-}
-
-/* A birthday as a date input sends it (YYYY-MM-DD) or as people type it (DD.MM.YYYY), a real
- * date from 1900-01-01 to today, into out as YYYY-MM-DD. */
-static bool birthday_parse(const char *in, int64_t now, char out[11])
-{
-	int y, m, d;
-	char tail;
-	if (sscanf(in, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 &&
-	    sscanf(in, "%2d.%2d.%4d%c", &d, &m, &y, &tail) != 3)
-		return false;
-	if (y < 1900 || m < 1 || m > 12 || d < 1 || d > month_days(y, m))
-		return false;
-	/* In range by the checks above: four, two and two digits. */
-	snprintf(out, 11, "%04u-%02u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u,
-		 (unsigned)d % 100u);
-	char today[UTC_TEXT_BYTES];
-	utc_format_ms(now, today);
-	return strncmp(out, today, 10) <= 0;
-}
-
 /* Reads and checks the form of POST /j/{code}: every field's error set (false when any). */
 static bool form_read(struct call *c, struct enrol_form *f)
 {
@@ -293,7 +266,8 @@ static bool form_read(struct call *c, struct enrol_form *f)
 		f->birthday_in[0] = '\0';
 		f->birthday_error = "Дата рождения: дата вида 31.12.1990, не позже сегодняшней.";
 	} else if (has_birthday == 1 && *f->birthday_in &&
-		   !birthday_parse(f->birthday_in, now_ms(), f->birthday)) {
+		   !text_birthday_parse(f->birthday_in, BIRTHDAY_ISO_OR_TYPED, now_ms(),
+					f->birthday)) {
 		f->birthday_error = "Дата рождения: дата вида 31.12.1990, не позже сегодняшней.";
 	}
 	f->consent = has_consent == 1 && strcmp(consent, "yes") == 0;

@@ -91,6 +91,7 @@ void write_off_rules_get(struct call *c);
 void write_off_rules_put(struct call *c);
 void contact_info_get(struct call *c);
 void contact_info_put(struct call *c);
+void contact_join_qr(struct call *c);
 void contact_logo_upload(struct call *c);
 void contact_logo_delete(struct call *c);
 void catalog_image_upload(struct call *c);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/qr.h"
 #include "domain/text.h"
 #include "handlers/handlers.h"
 #include "handlers/upload.h"
@@ -417,13 +418,24 @@ cleanup:
 	json_decref(doc);
 }
 
-/* Answers 200 with the contact info document doc, and joinURL: the merchant's public join
- * page (--public-url and /j/{join code}, docs/CARD.md "Joining"), which the merchant prints
- * as a link or a QR code. */
-static enum store_rc render_contact(struct call *c, json_t *doc)
+/* The merchant's public join page (--public-url and /j/{join code}, docs/CARD.md "Joining")
+ * into url (cap bytes), which the merchant prints as a link or a QR code. */
+static enum store_rc join_url(struct call *c, char *url, size_t cap)
 {
 	char code[MERCHANT_JOIN_CODE_BYTES] = "";
 	enum store_rc rc = STORE(c->db, merchant_join_code, c->who.merchant_id, code);
+	if (rc != STORE_OK)
+		return rc;
+	const char *base = c->app->cfg->public_url;
+	snprintf(url, cap, "%s/j/%s", base ? base : "", code);
+	return STORE_OK;
+}
+
+/* Answers 200 with the contact info document doc, and joinURL (join_url). */
+static enum store_rc render_contact(struct call *c, json_t *doc)
+{
+	char url[1024];
+	enum store_rc rc = join_url(c, url, sizeof(url));
 	if (rc != STORE_OK)
 		return rc;
 	struct jw jw;
@@ -435,9 +447,6 @@ static enum store_rc render_contact(struct call *c, json_t *doc)
 			json_string_value(json_object_get(doc, contact_fields[i])));
 	/* Set only by the logo upload (contact_logo_upload); a PUT leaves it alone. */
 	jw_kstr(w, "logoPath", json_string_value(json_object_get(doc, "logoPath")));
-	char url[1024];
-	const char *base = c->app->cfg->public_url;
-	snprintf(url, sizeof(url), "%s/j/%s", base ? base : "", code);
 	jw_kstr(w, "joinURL", url);
 	jw_obj_end(w);
 	return STORE_OK;
@@ -452,6 +461,34 @@ void contact_info_get(struct call *c)
 	if (rc != STORE_OK)
 		call_store_error(c, rc);
 	json_decref(doc);
+}
+
+/* GET /loyalty/settings/contact_info/join-qr.svg: the joinURL as a QR code, an SVG image
+ * drawn by the card page's encoder (domain/qr.c), for the cabinet to show and the merchant to
+ * print. */
+void contact_join_qr(struct call *c)
+{
+	char url[1024];
+	enum store_rc rc = join_url(c, url, sizeof(url));
+	if (rc != STORE_OK) {
+		call_store_error(c, rc);
+		return;
+	}
+	char *svg = qr_svg(url, NULL, "QR-код ссылки для вступления в программу", NULL);
+	if (!svg) {
+		/* Only a --public-url too long for a QR code (2331 bytes) gets here. */
+		call_error(c, 500, "internal_error", "the join link does not fit in a QR code");
+		return;
+	}
+	c->resp->status = 200;
+	c->resp->content_type = "image/svg+xml";
+	buf_reset(&c->resp->body);
+	buf_puts(&c->resp->body, svg);
+	free(svg);
+	/* Opened on its own, the image runs nothing; it follows the join code, so no caching. */
+	response_header(c->resp, "Content-Security-Policy", "default-src 'none'; sandbox");
+	response_header(c->resp, "X-Content-Type-Options", "nosniff");
+	response_header(c->resp, "Cache-Control", "no-store");
 }
 
 static enum store_rc contact_put_tx(struct call *c, void *ctx)

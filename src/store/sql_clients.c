@@ -162,8 +162,8 @@ enum store_rc sql_enrolments_purge(struct store_conn *c, int64_t before_ms)
 
 enum store_rc sql_client_update(struct store_conn *c, const struct client *cl)
 {
-	return sql_touch(c, SQL_CLIENT_UPDATE, "sssssii", cl->email, cl->email, cl->phone, cl->name,
-			 cl->avatar_url, cl->merchant_id, cl->id);
+	return sql_touch(c, SQL_CLIENT_UPDATE, "ssssssii", cl->email, cl->email, cl->phone,
+			 cl->name, cl->avatar_url, cl->birthday, cl->merchant_id, cl->id);
 }
 
 enum store_rc sql_client_erase(struct store_conn *c, int64_t merchant_id, int64_t id,

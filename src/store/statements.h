@@ -147,8 +147,8 @@
 			      " AND created_ms > $2")                                              \
 	X(ENROLMENTS_PURGE, "DELETE FROM enrolments WHERE created_ms <= $1")                       \
 	X(CLIENT_UPDATE, "UPDATE clients SET email = $1, email_lc = " LOWER_ASCII("$2") ","        \
-			 " phone = $3, name = $4, avatar_url = $5 WHERE merchant_id = $6"          \
-			 " AND id = $7 RETURNING id")                                              \
+			 " phone = $3, name = $4, avatar_url = $5, birthday = $6"                 \
+			 " WHERE merchant_id = $7 AND id = $8 RETURNING id")                                              \
 	/* erasure (client_erase): the person's fields cleared, the token replaced by one no      \
 	 * lookup takes (not 32 hex); their comments on orders, their coupons' tokens and codes,  \
 	 * and the Idempotency-Key answers that show them (found by the old token) go with it.   \

@@ -397,8 +397,8 @@ struct store_ops {
 	/* CONFLICT when phone, email or token is taken within the merchant. */
 	enum store_rc (*client_create)(struct store_conn *c, const struct client *cl,
 				       int64_t *id_out) MUST_CHECK;
-	/* Writes email, phone, name and avatar of cl->id (of cl->merchant_id). CONFLICT when the
-	 * phone or email is another client's; NOT_FOUND when there is no such client. */
+	/* Writes email, phone, name, avatar and birthday of cl->id (of cl->merchant_id). CONFLICT
+	 * when the phone or email is another client's; NOT_FOUND when there is no such client. */
 	enum store_rc (*client_update)(struct store_conn *c, const struct client *cl) MUST_CHECK;
 	/* Calls row for each match in the order of API.md 2.1 until it returns false. */
 	enum store_rc (*client_search)(struct store_conn *c, int64_t merchant_id,

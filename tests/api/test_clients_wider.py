@@ -1,5 +1,7 @@
 """API.md 4.1 and 4.2 (the part built so far): one client by id or token, the balance history,
 and GET /fiscal/auth/."""
+import datetime
+
 from conftest import (OWNER_A, Session, assert_error, body_of, new_phone, refund, rule, sale, uniq)
 
 
@@ -65,6 +67,45 @@ def test_update_client(A, B):
     assert_error(A.put(f"/clients/{cl['id']}/", {"email": "bad"}), 400, field="email")
     assert_error(B.put(f"/clients/{cl['id']}/", {"name": "Mine"}), 404, code="not_found")
     assert body_of(A.get(f"/clients/{cl['id']}/"))["name"] == "New"
+
+
+BIRTHDAY_RULE = "birthday: must be a real date as YYYY-MM-DD from 1900-01-01 to today (UTC), or null to clear it"
+
+
+def test_update_client_birthday(A, B):
+    """PUT /clients/{ref}/ sets `birthday` by the join page's rule (a real date, YYYY-MM-DD, not
+    in the future; null clears it); a PUT without it keeps it."""
+    cl = A.create_client(phone=new_phone(), name="Vera")
+    assert cl["birthday"] is None
+    upd = body_of(A.put(f"/clients/{cl['id']}/", {"birthday": "1990-02-28"}))
+    assert upd["birthday"] == "1990-02-28" and upd["name"] == "Vera" and upd["phone"] == cl["phone"]
+    assert body_of(A.get(f"/clients/{cl['token']}/"))["birthday"] == "1990-02-28"
+    # by token, a leap day, and the oldest date taken
+    assert body_of(A.put(f"/clients/{cl['token']}/", {"birthday": "2000-02-29"}))["birthday"] == "2000-02-29"
+    assert body_of(A.put(f"/clients/{cl['id']}/", {"birthday": "1900-01-01"}))["birthday"] == "1900-01-01"
+    # today (the UTC day; the server's is never earlier) is taken; the day after tomorrow is not
+    now = datetime.datetime.now(datetime.timezone.utc).date()
+    assert body_of(A.put(f"/clients/{cl['id']}/", {"birthday": now.isoformat()}))["birthday"] == now.isoformat()
+    later = (now + datetime.timedelta(days=2)).isoformat()
+    bad = ["1991-02-29", "1900-02-29", "1990-04-31", "1990-13-01", "1990-00-10", "1990-01-00", "1899-12-31",
+           "2990-01-01", later, "28.02.1990", "1990-2-28", "1990-02-28T00:00:00Z", " 1990-02-28",
+           "19900228", "", "вчера", 19900228, True, ["1990-02-28"], {"date": "1990-02-28"}]
+    A.put(f"/clients/{cl['id']}/", {"birthday": "1985-04-03"})
+    for value in bad:
+        body = assert_error(A.put(f"/clients/{cl['id']}/", {"birthday": value, "name": "Changed"}), 400,
+                            code="validation_failed", field="birthday")
+        assert body["message"] == BIRTHDAY_RULE, value
+    # nothing of a refused PUT is kept
+    got = body_of(A.get(f"/clients/{cl['id']}/"))
+    assert got["birthday"] == "1985-04-03" and got["name"] == "Vera"
+    # other fields leave it alone; null clears it
+    assert body_of(A.put(f"/clients/{cl['id']}/", {"name": "Vera K."}))["birthday"] == "1985-04-03"
+    upd = body_of(A.put(f"/clients/{cl['id']}/", {"birthday": None}))
+    assert upd["birthday"] is None and upd["name"] == "Vera K."
+    assert body_of(A.get(f"/clients/{cl['id']}/"))["birthday"] is None
+    # another merchant's client is unknown, whatever the birthday
+    assert_error(B.put(f"/clients/{cl['id']}/", {"birthday": "1990-02-28"}), 404, code="not_found")
+    assert body_of(A.get(f"/clients/{cl['id']}/"))["birthday"] is None
 
 
 def test_find_a_scanned_coupon(A, B):

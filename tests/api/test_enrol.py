@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, parse_qs
 
 import pytest
 
+import qrsvg
 from conftest import (DEFAULT_SERVE_FLAGS, Env, Session, assert_error, body_of, database_for, describe,
                       new_phone)
 from test_card_page import assert_page_headers, assert_style_allowed
@@ -151,6 +152,21 @@ def test_join_url_in_contact_info(jenv):
     # Read-only: a PUT that names it changes nothing.
     got = body_of(jenv.a.put("/loyalty/settings/contact_info/", {"joinURL": "https://evil.example/"}))
     assert got["joinURL"] == a
+
+
+def test_join_qr_code_is_the_join_url(jenv):
+    """GET .../contact_info/join-qr.svg: the joinURL as an SVG QR code that decodes to it, each
+    merchant's own; authenticated like the contact info."""
+    for api in (jenv.a, jenv.b):
+        url = body_of(api.get("/loyalty/settings/contact_info/"))["joinURL"]
+        r = api.get("/loyalty/settings/contact_info/join-qr.svg")
+        assert r.status_code == 200, describe(r)
+        assert r.headers["Content-Type"] == "image/svg+xml"
+        assert r.headers["Cache-Control"] == "no-store" and r.headers["X-Content-Type-Options"] == "nosniff"
+        assert r.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+        assert r.text.startswith('<svg xmlns="http://www.w3.org/2000/svg"') and "<script" not in r.text
+        assert qrsvg.decode(r.text) == [url]
+    assert_error(Session().get(jenv.url("/loyalty/settings/contact_info/join-qr.svg")), 401)
 
 
 def test_join_page_is_a_form_without_script(jenv):

@@ -12,6 +12,7 @@ import zlib
 
 import pytest
 
+import qrsvg
 from conftest import (Api, Server, Session, body_of, describe, init_merchant, loads, new_phone,
                       refund, rule, run_cli, sale, uniq)
 
@@ -444,6 +445,18 @@ def test_lists_never_show_another_merchants_rows(tenv):
             lists += 1
             assert rows and not {x["id"] for x in rows} & foreign[kind], (own.n, path)
     print(f"\ntenant lists: {lists} list calls, no foreign row")
+
+
+def test_join_qr_code_is_the_callers_own(tenv):
+    """GET .../contact_info/join-qr.svg names no object: each merchant's staff, of every role,
+    get the QR code of their own merchant's join link, never another's."""
+    urls = {w.n: body_of(w.api["owner"].get("/loyalty/settings/contact_info/"))["joinURL"] for w in tenv.worlds}
+    assert len(set(urls.values())) == len(tenv.worlds)
+    for w in tenv.worlds:
+        for role in ("owner", "manager", "cashier"):
+            r = w.api[role].get("/loyalty/settings/contact_info/join-qr.svg")
+            assert r.status_code == 200, describe(r)
+            assert qrsvg.decode(r.text) == [urls[w.n]], (w.n, role)
 
 
 def test_receipt_page_by_token(tenv):

@@ -434,6 +434,60 @@ static void test_json_next_number(void **state)
 	assert_false(text_json_number_char('x') || text_json_number_char(' '));
 }
 
+/* 2024-03-15T12:00:00Z, the "now" of the birthday checks. */
+#define BIRTHDAY_NOW_MS 1710504000000LL
+
+static void expect_birthday(const char *in, enum birthday_form form, const char *want)
+{
+	char out[TEXT_BIRTHDAY_BYTES] = "x";
+	bool ok = text_birthday_parse(in, form, BIRTHDAY_NOW_MS, out);
+	if (want) {
+		assert_true(ok);
+		assert_string_equal(out, want);
+	} else {
+		assert_false(ok);
+		assert_string_equal(out, "");
+	}
+}
+
+static void test_birthday_parse(void **state)
+{
+	(void)state;
+	for (int f = BIRTHDAY_ISO; f <= BIRTHDAY_ISO_OR_TYPED; f++) {
+		enum birthday_form form = (enum birthday_form)f;
+		expect_birthday("1990-02-28", form, "1990-02-28");
+		expect_birthday("2000-02-29", form, "2000-02-29"); /* a leap year by 400 */
+		expect_birthday("1900-01-01", form, "1900-01-01");
+		expect_birthday("2024-03-15", form, "2024-03-15"); /* today counts */
+		expect_birthday("2024-03-16", form, NULL);	   /* tomorrow does not */
+		expect_birthday("2990-01-01", form, NULL);
+		expect_birthday("1899-12-31", form, NULL);
+		expect_birthday("1900-02-29", form, NULL); /* not a leap year by 100 */
+		expect_birthday("1991-02-29", form, NULL);
+		expect_birthday("1990-04-31", form, NULL);
+		expect_birthday("1990-13-01", form, NULL);
+		expect_birthday("1990-00-10", form, NULL);
+		expect_birthday("1990-01-00", form, NULL);
+		expect_birthday("", form, NULL);
+		expect_birthday("вчера", form, NULL);
+		expect_birthday("1990-01-01x", form, NULL);
+		expect_birthday("1990-01-01T00:00:00Z", form, NULL);
+	}
+	/* the API takes exactly YYYY-MM-DD */
+	expect_birthday("15.03.1990", BIRTHDAY_ISO, NULL);
+	expect_birthday("1990-1-5", BIRTHDAY_ISO, NULL);
+	expect_birthday(" 1990-01-05", BIRTHDAY_ISO, NULL);
+	expect_birthday("+990-01-05", BIRTHDAY_ISO, NULL);
+	expect_birthday("19900105", BIRTHDAY_ISO, NULL);
+	/* the join page also takes a date as people type it */
+	expect_birthday("15.03.1990", BIRTHDAY_ISO_OR_TYPED, "1990-03-15");
+	expect_birthday("3.4.1985", BIRTHDAY_ISO_OR_TYPED, "1985-04-03");
+	expect_birthday("1990-1-5", BIRTHDAY_ISO_OR_TYPED, "1990-01-05");
+	expect_birthday("31.02.2000", BIRTHDAY_ISO_OR_TYPED, NULL);
+	expect_birthday("16.03.2024", BIRTHDAY_ISO_OR_TYPED, NULL);
+	expect_birthday("15.03.1990.", BIRTHDAY_ISO_OR_TYPED, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -444,6 +498,7 @@ int main(void)
 	    cmocka_unit_test(test_pattern_prefix),  cmocka_unit_test(test_pattern_like),
 	    cmocka_unit_test(test_pattern_limits),  cmocka_unit_test(test_pattern_trigrams),
 	    cmocka_unit_test(test_http_url),	    cmocka_unit_test(test_json_next_number),
+	    cmocka_unit_test(test_birthday_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

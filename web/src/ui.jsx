@@ -102,6 +102,13 @@ export function date(ms, withTime = true) {
   return new Intl.DateTimeFormat(locale(), o).format(new Date(Number(ms)));
 }
 
+// A calendar day as the API writes it ("1990-02-28", a birthday) in the reader's language; the
+// day itself, whatever the browser's time zone.
+export function day(iso) {
+  if (!iso) return '—';
+  return new Intl.DateTimeFormat(locale(), { dateStyle: 'long', timeZone: 'UTC' }).format(new Date(`${iso}T00:00:00Z`));
+}
+
 // A decimal typed by a person ("1 000,5" or "1000.50") as the text of a JSON number with at
 // most 2 fraction digits, or null. Sent as typed: never through arithmetic.
 export function decimalText(s, { signed = false } = {}) {

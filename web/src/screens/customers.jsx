@@ -6,7 +6,7 @@ import { useState } from 'preact/hooks';
 import { api, get, post, put, qs } from '../api.js';
 import { go, allowed } from '../app.jsx';
 import { t } from '../i18n.js';
-import { Dialog, DialogActions, Field, FormError, Loading, Pager, Table, date, decimalText, money, useLoad, useSubmit } from '../ui.jsx';
+import { Dialog, DialogActions, Field, FormError, Loading, Pager, Table, date, day, decimalText, money, useLoad, useSubmit } from '../ui.jsx';
 
 const LIMIT = 20;
 
@@ -79,14 +79,18 @@ export function Customers({ who }) {
   );
 }
 
+// A new customer's or an existing one's contacts; editing also sets the birthday (PUT
+// /clients/{ref}/ takes it as YYYY-MM-DD, what a date input gives; empty clears it).
 function ClientForm({ title, client = {}, onSave, onClose }) {
-  const [v, setV] = useState({ name: client.name || '', phone: client.phone || '', email: client.email || '' });
+  const editing = !!client.id;
+  const fields = editing ? ['name', 'phone', 'email', 'birthday'] : ['name', 'phone', 'email'];
+  const [v, setV] = useState({ name: client.name || '', phone: client.phone || '', email: client.email || '', birthday: client.birthday || '' });
   const form = useSubmit();
   const set = (k) => (e) => setV({ ...v, [k]: e.currentTarget.value });
   const submit = (e) => {
     e.preventDefault();
     const body = {};
-    for (const k of ['name', 'phone', 'email']) body[k] = v[k].trim() === '' ? null : v[k].trim();
+    for (const k of fields) body[k] = v[k].trim() === '' ? null : v[k].trim();
     form.run(() => onSave(body));
   };
   return (
@@ -101,7 +105,12 @@ function ClientForm({ title, client = {}, onSave, onClose }) {
         <Field label={t('customer.email')} error={form.errorOf('email')}>
           <input name="email" type="email" value={v.email} onInput={set('email')} />
         </Field>
-        <FormError form={form} fields={['name', 'phone', 'email']} />
+        {editing && (
+          <Field label={t('customer.birthday')} error={form.errorOf('birthday')}>
+            <input name="birthday" type="date" autocomplete="bday" min="1900-01-01" value={v.birthday} onInput={set('birthday')} />
+          </Field>
+        )}
+        <FormError form={form} fields={fields} />
         <DialogActions form={form} onClose={onClose} />
       </form>
     </Dialog>
@@ -193,6 +202,12 @@ export function Customer({ id, who }) {
               <dt>{t('customer.email')}</dt>
               <dd>{c.email || '—'}</dd>
             </div>
+            {c.birthday && (
+              <div data-test="birthday">
+                <dt>{t('customer.birthday')}</dt>
+                <dd>{day(c.birthday)}</dd>
+              </div>
+            )}
             <Loading state={balance}>
               {(b) =>
                 b.map((x) => (

@@ -1,8 +1,8 @@
 // The program (owner or manager): loyalty settings with a plain-language preview, write-off
-// presets, the coupon catalog with images, sale points, contact info and logo. Each part saves
-// through its own API endpoint (API.md 4.4).
-import { useState } from 'preact/hooks';
-import { del, get, post, put } from '../api.js';
+// presets, the coupon catalog with images, sale points, contact info and logo, and the join link
+// with its QR code to invite customers. Each part saves through its own API endpoint (API.md 4.4).
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, del, get, post, put } from '../api.js';
 import { t } from '../i18n.js';
 import { Dialog, DialogActions, Field, FormError, Loading, Saved, date, decimalText, money, useLoad, useSubmit } from '../ui.jsx';
 
@@ -376,8 +376,72 @@ function SalePointsForm({ initial }) {
 const CONTACT_FIELDS = ['company', 'phone', 'email', 'url', 'instagram', 'facebook', 'vk', 'youtube'];
 
 function Contacts() {
-  const state = useLoad(() => get('/loyalty/settings/contact_info/'), []);
-  return <Loading state={state}>{(c) => <ContactsForm initial={c} />}</Loading>;
+  const state = useLoad(() => Promise.all([get('/loyalty/settings/contact_info/'), get('/loyalty/settings/')]), []);
+  return (
+    <Loading state={state}>
+      {([c, s]) => (
+        <>
+          <Invite url={c.joinURL} active={!!s.active} />
+          <ContactsForm initial={c} />
+        </>
+      )}
+    </Loading>
+  );
+}
+
+// The join link (docs/CARD.md "Joining") to hand to customers: the link with a copy button, its
+// QR code (drawn by the server, GET .../join-qr.svg: fetched with the session's CSRF header and
+// shown from a blob: URL) to download or print, and whether the page takes people now.
+function Invite({ url, active }) {
+  const [copied, setCopied] = useState(false);
+  const linkRef = useRef(null);
+  const qr = useLoad(async () => {
+    const r = await api('GET', '/loyalty/settings/contact_info/join-qr.svg', undefined, { raw: true });
+    return URL.createObjectURL(await r.blob());
+  }, [url]);
+  useEffect(() => () => qr.data && URL.revokeObjectURL(qr.data), [qr.data]);
+  const copy = async () => {
+    setCopied(false);
+    try {
+      await navigator.clipboard.writeText(url);
+    } catch {
+      // No clipboard API (a plain-http address other than localhost): copy the selection.
+      linkRef.current.select();
+      document.execCommand('copy');
+    }
+    setCopied(true);
+  };
+  return (
+    <section class="card-block invite" aria-labelledby="invite-title" data-test="invite">
+      <h2 id="invite-title">{t('program.invite')}</h2>
+      <p class="muted">{t('program.invite.lead')}</p>
+      <div class="link-row">
+        <Field label={t('program.invite.link')}>
+          <input name="joinURL" ref={linkRef} readonly value={url} onFocus={(e) => e.currentTarget.select()} />
+        </Field>
+        <button type="button" onClick={copy}>
+          {t('program.invite.copy')}
+        </button>
+      </div>
+      <p role="status" class="muted">
+        {copied ? t('program.invite.copied') : ''}
+      </p>
+      <Loading state={qr}>{(src) => <img class="join-qr" src={src} alt={t('program.invite.qr', { url })} data-test="join-qr" />}</Loading>
+      <div class="actions no-print">
+        {qr.data && (
+          <a class="button" href={qr.data} download="join-qr.svg">
+            {t('program.invite.download')}
+          </a>
+        )}
+        <button type="button" onClick={() => window.print()}>
+          {t('program.invite.print')}
+        </button>
+      </div>
+      <p class={`notice ${active ? 'ok' : 'error'}`} data-test="invite-active">
+        {active ? t('program.invite.active') : t('program.invite.inactive')}
+      </p>
+    </section>
+  );
 }
 
 function ContactsForm({ initial }) {
