@@ -56,7 +56,8 @@ static void reset(struct answer token, const struct answer *api, size_t n)
 {
 	pthread_mutex_lock(&fake.lock);
 	fake.token = token;
-	memcpy(fake.api, api, n * sizeof(*api));
+	if (n)
+		memcpy(fake.api, api, n * sizeof(*api));
 	fake.n_api = n;
 	fake.next_api = 0;
 	for (size_t i = 0; i < fake.n_seen; i++)
