@@ -94,6 +94,22 @@ enum store_rc sql_coupon_find_token(struct store_conn *c, int64_t merchant_id, i
 	return STORE_OK;
 }
 
+/* Calls row for each coupon instance the query r finds, then ends and closes r. */
+static enum store_rc instances_each(struct sql_res *r, coupon_row_fn row, void *ctx)
+{
+	while (sql_next(r)) {
+		struct coupon_instance ci = {0};
+		read_instance(r, &ci);
+		bool more = row(ctx, &ci);
+		coupon_instance_clear(&ci);
+		if (!more)
+			break;
+	}
+	enum store_rc rc = sql_end(r);
+	sql_close(r);
+	return rc;
+}
+
 enum store_rc sql_coupons_usable(struct store_conn *c, int64_t merchant_id, int64_t client_id,
 				 int64_t now, coupon_row_fn row, void *ctx)
 {
@@ -101,17 +117,7 @@ enum store_rc sql_coupons_usable(struct store_conn *c, int64_t merchant_id, int6
 	enum store_rc rc = sql_query(c, SQL_COUPONS_USABLE, &r, "iii", merchant_id, client_id, now);
 	if (rc != STORE_OK)
 		return rc;
-	while (sql_next(&r)) {
-		struct coupon_instance ci = {0};
-		read_instance(&r, &ci);
-		bool more = row(ctx, &ci);
-		coupon_instance_clear(&ci);
-		if (!more)
-			break;
-	}
-	rc = sql_end(&r);
-	sql_close(&r);
-	return rc;
+	return instances_each(&r, row, ctx);
 }
 
 enum store_rc sql_client_coupons(struct store_conn *c, int64_t merchant_id, int64_t client_id,
@@ -121,17 +127,7 @@ enum store_rc sql_client_coupons(struct store_conn *c, int64_t merchant_id, int6
 	enum store_rc rc = sql_query(c, SQL_CLIENT_COUPONS_ALL, &r, "ii", merchant_id, client_id);
 	if (rc != STORE_OK)
 		return rc;
-	while (sql_next(&r)) {
-		struct coupon_instance ci = {0};
-		read_instance(&r, &ci);
-		bool more = row(ctx, &ci);
-		coupon_instance_clear(&ci);
-		if (!more)
-			break;
-	}
-	rc = sql_end(&r);
-	sql_close(&r);
-	return rc;
+	return instances_each(&r, row, ctx);
 }
 
 /* The merchant of an instance and its two codes. */
