@@ -131,6 +131,44 @@ def make_sqlite_db(kopilkad, tools, workdir, name, clients, orders):
     return db, keys, gen_s
 
 
+def schema_of(kopilkad, workdir):
+    """The schema version kopilkad creates: read off a database it initializes."""
+    probe = os.path.join(workdir, "schema-probe.db")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(probe + suffix):
+            os.remove(probe + suffix)
+    sh([kopilkad, "init", "--db", probe, "--email", EMAIL, "--password", PASSWORD],
+       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    conn = sqlite3.connect(probe)
+    try:
+        return conn.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+    finally:
+        conn.close()
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(probe + suffix):
+                os.remove(probe + suffix)
+
+
+def downgrade_for(kopilkad, db, workdir, meta):
+    """An older kopilkad refuses a database of a newer schema: its copy of the generated
+    database is taken back to the version it knows, with the suite's undo of each migration
+    (tests/api/schema_undo.py). What the newer migrations added (the dashboard's aggregates,
+    the webhooks' outbox) is then work only the new binary does per order, as it would be on
+    an upgrade."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "api"))
+    from schema_undo import downgrade_sqlite
+    conn = sqlite3.connect(db)
+    try:
+        have = conn.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+    finally:
+        conn.close()
+    want = schema_of(kopilkad, workdir)
+    meta["baseline_schema"] = want
+    if want < have:
+        log(f"baseline: schema {have} -> {want} on its copy")
+        downgrade_sqlite(db, want)
+
+
 def check(kopilkad, db):
     r = subprocess.run([kopilkad, "check", "--db", db], capture_output=True, text=True,
                        timeout=900)
@@ -1144,6 +1182,7 @@ def main():
                 if os.path.exists(base_db + suffix):
                     os.remove(base_db + suffix)
             shutil.copyfile(db, base_db)
+            downgrade_for(a.baseline_bin, base_db, a.workdir, meta)
         if a.no_extras:
             soak_s = 0
             meta["no_extras"] = True

@@ -103,18 +103,70 @@ UNDO_REPORTS_PG = ([f"DROP TRIGGER {t} ON {table}" for t, table in _REPORT_TRIGG
                                                    "report_lots_change")] + _REPORT_TABLES)
 
 
+
+# Every SQLite migration's undo, by the version it made (the newest first when applied); a new
+# migration adds its undo here (test_lockout.py then proves an old database migrates, and
+# `bench/run.py --baseline-bin` can run an older kopilkad on a copy of the new database).
+SQLITE_UNDO = {
+    19: UNDO_ENROL,
+    18: UNDO_PASSKIT,
+    17: UNDO_ERASED,
+    16: UNDO_FP,
+    15: UNDO_WEBHOOKS,
+    14: UNDO_IMPORTS,
+    13: UNDO_REPORTS_SQLITE,
+    12: UNDO_LK_SESSIONS,
+    11: UNDO_11,
+    10: UNDO_10_SQLITE,
+    9: ["DROP TRIGGER clients_trigrams_insert", "DROP TRIGGER clients_trigrams_update",
+        "DROP TRIGGER clients_trigrams_delete", "DROP TABLE client_phone_trigrams",
+        "DROP TABLE trigram_positions"],
+    8: ["DROP TABLE hold_takes", "DROP TABLE holds", "DROP INDEX coupon_instances_hold",
+        "ALTER TABLE coupon_instances DROP COLUMN hold_id",
+        "ALTER TABLE coupon_instances DROP COLUMN shared_client_id",
+        "ALTER TABLE coupon_instances DROP COLUMN shared_instance_id",
+        "ALTER TABLE coupon_instances DROP COLUMN shared_ms"],
+    7: ["DROP TABLE sale_points"],
+    6: ["DROP TABLE idempotency"],
+    5: ["DROP TABLE merchant_documents"],
+    4: ["DROP INDEX orders_merchant_date", "ALTER TABLE orders DROP COLUMN reaction",
+        "ALTER TABLE orders DROP COLUMN customer_comment"],
+    3: ["DROP TABLE api_keys", "DROP INDEX accounts_staff_login", "DROP INDEX accounts_merchant",
+        "ALTER TABLE accounts DROP COLUMN inn", "ALTER TABLE accounts DROP COLUMN staff_login",
+        "ALTER TABLE accounts DROP COLUMN deleted"],
+    2: ["DROP TABLE auth_counters"],
+}
+
+
+def sqlite_undo_to(version):
+    """The statements that take a SQLite database at the newest schema back to version (the
+    server stopped), the newest migration's undo first, schema_version's rows included."""
+    sql = []
+    for v in sorted(SQLITE_UNDO, reverse=True):
+        if v > version:
+            sql += SQLITE_UNDO[v]
+    return sql + [f"DELETE FROM schema_version WHERE version > {version}"]
+
+
+def downgrade_sqlite(path, version):
+    """Takes the SQLite database at path back to schema version, in one transaction."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for stmt in sqlite_undo_to(version):
+            conn.execute(stmt)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
 def undo_reports(engine, db):
     """Back to the schema before the dashboard's aggregates (the server stopped), undoing the
     migrations after it first."""
-    last = f"DELETE FROM schema_version WHERE version >= {13 if engine == 'sqlite' else 14}"
     if engine == "sqlite":
-        conn = sqlite3.connect(db)
-        try:
-            conn.executescript(";".join(UNDO_ENROL + UNDO_PASSKIT + UNDO_ERASED + UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_SQLITE + [last]) + ";")
-        finally:
-            conn.close()
+        downgrade_sqlite(db, 12)
     else:
-        psql(db, ";".join(UNDO_ENROL + UNDO_PASSKIT + UNDO_ERASED + UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_PG + [last]))
+        psql(db, ";".join(UNDO_ENROL + UNDO_PASSKIT + UNDO_ERASED + UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_PG +
+                          ["DELETE FROM schema_version WHERE version >= 14"]))
 
 
 def psql(uri, sql):
@@ -130,8 +182,7 @@ def undo_migration_10(engine, db, extra_sql=""):
     if engine == "sqlite":
         conn = sqlite3.connect(db)
         try:
-            conn.executescript(";".join(UNDO_ENROL + UNDO_PASSKIT + UNDO_ERASED + UNDO_FP + UNDO_WEBHOOKS + UNDO_IMPORTS + UNDO_REPORTS_SQLITE + UNDO_LK_SESSIONS + UNDO_11 + UNDO_10_SQLITE) + ";" + extra_sql
-                               + "DELETE FROM schema_version WHERE version >= 10;")
+            conn.executescript(";".join(sqlite_undo_to(9)) + ";" + extra_sql)
         finally:
             conn.close()
     else:

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from conftest import OWNER_A, OWNER_B, Session, assert_error, body_of, describe, new_phone, uniq
-from schema_undo import UNDO_10_SQLITE, UNDO_11, UNDO_ENROL, UNDO_ERASED, UNDO_PASSKIT, UNDO_FP, UNDO_IMPORTS, UNDO_WEBHOOKS, UNDO_LK_SESSIONS, UNDO_REPORTS_SQLITE
+from schema_undo import SQLITE_UNDO, downgrade_sqlite
 
 
 def get(env, auth):
@@ -154,44 +154,12 @@ def test_an_old_database_is_migrated_on_start(make_env, engine):
         pytest.skip("undoes the SQLite migrations by hand")
     env = make_env()
     env.server.stop()
-    # Undo every migration after the first by hand, newest first. A new migration adds its
-    # undo here (this test then proves it migrates an old database).
-    undo = {
-        19: UNDO_ENROL,
-        18: UNDO_PASSKIT,
-        17: UNDO_ERASED,
-        16: UNDO_FP,
-        15: UNDO_WEBHOOKS,
-        14: UNDO_IMPORTS,
-        13: UNDO_REPORTS_SQLITE,
-        12: UNDO_LK_SESSIONS,
-        11: UNDO_11,
-        10: UNDO_10_SQLITE,
-        9: ["DROP TRIGGER clients_trigrams_insert", "DROP TRIGGER clients_trigrams_update",
-            "DROP TRIGGER clients_trigrams_delete", "DROP TABLE client_phone_trigrams",
-            "DROP TABLE trigram_positions"],
-        8: ["DROP TABLE hold_takes", "DROP TABLE holds", "DROP INDEX coupon_instances_hold",
-            "ALTER TABLE coupon_instances DROP COLUMN hold_id",
-            "ALTER TABLE coupon_instances DROP COLUMN shared_client_id",
-            "ALTER TABLE coupon_instances DROP COLUMN shared_instance_id",
-            "ALTER TABLE coupon_instances DROP COLUMN shared_ms"],
-        7: ["DROP TABLE sale_points"],
-        6: ["DROP TABLE idempotency"],
-        5: ["DROP TABLE merchant_documents"],
-        4: ["DROP INDEX orders_merchant_date", "ALTER TABLE orders DROP COLUMN reaction",
-            "ALTER TABLE orders DROP COLUMN customer_comment"],
-        3: ["DROP TABLE api_keys", "DROP INDEX accounts_staff_login", "DROP INDEX accounts_merchant",
-            "ALTER TABLE accounts DROP COLUMN inn", "ALTER TABLE accounts DROP COLUMN staff_login",
-            "ALTER TABLE accounts DROP COLUMN deleted"],
-        2: ["DROP TABLE auth_counters"],
-    }
+    # Undo every migration after the first (schema_undo.SQLITE_UNDO, where a new migration adds
+    # its undo; this test then proves it migrates an old database).
     with sqlite3.connect(env.db) as conn:
         latest = conn.execute("SELECT max(version) FROM schema_version").fetchone()[0]
-        assert set(undo) == set(range(2, latest + 1)), "add the undo of the new migration here"
-        for version in sorted(undo, reverse=True):
-            for sql in undo[version]:
-                conn.execute(sql)
-        conn.execute("DELETE FROM schema_version WHERE version > 1")
+    assert set(SQLITE_UNDO) == set(range(2, latest + 1)), "add the undo of the new migration"
+    downgrade_sqlite(env.db, 1)
     env.restart()
     with sqlite3.connect(env.db) as conn:
         assert conn.execute("SELECT max(version) FROM schema_version").fetchone()[0] >= 3
@@ -199,5 +167,5 @@ def test_an_old_database_is_migrated_on_start(make_env, engine):
         assert conn.execute("SELECT count(*) FROM api_keys").fetchone()[0] == 0
     assert body_of(get(env, OWNER_A))
     log = env.server.log_tail()
-    for version in undo:
+    for version in SQLITE_UNDO:
         assert f"migrated database schema to version {version}" in log
