@@ -344,12 +344,15 @@ struct sq_conn *sq_conn_open(struct sq_store *st, bool create, char *err_buf, si
 		/* journal_mode is a write: a read-only database keeps the mode it has.
 		 * synchronous = NORMAL whatever --sqlite-synchronous says: "full" is kept by the
 		 * WAL sync after each group (struct sq_store, write_unlock), not by SQLite. */
+		char wal[96] = "";
+		if (!read_only)
+			snprintf(wal, sizeof(wal),
+				 "PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = %lld;",
+				 (long long)WAL_KEEP_BYTES);
 		snprintf(pragmas, sizeof(pragmas),
 			 "%s PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
 			 " PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8192;",
-			 read_only
-			     ? ""
-			     : "PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 67108864;");
+			 wal);
 		rc = sqlite3_exec(db, pragmas, NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
 			break;

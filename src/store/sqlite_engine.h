@@ -147,8 +147,10 @@ struct sq_store {
 	 * behind that group waited for it (measured: +11 % orders/s and p99 26 -> 14 ms without
 	 * it). The writer instead reports the WAL's size after each commit (wal_hook) and a
 	 * thread of its own, on its own connection, runs PASSIVE checkpoints beside the
-	 * writers once the WAL passes WAL_CKPT_PAGES, the bulk beside them and the short tail
-	 * between two groups (so the WAL starts over; see ckpt_main). Should the WAL still pass
+	 * writers once the WAL passes WAL_CKPT_PAGES, the bulk beside them (pass after pass,
+	 * each copying what the writers added during the one before, until under
+	 * WAL_TAIL_PAGES are left) and that short tail between two groups (so the WAL starts
+	 * over; see ckpt_main). Should the WAL still pass
 	 * WAL_HARD_PAGES (the thread starved, or behind readers), the writer checkpoints itself
 	 * after waking its group, as SQLite did: the WAL stays bounded either way. Closing the
 	 * store stops the thread before the last connection closes, which checkpoints the whole
@@ -162,15 +164,27 @@ struct sq_store {
 	bool ckpt_inline; /* guarded by write_mu: the WAL passed WAL_HARD_PAGES */
 	struct sq_conn *ckpt_conn;
 	int ckpt_db_fd; /* the database file, synced after a pass beside the writers */
+	_Atomic int wal_pages; /* the WAL's size after the writer's last commit (wal_hook) */
 };
 
 /* WAL sizes, in pages, that start a background checkpoint and that make the writer checkpoint
- * inline. 4x SQLite's wal_autocheckpoint: a longer WAL lets a checkpoint copy a page written
- * by many commits once and takes the tail's sync under write_mu a quarter as often (measured
- * on 2 busy vCPUs: ~10 % more orders/s than at 1,000 pages). 8,000 pages of 4 KiB stay under
- * journal_size_limit (64 MiB). */
-#define WAL_CKPT_PAGES 4000
-#define WAL_HARD_PAGES 8000
+ * inline, and the size the WAL file keeps (journal_size_limit) once it starts over. 16x
+ * SQLite's wal_autocheckpoint: a longer WAL lets a checkpoint copy a page written by many
+ * commits once and takes the tail under write_mu a sixteenth as often. The file keeps its
+ * largest size: a WAL cut back and grown again each cycle changes its size, and every sync
+ * of it then writes the file's metadata too. Measured on 2 vCPUs, 16 connections of orders
+ * (docs/PERFORMANCE.md, "Checkpoints"): 4,000 pages cut back at 64 MiB gave ~1,900 orders/s
+ * and p99 ~29 ms; these ~2,400 and ~19 ms. The WAL file then takes up to 129 MiB on disk. */
+#define WAL_CKPT_PAGES 16000
+#define WAL_HARD_PAGES 32000
+#define WAL_KEEP_BYTES ((int64_t)WAL_HARD_PAGES * 4096 + (1 << 20))
+/* What the checkpoint thread leaves for the tail it copies with write_mu held: every group
+ * queued meanwhile waits for that copy and the database's sync after it, so it is kept to a
+ * few milliseconds of writes (measured: a tail of whatever one 4,000-page pass left, copied
+ * under the mutex, set the orders' p99 at ~30 ms). At most WAL_CKPT_PASSES passes beside
+ * the writers get it there (each copies what was written during the one before). */
+#define WAL_TAIL_PAGES 64
+#define WAL_CKPT_PASSES 8
 
 /* sqlite.c: the connection's prepared statement id, reset and unbound; run one that returns
  * no rows (then reset); reset one after its rows; the connection an operation runs on (the

@@ -27,6 +27,7 @@ static int wal_grew(void *arg, sqlite3 *db, const char *name, int pages)
 	(void)db;
 	(void)name;
 	struct sq_store *st = arg;
+	atomic_store(&st->wal_pages, pages);
 	if (pages < WAL_CKPT_PAGES)
 		return SQLITE_OK;
 	if (pages >= WAL_HARD_PAGES)
@@ -43,11 +44,16 @@ static int wal_grew(void *arg, sqlite3 *db, const char *name, int pages)
 static enum store_rc group_finish(struct sq_store *st, enum store_rc rc);
 static void write_unlock(struct sq_store *st);
 
-/* One checkpoint pass on the thread's connection. */
-static void ckpt_pass(struct sq_store *st)
+/* One checkpoint pass on the thread's connection; returns how many of the WAL's frames are
+ * now in the database (0 when the pass failed: the caller then goes on to the tail). */
+static int ckpt_pass(struct sq_store *st)
 {
-	sqlite3_wal_checkpoint_v2(st->ckpt_conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	int log = 0, copied = 0;
+	if (sqlite3_wal_checkpoint_v2(st->ckpt_conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+				      &copied) != SQLITE_OK)
+		copied = 0;
 	metrics_add(M_DB_CHECKPOINTS, 1);
+	return copied;
 }
 
 static void *ckpt_main(void *arg)
@@ -67,13 +73,20 @@ static void *ckpt_main(void *arg)
 		 * the writers, then the short tail with write_mu held, after committing the group
 		 * it may find open (its members have all released their savepoints and wait for
 		 * that COMMIT); the next group's BEGIN then reuses the WAL from its start. */
-		ckpt_pass(st);
-		/* A pass that did not reach the WAL's end leaves the pages it copied unsynced, and
-		 * the tail's pass would sync them all with write_mu held (measured: 25-60 ms per
-		 * checkpoint, the orders' p99). Synced here, beside the writers, the tail's sync
-		 * has only the tail's pages left. */
-		if (st->ckpt_db_fd >= 0 && fdatasync(st->ckpt_db_fd) != 0)
-			log_warn("sqlite: fdatasync %s: %s", st->path, strerror(errno));
+		for (int pass = 0; pass < WAL_CKPT_PASSES; pass++) {
+			int copied = ckpt_pass(st);
+			/* A pass that did not reach the WAL's end leaves the pages it copied
+			 * unsynced, and the tail's pass would sync them all with write_mu held
+			 * (measured: 25-60 ms per checkpoint, the orders' p99). Synced here,
+			 * beside the writers, the tail's sync has only the tail's pages left. */
+			if (st->ckpt_db_fd >= 0 && fdatasync(st->ckpt_db_fd) != 0)
+				log_warn("sqlite: fdatasync %s: %s", st->path, strerror(errno));
+			/* What the writers added during this pass: copied by the next one
+			 * while it is more than a short tail. After the WAL started over,
+			 * the size is below what was copied: nothing is left. */
+			if (copied == 0 || atomic_load(&st->wal_pages) - copied <= WAL_TAIL_PAGES)
+				break;
+		}
 		pthread_mutex_lock(&st->write_mu);
 		if (st->group_open && st->group_size > 0)
 			group_finish(st, STORE_OK);
@@ -81,6 +94,10 @@ static void *ckpt_main(void *arg)
 			ckpt_pass(st);
 		write_unlock(st);
 		pthread_mutex_lock(&st->ckpt_mu);
+		/* The commits of this cycle asked again while the WAL was still long; the tail
+		 * just let it start over, so those asks are answered (a WAL that could not start
+		 * over, behind a reader, asks again at the next commit). */
+		st->ckpt_wanted = false;
 	}
 	pthread_mutex_unlock(&st->ckpt_mu);
 	return NULL;

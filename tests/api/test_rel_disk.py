@@ -14,8 +14,9 @@ from conftest import (ERROR_KEYS, Env, Session, body_of, describe, loads, new_ph
                       scale, uniq)
 
 
-# Larger than the WAL grows before SQLite checkpoints it (1000 pages, 4 MiB), so that space freed
-# is space the database can use; filler files take the rest.
+# A filesystem of a few MiB, filled by filler files: the WAL runs into the full disk long before
+# its checkpoint size (16,000 pages), so the writes stop at SQLITE_FULL, and the checkpoint and
+# WAL restart after it (sqlite_writer.c) are what makes freed space usable again.
 FS_SIZE = "16m"
 ORDERS_WHILE_FULL = scale(60, 400)
 LOAD_SECONDS = scale(8, 30)
