@@ -163,7 +163,7 @@ struct sq_store {
 	bool ckpt_stop;
 	bool ckpt_inline; /* guarded by write_mu: the WAL passed WAL_HARD_PAGES */
 	struct sq_conn *ckpt_conn;
-	int ckpt_db_fd; /* the database file, synced after a pass beside the writers */
+	int ckpt_db_fd;	       /* the database file, synced after a pass beside the writers */
 	_Atomic int wal_pages; /* the WAL's size after the writer's last commit (wal_hook) */
 };
 
