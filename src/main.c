@@ -30,8 +30,11 @@
 #include "service/sms.h"
 #include "service/wallet.h"
 #include "service/webhooks.h"
+#include "store/accounts.h"
 #include "store/backup.h"
+#include "store/check.h"
 #include "store/media.h"
+#include "store/merchant.h"
 #include "store/sqlite.h"
 #include "store/store.h"
 

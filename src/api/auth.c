@@ -27,6 +27,7 @@
 #include "core/seqlock.h"
 #include "domain/lk.h"
 #include "domain/text.h"
+#include "store/accounts.h"
 
 #define CACHE_SLOTS 4096
 #define LOCK_SLOTS 8192

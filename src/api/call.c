@@ -13,6 +13,7 @@
 #include "core/metrics.h"
 #include "domain/money.h"
 #include "domain/text.h"
+#include "store/merchant.h"
 
 void call_error(struct call *c, int status, const char *code, const char *fmt, ...)
 {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "store/accounts.h"
 
 bool session_wanted(const struct request *req)
 {

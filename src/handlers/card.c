@@ -24,7 +24,10 @@
 #include "service/cardupdates.h"
 #include "service/ledger.h"
 #include "service/wallet.h"
+#include "store/clients.h"
+#include "store/coupons.h"
 #include "store/media.h"
+#include "store/wallet.h"
 
 /* The last operations the page lists. */
 #define CARD_OPERATIONS 10

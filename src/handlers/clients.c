@@ -10,6 +10,13 @@
 #include "service/events.h"
 #include "service/ledger.h"
 #include "service/views.h"
+#include "store/accounts.h"
+#include "store/clients.h"
+#include "store/coupons.h"
+#include "store/holds.h"
+#include "store/merchant.h"
+#include "store/orders.h"
+#include "store/webhooks.h"
 
 /* Compiles the phone query parameter; false after writing a 400. */
 static bool phone_query(struct call *c, const char *v, struct pattern *p)

@@ -30,6 +30,9 @@
 #include "handlers/page.h"
 #include "service/clients.h"
 #include "service/sms.h"
+#include "store/accounts.h"
+#include "store/clients.h"
+#include "store/merchant.h"
 
 /* The consent text when --consent-file is not set: paragraphs split by blank lines. */
 static const char builtin_consent[] =

@@ -11,6 +11,7 @@
 #include "service/holds.h"
 #include "service/ledger.h"
 #include "service/views.h"
+#include "store/coupons.h"
 
 #define HOLD_COUPONS 100
 #define FISCAL_ORDER_ID_MAX 64

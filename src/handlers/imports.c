@@ -11,6 +11,10 @@
 #include "domain/multipart.h"
 #include "handlers/handlers.h"
 #include "service/imports.h"
+#include "store/clients.h"
+#include "store/imports.h"
+#include "store/merchant.h"
+#include "store/orders.h"
 
 /* Problems listed in a preview (problemCount counts them all), and sample rows shown. */
 #define PREVIEW_PROBLEMS_MAX 1000

@@ -10,6 +10,9 @@
 #include "service/coupons.h"
 #include "service/settings.h"
 #include "service/views.h"
+#include "store/accounts.h"
+#include "store/catalog.h"
+#include "store/merchant.h"
 
 #define VALID_DAYS_MAX 36500
 

@@ -16,6 +16,7 @@
 #include "domain/text.h"
 #include "handlers/handlers.h"
 #include "service/orders.h"
+#include "store/orders.h"
 
 static const char *const units[] = {"piece", "kg", "g", "L", "ml"};
 

@@ -14,6 +14,9 @@
 #include "handlers/page.h"
 #include "service/orders.h"
 #include "service/views.h"
+#include "store/accounts.h"
+#include "store/clients.h"
+#include "store/orders.h"
 
 /* The order is visible to the caller: theirs, unless they are a cashier who did not make it. */
 static bool visible(const struct call *c, const struct order *o)

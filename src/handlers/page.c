@@ -11,6 +11,7 @@
 
 #include "domain/text.h"
 #include "handlers/handlers.h"
+#include "store/merchant.h"
 
 /* Mobile first: one column, at most 32em wide on a larger screen. --brand and --on-brand are
  * set per merchant by page_style. */

@@ -23,6 +23,8 @@
 #include "core/util.h"
 #include "handlers/handlers.h"
 #include "service/wallet.h"
+#include "store/clients.h"
+#include "store/wallet.h"
 
 /* Most entries of a log request written, and most bytes of each. */
 #define LOG_ENTRIES_MAX 20

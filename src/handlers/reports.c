@@ -11,6 +11,8 @@
 #include "domain/money.h"
 #include "handlers/handlers.h"
 #include "service/views.h"
+#include "store/merchant.h"
+#include "store/reports.h"
 #include "store/store.h"
 
 #define DAY_MS 86400000LL

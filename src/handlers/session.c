@@ -10,6 +10,7 @@
 #include "api/session.h"
 #include "core/log.h"
 #include "handlers/handlers.h"
+#include "store/accounts.h"
 
 /* The longest password taken: auth_check_login refuses 512 bytes or more unread. */
 #define SIGNIN_PASSWORD_MAX 511

@@ -12,6 +12,7 @@
 #include "domain/text.h"
 #include "handlers/handlers.h"
 #include "service/views.h"
+#include "store/accounts.h"
 
 #define PASSWORD_MIN 8
 #define PASSWORD_MAX 256

@@ -9,6 +9,7 @@
 #include "core/util.h"
 #include "domain/webhook.h"
 #include "handlers/handlers.h"
+#include "store/webhooks.h"
 
 /* What an endpoint's answer shows of its secret once it was set: its first characters (and
  * its last 4 when it is long), enough to recognise it. */

@@ -23,6 +23,7 @@
 #include "domain/webhook.h"
 #include "http/outbound.h"
 #include "service/ledger.h"
+#include "store/wallet.h"
 
 #define CLAIM_MAX 16
 /* Devices pushed per client in a round (a customer with more phones than that is unusual;

@@ -11,6 +11,8 @@
 #include "service/holds.h"
 #include "service/ledger.h"
 #include "service/views.h"
+#include "store/clients.h"
+#include "store/webhooks.h"
 
 /* Registers fresh (its token made here) as POST /clients/ and an order's auto-registration do:
  * by phone alone when its email is another client's; *cl the client as stored, locked;

@@ -6,6 +6,10 @@
 #include "service/clients.h"
 #include "service/events.h"
 #include "service/ledger.h"
+#include "store/catalog.h"
+#include "store/clients.h"
+#include "store/coupons.h"
+#include "store/merchant.h"
 
 /* Attempts at drawing codes that are free; with a million codes per merchant a collision
  * streak this long means the merchant has almost used them all up. */

@@ -10,6 +10,10 @@
 #include "service/holds.h"
 #include "service/ledger.h"
 #include "service/views.h"
+#include "store/accounts.h"
+#include "store/clients.h"
+#include "store/coupons.h"
+#include "store/webhooks.h"
 
 static char public_url[512] = "http://127.0.0.1:8080";
 

@@ -10,6 +10,10 @@
 #include "service/coupons.h"
 #include "service/events.h"
 #include "service/ledger.h"
+#include "store/coupons.h"
+#include "store/holds.h"
+#include "store/merchant.h"
+#include "store/orders.h"
 
 enum store_rc hold_place(struct store_conn *db, struct hold *h, const int64_t *coupon_ids,
 			 size_t n_coupons, int64_t now)

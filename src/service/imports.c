@@ -10,6 +10,9 @@
 #include "core/util.h"
 #include "service/events.h"
 #include "service/ledger.h"
+#include "store/clients.h"
+#include "store/imports.h"
+#include "store/merchant.h"
 
 enum column { COL_PHONE, COL_EMAIL, COL_NAME, COL_POINTS, COL_EXPIRES, COL_COUNT };
 static const char *const column_field[COL_COUNT] = {"phone", "email", "name", "points", "expires"};

@@ -8,6 +8,7 @@
 #include "domain/csv.h"
 #include "domain/text.h"
 #include "service/outcome.h"
+#include "store/imports.h"
 #include "store/store.h"
 
 /* Largest file an import takes (the route's body limit: API.md). */

@@ -5,6 +5,8 @@
 
 #include "service/cardupdates.h"
 #include "service/holds.h"
+#include "store/holds.h"
+#include "store/ledger.h"
 
 /* Lots read for one spend or take-back; a client with more live lots than this spends from
  * the first ones, which the available-balance check makes a rare, refused case. */

@@ -18,6 +18,12 @@
 #include "service/events.h"
 #include "service/holds.h"
 #include "service/ledger.h"
+#include "store/catalog.h"
+#include "store/clients.h"
+#include "store/coupons.h"
+#include "store/ledger.h"
+#include "store/merchant.h"
+#include "store/orders.h"
 
 /* Hex digest of a request, kept with its order as request_hash. */
 #define ORDER_HASH_LEN (crypto_hash_sha256_BYTES * 2 + 1)

@@ -1,5 +1,7 @@
 /* Changing the loyalty program's settings (see settings.h). */
 #include "service/settings.h"
+#include "store/catalog.h"
+#include "store/merchant.h"
 
 static void merge(struct accrual_setting *a, const struct accrual_patch *p)
 {

@@ -30,6 +30,8 @@
 #include "domain/webhook.h"
 #include "http/outbound.h"
 #include "service/events.h"
+#include "store/ledger.h"
+#include "store/webhooks.h"
 
 #define CLAIM_MAX 16
 /* Lots noticed per scan, and how often the scan runs. */

@@ -866,7 +866,6 @@ static const struct store_ops pg_ops = {
     .rollback = pg_rollback,
     .run_write = store_run_write_here,
     .ping = pg_ping,
-    SQL_SHARED_OPS,
     .order_number_next = pg_order_number_next,
     .client_lock = pg_client_lock,
     .order_lock = pg_order_lock,

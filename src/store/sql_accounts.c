@@ -6,9 +6,10 @@
 #include <stdlib.h>
 
 #include "core/util.h"
+#include "store/accounts.h"
 
-enum store_rc sql_merchant_create(struct store_conn *c, const char *name, int64_t now,
-				  int64_t *id_out)
+enum store_rc store_merchant_create(struct store_conn *c, const char *name, int64_t now,
+				    int64_t *id_out)
 {
 	/* The join page's code (/j/{code}): 64 random bits, as the migration made them. */
 	char join_code[17];
@@ -16,8 +17,8 @@ enum store_rc sql_merchant_create(struct store_conn *c, const char *name, int64_
 	return sql_insert(c, SQL_MERCHANT_CREATE, id_out, "sis", name, now, join_code);
 }
 
-enum store_rc sql_merchant_join_code(struct store_conn *c, int64_t merchant_id,
-				     char out[MERCHANT_JOIN_CODE_BYTES])
+enum store_rc store_merchant_join_code(struct store_conn *c, int64_t merchant_id,
+				       char out[MERCHANT_JOIN_CODE_BYTES])
 {
 	struct sql_res r;
 	enum store_rc rc = sql_row(c, SQL_MERCHANT_JOIN_CODE, &r, "i", merchant_id);
@@ -28,8 +29,8 @@ enum store_rc sql_merchant_join_code(struct store_conn *c, int64_t merchant_id,
 	return STORE_OK;
 }
 
-enum store_rc sql_merchant_by_join_code(struct store_conn *c, const char *code,
-					int64_t *merchant_id_out)
+enum store_rc store_merchant_by_join_code(struct store_conn *c, const char *code,
+					  int64_t *merchant_id_out)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_row(c, SQL_MERCHANT_BY_JOIN_CODE, &r, "s", code);
@@ -70,7 +71,7 @@ static enum store_rc account_one(enum store_rc rc, struct sql_res *r, struct acc
 	return STORE_OK;
 }
 
-enum store_rc sql_account_create(struct store_conn *c, const struct account *a, int64_t *id_out)
+enum store_rc store_account_create(struct store_conn *c, const struct account *a, int64_t *id_out)
 {
 	return sql_insert(c, SQL_ACCOUNT_CREATE, id_out, "iddssssssiss", a->merchant_id,
 			  (int)a->kind, (int)a->role, a->email, a->email, a->phone,
@@ -78,27 +79,27 @@ enum store_rc sql_account_create(struct store_conn *c, const struct account *a, 
 			  a->staff_login[0] ? a->staff_login : NULL);
 }
 
-enum store_rc sql_account_find_login(struct store_conn *c, const char *login, struct account *out)
+enum store_rc store_account_find_login(struct store_conn *c, const char *login, struct account *out)
 {
 	struct sql_res r;
 	return account_one(sql_row(c, SQL_ACCOUNT_FIND, &r, "s", login), &r, out);
 }
 
-enum store_rc sql_account_get(struct store_conn *c, int64_t merchant_id, int64_t id,
-			      struct account *out)
+enum store_rc store_account_get(struct store_conn *c, int64_t merchant_id, int64_t id,
+				struct account *out)
 {
 	struct sql_res r;
 	return account_one(sql_row(c, SQL_ACCOUNT_GET, &r, "ii", merchant_id, id), &r, out);
 }
 
-enum store_rc sql_account_self(struct store_conn *c, int64_t id, struct account *out)
+enum store_rc store_account_self(struct store_conn *c, int64_t id, struct account *out)
 {
 	struct sql_res r;
 	return account_one(sql_row(c, SQL_ACCOUNT_SELF, &r, "i", id), &r, out);
 }
 
-enum store_rc sql_employees_list(struct store_conn *c, int64_t merchant_id, int64_t offset,
-				 int64_t limit, account_row_fn row, void *ctx)
+enum store_rc store_employees_list(struct store_conn *c, int64_t merchant_id, int64_t offset,
+				   int64_t limit, account_row_fn row, void *ctx)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_query(c, SQL_EMPLOYEES_LIST, &r, "iii", merchant_id, limit, offset);
@@ -117,14 +118,14 @@ enum store_rc sql_employees_list(struct store_conn *c, int64_t merchant_id, int6
 	return rc;
 }
 
-enum store_rc sql_account_update(struct store_conn *c, const struct account *a)
+enum store_rc store_account_update(struct store_conn *c, const struct account *a)
 {
 	return sql_touch(c, SQL_ACCOUNT_UPDATE, "ssssssdssii", a->email, a->email, a->phone,
 			 a->first_name, a->last_name, a->inn, (int)a->role, a->password_hash,
 			 a->password_hash, a->merchant_id, a->id);
 }
 
-enum store_rc sql_account_delete(struct store_conn *c, int64_t merchant_id, int64_t id)
+enum store_rc store_account_delete(struct store_conn *c, int64_t merchant_id, int64_t id)
 {
 	enum store_rc rc = sql_touch(c, SQL_ACCOUNT_DELETE, "ii", merchant_id, id);
 	if (rc == STORE_OK)
@@ -145,13 +146,13 @@ static void read_key(const struct sql_res *r, struct api_key *k)
 	k->revoked = !sql_null(r, 5);
 }
 
-enum store_rc sql_api_key_create(struct store_conn *c, const struct api_key *k, int64_t *id_out)
+enum store_rc store_api_key_create(struct store_conn *c, const struct api_key *k, int64_t *id_out)
 {
 	return sql_insert(c, SQL_KEY_CREATE, id_out, "iisi", k->merchant_id, k->account_id, k->hash,
 			  k->created_ms);
 }
 
-enum store_rc sql_api_key_get(struct store_conn *c, int64_t id, struct api_key *out)
+enum store_rc store_api_key_get(struct store_conn *c, int64_t id, struct api_key *out)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_row(c, SQL_KEY_GET, &r, "i", id);
@@ -162,8 +163,8 @@ enum store_rc sql_api_key_get(struct store_conn *c, int64_t id, struct api_key *
 	return STORE_OK;
 }
 
-enum store_rc sql_api_keys_list(struct store_conn *c, int64_t merchant_id, api_key_row_fn row,
-				void *ctx)
+enum store_rc store_api_keys_list(struct store_conn *c, int64_t merchant_id, api_key_row_fn row,
+				  void *ctx)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_query(c, SQL_KEYS_LIST, &r, "i", merchant_id);
@@ -180,14 +181,16 @@ enum store_rc sql_api_keys_list(struct store_conn *c, int64_t merchant_id, api_k
 	return rc;
 }
 
-enum store_rc sql_api_key_revoke(struct store_conn *c, int64_t merchant_id, int64_t id, int64_t now)
+enum store_rc store_api_key_revoke(struct store_conn *c, int64_t merchant_id, int64_t id,
+				   int64_t now)
 {
 	return sql_touch(c, SQL_KEY_REVOKE, "iii", now, merchant_id, id);
 }
 
 /* ---- lockout counters ---- */
 
-enum store_rc sql_auth_counter_get(struct store_conn *c, const char *key, struct auth_counter *out)
+enum store_rc store_auth_counter_get(struct store_conn *c, const char *key,
+				     struct auth_counter *out)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_row(c, SQL_AUTH_COUNTER_GET, &r, "s", key);
@@ -200,8 +203,8 @@ enum store_rc sql_auth_counter_get(struct store_conn *c, const char *key, struct
 	return STORE_OK;
 }
 
-enum store_rc sql_auth_counter_put(struct store_conn *c, const char *key,
-				   const struct auth_counter *in)
+enum store_rc store_auth_counter_put(struct store_conn *c, const char *key,
+				     const struct auth_counter *in)
 {
 	return sql_exec(c, SQL_AUTH_COUNTER_PUT, NULL, "siii", key, in->failures,
 			in->window_start_ms, in->locked_until_ms);
@@ -209,15 +212,15 @@ enum store_rc sql_auth_counter_put(struct store_conn *c, const char *key,
 
 /* ---- the merchant cabinet's sessions ---- */
 
-enum store_rc sql_lk_session_create(struct store_conn *c, const struct lk_session *s)
+enum store_rc store_lk_session_create(struct store_conn *c, const struct lk_session *s)
 {
 	return sql_insert(c, SQL_LK_SESSION_CREATE, NULL, "siisidii", s->token_hash, s->account_id,
 			  s->merchant_id, s->csrf, s->cred_version, (int)s->role, s->created_ms,
 			  s->seen_ms);
 }
 
-enum store_rc sql_lk_session_get(struct store_conn *c, const char *token_hash,
-				 struct lk_session *out)
+enum store_rc store_lk_session_get(struct store_conn *c, const char *token_hash,
+				   struct lk_session *out)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_row(c, SQL_LK_SESSION_GET, &r, "s", token_hash);
@@ -237,18 +240,18 @@ enum store_rc sql_lk_session_get(struct store_conn *c, const char *token_hash,
 	return STORE_OK;
 }
 
-enum store_rc sql_lk_session_touch(struct store_conn *c, const char *token_hash, int64_t seen_ms)
+enum store_rc store_lk_session_touch(struct store_conn *c, const char *token_hash, int64_t seen_ms)
 {
 	return sql_exec(c, SQL_LK_SESSION_TOUCH, NULL, "is", seen_ms, token_hash);
 }
 
-enum store_rc sql_lk_session_delete(struct store_conn *c, const char *token_hash)
+enum store_rc store_lk_session_delete(struct store_conn *c, const char *token_hash)
 {
 	return sql_exec(c, SQL_LK_SESSION_DELETE, NULL, "s", token_hash);
 }
 
-enum store_rc sql_lk_sessions_purge(struct store_conn *c, int64_t idle_before_ms,
-				    int64_t created_before_ms, int64_t *n_out)
+enum store_rc store_lk_sessions_purge(struct store_conn *c, int64_t idle_before_ms,
+				      int64_t created_before_ms, int64_t *n_out)
 {
 	return sql_exec(c, SQL_LK_SESSIONS_PURGE, n_out, "ii", idle_before_ms, created_before_ms);
 }

@@ -3,6 +3,7 @@
 #include "store/sql.h"
 
 #include "core/util.h"
+#include "store/catalog.h"
 
 /* The row of CATALOG_COLS. */
 static void read_catalog(const struct sql_res *r, struct catalog_coupon *o)
@@ -22,8 +23,8 @@ static void read_catalog(const struct sql_res *r, struct catalog_coupon *o)
 	o->created_ms = sql_int(r, 12);
 }
 
-enum store_rc sql_catalog_create(struct store_conn *c, const struct catalog_coupon *cc,
-				 int64_t *id_out)
+enum store_rc store_catalog_create(struct store_conn *c, const struct catalog_coupon *cc,
+				   int64_t *id_out)
 {
 	return sql_insert(c, SQL_CATALOG_CREATE, id_out, "issssssszzbi", cc->merchant_id, cc->title,
 			  cc->header, cc->sub_header, cc->short_description, cc->long_description,
@@ -31,8 +32,8 @@ enum store_rc sql_catalog_create(struct store_conn *c, const struct catalog_coup
 			  cc->created_ms);
 }
 
-enum store_rc sql_catalog_get(struct store_conn *c, int64_t merchant_id, int64_t id,
-			      struct catalog_coupon *out)
+enum store_rc store_catalog_get(struct store_conn *c, int64_t merchant_id, int64_t id,
+				struct catalog_coupon *out)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_row(c, SQL_CATALOG_GET, &r, "ii", merchant_id, id);
@@ -43,7 +44,7 @@ enum store_rc sql_catalog_get(struct store_conn *c, int64_t merchant_id, int64_t
 	return STORE_OK;
 }
 
-enum store_rc sql_catalog_update(struct store_conn *c, const struct catalog_coupon *cc)
+enum store_rc store_catalog_update(struct store_conn *c, const struct catalog_coupon *cc)
 {
 	return sql_touch(c, SQL_CATALOG_UPDATE, "ssssssszzii", cc->title, cc->header,
 			 cc->sub_header, cc->short_description, cc->long_description,
@@ -51,13 +52,13 @@ enum store_rc sql_catalog_update(struct store_conn *c, const struct catalog_coup
 			 cc->merchant_id, cc->id);
 }
 
-enum store_rc sql_catalog_delete(struct store_conn *c, int64_t merchant_id, int64_t id)
+enum store_rc store_catalog_delete(struct store_conn *c, int64_t merchant_id, int64_t id)
 {
 	return sql_touch(c, SQL_CATALOG_DELETE, "ii", merchant_id, id);
 }
 
-enum store_rc sql_catalog_list(struct store_conn *c, int64_t merchant_id, int64_t offset,
-			       int64_t limit, catalog_row_fn row, void *ctx)
+enum store_rc store_catalog_list(struct store_conn *c, int64_t merchant_id, int64_t offset,
+				 int64_t limit, catalog_row_fn row, void *ctx)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_query(c, SQL_CATALOG_LIST, &r, "iii", merchant_id, limit, offset);

@@ -3,10 +3,11 @@
  * store/statements.h), written once for both engines; an
  * engine adds its own (SQLite: the phone trigram index and integrity_check) through its
  * driver's check_more. */
+#include "store/check.h"
 #include "store/sql.h"
 
-enum store_rc sql_check(struct store_conn *c, int64_t now, store_report_fn report, void *ctx,
-			int64_t *problems_out)
+enum store_rc store_check(struct store_conn *c, int64_t now, store_report_fn report, void *ctx,
+			  int64_t *problems_out)
 {
 	(void)now;
 	int64_t problems = 0;

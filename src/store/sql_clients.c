@@ -5,6 +5,7 @@
 #include "store/sql.h"
 
 #include "core/util.h"
+#include "store/clients.h"
 #include "store/columns.h"
 
 void sql_read_client(const struct sql_res *r, struct client *out)
@@ -40,51 +41,51 @@ static enum store_rc client_one(enum store_rc rc, struct sql_res *r, struct clie
 	return STORE_OK;
 }
 
-enum store_rc sql_client_get(struct store_conn *c, int64_t merchant_id, int64_t id,
-			     struct client *out)
+enum store_rc store_client_get(struct store_conn *c, int64_t merchant_id, int64_t id,
+			       struct client *out)
 {
 	struct sql_res r;
 	return client_one(sql_row(c, SQL_CLIENT_GET, &r, "ii", merchant_id, id), &r, out);
 }
 
-enum store_rc sql_client_find_phone(struct store_conn *c, int64_t merchant_id, const char *phone,
-				    struct client *out)
+enum store_rc store_client_find_phone(struct store_conn *c, int64_t merchant_id, const char *phone,
+				      struct client *out)
 {
 	struct sql_res r;
 	return client_one(sql_row(c, SQL_CLIENT_FIND_PHONE, &r, "is", merchant_id, phone), &r, out);
 }
 
-enum store_rc sql_client_find_email(struct store_conn *c, int64_t merchant_id, const char *email_lc,
-				    struct client *out)
+enum store_rc store_client_find_email(struct store_conn *c, int64_t merchant_id,
+				      const char *email_lc, struct client *out)
 {
 	struct sql_res r;
 	return client_one(sql_row(c, SQL_CLIENT_FIND_EMAIL, &r, "is", merchant_id, email_lc), &r,
 			  out);
 }
 
-enum store_rc sql_client_find_token(struct store_conn *c, int64_t merchant_id, const char *token,
-				    struct client *out)
+enum store_rc store_client_find_token(struct store_conn *c, int64_t merchant_id, const char *token,
+				      struct client *out)
 {
 	struct sql_res r;
 	return client_one(sql_row(c, SQL_CLIENT_FIND_TOKEN, &r, "is", merchant_id, token), &r, out);
 }
 
-enum store_rc sql_client_by_token(struct store_conn *c, const char *token, struct client *out)
+enum store_rc store_client_by_token(struct store_conn *c, const char *token, struct client *out)
 {
 	struct sql_res r;
 	return client_one(sql_row(c, SQL_CLIENT_BY_TOKEN, &r, "s", token), &r, out);
 }
 
-enum store_rc sql_client_create(struct store_conn *c, const struct client *cl, int64_t *id_out)
+enum store_rc store_client_create(struct store_conn *c, const struct client *cl, int64_t *id_out)
 {
 	return sql_insert(c, SQL_CLIENT_CREATE, id_out, "issssssissz", cl->merchant_id, cl->email,
 			  cl->email, cl->phone, cl->name, cl->avatar_url, cl->token, cl->created_ms,
 			  cl->birthday, cl->consent_version, cl->consent_ms);
 }
 
-enum store_rc sql_client_consent(struct store_conn *c, int64_t merchant_id, int64_t id,
-				 const char *version, int64_t consent_ms, const char *birthday,
-				 const char *name)
+enum store_rc store_client_consent(struct store_conn *c, int64_t merchant_id, int64_t id,
+				   const char *version, int64_t consent_ms, const char *birthday,
+				   const char *name)
 {
 	return sql_touch(c, SQL_CLIENT_CONSENT, "sissii", version, consent_ms, birthday, name,
 			 merchant_id, id);
@@ -92,14 +93,15 @@ enum store_rc sql_client_consent(struct store_conn *c, int64_t merchant_id, int6
 
 /* ---- the join page's pending enrolments ---- */
 
-enum store_rc sql_enrolment_create(struct store_conn *c, const struct enrolment *e, int64_t *id_out)
+enum store_rc store_enrolment_create(struct store_conn *c, const struct enrolment *e,
+				     int64_t *id_out)
 {
 	return sql_insert(c, SQL_ENROLMENT_CREATE, id_out, "issssssssii", e->merchant_id, e->token,
 			  e->code_hash, e->phone, e->name, e->email, e->birthday,
 			  e->consent_version, e->addr, e->expires_ms, e->created_ms);
 }
 
-enum store_rc sql_enrolment_get(struct store_conn *c, const char *token, struct enrolment *out)
+enum store_rc store_enrolment_get(struct store_conn *c, const char *token, struct enrolment *out)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_row(c, SQL_ENROLMENT_GET, &r, "s", token);
@@ -123,12 +125,12 @@ enum store_rc sql_enrolment_get(struct store_conn *c, const char *token, struct 
 	return STORE_OK;
 }
 
-enum store_rc sql_enrolment_attempt(struct store_conn *c, int64_t id)
+enum store_rc store_enrolment_attempt(struct store_conn *c, int64_t id)
 {
 	return sql_touch(c, SQL_ENROLMENT_ATTEMPT, "i", id);
 }
 
-enum store_rc sql_enrolment_done(struct store_conn *c, int64_t id, int64_t client_id)
+enum store_rc store_enrolment_done(struct store_conn *c, int64_t id, int64_t client_id)
 {
 	return sql_touch(c, SQL_ENROLMENT_DONE, "ii", client_id, id);
 }
@@ -143,8 +145,8 @@ static enum store_rc count_of(enum store_rc rc, struct sql_res *r, int64_t *out)
 	return STORE_OK;
 }
 
-enum store_rc sql_enrolments_count(struct store_conn *c, const char *phone, const char *addr,
-				   int64_t since_ms, int64_t *by_phone, int64_t *by_addr)
+enum store_rc store_enrolments_count(struct store_conn *c, const char *phone, const char *addr,
+				     int64_t since_ms, int64_t *by_phone, int64_t *by_addr)
 {
 	struct sql_res r;
 	enum store_rc rc =
@@ -155,19 +157,19 @@ enum store_rc sql_enrolments_count(struct store_conn *c, const char *phone, cons
 	return rc;
 }
 
-enum store_rc sql_enrolments_purge(struct store_conn *c, int64_t before_ms)
+enum store_rc store_enrolments_purge(struct store_conn *c, int64_t before_ms)
 {
 	return sql_exec(c, SQL_ENROLMENTS_PURGE, NULL, "i", before_ms);
 }
 
-enum store_rc sql_client_update(struct store_conn *c, const struct client *cl)
+enum store_rc store_client_update(struct store_conn *c, const struct client *cl)
 {
 	return sql_touch(c, SQL_CLIENT_UPDATE, "ssssssii", cl->email, cl->email, cl->phone,
 			 cl->name, cl->avatar_url, cl->birthday, cl->merchant_id, cl->id);
 }
 
-enum store_rc sql_client_erase(struct store_conn *c, int64_t merchant_id, int64_t id,
-			       const char *old_token, const char *erased_token, int64_t now)
+enum store_rc store_client_erase(struct store_conn *c, int64_t merchant_id, int64_t id,
+				 const char *old_token, const char *erased_token, int64_t now)
 {
 	enum store_rc rc = sql_sp_begin(c);
 	if (rc != STORE_OK)
@@ -191,8 +193,8 @@ enum store_rc sql_client_erase(struct store_conn *c, int64_t merchant_id, int64_
 	return sql_sp_end(c, rc);
 }
 
-enum store_rc sql_ledger_list(struct store_conn *c, int64_t client_id, int64_t from, int64_t to,
-			      int64_t offset, int64_t limit, ledger_row_fn row, void *ctx)
+enum store_rc store_ledger_list(struct store_conn *c, int64_t client_id, int64_t from, int64_t to,
+				int64_t offset, int64_t limit, ledger_row_fn row, void *ctx)
 {
 	struct sql_res r;
 	enum store_rc rc =
@@ -218,9 +220,9 @@ enum store_rc sql_ledger_list(struct store_conn *c, int64_t client_id, int64_t f
 	return rc;
 }
 
-enum store_rc sql_clients_export(struct store_conn *c, int64_t merchant_id, enum currency cur,
-				 int64_t after_id, int64_t limit, client_balance_row_fn row,
-				 void *ctx)
+enum store_rc store_clients_export(struct store_conn *c, int64_t merchant_id, enum currency cur,
+				   int64_t after_id, int64_t limit, client_balance_row_fn row,
+				   void *ctx)
 {
 	struct sql_res r;
 	enum store_rc rc =

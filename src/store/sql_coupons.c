@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "store/coupons.h"
 
 /* The row of INSTANCE_COLS. */
 static void read_instance(const struct sql_res *r, struct coupon_instance *o)
@@ -46,8 +47,8 @@ static enum store_rc claim_codes(struct store_conn *c, int64_t merchant_id, int6
 	return rc;
 }
 
-enum store_rc sql_coupon_issue(struct store_conn *c, const struct coupon_instance *ci,
-			       int64_t *id_out)
+enum store_rc store_coupon_issue(struct store_conn *c, const struct coupon_instance *ci,
+				 int64_t *id_out)
 {
 	if (strcmp(ci->merchant_token, ci->merchant_share_token) == 0)
 		return STORE_CONFLICT;
@@ -67,8 +68,8 @@ enum store_rc sql_coupon_issue(struct store_conn *c, const struct coupon_instanc
 	return rc;
 }
 
-enum store_rc sql_coupon_get(struct store_conn *c, int64_t merchant_id, int64_t id,
-			     struct coupon_instance *out)
+enum store_rc store_coupon_get(struct store_conn *c, int64_t merchant_id, int64_t id,
+			       struct coupon_instance *out)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_row(c, SQL_COUPON_GET, &r, "ii", merchant_id, id);
@@ -79,8 +80,8 @@ enum store_rc sql_coupon_get(struct store_conn *c, int64_t merchant_id, int64_t 
 	return STORE_OK;
 }
 
-enum store_rc sql_coupon_find_token(struct store_conn *c, int64_t merchant_id, int kind,
-				    const char *token, int64_t *id_out)
+enum store_rc store_coupon_find_token(struct store_conn *c, int64_t merchant_id, int kind,
+				      const char *token, int64_t *id_out)
 {
 	enum sql_id id = kind == 0   ? SQL_COUPON_BY_TOKEN
 			 : kind == 1 ? SQL_COUPON_BY_SHARE
@@ -110,8 +111,8 @@ static enum store_rc instances_each(struct sql_res *r, coupon_row_fn row, void *
 	return rc;
 }
 
-enum store_rc sql_coupons_usable(struct store_conn *c, int64_t merchant_id, int64_t client_id,
-				 int64_t now, coupon_row_fn row, void *ctx)
+enum store_rc store_coupons_usable(struct store_conn *c, int64_t merchant_id, int64_t client_id,
+				   int64_t now, coupon_row_fn row, void *ctx)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_query(c, SQL_COUPONS_USABLE, &r, "iii", merchant_id, client_id, now);
@@ -120,8 +121,8 @@ enum store_rc sql_coupons_usable(struct store_conn *c, int64_t merchant_id, int6
 	return instances_each(&r, row, ctx);
 }
 
-enum store_rc sql_client_coupons(struct store_conn *c, int64_t merchant_id, int64_t client_id,
-				 coupon_row_fn row, void *ctx)
+enum store_rc store_client_coupons(struct store_conn *c, int64_t merchant_id, int64_t client_id,
+				   coupon_row_fn row, void *ctx)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_query(c, SQL_CLIENT_COUPONS_ALL, &r, "ii", merchant_id, client_id);
@@ -145,8 +146,8 @@ static enum store_rc coupon_owner(struct store_conn *c, int64_t id, int64_t *mer
 	return STORE_OK;
 }
 
-enum store_rc sql_coupon_set_codes(struct store_conn *c, int64_t id, const char *code,
-				   const char *share_code)
+enum store_rc store_coupon_set_codes(struct store_conn *c, int64_t id, const char *code,
+				     const char *share_code)
 {
 	int64_t merchant_id;
 	char old[7], old_share[7];
@@ -167,8 +168,8 @@ enum store_rc sql_coupon_set_codes(struct store_conn *c, int64_t id, const char 
 	return sql_sp_end(c, rc);
 }
 
-enum store_rc sql_coupon_set_status(struct store_conn *c, int64_t id, enum coupon_status status,
-				    int64_t redeemed_order_id)
+enum store_rc store_coupon_set_status(struct store_conn *c, int64_t id, enum coupon_status status,
+				      int64_t redeemed_order_id)
 {
 	enum store_rc rc =
 	    sql_exec(c, SQL_COUPON_STATUS, NULL, "dzi", (int)status, redeemed_order_id, id);
@@ -186,8 +187,8 @@ enum store_rc sql_coupon_set_status(struct store_conn *c, int64_t id, enum coupo
 	return claim_codes(c, merchant_id, id, code, share_code);
 }
 
-enum store_rc sql_coupons_of_order(struct store_conn *c, int64_t order_id, int by, int64_t *ids,
-				   size_t max, size_t *n_out)
+enum store_rc store_coupons_of_order(struct store_conn *c, int64_t order_id, int by, int64_t *ids,
+				     size_t max, size_t *n_out)
 {
 	enum sql_id id = by == 2   ? SQL_COUPONS_OF_HOLD
 			 : by == 1 ? SQL_COUPONS_ISSUED_BY
@@ -206,21 +207,21 @@ enum store_rc sql_coupons_of_order(struct store_conn *c, int64_t order_id, int b
 	return rc;
 }
 
-enum store_rc sql_coupon_set_hold(struct store_conn *c, int64_t id, int64_t hold_id)
+enum store_rc store_coupon_set_hold(struct store_conn *c, int64_t id, int64_t hold_id)
 {
 	return sql_exec(c, SQL_COUPON_SET_HOLD, NULL, "zi", hold_id, id);
 }
 
-enum store_rc sql_coupon_share_mark(struct store_conn *c, int64_t id, int64_t client_id,
-				    int64_t given_id, int64_t now)
+enum store_rc store_coupon_share_mark(struct store_conn *c, int64_t id, int64_t client_id,
+				      int64_t given_id, int64_t now)
 {
 	enum store_rc rc =
 	    sql_touch(c, SQL_COUPON_SHARE_MARK, "iiii", client_id, given_id, now, id);
 	return rc == STORE_NOT_FOUND ? STORE_CONFLICT : rc;
 }
 
-enum store_rc sql_coupon_share_get(struct store_conn *c, int64_t id, int64_t *client_out,
-				   int64_t *given_out, int64_t *source_out)
+enum store_rc store_coupon_share_get(struct store_conn *c, int64_t id, int64_t *client_out,
+				     int64_t *given_out, int64_t *source_out)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_row(c, SQL_COUPON_SHARE_GET, &r, "i", id);

@@ -3,6 +3,7 @@
 #include "store/sql.h"
 
 #include "core/util.h"
+#include "store/holds.h"
 
 /* The row of HOLD_COLS. */
 static void read_hold(const struct sql_res *r, struct hold *h)
@@ -23,7 +24,7 @@ static void read_hold(const struct sql_res *r, struct hold *h)
 	h->created_by = sql_int(r, 13);
 }
 
-enum store_rc sql_hold_create(struct store_conn *c, const struct hold *h, int64_t *id_out)
+enum store_rc store_hold_create(struct store_conn *c, const struct hold *h, int64_t *id_out)
 {
 	return sql_insert(c, SQL_HOLD_CREATE, id_out, "iidisddiizzsz", h->merchant_id, h->client_id,
 			  (int)h->currency, h->amount_minor, h->transaction_id, (int)h->kind,
@@ -31,8 +32,8 @@ enum store_rc sql_hold_create(struct store_conn *c, const struct hold *h, int64_
 			  h->fiscal_order_id, h->created_by);
 }
 
-enum store_rc sql_hold_get(struct store_conn *c, int64_t merchant_id, const char *transaction_id,
-			   struct hold *out)
+enum store_rc store_hold_get(struct store_conn *c, int64_t merchant_id, const char *transaction_id,
+			     struct hold *out)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_row(c, SQL_HOLD_GET, &r, "is", merchant_id, transaction_id);
@@ -43,14 +44,14 @@ enum store_rc sql_hold_get(struct store_conn *c, int64_t merchant_id, const char
 	return STORE_OK;
 }
 
-enum store_rc sql_hold_update(struct store_conn *c, const struct hold *h)
+enum store_rc store_hold_update(struct store_conn *c, const struct hold *h)
 {
 	return sql_exec(c, SQL_HOLD_UPDATE, NULL, "dzzsi", (int)h->status, h->ended_ms, h->order_id,
 			h->fiscal_order_id, h->id);
 }
 
-enum store_rc sql_holds_expired(struct store_conn *c, int64_t client_id, int64_t now,
-				struct hold *out, size_t max, size_t *n_out)
+enum store_rc store_holds_expired(struct store_conn *c, int64_t client_id, int64_t now,
+				  struct hold *out, size_t max, size_t *n_out)
 {
 	struct sql_res r;
 	enum store_rc rc =
@@ -69,8 +70,8 @@ enum store_rc sql_holds_expired(struct store_conn *c, int64_t client_id, int64_t
 	return rc;
 }
 
-enum store_rc sql_holds_expired_sum(struct store_conn *c, int64_t client_id, enum currency cur,
-				    int64_t now, money_t *sum_out)
+enum store_rc store_holds_expired_sum(struct store_conn *c, int64_t client_id, enum currency cur,
+				      int64_t now, money_t *sum_out)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_row(c, SQL_HOLDS_EXPIRED_SUM, &r, "idi", client_id, (int)cur, now);
@@ -81,8 +82,8 @@ enum store_rc sql_holds_expired_sum(struct store_conn *c, int64_t client_id, enu
 	return STORE_OK;
 }
 
-enum store_rc sql_hold_takes_get(struct store_conn *c, int64_t hold_id, struct lot_take *out,
-				 size_t max, size_t *n_out)
+enum store_rc store_hold_takes_get(struct store_conn *c, int64_t hold_id, struct lot_take *out,
+				   size_t max, size_t *n_out)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_query(c, SQL_HOLD_TAKES_GET, &r, "ii", hold_id, (int64_t)max);
@@ -101,8 +102,8 @@ enum store_rc sql_hold_takes_get(struct store_conn *c, int64_t hold_id, struct l
 	return rc;
 }
 
-enum store_rc sql_client_holds(struct store_conn *c, int64_t merchant_id, int64_t client_id,
-			       hold_row_fn row, void *ctx)
+enum store_rc store_client_holds(struct store_conn *c, int64_t merchant_id, int64_t client_id,
+				 hold_row_fn row, void *ctx)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_query(c, SQL_CLIENT_HOLDS, &r, "ii", merchant_id, client_id);

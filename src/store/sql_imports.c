@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/imports.h"
 #include "store/sql.h"
 
 void import_rec_clear(struct import_rec *r)
@@ -37,28 +38,28 @@ static enum store_rc import_one(enum store_rc rc, struct sql_res *r, struct impo
 	return STORE_OK;
 }
 
-enum store_rc sql_import_create(struct store_conn *c, const struct import_rec *r, int64_t *id_out)
+enum store_rc store_import_create(struct store_conn *c, const struct import_rec *r, int64_t *id_out)
 {
 	return sql_insert(c, SQL_IMPORT_CREATE, id_out, "isdiiisszi", r->merchant_id, r->sha256,
 			  (int)r->status, r->total_rows, r->valid_rows, r->problems, r->csv,
 			  r->result, r->created_by, r->created_ms);
 }
 
-enum store_rc sql_import_get(struct store_conn *c, int64_t merchant_id, int64_t id,
-			     struct import_rec *out)
+enum store_rc store_import_get(struct store_conn *c, int64_t merchant_id, int64_t id,
+			       struct import_rec *out)
 {
 	struct sql_res r;
 	return import_one(sql_row(c, SQL_IMPORT_GET, &r, "ii", merchant_id, id), &r, out);
 }
 
-enum store_rc sql_import_find(struct store_conn *c, int64_t merchant_id, const char *sha256,
-			      struct import_rec *out)
+enum store_rc store_import_find(struct store_conn *c, int64_t merchant_id, const char *sha256,
+				struct import_rec *out)
 {
 	struct sql_res r;
 	return import_one(sql_row(c, SQL_IMPORT_FIND, &r, "is", merchant_id, sha256), &r, out);
 }
 
-enum store_rc sql_import_update(struct store_conn *c, const struct import_rec *r)
+enum store_rc store_import_update(struct store_conn *c, const struct import_rec *r)
 {
 	return sql_touch(c, SQL_IMPORT_UPDATE, "diiiszii", (int)r->status, r->total_rows,
 			 r->valid_rows, r->problems, r->result, r->applied_ms, r->merchant_id,

@@ -7,16 +7,17 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "store/ledger.h"
 
-enum store_rc sql_client_stats_add(struct store_conn *c, int64_t client_id, int64_t d_total,
-				   int64_t d_paid, money_t d_total_amount, money_t d_paid_amount)
+enum store_rc store_client_stats_add(struct store_conn *c, int64_t client_id, int64_t d_total,
+				     int64_t d_paid, money_t d_total_amount, money_t d_paid_amount)
 {
 	return sql_exec(c, SQL_CLIENT_STATS, NULL, "iiiii", d_total, d_paid, d_total_amount,
 			d_paid_amount, client_id);
 }
 
-enum store_rc sql_balance_get(struct store_conn *c, int64_t client_id, enum currency cur,
-			      struct balance *out)
+enum store_rc store_balance_get(struct store_conn *c, int64_t client_id, enum currency cur,
+				struct balance *out)
 {
 	memset(out, 0, sizeof(*out));
 	struct sql_res r;
@@ -32,15 +33,16 @@ enum store_rc sql_balance_get(struct store_conn *c, int64_t client_id, enum curr
 	return STORE_OK;
 }
 
-enum store_rc sql_balance_add(struct store_conn *c, int64_t merchant_id, int64_t client_id,
-			      enum currency cur, money_t d_balance, money_t d_debt, money_t d_held)
+enum store_rc store_balance_add(struct store_conn *c, int64_t merchant_id, int64_t client_id,
+				enum currency cur, money_t d_balance, money_t d_debt,
+				money_t d_held)
 {
 	return sql_exec(c, SQL_BALANCE_ADD, NULL, "iidiii", merchant_id, client_id, (int)cur,
 			d_balance, d_debt, d_held);
 }
 
-enum store_rc sql_lots_unexpired_sum(struct store_conn *c, int64_t client_id, enum currency cur,
-				     int64_t now, money_t *sum_out)
+enum store_rc store_lots_unexpired_sum(struct store_conn *c, int64_t client_id, enum currency cur,
+				       int64_t now, money_t *sum_out)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_row(c, SQL_LOTS_SUM, &r, "idi", client_id, (int)cur, now);
@@ -80,8 +82,8 @@ static enum store_rc read_lots(enum store_rc rc, struct sql_res *r, struct lot *
 	return rc;
 }
 
-enum store_rc sql_lots_spendable(struct store_conn *c, int64_t client_id, enum currency cur,
-				 int64_t now, struct lot *out, size_t max, size_t *n_out)
+enum store_rc store_lots_spendable(struct store_conn *c, int64_t client_id, enum currency cur,
+				   int64_t now, struct lot *out, size_t max, size_t *n_out)
 {
 	struct sql_res r;
 	return read_lots(
@@ -89,16 +91,16 @@ enum store_rc sql_lots_spendable(struct store_conn *c, int64_t client_id, enum c
 	    &r, out, max, n_out);
 }
 
-enum store_rc sql_lots_expired(struct store_conn *c, int64_t now, struct lot *out, size_t max,
-			       size_t *n_out)
+enum store_rc store_lots_expired(struct store_conn *c, int64_t now, struct lot *out, size_t max,
+				 size_t *n_out)
 {
 	struct sql_res r;
 	return read_lots(sql_query(c, SQL_LOTS_EXPIRED, &r, "ii", now, (int64_t)max), &r, out, max,
 			 n_out);
 }
 
-enum store_rc sql_lots_expiring(struct store_conn *c, int64_t now, int64_t until, int64_t mask,
-				struct lot *out, size_t max, size_t *n_out)
+enum store_rc store_lots_expiring(struct store_conn *c, int64_t now, int64_t until, int64_t mask,
+				  struct lot *out, size_t max, size_t *n_out)
 {
 	struct sql_res r;
 	return read_lots(
@@ -106,13 +108,13 @@ enum store_rc sql_lots_expiring(struct store_conn *c, int64_t now, int64_t until
 	    max, n_out);
 }
 
-enum store_rc sql_lot_notice_add(struct store_conn *c, int64_t lot_id, int64_t now)
+enum store_rc store_lot_notice_add(struct store_conn *c, int64_t lot_id, int64_t now)
 {
 	enum store_rc rc = sql_insert(c, SQL_LOT_NOTICE_ADD, NULL, "ii", lot_id, now);
 	return rc == STORE_CONFLICT ? STORE_OK : rc;
 }
 
-enum store_rc sql_lot_get(struct store_conn *c, int64_t lot_id, struct lot *out)
+enum store_rc store_lot_get(struct store_conn *c, int64_t lot_id, struct lot *out)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_row(c, SQL_LOT_GET, &r, "i", lot_id);
@@ -123,27 +125,27 @@ enum store_rc sql_lot_get(struct store_conn *c, int64_t lot_id, struct lot *out)
 	return STORE_OK;
 }
 
-enum store_rc sql_lot_create(struct store_conn *c, int64_t merchant_id, const struct lot *l,
-			     int64_t *id_out)
+enum store_rc store_lot_create(struct store_conn *c, int64_t merchant_id, const struct lot *l,
+			       int64_t *id_out)
 {
 	return sql_insert(c, SQL_LOT_CREATE, id_out, "iidiizzi", merchant_id, l->client_id,
 			  (int)l->currency, l->remaining_minor, l->original_minor, l->expires_ms,
 			  l->order_id, now_ms());
 }
 
-enum store_rc sql_lot_add(struct store_conn *c, int64_t lot_id, money_t delta)
+enum store_rc store_lot_add(struct store_conn *c, int64_t lot_id, money_t delta)
 {
 	return sql_exec(c, SQL_LOT_ADD, NULL, "ii", delta, lot_id);
 }
 
-enum store_rc sql_ledger_add(struct store_conn *c, const struct ledger_entry *e)
+enum store_rc store_ledger_add(struct store_conn *c, const struct ledger_entry *e)
 {
 	return sql_exec(c, SQL_LEDGER_ADD, NULL, "iididzzis", e->merchant_id, e->client_id,
 			(int)e->currency, e->amount_minor, (int)e->type, e->order_id, e->hold_id,
 			e->created_ms, e->reason);
 }
 
-enum store_rc sql_lot_take_add(struct store_conn *c, const struct lot_take *t)
+enum store_rc store_lot_take_add(struct store_conn *c, const struct lot_take *t)
 {
 	if (t->hold_id)
 		return sql_exec(c, SQL_HOLD_TAKE_ADD, NULL, "iii", t->hold_id, t->lot_id,
@@ -152,8 +154,8 @@ enum store_rc sql_lot_take_add(struct store_conn *c, const struct lot_take *t)
 			t->returned_minor);
 }
 
-enum store_rc sql_lot_takes_get(struct store_conn *c, int64_t order_id, struct lot_take *out,
-				size_t max, size_t *n_out)
+enum store_rc store_lot_takes_get(struct store_conn *c, int64_t order_id, struct lot_take *out,
+				  size_t max, size_t *n_out)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_query(c, SQL_TAKES_GET, &r, "ii", order_id, (int64_t)max);
@@ -173,8 +175,8 @@ enum store_rc sql_lot_takes_get(struct store_conn *c, int64_t order_id, struct l
 	return rc;
 }
 
-enum store_rc sql_lot_take_returned(struct store_conn *c, int64_t order_id, int64_t lot_id,
-				    money_t returned_minor)
+enum store_rc store_lot_take_returned(struct store_conn *c, int64_t order_id, int64_t lot_id,
+				      money_t returned_minor)
 {
 	return sql_exec(c, SQL_TAKE_RETURNED, NULL, "iii", returned_minor, order_id, lot_id);
 }

@@ -3,6 +3,7 @@
 #include "store/sql.h"
 
 #include "core/util.h"
+#include "store/merchant.h"
 
 /* ---- loyalty settings ---- */
 
@@ -15,8 +16,8 @@ static void read_accrual(const struct sql_res *r, int i, struct accrual_setting 
 	a->valid_days = sql_int(r, i + 3);
 }
 
-enum store_rc sql_settings_get(struct store_conn *c, int64_t merchant_id,
-			       struct loyalty_settings *out)
+enum store_rc store_settings_get(struct store_conn *c, int64_t merchant_id,
+				 struct loyalty_settings *out)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_row(c, SQL_SETTINGS_GET, &r, "i", merchant_id);
@@ -32,8 +33,8 @@ enum store_rc sql_settings_get(struct store_conn *c, int64_t merchant_id,
 	return STORE_OK;
 }
 
-enum store_rc sql_settings_put(struct store_conn *c, int64_t merchant_id,
-			       const struct loyalty_settings *st)
+enum store_rc store_settings_put(struct store_conn *c, int64_t merchant_id,
+				 const struct loyalty_settings *st)
 {
 	const struct accrual_setting *n = &st->new_customer, *u = &st->customer;
 	return sql_exec(c, SQL_SETTINGS_PUT, NULL, "bdzdizzdizbii", st->active, (int)st->currency,
@@ -44,8 +45,8 @@ enum store_rc sql_settings_put(struct store_conn *c, int64_t merchant_id,
 
 /* ---- sale points ---- */
 
-enum store_rc sql_sale_points_list(struct store_conn *c, int64_t merchant_id, sale_point_row_fn row,
-				   void *ctx)
+enum store_rc store_sale_points_list(struct store_conn *c, int64_t merchant_id,
+				     sale_point_row_fn row, void *ctx)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_query(c, SQL_SP_LIST, &r, "i", merchant_id);
@@ -68,8 +69,8 @@ enum store_rc sql_sale_points_list(struct store_conn *c, int64_t merchant_id, sa
 	return rc;
 }
 
-enum store_rc sql_sale_point_save(struct store_conn *c, const struct sale_point *sp,
-				  int64_t *id_out)
+enum store_rc store_sale_point_save(struct store_conn *c, const struct sale_point *sp,
+				    int64_t *id_out)
 {
 	if (sp->id == 0)
 		return sql_insert(c, SQL_SP_INSERT, id_out, "issss", sp->merchant_id, sp->region,
@@ -78,15 +79,15 @@ enum store_rc sql_sale_point_save(struct store_conn *c, const struct sale_point 
 			 sp->merchant_id, sp->id);
 }
 
-enum store_rc sql_sale_point_delete(struct store_conn *c, int64_t merchant_id, int64_t id)
+enum store_rc store_sale_point_delete(struct store_conn *c, int64_t merchant_id, int64_t id)
 {
 	return sql_touch(c, SQL_SP_DELETE, "ii", merchant_id, id);
 }
 
 /* ---- settings documents ---- */
 
-enum store_rc sql_document_get(struct store_conn *c, int64_t merchant_id, const char *name,
-			       char **json_out)
+enum store_rc store_document_get(struct store_conn *c, int64_t merchant_id, const char *name,
+				 char **json_out)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_row(c, SQL_DOC_GET, &r, "is", merchant_id, name);
@@ -97,16 +98,16 @@ enum store_rc sql_document_get(struct store_conn *c, int64_t merchant_id, const 
 	return STORE_OK;
 }
 
-enum store_rc sql_document_put(struct store_conn *c, int64_t merchant_id, const char *name,
-			       const char *json)
+enum store_rc store_document_put(struct store_conn *c, int64_t merchant_id, const char *name,
+				 const char *json)
 {
 	return sql_exec(c, SQL_DOC_PUT, NULL, "iss", merchant_id, name, json);
 }
 
 /* ---- Idempotency-Key records ---- */
 
-enum store_rc sql_idem_get(struct store_conn *c, int64_t merchant_id, const char *scope,
-			   const char *key, int64_t not_before_ms, struct idem_record *out)
+enum store_rc store_idem_get(struct store_conn *c, int64_t merchant_id, const char *scope,
+			     const char *key, int64_t not_before_ms, struct idem_record *out)
 {
 	struct sql_res r;
 	enum store_rc rc =
@@ -121,14 +122,14 @@ enum store_rc sql_idem_get(struct store_conn *c, int64_t merchant_id, const char
 	return STORE_OK;
 }
 
-enum store_rc sql_idem_put(struct store_conn *c, int64_t merchant_id, const char *scope,
-			   const char *key, const struct idem_record *in)
+enum store_rc store_idem_put(struct store_conn *c, int64_t merchant_id, const char *scope,
+			     const char *key, const struct idem_record *in)
 {
 	return sql_insert(c, SQL_IDEM_PUT, NULL, "isssdsi", merchant_id, scope, key,
 			  in->request_hash, in->status, in->body, in->created_ms);
 }
 
-enum store_rc sql_idem_purge(struct store_conn *c, int64_t before_ms, int64_t *n_out)
+enum store_rc store_idem_purge(struct store_conn *c, int64_t before_ms, int64_t *n_out)
 {
 	return sql_exec(c, SQL_IDEM_PURGE, n_out, "i", before_ms);
 }

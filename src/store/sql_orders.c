@@ -5,6 +5,7 @@
 #include "store/sql.h"
 
 #include "core/util.h"
+#include "store/orders.h"
 
 /* The row of ORDER_COLS. */
 static void read_order(const struct sql_res *r, struct order *o)
@@ -71,9 +72,9 @@ static enum store_rc order_one(enum store_rc rc, struct sql_res *r, struct order
 	return STORE_OK;
 }
 
-enum store_rc sql_order_find_external(struct store_conn *c, int64_t merchant_id,
-				      const char *external_id, bool refund, const char *refund_key,
-				      struct order *out)
+enum store_rc store_order_find_external(struct store_conn *c, int64_t merchant_id,
+					const char *external_id, bool refund,
+					const char *refund_key, struct order *out)
 {
 	struct sql_res r;
 	return order_one(sql_row(c, SQL_ORDER_FIND_EXT, &r, "isbs", merchant_id, external_id,
@@ -81,14 +82,14 @@ enum store_rc sql_order_find_external(struct store_conn *c, int64_t merchant_id,
 			 &r, out);
 }
 
-enum store_rc sql_order_get(struct store_conn *c, int64_t merchant_id, int64_t id,
-			    struct order *out)
+enum store_rc store_order_get(struct store_conn *c, int64_t merchant_id, int64_t id,
+			      struct order *out)
 {
 	struct sql_res r;
 	return order_one(sql_row(c, SQL_ORDER_GET, &r, "ii", merchant_id, id), &r, out);
 }
 
-enum store_rc sql_order_by_token(struct store_conn *c, const char *token, struct order *out)
+enum store_rc store_order_by_token(struct store_conn *c, const char *token, struct order *out)
 {
 	struct sql_res r;
 	return order_one(sql_row(c, SQL_ORDER_BY_TOKEN, &r, "s", token), &r, out);
@@ -110,8 +111,8 @@ static enum store_rc orders_walk(struct sql_res *r, order_row_fn row, void *ctx)
 	return rc;
 }
 
-enum store_rc sql_orders_list(struct store_conn *c, int64_t merchant_id,
-			      const struct order_query *oq, order_row_fn row, void *ctx)
+enum store_rc store_orders_list(struct store_conn *c, int64_t merchant_id,
+				const struct order_query *oq, order_row_fn row, void *ctx)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_query(c, SQL_ORDERS_LIST, &r, "iiizdzssii", merchant_id, oq->from_ms,
@@ -122,27 +123,27 @@ enum store_rc sql_orders_list(struct store_conn *c, int64_t merchant_id,
 	return orders_walk(&r, row, ctx);
 }
 
-enum store_rc sql_order_refund_progress(struct store_conn *c, const struct order *sale)
+enum store_rc store_order_refund_progress(struct store_conn *c, const struct order *sale)
 {
 	return sql_exec(c, SQL_ORDER_PROGRESS, NULL, "iiiibi", sale->refunded_total_minor,
 			sale->accrual_taken_minor, sale->spend_returned_minor,
 			sale->paid_refunded_minor, sale->fully_refunded, sale->id);
 }
 
-enum store_rc sql_order_set_reaction(struct store_conn *c, int64_t order_id, int reaction,
-				     const char *comment)
+enum store_rc store_order_set_reaction(struct store_conn *c, int64_t order_id, int reaction,
+				       const char *comment)
 {
 	return sql_exec(c, SQL_ORDER_REACTION, NULL, "dsi", reaction, comment, order_id);
 }
 
-enum store_rc sql_client_reviews_add(struct store_conn *c, int64_t client_id, int64_t d_pos,
-				     int64_t d_neu, int64_t d_neg)
+enum store_rc store_client_reviews_add(struct store_conn *c, int64_t client_id, int64_t d_pos,
+				       int64_t d_neu, int64_t d_neg)
 {
 	return sql_exec(c, SQL_CLIENT_REVIEWS, NULL, "iiii", d_pos, d_neu, d_neg, client_id);
 }
 
-enum store_rc sql_order_items(struct store_conn *c, int64_t merchant_id, int64_t order_id,
-			      item_row_fn row, void *ctx)
+enum store_rc store_order_items(struct store_conn *c, int64_t merchant_id, int64_t order_id,
+				item_row_fn row, void *ctx)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_query(c, SQL_ORDER_ITEMS, &r, "ii", merchant_id, order_id);
@@ -161,8 +162,8 @@ enum store_rc sql_order_items(struct store_conn *c, int64_t merchant_id, int64_t
 	return rc;
 }
 
-enum store_rc sql_item_get(struct store_conn *c, int64_t merchant_id, int64_t id,
-			   struct order_item *out)
+enum store_rc store_item_get(struct store_conn *c, int64_t merchant_id, int64_t id,
+			     struct order_item *out)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_row(c, SQL_ITEM_GET, &r, "ii", merchant_id, id);
@@ -173,14 +174,14 @@ enum store_rc sql_item_get(struct store_conn *c, int64_t merchant_id, int64_t id
 	return STORE_OK;
 }
 
-enum store_rc sql_item_refunded(struct store_conn *c, int64_t id, int64_t refunded_qty_milli,
-				money_t refunded_total_minor)
+enum store_rc store_item_refunded(struct store_conn *c, int64_t id, int64_t refunded_qty_milli,
+				  money_t refunded_total_minor)
 {
 	return sql_exec(c, SQL_ITEM_REFUNDED, NULL, "iii", refunded_qty_milli, refunded_total_minor,
 			id);
 }
 
-enum store_rc sql_order_create(struct store_conn *c, const struct order *o, int64_t *id_out)
+enum store_rc store_order_create(struct store_conn *c, const struct order *o, int64_t *id_out)
 {
 	return sql_insert(c, SQL_ORDER_CREATE, id_out,
 			  "isbizizi"
@@ -199,12 +200,12 @@ enum store_rc sql_order_create(struct store_conn *c, const struct order *o, int6
 			  o->refund_key ? o->refund_key : "", o->fp);
 }
 
-enum store_rc sql_order_set_response(struct store_conn *c, int64_t id, const char *response)
+enum store_rc store_order_set_response(struct store_conn *c, int64_t id, const char *response)
 {
 	return sql_exec(c, SQL_ORDER_RESPONSE, NULL, "si", response, id);
 }
 
-enum store_rc sql_item_create(struct store_conn *c, const struct order_item *it, int64_t *id_out)
+enum store_rc store_item_create(struct store_conn *c, const struct order_item *it, int64_t *id_out)
 {
 	/* vat: 'n', NULL when not given (-1); 0 is a valid rate. */
 	return sql_insert(c, SQL_ITEM_CREATE, id_out, "iidsiisnizs", it->order_id, it->merchant_id,
@@ -212,8 +213,8 @@ enum store_rc sql_item_create(struct store_conn *c, const struct order_item *it,
 			  it->vat_hundredths, it->total_minor, it->refund_of_item, it->product_id);
 }
 
-enum store_rc sql_orders_export(struct store_conn *c, int64_t merchant_id, int64_t after_id,
-				int64_t limit, order_row_fn row, void *ctx)
+enum store_rc store_orders_export(struct store_conn *c, int64_t merchant_id, int64_t after_id,
+				  int64_t limit, order_row_fn row, void *ctx)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_query(c, SQL_ORDERS_EXPORT, &r, "iii", merchant_id, after_id, limit);

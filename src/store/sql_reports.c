@@ -2,6 +2,7 @@
  * days of the aggregate tables the triggers keep (store/report_sql.h), a few dozen to a few
  * thousand rows whatever the number of clients and orders; the one part of a day that a day's
  * row cannot split (the lots expiring later today) from lots_expiring's range of that day. */
+#include "store/reports.h"
 #include "store/sql.h"
 
 #include <string.h>
@@ -126,8 +127,8 @@ static enum store_rc read_lots(struct store_conn *c, int64_t merchant_id,
 	return rc;
 }
 
-enum store_rc sql_report_dashboard(struct store_conn *c, int64_t merchant_id,
-				   const struct report_query *q, struct report_dashboard *out)
+enum store_rc store_report_dashboard(struct store_conn *c, int64_t merchant_id,
+				     const struct report_query *q, struct report_dashboard *out)
 {
 	memset(out, 0, sizeof(*out));
 	int64_t n_days = q->today - q->first_day + 1;

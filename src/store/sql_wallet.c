@@ -4,13 +4,14 @@
  * a claim writes a lease on rows whose lease ran out, so two nodes never push one update at
  * once, and a node killed mid-push leaves a lease that runs out: at least once. */
 #include "store/sql.h"
+#include "store/wallet.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-enum store_rc sql_pass_register(struct store_conn *c, const char *device_id,
-				const char *pass_type_id, int64_t merchant_id, int64_t client_id,
-				const char *push_token, int64_t now, bool *created)
+enum store_rc store_pass_register(struct store_conn *c, const char *device_id,
+				  const char *pass_type_id, int64_t merchant_id, int64_t client_id,
+				  const char *push_token, int64_t now, bool *created)
 {
 	int64_t changed = 0;
 	*created = false;
@@ -24,15 +25,15 @@ enum store_rc sql_pass_register(struct store_conn *c, const char *device_id,
 	return rc;
 }
 
-enum store_rc sql_pass_unregister(struct store_conn *c, const char *device_id,
-				  const char *pass_type_id, int64_t client_id)
+enum store_rc store_pass_unregister(struct store_conn *c, const char *device_id,
+				    const char *pass_type_id, int64_t client_id)
 {
 	return sql_exec(c, SQL_PASS_REG_DELETE, NULL, "ssi", device_id, pass_type_id, client_id);
 }
 
-enum store_rc sql_pass_serials(struct store_conn *c, const char *device_id,
-			       const char *pass_type_id, int64_t since, pass_serial_fn row,
-			       void *ctx)
+enum store_rc store_pass_serials(struct store_conn *c, const char *device_id,
+				 const char *pass_type_id, int64_t since, pass_serial_fn row,
+				 void *ctx)
 {
 	struct sql_res r;
 	enum store_rc rc =
@@ -47,8 +48,8 @@ enum store_rc sql_pass_serials(struct store_conn *c, const char *device_id,
 	return rc;
 }
 
-enum store_rc sql_pass_devices(struct store_conn *c, int64_t client_id, pass_device_fn row,
-			       void *ctx)
+enum store_rc store_pass_devices(struct store_conn *c, int64_t client_id, pass_device_fn row,
+				 void *ctx)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_query(c, SQL_PASS_DEVICES, &r, "i", client_id);
@@ -68,13 +69,13 @@ enum store_rc sql_pass_devices(struct store_conn *c, int64_t client_id, pass_dev
 	return rc;
 }
 
-enum store_rc sql_pass_device_drop(struct store_conn *c, int64_t client_id, const char *device_id,
-				   const char *push_token)
+enum store_rc store_pass_device_drop(struct store_conn *c, int64_t client_id, const char *device_id,
+				     const char *push_token)
 {
 	return sql_exec(c, SQL_PASS_REG_DROP, NULL, "iss", client_id, device_id, push_token);
 }
 
-enum store_rc sql_card_update_tag(struct store_conn *c, int64_t client_id, int64_t *tag_out)
+enum store_rc store_card_update_tag(struct store_conn *c, int64_t client_id, int64_t *tag_out)
 {
 	struct sql_res r;
 	*tag_out = 0;
@@ -88,14 +89,14 @@ enum store_rc sql_card_update_tag(struct store_conn *c, int64_t client_id, int64
 	return STORE_OK;
 }
 
-enum store_rc sql_card_update_note(struct store_conn *c, int64_t merchant_id, int64_t client_id,
-				   int64_t now)
+enum store_rc store_card_update_note(struct store_conn *c, int64_t merchant_id, int64_t client_id,
+				     int64_t now)
 {
 	return sql_exec(c, SQL_CARD_UPDATE_NOTE, NULL, "iii", client_id, merchant_id, now);
 }
 
-enum store_rc sql_card_updates_claim(struct store_conn *c, int64_t now, int64_t lease_until,
-				     const char *token, size_t max, card_update_fn row, void *ctx)
+enum store_rc store_card_updates_claim(struct store_conn *c, int64_t now, int64_t lease_until,
+				       const char *token, size_t max, card_update_fn row, void *ctx)
 {
 	int64_t claimed = 0;
 	enum store_rc rc = sql_exec(c, SQL_CARD_UPDATES_CLAIM, &claimed, "isii", lease_until, token,
@@ -120,8 +121,8 @@ enum store_rc sql_card_updates_claim(struct store_conn *c, int64_t now, int64_t 
 	return rc;
 }
 
-enum store_rc sql_card_update_record(struct store_conn *c, int64_t client_id, const char *token,
-				     bool done, int64_t next_ms)
+enum store_rc store_card_update_record(struct store_conn *c, int64_t client_id, const char *token,
+				       bool done, int64_t next_ms)
 {
 	int64_t changed = 0;
 	enum store_rc rc =

@@ -7,6 +7,7 @@
  * waited for; SQLite has one writer). A node that dies mid-send leaves a lease that runs out,
  * and the delivery is claimed again: at least once. */
 #include "store/sql.h"
+#include "store/webhooks.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -38,15 +39,15 @@ static void read_endpoint(const struct sql_res *r, struct webhook_endpoint *e)
 	e->created_ms = sql_int(r, 6);
 }
 
-enum store_rc sql_webhook_create(struct store_conn *c, const struct webhook_endpoint *e,
-				 int64_t *id_out)
+enum store_rc store_webhook_create(struct store_conn *c, const struct webhook_endpoint *e,
+				   int64_t *id_out)
 {
 	return sql_insert(c, SQL_WEBHOOK_CREATE, id_out, "issibi", e->merchant_id, e->url,
 			  e->secret, e->events, (int)e->active, e->created_ms);
 }
 
-enum store_rc sql_webhook_get(struct store_conn *c, int64_t merchant_id, int64_t id,
-			      struct webhook_endpoint *out)
+enum store_rc store_webhook_get(struct store_conn *c, int64_t merchant_id, int64_t id,
+				struct webhook_endpoint *out)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_row(c, SQL_WEBHOOK_GET, &r, "ii", merchant_id, id);
@@ -57,8 +58,8 @@ enum store_rc sql_webhook_get(struct store_conn *c, int64_t merchant_id, int64_t
 	return STORE_OK;
 }
 
-enum store_rc sql_webhooks_list(struct store_conn *c, int64_t merchant_id, webhook_row_fn row,
-				void *ctx)
+enum store_rc store_webhooks_list(struct store_conn *c, int64_t merchant_id, webhook_row_fn row,
+				  void *ctx)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_query(c, SQL_WEBHOOKS_LIST, &r, "i", merchant_id);
@@ -77,13 +78,13 @@ enum store_rc sql_webhooks_list(struct store_conn *c, int64_t merchant_id, webho
 	return rc;
 }
 
-enum store_rc sql_webhook_update(struct store_conn *c, const struct webhook_endpoint *e)
+enum store_rc store_webhook_update(struct store_conn *c, const struct webhook_endpoint *e)
 {
 	return sql_touch(c, SQL_WEBHOOK_UPDATE, "ssibii", e->url, e->secret, e->events,
 			 (int)e->active, e->merchant_id, e->id);
 }
 
-enum store_rc sql_webhook_delete(struct store_conn *c, int64_t merchant_id, int64_t id)
+enum store_rc store_webhook_delete(struct store_conn *c, int64_t merchant_id, int64_t id)
 {
 	enum store_rc rc = sql_sp_begin(c);
 	if (rc != STORE_OK)
@@ -96,7 +97,7 @@ enum store_rc sql_webhook_delete(struct store_conn *c, int64_t merchant_id, int6
 	return sql_sp_end(c, rc);
 }
 
-enum store_rc sql_webhook_mask(struct store_conn *c, int64_t merchant_id, int64_t *mask_out)
+enum store_rc store_webhook_mask(struct store_conn *c, int64_t merchant_id, int64_t *mask_out)
 {
 	struct sql_res r;
 	*mask_out = 0;
@@ -110,7 +111,7 @@ enum store_rc sql_webhook_mask(struct store_conn *c, int64_t merchant_id, int64_
 	return rc;
 }
 
-enum store_rc sql_event_create(struct store_conn *c, struct webhook_event *ev)
+enum store_rc store_event_create(struct store_conn *c, struct webhook_event *ev)
 {
 	enum store_rc rc =
 	    sql_insert(c, SQL_EVENT_CREATE, &ev->id, "sidzis", ev->public_id, ev->merchant_id,
@@ -121,8 +122,8 @@ enum store_rc sql_event_create(struct store_conn *c, struct webhook_event *ev)
 			ev->merchant_id, (int64_t)1 << ev->type);
 }
 
-enum store_rc sql_event_redeliver(struct store_conn *c, int64_t merchant_id, const char *public_id,
-				  int64_t now, int64_t *n_out)
+enum store_rc store_event_redeliver(struct store_conn *c, int64_t merchant_id,
+				    const char *public_id, int64_t now, int64_t *n_out)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_row(c, SQL_EVENT_FIND, &r, "is", merchant_id, public_id);
@@ -133,8 +134,8 @@ enum store_rc sql_event_redeliver(struct store_conn *c, int64_t merchant_id, con
 	return sql_exec(c, SQL_EVENT_REDELIVER, n_out, "iii", now, merchant_id, event_id);
 }
 
-enum store_rc sql_webhook_claim(struct store_conn *c, int64_t now, int64_t lease_until,
-				const char *token, size_t max, webhook_job_fn row, void *ctx)
+enum store_rc store_webhook_claim(struct store_conn *c, int64_t now, int64_t lease_until,
+				  const char *token, size_t max, webhook_job_fn row, void *ctx)
 {
 	int64_t claimed = 0;
 	enum store_rc rc =
@@ -163,9 +164,9 @@ enum store_rc sql_webhook_claim(struct store_conn *c, int64_t now, int64_t lease
 	return rc;
 }
 
-enum store_rc sql_webhook_record(struct store_conn *c, int64_t delivery_id, const char *token,
-				 enum webhook_status status, int64_t next_ms, int64_t http_status,
-				 const char *error, int64_t latency_ms, int64_t now)
+enum store_rc store_webhook_record(struct store_conn *c, int64_t delivery_id, const char *token,
+				   enum webhook_status status, int64_t next_ms, int64_t http_status,
+				   const char *error, int64_t latency_ms, int64_t now)
 {
 	enum store_rc rc = sql_insert(c, SQL_WEBHOOK_ATTEMPT_ADD, NULL, "iinsi", delivery_id, now,
 				      http_status, error, latency_ms);
@@ -182,9 +183,9 @@ enum store_rc sql_webhook_record(struct store_conn *c, int64_t delivery_id, cons
 	return rc;
 }
 
-enum store_rc sql_webhook_deliveries(struct store_conn *c, int64_t merchant_id, int64_t endpoint_id,
-				     int64_t offset, int64_t limit, webhook_delivery_fn row,
-				     void *ctx)
+enum store_rc store_webhook_deliveries(struct store_conn *c, int64_t merchant_id,
+				       int64_t endpoint_id, int64_t offset, int64_t limit,
+				       webhook_delivery_fn row, void *ctx)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_query(c, SQL_WEBHOOK_DELIVERIES, &r, "iiii", merchant_id,
@@ -211,8 +212,8 @@ enum store_rc sql_webhook_deliveries(struct store_conn *c, int64_t merchant_id, 
 	return rc;
 }
 
-enum store_rc sql_webhook_attempts(struct store_conn *c, int64_t delivery_id, int64_t max,
-				   webhook_attempt_fn row, void *ctx)
+enum store_rc store_webhook_attempts(struct store_conn *c, int64_t delivery_id, int64_t max,
+				     webhook_attempt_fn row, void *ctx)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_query(c, SQL_WEBHOOK_ATTEMPTS, &r, "ii", delivery_id, max);
@@ -233,8 +234,8 @@ enum store_rc sql_webhook_attempts(struct store_conn *c, int64_t delivery_id, in
 	return rc;
 }
 
-enum store_rc sql_client_events(struct store_conn *c, int64_t merchant_id, int64_t client_id,
-				webhook_event_fn row, void *ctx)
+enum store_rc store_client_events(struct store_conn *c, int64_t merchant_id, int64_t client_id,
+				  webhook_event_fn row, void *ctx)
 {
 	struct sql_res r;
 	enum store_rc rc = sql_query(c, SQL_CLIENT_EVENTS, &r, "ii", merchant_id, client_id);
@@ -256,7 +257,7 @@ enum store_rc sql_client_events(struct store_conn *c, int64_t merchant_id, int64
 	return rc;
 }
 
-enum store_rc sql_event_set_data(struct store_conn *c, int64_t id, const char *data)
+enum store_rc store_event_set_data(struct store_conn *c, int64_t id, const char *data)
 {
 	return sql_exec(c, SQL_EVENT_SET_DATA, NULL, "si", data, id);
 }

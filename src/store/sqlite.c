@@ -27,6 +27,8 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "store/backup.h"
+#include "store/check.h"
+#include "store/clients.h"
 #include "store/sqlite_pcache.h"
 #include "store/sqlite_schema.h"
 #include "store/sqlite_search.h"
@@ -673,7 +675,7 @@ static enum store_rc sq_client_lock(struct store_conn *base, int64_t merchant_id
 	if (!out || out->id == id)
 		return STORE_OK;
 	client_clear(out);
-	return sql_client_get(base, merchant_id, id, out);
+	return store_client_get(base, merchant_id, id, out);
 }
 
 static enum store_rc sq_order_lock(struct store_conn *base, int64_t merchant_id, int64_t id)
@@ -743,7 +745,6 @@ static const struct store_ops sqlite_ops = {
     .rollback = sq_rollback,
     .run_write = sq_run_write,
     .ping = sq_ping,
-    SQL_SHARED_OPS,
     .order_number_next = sq_order_number_next,
     .client_search = sq_client_search,
 };

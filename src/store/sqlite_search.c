@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "core/util.h"
+#include "store/check.h"
 
 /* A connection's search statements, prepared on first use and kept: one per shape of the
  * query ([phone pattern kind + 1][email pattern kind + 1], 0 = none), the same through the

@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include "store/check.h"
 #include "store/store.h"
 
 /* A connection's prepared search statements; NULL until its first search. */

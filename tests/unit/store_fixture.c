@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "store/accounts.h"
+#include "store/clients.h"
 #include "store_fixture.h"
 
 void store_fixture_open(struct store_fixture *f)

@@ -25,6 +25,7 @@
 #include "api/auth.h"
 #include "core/config.h"
 #include "core/util.h"
+#include "store/accounts.h"
 #include "store/store.h"
 
 #define ADDR "127.0.0.1"

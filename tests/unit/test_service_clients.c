@@ -17,6 +17,8 @@
 #include "service/clients.h"
 #include "service/ledger.h"
 #include "service/views.h"
+#include "store/check.h"
+#include "store/clients.h"
 #include "store/store.h"
 #include "store_fixture.h"
 

@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "service/clients.h"
+#include "store/accounts.h"
+#include "store/clients.h"
 #include "store_fixture.h"
 
 static int setup(void **state)

@@ -16,6 +16,8 @@
 #include "core/util.h"
 #include "service/holds.h"
 #include "service/ledger.h"
+#include "store/holds.h"
+#include "store/orders.h"
 #include "store/store.h"
 #include "store_fixture.h"
 

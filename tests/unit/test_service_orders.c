@@ -17,6 +17,11 @@
 #include "service/coupons.h"
 #include "service/ledger.h"
 #include "service/orders.h"
+#include "store/catalog.h"
+#include "store/clients.h"
+#include "store/coupons.h"
+#include "store/merchant.h"
+#include "store/orders.h"
 #include "store/store.h"
 #include "store_fixture.h"
 

@@ -12,6 +12,9 @@
 #include <string.h>
 
 #include "service/settings.h"
+#include "store/accounts.h"
+#include "store/catalog.h"
+#include "store/merchant.h"
 #include "store_fixture.h"
 
 static int setup(void **state)

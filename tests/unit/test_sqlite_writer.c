@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "store/accounts.h"
+#include "store/clients.h"
 #include "store/store.h"
 #include "store_fixture.h"
 

@@ -15,6 +15,10 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "store/accounts.h"
+#include "store/catalog.h"
+#include "store/coupons.h"
+#include "store/merchant.h"
 #include "store/store.h"
 #include "store_fixture.h"
 
