@@ -39,7 +39,9 @@ enum sql_savepoint { SQL_SP_BEGIN, SQL_SP_UNDO, SQL_SP_RELEASE };
 struct sql_res {
 	struct store_conn *conn;
 	void *handle;  /* sqlite3_stmt * or PGresult * */
-	int row, rows; /* PostgreSQL: the current row and the row count */
+	int row, rows; /* PostgreSQL: the current row and the row count; SQLite: row 1 while
+			* an INSERT's id (rowid) is the current row, 2 after it */
+	int64_t rowid;
 	enum sql_id id;
 	enum store_rc rc; /* after sql_next returned false: STORE_OK at the end, else the error */
 	int64_t changes;  /* rows the statement wrote, once it has run to its end */

@@ -41,7 +41,10 @@ struct sq_conn {
 	sqlite3 *db;
 	sqlite3_stmt *stmts[ST__COUNT];
 	sqlite3_stmt *shared[SQL__COUNT]; /* the shared statements (store/statements.h) */
-	struct sq_search *search;	  /* the client search's statements (sqlite_search.c) */
+	/* Shared statements prepared without their "RETURNING id", the row given from
+	 * sqlite3_last_insert_rowid (sqlite.c, rowid_returning). */
+	bool rowid_returning[SQL__COUNT];
+	struct sq_search *search; /* the client search's statements (sqlite_search.c) */
 	bool in_tx;
 	bool holds_write; /* this connection holds its store's write_mu */
 	/* While a write transaction of this borrower is open: the store's writer connection, on

@@ -17,6 +17,7 @@
 #include "core/util.h"
 #include "store/accounts.h"
 #include "store/catalog.h"
+#include "store/clients.h"
 #include "store/coupons.h"
 #include "store/merchant.h"
 #include "store/store.h"
@@ -122,6 +123,30 @@ static void test_issue_conflict_leaves_nothing(void **state)
 
 /* Accounts: the "C" collation and `$N` reuse (ACCOUNT_FIND binds $1 twice), CONFLICT on a
  * taken login, the credential version bumped by a password only, NOT_FOUND after delete. */
+/* An INSERT's "RETURNING id" is read from the rowid on SQLite (sqlite.c, rowid_returning): the
+ * id is the inserted row's, not that of a row its triggers inserted (a client's insert adds
+ * its phone's trigrams and a report row), and an insert that ON CONFLICT DO NOTHING skipped
+ * gives none (test_issue_conflict_leaves_nothing), nor the id of the insert before it. */
+static void test_insert_ids(void **state)
+{
+	struct fixture *f = *state;
+	int64_t a = store_fixture_client(&f->db, "79990000002");
+	int64_t b = store_fixture_client(&f->db, "79990000003");
+	assert_true(a > f->client_id);
+	assert_int_equal(b, a + 1);
+	struct client cl = {0};
+	assert_int_equal(store_client_get(f->c, f->merchant_id, b, &cl), STORE_OK);
+	assert_string_equal(cl.phone, "79990000003");
+	client_clear(&cl);
+
+	int64_t first = 0, again = 0, next = 0;
+	assert_int_equal(issue(f, "ta", "AAAAA1", "BBBBB1", &first), STORE_OK);
+	assert_int_equal(issue(f, "ta", "CCCCC1", "DDDDD1", &again), STORE_CONFLICT);
+	assert_int_equal(again, 0);
+	assert_int_equal(issue(f, "tb", "CCCCC1", "DDDDD1", &next), STORE_OK);
+	assert_int_equal(next, first + 1);
+}
+
 static void test_accounts(void **state)
 {
 	struct fixture *f = *state;
@@ -217,6 +242,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_set_codes_all_or_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_issue_conflict_leaves_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_insert_ids, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_accounts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_idempotency_records, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_upserts, setup, teardown),
