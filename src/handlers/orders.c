@@ -387,6 +387,7 @@ static void post_order(struct call *c, struct order_call *oc)
 	oc->req.merchant_id = c->who.merchant_id;
 	oc->req.account_id = c->who.account_id;
 	oc->req.only_own_orders = c->who.role == ROLE_CASHIER;
+	order_request_digest(&oc->req); /* outside the transaction */
 	call_write_tx_rows(c, order_tx, oc);
 }
 

@@ -25,8 +25,7 @@
 #include "store/merchant.h"
 #include "store/orders.h"
 
-/* Hex digest of a request, kept with its order as request_hash. */
-#define ORDER_HASH_LEN (crypto_hash_sha256_BYTES * 2 + 1)
+_Static_assert(ORDER_HASH_LEN == crypto_hash_sha256_BYTES * 2 + 1, "a hex SHA-256");
 /* A refund in the seed's form is one per (externalId, fd): "fd:" and the fd. */
 #define REFUND_KEY_LEN (ORDER_FD_MAX * 4 + 4)
 
@@ -77,6 +76,20 @@ static void request_digest(const struct order_request *r, char hash[ORDER_HASH_L
 	crypto_hash_sha256(digest, (const unsigned char *)b.data, b.len);
 	sodium_bin2hex(hash, ORDER_HASH_LEN, digest, sizeof(digest));
 	buf_free(&b);
+}
+
+void order_request_digest(struct order_request *r)
+{
+	request_digest(r, r->hash);
+}
+
+/* The request's digest: taken before the transaction (order_request_digest), or now. */
+static const char *digest_of(const struct order_request *r, char hash[ORDER_HASH_LEN])
+{
+	if (r->hash[0])
+		return r->hash;
+	request_digest(r, hash);
+	return hash;
 }
 
 /* The refund key of a refund in the seed's form ("" for any other order). */
@@ -215,8 +228,8 @@ static enum store_rc sale_items_create(struct store_conn *db, const struct order
 bool order_sale(struct store_conn *db, const struct order_request *r, int64_t now,
 		struct order_result *res, struct outcome *o)
 {
-	char hash[ORDER_HASH_LEN];
-	request_digest(r, hash);
+	char hash_buf[ORDER_HASH_LEN];
+	const char *hash = digest_of(r, hash_buf);
 	if (!seen_before(db, r, hash, "", res, o))
 		return false;
 	if (res->replayed)
@@ -554,8 +567,8 @@ static enum store_rc sale_coupons_undo(struct store_conn *db, int64_t merchant, 
 bool order_refund(struct store_conn *db, const struct order_request *r, int64_t now,
 		  struct order_result *res, struct outcome *o)
 {
-	char hash[ORDER_HASH_LEN], refund_key[REFUND_KEY_LEN];
-	request_digest(r, hash);
+	char hash_buf[ORDER_HASH_LEN], refund_key[REFUND_KEY_LEN];
+	const char *hash = digest_of(r, hash_buf);
 	refund_key_of(r, refund_key);
 	if (!seen_before(db, r, hash, refund_key, res, o))
 		return false;

@@ -17,6 +17,8 @@
 #define ORDER_FD_MAX 64
 /* The fiscal sign (ФП) of a receipt: a 32-bit number, at most 10 decimal digits. */
 #define ORDER_FP_MAX 10
+/* Hex SHA-256 of a request (order_request_digest), kept with its order as request_hash. */
+#define ORDER_HASH_LEN (32 * 2 + 1)
 /* Coupons a sale issues: the accrual rule's one. */
 #define ORDER_ISSUED_MAX 1
 
@@ -67,7 +69,16 @@ struct order_request {
 	/* Items listed as orderItems (POST /fiscal_hub/cash_back/refund/): a refusal names the
 	 * item by its id there. */
 	bool hub;
+
+	/* The request's digest (order_request_digest), "" until it is taken: order_sale and
+	 * order_refund take it themselves then. */
+	char hash[ORDER_HASH_LEN];
 };
+
+/* Takes the digest of a complete request into r->hash: the caller does it before the write
+ * transaction so that its ~36k instructions (text and SHA-256) are not spent inside it, with
+ * the writer lock held. */
+void order_request_digest(struct order_request *r);
 
 /* What a sale or refund did, for the answer. */
 struct order_result {
