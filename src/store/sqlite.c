@@ -713,10 +713,21 @@ static enum store_rc sq_ping(struct store_conn *base)
 static enum store_rc sq_order_number_next(struct store_conn *base, int64_t merchant_id,
 					  int64_t *number_out)
 {
+	/* An UPDATE and a read of the row it left in the cache, not UPDATE ... RETURNING, which
+	 * SQLite runs through a temporary table (see rowid_returning). */
 	struct sq_conn *c = SQ(base);
 	sqlite3_stmt *s = sq_stmt(c, ST_ORDER_SEQ);
 	sqlite3_bind_int64(s, 1, merchant_id);
 	int rc = sqlite3_step(s);
+	int64_t changed = rc == SQLITE_DONE ? sqlite3_changes64(c->db) : 0;
+	sq_done(s);
+	if (rc != SQLITE_DONE)
+		return sqlite_map_rc(c->db, rc, "order number");
+	if (changed == 0)
+		return STORE_NOT_FOUND;
+	s = sq_stmt(c, ST_ORDER_SEQ_READ);
+	sqlite3_bind_int64(s, 1, merchant_id);
+	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		*number_out = sqlite3_column_int64(s, 0);
 	sq_done(s);

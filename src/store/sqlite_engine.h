@@ -27,8 +27,8 @@
 	X(MEMBER_BEGIN, "SAVEPOINT member")                                                        \
 	X(MEMBER_UNDO, "ROLLBACK TO member")                                                       \
 	X(MEMBER_RELEASE, "RELEASE member")                                                        \
-	X(ORDER_SEQ, "UPDATE merchants SET order_seq = order_seq + 1 WHERE id = ?"                 \
-		     " RETURNING order_seq")
+	X(ORDER_SEQ, "UPDATE merchants SET order_seq = order_seq + 1 WHERE id = ?")                \
+	X(ORDER_SEQ_READ, "SELECT order_seq FROM merchants WHERE id = ?")
 
 /* clang-format on */
 #define STMT_ENUM(name, sql) ST_##name,

@@ -186,8 +186,10 @@ def test_a_sale_reads_the_balance_and_the_lots_once(env, A):
     # of a client holding no points, 22; a balance update for the spend and another for the
     # accrual, 21. The webhooks' outbox (issue 16) asks, for each of the sale's two events
     # (order.created, balance.changed), whether the merchant has an endpoint that wants it:
-    # one small read each when none does, 22.
-    assert ran <= 22, ran
+    # one small read each when none does, 22. The order number became an UPDATE and a read of
+    # the row it wrote, which cost less than one UPDATE ... RETURNING (SQLite runs RETURNING
+    # through a temporary table): 23.
+    assert ran <= 23, ran
 
 
 def test_an_idle_server_commits_nothing(env):
