@@ -220,7 +220,7 @@ static const struct setting settings[] = {
     {"--sqlite-memory-mib", "KOPILKA_SQLITE_MEMORY_MIB", INT(sqlite_memory_mib), "64", 0, 65536,
      NULL, CMD_ALL,
      "SQLite: page caches of all connections together, a soft bound (0: none; each "
-     "connection's own cache is at most 8 MiB)"},
+     "connection's own cache is at most 8 MiB, the writer's 32 MiB)"},
 };
 
 static char **str_field(struct config *cfg, const struct setting *s)

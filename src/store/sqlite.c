@@ -396,7 +396,8 @@ struct sq_conn *sq_conn_open(struct sq_store *st, bool create, char *err_buf, si
 	 * fetch was a pread (11 per request, callgrind); with 8 MiB the hot pages stay. It costs
 	 * up to 8 MiB of RSS per connection in use, touched as the cache fills (the pool hands out
 	 * the most recently returned connection first, so only as many as run at once warm up),
-	 * and all of them together at most --sqlite-memory-mib (sqlite_pcache.h).
+	 * and all of them together at most --sqlite-memory-mib (sqlite_pcache.h). The writer's
+	 * is larger (WRITER_CACHE_KIB).
 	 * No mmap_size: each connection maps the file on its own, so touched pages would count
 	 * toward RSS once per connection, unbounded by the 150 MiB target. */
 	for (;;) {
@@ -643,6 +644,12 @@ struct store *sqlite_store_open(const char *path, const struct store_options *op
 	st->writer = sq_conn_open(st, false, err_buf, err_len);
 	if (!st->writer)
 		goto fail;
+	/* The writer's cache: every write's pages pass through it (sq_conn_open). Best effort:
+	 * with SQLite's default the connection is only slower. */
+	char cache[64];
+	snprintf(cache, sizeof(cache), "PRAGMA cache_size = -%d", WRITER_CACHE_KIB);
+	if (sqlite3_exec(st->writer->db, cache, NULL, NULL, NULL) != SQLITE_OK)
+		log_warn("sqlite: %s: %s", cache, sqlite3_errmsg(st->writer->db));
 	sq_ckpt_start(st);
 	sq_writer_start(st);
 	return &st->base;
