@@ -15,8 +15,10 @@
  *
  * The dialect is PostgreSQL's with `$N` placeholders; what SQLite spells differently is made
  * to match in its driver, in one place (sqlite.c, "the shared statements' driver"): `$N`
- * becomes `?N`, and the collation "C" used by `lower(... COLLATE "C")` is registered as a
- * bytewise one. SQL that cannot be written for both stays in its engine for now.
+ * becomes `?N`, the collation "C" used by `lower(... COLLATE "C")` is registered as a
+ * bytewise one, and an INSERT of one row ending in "RETURNING id" (the table's rowid) is run
+ * without it, its row read from the rowid (rowid_returning). SQL that cannot be written for
+ * both stays in its engine for now.
  *
  * Argument formats (as the engines' own): 'i' int64, 'z' int64 with 0 as NULL, 'n' int64 with
  * a negative value as NULL, 's' text (NULL as NULL), 'b' bool as 0/1, 'd' int (enum). */

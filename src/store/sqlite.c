@@ -159,9 +159,10 @@ struct sq_conn *SQ(struct store_conn *c)
 /* ---- the shared statements' driver (store/sql.h) ----
  *
  * The shared SQL is PostgreSQL's dialect. What SQLite spells differently is adapted here and
- * only here: placeholders `$N` become `?N` as each statement is prepared, and the collation
+ * only here: placeholders `$N` become `?N` as each statement is prepared, the collation
  * "C" (PostgreSQL's bytewise one, named in `lower(... COLLATE "C")`) is registered on every
- * connection as a bytewise comparison (conn_open). */
+ * connection as a bytewise comparison (conn_open), and an INSERT's "RETURNING id" is read
+ * from the rowid (rowid_returning). */
 
 static int collate_bytes(void *arg, int la, const void *a, int lb, const void *b)
 {
