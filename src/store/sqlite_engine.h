@@ -170,6 +170,13 @@ struct sq_store {
 	_Atomic int wal_pages; /* the WAL's size after the writer's last commit (wal_hook) */
 };
 
+/* The page cache of the writer connection, in KiB (the others have 8 MiB, sq_conn_open).
+ * A sale inserts into indexes keyed at random (externalId, public tokens, the client's
+ * ledger and lots), so its pages are spread over the whole file: with 8 MiB the writer read
+ * ~10 pages a sale back from the OS, with 32 MiB ~4 (strace -c on the writer thread, 100k
+ * clients). Counted in --sqlite-memory-mib like every cache. */
+#define WRITER_CACHE_KIB (32 * 1024)
+
 /* WAL sizes, in pages, that start a background checkpoint and that make the writer checkpoint
  * inline, and the size the WAL file keeps (journal_size_limit) once it starts over. 16x
  * SQLite's wal_autocheckpoint: a longer WAL lets a checkpoint copy a page written by many
@@ -178,13 +185,6 @@ struct sq_store {
  * of it then writes the file's metadata too. Measured on 2 vCPUs, 16 connections of orders
  * (docs/PERFORMANCE.md, "Checkpoints"): 4,000 pages cut back at 64 MiB gave ~1,900 orders/s
  * and p99 ~29 ms; these ~2,400 and ~19 ms. The WAL file then takes up to 129 MiB on disk. */
-/* The page cache of the writer connection, in KiB (the others have 8 MiB, sq_conn_open).
- * A sale inserts into indexes keyed at random (externalId, public tokens, the client's
- * ledger and lots), so its pages are spread over the whole file: with 8 MiB the writer read
- * ~10 pages a sale back from the OS, with 32 MiB ~4 (strace -c on the writer thread, 100k
- * clients). Counted in --sqlite-memory-mib like every cache. */
-#define WRITER_CACHE_KIB (32 * 1024)
-
 #define WAL_CKPT_PAGES 16000
 #define WAL_HARD_PAGES 32000
 #define WAL_KEEP_BYTES ((int64_t)WAL_HARD_PAGES * 4096 + (1 << 20))
