@@ -121,8 +121,6 @@ static void test_issue_conflict_leaves_nothing(void **state)
 	assert_int_equal(by_code(f, "AAAAA1"), a);
 }
 
-/* Accounts: the "C" collation and `$N` reuse (ACCOUNT_FIND binds $1 twice), CONFLICT on a
- * taken login, the credential version bumped by a password only, NOT_FOUND after delete. */
 /* An INSERT's "RETURNING id" is read from the rowid on SQLite (sqlite.c, rowid_returning): the
  * id is the inserted row's, not that of a row its triggers inserted (a client's insert adds
  * its phone's trigrams and a report row), and an insert that ON CONFLICT DO NOTHING skipped
@@ -147,6 +145,8 @@ static void test_insert_ids(void **state)
 	assert_int_equal(next, first + 1);
 }
 
+/* Accounts: the "C" collation and `$N` reuse (ACCOUNT_FIND binds $1 twice), CONFLICT on a
+ * taken login, the credential version bumped by a password only, NOT_FOUND after delete. */
 static void test_accounts(void **state)
 {
 	struct fixture *f = *state;
