@@ -43,14 +43,20 @@ bool client_find_or_register(struct store_conn *db, int64_t merchant_id, const c
 	char email_lc[EMAIL_MAX + 1];
 	snprintf(email_lc, sizeof(email_lc), "%s", email ? email : "");
 	text_ascii_lower(email_lc);
+	/* Locked, then as it is now (read again where writers run side by side): what this
+	 * write decides from (balance, purchases, coupons) is the client's as it is now, and no
+	 * other write changes it until commit. By phone in one step. */
 	if (phone)
-		rc = STORE(db, client_find_phone, merchant_id, phone, cl);
+		rc = STORE(db, client_lock_phone, merchant_id, phone, cl);
+	if (rc == STORE_OK) {
+		/* An erased client keeps no phone; never decide for one. */
+		if (cl->erased_ms)
+			rc = STORE_RETRY;
+		return outcome_store(o, rc);
+	}
 	if (rc == STORE_NOT_FOUND && email)
 		rc = STORE(db, client_find_email, merchant_id, email_lc, cl);
 	if (rc == STORE_OK) {
-		/* Locked, then as it is now (read again where writers run side by side): what
-		 * this write decides from (balance, purchases, coupons) is the client's as it is
-		 * now, and no other write changes it until commit. */
 		rc = STORE(db, client_lock, merchant_id, cl->id, cl);
 		/* Erased between the lookup and the lock (PostgreSQL): run again, and the phone or
 		 * email finds nobody. */

@@ -321,6 +321,9 @@ bool order_sale(struct store_conn *db, const struct order_request *r, int64_t no
 	if (rc == STORE_OK)
 		rc = event_coupons(db, EVENT_COUPON_REDEEMED, merchant, res->redeemed,
 				   res->n_redeemed, now);
+	/* The ids of the items, sent ahead with their rows, before the answer shows them. */
+	if (rc == STORE_OK)
+		rc = STORE(db, sync);
 	ok = outcome_store(o, rc);
 cleanup:
 	ledger_read_clear(&rd);
@@ -648,6 +651,8 @@ bool order_refund(struct store_conn *db, const struct order_request *r, int64_t 
 		rc = event_order(db, ord, now);
 	if (rc == STORE_OK && sale.client_id && (d_taken > 0 || d_returned > 0))
 		rc = event_balance(db, merchant, sale.client_id, now);
+	if (rc == STORE_OK)
+		rc = STORE(db, sync); /* the items' ids, as in order_sale */
 	ok = outcome_store(o, rc);
 cleanup:
 	for (size_t k = 0; k < sl.n; k++)

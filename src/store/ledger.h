@@ -25,6 +25,7 @@ enum store_rc store_lots_spendable(struct store_conn *c, int64_t client_id, enum
 				   int64_t now, struct lot *out, size_t max,
 				   size_t *n_out) MUST_CHECK;
 enum store_rc store_lot_get(struct store_conn *c, int64_t lot_id, struct lot *out) MUST_CHECK;
+/* Sent ahead (store/sql.h sql_insert_send): *id_out is set by store_sync or the commit. */
 enum store_rc store_lot_create(struct store_conn *c, int64_t merchant_id, const struct lot *l,
 			       int64_t *id_out) MUST_CHECK;
 enum store_rc store_lot_add(struct store_conn *c, int64_t lot_id, money_t delta) MUST_CHECK;

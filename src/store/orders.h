@@ -49,6 +49,7 @@ enum store_rc store_order_refund_progress(struct store_conn *c,
 					  const struct order *sale) MUST_CHECK;
 enum store_rc store_order_set_response(struct store_conn *c, int64_t id,
 				       const char *response) MUST_CHECK;
+/* Sent ahead (store/sql.h sql_insert_send): *id_out is set by store_sync or the commit. */
 enum store_rc store_item_create(struct store_conn *c, const struct order_item *it,
 				int64_t *id_out) MUST_CHECK;
 enum store_rc store_item_get(struct store_conn *c, int64_t merchant_id, int64_t id,

@@ -26,9 +26,8 @@
  * no row came back, and an operation of several statements that must undo its first ones on
  * a clash runs inside a savepoint. */
 #include "store/pg.h"
-#include "store/columns.h"
+#include "store/pg_engine.h"
 #include "store/pool.h"
-#include "store/sql.h"
 
 #include <assert.h>
 #include <libpq-fe.h>
@@ -45,40 +44,9 @@
 /* Key of the advisory lock that makes two nodes starting at once migrate one after the other
  * ("kopilka" in ASCII). */
 #define MIGRATE_LOCK_KEY 0x6b6f70696c6b61LL
-#define PARAMS_MAX 24
-#define SEARCH_KINDS 5
 
-/* Every statement the engine runs, prepared once per connection. */
-
-/* clang-format off */
-#define STATEMENTS(X)                                                                              \
-	X(PING, "SELECT 1")                                                                        \
-	X(ORDER_SEQ, "SELECT nextval(('order_seq_' || $1::bigint)::regclass)")                     \
-	X(CLIENT_LOCK, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = $1 AND id = $2"    \
-		       " FOR NO KEY UPDATE")                                                       \
-	X(ORDER_LOCK, "SELECT 1 FROM orders WHERE merchant_id = $1 AND id = $2 FOR NO KEY UPDATE") \
-	X(KEY_LOCK, "SELECT pg_advisory_xact_lock(hashtextextended($2 || chr(10) || $3, $1))")
-
-/* clang-format on */
-#define STMT_ENUM(name, sql) ST_##name,
-#define STMT_SQL(name, sql) sql,
-#define STMT_NAME(name, sql) #name,
-enum stmt_id { STATEMENTS(STMT_ENUM) ST__COUNT };
 static const char *const stmt_sql[] = {STATEMENTS(STMT_SQL)};
 static const char *const stmt_names[] = {STATEMENTS(STMT_NAME)};
-
-struct pg_conn {
-	struct store_conn base;
-	struct pg_store *owner;
-	PGconn *db;
-	/* What this session has prepared; cleared when the connection is re-established. */
-	bool prepared[ST__COUNT];
-	bool shared_prepared[SQL__COUNT]; /* the shared statements (store/statements.h) */
-	/* Client search shapes: [phone pattern kind + 1][email pattern kind + 1], 0 = none. */
-	bool search_prepared[SEARCH_KINDS][SEARCH_KINDS];
-	bool in_tx;
-	bool writing; /* the open transaction is a write (for the commit metrics) */
-};
 
 struct pg_store {
 	struct store base;
@@ -95,213 +63,36 @@ static struct pg_conn *PG(struct store_conn *c)
 	return (struct pg_conn *)c;
 }
 
-/* libpq's messages end in a newline; log lines must not. */
-static void log_pg(enum log_level level, const char *what, const char *state, const char *msg)
+/* Prepares a statement of one of the engine's two tables on this connection unless *done,
+ * under its name (prefix and id), written to name. */
+static enum store_rc ready(struct pg_conn *c, bool *done, char prefix, int id, const char *sql,
+			   const char *what, char name[16])
 {
-	int len = (int)strcspn(msg, "\n");
-	log_msg(level, "postgres: %s: %.*s%s%s%s", what, len, msg, state ? " (SQLSTATE " : "",
-		state ? state : "", state ? ")" : "");
-}
-
-/* Maps a failed result (or NULL: no result at all) to the interface's code. Logs what is not
- * an expected outcome. */
-static enum store_rc map_error(struct pg_conn *c, const PGresult *res, const char *what)
-{
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	const char *msg = res ? PQresultErrorMessage(res) : "";
-	if (!msg || !*msg)
-		msg = PQerrorMessage(c->db);
-	if (!state) {
-		/* No SQLSTATE: the connection failed or libpq ran out of memory. */
-		log_pg(LOG_ERROR, what, NULL, msg);
-		return STORE_ERROR;
-	}
-	if (strcmp(state, "23505") == 0)
-		return STORE_CONFLICT;
-	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
-	    strcmp(state, "55P03") == 0) {
-		/* Serialization failure, deadlock, lock wait past lock_timeout: run it again. */
-		log_pg(LOG_WARN, what, state, msg);
-		return STORE_RETRY;
-	}
-	if (strcmp(state, "53100") == 0 || strcmp(state, "25006") == 0) {
-		/* Disk full, read-only transaction (a standby or default_transaction_read_only). */
-		log_pg(LOG_ERROR, what, state, msg);
-		return STORE_FULL;
-	}
-	log_pg(LOG_ERROR, what, state, msg);
-	return STORE_ERROR;
-}
-
-/* Runs SQL outside the prepared set (transaction control, savepoints, migrations, check). On
- * success *out (when not NULL) holds the result, which the caller PQclear()s. */
-static enum store_rc exec_simple(struct pg_conn *c, const char *sql, const char *what,
-				 PGresult **out)
-{
-	PGresult *res = PQexec(c->db, sql);
-	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		enum store_rc rc = map_error(c, res, what);
-		PQclear(res);
-		return rc;
-	}
-	if (out)
-		*out = res;
-	else
-		PQclear(res);
-	return STORE_OK;
-}
-
-/* Text parameters of one statement. */
-struct params {
-	int n;
-	const char *values[PARAMS_MAX];
-	char numbers[PARAMS_MAX][24];
-};
-
-static void param_int(struct params *p, int64_t v)
-{
-	assert(p->n < PARAMS_MAX);
-	snprintf(p->numbers[p->n], sizeof(p->numbers[p->n]), "%lld", (long long)v);
-	p->values[p->n] = p->numbers[p->n];
-	p->n++;
-}
-
-static void param_text(struct params *p, const char *t)
-{
-	assert(p->n < PARAMS_MAX);
-	p->values[p->n++] = t; /* NULL is SQL NULL */
-}
-
-/* Adds parameters by a format: 'i' int64, 'z' int64 with 0 as NULL, 'n' int64 with a negative
- * value as NULL, 's' text (NULL as NULL),
- * 'b' bool as 1/0 (boolean columns take it as well as integer ones), 'd' int (enum). */
-static void paramsv(struct params *p, const char *fmt, va_list ap)
-{
-	for (; *fmt; fmt++) {
-		switch (*fmt) {
-		case 'i':
-			param_int(p, va_arg(ap, int64_t));
-			break;
-		case 'z': {
-			int64_t v = va_arg(ap, int64_t);
-			if (v)
-				param_int(p, v);
-			else
-				param_text(p, NULL);
-			break;
-		}
-		case 'n': {
-			int64_t v = va_arg(ap, int64_t);
-			if (v >= 0)
-				param_int(p, v);
-			else
-				param_text(p, NULL);
-			break;
-		}
-		case 's':
-			param_text(p, va_arg(ap, const char *));
-			break;
-		case 'b':
-			param_int(p, va_arg(ap, int) ? 1 : 0);
-			break;
-		case 'd':
-			param_int(p, va_arg(ap, int));
-			break;
-		default:
-			abort();
-		}
-	}
-}
-
-/* Prepares a statement under name on this connection. A statement that does not prepare is
- * either our bug (logged with its SQL) or a transaction already aborted / a lost connection. */
-static enum store_rc prepare(struct pg_conn *c, const char *name, const char *sql, const char *what)
-{
-	PGresult *res = PQprepare(c->db, name, sql, 0, NULL);
-	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-	enum store_rc rc = STORE_OK;
-	if (st != PGRES_COMMAND_OK) {
-		rc = map_error(c, res, what);
-		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-		if (state && strncmp(state, "42", 2) == 0)
-			log_error("postgres: cannot prepare %s: %s", what, sql);
-	}
-	PQclear(res);
-	return rc;
-}
-
-/* Runs the statement prepared on this connection under name. On success *out, when not NULL,
- * holds the result, which the caller PQclear()s. */
-static enum store_rc run_prepared(struct pg_conn *c, const char *name, const char *what,
-				  const struct params *p, PGresult **out)
-{
-	PGresult *res = PQexecPrepared(c->db, name, p->n, p->values, NULL, NULL, 0);
-	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		enum store_rc rc = map_error(c, res, what);
-		PQclear(res);
-		return rc;
-	}
-	if (out)
-		*out = res;
-	else
-		PQclear(res);
-	return STORE_OK;
-}
-
-/* Runs sql planned for these very parameters (an unnamed statement), where the plan depends
- * on their values and a cached generic plan would be wrong for some of them. On success
- * *out, when not NULL, holds the result, which the caller PQclear()s. */
-static enum store_rc run_planned(struct pg_conn *c, const char *sql, const char *what,
-				 const struct params *p, PGresult **out)
-{
-	PGresult *res = PQexecParams(c->db, sql, p->n, NULL, p->values, NULL, NULL, 0);
-	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		enum store_rc rc = map_error(c, res, what);
-		PQclear(res);
-		return rc;
-	}
-	if (out)
-		*out = res;
-	else
-		PQclear(res);
-	return STORE_OK;
-}
-
-/* Prepares statement id on this connection unless it already is; its name goes to name. */
-static enum store_rc ensure_prepared(struct pg_conn *c, enum stmt_id id, char name[16])
-{
-	snprintf(name, 16, "k%d", (int)id);
-	if (c->prepared[id])
+	snprintf(name, 16, "%c%d", prefix, id);
+	if (*done)
 		return STORE_OK;
-	enum store_rc rc = prepare(c, name, stmt_sql[id], stmt_names[id]);
+	enum store_rc rc = pg_prepare(c, name, sql, what);
 	if (rc == STORE_OK)
-		c->prepared[id] = true;
+		*done = true;
 	return rc;
 }
 
-/* Runs statement id with the parameters of the format (see paramsv). On success *out, when
- * not NULL, holds the result, which the caller PQclear()s. */
+/* Runs statement id with the parameters of the format (pg_params). On success *out, when not
+ * NULL, holds the result, which the caller PQclear()s. */
 static enum store_rc q(struct pg_conn *c, enum stmt_id id, PGresult **out, const char *fmt, ...)
 {
 	char name[16];
-	enum store_rc rc = ensure_prepared(c, id, name);
+	enum store_rc rc =
+	    ready(c, &c->prepared[id], 'k', (int)id, stmt_sql[id], stmt_names[id], name);
 	if (rc != STORE_OK)
 		return rc;
 	metrics_add(M_DB_STATEMENTS, 1);
 	struct params p = {0};
 	va_list ap;
 	va_start(ap, fmt);
-	paramsv(&p, fmt, ap);
+	pg_params(&p, fmt, ap);
 	va_end(ap);
-	return run_prepared(c, name, stmt_names[id], &p, out);
-}
-
-static int64_t col_i(const PGresult *r, int row, int col)
-{
-	return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+	return pg_run_prepared(c, name, stmt_names[id], &p, out);
 }
 
 static bool col_b(const PGresult *r, int row, int col)
@@ -330,22 +121,27 @@ static enum store_rc one_row(enum store_rc rc, PGresult **res)
  * name ("s" and its id) the first time a connection runs it, and its whole result is fetched
  * at once; next() walks its rows. */
 
+/* Readies shared statement id on this connection (its name to name) and its parameters. */
+static enum store_rc shared_ready(struct pg_conn *c, enum sql_id id, char name[16],
+				  struct params *p, const char *fmt, va_list ap)
+{
+	enum store_rc rc =
+	    ready(c, &c->shared_prepared[id], 's', (int)id, sql_text[id], sql_name[id], name);
+	if (rc == STORE_OK)
+		pg_params(p, fmt, ap);
+	return rc;
+}
+
 static enum store_rc pgd_run(struct store_conn *base, enum sql_id id, struct sql_res *res,
 			     const char *fmt, va_list ap)
 {
 	struct pg_conn *c = PG(base);
 	char name[16];
-	snprintf(name, sizeof(name), "s%d", (int)id);
-	if (!c->shared_prepared[id]) {
-		enum store_rc rc = prepare(c, name, sql_text[id], sql_name[id]);
-		if (rc != STORE_OK)
-			return rc;
-		c->shared_prepared[id] = true;
-	}
 	struct params p = {0};
-	paramsv(&p, fmt, ap);
 	PGresult *r = NULL;
-	enum store_rc rc = run_prepared(c, name, sql_name[id], &p, &r);
+	enum store_rc rc = shared_ready(c, id, name, &p, fmt, ap);
+	if (rc == STORE_OK)
+		rc = pg_run_prepared(c, name, sql_name[id], &p, &r);
 	if (rc != STORE_OK)
 		return rc;
 	res->handle = r;
@@ -353,6 +149,25 @@ static enum store_rc pgd_run(struct store_conn *base, enum sql_id id, struct sql
 	res->rows = PQntuples(r);
 	res->changes = strtoll(PQcmdTuples(r), NULL, 10);
 	return STORE_OK;
+}
+
+static enum store_rc pgd_send(struct store_conn *base, enum sql_id id, int64_t *id_out,
+			      const char *fmt, va_list ap)
+{
+	struct pg_conn *c = PG(base);
+	char name[16];
+	struct params p = {0};
+	enum store_rc rc = shared_ready(c, id, name, &p, fmt, ap);
+	if (rc == STORE_OK)
+		rc = pg_pipe_send(c, name, NULL, sql_name[id], &p);
+	if (rc == STORE_OK)
+		c->piped_id[c->piped - 1] = id_out;
+	return rc;
+}
+
+static enum store_rc pgd_sync(struct store_conn *base)
+{
+	return pg_pipe_flush(PG(base));
 }
 
 static bool pgd_next(struct sql_res *res)
@@ -368,7 +183,7 @@ static bool pgd_is_null(const struct sql_res *res, int col)
 
 static int64_t pgd_int64(const struct sql_res *res, int col)
 {
-	return col_i(res->handle, res->row, col);
+	return pg_col_int(res->handle, res->row, col);
 }
 
 static bool pgd_boolean(const struct sql_res *res, int col)
@@ -391,11 +206,13 @@ static enum store_rc pgd_savepoint(struct store_conn *base, enum sql_savepoint o
 {
 	static const char *const sql[] = {"SAVEPOINT op", "ROLLBACK TO SAVEPOINT op",
 					  "RELEASE SAVEPOINT op"};
-	return exec_simple(PG(base), sql[op], "savepoint", NULL);
+	return pg_exec_simple(PG(base), sql[op], "savepoint", NULL);
 }
 
 static const struct sql_driver pg_sql = {
     .run = pgd_run,
+    .send = pgd_send,
+    .sync = pgd_sync,
     .next = pgd_next,
     .is_null = pgd_is_null,
     .int64 = pgd_int64,
@@ -432,6 +249,7 @@ static bool conn_setup(struct pg_conn *c, char *err_buf, size_t err_len)
 		snprintf(err_buf, err_len, "cannot configure the PostgreSQL session: %.*s",
 			 (int)strcspn(PQerrorMessage(c->db), "\n"), PQerrorMessage(c->db));
 	PQclear(res);
+	c->piped = 0;
 	memset(c->prepared, 0, sizeof(c->prepared));
 	memset(c->shared_prepared, 0, sizeof(c->shared_prepared));
 	memset(c->search_prepared, 0, sizeof(c->search_prepared));
@@ -481,15 +299,15 @@ static bool migrate(struct pg_conn *c, bool create, char *err_buf, size_t err_le
 	char sql[128];
 	int version = 0, latest = (int)ARRAY_LEN(pg_migrations);
 	bool exists;
-	if (exec_simple(c, "BEGIN", "migrate", NULL) != STORE_OK)
+	if (pg_exec_simple(c, "BEGIN", "migrate", NULL) != STORE_OK)
 		goto fail;
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%lld)", MIGRATE_LOCK_KEY);
-	if (exec_simple(c, sql, "migrate lock", NULL) != STORE_OK)
+	if (pg_exec_simple(c, sql, "migrate lock", NULL) != STORE_OK)
 		goto fail;
 	/* READ COMMITTED: this statement sees what a node that held the lock before committed. */
-	if (exec_simple(c,
-			"SELECT CASE WHEN to_regclass('schema_version') IS NULL THEN -1 ELSE 0 END",
-			"migrate", &res) != STORE_OK)
+	if (pg_exec_simple(
+		c, "SELECT CASE WHEN to_regclass('schema_version') IS NULL THEN -1 ELSE 0 END",
+		"migrate", &res) != STORE_OK)
 		goto fail;
 	exists = strcmp(PQgetvalue(res, 0, 0), "0") == 0;
 	PQclear(res);
@@ -501,12 +319,12 @@ static bool migrate(struct pg_conn *c, bool create, char *err_buf, size_t err_le
 			    "the database has no kopilka schema; create it with kopilkad init");
 			goto rollback;
 		}
-		if (exec_simple(c, "CREATE TABLE schema_version (version INTEGER NOT NULL)",
-				"migrate", NULL) != STORE_OK)
+		if (pg_exec_simple(c, "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+				   "migrate", NULL) != STORE_OK)
 			goto fail;
 	} else {
-		if (exec_simple(c, "SELECT coalesce(max(version), 0) FROM schema_version",
-				"migrate", &res) != STORE_OK)
+		if (pg_exec_simple(c, "SELECT coalesce(max(version), 0) FROM schema_version",
+				   "migrate", &res) != STORE_OK)
 			goto fail;
 		version = atoi(PQgetvalue(res, 0, 0));
 		PQclear(res);
@@ -519,23 +337,23 @@ static bool migrate(struct pg_conn *c, bool create, char *err_buf, size_t err_le
 		goto rollback;
 	}
 	for (int v = version; v < latest; v++) {
-		if (exec_simple(c, pg_migrations[v], "migration", NULL) != STORE_OK)
+		if (pg_exec_simple(c, pg_migrations[v], "migration", NULL) != STORE_OK)
 			goto fail;
 		snprintf(sql, sizeof(sql), "INSERT INTO schema_version(version) VALUES (%d)",
 			 v + 1);
-		if (exec_simple(c, sql, "migrate", NULL) != STORE_OK)
+		if (pg_exec_simple(c, sql, "migrate", NULL) != STORE_OK)
 			goto fail;
 		if (version > 0)
 			log_info("migrated database schema to version %d", v + 1);
 	}
-	if (exec_simple(c, "COMMIT", "migrate commit", NULL) != STORE_OK)
+	if (pg_exec_simple(c, "COMMIT", "migrate commit", NULL) != STORE_OK)
 		goto fail;
 	return true;
 fail:
 	snprintf(err_buf, err_len, "cannot migrate the database schema: %.*s",
 		 (int)strcspn(PQerrorMessage(c->db), "\n"), PQerrorMessage(c->db));
 rollback:
-	exec_simple(c, "ROLLBACK", "migrate rollback", NULL);
+	pg_exec_simple(c, "ROLLBACK", "migrate rollback", NULL);
 	return false;
 }
 
@@ -586,7 +404,7 @@ static struct store_conn *pg_acquire(struct store *base)
 		PQreset(c->db);
 		char err[256];
 		if (PQstatus(c->db) != CONNECTION_OK)
-			log_pg(LOG_ERROR, "reconnect", NULL, PQerrorMessage(c->db));
+			pg_log(LOG_ERROR, "reconnect", NULL, PQerrorMessage(c->db));
 		else if (!conn_setup(c, err, sizeof(err)))
 			log_error("postgres: %s", err);
 		else
@@ -598,10 +416,11 @@ static struct store_conn *pg_acquire(struct store *base)
 static void pg_release(struct store_conn *base)
 {
 	struct pg_conn *c = PG(base);
+	(void)pg_pipe_flush(c);
 	PGTransactionStatusType ts = PQtransactionStatus(c->db);
 	if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
 		/* A borrower that forgot to finish: never hand a live transaction on. */
-		exec_simple(c, "ROLLBACK", "rollback", NULL);
+		pg_exec_simple(c, "ROLLBACK", "rollback", NULL);
 	}
 	c->in_tx = false;
 	struct pg_store *st = c->owner;
@@ -625,42 +444,57 @@ static enum store_rc pg_begin(struct store_conn *base, int kind)
 	 * before reading at REPEATABLE READ or SERIALIZABLE). A row writer takes write_lock in
 	 * ROW EXCLUSIVE mode, which row writers share and an EXCLUSIVE writer waits for (and
 	 * is waited for by), and reads at READ COMMITTED: each statement sees what committed
-	 * before it, so what it reads after its row lock is the locked rows as they are. */
-	static const char *const sql[] = {
+	 * before it, so what it reads after its row lock is the locked rows as they are.
+	 * Both go down the pipeline with the transaction's first statement. */
+	static const char *const begin[] = {
 	    [STORE_TX_READ] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-	    [STORE_TX_WRITE] = "BEGIN ISOLATION LEVEL SERIALIZABLE;"
-			       " LOCK TABLE write_lock IN EXCLUSIVE MODE",
-	    [STORE_TX_ROWS] = "BEGIN ISOLATION LEVEL READ COMMITTED;"
-			      " LOCK TABLE write_lock IN ROW EXCLUSIVE MODE",
+	    [STORE_TX_WRITE] = "BEGIN ISOLATION LEVEL SERIALIZABLE",
+	    [STORE_TX_ROWS] = "BEGIN ISOLATION LEVEL READ COMMITTED",
+	};
+	static const char *const lock[] = {
+	    [STORE_TX_READ] = NULL,
+	    [STORE_TX_WRITE] = "LOCK TABLE write_lock IN EXCLUSIVE MODE",
+	    [STORE_TX_ROWS] = "LOCK TABLE write_lock IN ROW EXCLUSIVE MODE",
 	};
 	assert(kind >= STORE_TX_READ && kind <= STORE_TX_ROWS);
-	bool write = kind != STORE_TX_READ;
-	enum store_rc rc = exec_simple(c, sql[kind], "begin", NULL);
+	const struct params none = {0};
+	enum store_rc rc = pg_pipe_send(c, NULL, begin[kind], "begin", &none);
+	if (rc == STORE_OK && lock[kind])
+		rc = pg_pipe_send(c, NULL, lock[kind], "begin", &none);
 	if (rc != STORE_OK) {
 		/* The caller rolls back only what began: end a half-begun transaction here. */
+		(void)pg_pipe_flush(c);
 		PGTransactionStatusType ts = PQtransactionStatus(c->db);
 		if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR)
-			exec_simple(c, "ROLLBACK", "rollback", NULL);
+			pg_exec_simple(c, "ROLLBACK", "rollback", NULL);
 		return rc;
 	}
 	c->in_tx = true;
-	c->writing = write;
+	c->writing = kind != STORE_TX_READ;
 	return STORE_OK;
 }
 
 static enum store_rc pg_commit(struct store_conn *base)
 {
 	struct pg_conn *c = PG(base);
-	if (PQtransactionStatus(c->db) == PQTRANS_INERROR) {
-		/* COMMIT of an aborted transaction "succeeds" as a rollback: never report it. */
-		log_error("postgres: commit of a failed transaction; rolled back");
-		exec_simple(c, "ROLLBACK", "rollback", NULL);
-		c->in_tx = false;
-		return STORE_ERROR;
-	}
 	PGresult *res = NULL;
 	int64_t started = mono_us();
-	enum store_rc rc = exec_simple(c, "COMMIT", "commit", &res);
+	enum store_rc rc;
+	if (c->piped) {
+		/* COMMIT after what the pipeline holds, in its round trip. */
+		const struct params none = {0};
+		rc = pg_pipe_send(c, NULL, "COMMIT", "commit", &none);
+		if (rc == STORE_OK)
+			rc = pg_pipe_sync(c, true, &res);
+	} else if (PQtransactionStatus(c->db) == PQTRANS_INERROR) {
+		/* COMMIT of an aborted transaction "succeeds" as a rollback: never report it. */
+		log_error("postgres: commit of a failed transaction; rolled back");
+		pg_exec_simple(c, "ROLLBACK", "rollback", NULL);
+		c->in_tx = false;
+		return STORE_ERROR;
+	} else {
+		rc = pg_exec_simple(c, "COMMIT", "commit", &res);
+	}
 	if (rc == STORE_OK) {
 		if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
 			log_error("postgres: commit answered %s", PQcmdStatus(res));
@@ -671,7 +505,11 @@ static enum store_rc pg_commit(struct store_conn *base)
 	if (rc == STORE_OK && c->writing)
 		metrics_commit(mono_us() - started, 1);
 	/* After COMMIT the transaction is over whatever it answered (a failed COMMIT rolls
-	 * back), unless the connection broke; then rollback finds nothing to end. */
+	 * back), unless the connection broke, or a statement before it in the pipeline failed
+	 * and the COMMIT never ran: then it is rolled back here. */
+	PGTransactionStatusType ts = PQtransactionStatus(c->db);
+	if (rc != STORE_OK && (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR))
+		pg_exec_simple(c, "ROLLBACK", "rollback", NULL);
 	c->in_tx = false;
 	return rc;
 }
@@ -679,9 +517,10 @@ static enum store_rc pg_commit(struct store_conn *base)
 static void pg_rollback(struct store_conn *base)
 {
 	struct pg_conn *c = PG(base);
+	(void)pg_pipe_flush(c);
 	PGTransactionStatusType ts = PQtransactionStatus(c->db);
 	if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR)
-		exec_simple(c, "ROLLBACK", "rollback", NULL);
+		pg_exec_simple(c, "ROLLBACK", "rollback", NULL);
 	c->in_tx = false;
 }
 
@@ -704,7 +543,7 @@ static enum store_rc pg_order_number_next(struct store_conn *base, int64_t merch
 	enum store_rc rc = one_row(q(c, ST_ORDER_SEQ, &r, "i", merchant_id), &r);
 	if (rc != STORE_OK)
 		return rc;
-	*number_out = col_i(r, 0, 0);
+	*number_out = pg_col_int(r, 0, 0);
 	PQclear(r);
 	return STORE_OK;
 }
@@ -729,6 +568,20 @@ static enum store_rc pg_client_lock(struct store_conn *base, int64_t merchant_id
 	return STORE_OK;
 }
 
+static enum store_rc pg_client_lock_phone(struct store_conn *base, int64_t merchant_id,
+					  const char *phone, struct client *out)
+{
+	struct pg_conn *c = PG(base);
+	PGresult *r = NULL;
+	enum store_rc rc = one_row(q(c, ST_CLIENT_LOCK_PHONE, &r, "is", merchant_id, phone), &r);
+	if (rc != STORE_OK)
+		return rc;
+	client_clear(out);
+	sql_read_client(&(struct sql_res){.conn = base, .handle = r, .row = 0}, out);
+	PQclear(r);
+	return STORE_OK;
+}
+
 static enum store_rc pg_order_lock(struct store_conn *base, int64_t merchant_id, int64_t id)
 {
 	struct pg_conn *c = PG(base);
@@ -743,7 +596,18 @@ static enum store_rc pg_key_lock(struct store_conn *base, int64_t merchant_id, c
 				 const char *key)
 {
 	struct pg_conn *c = PG(base);
-	return q(c, ST_KEY_LOCK, NULL, "iss", merchant_id, scope, key);
+	/* It waits, if it must, before the statement after it runs: sent down the pipeline. */
+	char name[16];
+	enum store_rc rc = ready(c, &c->prepared[ST_KEY_LOCK], 'k', ST_KEY_LOCK,
+				 stmt_sql[ST_KEY_LOCK], stmt_names[ST_KEY_LOCK], name);
+	if (rc != STORE_OK)
+		return rc;
+	metrics_add(M_DB_STATEMENTS, 1);
+	struct params p = {0};
+	pg_param_int(&p, merchant_id);
+	pg_param_text(&p, scope);
+	pg_param_text(&p, key);
+	return pg_pipe_send(c, name, NULL, stmt_names[ST_KEY_LOCK], &p);
 }
 
 /* Appends one search condition on column col (of the "C" collation) for a compiled pattern,
@@ -772,11 +636,11 @@ static void search_params(struct params *p, const struct pattern *pat)
 	switch (pat->kind) {
 	case PATTERN_EXACT:
 	case PATTERN_LIKE:
-		param_text(p, pat->text);
+		pg_param_text(p, pat->text);
 		break;
 	case PATTERN_PREFIX:
-		param_text(p, pat->text);
-		param_text(p, pat->upper);
+		pg_param_text(p, pat->text);
+		pg_param_text(p, pat->upper);
 		break;
 	case PATTERN_ALL:
 		break;
@@ -821,7 +685,7 @@ static enum store_rc pg_client_search(struct store_conn *base, int64_t merchant_
 	if (planned || !c->search_prepared[pk][ek]) {
 		search_sql(&sql, qr);
 		if (!planned) {
-			enum store_rc prc = prepare(c, name, sql.data, "client search");
+			enum store_rc prc = pg_prepare(c, name, sql.data, "client search");
 			if (prc != STORE_OK) {
 				buf_free(&sql);
 				return prc;
@@ -830,16 +694,16 @@ static enum store_rc pg_client_search(struct store_conn *base, int64_t merchant_
 		}
 	}
 	struct params p = {0};
-	param_int(&p, merchant_id);
+	pg_param_int(&p, merchant_id);
 	if (qr->phone)
 		search_params(&p, qr->phone);
 	if (qr->email)
 		search_params(&p, qr->email);
-	param_int(&p, qr->limit);
-	param_int(&p, qr->offset);
+	pg_param_int(&p, qr->limit);
+	pg_param_int(&p, qr->offset);
 	PGresult *r = NULL;
-	enum store_rc rc = planned ? run_planned(c, sql.data, "client search", &p, &r)
-				   : run_prepared(c, name, "client search", &p, &r);
+	enum store_rc rc = planned ? pg_run_planned(c, sql.data, "client search", &p, &r)
+				   : pg_run_prepared(c, name, "client search", &p, &r);
 	buf_free(&sql);
 	if (rc != STORE_OK)
 		return rc;
@@ -868,6 +732,7 @@ static const struct store_ops pg_ops = {
     .ping = pg_ping,
     .order_number_next = pg_order_number_next,
     .client_lock = pg_client_lock,
+    .client_lock_phone = pg_client_lock_phone,
     .order_lock = pg_order_lock,
     .key_lock = pg_key_lock,
     .client_search = pg_client_search,

@@ -53,6 +53,20 @@ enum store_rc sql_row(struct store_conn *c, enum sql_id id, struct sql_res *res,
 	return first_row(res, rc);
 }
 
+/* Runs a run statement to its end, rows ignored. */
+static enum store_rc drain(struct sql_res *res, enum store_rc rc, int64_t *changes)
+{
+	if (rc != STORE_OK)
+		return rc;
+	while (sql_next(res))
+		;
+	rc = res->rc;
+	if (changes)
+		*changes = rc == STORE_OK ? res->changes : 0;
+	sql_close(res);
+	return rc;
+}
+
 enum store_rc sql_exec(struct store_conn *c, enum sql_id id, int64_t *changes, const char *fmt, ...)
 {
 	struct sql_res res;
@@ -60,15 +74,54 @@ enum store_rc sql_exec(struct store_conn *c, enum sql_id id, int64_t *changes, c
 	va_start(ap, fmt);
 	enum store_rc rc = run(c, id, &res, fmt, ap);
 	va_end(ap);
+	return drain(&res, rc, changes);
+}
+
+/* A statement sent ahead where the engine can (sql_send, sql_insert_send), else run at once;
+ * with_id: an INSERT whose row, its id, always comes back. */
+static enum store_rc send_ahead(struct store_conn *c, enum sql_id id, bool with_id, int64_t *id_out,
+				const char *fmt, va_list ap)
+{
+	if (c->sql->send) {
+		metrics_add(M_DB_STATEMENTS, 1);
+		return c->sql->send(c, id, id_out, fmt, ap);
+	}
+	struct sql_res res;
+	if (!with_id)
+		return drain(&res, run(c, id, &res, fmt, ap), NULL);
+	enum store_rc rc = first_row(&res, run(c, id, &res, fmt, ap));
+	if (rc == STORE_NOT_FOUND)
+		return STORE_ERROR; /* it always returns its row */
 	if (rc == STORE_OK) {
-		while (sql_next(&res))
-			;
-		rc = res.rc;
-		if (changes)
-			*changes = rc == STORE_OK ? res.changes : 0;
+		if (id_out)
+			*id_out = sql_int(&res, 0);
 		sql_close(&res);
 	}
 	return rc;
+}
+
+enum store_rc sql_send(struct store_conn *c, enum sql_id id, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	enum store_rc rc = send_ahead(c, id, false, NULL, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+enum store_rc sql_insert_send(struct store_conn *c, enum sql_id id, int64_t *id_out,
+			      const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	enum store_rc rc = send_ahead(c, id, true, id_out, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+enum store_rc store_sync(struct store_conn *c)
+{
+	return c->sql->sync ? c->sql->sync(c) : STORE_OK;
 }
 
 enum store_rc sql_insert(struct store_conn *c, enum sql_id id, int64_t *id_out, const char *fmt,

@@ -55,6 +55,12 @@ struct sql_driver {
 	 * runs it, or readies it to run on the first next(). On failure res holds nothing. */
 	enum store_rc (*run)(struct store_conn *c, enum sql_id id, struct sql_res *res,
 			     const char *fmt, va_list ap);
+	/* Runs statement id whose answer the caller does not wait for (sql_send); NULL: the
+	 * engine runs it at once, as sql_exec. */
+	enum store_rc (*send)(struct store_conn *c, enum sql_id id, int64_t *id_out,
+			      const char *fmt, va_list ap);
+	/* Waits for every answer sent ahead (sql_sync); NULL with send. */
+	enum store_rc (*sync)(struct store_conn *c);
 	/* The next row: true with it current; false at the end or on an error (res->rc). */
 	bool (*next)(struct sql_res *res);
 	bool (*is_null)(const struct sql_res *res, int col);
@@ -82,6 +88,19 @@ enum store_rc sql_row(struct store_conn *c, enum sql_id id, struct sql_res *res,
 /* Runs a statement to its end, rows ignored; *changes (when not NULL): the rows it wrote. */
 enum store_rc sql_exec(struct store_conn *c, enum sql_id id, int64_t *changes, const char *fmt, ...)
     __attribute__((warn_unused_result));
+/* A write whose rows, change count and failure its caller need not see before its next
+ * statement: an engine may send it ahead and read its answer with the next statement's
+ * (PostgreSQL pipelines it: one round trip for both). A failure then comes back from that
+ * next statement or the commit, as STORE_ERROR where it was a CONFLICT or NOT_FOUND, and the
+ * transaction is rolled back whole. For a statement whose failure the caller would only
+ * return, never one whose CONFLICT or NOT_FOUND it tells apart. */
+enum store_rc sql_send(struct store_conn *c, enum sql_id id, const char *fmt, ...)
+    __attribute__((warn_unused_result));
+/* sql_insert of an INSERT that always returns its row, sent ahead as sql_send: *id_out (when
+ * not NULL) is set once the answer is read, after sql_sync (store_sync), a statement that
+ * waits for its answer, or the commit; no row back is a failure, as any failure then. */
+enum store_rc sql_insert_send(struct store_conn *c, enum sql_id id, int64_t *id_out,
+			      const char *fmt, ...) __attribute__((warn_unused_result));
 /* INSERT ... [ON CONFLICT DO NOTHING] RETURNING id: no row back is STORE_CONFLICT (a
  * uniqueness rule refused it). id_out may be NULL. */
 enum store_rc sql_insert(struct store_conn *c, enum sql_id id, int64_t *id_out, const char *fmt,

@@ -12,7 +12,7 @@
 enum store_rc store_client_stats_add(struct store_conn *c, int64_t client_id, int64_t d_total,
 				     int64_t d_paid, money_t d_total_amount, money_t d_paid_amount)
 {
-	return sql_exec(c, SQL_CLIENT_STATS, NULL, "iiiii", d_total, d_paid, d_total_amount,
+	return sql_send(c, SQL_CLIENT_STATS, "iiiii", d_total, d_paid, d_total_amount,
 			d_paid_amount, client_id);
 }
 
@@ -37,8 +37,8 @@ enum store_rc store_balance_add(struct store_conn *c, int64_t merchant_id, int64
 				enum currency cur, money_t d_balance, money_t d_debt,
 				money_t d_held)
 {
-	return sql_exec(c, SQL_BALANCE_ADD, NULL, "iidiii", merchant_id, client_id, (int)cur,
-			d_balance, d_debt, d_held);
+	return sql_send(c, SQL_BALANCE_ADD, "iidiii", merchant_id, client_id, (int)cur, d_balance,
+			d_debt, d_held);
 }
 
 enum store_rc store_lots_unexpired_sum(struct store_conn *c, int64_t client_id, enum currency cur,
@@ -128,19 +128,19 @@ enum store_rc store_lot_get(struct store_conn *c, int64_t lot_id, struct lot *ou
 enum store_rc store_lot_create(struct store_conn *c, int64_t merchant_id, const struct lot *l,
 			       int64_t *id_out)
 {
-	return sql_insert(c, SQL_LOT_CREATE, id_out, "iidiizzi", merchant_id, l->client_id,
-			  (int)l->currency, l->remaining_minor, l->original_minor, l->expires_ms,
-			  l->order_id, now_ms());
+	return sql_insert_send(c, SQL_LOT_CREATE, id_out, "iidiizzi", merchant_id, l->client_id,
+			       (int)l->currency, l->remaining_minor, l->original_minor,
+			       l->expires_ms, l->order_id, now_ms());
 }
 
 enum store_rc store_lot_add(struct store_conn *c, int64_t lot_id, money_t delta)
 {
-	return sql_exec(c, SQL_LOT_ADD, NULL, "ii", delta, lot_id);
+	return sql_send(c, SQL_LOT_ADD, "ii", delta, lot_id);
 }
 
 enum store_rc store_ledger_add(struct store_conn *c, const struct ledger_entry *e)
 {
-	return sql_exec(c, SQL_LEDGER_ADD, NULL, "iididzzis", e->merchant_id, e->client_id,
+	return sql_send(c, SQL_LEDGER_ADD, "iididzzis", e->merchant_id, e->client_id,
 			(int)e->currency, e->amount_minor, (int)e->type, e->order_id, e->hold_id,
 			e->created_ms, e->reason);
 }
@@ -148,9 +148,8 @@ enum store_rc store_ledger_add(struct store_conn *c, const struct ledger_entry *
 enum store_rc store_lot_take_add(struct store_conn *c, const struct lot_take *t)
 {
 	if (t->hold_id)
-		return sql_exec(c, SQL_HOLD_TAKE_ADD, NULL, "iii", t->hold_id, t->lot_id,
-				t->taken_minor);
-	return sql_exec(c, SQL_TAKE_ADD, NULL, "iiii", t->order_id, t->lot_id, t->taken_minor,
+		return sql_send(c, SQL_HOLD_TAKE_ADD, "iii", t->hold_id, t->lot_id, t->taken_minor);
+	return sql_send(c, SQL_TAKE_ADD, "iiii", t->order_id, t->lot_id, t->taken_minor,
 			t->returned_minor);
 }
 
@@ -178,5 +177,5 @@ enum store_rc store_lot_takes_get(struct store_conn *c, int64_t order_id, struct
 enum store_rc store_lot_take_returned(struct store_conn *c, int64_t order_id, int64_t lot_id,
 				      money_t returned_minor)
 {
-	return sql_exec(c, SQL_TAKE_RETURNED, NULL, "iii", returned_minor, order_id, lot_id);
+	return sql_send(c, SQL_TAKE_RETURNED, "iii", returned_minor, order_id, lot_id);
 }

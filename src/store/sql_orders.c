@@ -202,15 +202,16 @@ enum store_rc store_order_create(struct store_conn *c, const struct order *o, in
 
 enum store_rc store_order_set_response(struct store_conn *c, int64_t id, const char *response)
 {
-	return sql_exec(c, SQL_ORDER_RESPONSE, NULL, "si", response, id);
+	return sql_send(c, SQL_ORDER_RESPONSE, "si", response, id);
 }
 
 enum store_rc store_item_create(struct store_conn *c, const struct order_item *it, int64_t *id_out)
 {
 	/* vat: 'n', NULL when not given (-1); 0 is a valid rate. */
-	return sql_insert(c, SQL_ITEM_CREATE, id_out, "iidsiisnizs", it->order_id, it->merchant_id,
-			  it->line_no, it->name, it->price_minor, it->qty_milli, it->unit,
-			  it->vat_hundredths, it->total_minor, it->refund_of_item, it->product_id);
+	return sql_insert_send(c, SQL_ITEM_CREATE, id_out, "iidsiisnizs", it->order_id,
+			       it->merchant_id, it->line_no, it->name, it->price_minor,
+			       it->qty_milli, it->unit, it->vat_hundredths, it->total_minor,
+			       it->refund_of_item, it->product_id);
 }
 
 enum store_rc store_orders_export(struct store_conn *c, int64_t merchant_id, int64_t after_id,

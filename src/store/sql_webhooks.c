@@ -42,6 +42,7 @@ static void read_endpoint(const struct sql_res *r, struct webhook_endpoint *e)
 enum store_rc store_webhook_create(struct store_conn *c, const struct webhook_endpoint *e,
 				   int64_t *id_out)
 {
+	c->mask_merchant = 0;
 	return sql_insert(c, SQL_WEBHOOK_CREATE, id_out, "issibi", e->merchant_id, e->url,
 			  e->secret, e->events, (int)e->active, e->created_ms);
 }
@@ -80,12 +81,14 @@ enum store_rc store_webhooks_list(struct store_conn *c, int64_t merchant_id, web
 
 enum store_rc store_webhook_update(struct store_conn *c, const struct webhook_endpoint *e)
 {
+	c->mask_merchant = 0;
 	return sql_touch(c, SQL_WEBHOOK_UPDATE, "ssibii", e->url, e->secret, e->events,
 			 (int)e->active, e->merchant_id, e->id);
 }
 
 enum store_rc store_webhook_delete(struct store_conn *c, int64_t merchant_id, int64_t id)
 {
+	c->mask_merchant = 0;
 	enum store_rc rc = sql_sp_begin(c);
 	if (rc != STORE_OK)
 		return rc;
@@ -101,6 +104,10 @@ enum store_rc store_webhook_mask(struct store_conn *c, int64_t merchant_id, int6
 {
 	struct sql_res r;
 	*mask_out = 0;
+	if (c->mask_merchant == merchant_id) {
+		*mask_out = c->mask;
+		return STORE_OK;
+	}
 	enum store_rc rc = sql_query(c, SQL_WEBHOOK_MASKS, &r, "i", merchant_id);
 	if (rc != STORE_OK)
 		return rc;
@@ -108,6 +115,10 @@ enum store_rc store_webhook_mask(struct store_conn *c, int64_t merchant_id, int6
 		*mask_out |= sql_int(&r, 0);
 	rc = sql_end(&r);
 	sql_close(&r);
+	if (rc == STORE_OK && c->in_tx) {
+		c->mask_merchant = merchant_id;
+		c->mask = *mask_out;
+	}
 	return rc;
 }
 

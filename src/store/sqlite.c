@@ -757,6 +757,12 @@ static enum store_rc sq_client_lock(struct store_conn *base, int64_t merchant_id
 	return store_client_get(base, merchant_id, id, out);
 }
 
+static enum store_rc sq_client_lock_phone(struct store_conn *base, int64_t merchant_id,
+					  const char *phone, struct client *out)
+{
+	return store_client_find_phone(base, merchant_id, phone, out);
+}
+
 static enum store_rc sq_order_lock(struct store_conn *base, int64_t merchant_id, int64_t id)
 {
 	(void)base, (void)merchant_id, (void)id;
@@ -818,6 +824,7 @@ static const struct store_ops sqlite_ops = {
     .pool_stats = sq_pool_stats,
     .begin = sq_begin,
     .client_lock = sq_client_lock,
+    .client_lock_phone = sq_client_lock_phone,
     .order_lock = sq_order_lock,
     .key_lock = sq_key_lock,
     .commit = sq_commit,

@@ -86,6 +86,10 @@ struct store_ops {
 	 * order_lock locks an order; key_lock locks an (Idempotency-Key) name of the merchant. */
 	enum store_rc (*client_lock)(struct store_conn *c, int64_t merchant_id, int64_t id,
 				     struct client *out) MUST_CHECK;
+	/* client_lock of the merchant's client with this phone, found and locked in one step
+	 * (NOT_FOUND: nobody has it now); *out is the client as it is now. */
+	enum store_rc (*client_lock_phone)(struct store_conn *c, int64_t merchant_id,
+					   const char *phone, struct client *out) MUST_CHECK;
 	enum store_rc (*order_lock)(struct store_conn *c, int64_t merchant_id,
 				    int64_t id) MUST_CHECK;
 	enum store_rc (*key_lock)(struct store_conn *c, int64_t merchant_id, const char *scope,
@@ -124,6 +128,13 @@ struct store_conn {
 	/* The primitives the operations written once (store/sql.h) run on. */
 	const struct sql_driver *sql;
 	int pool_index; /* its place in the engine's pool (store/pool.h) */
+	/* The merchant's webhook subscriptions as this transaction read them: an order asks
+	 * for them once per event it may write, and store_webhook_mask reads them once a
+	 * transaction. Kept only inside a transaction begun by store_begin, forgotten at its
+	 * end and at a change of an endpoint made in it. */
+	bool in_tx;
+	int64_t mask_merchant; /* 0: none read */
+	int64_t mask;
 };
 
 struct store_options {
@@ -161,15 +172,29 @@ void store_uri_display(const char *uri, char *out, size_t cap);
 enum store_rc store_run_write_here(struct store_conn *c, void (*job)(void *arg),
 				   void *arg) MUST_CHECK;
 
+/* Waits for the answers of every statement sent ahead on this connection (store/sql.h
+ * sql_send): their failure, if any, and the ids they set. */
+enum store_rc store_sync(struct store_conn *c) MUST_CHECK;
+
 /* The engine's operations, called as the others are. */
 MUST_CHECK static inline enum store_rc store_begin(struct store_conn *c, int kind)
 {
-	return c->ops->begin(c, kind);
+	c->mask_merchant = 0;
+	enum store_rc rc = c->ops->begin(c, kind);
+	c->in_tx = rc == STORE_OK;
+	return rc;
 }
 MUST_CHECK static inline enum store_rc store_client_lock(struct store_conn *c, int64_t merchant_id,
 							 int64_t id, struct client *out)
 {
 	return c->ops->client_lock(c, merchant_id, id, out);
+}
+MUST_CHECK static inline enum store_rc store_client_lock_phone(struct store_conn *c,
+							       int64_t merchant_id,
+							       const char *phone,
+							       struct client *out)
+{
+	return c->ops->client_lock_phone(c, merchant_id, phone, out);
 }
 MUST_CHECK static inline enum store_rc store_order_lock(struct store_conn *c, int64_t merchant_id,
 							int64_t id)
@@ -183,10 +208,14 @@ MUST_CHECK static inline enum store_rc store_key_lock(struct store_conn *c, int6
 }
 MUST_CHECK static inline enum store_rc store_commit(struct store_conn *c)
 {
+	c->in_tx = false;
+	c->mask_merchant = 0;
 	return c->ops->commit(c);
 }
 static inline void store_rollback(struct store_conn *c)
 {
+	c->in_tx = false;
+	c->mask_merchant = 0;
 	c->ops->rollback(c);
 }
 MUST_CHECK static inline enum store_rc store_run_write(struct store_conn *c, void (*job)(void *arg),
