@@ -1,0 +1,133 @@
+"""Issue 13 on PostgreSQL: a write sends the statements whose answer it does not wait for (an
+order's items, its ledger and lot rows, the balance, the kept answer; the transaction's BEGIN
+and COMMIT) down libpq's pipeline with the next statement it waits for, one round trip for
+them all (src/store/pg.c, "the pipeline"). What must hold whatever the pipeline holds when a
+statement in it fails: the failure reaches the request (nothing acknowledged), the transaction
+leaves nothing behind, a failure worth a rerun reruns the whole write once, and the connection
+serves the next write cleanly. The failures are made by triggers of the test's own, on the
+rows an order sends ahead."""
+import os
+import subprocess
+
+import pytest
+
+from conftest import (DEFAULT_SERVE_FLAGS, OWNER_A, Server, Session, body_of, describe, init_merchant,
+                      new_phone, rule, run_cli, sale, uniq)
+
+pytestmark = pytest.mark.skipif("postgres" not in os.environ.get("KOPILKA_TEST_ENGINES", "sqlite,postgres"),
+                                reason="libpq's pipeline: PostgreSQL only")
+
+
+def psql(uri, sql):
+    p = subprocess.run(["psql", uri, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def node(pg_cluster, tmp_path_factory):
+    tmp = str(tmp_path_factory.mktemp("pgpipe"))
+    uri = pg_cluster.new_database()
+    init_merchant(uri, *OWNER_A, name="Merchant A")
+    # Two connections: the writes after a failure run on the connection it happened on.
+    server = Server(uri, tmp, DEFAULT_SERVE_FLAGS + ("--pool-size", "2")).start()
+    # An item named 'boom' fails as a bug would (a CHECK-like refusal); an item named
+    # 'conflict-once' fails the first time with a serialization failure, as a concurrent
+    # write would make it, and then passes.
+    psql(uri, """
+        CREATE SEQUENCE test_once;
+        CREATE FUNCTION test_item_trap() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+          IF NEW.name = 'boom' THEN
+            RAISE EXCEPTION 'test: item refused' USING ERRCODE = '23514';
+          END IF;
+          -- A sequence is not rolled back with the transaction: the rerun passes.
+          IF NEW.name = 'conflict-once' AND nextval('test_once') = 1 THEN
+            RAISE EXCEPTION 'test: serialization failure' USING ERRCODE = '40001';
+          END IF;
+          RETURN NEW; END $$;
+        CREATE TRIGGER test_item_trap BEFORE INSERT ON order_items
+          FOR EACH ROW EXECUTE FUNCTION test_item_trap();
+    """)
+    s = Session(OWNER_A)
+    body_of(s.put(server.base + "/loyalty/settings/",
+                  json={"active": True, "newCustomerSettings": rule("amount", 10),
+                        "customerSettings": rule("percentage", 10), "maxSpendPercent": 100}))
+    yield uri, server
+    assert server.stop() == 0, server.log_tail()
+    p = run_cli("check", "--db", uri)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def metric(server, name):
+    text = Session().get(server.base.replace("/ext/api/v1", "") + "/metrics").text
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return int(float(line.split()[1]))
+    return 0
+
+
+def balance(server, cid):
+    return body_of(Session(OWNER_A).get(f"{server.base}/clients/{cid}/balance/"))[0]["amount"]
+
+
+def items(*names):
+    return [{"name": n, "price": 100, "quantity": 1} for n in names]
+
+
+def test_a_failed_statement_sent_ahead_fails_the_order_and_leaves_nothing(node):
+    uri, server = node
+    s = Session(OWNER_A)
+    phone = new_phone()
+    first = body_of(s.post(server.base + "/fiscal/orders/", json=sale(phone=phone, card=100)))
+    cid = first["clientId"]
+    assert balance(server, cid) == 10
+    orders_before = psql(uri, "SELECT count(*) FROM orders")
+    ledger_before = psql(uri, "SELECT count(*) FROM ledger")
+    # The item is sent ahead behind the order row; its refusal comes back with the next
+    # statement that waits, and the order, its spend and its accrual are rolled back.
+    ext = uniq("boom")
+    r = s.post(server.base + "/fiscal/orders/",
+               json=sale(ext=ext, phone=phone, card=200, amount=5, items=items("tea", "boom")))
+    assert r.status_code == 500, describe(r)
+    assert psql(uri, "SELECT count(*) FROM orders") == orders_before
+    assert psql(uri, "SELECT count(*) FROM ledger") == ledger_before
+    assert psql(uri, f"SELECT count(*) FROM orders WHERE external_id = '{ext}'") == "0"
+    assert balance(server, cid) == 10
+    # Both connections (the one that failed among them) serve the next writes cleanly: the
+    # same order without the refused item, then more.
+    expected = 10
+    item_ids = set()
+    for i in range(6):
+        body = sale(ext=ext if i == 0 else None, phone=phone, card=199, amount=1,
+                    items=items("tea", "cake"))
+        order = body_of(s.post(server.base + "/fiscal/orders/", json=body))
+        assert [it["name"] for it in order["items"]] == ["tea", "cake"]
+        # The items' ids come back from the pipeline before the answer is written.
+        assert all(it["id"] > 0 for it in order["items"]), order["items"]
+        item_ids.update(it["id"] for it in order["items"])
+        assert order["spent"]["amount"] == 1 and order["accrued"]["amount"] > 0, order
+        expected += order["accrued"]["amount"] - 1
+    assert len(item_ids) == 12
+    assert balance(server, cid) == pytest.approx(expected, abs=0.001)
+    p = run_cli("check", "--db", uri)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_a_rerun_worthy_failure_sent_ahead_reruns_the_write_once(node):
+    uri, server = node
+    s = Session(OWNER_A)
+    phone = new_phone()
+    cid = body_of(s.post(server.base + "/fiscal/orders/", json=sale(phone=phone, card=100)))["clientId"]
+    retries = metric(server, "kopilka_db_retries_total")
+    ext = uniq("once")
+    order = body_of(s.post(server.base + "/fiscal/orders/",
+                           json=sale(ext=ext, phone=phone, card=100, amount=3,
+                                     items=items("conflict-once"))))
+    assert metric(server, "kopilka_db_retries_total") == retries + 1, "the write was not run again"
+    assert psql(uri, f"SELECT count(*) FROM orders WHERE external_id = '{ext}'") == "1"
+    assert psql(uri, f"SELECT count(*) FROM order_items WHERE order_id = {order['id']}") == "1"
+    # 10 from the first sale, 3 spent, the accrual on the rest: once each.
+    assert order["spent"]["amount"] == 3 and order["accrued"]["amount"] > 0, order
+    assert balance(server, cid) == pytest.approx(10 - 3 + order["accrued"]["amount"], abs=0.001)
+    assert psql(uri, f"SELECT count(*) FROM ledger WHERE order_id = {order['id']}") == "2"
