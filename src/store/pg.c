@@ -396,11 +396,12 @@ static struct store_conn *pg_acquire(struct store *base)
 {
 	struct pg_store *st = (struct pg_store *)base;
 	struct pg_conn *c = (struct pg_conn *)pool_take(&st->pool);
-	if (PQstatus(c->db) == CONNECTION_BAD) {
-		/* Lost since its last use (server restart, network): try once to reconnect. If it
-		 * fails the borrower's operations fail with STORE_ERROR and the next borrower
-		 * tries again. */
+	if (PQstatus(c->db) == CONNECTION_BAD || c->broken) {
+		/* Lost since its last use (server restart, network), or left out of step by its
+		 * pipeline: try once to reconnect. If it fails the borrower's operations fail with
+		 * STORE_ERROR and the next borrower tries again. */
 		log_warn("postgres: connection lost; reconnecting");
+		c->broken = false;
 		PQreset(c->db);
 		char err[256];
 		if (PQstatus(c->db) != CONNECTION_OK)

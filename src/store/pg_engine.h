@@ -55,6 +55,7 @@ struct pg_conn {
 	int piped;
 	const char *piped_what[PIPE_MAX];
 	int64_t *piped_id[PIPE_MAX]; /* where an INSERT's id goes (sql_insert_send), or NULL */
+	bool broken; /* the pipeline could not be left: connect again before the next use */
 };
 
 /* Text parameters of one statement. */

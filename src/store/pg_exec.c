@@ -165,8 +165,13 @@ enum store_rc pg_pipe_sync(struct pg_conn *c, bool own_last, PGresult **out)
 		}
 		PQclear(s);
 	}
-	if (PQexitPipelineMode(c->db) != 1 && rc == STORE_OK)
-		rc = pg_map_error(c, NULL, "pipeline end");
+	if (PQexitPipelineMode(c->db) != 1) {
+		/* Answers left unread: the session is out of step with libpq's queue. It is
+		 * connected again by its next borrower (pg_acquire) rather than trusted. */
+		if (rc == STORE_OK)
+			rc = pg_map_error(c, NULL, "pipeline end");
+		c->broken = true;
+	}
 	if (rc != STORE_OK && out && *out) {
 		PQclear(*out);
 		*out = NULL;
@@ -190,8 +195,8 @@ enum store_rc pg_pipe_send(struct pg_conn *c, const char *name, const char *sql,
 		enum store_rc rc = pg_map_error(c, NULL, what);
 		if (c->piped)
 			(void)pg_pipe_sync(c, false, NULL);
-		else
-			PQexitPipelineMode(c->db);
+		else if (PQexitPipelineMode(c->db) != 1)
+			c->broken = true;
 		return rc;
 	}
 	c->piped_id[c->piped] = NULL;

@@ -131,3 +131,25 @@ def test_a_rerun_worthy_failure_sent_ahead_reruns_the_write_once(node):
     assert order["spent"]["amount"] == 3 and order["accrued"]["amount"] > 0, order
     assert balance(server, cid) == pytest.approx(10 - 3 + order["accrued"]["amount"], abs=0.001)
     assert psql(uri, f"SELECT count(*) FROM ledger WHERE order_id = {order['id']}") == "2"
+
+
+def test_writes_come_back_after_the_database_cut_every_connection(node):
+    """A connection lost with statements in its pipeline is connected again by its next
+    borrower: a write may fail once per pooled connection, never twice, never half-written."""
+    uri, server = node
+    name = uri.rsplit("/", 1)[1]
+    s = Session(OWNER_A)
+    phone = new_phone()
+    cid = body_of(s.post(server.base + "/fiscal/orders/", json=sale(phone=phone, card=100)))["clientId"]
+    before = balance(server, cid)
+    psql(uri, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+              f" WHERE datname = '{name}' AND pid <> pg_backend_pid()")
+    answers = [s.post(server.base + "/fiscal/orders/", json=sale(phone=phone, card=100, amount=1))
+               for _ in range(8)]
+    codes = [r.status_code for r in answers]
+    assert codes.count(200) >= 8 - 2 and codes[-4:] == [200] * 4, codes
+    accepted = [r.json() for r in answers if r.status_code == 200]
+    expected = before + sum(o["accrued"]["amount"] - o["spent"]["amount"] for o in accepted)
+    assert balance(server, cid) == pytest.approx(expected, abs=0.001)
+    p = run_cli("check", "--db", uri)
+    assert p.returncode == 0, p.stdout + p.stderr

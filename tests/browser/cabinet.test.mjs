@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CASHIER, HISTORY_CLIENTS, Kopilka, MANAGER, OWNER, browser, newPage, seed, shot, signIn, waitText } from './harness.mjs';
+import { CASHIER, HISTORY_CLIENTS, Kopilka, MANAGER, OWNER, browser, dialogClosed, newPage, seed, shot, signIn, waitText } from './harness.mjs';
 
 let k;
 let b;
@@ -136,7 +136,7 @@ describe('the owner', () => {
     });
     await page.type('dialog input[name=email]', 'boris2@example.com');
     await page.click('dialog button[type=submit]');
-    await page.waitForFunction(() => !document.querySelector('dialog'));
+    await dialogClosed(page, k);
     const c = (await k.api('GET', '/clients/?phone=79123456702'))[0];
     assert.equal(c.email, 'boris2@example.com');
 
@@ -148,7 +148,7 @@ describe('the owner', () => {
     await page.waitForSelector('dialog .error');
     await page.type('dialog input[name=reason]', 'Компенсация за ожидание');
     await page.click('dialog button[type=submit]');
-    await page.waitForFunction(() => !document.querySelector('dialog'));
+    await dialogClosed(page, k);
     await waitText(page, '[data-test=balance-points] dd', '125,5');
     const bal = await k.api('GET', `/clients/${c.id}/balance/`);
     assert.equal(bal[0].amount, 125.5);

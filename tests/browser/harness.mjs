@@ -208,6 +208,19 @@ export async function waitText(page, selector, text) {
   );
 }
 
+// Waits for the open dialog to close (a form submitted and accepted). On a timeout the error
+// says what the dialog shows (an API refusal stays in it) and ends with the server's last log
+// lines (one per request, with its status), so a failure in CI explains itself.
+export async function dialogClosed(page, k) {
+  try {
+    await page.waitForFunction(() => !document.querySelector('dialog'));
+  } catch (e) {
+    const shows = await page.$eval('dialog', (d) => d.innerText).catch(() => '(gone)');
+    const busy = await page.$eval('dialog button[type=submit]', (b) => b.disabled).catch(() => null);
+    throw new Error(`the dialog did not close (${e.message}); it shows ${JSON.stringify(shows)}, submit disabled: ${busy}\nkopilkad's log ends:\n${k.logTail()}`);
+  }
+}
+
 // Screenshots of the screens for docs/screenshots/, written when KOPILKA_SCREENSHOTS names a
 // directory (make screenshots); otherwise into the test's own directory, where nothing keeps them.
 export async function shot(page, name) {

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OWNER, Kopilka, browser, newPage, shot, signIn, waitText } from './harness.mjs';
+import { Kopilka, OWNER, browser, dialogClosed, newPage, shot, signIn, waitText } from './harness.mjs';
 
 let k;
 let b;
@@ -141,15 +141,15 @@ describe("a customer's birthday", () => {
     await page.waitForSelector('dialog .field.has-error');
     assert.match(await page.$eval('dialog .field.has-error', (e) => e.textContent), /^Дата рождения.*YYYY-MM-DD/);
     await press(page, 'Отмена');
-    await page.waitForFunction(() => !document.querySelector('dialog'));
+    await dialogClosed(page, k);
 
     await setBirthday('1990-02-28');
-    await page.waitForFunction(() => !document.querySelector('dialog'));
+    await dialogClosed(page, k);
     await waitText(page, '[data-test=birthday] dd', '28 февраля 1990');
     assert.equal((await k.api('GET', `/clients/${c.id}/`)).birthday, '1990-02-28');
 
     await setBirthday('');
-    await page.waitForFunction(() => !document.querySelector('dialog'));
+    await dialogClosed(page, k);
     await page.waitForFunction(() => !document.querySelector('[data-test=birthday]'));
     assert.equal((await k.api('GET', `/clients/${c.id}/`)).birthday, null);
     assert.deepEqual(page.problems.filter((p) => !p.includes('400')), []);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kopilka, MANAGER, OWNER, browser, newPage, shot, signIn, waitText } from './harness.mjs';
+import { Kopilka, MANAGER, OWNER, browser, dialogClosed, newPage, shot, signIn, waitText } from './harness.mjs';
 
 let k;
 let b;
@@ -69,7 +69,7 @@ describe('the owner', () => {
     });
     await page.type('dialog input[name=confirm]', String(client.id));
     await page.click('dialog button[type=submit]');
-    await page.waitForFunction(() => !document.querySelector('dialog'));
+    await dialogClosed(page, k);
     await page.waitForSelector('[data-test=erased]');
     await waitText(page, 'h1', 'данные удалены');
     const shown = await page.$eval('[data-test=customer-card]', (e) => e.textContent);
