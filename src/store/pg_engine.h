@@ -65,9 +65,8 @@ struct params {
 	char numbers[PARAMS_MAX][24];
 };
 
-/* Adds parameters by a format: 'i' int64, 'z' int64 with 0 as NULL, 'n' int64 with a negative
- * value as NULL, 's' text (NULL as NULL), 'b' bool as 1/0 (boolean columns take it as well as
- * integer ones), 'd' int (enum). */
+/* Adds the parameters of a format (store/sql.h), as text: a bool as 1/0, which boolean
+ * columns take as well as integer ones. */
 void pg_params(struct params *p, const char *fmt, va_list ap);
 void pg_param_int(struct params *p, int64_t v);
 void pg_param_text(struct params *p, const char *t);	 /* NULL is SQL NULL */

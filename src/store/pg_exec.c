@@ -58,40 +58,16 @@ void pg_param_text(struct params *p, const char *t)
 
 void pg_params(struct params *p, const char *fmt, va_list ap)
 {
+	va_list aq;
+	va_copy(aq, ap);
 	for (; *fmt; fmt++) {
-		switch (*fmt) {
-		case 'i':
-			pg_param_int(p, va_arg(ap, int64_t));
-			break;
-		case 'z': {
-			int64_t v = va_arg(ap, int64_t);
-			if (v)
-				pg_param_int(p, v);
-			else
-				pg_param_text(p, NULL);
-			break;
-		}
-		case 'n': {
-			int64_t v = va_arg(ap, int64_t);
-			if (v >= 0)
-				pg_param_int(p, v);
-			else
-				pg_param_text(p, NULL);
-			break;
-		}
-		case 's':
-			pg_param_text(p, va_arg(ap, const char *));
-			break;
-		case 'b':
-			pg_param_int(p, va_arg(ap, int) ? 1 : 0);
-			break;
-		case 'd':
-			pg_param_int(p, va_arg(ap, int));
-			break;
-		default:
-			abort();
-		}
+		struct sql_arg a = sql_arg_next(*fmt, &aq);
+		if (a.kind == SQL_ARG_INT)
+			pg_param_int(p, a.i);
+		else
+			pg_param_text(p, a.kind == SQL_ARG_TEXT ? a.text : NULL);
 	}
+	va_end(aq);
 }
 
 int64_t pg_col_int(const PGresult *r, int row, int col)

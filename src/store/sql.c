@@ -3,6 +3,7 @@
 #include "store/sql.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "core/metrics.h"
 #include "core/util.h"
@@ -11,6 +12,37 @@
 #define SQL_NAME(name, sql) #name,
 const char *const sql_text[SQL__COUNT] = {SQL_STATEMENTS(SQL_TEXT)};
 const char *const sql_name[SQL__COUNT] = {SQL_STATEMENTS(SQL_NAME)};
+
+struct sql_arg sql_arg_next(char f, va_list *ap)
+{
+	struct sql_arg a = {.kind = SQL_ARG_INT};
+	switch (f) {
+	case 'i':
+		a.i = va_arg(*ap, int64_t);
+		break;
+	case 'z':
+		a.i = va_arg(*ap, int64_t);
+		a.kind = a.i ? SQL_ARG_INT : SQL_ARG_NULL;
+		break;
+	case 'n':
+		a.i = va_arg(*ap, int64_t);
+		a.kind = a.i >= 0 ? SQL_ARG_INT : SQL_ARG_NULL;
+		break;
+	case 's':
+		a.text = va_arg(*ap, const char *);
+		a.kind = a.text ? SQL_ARG_TEXT : SQL_ARG_NULL;
+		break;
+	case 'b':
+		a.i = va_arg(*ap, int) ? 1 : 0;
+		break;
+	case 'd':
+		a.i = va_arg(*ap, int);
+		break;
+	default:
+		abort(); /* a format of ours: a programming error */
+	}
+	return a;
+}
 
 static enum store_rc run(struct store_conn *c, enum sql_id id, struct sql_res *res, const char *fmt,
 			 va_list ap)

@@ -20,8 +20,9 @@
  * without it, its row read from the rowid (rowid_returning). SQL that cannot be written for
  * both stays in its engine for now.
  *
- * Argument formats (as the engines' own): 'i' int64, 'z' int64 with 0 as NULL, 'n' int64 with
- * a negative value as NULL, 's' text (NULL as NULL), 'b' bool as 0/1, 'd' int (enum). */
+ * Argument formats: 'i' int64, 'z' int64 with 0 as NULL, 'n' int64 with a negative value as
+ * NULL, 's' text (NULL as NULL), 'b' bool as 0/1, 'd' int (enum); decoded here, once
+ * (sql_arg_next), for the engine to bind. */
 #ifndef KOPILKA_STORE_SQL_H
 #define KOPILKA_STORE_SQL_H
 
@@ -35,6 +36,16 @@
 #include "store/store.h"
 
 enum sql_savepoint { SQL_SP_BEGIN, SQL_SP_UNDO, SQL_SP_RELEASE };
+
+/* One argument of a format, decoded: what an engine binds. */
+struct sql_arg {
+	enum { SQL_ARG_NULL, SQL_ARG_INT, SQL_ARG_TEXT } kind;
+	int64_t i;
+	const char *text;
+};
+
+/* Takes the argument of format character f from *ap. */
+struct sql_arg sql_arg_next(char f, va_list *ap);
 
 /* A statement's result, walked with sql_next. Engines keep their handle in it; the caller
  * sees only the functions below. */

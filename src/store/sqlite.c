@@ -88,48 +88,21 @@ sqlite3_stmt *sq_stmt(struct sq_conn *c, enum stmt_id id)
 	return s;
 }
 
-/* Binds arguments by a format: 'i' int64, 'z' int64 with 0 as NULL, 'n' int64 with a negative
- * value as NULL, 's' text (NULL as NULL),
- * 'b' bool as 0/1, 'd' int (enum). */
+/* Binds the arguments of the format (store/sql.h). */
 static void bindv(sqlite3_stmt *s, const char *fmt, va_list ap)
 {
+	va_list aq;
+	va_copy(aq, ap);
 	for (int i = 1; *fmt; fmt++, i++) {
-		switch (*fmt) {
-		case 'i':
-			sqlite3_bind_int64(s, i, va_arg(ap, int64_t));
-			break;
-		case 'z': {
-			int64_t v = va_arg(ap, int64_t);
-			if (v)
-				sqlite3_bind_int64(s, i, v);
-			else
-				sqlite3_bind_null(s, i);
-			break;
-		}
-		case 'n': {
-			int64_t v = va_arg(ap, int64_t);
-			if (v >= 0)
-				sqlite3_bind_int64(s, i, v);
-			else
-				sqlite3_bind_null(s, i);
-			break;
-		}
-		case 's': {
-			const char *t = va_arg(ap, const char *);
-			if (t)
-				sqlite3_bind_text(s, i, t, -1, SQLITE_TRANSIENT);
-			else
-				sqlite3_bind_null(s, i);
-			break;
-		}
-		case 'b':
-		case 'd':
-			sqlite3_bind_int(s, i, va_arg(ap, int));
-			break;
-		default:
-			abort();
-		}
+		struct sql_arg a = sql_arg_next(*fmt, &aq);
+		if (a.kind == SQL_ARG_INT)
+			sqlite3_bind_int64(s, i, a.i);
+		else if (a.kind == SQL_ARG_TEXT)
+			sqlite3_bind_text(s, i, a.text, -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_null(s, i);
 	}
+	va_end(aq);
 }
 
 /* Runs a statement that returns no rows; resets it. */
