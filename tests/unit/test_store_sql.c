@@ -21,6 +21,7 @@
 #include "store/coupons.h"
 #include "store/merchant.h"
 #include "store/store.h"
+#include "store/webhooks.h"
 #include "store_fixture.h"
 
 struct fixture {
@@ -237,6 +238,34 @@ static void test_upserts(void **state)
 	assert_int_equal(got.failures, 5);
 }
 
+/* The merchant's webhook subscriptions are read once a transaction (store_webhook_mask keeps
+ * them on the connection): a creation, change or deletion of an endpoint in that transaction
+ * is seen by the next read. */
+static void test_webhook_mask_read_once_a_transaction(void **state)
+{
+	struct fixture *f = *state;
+	int64_t mask = -1, id = 0;
+	assert_int_equal(STORE(f->c, webhook_mask, f->merchant_id, &mask), STORE_OK);
+	assert_int_equal(mask, 0);
+	struct webhook_endpoint e = {.merchant_id = f->merchant_id,
+				     .url = "http://127.0.0.1:9/hook",
+				     .secret = "s",
+				     .events = 6,
+				     .active = true,
+				     .created_ms = 1};
+	assert_int_equal(STORE(f->c, webhook_create, &e, &id), STORE_OK);
+	assert_int_equal(STORE(f->c, webhook_mask, f->merchant_id, &mask), STORE_OK);
+	assert_int_equal(mask, 6);
+	e.id = id;
+	e.events = 9;
+	assert_int_equal(STORE(f->c, webhook_update, &e), STORE_OK);
+	assert_int_equal(STORE(f->c, webhook_mask, f->merchant_id, &mask), STORE_OK);
+	assert_int_equal(mask, 9);
+	assert_int_equal(STORE(f->c, webhook_delete, f->merchant_id, id), STORE_OK);
+	assert_int_equal(STORE(f->c, webhook_mask, f->merchant_id, &mask), STORE_OK);
+	assert_int_equal(mask, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +275,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_accounts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_idempotency_records, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_upserts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_webhook_mask_read_once_a_transaction, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
