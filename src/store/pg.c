@@ -553,12 +553,11 @@ static enum store_rc pg_order_number_next(struct store_conn *base, int64_t merch
 
 /* Row locks (store.h): FOR NO KEY UPDATE, so that rows referencing the locked one (their
  * foreign keys take KEY SHARE) are still inserted by others. */
-static enum store_rc pg_client_lock(struct store_conn *base, int64_t merchant_id, int64_t id,
-				    struct client *out)
+/* The locked client's row of q's result (CLIENT_COLS) into *out, when wanted. */
+static enum store_rc locked_client(struct store_conn *base, enum store_rc rc, PGresult *r,
+				   struct client *out)
 {
-	struct pg_conn *c = PG(base);
-	PGresult *r = NULL;
-	enum store_rc rc = one_row(q(c, ST_CLIENT_LOCK, &r, "ii", merchant_id, id), &r);
+	rc = one_row(rc, &r);
 	if (rc != STORE_OK)
 		return rc;
 	if (out) {
@@ -569,18 +568,20 @@ static enum store_rc pg_client_lock(struct store_conn *base, int64_t merchant_id
 	return STORE_OK;
 }
 
+static enum store_rc pg_client_lock(struct store_conn *base, int64_t merchant_id, int64_t id,
+				    struct client *out)
+{
+	PGresult *r = NULL;
+	enum store_rc rc = q(PG(base), ST_CLIENT_LOCK, &r, "ii", merchant_id, id);
+	return locked_client(base, rc, r, out);
+}
+
 static enum store_rc pg_client_lock_phone(struct store_conn *base, int64_t merchant_id,
 					  const char *phone, struct client *out)
 {
-	struct pg_conn *c = PG(base);
 	PGresult *r = NULL;
-	enum store_rc rc = one_row(q(c, ST_CLIENT_LOCK_PHONE, &r, "is", merchant_id, phone), &r);
-	if (rc != STORE_OK)
-		return rc;
-	client_clear(out);
-	sql_read_client(&(struct sql_res){.conn = base, .handle = r, .row = 0}, out);
-	PQclear(r);
-	return STORE_OK;
+	enum store_rc rc = q(PG(base), ST_CLIENT_LOCK_PHONE, &r, "is", merchant_id, phone);
+	return locked_client(base, rc, r, out);
 }
 
 static enum store_rc pg_order_lock(struct store_conn *base, int64_t merchant_id, int64_t id)
