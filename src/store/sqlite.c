@@ -29,6 +29,7 @@
 #include "store/backup.h"
 #include "store/check.h"
 #include "store/clients.h"
+#include "store/sqlite_malloc.h"
 #include "store/sqlite_pcache.h"
 #include "store/sqlite_schema.h"
 #include "store/sqlite_search.h"
@@ -558,6 +559,8 @@ static void global_init(void)
 	if (!sqlite_pcache_install())
 		log_warn("sqlite: initialized before the store: --sqlite-memory-mib does not "
 			 "apply");
+	if (!sqlite_malloc_install())
+		log_warn("sqlite: initialized before the store: journal chunks are not cached");
 	int rc = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (rc != SQLITE_OK)
 		log_warn("sqlite: cannot turn memory statistics off (%s): every allocation takes "
