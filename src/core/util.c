@@ -260,18 +260,39 @@ void buf_putc(struct buf *b, char c)
 
 void buf_printf(struct buf *b, const char *fmt, ...)
 {
+	/* Formatted once into the room there is; a second time only when it did not fit. */
+	buf_reserve(b, 64);
 	va_list ap;
 	va_start(ap, fmt);
 	va_list ap2;
 	va_copy(ap2, ap);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	size_t room = b->cap - b->len;
+	int n = vsnprintf(b->data + b->len, room, fmt, ap);
 	va_end(ap);
-	if (n > 0) {
+	if (n > 0 && (size_t)n >= room) {
 		buf_reserve(b, (size_t)n);
 		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2);
-		b->len += (size_t)n;
 	}
+	if (n > 0)
+		b->len += (size_t)n;
+	else
+		b->data[b->len] = '\0';
 	va_end(ap2);
+}
+
+void buf_put_int(struct buf *b, long long v)
+{
+	char d[24];
+	size_t n = sizeof(d);
+	/* Digits from the right, of the magnitude as unsigned: LLONG_MIN has no positive. */
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	do {
+		d[--n] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		d[--n] = '-';
+	buf_append(b, d + n, sizeof(d) - n);
 }
 
 char *buf_steal(struct buf *b, size_t *len_out)

@@ -68,6 +68,8 @@ void buf_append(struct buf *b, const void *data, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The decimal of v, as "%lld" writes it, without printf's parsing of a format. */
+void buf_put_int(struct buf *b, long long v);
 /* Hands the data to the caller (who frees it) and leaves b empty. */
 char *buf_steal(struct buf *b, size_t *len_out);
 

@@ -28,6 +28,9 @@
 #define MINOR(units) ((money_t)(units)*100)
 #define PERCENT(p) ((int64_t)(p)*100) /* a percentage rule's hundredths of a percent */
 #define PHONE "79990000001"
+/* test_request_digest_is_stable: the digests as kopilka has always computed them. */
+#define SALE_DIGEST "3128718fe8b85ae8fab0764e5684db3908519b0aff3b432af651de8fb038041b"
+#define REFUND_DIGEST "3a0891fae4d2941c800b135151b41fa158f6041c4de3328bf25a8dce0c8ae44b"
 
 struct fixture {
 	struct store_fixture db;
@@ -476,6 +479,57 @@ static void test_refund_seed_form(void **state)
 	free_req(r);
 }
 
+/* The request's digest is kept with every order, so its text must never change: an order
+ * posted before an upgrade still replays. Pinned here for a sale with everything (coupons,
+ * items with and without a product id, negative and extreme numbers, the fiscal sign) and a
+ * refund in kopilka's form with nothing optional. */
+static void test_request_digest_is_stable(void **state)
+{
+	(void)state;
+	struct order_item_request items[2] = {
+	    {.name = "Капучино",
+	     .price_minor = 25050,
+	     .qty_milli = 1500,
+	     .unit = "kg",
+	     .vat_hundredths = 2000,
+	     .product_id = "sku-1"},
+	    {.name = "",
+	     .price_minor = 0,
+	     .qty_milli = 1,
+	     .unit = "piece",
+	     .vat_hundredths = -1,
+	     .sale_item_id = INT64_MAX},
+	};
+	struct order_request sale = {
+	    .external_id = "ext-1",
+	    .card_minor = 100,
+	    .cash_minor = INT64_MIN,
+	    .fn = "7281440500",
+	    .fd = "",
+	    .comment = "a\x1f"
+		       "b",
+	    .fp = "4294967295",
+	    .external_date_ms = 1764000000000,
+	    .items = items,
+	    .n_items = 2,
+	    .phone = PHONE,
+	    .has_phone = true,
+	    .email = "a@b.c",
+	    .has_email = false,
+	    .amount_minor = 999999999999,
+	    .currency = -1,
+	    .coupons = {7, -3},
+	    .n_coupons = 2,
+	};
+	order_request_digest(&sale);
+	assert_string_equal(sale.hash, SALE_DIGEST);
+	struct order_item_request back = {.sale_item_id = 42, .qty_milli = 0, .vat_hundredths = -1};
+	struct order_request refund = {
+	    .external_id = "r", .refund = true, .items = &back, .n_items = 1, .currency = 3};
+	order_request_digest(&refund);
+	assert_string_equal(refund.hash, REFUND_DIGEST);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -486,6 +540,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refund_by_item, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refund_more_than_sold, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refund_seed_form, setup, teardown),
+	    cmocka_unit_test(test_request_digest_is_stable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /* Unit tests of core/util.c's pure helpers: utc_format_ms, http_date_format (and its inverse
  * http_date_parse, for If-Modified-Since), checked
  * against glibc's gmtime_r and strftime (which the logger and the Date header no longer call:
- * gmtime_r takes a process-wide lock). */
+ * gmtime_r takes a process-wide lock); buf_printf and buf_put_int. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -129,6 +130,56 @@ static void test_http_date_parse(void **state)
 		assert_false(http_date_parse(bad[i], &secs));
 }
 
+/* buf_printf formats into the room the buffer has and again into a larger buffer when the
+ * text does not fit: every length around the buffer's first capacity (256) comes out whole,
+ * after text already in the buffer, and an empty format leaves the buffer terminated. */
+static void test_buf_printf_fills_and_grows(void **state)
+{
+	(void)state;
+	char want[1200], zeros[600];
+	memset(zeros, '0', sizeof(zeros));
+	for (size_t before = 0; before < 300; before += 7) {
+		for (int n = 0; n < 600; n += 13) {
+			struct buf b;
+			buf_init(&b);
+			for (size_t i = 0; i < before; i++)
+				buf_putc(&b, 'a');
+			buf_printf(&b, "%.*s", n, zeros);
+			buf_printf(&b, "%s", "");
+			assert_int_equal(b.len, before + (size_t)n);
+			memset(want, 'a', before);
+			memset(want + before, '0', (size_t)n);
+			want[before + (size_t)n] = '\0';
+			assert_string_equal(b.data, want);
+			buf_free(&b);
+		}
+	}
+	struct buf b;
+	buf_init(&b);
+	buf_printf(&b, "%lld-%s", -9223372036854775807LL - 1, "x");
+	assert_string_equal(b.data, "-9223372036854775808-x");
+	buf_free(&b);
+}
+
+/* buf_put_int writes what "%lld" writes, at the ends of the range and around powers of ten. */
+static void test_buf_put_int_as_printf(void **state)
+{
+	(void)state;
+	long long values[] = {
+	    0, 1, -1, 9, 10, -10, 99, 100, 1234567890123LL, LLONG_MAX, LLONG_MIN, LLONG_MIN + 1};
+	for (size_t i = 0; i < sizeof(values) / sizeof(*values); i++) {
+		char want[32];
+		snprintf(want, sizeof(want), "x%lld", values[i]);
+		struct buf b;
+		buf_init(&b);
+		buf_putc(&b, 'x');
+		buf_put_int(&b, values[i]);
+		assert_string_equal(b.data, want);
+		assert_int_equal(b.len, strlen(want));
+		buf_free(&b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -136,6 +187,8 @@ int main(void)
 	    cmocka_unit_test(test_agrees_with_gmtime),
 	    cmocka_unit_test(test_days_from_civil_inverts_civil_from_days),
 	    cmocka_unit_test(test_http_date_parse),
+	    cmocka_unit_test(test_buf_printf_fills_and_grows),
+	    cmocka_unit_test(test_buf_put_int_as_printf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
