@@ -1,7 +1,9 @@
 /* Unit tests of the VFS kopilkad opens SQLite through (store/sqlite_vfs.h): a WAL database
  * opened through it has the fence-only barrier, and its connections share the WAL index with
  * each other and with a connection through SQLite's own unix VFS (another process, the sqlite3
- * shell), both ways. */
+ * shell), both ways. Its WAL writes are gathered: a commit of ~100 pages is a handful of
+ * writes, visible to a plain unix connection as soon as the commit returns, and a write that
+ * fails (the file-size limit) fails the commit and leaves the database as it was. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,9 +11,11 @@
 
 #include <cmocka.h>
 
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "store/sqlite_vfs.h"
@@ -74,6 +78,114 @@ static void test_wal_index_shared_through_both_vfs(void **state)
 	sqlite3_close(plain);
 }
 
+static int64_t count_big(sqlite3 *db)
+{
+	sqlite3_stmt *s = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM big", -1, &s, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	int64_t n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+/* Adds `rows` rows of 1,000 bytes (about 4 a page) in one transaction. */
+static int add_rows(sqlite3 *db, int rows)
+{
+	char sql[200];
+	snprintf(sql, sizeof(sql),
+		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+		 "INSERT INTO big SELECT 7, randomblob(1000) FROM n",
+		 rows);
+	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+static void test_wal_writes_gathered(void **state)
+{
+	(void)state;
+	sqlite3 *a = open_with(SQLITE_VFS_NAME);
+	exec(a, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+		"CREATE TABLE IF NOT EXISTS big (x INTEGER, pad BLOB)");
+	sqlite3 *plain = open_with(NULL);
+	int64_t before = count_big(plain);
+	sqlite3_file *wal = NULL;
+	assert_int_equal(sqlite3_file_control(a, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal),
+			 SQLITE_OK);
+	assert_true(sqlite_vfs_file_gathers_writes(wal));
+
+	/* ~100 pages: 200 writes of SQLite's (a header and a page each), 4 of ours. */
+	long writes = sqlite_vfs_wal_writes();
+	assert_int_equal(add_rows(a, 400), SQLITE_OK);
+	long made = sqlite_vfs_wal_writes() - writes;
+	assert_true(made >= 3);
+	assert_true(made <= 8);
+	/* The commit is in the file: a connection through unix, which reads the WAL with its
+	 * own descriptor, sees it at once. */
+	assert_int_equal(count_big(plain), before + 400);
+
+	/* Small commits one after another: each ends with its commit frame written. */
+	for (int i = 1; i <= 20; i++) {
+		exec(a, "INSERT INTO big VALUES (8, NULL)");
+		assert_int_equal(count_big(plain), before + 400 + i);
+	}
+	sqlite3_close(a);
+	sqlite3_close(plain);
+}
+
+static void test_failed_wal_write_fails_the_commit(void **state)
+{
+	(void)state;
+	sqlite3 *a = open_with(SQLITE_VFS_NAME);
+	/* No checkpoint: the WAL is not started over inside the space it has. */
+	exec(a, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+		"PRAGMA wal_autocheckpoint = 0;"
+		"CREATE TABLE IF NOT EXISTS big (x INTEGER, pad BLOB)");
+	sqlite3 *plain = open_with(NULL);
+	/* A first commit sizes the WAL index's file, which a limit would also stop. */
+	assert_int_equal(add_rows(a, 1), SQLITE_OK);
+	int64_t before = count_big(plain);
+	char wal_path[128];
+	snprintf(wal_path, sizeof(wal_path), "%s-wal", path);
+	FILE *w = fopen(wal_path, "rb");
+	assert_non_null(w);
+	fseek(w, 0, SEEK_END);
+	long wal_size = ftell(w);
+	fclose(w);
+
+	/* A file-size limit at the WAL's size: a commit of one row is one write of ours, the
+	 * commit frame's, and it fails; then, 300 KiB past it, a commit of ~2 MB fails part way,
+	 * on a write before its commit frame. */
+	struct rlimit old, lim;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = (rlim_t)wal_size;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	int rc_small = add_rows(a, 1);
+	lim.rlim_cur = (rlim_t)wal_size + 300 * 1024;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	int rc_big = add_rows(a, 2000);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, old_handler);
+	assert_int_not_equal(rc_small, SQLITE_OK);
+	assert_int_not_equal(rc_big, SQLITE_OK);
+	assert_true(sqlite3_get_autocommit(a)); /* rolled back */
+
+	assert_int_equal(count_big(plain), before);
+	assert_int_equal(count_big(a), before);
+	/* And the connection writes again. */
+	assert_int_equal(add_rows(a, 10), SQLITE_OK);
+	assert_int_equal(count_big(plain), before + 10);
+	sqlite3_stmt *s = NULL;
+	assert_int_equal(sqlite3_prepare_v2(plain, "PRAGMA integrity_check", -1, &s, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), "ok");
+	sqlite3_finalize(s);
+	sqlite3_close(a);
+	sqlite3_close(plain);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -98,6 +210,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_wal_index_shared_through_both_vfs),
+	    cmocka_unit_test(test_wal_writes_gathered),
+	    cmocka_unit_test(test_failed_wal_write_fails_the_commit),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
