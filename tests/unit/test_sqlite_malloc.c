@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sqlite_test_db.h"
 #include "store/sqlite_malloc.h"
 
 #define ROWS 2000
@@ -25,32 +26,10 @@
 static char db_path[96];
 static char db_dir[64];
 
+/* As kopilkad's connections: savepoints journal in memory. */
 static sqlite3 *open_db(void)
 {
-	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-	/* As kopilkad's connections: savepoints journal in memory. */
-	assert_int_equal(sqlite3_exec(db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL),
-			 SQLITE_OK);
-	return db;
-}
-
-static void exec(sqlite3 *db, const char *sql)
-{
-	char *err = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-	if (rc != SQLITE_OK)
-		fail_msg("%s: %s", sql, err ? err : sqlite3_errstr(rc));
-}
-
-static int64_t scalar(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *s = NULL;
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	int64_t v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return v;
+	return tdb_open(db_path, NULL, "PRAGMA temp_store = MEMORY");
 }
 
 /* Rewrites the pad of rows [from, to] with the character c: about one page every 4 rows. */
@@ -61,14 +40,14 @@ static void rewrite(sqlite3 *db, int from, int to, char c)
 		 "UPDATE t SET pad = replace(printf('%%.%dc', 'x'), 'x', '%c') "
 		 "WHERE id BETWEEN %d AND %d",
 		 PAD, c, from, to);
-	exec(db, sql);
+	tdb_exec(db, sql);
 }
 
 static int64_t rows_with(sqlite3 *db, char c)
 {
 	char sql[128];
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM t WHERE substr(pad, 1, 1) = '%c'", c);
-	return scalar(db, sql);
+	return tdb_scalar(db, sql);
 }
 
 static int setup(void **state)
@@ -77,21 +56,19 @@ static int setup(void **state)
 	/* Before anything initializes SQLite, as sqlite_store_open does. */
 	if (!sqlite_malloc_install())
 		return -1;
-	snprintf(db_dir, sizeof(db_dir), "/tmp/kopilka-malloc-XXXXXX");
-	if (!mkdtemp(db_dir))
+	if (!tdb_make("kopilka-malloc", "m.db", db_dir, sizeof(db_dir), db_path, sizeof(db_path)))
 		return -1;
-	snprintf(db_path, sizeof(db_path), "%s/m.db", db_dir);
 	sqlite3 *db = open_db();
-	exec(db, "PRAGMA journal_mode = WAL");
-	exec(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT NOT NULL)");
-	exec(db, "BEGIN");
+	tdb_exec(db, "PRAGMA journal_mode = WAL");
+	tdb_exec(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT NOT NULL)");
+	tdb_exec(db, "BEGIN");
 	char sql[256];
 	snprintf(sql, sizeof(sql),
 		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
 		 "INSERT INTO t SELECT i, printf('%%.%dc', 'a') FROM n",
 		 ROWS, PAD);
-	exec(db, sql);
-	exec(db, "COMMIT");
+	tdb_exec(db, sql);
+	tdb_exec(db, "COMMIT");
 	sqlite3_close(db);
 	return 0;
 }
@@ -99,13 +76,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char p[128];
-	const char *sfx[] = {"", "-wal", "-shm"};
-	for (size_t i = 0; i < sizeof(sfx) / sizeof(*sfx); i++) {
-		snprintf(p, sizeof(p), "%s%s", db_path, sfx[i]);
-		unlink(p);
-	}
-	rmdir(db_dir);
+	tdb_remove(db_dir);
 	return 0;
 }
 
@@ -116,27 +87,27 @@ static void test_savepoint_journal_reuses_chunks(void **state)
 {
 	(void)state;
 	sqlite3 *db = open_db();
-	exec(db, "BEGIN IMMEDIATE");
-	exec(db, "SAVEPOINT a");
+	tdb_exec(db, "BEGIN IMMEDIATE");
+	tdb_exec(db, "SAVEPOINT a");
 	rewrite(db, 1, 100, 'b');
-	exec(db, "RELEASE a");
+	tdb_exec(db, "RELEASE a");
 	int cached = sqlite_malloc_cached();
 	assert_true(cached >= 50); /* ~4 chunks a 4 KiB page */
 	assert_true(cached <= SQLITE_MALLOC_CACHE_BLOCKS);
 
 	long reused = sqlite_malloc_reused();
-	exec(db, "SAVEPOINT b");
+	tdb_exec(db, "SAVEPOINT b");
 	rewrite(db, 1, 100, 'c');
 	assert_true(sqlite_malloc_reused() - reused >= 50);
-	exec(db, "ROLLBACK TO b");
-	exec(db, "RELEASE b");
+	tdb_exec(db, "ROLLBACK TO b");
+	tdb_exec(db, "RELEASE b");
 	/* The journal built of reused blocks brought back what savepoint a wrote. */
 	assert_int_equal(rows_with(db, 'b'), 100);
 	assert_int_equal(rows_with(db, 'c'), 0);
-	exec(db, "COMMIT");
+	tdb_exec(db, "COMMIT");
 	assert_int_equal(rows_with(db, 'b'), 100);
 	assert_int_equal(rows_with(db, 'a'), ROWS - 100);
-	assert_int_equal(scalar(db, "SELECT sum(length(pad)) FROM t"), (int64_t)ROWS * PAD);
+	assert_int_equal(tdb_scalar(db, "SELECT sum(length(pad)) FROM t"), (int64_t)ROWS * PAD);
 	sqlite3_close(db);
 }
 
@@ -146,12 +117,12 @@ static void test_cache_is_bounded(void **state)
 {
 	(void)state;
 	sqlite3 *db = open_db();
-	exec(db, "BEGIN IMMEDIATE");
-	exec(db, "SAVEPOINT big");
+	tdb_exec(db, "BEGIN IMMEDIATE");
+	tdb_exec(db, "SAVEPOINT big");
 	rewrite(db, 1, ROWS, 'd');
-	exec(db, "ROLLBACK TO big");
-	exec(db, "RELEASE big");
-	exec(db, "COMMIT");
+	tdb_exec(db, "ROLLBACK TO big");
+	tdb_exec(db, "RELEASE big");
+	tdb_exec(db, "COMMIT");
 	assert_int_equal(sqlite_malloc_cached(), SQLITE_MALLOC_CACHE_BLOCKS);
 	assert_int_equal(rows_with(db, 'd'), 0);
 	sqlite3_close(db);
@@ -166,12 +137,12 @@ static void *journal_in_thread(void *arg)
 {
 	struct thread_result *r = arg;
 	sqlite3 *db = open_db();
-	exec(db, "BEGIN IMMEDIATE");
-	exec(db, "SAVEPOINT t");
+	tdb_exec(db, "BEGIN IMMEDIATE");
+	tdb_exec(db, "SAVEPOINT t");
 	rewrite(db, 200, 300, 'e');
-	exec(db, "ROLLBACK TO t");
-	exec(db, "RELEASE t");
-	exec(db, "COMMIT");
+	tdb_exec(db, "ROLLBACK TO t");
+	tdb_exec(db, "RELEASE t");
+	tdb_exec(db, "COMMIT");
 	sqlite3_close(db);
 	r->cached = sqlite_malloc_cached();
 	r->threads = sqlite_malloc_threads();

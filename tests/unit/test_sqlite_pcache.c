@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sqlite_test_db.h"
 #include "store/sqlite_pcache.h"
 
 #define ROWS 3000
@@ -28,11 +29,7 @@ static char db_dir[64];
 
 static sqlite3 *open_db(void)
 {
-	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA cache_size = -8192", NULL, NULL, NULL),
-			 SQLITE_OK);
-	return db;
+	return tdb_open(db_path, NULL, "PRAGMA cache_size = -8192");
 }
 
 /* Reads every row (about 3 MiB of pages) and checks what it read. */
@@ -54,10 +51,8 @@ static int setup(void **state)
 	/* Before anything initializes SQLite, as sqlite_store_open does. */
 	if (!sqlite_pcache_install())
 		return -1;
-	snprintf(db_dir, sizeof(db_dir), "/tmp/kopilka-pcache-XXXXXX");
-	if (!mkdtemp(db_dir))
+	if (!tdb_make("kopilka-pcache", "p.db", db_dir, sizeof(db_dir), db_path, sizeof(db_path)))
 		return -1;
-	snprintf(db_path, sizeof(db_path), "%s/p.db", db_dir);
 	sqlite3 *db = NULL;
 	if (sqlite3_open(db_path, &db) != SQLITE_OK)
 		return -1;
@@ -75,8 +70,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	unlink(db_path);
-	rmdir(db_dir);
+	tdb_remove(db_dir);
 	return 0;
 }
 

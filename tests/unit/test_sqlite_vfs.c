@@ -18,75 +18,46 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "sqlite_test_db.h"
 #include "store/sqlite_vfs.h"
 
 static char dir[64], path[96];
 
 static sqlite3 *open_with(const char *vfs)
 {
-	sqlite3 *db = NULL;
-	assert_int_equal(
-	    sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs), SQLITE_OK);
-	return db;
-}
-
-static int64_t count_rows(sqlite3 *db)
-{
-	sqlite3_stmt *s = NULL;
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM t", -1, &s, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	int64_t n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return n;
-}
-
-static void exec(sqlite3 *db, const char *sql)
-{
-	char *err = NULL;
-	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-		fail_msg("%s: %s", sql, err);
+	return tdb_open(path, vfs, NULL);
 }
 
 static void test_wal_index_shared_through_both_vfs(void **state)
 {
 	(void)state;
 	sqlite3 *a = open_with(SQLITE_VFS_NAME);
-	exec(a, "PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER)");
+	tdb_exec(a, "PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER)");
 	sqlite3 *b = open_with(SQLITE_VFS_NAME);
 	sqlite3 *plain = open_with(NULL); /* unix */
 	sqlite3_file *f = NULL;
 	assert_int_equal(sqlite3_file_control(b, "main", SQLITE_FCNTL_FILE_POINTER, &f), SQLITE_OK);
-	assert_int_equal(count_rows(b), 0); /* b has read the WAL index: its barrier ran */
+	assert_int_equal(tdb_scalar(b, "SELECT count(*) FROM t"),
+			 0); /* b has read the WAL index: its barrier ran */
 	assert_true(sqlite_vfs_file_is_ours(f));
 	assert_int_equal(sqlite3_file_control(plain, "main", SQLITE_FCNTL_FILE_POINTER, &f),
 			 SQLITE_OK);
 	assert_false(sqlite_vfs_file_is_ours(f));
 	for (int i = 1; i <= 50; i++) {
-		exec(a, "INSERT INTO t VALUES (1)");
-		assert_int_equal(count_rows(b), 2 * i - 1);
-		assert_int_equal(count_rows(plain), 2 * i - 1);
-		exec(plain, "INSERT INTO t VALUES (2)");
-		assert_int_equal(count_rows(a), 2 * i);
-		assert_int_equal(count_rows(b), 2 * i);
+		tdb_exec(a, "INSERT INTO t VALUES (1)");
+		assert_int_equal(tdb_scalar(b, "SELECT count(*) FROM t"), 2 * i - 1);
+		assert_int_equal(tdb_scalar(plain, "SELECT count(*) FROM t"), 2 * i - 1);
+		tdb_exec(plain, "INSERT INTO t VALUES (2)");
+		assert_int_equal(tdb_scalar(a, "SELECT count(*) FROM t"), 2 * i);
+		assert_int_equal(tdb_scalar(b, "SELECT count(*) FROM t"), 2 * i);
 	}
 	/* A checkpoint through one restarts the WAL under the others. */
-	exec(a, "PRAGMA wal_checkpoint(TRUNCATE)");
-	exec(b, "INSERT INTO t VALUES (3)");
-	assert_int_equal(count_rows(plain), 101);
+	tdb_exec(a, "PRAGMA wal_checkpoint(TRUNCATE)");
+	tdb_exec(b, "INSERT INTO t VALUES (3)");
+	assert_int_equal(tdb_scalar(plain, "SELECT count(*) FROM t"), 101);
 	sqlite3_close(a);
 	sqlite3_close(b);
 	sqlite3_close(plain);
-}
-
-static int64_t count_big(sqlite3 *db)
-{
-	sqlite3_stmt *s = NULL;
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM big", -1, &s, NULL),
-			 SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	int64_t n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return n;
 }
 
 /* Adds `rows` rows of 1,000 bytes (about 4 a page) in one transaction. */
@@ -104,10 +75,10 @@ static void test_wal_writes_gathered(void **state)
 {
 	(void)state;
 	sqlite3 *a = open_with(SQLITE_VFS_NAME);
-	exec(a, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-		"CREATE TABLE IF NOT EXISTS big (x INTEGER, pad BLOB)");
+	tdb_exec(a, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+		    "CREATE TABLE IF NOT EXISTS big (x INTEGER, pad BLOB)");
 	sqlite3 *plain = open_with(NULL);
-	int64_t before = count_big(plain);
+	int64_t before = tdb_scalar(plain, "SELECT count(*) FROM big");
 	sqlite3_file *wal = NULL;
 	assert_int_equal(sqlite3_file_control(a, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal),
 			 SQLITE_OK);
@@ -121,12 +92,12 @@ static void test_wal_writes_gathered(void **state)
 	assert_true(made <= 8);
 	/* The commit is in the file: a connection through unix, which reads the WAL with its
 	 * own descriptor, sees it at once. */
-	assert_int_equal(count_big(plain), before + 400);
+	assert_int_equal(tdb_scalar(plain, "SELECT count(*) FROM big"), before + 400);
 
 	/* Small commits one after another: each ends with its commit frame written. */
 	for (int i = 1; i <= 20; i++) {
-		exec(a, "INSERT INTO big VALUES (8, NULL)");
-		assert_int_equal(count_big(plain), before + 400 + i);
+		tdb_exec(a, "INSERT INTO big VALUES (8, NULL)");
+		assert_int_equal(tdb_scalar(plain, "SELECT count(*) FROM big"), before + 400 + i);
 	}
 	sqlite3_close(a);
 	sqlite3_close(plain);
@@ -137,13 +108,13 @@ static void test_failed_wal_write_fails_the_commit(void **state)
 	(void)state;
 	sqlite3 *a = open_with(SQLITE_VFS_NAME);
 	/* No checkpoint: the WAL is not started over inside the space it has. */
-	exec(a, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-		"PRAGMA wal_autocheckpoint = 0;"
-		"CREATE TABLE IF NOT EXISTS big (x INTEGER, pad BLOB)");
+	tdb_exec(a, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+		    "PRAGMA wal_autocheckpoint = 0;"
+		    "CREATE TABLE IF NOT EXISTS big (x INTEGER, pad BLOB)");
 	sqlite3 *plain = open_with(NULL);
 	/* A first commit sizes the WAL index's file, which a limit would also stop. */
 	assert_int_equal(add_rows(a, 1), SQLITE_OK);
-	int64_t before = count_big(plain);
+	int64_t before = tdb_scalar(plain, "SELECT count(*) FROM big");
 	char wal_path[128];
 	snprintf(wal_path, sizeof(wal_path), "%s-wal", path);
 	FILE *w = fopen(wal_path, "rb");
@@ -171,11 +142,11 @@ static void test_failed_wal_write_fails_the_commit(void **state)
 	assert_int_not_equal(rc_big, SQLITE_OK);
 	assert_true(sqlite3_get_autocommit(a)); /* rolled back */
 
-	assert_int_equal(count_big(plain), before);
-	assert_int_equal(count_big(a), before);
+	assert_int_equal(tdb_scalar(plain, "SELECT count(*) FROM big"), before);
+	assert_int_equal(tdb_scalar(a, "SELECT count(*) FROM big"), before);
 	/* And the connection writes again. */
 	assert_int_equal(add_rows(a, 10), SQLITE_OK);
-	assert_int_equal(count_big(plain), before + 10);
+	assert_int_equal(tdb_scalar(plain, "SELECT count(*) FROM big"), before + 10);
 	sqlite3_stmt *s = NULL;
 	assert_int_equal(sqlite3_prepare_v2(plain, "PRAGMA integrity_check", -1, &s, NULL),
 			 SQLITE_OK);
@@ -191,19 +162,14 @@ static int setup(void **state)
 	(void)state;
 	if (!sqlite_vfs_register())
 		return -1;
-	snprintf(dir, sizeof(dir), "/tmp/kopilka-vfs-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(path, sizeof(path), "%s/v.db", dir);
-	return 0;
+	return tdb_make("kopilka-vfs", "v.db", dir, sizeof(dir), path, sizeof(path)) ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	tdb_remove(dir);
+	return 0;
 }
 
 int main(void)
