@@ -71,8 +71,8 @@ static const sqlite3_io_methods *patched(const sqlite3_io_methods *m)
 struct wal_buffer {
 	sqlite3_int64 start; /* the file offset of data[0] */
 	int len;
-	bool
-	    commit_page_next; /* a commit frame's header was the last write: flush after its page */
+	/* A commit frame's header was the last write: flush after its page. */
+	bool commit_page_next;
 	char data[WAL_BUFFER_BYTES];
 };
 
