@@ -113,9 +113,10 @@ static int wal_write(sqlite3_file *f, const void *data, int amt, sqlite3_int64 o
 	}
 	if (!x->wal) {
 		x->wal = malloc(sizeof(*x->wal));
-		atomic_fetch_add_explicit(&wal_writes, 1, memory_order_relaxed);
-		if (!x->wal)
+		if (!x->wal) { /* written as it comes, as unix would */
+			atomic_fetch_add_explicit(&wal_writes, 1, memory_order_relaxed);
 			return wal_unix->xWrite(f, data, amt, off);
+		}
 		x->wal->len = 0;
 		x->wal->commit_page_next = false;
 	}
