@@ -9,6 +9,8 @@
 
 #include <sodium.h>
 
+#include "domain/money.h"
+
 static _Atomic int64_t clock_offset_ms;
 
 static void oom(size_t n)
@@ -282,17 +284,9 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 
 void buf_put_int(struct buf *b, long long v)
 {
-	char d[24];
-	size_t n = sizeof(d);
-	/* Digits from the right, of the magnitude as unsigned: LLONG_MIN has no positive. */
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-	do {
-		d[--n] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		d[--n] = '-';
-	buf_append(b, d + n, sizeof(d) - n);
+	/* fixed_format writes the digits and a NUL straight into the room reserved for them. */
+	buf_reserve(b, FIXED_FMT_MAX);
+	b->len += (size_t)fixed_format(v, 0, b->data + b->len);
 }
 
 char *buf_steal(struct buf *b, size_t *len_out)
