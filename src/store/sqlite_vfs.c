@@ -108,8 +108,10 @@ static int wal_write(sqlite3_file *f, const void *data, int amt, sqlite3_int64 o
 	struct file_extra *x = extra_of(f);
 	if (amt > WAL_BUFFER_BYTES) {
 		int rc = wal_flush(f);
+		if (rc != SQLITE_OK)
+			return rc;
 		atomic_fetch_add_explicit(&wal_writes, 1, memory_order_relaxed);
-		return rc != SQLITE_OK ? rc : wal_unix->xWrite(f, data, amt, off);
+		return wal_unix->xWrite(f, data, amt, off);
 	}
 	if (!x->wal) {
 		x->wal = malloc(sizeof(*x->wal));
