@@ -200,7 +200,7 @@ static enum store_rc insert_order(struct store_conn *db, const struct order_requ
 	o->request_hash = (char *)hash;
 	o->refund_key = (char *)refund_key;
 	o->created_by = r->account_id;
-	enum store_rc rc = STORE(db, order_number_next, r->merchant_id, &o->order_number);
+	enum store_rc rc = STORE(db, order_number_next, r->merchant_id, &o->order_number, &o->id);
 	if (rc == STORE_OK)
 		rc = STORE(db, order_create, o, &o->id);
 	/* The same order written meanwhile by a concurrent request (its externalId was not found

@@ -28,7 +28,11 @@ enum store_rc store_order_get(struct store_conn *c, int64_t merchant_id, int64_t
 /* An order by its public receipt token, whatever its merchant (the public page). */
 enum store_rc store_order_by_token(struct store_conn *c, const char *token,
 				   struct order *out) MUST_CHECK;
-/* CONFLICT when (merchant, externalId, receiptType, refund_key) exists. */
+/* CONFLICT when (merchant, externalId, receiptType, refund_key) exists. With o->id set (the
+ * id store_order_number_next assigned ahead, PostgreSQL) the row is sent ahead unanswered,
+ * as sql_insert_send: *id_out is set again once the answer is read, and a uniqueness refusal
+ * then fails the write (STORE_ERROR) instead, which the identity lock taken before the
+ * order is looked up (store_key_lock) keeps from happening. */
 enum store_rc store_order_create(struct store_conn *c, const struct order *o,
 				 int64_t *id_out) MUST_CHECK;
 /* Orders matching q, newest first (then by id). */

@@ -537,7 +537,7 @@ static enum store_rc pg_ping(struct store_conn *base)
 /* ---- the order counter ---- */
 
 static enum store_rc pg_order_number_next(struct store_conn *base, int64_t merchant_id,
-					  int64_t *number_out)
+					  int64_t *number_out, int64_t *id_out)
 {
 	struct pg_conn *c = PG(base);
 	PGresult *r = NULL;
@@ -545,6 +545,7 @@ static enum store_rc pg_order_number_next(struct store_conn *base, int64_t merch
 	if (rc != STORE_OK)
 		return rc;
 	*number_out = pg_col_int(r, 0, 0);
+	*id_out = pg_col_int(r, 0, 1);
 	PQclear(r);
 	return STORE_OK;
 }

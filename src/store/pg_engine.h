@@ -15,7 +15,7 @@
 #include "store/sql.h"
 #include "store/store.h"
 
-#define PARAMS_MAX 24
+#define PARAMS_MAX 32
 #define PIPE_MAX 32 /* statements sent ahead of an answer (sql_send) before one is waited for */
 #define SEARCH_KINDS 5
 
@@ -24,7 +24,8 @@
 /* clang-format off */
 #define STATEMENTS(X)                                                                              \
 	X(PING, "SELECT 1")                                                                        \
-	X(ORDER_SEQ, "SELECT nextval(('order_seq_' || $1::bigint)::regclass)")                     \
+	X(ORDER_SEQ, "SELECT nextval(('order_seq_' || $1::bigint)::regclass),"                     \
+		     " nextval(pg_get_serial_sequence('orders', 'id'))")                          \
 	X(CLIENT_LOCK, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = $1 AND id = $2"    \
 		       " FOR NO KEY UPDATE")                                                       \
 	X(CLIENT_LOCK_PHONE, "SELECT " CLIENT_COLS " FROM clients WHERE merchant_id = $1"          \

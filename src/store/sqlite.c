@@ -695,8 +695,9 @@ static enum store_rc sq_ping(struct store_conn *base)
 /* ---- the order counter ---- */
 
 static enum store_rc sq_order_number_next(struct store_conn *base, int64_t merchant_id,
-					  int64_t *number_out)
+					  int64_t *number_out, int64_t *id_out)
 {
+	*id_out = 0; /* the insert assigns it */
 	/* An UPDATE and a read of the row it left in the cache, not UPDATE ... RETURNING, which
 	 * SQLite runs through a temporary table (see rowid_returning). */
 	struct sq_conn *c = SQ(base);

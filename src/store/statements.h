@@ -230,8 +230,8 @@
 			" client_id, order_date_ms, external_date_ms, total, card, cash,"          \
 			" spent_currency, spent, accrued_currency, accrued, refund_of, fn, fd,"    \
 			" comment, public_token, request_hash, response, created_by, refund_key,"  \
-			" fp) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"     \
-			" $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"                  \
+			" fp, id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13," \
+			" $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"             \
 			" ON CONFLICT DO NOTHING RETURNING id")                                    \
 	X(ORDER_RESPONSE, "UPDATE orders SET response = $1 WHERE id = $2")                         \
 	X(ITEM_CREATE, "INSERT INTO order_items(order_id, merchant_id, line_no, name, price,"      \

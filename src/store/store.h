@@ -109,9 +109,12 @@ struct store_ops {
 	/* A trivial query: is the database there? */
 	enum store_rc (*ping)(struct store_conn *c) MUST_CHECK;
 	/* The next order number of a merchant (a counter that only grows; on PostgreSQL a
-	 * sequence per merchant, so a rolled-back write leaves a gap). */
+	 * sequence per merchant, so a rolled-back write leaves a gap), and the new order's id
+	 * where the engine assigns it ahead: PostgreSQL takes it from the orders' identity in
+	 * the same round trip, so that the order's row need not wait for its answer
+	 * (store_order_create); 0 on SQLite, whose insert assigns it. */
 	enum store_rc (*order_number_next)(struct store_conn *c, int64_t merchant_id,
-					   int64_t *number_out) MUST_CHECK;
+					   int64_t *number_out, int64_t *id_out) MUST_CHECK;
 	/* Calls row for each match in the order of API.md 2.1 until it returns false. */
 	enum store_rc (*client_search)(struct store_conn *c, int64_t merchant_id,
 				       const struct client_query *q, client_row_fn row,
@@ -227,10 +230,11 @@ MUST_CHECK static inline enum store_rc store_ping(struct store_conn *c)
 {
 	return c->ops->ping(c);
 }
-MUST_CHECK static inline enum store_rc
-store_order_number_next(struct store_conn *c, int64_t merchant_id, int64_t *number_out)
+MUST_CHECK static inline enum store_rc store_order_number_next(struct store_conn *c,
+							       int64_t merchant_id,
+							       int64_t *number_out, int64_t *id_out)
 {
-	return c->ops->order_number_next(c, merchant_id, number_out);
+	return c->ops->order_number_next(c, merchant_id, number_out, id_out);
 }
 MUST_CHECK static inline enum store_rc store_client_search(struct store_conn *c,
 							   int64_t merchant_id,

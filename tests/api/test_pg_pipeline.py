@@ -48,6 +48,18 @@ def node(pg_cluster, tmp_path_factory):
           RETURN NEW; END $$;
         CREATE TRIGGER test_item_trap BEFORE INSERT ON order_items
           FOR EACH ROW EXECUTE FUNCTION test_item_trap();
+        -- An order whose externalId starts with 'order-boom' is refused at its own row, which
+        -- goes ahead with its id taken beforehand; 'order-dup' as a uniqueness rule would.
+        CREATE FUNCTION test_order_trap() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+          IF NEW.external_id LIKE 'order-boom%' THEN
+            RAISE EXCEPTION 'test: order refused' USING ERRCODE = '23514';
+          END IF;
+          IF NEW.external_id LIKE 'order-dup%' THEN
+            RAISE EXCEPTION 'test: duplicate order' USING ERRCODE = '23505';
+          END IF;
+          RETURN NEW; END $$;
+        CREATE TRIGGER test_order_trap BEFORE INSERT ON orders
+          FOR EACH ROW EXECUTE FUNCTION test_order_trap();
     """)
     s = Session(OWNER_A)
     body_of(s.put(server.base + "/loyalty/settings/",
@@ -110,6 +122,42 @@ def test_a_failed_statement_sent_ahead_fails_the_order_and_leaves_nothing(node):
         expected += order["accrued"]["amount"] - 1
     assert len(item_ids) == 12
     assert balance(server, cid) == pytest.approx(expected, abs=0.001)
+    p = run_cli("check", "--db", uri)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_the_order_row_goes_ahead_under_the_id_taken_with_its_number(node):
+    """The order's id comes from the orders' identity in the round trip of its number; its row
+    then travels unanswered with the statements after it. A refusal of that row (a rule, or a
+    uniqueness answer nobody waited for) fails the order whole, and the ids stay the rows'."""
+    uri, server = node
+    s = Session(OWNER_A)
+    phone = new_phone()
+    cid = body_of(s.post(server.base + "/fiscal/orders/", json=sale(phone=phone, card=100)))["clientId"]
+    before = balance(server, cid)
+    counts = ("SELECT (SELECT count(*) FROM orders) || '/' || (SELECT count(*) FROM order_items)"
+              " || '/' || (SELECT count(*) FROM ledger) || '/' || (SELECT count(*) FROM lots)")
+    rows_before = psql(uri, counts)
+    for prefix in ("order-boom", "order-dup"):
+        ext = uniq(prefix)
+        r = s.post(server.base + "/fiscal/orders/",
+                   json=sale(ext=ext, phone=phone, card=200, amount=5, items=items("tea")))
+        assert r.status_code == 500, describe(r)
+        assert psql(uri, f"SELECT count(*) FROM orders WHERE external_id = '{ext}'") == "0"
+    assert psql(uri, counts) == rows_before
+    assert balance(server, cid) == before
+    # The next orders on both connections: each answer's ids are its rows' ids.
+    for _ in range(4):
+        ext = uniq("ahead")
+        order = body_of(s.post(server.base + "/fiscal/orders/",
+                               json=sale(ext=ext, phone=phone, card=300, amount=1,
+                                         items=items("tea", "cake"))))
+        assert psql(uri, f"SELECT id || '/' || order_number FROM orders WHERE external_id = '{ext}'") \
+            == f"{order['id']}/{order['orderNumber']}"
+        assert psql(uri, f"SELECT string_agg(id::text, ',' ORDER BY line_no) FROM order_items"
+                         f" WHERE order_id = {order['id']}") \
+            == ",".join(str(it["id"]) for it in order["items"])
+        assert psql(uri, f"SELECT count(*) FROM ledger WHERE order_id = {order['id']}") == "2"
     p = run_cli("check", "--db", uri)
     assert p.returncode == 0, p.stdout + p.stderr
 
