@@ -116,11 +116,11 @@ enum store_rc ledger_available(struct store_conn *db, int64_t client_id, enum cu
  * room for 1,024 lots on every spend was ~17% of an order's instructions. */
 #define LOTS_FIRST 16
 
-/* Reads the client's live lots (at most LOTS_MAX) into a heap array (caller frees). */
+/* Reads the client's live lots (at most LOTS_MAX) into a heap array (caller frees), with room
+ * for cap of them first. */
 static enum store_rc live_lots(struct store_conn *db, int64_t client_id, enum currency cur,
-			       int64_t now, struct lot **lots_out, size_t *n_out)
+			       int64_t now, size_t cap, struct lot **lots_out, size_t *n_out)
 {
-	size_t cap = LOTS_FIRST;
 	for (;;) {
 		/* lots_spendable fills every entry it counts: no zeroing needed. */
 		struct lot *lots = xmalloc(cap * sizeof(*lots));
@@ -203,7 +203,8 @@ static enum store_rc take_from_lots(struct store_conn *db, struct ledger_entry *
 {
 	struct lot *lots = NULL;
 	size_t n = 0;
-	enum store_rc rc = live_lots(db, e->client_id, e->currency, e->created_ms, &lots, &n);
+	enum store_rc rc =
+	    live_lots(db, e->client_id, e->currency, e->created_ms, LOTS_FIRST, &lots, &n);
 	if (rc == STORE_OK)
 		rc = take_from(db, e, amount, d_held, lots, n, NULL);
 	free(lots);
@@ -215,16 +216,27 @@ enum store_rc ledger_available_read(struct store_conn *db, int64_t client_id, en
 {
 	*rd = (struct ledger_read){
 	    .client_id = client_id, .cur = cur, .now = now, .holds_released = rd->holds_released};
-	enum store_rc rc = STORE(db, balance_get, client_id, cur, &rd->balance);
+	/* The balance and the first live lots in one statement; the lots are read again when
+	 * there may be more, or when releasing expired holds gave points back to them. */
+	rd->lots = xmalloc(LOTS_FIRST * sizeof(*rd->lots));
+	enum store_rc rc = STORE(db, balance_lots, client_id, cur, now, &rd->balance, rd->lots,
+				 LOTS_FIRST, &rd->n_lots);
+	size_t again = rd->n_lots == LOTS_FIRST ? LOTS_FIRST * 8 : 0;
 	if (rc == STORE_OK && rd->balance.held_minor > 0 && !rd->holds_released) {
 		size_t released = 0;
 		rc = holds_release_expired(db, client_id, now, 64, &released);
 		rd->holds_released = true;
-		if (rc == STORE_OK && released > 0)
+		if (rc == STORE_OK && released > 0) {
 			rc = STORE(db, balance_get, client_id, cur, &rd->balance);
+			again = again ? again : LOTS_FIRST;
+		}
 	}
-	if (rc == STORE_OK)
-		rc = live_lots(db, client_id, cur, now, &rd->lots, &rd->n_lots);
+	if (rc == STORE_OK && again) {
+		free(rd->lots);
+		rd->lots = NULL;
+		rd->n_lots = 0;
+		rc = live_lots(db, client_id, cur, now, again, &rd->lots, &rd->n_lots);
+	}
 	if (rc != STORE_OK)
 		return rc;
 	money_t lots = 0;
@@ -415,7 +427,7 @@ enum store_rc ledger_take_back(struct store_conn *db, int64_t merchant_id, int64
 		return STORE_OK;
 	struct lot *lots = NULL;
 	size_t n = 0;
-	enum store_rc rc = live_lots(db, client_id, cur, now, &lots, &n);
+	enum store_rc rc = live_lots(db, client_id, cur, now, LOTS_FIRST, &lots, &n);
 	if (rc != STORE_OK)
 		return rc;
 	struct lot_view *views = xcalloc(n ? n : 1, sizeof(*views));

@@ -24,6 +24,10 @@ enum store_rc store_lots_unexpired_sum(struct store_conn *c, int64_t client_id, 
 enum store_rc store_lots_spendable(struct store_conn *c, int64_t client_id, enum currency cur,
 				   int64_t now, struct lot *out, size_t max,
 				   size_t *n_out) MUST_CHECK;
+/* store_balance_get and store_lots_spendable in one statement (one round trip). */
+enum store_rc store_balance_lots(struct store_conn *c, int64_t client_id, enum currency cur,
+				 int64_t now, struct balance *balance, struct lot *out, size_t max,
+				 size_t *n_out) MUST_CHECK;
 enum store_rc store_lot_get(struct store_conn *c, int64_t lot_id, struct lot *out) MUST_CHECK;
 /* Sent ahead (store/sql.h sql_insert_send): *id_out is set by store_sync or the commit. */
 enum store_rc store_lot_create(struct store_conn *c, int64_t merchant_id, const struct lot *l,

@@ -91,6 +91,31 @@ enum store_rc store_lots_spendable(struct store_conn *c, int64_t client_id, enum
 	    &r, out, max, n_out);
 }
 
+enum store_rc store_balance_lots(struct store_conn *c, int64_t client_id, enum currency cur,
+				 int64_t now, struct balance *balance, struct lot *out, size_t max,
+				 size_t *n_out)
+{
+	memset(balance, 0, sizeof(*balance)); /* no row yet: all zero */
+	struct sql_res r;
+	size_t n = 0;
+	enum store_rc rc =
+	    sql_query(c, SQL_BALANCE_LOTS, &r, "idii", client_id, (int)cur, now, (int64_t)max);
+	if (rc == STORE_OK) {
+		while (n < max && sql_next(&r)) {
+			balance->balance_minor = sql_int(&r, 8);
+			balance->debt_minor = sql_int(&r, 9);
+			balance->held_minor = sql_int(&r, 10);
+			if (!sql_null(&r, 0)) /* NULL: no live lot, the balance's row alone */
+				read_lot(&r, &out[n++]);
+		}
+		if (n < max)
+			rc = sql_end(&r);
+		sql_close(&r);
+	}
+	*n_out = n;
+	return rc;
+}
+
 enum store_rc store_lots_expired(struct store_conn *c, int64_t now, struct lot *out, size_t max,
 				 size_t *n_out)
 {

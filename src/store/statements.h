@@ -207,6 +207,17 @@
 	X(LOTS_SPENDABLE, "SELECT " LOT_COLS " FROM lots WHERE client_id = $1 AND currency = $2"   \
 			  " AND remaining > 0 AND (expires_ms IS NULL OR expires_ms > $3)"         \
 			  " ORDER BY expires_ms ASC NULLS LAST, id LIMIT $4")                      \
+	/* LOTS_SPENDABLE with the balance's row beside (one round trip for both): a row per lot \
+	 * (LOT_COLS, then balance, debt, held), or one with the lot's columns NULL. */           \
+	X(BALANCE_LOTS, "SELECT l.id, l.merchant_id, l.client_id, l.currency, l.remaining,"        \
+			" l.original, l.expires_ms, l.order_id, b.balance, b.debt, b.held"         \
+			" FROM (SELECT 1 AS one) AS k"                                             \
+			" LEFT JOIN balances b ON b.client_id = $1 AND b.currency = $2"            \
+			" LEFT JOIN (SELECT " LOT_COLS " FROM lots WHERE client_id = $1"           \
+			" AND currency = $2 AND remaining > 0"                                     \
+			" AND (expires_ms IS NULL OR expires_ms > $3)"                             \
+			" ORDER BY expires_ms ASC NULLS LAST, id LIMIT $4) AS l ON true"           \
+			" ORDER BY l.expires_ms ASC NULLS LAST, l.id")                             \
 	X(LOT_GET, "SELECT " LOT_COLS " FROM lots WHERE id = $1")                                  \
 	X(LOT_CREATE, "INSERT INTO lots(merchant_id, client_id, currency, remaining, original,"    \
 		      " expires_ms, order_id, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)" \

@@ -19,6 +19,7 @@
 #include "store/catalog.h"
 #include "store/clients.h"
 #include "store/coupons.h"
+#include "store/ledger.h"
 #include "store/merchant.h"
 #include "store/store.h"
 #include "store/webhooks.h"
@@ -266,6 +267,80 @@ static void test_webhook_mask_read_once_a_transaction(void **state)
 	assert_int_equal(mask, 0);
 }
 
+/* The balance and the spendable lots in one statement: the same rows and order as
+ * store_balance_get and store_lots_spendable apart, with and without a balance row or a live
+ * lot, and at most max lots. */
+static void test_balance_lots_in_one_read(void **state)
+{
+	struct fixture *f = *state;
+	struct balance b = {.balance_minor = -1};
+	struct lot lots[8];
+	size_t n = 99;
+	assert_int_equal(STORE(f->c, balance_lots, f->client_id, CUR_POINTS, 1000, &b, lots, 8, &n),
+			 STORE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(b.balance_minor, 0);
+	assert_int_equal(b.held_minor, 0);
+	/* Spendable at 1000: 30 expiring at 5000, 20 at 3000, 10 never; not the one expired at
+	 * 900, nor the empty one. */
+	const struct {
+		money_t remaining;
+		int64_t expires;
+	} rows[] = {{30, 5000}, {10, 0}, {20, 3000}, {40, 900}, {0, 4000}};
+	int64_t ids[5];
+	for (int i = 0; i < 5; i++) {
+		struct lot l = {.client_id = f->client_id,
+				.currency = CUR_POINTS,
+				.remaining_minor = rows[i].remaining,
+				.original_minor = 50,
+				.expires_ms = rows[i].expires};
+		assert_int_equal(STORE(f->c, lot_create, f->merchant_id, &l, &ids[i]), STORE_OK);
+	}
+	assert_int_equal(
+	    STORE(f->c, balance_add, f->merchant_id, f->client_id, CUR_POINTS, 60, 2, 5), STORE_OK);
+	assert_int_equal(STORE(f->c, sync), STORE_OK);
+	assert_int_equal(STORE(f->c, balance_lots, f->client_id, CUR_POINTS, 1000, &b, lots, 8, &n),
+			 STORE_OK);
+	assert_int_equal(b.balance_minor, 60);
+	assert_int_equal(b.debt_minor, 2);
+	assert_int_equal(b.held_minor, 5);
+	assert_int_equal(n, 3);
+	assert_int_equal(lots[0].id, ids[2]);
+	assert_int_equal(lots[0].remaining_minor, 20);
+	assert_int_equal(lots[0].expires_ms, 3000);
+	assert_int_equal(lots[1].id, ids[0]);
+	assert_int_equal(lots[2].id, ids[1]);
+	assert_int_equal(lots[2].expires_ms, 0);
+	assert_int_equal(lots[2].client_id, f->client_id);
+	assert_int_equal(lots[2].original_minor, 50);
+	struct lot apart[8];
+	size_t n_apart = 0;
+	assert_int_equal(
+	    STORE(f->c, lots_spendable, f->client_id, CUR_POINTS, 1000, apart, 8, &n_apart),
+	    STORE_OK);
+	assert_int_equal(n_apart, n);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(apart[i].id, lots[i].id);
+		assert_int_equal(apart[i].merchant_id, lots[i].merchant_id);
+		assert_int_equal(apart[i].currency, lots[i].currency);
+		assert_int_equal(apart[i].remaining_minor, lots[i].remaining_minor);
+		assert_int_equal(apart[i].expires_ms, lots[i].expires_ms);
+		assert_int_equal(apart[i].order_id, lots[i].order_id);
+	}
+	/* At most max: the soonest-expiring two, the balance all the same. */
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(STORE(f->c, balance_lots, f->client_id, CUR_POINTS, 1000, &b, lots, 2, &n),
+			 STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(lots[1].id, ids[0]);
+	assert_int_equal(b.balance_minor, 60);
+	/* Another currency: neither the lots nor the balance. */
+	assert_int_equal(STORE(f->c, balance_lots, f->client_id, CUR_RUBLES, 1000, &b, lots, 8, &n),
+			 STORE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(b.balance_minor, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +352,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_upserts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_webhook_mask_read_once_a_transaction, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_balance_lots_in_one_read, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
