@@ -258,7 +258,9 @@ bool order_sale(struct store_conn *db, const struct order_request *r, int64_t no
 {
 	char hash_buf[ORDER_HASH_LEN];
 	const char *hash = digest_of(r, hash_buf);
-	if (!seen_before(db, r, hash, "", res, o))
+	/* The settings travel with the order's lookup: on PostgreSQL one round trip for both. */
+	if (!outcome_store(o, STORE(db, settings_ahead, r->merchant_id)) ||
+	    !seen_before(db, r, hash, "", res, o))
 		return false;
 	if (res->replayed)
 		return true;

@@ -17,6 +17,9 @@ typedef bool (*sale_point_row_fn)(void *ctx, const struct sale_point *sp);
 
 enum store_rc store_settings_get(struct store_conn *c, int64_t merchant_id,
 				 struct loyalty_settings *out) MUST_CHECK;
+/* The settings store_settings_get will read next in this transaction, sent ahead to travel
+ * with the statement that waits next (sql_read_ahead). */
+enum store_rc store_settings_ahead(struct store_conn *c, int64_t merchant_id) MUST_CHECK;
 enum store_rc store_settings_put(struct store_conn *c, int64_t merchant_id,
 				 const struct loyalty_settings *s) MUST_CHECK;
 /* Small settings documents of a merchant (the write-off rules, the contact info), stored

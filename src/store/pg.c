@@ -132,6 +132,68 @@ static enum store_rc shared_ready(struct pg_conn *c, enum sql_id id, char name[1
 	return rc;
 }
 
+/* ---- a read sent ahead (sql_read_ahead) ---- */
+
+/* The arguments as one key, for a run to know it asks what was read ahead; false when they
+ * do not fit (the read is then not sent ahead). */
+static bool args_key(const struct params *p, char *out, size_t cap)
+{
+	size_t len = 0;
+	for (int i = 0; i < p->n; i++) {
+		const char *v = p->values[i] ? p->values[i] : "\x1e"; /* NULL */
+		size_t n = strlen(v);
+		if (len + n + 2 > cap)
+			return false;
+		memcpy(out + len, v, n);
+		len += n;
+		out[len++] = '\x1f';
+	}
+	out[len] = '\0';
+	return true;
+}
+
+static void ahead_drop(struct pg_conn *c)
+{
+	PQclear(c->ahead_res);
+	c->ahead_res = NULL;
+	c->ahead = false;
+}
+
+static enum store_rc pgd_read_ahead(struct store_conn *base, enum sql_id id, const char *fmt,
+				    va_list ap)
+{
+	struct pg_conn *c = PG(base);
+	char name[16];
+	struct params p = {0};
+	ahead_drop(c);
+	enum store_rc rc = shared_ready(c, id, name, &p, fmt, ap);
+	if (rc != STORE_OK || !args_key(&p, c->ahead_args, sizeof(c->ahead_args)))
+		return rc;
+	rc = pg_pipe_send(c, name, NULL, sql_name[id], &p);
+	if (rc != STORE_OK)
+		return rc;
+	c->piped_keep[c->piped - 1] = &c->ahead_res;
+	c->ahead = true;
+	c->ahead_id = (int)id;
+	return STORE_OK;
+}
+
+/* The answer read ahead for statement id with arguments p, taken (NULL: none): it is read
+ * with what the pipeline holds if it is still there. */
+static enum store_rc ahead_take(struct pg_conn *c, enum sql_id id, const struct params *p,
+				PGresult **out)
+{
+	char key[sizeof(c->ahead_args)];
+	if (!c->ahead || c->ahead_id != (int)id || !args_key(p, key, sizeof(key)) ||
+	    strcmp(key, c->ahead_args) != 0)
+		return STORE_OK;
+	enum store_rc rc = pg_pipe_flush(c);
+	*out = c->ahead_res;
+	c->ahead_res = NULL;
+	c->ahead = false;
+	return rc;
+}
+
 static enum store_rc pgd_run(struct store_conn *base, enum sql_id id, struct sql_res *res,
 			     const char *fmt, va_list ap)
 {
@@ -141,9 +203,13 @@ static enum store_rc pgd_run(struct store_conn *base, enum sql_id id, struct sql
 	PGresult *r = NULL;
 	enum store_rc rc = shared_ready(c, id, name, &p, fmt, ap);
 	if (rc == STORE_OK)
+		rc = ahead_take(c, id, &p, &r);
+	if (rc == STORE_OK && !r)
 		rc = pg_run_prepared(c, name, sql_name[id], &p, &r);
-	if (rc != STORE_OK)
+	if (rc != STORE_OK) {
+		PQclear(r);
 		return rc;
+	}
 	res->handle = r;
 	res->row = -1;
 	res->rows = PQntuples(r);
@@ -213,6 +279,7 @@ static const struct sql_driver pg_sql = {
     .run = pgd_run,
     .send = pgd_send,
     .sync = pgd_sync,
+    .read_ahead = pgd_read_ahead,
     .next = pgd_next,
     .is_null = pgd_is_null,
     .int64 = pgd_int64,
@@ -424,6 +491,7 @@ static void pg_release(struct store_conn *base)
 		pg_exec_simple(c, "ROLLBACK", "rollback", NULL);
 	}
 	c->in_tx = false;
+	ahead_drop(c);
 	struct pg_store *st = c->owner;
 	pool_give(&st->pool, &c->base);
 }
@@ -458,6 +526,7 @@ static enum store_rc pg_begin(struct store_conn *base, int kind)
 	    [STORE_TX_ROWS] = "LOCK TABLE write_lock IN ROW EXCLUSIVE MODE",
 	};
 	assert(kind >= STORE_TX_READ && kind <= STORE_TX_ROWS);
+	ahead_drop(c); /* what an earlier transaction read ahead and never took */
 	const struct params none = {0};
 	enum store_rc rc = pg_pipe_send(c, NULL, begin[kind], "begin", &none);
 	if (rc == STORE_OK && lock[kind])

@@ -55,7 +55,15 @@ struct pg_conn {
 	/* The pipeline: statements sent and not yet answered (pg_exec.c, "the pipeline"). */
 	int piped;
 	const char *piped_what[PIPE_MAX];
-	int64_t *piped_id[PIPE_MAX]; /* where an INSERT's id goes (sql_insert_send), or NULL */
+	int64_t *piped_id[PIPE_MAX];	 /* where an INSERT's id goes (sql_insert_send), or NULL */
+	PGresult **piped_keep[PIPE_MAX]; /* where a read's answer is kept (read ahead), or NULL */
+	/* The read sent ahead (sql_read_ahead): its statement and arguments, and its answer
+	 * once the pipeline is read; dropped when a transaction begins or the connection is
+	 * given back. */
+	bool ahead;
+	int ahead_id; /* enum sql_id */
+	char ahead_args[128];
+	PGresult *ahead_res;
 	bool broken; /* the pipeline could not be left: connect again before the next use */
 };
 

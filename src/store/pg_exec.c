@@ -117,6 +117,10 @@ enum store_rc pg_pipe_sync(struct pg_conn *c, bool own_last, PGresult **out)
 			if (own && out && rc == STORE_OK) {
 				*out = r;
 				r = NULL;
+			} else if (c->piped_keep[i]) {
+				PQclear(*c->piped_keep[i]);
+				*c->piped_keep[i] = r;
+				r = NULL;
 			}
 		} else if (rc == STORE_OK) {
 			rc = pg_map_error(c, r, c->piped_what[i]);
@@ -176,6 +180,7 @@ enum store_rc pg_pipe_send(struct pg_conn *c, const char *name, const char *sql,
 		return rc;
 	}
 	c->piped_id[c->piped] = NULL;
+	c->piped_keep[c->piped] = NULL;
 	c->piped_what[c->piped++] = what;
 	return STORE_OK;
 }

@@ -132,6 +132,17 @@ static enum store_rc send_ahead(struct store_conn *c, enum sql_id id, bool with_
 	return rc;
 }
 
+enum store_rc sql_read_ahead(struct store_conn *c, enum sql_id id, const char *fmt, ...)
+{
+	if (!c->sql->read_ahead)
+		return STORE_OK;
+	va_list ap;
+	va_start(ap, fmt);
+	enum store_rc rc = c->sql->read_ahead(c, id, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
 enum store_rc sql_send(struct store_conn *c, enum sql_id id, const char *fmt, ...)
 {
 	va_list ap;

@@ -72,6 +72,10 @@ struct sql_driver {
 			      const char *fmt, va_list ap);
 	/* Waits for every answer sent ahead (sql_sync); NULL with send. */
 	enum store_rc (*sync)(struct store_conn *c);
+	/* Sends read id ahead and keeps its answer for the run of the same statement with the
+	 * same arguments in this transaction (sql_read_ahead); NULL: reads run when asked. */
+	enum store_rc (*read_ahead)(struct store_conn *c, enum sql_id id, const char *fmt,
+				    va_list ap);
 	/* The next row: true with it current; false at the end or on an error (res->rc). */
 	bool (*next)(struct sql_res *res);
 	bool (*is_null)(const struct sql_res *res, int col);
@@ -98,6 +102,13 @@ enum store_rc sql_row(struct store_conn *c, enum sql_id id, struct sql_res *res,
 		      ...) __attribute__((warn_unused_result));
 /* Runs a statement to its end, rows ignored; *changes (when not NULL): the rows it wrote. */
 enum store_rc sql_exec(struct store_conn *c, enum sql_id id, int64_t *changes, const char *fmt, ...)
+    __attribute__((warn_unused_result));
+/* A read its caller will run soon (sql_query or sql_row of the same statement and arguments,
+ * in this transaction), sent now where the engine can, so that it travels with the statement
+ * that waits next (PostgreSQL: its answer is kept on the connection, and taken by that run
+ * instead of a round trip of its own); elsewhere nothing is done. A failure of it comes back
+ * as sql_send's do; one that is not run after all is dropped when the transaction ends. */
+enum store_rc sql_read_ahead(struct store_conn *c, enum sql_id id, const char *fmt, ...)
     __attribute__((warn_unused_result));
 /* A write whose rows, change count and failure its caller need not see before its next
  * statement: an engine may send it ahead and read its answer with the next statement's

@@ -33,6 +33,11 @@ enum store_rc store_settings_get(struct store_conn *c, int64_t merchant_id,
 	return STORE_OK;
 }
 
+enum store_rc store_settings_ahead(struct store_conn *c, int64_t merchant_id)
+{
+	return sql_read_ahead(c, SQL_SETTINGS_GET, "i", merchant_id);
+}
+
 enum store_rc store_settings_put(struct store_conn *c, int64_t merchant_id,
 				 const struct loyalty_settings *st)
 {

@@ -201,3 +201,33 @@ def test_writes_come_back_after_the_database_cut_every_connection(node):
     assert balance(server, cid) == pytest.approx(expected, abs=0.001)
     p = run_cli("check", "--db", uri)
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_settings_read_ahead_are_dropped_with_their_transaction(node, tmp_path):
+    """A sale sends the merchant's settings ahead with its lookup (one round trip for both); a
+    replayed sale never reads them. What was read ahead and not taken is dropped with its
+    transaction: the next reader on that connection sees the settings as they are then, also
+    when another node changed them meanwhile. One pooled connection, so that every request
+    runs on it."""
+    uri, _ = node
+    one = Server(uri, str(tmp_path), DEFAULT_SERVE_FLAGS + ("--pool-size", "1")).start()
+    try:
+        s = Session(OWNER_A)
+        phone = new_phone()
+        body = sale(ext=uniq("ahead-replay"), phone=phone, card=100)
+        first = s.post(one.base + "/fiscal/orders/", json=body)
+        assert first.status_code == 200, describe(first)
+        again = s.post(one.base + "/fiscal/orders/", json=body)
+        assert again.status_code == 200 and again.headers.get("Idempotent-Replayed") == "true"
+        assert again.json() == first.json()
+        psql(uri, "UPDATE merchants SET max_spend_percent = 37")  # as another node would
+        assert body_of(s.get(one.base + "/loyalty/settings/"))["maxSpendPercent"] == 37
+        # A sale reads them too: 5 of 10 in points is over 37 % (the client has 10 points).
+        ten = [{"name": "tea", "price": 10, "quantity": 1}]
+        r = s.post(one.base + "/fiscal/orders/", json=sale(phone=phone, card=5, amount=5, items=ten))
+        assert r.status_code == 400 and r.json()["code"] == "spend_limit", describe(r)
+        psql(uri, "UPDATE merchants SET max_spend_percent = 100")
+        r = s.post(one.base + "/fiscal/orders/", json=sale(phone=phone, card=5, amount=5, items=ten))
+        assert r.status_code == 200, describe(r)
+    finally:
+        assert one.stop() == 0, one.log_tail()
