@@ -183,27 +183,26 @@ enum store_rc store_item_refunded(struct store_conn *c, int64_t id, int64_t refu
 
 enum store_rc store_order_create(struct store_conn *c, const struct order *o, int64_t *id_out)
 {
-#define ORDER_ARGS                                                                                 \
-	"isbizizi"                                                                                 \
-	"ii"                                                                                       \
-	"di"                                                                                       \
-	"di"                                                                                       \
-	"z"                                                                                        \
-	"ssssss"                                                                                   \
-	"z"                                                                                        \
-	"ssz",                                                                                     \
-	    o->merchant_id, o->external_id, o->refund, o->order_number, o->client_id,              \
-	    o->order_date_ms, o->external_date_ms, o->total_minor, o->card_minor, o->cash_minor,   \
-	    (int)o->spent_currency, o->spent_minor, (int)o->accrued_currency, o->accrued_minor,    \
-	    o->refund_of, o->fn, o->fd, o->comment, o->public_token, o->request_hash, o->response, \
-	    o->created_by, o->refund_key ? o->refund_key : "", o->fp, o->id
-	/* The id assigned ahead: nothing waits for this answer (the items, the ledger rows
-	 * and the lots name the order by it), so the row travels with the next statement that
+	/* With the id assigned ahead nothing waits for this answer (the items, the ledger rows
+	 * and the lots name the order by it): the row travels with the next statement that
 	 * waits. */
-	if (o->id)
-		return sql_insert_send(c, SQL_ORDER_CREATE, id_out, ORDER_ARGS);
-	return sql_insert(c, SQL_ORDER_CREATE, id_out, ORDER_ARGS);
-#undef ORDER_ARGS
+	enum store_rc (*insert)(struct store_conn *, enum sql_id, int64_t *, const char *, ...) =
+	    o->id ? sql_insert_send : sql_insert;
+	return insert(c, SQL_ORDER_CREATE, id_out,
+		      "isbizizi"
+		      "ii"
+		      "di"
+		      "di"
+		      "z"
+		      "ssssss"
+		      "z"
+		      "ssz",
+		      o->merchant_id, o->external_id, o->refund, o->order_number, o->client_id,
+		      o->order_date_ms, o->external_date_ms, o->total_minor, o->card_minor,
+		      o->cash_minor, (int)o->spent_currency, o->spent_minor,
+		      (int)o->accrued_currency, o->accrued_minor, o->refund_of, o->fn, o->fd,
+		      o->comment, o->public_token, o->request_hash, o->response, o->created_by,
+		      o->refund_key ? o->refund_key : "", o->fp, o->id);
 }
 
 enum store_rc store_order_set_response(struct store_conn *c, int64_t id, const char *response)

@@ -9,6 +9,12 @@
 
 #define KEY_COLS "id, merchant_id, account_id, key_hash, created_ms, revoked_ms"
 
+/* The client's live lots, soonest-expiring first (LOTS_SPENDABLE, BALANCE_LOTS). */
+#define SPENDABLE_LOTS                                                                             \
+	"SELECT " LOT_COLS " FROM lots WHERE client_id = $1 AND currency = $2 AND remaining > 0"   \
+	" AND (expires_ms IS NULL OR expires_ms > $3) ORDER BY expires_ms ASC NULLS LAST, id"      \
+	" LIMIT $4"
+
 #define ITEM_COLS                                                                                  \
 	"id, order_id, merchant_id, line_no, name, price, qty_milli, unit, vat, total,"            \
 	" refunded_qty, refunded_total, refund_of_item, product_id"
@@ -204,19 +210,12 @@
 	X(LOTS_SUM, "SELECT coalesce(sum(remaining), 0) FROM lots WHERE client_id = $1"            \
 		    " AND currency = $2 AND remaining > 0"                                         \
 		    " AND (expires_ms IS NULL OR expires_ms > $3)")                                \
-	X(LOTS_SPENDABLE, "SELECT " LOT_COLS " FROM lots WHERE client_id = $1 AND currency = $2"   \
-			  " AND remaining > 0 AND (expires_ms IS NULL OR expires_ms > $3)"         \
-			  " ORDER BY expires_ms ASC NULLS LAST, id LIMIT $4")                      \
+	X(LOTS_SPENDABLE, SPENDABLE_LOTS)                                                          \
 	/* LOTS_SPENDABLE with the balance's row beside (one round trip for both): a row per lot \
 	 * (LOT_COLS, then balance, debt, held), or one with the lot's columns NULL. */           \
-	X(BALANCE_LOTS, "SELECT l.id, l.merchant_id, l.client_id, l.currency, l.remaining,"        \
-			" l.original, l.expires_ms, l.order_id, b.balance, b.debt, b.held"         \
-			" FROM (SELECT 1 AS one) AS k"                                             \
+	X(BALANCE_LOTS, "SELECT l.*, b.balance, b.debt, b.held FROM (SELECT 1 AS one) AS k"        \
 			" LEFT JOIN balances b ON b.client_id = $1 AND b.currency = $2"            \
-			" LEFT JOIN (SELECT " LOT_COLS " FROM lots WHERE client_id = $1"           \
-			" AND currency = $2 AND remaining > 0"                                     \
-			" AND (expires_ms IS NULL OR expires_ms > $3)"                             \
-			" ORDER BY expires_ms ASC NULLS LAST, id LIMIT $4) AS l ON true"           \
+			" LEFT JOIN (" SPENDABLE_LOTS ") AS l ON true"                             \
 			" ORDER BY l.expires_ms ASC NULLS LAST, l.id")                             \
 	X(LOT_GET, "SELECT " LOT_COLS " FROM lots WHERE id = $1")                                  \
 	X(LOT_CREATE, "INSERT INTO lots(merchant_id, client_id, currency, remaining, original,"    \
